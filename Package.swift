@@ -1,0 +1,86 @@
+// swift-tools-version: 6.2
+//
+// Products and their names (see README, "Layout"):
+// - `strata` (dynamic) is libstrata.so, the C ABI of include/strata/*.h. C and
+//   Python link it by that name, so the library gets the name.
+// - SwiftPM refuses an executable product with the same name as a library
+//   product, so the CLI product is `strata-cli`; scripts/build links
+//   `strata` -> `strata-cli` in the build folder, and the CLI calls itself
+//   `strata` in its help.
+// - `strata-memory` is the in-memory store as a run-time plugin
+//   (libstrata-memory.so), built from the same code as the built-in store.
+import PackageDescription
+
+/// Only libstrata.so and the plugins export C symbols; a version script keeps
+/// every Swift symbol local (without it a debug build exports ~200 of them).
+func exportsOnly(_ script: String) -> [LinkerSetting] {
+    [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/\(script)"])]
+}
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Strata",
+    products: [
+        .library(name: "strata", type: .dynamic, targets: ["Strata"]),
+        .library(name: "StrataEngine", targets: ["StrataEngine"]),
+        .library(name: "StrataTesting", targets: ["StrataTesting"]),
+        .library(name: "strata-memory", type: .dynamic, targets: ["StrataMemoryPlugin"]),
+        .executable(name: "strata-cli", targets: ["StrataCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The published C headers (include/strata/*.h); no logic.
+        .target(name: "CStrata", path: "Sources/CStrata"),
+        // dladdr is hidden from Swift's Glibc module (_GNU_SOURCE); five lines of C expose it.
+        .target(name: "CStrataShim", path: "Sources/CStrataShim"),
+        // OpenBLAS from Debian (libopenblas-dev) for exact search in batches.
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "StrataCore", swiftSettings: swiftSettings),
+        .target(
+            name: "StrataBackends", dependencies: ["StrataCore", "COpenBLAS"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataBackends"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataPlugins", dependencies: ["StrataCore", "CStrata", "CStrataShim"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Strata", dependencies: ["StrataEngine", "StrataPlugins", "CStrata"],
+            exclude: ["exports.map"], swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("Sources/Strata/exports.map")),
+        .target(
+            name: "StrataTesting", dependencies: ["StrataCore", "StrataBackends", "StrataPlugins"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "StrataCLI",
+            dependencies: [
+                "StrataEngine", "StrataPlugins", "StrataTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // Plugins: one dynamic product each.
+        .target(
+            name: "StrataMemoryPlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata"],
+            path: "plugins/memory", swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("plugins/plugin-exports.map")),
+
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataBackendsTests", dependencies: ["StrataBackends", "StrataTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,222 @@
+/*
+ * strata/engine.h: the engine handle and the memory verbs.
+ *
+ * Requests and answers cross as UTF-8 JSON documents; vectors cross as
+ * const float * with an explicit dimension. Every verb returns a strata_status
+ * and, on success, writes a NUL-terminated JSON answer to *out_json that the
+ * caller frees with strata_string_free(). On failure *out_json is set to NULL
+ * and strata_error_last() names the culprit; nothing stored before the call is
+ * lost or changed.
+ *
+ * Conventions:
+ *   - A constructor's out-parameter comes first (strata_engine_open); a verb
+ *     takes its handle first and its out-parameter last.
+ *   - Inputs are borrowed for the duration of the call only.
+ *   - Unknown keys in a request are an error (STRATA_ERR_INVALID_JSON) naming
+ *     the key, so a typo never silently changes behaviour.
+ *   - Times are ISO-8601 UTC strings with milliseconds, "2026-11-22T03:59:00.000Z".
+ *
+ * Threads: a strata_engine is [thread-safe]: any number of threads may call
+ * any verb on the same handle at once. strata_engine_close must not race
+ * with other calls on the same handle.
+ *
+ * The memory object, as answered by get / recall / history:
+ *   {"id": "m-...", "content": "...", "metadata": {...}, "scope": "org/planner",
+ *    "visibility": "local" | "shared" | "global", "tier": "working",
+ *    "category": "general", "importance": 0.5, "pinned": false,
+ *    "created_at": "...", "updated_at": "...", "accessed_at": "...",
+ *    "access_count": 0, "model": "hashing-v1-256", "expires_at": null}
+ */
+#ifndef STRATA_ENGINE_H
+#define STRATA_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open engine: the composed stack of store, embedder and summarizer. Opaque. */
+typedef struct strata_engine strata_engine;
+
+/**
+ * Opens an engine from a JSON configuration.
+ *
+ * @param[out] out          receives the new engine; set to NULL on failure.
+ *                          Close it with strata_engine_close().
+ * @param[in]  config_json  the configuration document (see docs in README,
+ *                          examples/configs/embedded-default.json); NULL or ""
+ *                          opens the embedded default: in-memory store, hashing
+ *                          embedder, extractive summarizer, no files, no network.
+ * @return STRATA_OK; STRATA_ERR_INVALID_JSON for malformed JSON;
+ *         STRATA_ERR_INVALID_CONFIG for an unknown key or bad value (the message
+ *         names the key path); STRATA_ERR_PLUGIN / STRATA_ERR_ABI_MISMATCH when a
+ *         configured plugin cannot be loaded (the message names the file, both
+ *         versions and the folders searched); STRATA_ERR_INVALID_ARGUMENT if out is NULL.
+ * [thread-safe]
+ */
+strata_status strata_engine_open(strata_engine **out, const char *config_json);
+
+/**
+ * Closes an engine and releases everything it holds. NULL is a no-op.
+ * No other call may be running or made on the handle afterwards.
+ * [one thread at a time] for a given handle.
+ */
+void strata_engine_close(strata_engine *engine);
+
+/**
+ * Stores one memory or a batch.
+ *
+ * Request, one memory:
+ *   {"content": "text", "metadata": {...}?, "scope": "org/planner"?,
+ *    "visibility": "local"|"shared"|"global"?, "category": "general"?,
+ *    "importance": 0.0..1.0?, "pinned": false?, "at": "ISO-8601"?, "ttl_seconds": N?}
+ * or a batch, stored atomically: {"items": [ <one memory>, ... ]}.
+ * Answer: {"id": "m-..."} or {"ids": ["m-...", ...]} in request order, plus
+ * {"deduplicated": [ids]} listing stored items that updated a near-identical
+ * memory in the same scope instead of adding a copy (their id is the existing one).
+ *
+ * @param[in]  engine        the engine.
+ * @param[in]  request_json  the request.
+ * @param[out] out_json      the answer; free with strata_string_free().
+ * @return STRATA_OK, STRATA_ERR_INVALID_JSON, STRATA_ERR_INVALID_UTF8,
+ *         STRATA_ERR_INVALID_ARGUMENT (e.g. importance outside 0..1), STRATA_ERR_BACKEND.
+ * [thread-safe]
+ */
+strata_status strata_engine_store(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Recalls the memories most relevant to a query: hybrid vector + keyword
+ * (BM25) search fused by reciprocal rank, then weighted by recency,
+ * importance and access count. Every hit reports each part of its score.
+ *
+ * Request: {"query": "text", "k": 10?, "filter": {...}?, "scope": "org/planner"?,
+ *           "tiers": ["working", ...]?, "category": "name"?}
+ *   filter: a metadata filter: {"path.to.key": value} for equality, or
+ *     {"key": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": v}}, {"$in"|"$nin": [v...]},
+ *     {"$exists": true|false}, {"$contains": v} (array element or substring),
+ *     combined with {"$and": [...]}, {"$or": [...]}, {"$not": {...}}.
+ *   scope: recall as this node of the agent tree: it sees its own memories,
+ *     SHARED memories of its parent and children, and GLOBAL memories.
+ *     Without scope, every memory is visible.
+ * Answer: {"hits": [{"id", "content", "metadata", "scope", "tier", "category",
+ *          "score", "scores": {"vector", "keyword", "fused", "recency",
+ *          "importance", "access"}}]} best first. Recall bumps each hit's
+ *          access count and last-accessed time.
+ * @return STRATA_OK, STRATA_ERR_INVALID_JSON, STRATA_ERR_INVALID_FILTER, STRATA_ERR_BACKEND.
+ * [thread-safe]
+ */
+strata_status strata_engine_recall(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Reads one memory. Request: {"id": "m-..."}. Answer: the memory object.
+ * @return STRATA_OK, STRATA_ERR_NOT_FOUND (the message names the id), STRATA_ERR_INVALID_JSON.
+ * [thread-safe]
+ */
+strata_status strata_engine_get(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Changes one memory. Request: {"id": "m-...", "content": "text"?, "metadata": {...}?,
+ * "category"?, "importance"?, "pinned"?, "visibility"?}. A new content is re-embedded.
+ * metadata replaces the whole metadata object. Answer: the updated memory object.
+ * @return STRATA_OK, STRATA_ERR_NOT_FOUND, STRATA_ERR_INVALID_JSON, STRATA_ERR_BACKEND.
+ * [thread-safe]
+ */
+strata_status strata_engine_update(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Forgets memories. Request: {"id": "m-..."} or {"filter": {...}, "scope"?}.
+ * Answer: {"forgotten": ["m-...", ...]}. Forgetting by id an unknown id is
+ * STRATA_ERR_NOT_FOUND; a filter matching nothing answers an empty list.
+ * History keeps a DELETE row with the old value.
+ * [thread-safe]
+ */
+strata_status strata_engine_forget(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Every change made to one memory, oldest first. Request: {"id": "m-..."}.
+ * Answer: {"history": [{"event": "ADD"|"UPDATE"|"DELETE", "memory_id", "at",
+ *          "old": memory|null, "new": memory|null, "reason": "..."}]}.
+ * An id never seen is STRATA_ERR_NOT_FOUND; a forgotten id still has its history.
+ * [thread-safe]
+ */
+strata_status strata_engine_history(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Counts and configuration summary. Request: {} (NULL is accepted).
+ * Answer: {"memories", "by_tier": {...}, "by_category": {...}, "by_scope": {...},
+ *          "dimension", "store", "embedder", "summarizer", "operations": {...}}.
+ * [thread-safe]
+ */
+strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Stores memories with embeddings the caller computed (the fast path for
+ * callers that bring their own vectors): no embedder runs.
+ *
+ * @param[in]  engine        the engine.
+ * @param[in]  request_json  {"items": [ <one memory as for strata_engine_store> ... ]}
+ *                           with exactly `count` items, or NULL for `count`
+ *                           memories with empty content.
+ * @param[in]  vectors       count * dimension floats, row-major, borrowed.
+ * @param[in]  count         number of vectors (>= 1).
+ * @param[in]  dimension     floats per vector; must equal the engine's dimension.
+ * @param[out] out_json      {"ids": [...]} in order; free with strata_string_free().
+ * @return STRATA_OK; STRATA_ERR_DIMENSION (names both dimensions);
+ *         STRATA_ERR_INVALID_VECTOR (names the item and the position of the
+ *         first NaN or infinity); STRATA_ERR_INVALID_ARGUMENT for NULL vectors or count 0.
+ *         A failing batch stores nothing.
+ * [thread-safe]
+ */
+strata_status strata_engine_store_vectors(strata_engine *engine, const char *request_json,
+                                          const float *vectors, size_t count, size_t dimension,
+                                          char **out_json);
+
+/**
+ * Recalls with a query vector the caller computed. Keyword search is used only
+ * when the request also carries "query" text.
+ *
+ * @param[in]  request_json  as for strata_engine_recall, "query" optional; NULL means {}.
+ * @param[in]  query         dimension floats, borrowed.
+ * @param[in]  dimension     must equal the engine's dimension.
+ * @param[out] out_json      as for strata_engine_recall.
+ * @return as strata_engine_recall, plus STRATA_ERR_DIMENSION and STRATA_ERR_INVALID_VECTOR.
+ * [thread-safe]
+ */
+strata_status strata_engine_recall_vector(strata_engine *engine, const char *request_json,
+                                          const float *query, size_t dimension, char **out_json);
+
+/**
+ * Receives one event as JSON: {"type": "memory.stored"|"memory.updated"|
+ * "memory.forgotten"|"memory.deduplicated", "memory_id", "at", "memory": {...}?}.
+ * The string is borrowed for the duration of the callback only. The callback
+ * runs on the thread that made the change, after the change is committed; it
+ * must not call back into the same engine's writing verbs.
+ */
+typedef void (*strata_event_fn)(void *user_data, const char *event_json);
+
+/**
+ * Registers a callback for every event of the engine.
+ * @param[out] out_subscription  a token for strata_engine_unsubscribe (never 0).
+ * @param[in]  user_data         passed back verbatim; the caller keeps it alive.
+ * @return STRATA_OK, STRATA_ERR_INVALID_ARGUMENT for a NULL callback.
+ * [thread-safe]
+ */
+strata_status strata_engine_subscribe(strata_engine *engine, strata_event_fn callback, void *user_data,
+                                      uint64_t *out_subscription);
+
+/**
+ * Removes a callback. After it returns, the callback is not running and will
+ * not be called again. @return STRATA_OK or STRATA_ERR_NOT_FOUND.
+ * [thread-safe] but not from inside the callback itself.
+ */
+strata_status strata_engine_unsubscribe(strata_engine *engine, uint64_t subscription);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_ENGINE_H */

@@ -1,0 +1,228 @@
+import COpenBLAS
+import StrataCore
+
+/// The built-in vector store: exact search over a contiguous row-major matrix in memory.
+///
+/// - Search scans every row (or every row that passes the filter) with SIMD dot
+///   products or OpenBLAS sgemv, and keeps the k best in a heap: exact results,
+///   O(n·d) per query. `searchBatch` runs a block of queries as one sgemm.
+/// - Cosine vectors are normalised on the way in, so cosine is a dot product.
+/// - Keyword search is BM25 over content (`KeywordIndex`).
+/// - Filters are evaluated on the memory fields before any vector math.
+///
+/// Thread-safe: readers run concurrently, a writer excludes them (a read-write lock).
+public final class InMemoryVectorStore: VectorStore {
+    public let dimension: Int
+    public let metric: Metric
+    public let name: String
+    public var providesKeywordSearch: Bool { true }
+
+    private struct State {
+        var matrix: [Float] = []        // rows * dimension
+        var norms: [Float] = []         // squared norms, for l2
+        var memories: [Memory] = []
+        var rowOf: [String: Int] = [:]
+        var keywords = KeywordIndex()
+    }
+
+    private let state = Guarded(State())
+
+    /// - Parameters:
+    ///   - dimension: floats per vector, at least 1.
+    ///   - metric: how closeness is measured.
+    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory") throws(StrataError) {
+        guard dimension >= 1, dimension <= 1 << 16 else {
+            throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
+        }
+        self.dimension = dimension
+        self.metric = metric
+        self.name = name
+    }
+
+    /// Creates the store from its JSON options: {"dimension": N, "metric": "cosine"|"dot"|"l2"}.
+    public convenience init(options: JSONValue, path: String) throws(StrataError) {
+        var r = try JSONObjectReader(options, path: path, code: .invalidConfig)
+        guard let dim = try r.optionalInt("dimension", in: 1...65536) else {
+            throw StrataError(.invalidConfig, "\(path).dimension is required")
+        }
+        let metric = try r.optionalChoice("metric", Metric.allCases.map(\.rawValue)).flatMap(Metric.init) ?? .cosine
+        try r.finish()
+        try self.init(dimension: dim, metric: metric)
+    }
+
+    private func prepared(_ v: [Float]) -> [Float] { metric == .cosine ? Vectors.normalized(v) : v }
+
+    public func upsert(_ records: [StoredRecord]) throws(StrataError) {
+        // Validate everything first: all or none.
+        for (i, r) in records.enumerated() {
+            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
+        }
+        let rows = records.map { prepared($0.vector) }
+        state.write { s in
+            s.matrix.reserveCapacity(s.matrix.count + records.count * dimension)
+            for (record, row) in zip(records, rows) {
+                let norm = Vectors.dot(row, row)
+                if let at = s.rowOf[record.memory.id] {
+                    s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
+                    s.norms[at] = norm
+                    s.memories[at] = record.memory
+                } else {
+                    s.rowOf[record.memory.id] = s.memories.count
+                    s.matrix.append(contentsOf: row)
+                    s.norms.append(norm)
+                    s.memories.append(record.memory)
+                }
+                s.keywords.add(id: record.memory.id, text: record.memory.content)
+            }
+        }
+    }
+
+    public func remove(ids: [String]) throws(StrataError) -> Int {
+        state.write { s in
+            var removed = 0
+            for id in ids {
+                guard let at = s.rowOf.removeValue(forKey: id) else { continue }
+                // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
+                let last = s.memories.count - 1
+                if at != last {
+                    for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
+                    s.norms[at] = s.norms[last]
+                    s.memories[at] = s.memories[last]
+                    s.rowOf[s.memories[at].id] = at
+                }
+                s.matrix.removeLast(dimension)
+                s.norms.removeLast()
+                s.memories.removeLast()
+                s.keywords.remove(id: id)
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    public func get(id: String) throws(StrataError) -> StoredRecord? {
+        state.read { s in
+            guard let at = s.rowOf[id] else { return nil }
+            return StoredRecord(memory: s.memories[at], vector: Array(s.matrix[at * dimension..<(at + 1) * dimension]))
+        }
+    }
+
+    public func count() throws(StrataError) -> Int { state.read { $0.memories.count } }
+
+    public func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError) {
+        // Copy out under the lock, call back outside it, so a callback may use the store.
+        let records: [StoredRecord] = state.read { s in
+            var out: [StoredRecord] = []
+            for (at, m) in s.memories.enumerated() where filter?.matches(m) ?? true {
+                out.append(StoredRecord(memory: m, vector: Array(s.matrix[at * dimension..<(at + 1) * dimension])))
+            }
+            return out
+        }
+        for r in records where try !body(r) { return }
+    }
+
+    public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        try Vectors.validate(query, dimension: dimension, what: "query vector")
+        guard k > 0 else { return [] }
+        let q = prepared(query)
+        let qNorm = Vectors.dot(q, q)
+        return state.read { s in
+            let n = s.memories.count
+            guard n > 0 else { return [] }
+            var top = TopK<Int>(k: k)
+            s.matrix.withUnsafeBufferPointer { m in
+                q.withUnsafeBufferPointer { qp in
+                    if let filter, !filter.isAlways {
+                        for row in 0..<n where filter.matches(s.memories[row]) {
+                            let d = Vectors.dot(m.baseAddress! + row * dimension, qp.baseAddress!, count: dimension)
+                            top.insert(row, score: Double(score(dot: d, rowNorm: s.norms[row], queryNorm: qNorm)))
+                        }
+                    } else {
+                        // sgemv streams the matrix once at memory bandwidth.
+                        var scores = [Float](repeating: 0, count: n)
+                        cblas_sgemv(
+                            CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1, m.baseAddress, Int32(dimension),
+                            qp.baseAddress, 1, 0, &scores, 1)
+                        for row in 0..<n {
+                            let sc = score(dot: scores[row], rowNorm: s.norms[row], queryNorm: qNorm)
+                            if Double(sc) > top.threshold { top.insert(row, score: Double(sc)) }
+                        }
+                    }
+                }
+            }
+            return top.sortedDescending().map { hit in
+                ScoredRecord(record: record(s, hit.item), score: Float(hit.score))
+            }
+        }
+    }
+
+    /// Searches many queries at once as blocked sgemm: the fast path for batches.
+    /// - Parameter queries: `count` query vectors, row-major, `count * dimension` floats.
+    /// - Returns: for each query, up to k (row id, score) pairs, best first.
+    public func searchBatch(_ queries: [Float], count: Int, k: Int) throws(StrataError) -> [[(id: String, score: Float)]] {
+        guard count >= 0, queries.count == count * dimension else {
+            throw StrataError(.dimension, "queries hold \(queries.count) floats, expected \(count) x \(dimension)")
+        }
+        for i in 0..<count where !queries[i * dimension..<(i + 1) * dimension].allSatisfy(\.isFinite) {
+            throw StrataError(.invalidVector, "query \(i) holds NaN or infinity")
+        }
+        var qs = queries
+        var qNorms = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            var row = Array(qs[i * dimension..<(i + 1) * dimension])
+            if metric == .cosine { row = Vectors.normalized(row) }
+            qNorms[i] = Vectors.dot(row, row)
+            qs.replaceSubrange(i * dimension..<(i + 1) * dimension, with: row)
+        }
+        return state.read { s in
+            let n = s.memories.count
+            var tops = (0..<count).map { _ in TopK<Int>(k: k) }
+            guard n > 0, k > 0 else { return tops.map { _ in [] } }
+            // Blocks of rows keep the score block in cache-friendly size (count x block floats).
+            let block = max(256, min(n, (1 << 22) / max(count, 1)))
+            var scores = [Float](repeating: 0, count: count * block)
+            s.matrix.withUnsafeBufferPointer { m in
+                qs.withUnsafeBufferPointer { qp in
+                    var start = 0
+                    while start < n {
+                        let rows = min(block, n - start)
+                        scores.withUnsafeMutableBufferPointer { sp in
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(rows), Int32(dimension), 1,
+                                qp.baseAddress, Int32(dimension), m.baseAddress! + start * dimension, Int32(dimension), 0,
+                                sp.baseAddress, Int32(rows))
+                            for qi in 0..<count {
+                                let base = qi * rows
+                                for r in 0..<rows {
+                                    let sc = score(dot: sp[base + r], rowNorm: s.norms[start + r], queryNorm: qNorms[qi])
+                                    if Double(sc) > tops[qi].threshold { tops[qi].insert(start + r, score: Double(sc)) }
+                                }
+                            }
+                        }
+                        start += rows
+                    }
+                }
+            }
+            return tops.map { $0.sortedDescending().map { (id: s.memories[$0.item].id, score: Float($0.score)) } }
+        }
+    }
+
+    public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        state.read { s in
+            let hits = s.keywords.search(query, k: k) { id in
+                guard let filter else { return true }
+                return filter.matches(s.memories[s.rowOf[id]!])
+            }
+            return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
+        }
+    }
+
+    @inline(__always)
+    private func score(dot: Float, rowNorm: Float, queryNorm: Float) -> Float {
+        metric == .l2 ? -(rowNorm - 2 * dot + queryNorm) : dot
+    }
+
+    private func record(_ s: State, _ row: Int) -> StoredRecord {
+        StoredRecord(memory: s.memories[row], vector: Array(s.matrix[row * dimension..<(row + 1) * dimension]))
+    }
+}

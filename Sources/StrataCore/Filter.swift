@@ -1,0 +1,235 @@
+/// A metadata filter: a tree of conditions on the fields of a memory.
+///
+/// The JSON form (what requests and configurations carry):
+///
+///     {"user": "alice"}                              equality
+///     {"stats.score": {"$gte": 0.5, "$lt": 0.9}}     dotted paths, several operators (all must hold)
+///     {"tag": {"$in": ["a", "b"]}}                   $in / $nin
+///     {"note": {"$exists": false}}
+///     {"tags": {"$contains": "urgent"}}              an array element, or a substring of a string
+///     {"$or": [{...}, {...}]}, {"$and": [...]}, {"$not": {...}}
+///
+/// Several keys in one object must all hold. Ordering operators compare numbers
+/// with numbers and strings with strings (so ISO-8601 times order correctly);
+/// any other pairing does not match.
+public indirect enum Filter: Sendable, Hashable {
+    case all([Filter])
+    case any([Filter])
+    case not(Filter)
+    case condition(path: [String], Condition)
+
+    /// Matches everything.
+    public static let always = Filter.all([])
+
+    public enum Condition: Sendable, Hashable {
+        case eq(JSONValue), ne(JSONValue)
+        case gt(JSONValue), gte(JSONValue), lt(JSONValue), lte(JSONValue)
+        case `in`([JSONValue]), nin([JSONValue])
+        case exists(Bool)
+        case contains(JSONValue)
+
+        var operatorName: String {
+            switch self {
+            case .eq: "$eq"
+            case .ne: "$ne"
+            case .gt: "$gt"
+            case .gte: "$gte"
+            case .lt: "$lt"
+            case .lte: "$lte"
+            case .in: "$in"
+            case .nin: "$nin"
+            case .exists: "$exists"
+            case .contains: "$contains"
+            }
+        }
+    }
+
+    /// Parses the JSON form.
+    /// - Parameters:
+    ///   - prefix: path components put in front of every field path; the engine passes
+    ///     `["metadata"]` so user filters address metadata keys.
+    ///   - what: names the filter in error messages.
+    public static func parse(_ json: JSONValue, prefix: [String] = [], what: String = "filter") throws(StrataError) -> Filter {
+        try parseNode(json, prefix: prefix, where: what)
+    }
+
+    private static func fail(_ location: String, _ message: String) -> StrataError {
+        StrataError(.invalidFilter, "\(location): \(message)")
+    }
+
+    private static func parseNode(_ json: JSONValue, prefix: [String], where location: String) throws(StrataError) -> Filter {
+        guard case .object(let fields) = json else {
+            throw fail(location, "must be an object, got \(json.typeName)")
+        }
+        var parts: [Filter] = []
+        for key in fields.keys.sorted() {
+            let value = fields[key]!
+            let here = "\(location).\(key)"
+            switch key {
+            case "$and", "$or":
+                guard case .array(let items) = value, !items.isEmpty else {
+                    throw fail(here, "must be a non-empty array of filters")
+                }
+                var children: [Filter] = []
+                for (i, item) in items.enumerated() {
+                    children.append(try parseNode(item, prefix: prefix, where: "\(here)[\(i)]"))
+                }
+                parts.append(key == "$and" ? .all(children) : .any(children))
+            case "$not":
+                parts.append(.not(try parseNode(value, prefix: prefix, where: here)))
+            case _ where key.hasPrefix("$"):
+                throw fail(here, "unknown operator \(key) (logical operators: $and, $or, $not)")
+            default:
+                let components = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                guard !components.contains(where: \.isEmpty) else { throw fail(here, "empty component in path \"\(key)\"") }
+                parts.append(contentsOf: try parseConditions(value, path: prefix + components, where: here))
+            }
+        }
+        return parts.count == 1 ? parts[0] : .all(parts)
+    }
+
+    private static func parseConditions(_ value: JSONValue, path: [String], where location: String) throws(StrataError) -> [Filter] {
+        // An object whose keys all start with "$" is a set of operators; anything else is equality.
+        guard case .object(let ops) = value, !ops.isEmpty, ops.keys.allSatisfy({ $0.hasPrefix("$") }) else {
+            if case .object(let o) = value, o.keys.contains(where: { $0.hasPrefix("$") }) {
+                throw fail(location, "mixes operators and plain keys")
+            }
+            return [.condition(path: path, .eq(value))]
+        }
+        var out: [Filter] = []
+        for op in ops.keys.sorted() {
+            let operand = ops[op]!
+            let here = "\(location).\(op)"
+            let condition: Condition
+            switch op {
+            case "$eq": condition = .eq(operand)
+            case "$ne": condition = .ne(operand)
+            case "$gt", "$gte", "$lt", "$lte":
+                switch operand {
+                case .number, .string: break
+                default: throw fail(here, "must compare with a number or a string, got \(operand.typeName)")
+                }
+                condition = op == "$gt" ? .gt(operand) : op == "$gte" ? .gte(operand) : op == "$lt" ? .lt(operand) : .lte(operand)
+            case "$in", "$nin":
+                guard case .array(let items) = operand else { throw fail(here, "must be an array, got \(operand.typeName)") }
+                condition = op == "$in" ? .in(items) : .nin(items)
+            case "$exists":
+                guard case .bool(let b) = operand else { throw fail(here, "must be true or false, got \(operand.typeName)") }
+                condition = .exists(b)
+            case "$contains": condition = .contains(operand)
+            default:
+                throw fail(here, "unknown operator \(op) (field operators: $eq $ne $gt $gte $lt $lte $in $nin $exists $contains)")
+            }
+            out.append(.condition(path: path, condition))
+        }
+        return out
+    }
+
+    /// The canonical JSON form, with full paths (as `strata_host_api.filter_json` hands to plugins).
+    public var json: JSONValue {
+        switch self {
+        case .all(let parts): return .object(["$and": .array(parts.map(\.json))])
+        case .any(let parts): return .object(["$or": .array(parts.map(\.json))])
+        case .not(let inner): return .object(["$not": inner.json])
+        case .condition(let path, let condition):
+            let operand: JSONValue
+            switch condition {
+            case .eq(let v), .ne(let v), .gt(let v), .gte(let v), .lt(let v), .lte(let v), .contains(let v): operand = v
+            case .in(let vs), .nin(let vs): operand = .array(vs)
+            case .exists(let b): operand = .bool(b)
+            }
+            return .object([path.joined(separator: "."): .object([condition.operatorName: operand])])
+        }
+    }
+
+    /// True when the filter matches everything (an empty conjunction).
+    public var isAlways: Bool { if case .all(let parts) = self { parts.allSatisfy(\.isAlways) } else { false } }
+
+    /// Joins filters with AND, dropping trivial ones.
+    public static func and(_ filters: [Filter]) -> Filter {
+        let parts = filters.filter { !$0.isAlways }
+        return parts.count == 1 ? parts[0] : .all(parts)
+    }
+}
+
+/// Something a filter can be evaluated against: a field value by path.
+public protocol FilterSubject {
+    func filterValue(at path: [String]) -> JSONValue?
+}
+
+extension JSONValue: FilterSubject {
+    public func filterValue(at path: [String]) -> JSONValue? { value(at: path) }
+}
+
+extension Memory: FilterSubject {
+    /// Resolves record fields without building the record JSON (the hot path of filtered search).
+    public func filterValue(at path: [String]) -> JSONValue? {
+        guard let head = path.first else { return nil }
+        let rest = path.dropFirst()
+        let top: JSONValue?
+        switch head {
+        case "metadata": return rest.isEmpty ? .object(metadata) : JSONValue.object(metadata).value(at: Array(rest))
+        case "id": top = .string(id)
+        case "content": top = .string(content)
+        case "scope": top = .string(scope.description)
+        case "parent_scope": top = scope.parent.map { .string($0.description) }
+        case "visibility": top = .string(visibility.rawValue)
+        case "tier": top = .string(tier)
+        case "category": top = .string(category)
+        case "importance": top = .number(importance)
+        case "pinned": top = .bool(pinned)
+        case "created_at": top = .string(createdAt.iso8601)
+        case "updated_at": top = .string(updatedAt.iso8601)
+        case "accessed_at": top = .string(accessedAt.iso8601)
+        case "access_count": top = .number(Double(accessCount))
+        case "model": top = .string(model)
+        case "expires_at": top = expiresAt.map { .string($0.iso8601) }
+        default: return nil
+        }
+        return rest.isEmpty ? top : nil
+    }
+}
+
+extension Filter {
+    /// Evaluates the filter. O(size of the filter) per call.
+    public func matches(_ subject: some FilterSubject) -> Bool {
+        switch self {
+        case .all(let parts): return parts.allSatisfy { $0.matches(subject) }
+        case .any(let parts): return parts.contains { $0.matches(subject) }
+        case .not(let inner): return !inner.matches(subject)
+        case .condition(let path, let condition): return Self.test(condition, subject.filterValue(at: path))
+        }
+    }
+
+    private static func test(_ condition: Condition, _ value: JSONValue?) -> Bool {
+        switch condition {
+        case .exists(let wanted): return (value != nil && value != .null) == wanted
+        case .eq(let v): return value.map { same($0, v) } ?? false
+        case .ne(let v): return !(value.map { same($0, v) } ?? false)
+        case .in(let vs): return value.map { x in vs.contains { same(x, $0) } } ?? false
+        case .nin(let vs): return !(value.map { x in vs.contains { same(x, $0) } } ?? false)
+        case .gt(let v): return compare(value, v).map { $0 > 0 } ?? false
+        case .gte(let v): return compare(value, v).map { $0 >= 0 } ?? false
+        case .lt(let v): return compare(value, v).map { $0 < 0 } ?? false
+        case .lte(let v): return compare(value, v).map { $0 <= 0 } ?? false
+        case .contains(let v):
+            switch value {
+            case .array(let items)?: return items.contains { same($0, v) }
+            case .string(let s)?:
+                guard case .string(let needle) = v else { return false }
+                return s.contains(needle)
+            default: return false
+            }
+        }
+    }
+
+    private static func same(_ a: JSONValue, _ b: JSONValue) -> Bool { a == b }
+
+    private static func compare(_ a: JSONValue?, _ b: JSONValue) -> Int? {
+        switch (a, b) {
+        case (.number(let x)?, .number(let y)): return x < y ? -1 : x > y ? 1 : 0
+        case (.string(let x)?, .string(let y)): return x < y ? -1 : x > y ? 1 : 0
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,116 @@
+/// A record with its search score (higher is closer or more relevant).
+public struct ScoredRecord: Sendable {
+    public var record: StoredRecord
+    public var score: Float
+
+    public init(record: StoredRecord, score: Float) {
+        self.record = record
+        self.score = score
+    }
+}
+
+/// The vector-store seam: keeps memory records with their vectors and finds
+/// the nearest ones.
+///
+/// Threading: every method may be called from any thread, concurrently. The
+/// engine never calls a writing method (`upsert`, `remove`) concurrently with
+/// another writing method, but reads may run beside a write; implementations
+/// guard their state accordingly. Loaded plugins that are not thread-safe are
+/// wrapped by the host in a lock.
+public protocol VectorStore: AnyObject, Sendable {
+    /// Floats per vector; every vector in and out has this length.
+    var dimension: Int { get }
+    var metric: Metric { get }
+    /// A name for messages and stats, e.g. "memory" or "plugin:sqlite".
+    var name: String { get }
+    /// Whether `keywordSearch` is implemented (otherwise the engine keeps its own keyword index).
+    var providesKeywordSearch: Bool { get }
+
+    /// Inserts or replaces records by id, all or none. Complexity: O(n) amortised for the built-in store.
+    func upsert(_ records: [StoredRecord]) throws(StrataError)
+    /// Removes records; unknown ids are skipped. Returns how many were removed.
+    func remove(ids: [String]) throws(StrataError) -> Int
+    /// One record, or nil.
+    func get(id: String) throws(StrataError) -> StoredRecord?
+    /// The k nearest records to `query` among those matching `filter`, best first. The filter is
+    /// applied exactly, never dropped.
+    func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord]
+    /// BM25 keyword search over content, best first. Throws `.unsupported` when not provided.
+    func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord]
+    /// Visits every record matching `filter`; `body` returns false to stop.
+    func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError)
+    /// Number of records.
+    func count() throws(StrataError) -> Int
+}
+
+extension VectorStore {
+    public var providesKeywordSearch: Bool { false }
+
+    public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        throw StrataError(.unsupported, "\(name) has no keyword search")
+    }
+}
+
+/// The embedder seam: texts in, vectors out.
+///
+/// Threading: `embed` may be called from several threads at once.
+public protocol Embedder: AnyObject, Sendable {
+    var dimension: Int { get }
+    /// Stable id of the model and its settings, stored with every memory.
+    var modelID: String { get }
+    /// One finite vector of `dimension` floats per text.
+    func embed(_ texts: [String]) throws(StrataError) -> [[Float]]
+}
+
+/// The summarizer seam: several texts in, one summary out (a remote LLM, a local model, an
+/// extractive algorithm).
+///
+/// Threading: `summarize` may be called from several threads at once.
+public protocol Summarizer: AnyObject, Sendable {
+    var name: String { get }
+    /// A summary of `texts` in at most `maxCharacters` characters (0: the summarizer's default).
+    func summarize(_ texts: [String], maxCharacters: Int) throws(StrataError) -> String
+}
+
+/// The memory-kernel seam, for learning loops: a float32 state carried from step to step for a
+/// batch of independent streams. Buffers are row-major and owned by the caller; a kernel
+/// allocates nothing per step.
+///
+/// Threading: a kernel holds only its weights, so calls with different state buffers may run
+/// concurrently; calls sharing a state buffer must not.
+public protocol MemoryKernel: AnyObject, Sendable {
+    /// Width D of `hidden` and `read` rows.
+    var dimension: Int { get }
+    /// Floats of state per batch row.
+    var stateSize: Int { get }
+    /// Names of the log values each step writes per row, in order.
+    var logNames: [String] { get }
+    var parameterCount: Int { get }
+
+    /// Writes the initial state of `batch` rows (batch * stateSize floats).
+    func initialState(batch: Int, into state: UnsafeMutableBufferPointer<Float>) throws(StrataError)
+    /// One step; rows with non-zero `doneMask` are reset first. `logs` gets batch * logNames.count floats.
+    func step(
+        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>,
+        logs: UnsafeMutableBufferPointer<Float>?) throws(StrataError)
+    /// Resets rows whose `keepMask` is 0 to the initial state.
+    func reset(batch: Int, state: UnsafeMutableBufferPointer<Float>, keepMask: UnsafeBufferPointer<Float>) throws(StrataError)
+}
+
+extension MemoryKernel {
+    /// Checks buffer sizes once so implementations can index without bounds worries.
+    public func checkStep(
+        batch: Int, state: Int, hidden: Int, doneMask: Int?, read: Int, logs: Int?
+    ) throws(StrataError) {
+        guard batch > 0 else { throw StrataError(.invalidArgument, "batch must be at least 1, got \(batch)") }
+        func need(_ name: String, _ got: Int, _ want: Int) throws(StrataError) {
+            guard got == want else { throw StrataError(.dimension, "\(name) has \(got) floats, expected \(want)") }
+        }
+        try need("state", state, batch * stateSize)
+        try need("hidden", hidden, batch * dimension)
+        if let doneMask { try need("done_mask", doneMask, batch) }
+        try need("read", read, batch * dimension)
+        if let logs { try need("logs", logs, batch * logNames.count) }
+    }
+}

@@ -1,0 +1,138 @@
+/// A point in time, in whole milliseconds since 1970-01-01T00:00:00Z (UTC).
+///
+/// Written and parsed as ISO-8601 `YYYY-MM-DDTHH:MM:SS.sssZ`; parsing also
+/// takes no fraction, any fraction digits, and `+HH:MM` / `-HH:MM` offsets.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public init(seconds: Double) { self.milliseconds = Int64((seconds * 1000).rounded()) }
+
+    public var seconds: Double { Double(milliseconds) / 1000 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.milliseconds < b.milliseconds }
+
+    public func adding(seconds: Double) -> Timestamp {
+        Timestamp(milliseconds: milliseconds + Int64((seconds * 1000).rounded()))
+    }
+
+    /// Seconds from `other` to `self` (positive when `self` is later).
+    public func seconds(since other: Timestamp) -> Double { Double(milliseconds - other.milliseconds) / 1000 }
+
+    public var description: String { iso8601 }
+
+    /// `2026-11-22T03:59:00.000Z`
+    public var iso8601: String {
+        let ms = milliseconds
+        var days = ms / 86_400_000
+        var rem = ms % 86_400_000
+        if rem < 0 { rem += 86_400_000; days -= 1 }
+        let (y, m, d) = Self.civil(fromDays: days)
+        let h = rem / 3_600_000, mi = (rem / 60_000) % 60, s = (rem / 1000) % 60, f = rem % 1000
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(f, 3))Z"
+    }
+
+    /// Parses ISO-8601 date-times; nil if `text` is not one.
+    public init?(iso8601 text: String) {
+        let b = Array(text.utf8)
+        var i = 0
+        func num(_ n: Int) -> Int64? {
+            guard i + n <= b.count else { return nil }
+            var v: Int64 = 0
+            for _ in 0..<n {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int64(b[i] - 0x30)
+                i += 1
+            }
+            return v
+        }
+        func expect(_ c: Character) -> Bool {
+            guard i < b.count, b[i] == c.asciiValue! else { return false }
+            i += 1
+            return true
+        }
+        guard let y = num(4), expect("-"), let mo = num(2), expect("-"), let d = num(2),
+            (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
+        var h: Int64 = 0, mi: Int64 = 0, s: Int64 = 0, frac: Int64 = 0
+        if i < b.count {
+            guard expect("T") || expect(" "), let hh = num(2), expect(":"), let mm = num(2) else { return nil }
+            h = hh
+            mi = mm
+            if expect(":") { guard let ss = num(2) else { return nil }; s = ss }
+            if expect(".") {
+                var digits = 0
+                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                    if digits < 3 { frac = frac * 10 + Int64(b[i] - 0x30) }
+                    digits += 1
+                    i += 1
+                }
+                guard digits > 0 else { return nil }
+                for _ in digits..<3 where digits < 3 { frac *= 10 }
+            }
+            guard h < 24, mi < 60, s < 61 else { return nil }
+            var offset: Int64 = 0
+            if expect("Z") || expect("z") {
+            } else if i < b.count, b[i] == 0x2B || b[i] == 0x2D {
+                let sign: Int64 = b[i] == 0x2D ? -1 : 1
+                i += 1
+                guard let oh = num(2) else { return nil }
+                _ = expect(":")
+                guard let om = num(2) else { return nil }
+                offset = sign * (oh * 60 + om) * 60_000
+            } else {
+                return nil  // a time without a zone is ambiguous
+            }
+            guard i == b.count else { return nil }
+            milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + frac - offset
+        } else {
+            milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000
+        }
+    }
+
+    // Howard Hinnant's days-from-civil algorithms (public domain), proleptic Gregorian.
+    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+/// Where the engine gets "now". Injectable, so tests and imports of old memories can set time.
+public protocol Clock: Sendable {
+    func now() -> Timestamp
+}
+
+/// The real time of day.
+public struct SystemClock: Clock {
+    public init() {}
+    public func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

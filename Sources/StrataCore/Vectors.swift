@@ -1,0 +1,77 @@
+/// How a vector store measures closeness. Scores are always "higher is closer".
+public enum Metric: String, Sendable, CaseIterable {
+    /// Cosine similarity; stores normalise vectors on the way in.
+    case cosine
+    /// Inner product.
+    case dot
+    /// Euclidean; the score is minus the squared distance.
+    case l2
+}
+
+/// Checks and small kernels on `[Float]` vectors.
+public enum Vectors {
+    /// Throws `.dimension` or `.invalidVector` naming `what` and the first bad position.
+    public static func validate(_ v: UnsafeBufferPointer<Float>, dimension: Int, what: String) throws(StrataError) {
+        guard v.count == dimension else {
+            throw StrataError(.dimension, "\(what) has dimension \(v.count), the store's dimension is \(dimension)")
+        }
+        for i in 0..<v.count where !v[i].isFinite {
+            throw StrataError(.invalidVector, "\(what) holds \(v[i]) at position \(i): vectors must be finite")
+        }
+    }
+
+    public static func validate(_ v: [Float], dimension: Int, what: String) throws(StrataError) {
+        try v.withUnsafeBufferPointer { p throws(StrataError) in try validate(p, dimension: dimension, what: what) }
+    }
+
+    /// Inner product, SIMD with 4 independent accumulators.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+        var i = 0
+        while i + 32 <= count {
+            let a0 = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            let b0 = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            let a1 = UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self)
+            let b1 = UnsafeRawPointer(b + i + 16).loadUnaligned(as: SIMD16<Float>.self)
+            s0 = a0 * b0 + s0
+            s1 = a1 * b1 + s1
+            i += 32
+        }
+        while i + 16 <= count {
+            let a0 = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            let b0 = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 = a0 * b0 + s0
+            i += 16
+        }
+        var s = (s0 + s1).sum()
+        while i < count {
+            s += a[i] * b[i]
+            i += 1
+        }
+        return s
+    }
+
+    public static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "dot of vectors of different lengths")
+        return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in dot(pa.baseAddress!, pb.baseAddress!, count: a.count) } }
+    }
+
+    /// Squared Euclidean norm.
+    public static func squaredNorm(_ a: [Float]) -> Float { dot(a, a) }
+
+    /// `a` scaled to unit length; a zero vector stays zero.
+    public static func normalized(_ a: [Float]) -> [Float] {
+        let n = squaredNorm(a).squareRoot()
+        guard n > 0 else { return a }
+        let inv = 1 / n
+        return a.map { $0 * inv }
+    }
+
+    /// Cosine similarity; 0 when either vector is zero.
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let na = squaredNorm(a), nb = squaredNorm(b)
+        guard na > 0, nb > 0 else { return 0 }
+        return dot(a, b) / (na.squareRoot() * nb.squareRoot())
+    }
+}

@@ -1,0 +1,447 @@
+import StrataBackends
+import StrataCore
+import Synchronization
+
+/// The Strata engine: composes a vector store, an embedder and a summarizer, and offers the
+/// memory verbs: store, recall, get, update, forget, history, stats, events.
+///
+/// Thread-safe: any number of threads may call any method at once. Writes are serialised by one
+/// lock; recall searches run concurrently and only take the lock to record access.
+///
+///     let engine = try Engine()                       // the embedded default
+///     let id = try engine.store(NewMemory("Alice prefers tea")).id
+///     let hits = try engine.recall(RecallQuery("what does Alice drink?"))
+public final class Engine: Sendable {
+    public let configuration: EngineConfiguration
+    public let store: any VectorStore
+    public let embedder: any Embedder
+    public let summarizer: any Summarizer
+    public let clock: any Clock
+
+    private struct WriterState {
+        var history: [String: [HistoryEntry]] = [:]
+        var operations: [String: Int] = [:]
+        /// Keyword index kept by the engine when the store has no keyword search.
+        var keywords: KeywordIndex?
+        var lastIDMillis: Int64 = 0
+        var idSequence: UInt32 = 0
+    }
+
+    private let writer: Mutex<WriterState>
+    private let hub = EventHub()
+
+    /// Opens an engine.
+    /// - Parameters:
+    ///   - configuration: the typed configuration (default: the embedded default).
+    ///   - backends: who makes the configured backends (default: the built-in ones only).
+    ///   - clock: where "now" comes from (default: the system clock).
+    public init(
+        configuration: EngineConfiguration = .embeddedDefault, backends: any BackendProvider = BuiltinBackends(),
+        clock: any Clock = SystemClock()
+    ) throws(StrataError) {
+        self.configuration = configuration
+        self.clock = clock
+        embedder = try backends.makeEmbedder(configuration.embedder, path: "config.embedder")
+        store = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+        guard store.dimension == embedder.dimension else {
+            throw StrataError(.invalidConfig,
+                              "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")
+        }
+        summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
+        var state = WriterState()
+        if !store.providesKeywordSearch {
+            var index = KeywordIndex()
+            try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
+                index.add(id: r.memory.id, text: r.memory.content)
+                return true
+            }
+            state.keywords = index
+        }
+        writer = Mutex(state)
+    }
+
+    /// Floats per vector.
+    public var dimension: Int { embedder.dimension }
+
+    // MARK: - Store
+
+    /// Stores one memory. See `store(_:vectors:)` for the batch form.
+    @discardableResult
+    public func store(_ item: NewMemory) throws(StrataError) -> StoreOutcome {
+        try store([item])[0]
+    }
+
+    /// Stores a batch atomically: either every item is stored or none is.
+    ///
+    /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
+    /// memory in the same scope: at or above the dedupe threshold the existing memory is updated
+    /// (content replaced, metadata merged, importance raised) instead of adding a copy.
+    /// - Parameter vectors: caller-computed embeddings, one per item, or nil to embed the content.
+    /// - Complexity: one embedding call and one nearest-neighbour search per item.
+    public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
+        guard !items.isEmpty else { return [] }
+        let defaults = configuration.defaults
+        for (i, item) in items.enumerated() {
+            if let imp = item.importance, !(0...1).contains(imp) {
+                throw StrataError(.invalidArgument, "item \(i): importance must be in 0...1, got \(imp)")
+            }
+            if let ttl = item.ttlSeconds, !(ttl > 0) {
+                throw StrataError(.invalidArgument, "item \(i): ttl_seconds must be positive, got \(ttl)")
+            }
+        }
+        let embeddings: [[Float]]
+        if let vectors {
+            guard vectors.count == items.count else {
+                throw StrataError(.invalidArgument, "\(items.count) items but \(vectors.count) vectors")
+            }
+            for (i, v) in vectors.enumerated() { try Vectors.validate(v, dimension: dimension, what: "vector \(i)") }
+            embeddings = vectors
+        } else {
+            embeddings = try embed(items.map(\.content))
+        }
+        let now = clock.now()
+        let model = vectors == nil ? embedder.modelID : "caller"
+
+        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> [StoreOutcome] in
+            var records: [StoredRecord] = []
+            var indexOfID: [String: Int] = [:]
+            var outcomes: [StoreOutcome] = []
+            var history: [HistoryEntry] = []
+            var events: [MemoryEvent] = []
+            for (i, item) in items.enumerated() {
+                let at = item.at ?? now
+                if configuration.dedupe.enabled,
+                    var existing = try nearDuplicate(of: embeddings[i], scope: item.scope, model: model, pending: records)
+                {
+                    let old = existing.memory
+                    existing.memory.content = item.content
+                    existing.memory.metadata.merge(item.metadata) { _, new in new }
+                    existing.memory.importance = max(old.importance, item.importance ?? defaults.importance)
+                    existing.memory.pinned = old.pinned || item.pinned
+                    existing.memory.updatedAt = max(old.updatedAt, at)
+                    existing.vector = embeddings[i]
+                    if let j = indexOfID[old.id] { records[j] = existing } else {
+                        indexOfID[old.id] = records.count
+                        records.append(existing)
+                    }
+                    outcomes.append(StoreOutcome(id: old.id, deduplicated: true))
+                    history.append(HistoryEntry(event: .update, memoryID: old.id, at: now, old: old, new: existing.memory,
+                                                reason: "deduplicated: a near-identical memory was stored in scope \"\(item.scope)\""))
+                    events.append(MemoryEvent(kind: .deduplicated, memoryID: old.id, at: now, memory: existing.memory))
+                    continue
+                }
+                let memory = Memory(
+                    id: nextID(&state, now: now), content: item.content, metadata: item.metadata, scope: item.scope,
+                    visibility: item.visibility ?? defaults.visibility, tier: item.tier ?? defaults.tier,
+                    category: item.category ?? defaults.category, importance: item.importance ?? defaults.importance,
+                    pinned: item.pinned, createdAt: at, model: model,
+                    expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
+                indexOfID[memory.id] = records.count
+                records.append(StoredRecord(memory: memory, vector: embeddings[i]))
+                outcomes.append(StoreOutcome(id: memory.id, deduplicated: false))
+                history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
+                events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
+            }
+            try store.upsert(records)
+            for r in records { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
+            for h in history { state.history[h.memoryID, default: []].append(h) }
+            state.operations["store", default: 0] += items.count
+            hub.publish(events)
+            return outcomes
+        }
+    }
+
+    /// The nearest memory in the same scope and model at or above the dedupe threshold, looking
+    /// first at the records of the batch being stored.
+    private func nearDuplicate(of vector: [Float], scope: ScopePath, model: String, pending: [StoredRecord]) throws(StrataError) -> StoredRecord? {
+        let threshold = Float(configuration.dedupe.threshold)
+        var best: (StoredRecord, Float)?
+        for r in pending where r.memory.scope == scope && r.memory.model == model {
+            let c = Vectors.cosine(vector, r.vector)
+            if c >= threshold, c > best?.1 ?? -.infinity { best = (r, c) }
+        }
+        let filter = Filter.and([
+            .condition(path: ["scope"], .eq(.string(scope.description))),
+            .condition(path: ["model"], .eq(.string(model))),
+        ])
+        for hit in try store.search(vector, k: 1, filter: filter) {
+            let c = Vectors.cosine(vector, hit.record.vector)
+            if c >= threshold, c > best?.1 ?? -.infinity,
+                !pending.contains(where: { $0.memory.id == hit.record.memory.id })
+            {
+                best = (hit.record, c)
+            }
+        }
+        return best?.0
+    }
+
+    private func nextID(_ state: inout WriterState, now: Timestamp) -> String {
+        // Time-ordered ids: 12 hex digits of milliseconds, a sequence within the millisecond, random bits.
+        let ms = max(now.milliseconds, state.lastIDMillis)
+        if ms == state.lastIDMillis { state.idSequence &+= 1 } else { state.idSequence = 0 }
+        state.lastIDMillis = ms
+        var rng = SystemRandomNumberGenerator()
+        let random = UInt32.random(in: 0...UInt32.max, using: &rng)
+        return "m-" + hex(UInt64(ms), 12) + hex(UInt64(state.idSequence & 0xFFFF), 4) + hex(UInt64(random), 8)
+    }
+
+    private func hex(_ v: UInt64, _ width: Int) -> String {
+        let s = String(v, radix: 16)
+        return s.count >= width ? String(s.suffix(width)) : String(repeating: "0", count: width - s.count) + s
+    }
+
+    private func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
+        let vectors = try embedder.embed(texts)
+        guard vectors.count == texts.count else {
+            throw StrataError(.backend, "embedder \(embedder.modelID) returned \(vectors.count) vectors for \(texts.count) texts")
+        }
+        for (i, v) in vectors.enumerated() {
+            do { try Vectors.validate(v, dimension: dimension, what: "embedding of text \(i)") } catch {
+                throw StrataError(.backend, "embedder \(embedder.modelID): \(error.message)")
+            }
+        }
+        return vectors
+    }
+
+    // MARK: - Recall
+
+    /// The filter that restricts a recall to what `scope` may see, the tiers, the category and
+    /// unexpired memories (when `now` is given), joined with the caller's metadata filter.
+    func visibilityFilter(_ q: RecallQuery, now: Timestamp?) -> Filter {
+        var parts: [Filter] = []
+        if let filter = q.filter { parts.append(filter) }
+        if let node = q.scope {
+            var sees: [Filter] = [
+                .condition(path: ["visibility"], .eq("global")),
+                .condition(path: ["scope"], .eq(.string(node.description))),
+                .all([.condition(path: ["visibility"], .eq("shared")),
+                      .condition(path: ["parent_scope"], .eq(.string(node.description)))]),
+            ]
+            if let parent = node.parent {
+                sees.append(.all([.condition(path: ["visibility"], .eq("shared")),
+                                  .condition(path: ["scope"], .eq(.string(parent.description)))]))
+            }
+            parts.append(.any(sees))
+        }
+        if let tiers = q.tiers { parts.append(.condition(path: ["tier"], .in(tiers.map { .string($0) }))) }
+        if let category = q.category { parts.append(.condition(path: ["category"], .eq(.string(category)))) }
+        if let now {
+            parts.append(.any([.condition(path: ["expires_at"], .exists(false)),
+                               .condition(path: ["expires_at"], .gt(.string(now.iso8601)))]))
+        }
+        return Filter.and(parts)
+    }
+
+    /// Hybrid recall: vector and keyword candidates fused by reciprocal rank, then weighted by
+    /// recency, importance and access. Each hit reports every part.
+    public func recall(_ q: RecallQuery) throws(StrataError) -> [Hit] {
+        let settings = configuration.recall
+        let k = q.k ?? settings.k
+        guard k >= 1, k <= 10_000 else { throw StrataError(.invalidArgument, "k must be in 1...10000, got \(k)") }
+        let now = clock.now()
+        let filter = visibilityFilter(q, now: now)
+        let candidates = max(settings.candidates, k)
+        let queryVector: [Float]?
+        if let v = q.vector {
+            try Vectors.validate(v, dimension: dimension, what: "query vector")
+            queryVector = v
+        } else if !q.text.isEmpty {
+            queryVector = try embed([q.text])[0]
+        } else {
+            throw StrataError(.invalidArgument, "recall needs query text or a query vector")
+        }
+        var lists: [[ScoredRecord]] = []
+        var vectorScore: [String: Double] = [:]
+        var keywordScore: [String: Double] = [:]
+        if let queryVector {
+            let hits = try store.search(queryVector, k: candidates, filter: filter)
+            for h in hits { vectorScore[h.record.memory.id] = Double(h.score) }
+            lists.append(hits)
+        }
+        if !q.text.isEmpty {
+            let hits = try keywordCandidates(q.text, k: candidates, filter: filter)
+            for h in hits { keywordScore[h.record.memory.id] = Double(h.score) }
+            lists.append(hits)
+        }
+        // Reciprocal-rank fusion, scaled so 1 means first in every list.
+        let rrfK = settings.rrfK
+        let best = Double(lists.count) * Ranking.reciprocalRank(0, k: rrfK)
+        var fused: [String: Double] = [:]
+        var records: [String: StoredRecord] = [:]
+        for list in lists {
+            for (rank, h) in list.enumerated() {
+                fused[h.record.memory.id, default: 0] += Ranking.reciprocalRank(rank, k: rrfK) / best
+                records[h.record.memory.id] = h.record
+            }
+        }
+        let halfLife = settings.recencyHalfLifeHours * 3600
+        var hits: [Hit] = records.values.map { r in
+            let m = r.memory
+            let parts = ScoreParts(
+                vector: vectorScore[m.id], keyword: keywordScore[m.id], fused: fused[m.id] ?? 0,
+                recency: Ranking.recency(ageSeconds: now.seconds(since: m.accessedAt), halfLifeSeconds: halfLife),
+                importance: m.importance, access: Ranking.access(count: m.accessCount))
+            return Hit(memory: m, score: Ranking.total(parts, weights: settings.weights), scores: parts)
+        }
+        hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
+        if hits.count > k { hits.removeLast(hits.count - k) }
+        if settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
+        writer.withLock { $0.operations["recall", default: 0] += 1 }
+        return hits
+    }
+
+    private func keywordCandidates(_ text: String, k: Int, filter: Filter) throws(StrataError) -> [ScoredRecord] {
+        if store.providesKeywordSearch { return try store.keywordSearch(text, k: k, filter: filter) }
+        let ranked = writer.withLock { $0.keywords?.search(text, k: Int.max) ?? [] }
+        var out: [ScoredRecord] = []
+        for (id, score) in ranked {
+            guard let r = try store.get(id: id), filter.matches(r.memory) else { continue }
+            out.append(ScoredRecord(record: r, score: Float(score)))
+            if out.count == k { break }
+        }
+        return out
+    }
+
+    /// Bumps access count and time, re-reading each record under the lock so a concurrent
+    /// update is never overwritten with stale content.
+    private func recordAccess(_ ids: [String], now: Timestamp) throws(StrataError) {
+        try writer.withLock { (_: inout WriterState) throws(StrataError) in
+            var touched: [StoredRecord] = []
+            for id in ids {
+                guard var r = try store.get(id: id) else { continue }
+                r.memory.accessCount += 1
+                r.memory.accessedAt = max(r.memory.accessedAt, now)
+                touched.append(r)
+            }
+            try store.upsert(touched)
+        }
+    }
+
+    // MARK: - Get, update, forget
+
+    /// One memory by id. Throws `.notFound` naming the id.
+    public func get(id: String) throws(StrataError) -> Memory {
+        guard let r = try store.get(id: id) else { throw StrataError(.notFound, "no memory with id \"\(id)\"") }
+        return r.memory
+    }
+
+    /// Changes one memory; a new content is re-embedded. Returns the memory as stored.
+    @discardableResult
+    public func update(_ change: MemoryUpdate) throws(StrataError) -> Memory {
+        if let imp = change.importance, !(0...1).contains(imp) {
+            throw StrataError(.invalidArgument, "importance must be in 0...1, got \(imp)")
+        }
+        let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
+        let now = clock.now()
+        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> Memory in
+            guard var r = try store.get(id: change.id) else {
+                throw StrataError(.notFound, "no memory with id \"\(change.id)\"")
+            }
+            let old = r.memory
+            if let c = change.content {
+                r.memory.content = c
+                r.vector = newVector!
+                r.memory.model = embedder.modelID
+            }
+            if let m = change.metadata { r.memory.metadata = m }
+            if let c = change.category { r.memory.category = c }
+            if let i = change.importance { r.memory.importance = i }
+            if let p = change.pinned { r.memory.pinned = p }
+            if let v = change.visibility { r.memory.visibility = v }
+            r.memory.updatedAt = max(now, old.updatedAt)
+            try store.upsert([r])
+            if change.content != nil { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
+            state.history[r.memory.id, default: []].append(
+                HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"))
+            state.operations["update", default: 0] += 1
+            hub.publish([MemoryEvent(kind: .updated, memoryID: r.memory.id, at: now, memory: r.memory)])
+            return r.memory
+        }
+    }
+
+    /// Forgets one memory by id; `.notFound` if there is none. Its history stays.
+    public func forget(id: String) throws(StrataError) {
+        let removed = try forget(ids: { () throws(StrataError) -> [Memory] in
+            guard let r = try store.get(id: id) else { throw StrataError(.notFound, "no memory with id \"\(id)\"") }
+            return [r.memory]
+        })
+        precondition(removed.count == 1)
+    }
+
+    /// Forgets every memory matching a metadata filter (as seen from `scope`, if given).
+    /// Returns the ids forgotten; a filter matching nothing returns an empty list.
+    @discardableResult
+    public func forget(filter: Filter, scope: ScopePath? = nil) throws(StrataError) -> [String] {
+        try forget(ids: { () throws(StrataError) -> [Memory] in
+            var q = RecallQuery()
+            q.filter = filter
+            q.scope = scope
+            let full = visibilityFilter(q, now: nil)  // expired memories can be forgotten too
+            var found: [Memory] = []
+            try store.scan(filter: full) { (r: StoredRecord) throws(StrataError) -> Bool in
+                found.append(r.memory)
+                return true
+            }
+            return found
+        }).map(\.id)
+    }
+
+    private func forget(ids select: () throws(StrataError) -> [Memory]) throws(StrataError) -> [Memory] {
+        let now = clock.now()
+        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> [Memory] in
+            let memories = try select()
+            guard !memories.isEmpty else { return [] }
+            _ = try store.remove(ids: memories.map(\.id))
+            for m in memories {
+                state.keywords?.remove(id: m.id)
+                state.history[m.id, default: []].append(
+                    HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten"))
+            }
+            state.operations["forget", default: 0] += memories.count
+            hub.publish(memories.map { MemoryEvent(kind: .forgotten, memoryID: $0.id, at: now, memory: $0) })
+            return memories
+        }
+    }
+
+    // MARK: - History, stats, events
+
+    /// Every change to a memory, oldest first; `.notFound` for an id never seen.
+    public func history(id: String) throws(StrataError) -> [HistoryEntry] {
+        let entries = writer.withLock { $0.history[id] }
+        guard let entries else { throw StrataError(.notFound, "no history for id \"\(id)\"") }
+        return entries
+    }
+
+    public func stats() throws(StrataError) -> EngineStats {
+        var byTier: [String: Int] = [:], byCategory: [String: Int] = [:], byScope: [String: Int] = [:]
+        var total = 0
+        try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
+            total += 1
+            byTier[r.memory.tier, default: 0] += 1
+            byCategory[r.memory.category, default: 0] += 1
+            byScope[r.memory.scope.description, default: 0] += 1
+            return true
+        }
+        let operations = writer.withLock { $0.operations }
+        return EngineStats(
+            memories: total, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
+            store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations)
+    }
+
+    /// Calls `handler` for every event from now on; returns a token for `unsubscribe`.
+    public func subscribe(_ handler: @escaping @Sendable (MemoryEvent) -> Void) -> UInt64 { hub.subscribe(handler) }
+
+    /// Stops a subscription; after it returns the handler is not running and is never called again.
+    @discardableResult
+    public func unsubscribe(_ token: UInt64) -> Bool { hub.unsubscribe(token) }
+
+    /// Every event from now on, as an async sequence.
+    public func events() -> AsyncStream<MemoryEvent> { hub.stream() }
+
+    /// Summarizes the given memories with the configured summarizer.
+    public func summarize(ids: [String], maxCharacters: Int = 0) throws(StrataError) -> String {
+        var texts: [String] = []
+        for id in ids { texts.append(try get(id: id).content) }
+        return try summarizer.summarize(texts, maxCharacters: maxCharacters)
+    }
+}

@@ -1,0 +1,133 @@
+import StrataCore
+
+/// The typed configuration of an engine, decoded from one JSON document.
+///
+///     {
+///       "plugin_dirs": ["./plugins"],
+///       "store":      {"backend": "memory", "options": {"metric": "cosine"}},
+///       "embedder":   {"backend": "hashing", "options": {"dimension": 256}},
+///       "summarizer": {"backend": "extractive", "options": {"max_chars": 400}},
+///       "recall": {"k": 10, "candidates": 50, "rrf_k": 60, "recency_half_life_hours": 168,
+///                  "track_access": true,
+///                  "weights": {"relevance": 1.0, "recency": 0.1, "importance": 0.1, "access": 0.05}},
+///       "dedupe": {"enabled": true, "threshold": 0.95},
+///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"}
+///     }
+///
+/// Every key is optional; an unknown key or a bad value is `.invalidConfig` naming the key path.
+public struct EngineConfiguration: Sendable, Hashable {
+    public var pluginDirectories: [String] = []
+    public var store = BackendChoice(backend: "memory")
+    public var embedder = BackendChoice(backend: "hashing")
+    public var summarizer = BackendChoice(backend: "extractive")
+    public var recall = RecallSettings()
+    public var dedupe = DedupeSettings()
+    public var defaults = MemoryDefaults()
+
+    /// The embedded default: in-memory store, hashing embedder (256-d), extractive summarizer.
+    public static let embeddedDefault = EngineConfiguration()
+
+    public init() {}
+
+    public struct RecallSettings: Sendable, Hashable {
+        /// Hits returned when a request names no k.
+        public var k = 10
+        /// Candidates taken from each of the vector and keyword lists before fusion (at least k).
+        public var candidates = 50
+        /// The k of reciprocal-rank fusion, 1 / (rrf_k + rank).
+        public var rrfK = 60.0
+        public var recencyHalfLifeHours = 168.0
+        /// Whether recall bumps access count and last-access time of its hits.
+        public var trackAccess = true
+        public var weights = RankingWeights()
+        public init() {}
+    }
+
+    public struct DedupeSettings: Sendable, Hashable {
+        public var enabled = true
+        /// Cosine at or above which a new memory updates an existing one in the same scope.
+        public var threshold = 0.95
+        public init() {}
+    }
+
+    public struct MemoryDefaults: Sendable, Hashable {
+        public var tier = "working"
+        public var category = "general"
+        public var importance = 0.5
+        public var visibility = Visibility.local
+        public init() {}
+    }
+
+    /// Decodes a configuration document; `source` names it in errors (a file name, or "config").
+    public init(json: JSONValue, source: String = "config") throws(StrataError) {
+        var r = try JSONObjectReader(json, path: source, code: .invalidConfig)
+        pluginDirectories = try r.optionalStrings("plugin_dirs") ?? []
+        if let v = r.optionalValue("store") { store = try BackendChoice(json: v, path: r.keyPath("store")) }
+        if let v = r.optionalValue("embedder") { embedder = try BackendChoice(json: v, path: r.keyPath("embedder")) }
+        if let v = r.optionalValue("summarizer") { summarizer = try BackendChoice(json: v, path: r.keyPath("summarizer")) }
+        if var rr = try r.optionalReader("recall") {
+            recall.k = try rr.optionalInt("k", in: 1...10_000) ?? recall.k
+            recall.candidates = try rr.optionalInt("candidates", in: 1...100_000) ?? recall.candidates
+            recall.rrfK = try rr.optionalDouble("rrf_k", in: 0...1_000_000) ?? recall.rrfK
+            recall.recencyHalfLifeHours = try rr.optionalDouble("recency_half_life_hours", in: 0...1e9) ?? recall.recencyHalfLifeHours
+            recall.trackAccess = try rr.optionalBool("track_access") ?? recall.trackAccess
+            if var wr = try rr.optionalReader("weights") {
+                let w = recall.weights
+                recall.weights = RankingWeights(
+                    relevance: try wr.optionalDouble("relevance", in: 0...1000) ?? w.relevance,
+                    recency: try wr.optionalDouble("recency", in: 0...1000) ?? w.recency,
+                    importance: try wr.optionalDouble("importance", in: 0...1000) ?? w.importance,
+                    access: try wr.optionalDouble("access", in: 0...1000) ?? w.access)
+                try wr.finish()
+            }
+            try rr.finish()
+        }
+        if var dr = try r.optionalReader("dedupe") {
+            dedupe.enabled = try dr.optionalBool("enabled") ?? dedupe.enabled
+            dedupe.threshold = try dr.optionalDouble("threshold", in: 0...1) ?? dedupe.threshold
+            try dr.finish()
+        }
+        if var dr = try r.optionalReader("defaults") {
+            defaults.tier = try dr.optionalString("tier") ?? defaults.tier
+            defaults.category = try dr.optionalString("category") ?? defaults.category
+            defaults.importance = try dr.optionalDouble("importance", in: 0...1) ?? defaults.importance
+            if let v = try dr.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)) {
+                defaults.visibility = Visibility(rawValue: v)!
+            }
+            try dr.finish()
+        }
+        try r.finish()
+    }
+
+    /// Parses JSON text; empty text is the embedded default.
+    public init(text: String, source: String = "config") throws(StrataError) {
+        if text.allSatisfy(\.isWhitespace) {
+            self = .embeddedDefault
+            return
+        }
+        try self.init(json: try JSONParser.parse(text, what: source), source: source)
+    }
+
+    /// The whole configuration written out, every default explicit.
+    public var json: JSONValue {
+        let w = recall.weights
+        return .object([
+            "plugin_dirs": .array(pluginDirectories.map { .string($0) }),
+            "store": store.json, "embedder": embedder.json, "summarizer": summarizer.json,
+            "recall": .object([
+                "k": .number(Double(recall.k)), "candidates": .number(Double(recall.candidates)),
+                "rrf_k": .number(recall.rrfK), "recency_half_life_hours": .number(recall.recencyHalfLifeHours),
+                "track_access": .bool(recall.trackAccess),
+                "weights": .object([
+                    "relevance": .number(w.relevance), "recency": .number(w.recency),
+                    "importance": .number(w.importance), "access": .number(w.access),
+                ]),
+            ]),
+            "dedupe": .object(["enabled": .bool(dedupe.enabled), "threshold": .number(dedupe.threshold)]),
+            "defaults": .object([
+                "tier": .string(defaults.tier), "category": .string(defaults.category),
+                "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),
+            ]),
+        ])
+    }
+}

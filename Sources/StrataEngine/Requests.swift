@@ -1,0 +1,176 @@
+import StrataCore
+
+/// A memory to store. Everything but `content` has a configured default.
+public struct NewMemory: Sendable {
+    public var content: String
+    public var metadata: [String: JSONValue]
+    public var scope: ScopePath
+    public var visibility: Visibility?
+    public var category: String?
+    public var importance: Double?
+    public var pinned: Bool
+    public var tier: String?
+    /// When the memory happened; default now. Lets old memories be imported with their real age.
+    public var at: Timestamp?
+    /// Seconds until the memory expires; nil: never.
+    public var ttlSeconds: Double?
+
+    public init(
+        _ content: String, metadata: [String: JSONValue] = [:], scope: ScopePath = .root, visibility: Visibility? = nil,
+        category: String? = nil, importance: Double? = nil, pinned: Bool = false, tier: String? = nil,
+        at: Timestamp? = nil, ttlSeconds: Double? = nil
+    ) {
+        self.content = content
+        self.metadata = metadata
+        self.scope = scope
+        self.visibility = visibility
+        self.category = category
+        self.importance = importance
+        self.pinned = pinned
+        self.tier = tier
+        self.at = at
+        self.ttlSeconds = ttlSeconds
+    }
+}
+
+/// What storing one memory did.
+public struct StoreOutcome: Sendable, Hashable {
+    public var id: String
+    /// True when a near-identical memory in the same scope was updated instead of adding a copy.
+    public var deduplicated: Bool
+}
+
+/// A recall request.
+public struct RecallQuery: Sendable {
+    /// Query text: embedded for vector search and used for keyword search. May be empty with `vector`.
+    public var text: String
+    /// A query vector the caller computed; when set, the text is not embedded.
+    public var vector: [Float]?
+    public var k: Int?
+    /// A filter over metadata keys (paths are relative to metadata).
+    public var filter: Filter?
+    /// Recall as this node of the agent tree; nil sees every memory.
+    public var scope: ScopePath?
+    /// Only these tiers; nil: all.
+    public var tiers: [String]?
+    public var category: String?
+
+    public init(
+        _ text: String = "", vector: [Float]? = nil, k: Int? = nil, filter: Filter? = nil, scope: ScopePath? = nil,
+        tiers: [String]? = nil, category: String? = nil
+    ) {
+        self.text = text
+        self.vector = vector
+        self.k = k
+        self.filter = filter
+        self.scope = scope
+        self.tiers = tiers
+        self.category = category
+    }
+}
+
+/// A change to one memory; nil fields stay as they are.
+public struct MemoryUpdate: Sendable {
+    public var id: String
+    public var content: String?
+    /// Replaces the whole metadata object.
+    public var metadata: [String: JSONValue]?
+    public var category: String?
+    public var importance: Double?
+    public var pinned: Bool?
+    public var visibility: Visibility?
+
+    public init(
+        id: String, content: String? = nil, metadata: [String: JSONValue]? = nil, category: String? = nil,
+        importance: Double? = nil, pinned: Bool? = nil, visibility: Visibility? = nil
+    ) {
+        self.id = id
+        self.content = content
+        self.metadata = metadata
+        self.category = category
+        self.importance = importance
+        self.pinned = pinned
+        self.visibility = visibility
+    }
+}
+
+/// One change in a memory's history.
+public struct HistoryEntry: Sendable {
+    public enum Event: String, Sendable { case add = "ADD", update = "UPDATE", delete = "DELETE" }
+    public var event: Event
+    public var memoryID: String
+    public var at: Timestamp
+    public var old: Memory?
+    public var new: Memory?
+    public var reason: String
+
+    public var json: JSONValue {
+        .object([
+            "event": .string(event.rawValue), "memory_id": .string(memoryID), "at": .string(at.iso8601),
+            "old": old?.publicJSON ?? .null, "new": new?.publicJSON ?? .null, "reason": .string(reason),
+        ])
+    }
+}
+
+/// Something that happened to the memories of an engine.
+public struct MemoryEvent: Sendable {
+    public enum Kind: String, Sendable {
+        case stored = "memory.stored"
+        case updated = "memory.updated"
+        case deduplicated = "memory.deduplicated"
+        case forgotten = "memory.forgotten"
+        case recalled = "memory.recalled"
+    }
+    public var kind: Kind
+    public var memoryID: String
+    public var at: Timestamp
+    public var memory: Memory?
+
+    public var json: JSONValue {
+        .object([
+            "type": .string(kind.rawValue), "memory_id": .string(memoryID), "at": .string(at.iso8601),
+            "memory": memory?.publicJSON ?? .null,
+        ])
+    }
+}
+
+/// Counts over the engine's memories.
+public struct EngineStats: Sendable {
+    public var memories: Int
+    public var byTier: [String: Int]
+    public var byCategory: [String: Int]
+    public var byScope: [String: Int]
+    public var dimension: Int
+    public var store: String
+    public var embedder: String
+    public var summarizer: String
+    public var operations: [String: Int]
+
+    public var json: JSONValue {
+        func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
+        return .object([
+            "memories": .number(Double(memories)), "by_tier": counts(byTier), "by_category": counts(byCategory),
+            "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
+            "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
+        ])
+    }
+}
+
+extension Memory {
+    /// The memory as the API answers it (the record JSON without store-internal fields).
+    public var publicJSON: JSONValue {
+        guard case .object(var o) = json else { return json }
+        o["parent_scope"] = nil
+        return .object(o)
+    }
+}
+
+extension Hit {
+    public var json: JSONValue {
+        .object([
+            "id": .string(memory.id), "content": .string(memory.content), "metadata": .object(memory.metadata),
+            "scope": .string(memory.scope.description), "tier": .string(memory.tier),
+            "category": .string(memory.category), "score": .number(score), "scores": scores.json,
+        ])
+    }
+}
