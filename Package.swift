@@ -49,7 +49,7 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataBackends"], swiftSettings: swiftSettings),
         .target(
-            name: "StrataPlugins", dependencies: ["StrataCore", "CStrata", "CStrataShim"],
+            name: "StrataPlugins", dependencies: ["StrataCore", "StrataBackends", "CStrata", "CStrataShim"],
             swiftSettings: swiftSettings),
         .target(
             name: "Strata", dependencies: ["StrataEngine", "StrataPlugins", "CStrata"],

@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrata
+import CStrataShim
+import StrataCore
+import Synchronization
+
+/// One backend a plugin offers.
+public struct PluginFactory: @unchecked Sendable {
+    // @unchecked: `vtable` points into the plugin's static data, immutable and alive for the
+    // life of the process (plugins are never unloaded).
+    public let kind: strata_seam_kind
+    public let name: String
+    let vtable: UnsafeRawPointer
+
+    public var kindName: String { Self.name(of: kind) }
+
+    /// "vector_store", "embedder", "summarizer", "memory_kernel".
+    public static func name(of kind: strata_seam_kind) -> String {
+        switch kind {
+        case STRATA_SEAM_VECTOR_STORE: "vector_store"
+        case STRATA_SEAM_EMBEDDER: "embedder"
+        case STRATA_SEAM_SUMMARIZER: "summarizer"
+        case STRATA_SEAM_MEMORY_KERNEL: "memory_kernel"
+        default: "unknown(\(kind.rawValue))"
+        }
+    }
+}
+
+/// A plugin file loaded into the process. Never unloaded: Swift plugins keep runtime
+/// references into their image, and vtables handed out must stay valid.
+public struct LoadedPlugin: Sendable {
+    public let path: String
+    public let name: String
+    public let version: String
+    public let description: String
+    public let abiVersion: UInt32
+    public let factories: [PluginFactory]
+
+    public func factory(_ kind: strata_seam_kind, named backend: String) throws(StrataError) -> PluginFactory {
+        if let f = factories.first(where: { $0.kind == kind && $0.name == backend }) { return f }
+        let offered = factories.map { "\($0.kindName) \"\($0.name)\"" }.joined(separator: ", ")
+        throw StrataError(.plugin, "plugin \(name) (\(path)) has no \(PluginFactory.name(of: kind)) named \"\(backend)\"; it offers: \(offered.isEmpty ? "nothing" : offered)")
+    }
+}
+
+/// Finds and loads plugins.
+///
+/// Search order for a plugin named N (include/strata/plugin.h): a path (anything with a "/"
+/// or ending in ".so") is used as is; otherwise each folder of `plugin_dirs` from the
+/// configuration, then of `STRATA_PLUGIN_PATH` (colon-separated), then the folder of
+/// libstrata.so, is tried for `libstrata-N.so`, `strata-N.so`, `libN.so` and `N.so`.
+public struct PluginLoader: Sendable {
+    public let directories: [String]
+
+    /// - Parameter configuredDirectories: the configuration's `plugin_dirs`, searched first.
+    public init(configuredDirectories: [String] = []) {
+        var dirs = configuredDirectories
+        if let env = getenv("STRATA_PLUGIN_PATH") {
+            dirs += String(cString: env).split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        if let own = Self.libraryDirectory { dirs.append(own) }
+        var seen = Set<String>()
+        directories = dirs.filter { seen.insert($0).inserted }
+    }
+
+    /// The folder of the image holding this code (libstrata.so, or the CLI executable when linked statically).
+    public static var libraryDirectory: String? {
+        guard let p = cstrata_image_path(#dsohandle) else { return nil }
+        let path = String(cString: p)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
+    }
+
+    static func candidateNames(_ name: String) -> [String] {
+        ["libstrata-\(name).so", "strata-\(name).so", "lib\(name).so", "\(name).so"]
+    }
+
+    /// Resolves a plugin name or path to a file, or explains where it looked.
+    public func locate(_ nameOrPath: String) throws(StrataError) -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".so") {
+            guard access(nameOrPath, F_OK) == 0 else {
+                throw StrataError(.plugin, "plugin file \(nameOrPath) does not exist")
+            }
+            return nameOrPath
+        }
+        for dir in directories {
+            for file in Self.candidateNames(nameOrPath) {
+                let path = dir + "/" + file
+                if access(path, F_OK) == 0 { return path }
+            }
+        }
+        let names = Self.candidateNames(nameOrPath).joined(separator: ", ")
+        let dirs = directories.isEmpty ? "(no folders: set plugin_dirs or STRATA_PLUGIN_PATH)" : directories.joined(separator: ", ")
+        throw StrataError(.plugin, "plugin \"\(nameOrPath)\" not found: looked for \(names) in \(dirs)")
+    }
+
+    /// Loads a plugin by name or path (once per file; later calls return the same plugin).
+    public func load(_ nameOrPath: String) throws(StrataError) -> LoadedPlugin {
+        try Self.open(path: try locate(nameOrPath))
+    }
+
+    private static let cache = Mutex<[String: LoadedPlugin]>([:])
+
+    /// Opens a plugin file, calls its entry and checks its descriptor.
+    public static func open(path given: String) throws(StrataError) -> LoadedPlugin {
+        let path = realpath(given, nil).map { p in defer { free(p) }; return String(cString: p) } ?? given
+        return try cache.withLock { (cache: inout [String: LoadedPlugin]) throws(StrataError) -> LoadedPlugin in
+            if let hit = cache[path] { return hit }
+            let plugin = try openUncached(path)
+            cache[path] = plugin
+            return plugin
+        }
+    }
+
+    private static func openUncached(_ path: String) throws(StrataError) -> LoadedPlugin {
+        // RTLD_LOCAL keeps the plugin's symbols out of the global namespace; RTLD_NOW fails here,
+        // with the linker's message, rather than later at a call.
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let why = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw StrataError(.plugin, "cannot load plugin file \(path): \(why)")
+        }
+        guard let symbol = dlsym(handle, STRATA_PLUGIN_ENTRY_SYMBOL) else {
+            throw StrataError(.plugin, "plugin file \(path) does not export \(STRATA_PLUGIN_ENTRY_SYMBOL); is it a Strata plugin?")
+        }
+        let entry = unsafeBitCast(symbol, to: strata_plugin_entry_fn.self)
+        guard let descriptor = entry(HostAPI.table) else {
+            throw StrataError(.plugin, "plugin file \(path): \(STRATA_PLUGIN_ENTRY_SYMBOL) returned NULL")
+        }
+        let minimumSize = MemoryLayout<strata_plugin_descriptor>.size
+        guard descriptor.pointee.struct_size >= UInt32(minimumSize) else {
+            throw StrataError(.plugin, "plugin file \(path): descriptor struct_size \(descriptor.pointee.struct_size) is smaller than \(minimumSize)")
+        }
+        let d = descriptor.pointee
+        guard PluginABI.isCompatible(d.abi_version) else {
+            throw StrataError(.abiMismatch,
+                              "plugin file \(path) was built for Strata ABI \(PluginABI.describe(d.abi_version)), this library has ABI \(PluginABI.describe(PluginABI.hostVersion)) (a plugin needs the same major and a minor no newer)")
+        }
+        guard let namePointer = d.name else { throw StrataError(.plugin, "plugin file \(path): descriptor has no name") }
+        let name = String(cString: namePointer)
+        var factories: [PluginFactory] = []
+        if d.factory_count > 0 {
+            guard d.factory_count <= 1024, let list = d.factories else {
+                throw StrataError(.plugin, "plugin \(name) (\(path)): factory_count \(d.factory_count) with factories NULL or too many")
+            }
+            for i in 0..<d.factory_count {
+                let f = list[i]
+                guard f.struct_size >= UInt32(MemoryLayout<strata_factory>.size), let fname = f.name, let vtable = f.vtable else {
+                    throw StrataError(.plugin, "plugin \(name) (\(path)): factory \(i) is malformed (size, name or vtable)")
+                }
+                factories.append(PluginFactory(kind: strata_seam_kind(rawValue: f.kind), name: String(cString: fname), vtable: vtable))
+            }
+        }
+        return LoadedPlugin(
+            path: path, name: name, version: d.version.map { String(cString: $0) } ?? "",
+            description: d.description.map { String(cString: $0) } ?? "", abiVersion: d.abi_version, factories: factories)
+    }
+
+    /// What a folder scan found: a plugin, or the reason a file was refused.
+    public struct Discovery: Sendable {
+        public let path: String
+        public let result: Result<LoadedPlugin, StrataError>
+    }
+
+    /// Every `.so` file in the search folders, loaded or refused with the reason.
+    public func discover() -> [Discovery] {
+        var out: [Discovery] = []
+        for dir in directories {
+            guard let d = opendir(dir) else { continue }
+            var files: [String] = []
+            while let entry = readdir(d) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                // Only files named like plugins: the folder of libstrata.so also holds other libraries.
+                if name.hasSuffix(".so"), name.hasPrefix("libstrata-") || name.hasPrefix("strata-") || dir != Self.libraryDirectory {
+                    files.append(name)
+                }
+            }
+            closedir(d)
+            for name in files.sorted() {
+                let path = dir + "/" + name
+                do { out.append(Discovery(path: path, result: .success(try Self.open(path: path)))) } catch {
+                    out.append(Discovery(path: path, result: .failure(error)))
+                }
+            }
+        }
+        return out
+    }
+}

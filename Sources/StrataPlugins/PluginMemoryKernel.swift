@@ -1,0 +1,65 @@
+import CStrata
+import StrataCore
+
+/// A memory kernel served by a plugin through `strata_memory_kernel_vtable`.
+///
+/// `@unchecked Sendable`: `instance` is only used through the vtable under `lock`.
+public final class PluginMemoryKernel: MemoryKernel, @unchecked Sendable {
+    public let dimension: Int
+    public let stateSize: Int
+    public let logNames: [String]
+    public let parameterCount: Int
+    private let vtable: strata_memory_kernel_vtable
+    private let instance: UnsafeMutableRawPointer?
+    private let lock: InstanceLock
+    private let pluginName: String
+
+    public init(plugin: LoadedPlugin, factory: PluginFactory, options: JSONValue) throws(StrataError) {
+        let table = factory.vtable.assumingMemoryBound(to: strata_memory_kernel_vtable.self)
+        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_memory_kernel_vtable>.size, seam: "memory kernel", plugin: plugin)
+        let v = table.pointee
+        guard let create = v.create, v.destroy != nil, let dim = v.dimension, let stateSize = v.state_size,
+            let logCount = v.log_count, let logName = v.log_name, let params = v.parameter_count, v.initial_state != nil,
+            v.step != nil, v.reset != nil
+        else {
+            throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): memory kernel \"\(factory.name)\" leaves a required function NULL")
+        }
+        vtable = v
+        pluginName = plugin.name
+        lock = InstanceLock(flags: v.flags)
+        var out: UnsafeMutableRawPointer?
+        try pluginCheck(JSONWriter.string(options).withCString { create($0, &out) }, plugin.name, "create \(factory.name)")
+        instance = out
+        dimension = dim(out)
+        self.stateSize = stateSize(out)
+        logNames = (0..<logCount(out)).map { i in logName(out, i).map { String(cString: $0) } ?? "log\(i)" }
+        parameterCount = Int(params(out))
+    }
+
+    deinit { vtable.destroy(instance) }
+
+    public func initialState(batch: Int, into state: UnsafeMutableBufferPointer<Float>) throws(StrataError) {
+        guard batch > 0, state.count == batch * stateSize else {
+            throw StrataError(.dimension, "state has \(state.count) floats, expected \(batch) x \(stateSize)")
+        }
+        try pluginCheck(lock.run { vtable.initial_state(instance, batch, state.baseAddress) }, pluginName, "initial_state")
+    }
+
+    public func step(
+        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
+    ) throws(StrataError) {
+        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
+        let status = lock.run {
+            vtable.step(instance, batch, state.baseAddress, hidden.baseAddress, doneMask?.baseAddress, read.baseAddress, logs?.baseAddress)
+        }
+        try pluginCheck(status, pluginName, "step")
+    }
+
+    public func reset(batch: Int, state: UnsafeMutableBufferPointer<Float>, keepMask: UnsafeBufferPointer<Float>) throws(StrataError) {
+        guard batch > 0, state.count == batch * stateSize, keepMask.count == batch else {
+            throw StrataError(.dimension, "reset needs state of \(batch) x \(stateSize) floats and \(batch) mask values")
+        }
+        try pluginCheck(lock.run { vtable.reset(instance, batch, state.baseAddress, keepMask.baseAddress) }, pluginName, "reset")
+    }
+}

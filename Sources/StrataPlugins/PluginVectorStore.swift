@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrata
+import StrataCore
+
+/// Collects what a plugin hands to a C callback during one call. Passed as the callback's
+/// context pointer; alive for the duration of the call.
+final class RecordCollector {
+    var records: [ScoredRecord] = []
+    var error: StrataError?
+    let plugin: String
+    let dimension: Int
+    let limit: Int
+    var visitor: ((StoredRecord) throws(StrataError) -> Bool)?
+
+    init(plugin: String, dimension: Int, limit: Int = .max) {
+        self.plugin = plugin
+        self.dimension = dimension
+        self.limit = limit
+    }
+
+    /// Copies one record out of C memory; a malformed record stops the call with an error.
+    func take(_ r: UnsafePointer<strata_record>?, score: Float) -> Int32 {
+        do {
+            guard let r, let json = r.pointee.json, let vector = r.pointee.vector else {
+                throw StrataError(.backend, "plugin \(plugin) returned a record with NULL json or vector")
+            }
+            guard r.pointee.dimension == dimension else {
+                throw StrataError(.backend, "plugin \(plugin) returned a vector of dimension \(r.pointee.dimension), expected \(dimension)")
+            }
+            let length = strlen(json)
+            let value = try json.withMemoryRebound(to: UInt8.self, capacity: length) { (b) throws(StrataError) -> JSONValue in
+                try JSONParser.parse(bytes: UnsafeBufferPointer(start: b, count: length), what: "record from plugin \(plugin)")
+            }
+            let record = StoredRecord(
+                memory: try Memory(json: value, what: "record from plugin \(plugin)"),
+                vector: Array(UnsafeBufferPointer(start: vector, count: dimension)))
+            if let visitor {
+                return try visitor(record) ? 0 : 1
+            }
+            records.append(ScoredRecord(record: record, score: score))
+            return records.count >= limit ? 1 : 0
+        } catch let e as StrataError {
+            error = e
+            return 1
+        } catch {
+            self.error = StrataError(.internal, "\(error)")
+            return 1
+        }
+    }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> RecordCollector {
+        Unmanaged<RecordCollector>.fromOpaque(context!).takeUnretainedValue()
+    }
+}
+
+private let recordCallback: strata_record_fn = { context, record in
+    RecordCollector.from(context).take(record, score: 0)
+}
+
+private let hitCallback: strata_hit_fn = { context, record, score in
+    RecordCollector.from(context).take(record, score: score)
+}
+
+/// A vector store served by a plugin through `strata_vector_store_vtable`.
+///
+/// `@unchecked Sendable`: `instance` is only used through the vtable, and calls are serialised
+/// by `lock` unless the plugin declares STRATA_INSTANCE_THREAD_SAFE.
+public final class PluginVectorStore: VectorStore, @unchecked Sendable {
+    public let dimension: Int
+    public let metric: Metric
+    public let name: String
+    public var providesKeywordSearch: Bool { vtable.keyword_search != nil }
+
+    private let vtable: strata_vector_store_vtable
+    private let instance: UnsafeMutableRawPointer?
+    private let lock: InstanceLock
+    private let pluginName: String
+
+    /// Creates a store with the plugin's factory.
+    /// - Parameter options: the backend's options; "dimension" and "metric" are set by the host.
+    public init(plugin: LoadedPlugin, factory: PluginFactory, dimension: Int, options: JSONValue) throws(StrataError) {
+        let table = factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self)
+        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_vector_store_vtable>.size,
+                            seam: "vector store", plugin: plugin)
+        let v = table.pointee
+        guard v.create != nil, v.destroy != nil, v.upsert != nil, v.remove != nil, v.get != nil, v.search != nil,
+            v.scan != nil, v.count != nil
+        else {
+            throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" leaves a required function NULL")
+        }
+        vtable = v
+        pluginName = plugin.name
+        name = "plugin:\(plugin.name)/\(factory.name)"
+        self.dimension = dimension
+        let metricName = options.objectValue?["metric"]?.stringValue ?? "cosine"
+        guard let m = Metric(rawValue: metricName) else {
+            throw StrataError(.invalidConfig, "metric must be cosine, dot or l2, got \"\(metricName)\"")
+        }
+        metric = m
+        lock = InstanceLock(flags: v.flags)
+        let config = JSONWriter.string(options.setting("dimension", .number(Double(dimension))).setting("metric", .string(m.rawValue)))
+        var out: UnsafeMutableRawPointer?
+        try pluginCheck(config.withCString { v.create(UnsafePointer($0), &out) }, plugin.name, "create \(factory.name)")
+        instance = out
+    }
+
+    deinit { vtable.destroy(instance) }
+
+    private func locked<T>(_ body: () -> T) -> T { lock.run(body) }
+
+    /// Runs a callback-driven plugin call and returns what the callback collected.
+    private func collect(limit: Int = .max, visitor: ((StoredRecord) throws(StrataError) -> Bool)? = nil, _ operation: String,
+                         _ call: (UnsafeMutableRawPointer) -> Int32) throws(StrataError) -> [ScoredRecord] {
+        let box = RecordCollector(plugin: pluginName, dimension: dimension, limit: limit)
+        box.visitor = visitor
+        let status = withExtendedLifetime(box) { call(Unmanaged.passUnretained(box).toOpaque()) }
+        if let error = box.error { throw error }
+        try pluginCheck(status, pluginName, operation)
+        return box.records
+    }
+
+    public func upsert(_ records: [StoredRecord]) throws(StrataError) {
+        guard !records.isEmpty else { return }
+        for (i, r) in records.enumerated() {
+            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
+        }
+        let ids = records.map { strdup($0.memory.id)! }
+        let jsons = records.map { strdup(JSONWriter.string($0.memory.json))! }
+        defer { ids.forEach { free($0) }; jsons.forEach { free($0) } }
+        let flat = records.flatMap(\.vector)
+        let status = flat.withUnsafeBufferPointer { vp in
+            let cRecords = (0..<records.count).map { i in
+                strata_record(struct_size: UInt32(MemoryLayout<strata_record>.size), id: UnsafePointer(ids[i]),
+                              json: UnsafePointer(jsons[i]), vector: vp.baseAddress! + i * dimension, dimension: dimension)
+            }
+            return locked { cRecords.withUnsafeBufferPointer { vtable.upsert(instance, $0.baseAddress, records.count) } }
+        }
+        try pluginCheck(status, pluginName, "upsert")
+    }
+
+    public func remove(ids: [String]) throws(StrataError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let cIDs = ids.map { UnsafePointer(strdup($0)!) }
+        defer { cIDs.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        var removed = 0
+        let status = locked { cIDs.map { Optional($0) }.withUnsafeBufferPointer { vtable.remove(instance, $0.baseAddress, ids.count, &removed) } }
+        try pluginCheck(status, pluginName, "remove")
+        return removed
+    }
+
+    public func get(id: String) throws(StrataError) -> StoredRecord? {
+        let box = RecordCollector(plugin: pluginName, dimension: dimension)
+        let status = withExtendedLifetime(box) {
+            locked { id.withCString { vtable.get(instance, $0, recordCallback, Unmanaged.passUnretained(box).toOpaque()) } }
+        }
+        if status == Int32(STRATA_ERR_NOT_FOUND) { pluginFailure.clear(); return nil }
+        if let error = box.error { throw error }
+        try pluginCheck(status, pluginName, "get \(id)")
+        return box.records.first?.record
+    }
+
+    public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        try Vectors.validate(query, dimension: dimension, what: "query vector")
+        guard k > 0 else { return [] }
+        return try HostFilter.with(filter) { (f) throws(StrataError) -> [ScoredRecord] in
+            try collect(limit: k, "search") { ctx in
+                query.withUnsafeBufferPointer { q in
+                    var request = strata_search_request(
+                        struct_size: UInt32(MemoryLayout<strata_search_request>.size), query: q.baseAddress,
+                        dimension: dimension, k: k, filter: f)
+                    return locked { vtable.search(instance, &request, hitCallback, ctx) }
+                }
+            }
+        }
+    }
+
+    public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        guard let keyword = vtable.keyword_search else { throw StrataError(.unsupported, "\(name) has no keyword search") }
+        guard k > 0 else { return [] }
+        return try HostFilter.with(filter) { (f) throws(StrataError) -> [ScoredRecord] in
+            try collect(limit: k, "keyword search") { ctx in
+                query.withCString { q in locked { keyword(instance, q, k, f, hitCallback, ctx) } }
+            }
+        }
+    }
+
+    public func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError) {
+        // Collect first, then call back outside the plugin call: the body may use the store.
+        let all = try HostFilter.with(filter) { (f) throws(StrataError) -> [ScoredRecord] in
+            try collect("scan") { ctx in locked { vtable.scan(instance, f, recordCallback, ctx) } }
+        }
+        for r in all where try !body(r.record) { return }
+    }
+
+    public func count() throws(StrataError) -> Int {
+        var n: UInt64 = 0
+        try pluginCheck(locked { vtable.count(instance, &n) }, pluginName, "count")
+        return Int(n)
+    }
+}

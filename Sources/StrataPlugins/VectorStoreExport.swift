@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrata
+import StrataCore
+
+/// The C vtable of a Swift `VectorStore` in a plugin (see `PluginExport`).
+enum VectorStoreExport {
+    nonisolated(unsafe) static var factory: PluginExport.Factory<any VectorStore>?
+
+    /// Calls `fn` with a record, keeping its C strings alive for the call.
+    private static func emit(_ r: StoredRecord, score: Float, _ body: (UnsafePointer<strata_record>, Float) -> Int32) -> Int32 {
+        r.memory.id.withCString { id in
+            JSONWriter.string(r.memory.json).withCString { json in
+                r.vector.withUnsafeBufferPointer { v in
+                    var c = strata_record(struct_size: UInt32(MemoryLayout<strata_record>.size), id: id, json: json,
+                                          vector: v.baseAddress, dimension: v.count)
+                    return body(&c, score)
+                }
+            }
+        }
+    }
+
+    nonisolated(unsafe) static let vtable: UnsafePointer<strata_vector_store_vtable> = {
+        let p = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        p.initialize(to: strata_vector_store_vtable(
+            struct_size: UInt32(MemoryLayout<strata_vector_store_vtable>.size),
+            flags: UInt32(STRATA_INSTANCE_THREAD_SAFE),  // the VectorStore protocol requires thread safety
+            create: { config, out in
+                PluginExport.run { () throws(StrataError) in
+                    guard let out else { throw StrataError(.invalidArgument, "out_self is NULL") }
+                    guard let factory else { throw StrataError(.internal, "no vector store factory registered") }
+                    out.pointee = PluginExport.retain(try factory.make(try PluginExport.json(config, what: "config")))
+                }
+            },
+            destroy: { PluginExport.release($0) },
+            upsert: { me, records, count in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard count == 0 || records != nil else { throw StrataError(.invalidArgument, "records is NULL") }
+                    var out: [StoredRecord] = []
+                    for i in 0..<count {
+                        let r = records![i]
+                        guard let json = r.json, let vector = r.vector, r.dimension == store.dimension else {
+                            throw StrataError(.invalidArgument, "record \(i) has NULL json or vector, or dimension \(r.dimension) != \(store.dimension)")
+                        }
+                        let memory = try Memory(json: try JSONParser.parse(String(cString: json), what: "record \(i)"), what: "record \(i)")
+                        out.append(StoredRecord(memory: memory, vector: Array(UnsafeBufferPointer(start: vector, count: r.dimension))))
+                    }
+                    try store.upsert(out)
+                }
+            },
+            remove: { me, ids, count, removed in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    let list = (0..<count).compactMap { ids?[$0].map { String(cString: $0) } }
+                    let n = try store.remove(ids: list)
+                    removed?.pointee = n
+                }
+            },
+            get: { me, id, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let id, let fn else { throw StrataError(.invalidArgument, "id or callback is NULL") }
+                    guard let r = try store.get(id: String(cString: id)) else {
+                        throw StrataError(.notFound, "no record with id \"\(String(cString: id))\"")
+                    }
+                    _ = emit(r, score: 0) { c, _ in fn(context, c) }
+                }
+            },
+            search: { me, request, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let request, let fn, let q = request.pointee.query else { throw StrataError(.invalidArgument, "request, query or callback is NULL") }
+                    guard request.pointee.dimension == store.dimension else {
+                        throw StrataError(.dimension, "query has dimension \(request.pointee.dimension), the store's is \(store.dimension)")
+                    }
+                    let query = Array(UnsafeBufferPointer(start: q, count: request.pointee.dimension))
+                    let hits = try store.search(query, k: request.pointee.k, filter: try PluginExport.filter(request.pointee.filter))
+                    for h in hits where emit(h.record, score: h.score, { c, s in fn(context, c, s) }) != 0 { break }
+                }
+            },
+            keyword_search: { me, query, k, filter, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let query, let fn else { throw StrataError(.invalidArgument, "query or callback is NULL") }
+                    let hits = try store.keywordSearch(String(cString: query), k: k, filter: try PluginExport.filter(filter))
+                    for h in hits where emit(h.record, score: h.score, { c, s in fn(context, c, s) }) != 0 { break }
+                }
+            },
+            scan: { me, filter, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let fn else { throw StrataError(.invalidArgument, "callback is NULL") }
+                    try store.scan(filter: try PluginExport.filter(filter)) { r in
+                        emit(r, score: 0) { c, _ in fn(context, c) } == 0
+                    }
+                }
+            },
+            count: { me, out in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    out?.pointee = UInt64(try store.count())
+                }
+            }))
+        return UnsafePointer(p)
+    }()
+}
