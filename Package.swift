@@ -56,7 +56,7 @@ let package = Package(
             exclude: ["exports.map"], swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("Sources/Strata/exports.map")),
         .target(
-            name: "StrataTesting", dependencies: ["StrataCore", "StrataBackends", "StrataPlugins"],
+            name: "StrataTesting", dependencies: ["StrataCore", "StrataBackends", "StrataPlugins", "CStrata"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "StrataCLI",

@@ -21,7 +21,7 @@ public struct KeywordIndex: Sendable {
     /// Indexes (or re-indexes) a document.
     public mutating func add(id: String, text: String) {
         remove(id: id)
-        let words = Tokenizer.words(text)
+        let words = Tokenizer.keywords(text)
         var tf: [String: Int32] = [:]
         for w in words { tf[w, default: 0] += 1 }
         let slot: Int32
@@ -61,7 +61,7 @@ public struct KeywordIndex: Sendable {
         let n = Double(slotOf.count)
         let avgLength = max(Double(totalLength) / n, 1)
         var scores: [Int32: Double] = [:]
-        for term in Set(Tokenizer.words(query)) {
+        for term in Set(Tokenizer.keywords(query)) {
             guard let list = postings[term] else { continue }
             let df = Double(list.count)
             let idf = log(1 + (n - df + 0.5) / (df + 0.5))

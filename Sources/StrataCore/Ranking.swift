@@ -38,9 +38,9 @@ public struct ScoreParts: Sendable, Hashable {
 /// How much each part weighs in the total; configuration (`recall.weights`).
 public struct RankingWeights: Sendable, Hashable {
     public var relevance: Double = 1.0
-    public var recency: Double = 0.1
-    public var importance: Double = 0.1
-    public var access: Double = 0.05
+    public var recency: Double = 0.05
+    public var importance: Double = 0.05
+    public var access: Double = 0.02
 
     public init() {}
     public init(relevance: Double, recency: Double, importance: Double, access: Double) {

@@ -68,7 +68,8 @@ public struct PluginLoader: Sendable {
     /// The folder of the image holding this code (libstrata.so, or the CLI executable when linked statically).
     public static var libraryDirectory: String? {
         guard let p = cstrata_image_path(#dsohandle) else { return nil }
-        let path = String(cString: p)
+        // dladdr reports the path the image was loaded by, which may be relative: make it absolute.
+        let path = realpath(p, nil).map { r in defer { free(r) }; return String(cString: r) } ?? String(cString: p)
         guard let slash = path.lastIndex(of: "/") else { return nil }
         return String(path[..<slash])
     }

@@ -1,0 +1,170 @@
+import Dispatch
+import StrataCore
+import Synchronization
+
+/// The cases every vector store must pass, built in or loaded from a plugin.
+///
+///     let results = VectorStoreConformance.run { try InMemoryVectorStore(dimension: 16) }
+///
+/// `make` must return a new, empty store of the given dimension and cosine metric each call.
+public enum VectorStoreConformance {
+    public static let dimension = 16
+
+    static func memory(_ id: String, _ content: String, metadata: [String: JSONValue] = [:], scope: String = "") -> Memory {
+        Memory(id: id, content: content, metadata: metadata, scope: (try? ScopePath(scope)) ?? .root,
+               createdAt: Timestamp(milliseconds: 1_700_000_000_000), model: "conformance")
+    }
+
+    public static func run(make: () throws -> any VectorStore) -> [ConformanceResult] {
+        var runner = CaseRunner(suite: "vector_store")
+        let d = dimension
+        var rng = SeededGenerator(state: 42)
+        let vectors = (0..<64).map { _ in rng.vector(d) }
+
+        runner.run("empty store counts zero and finds nothing") {
+            let s = try make()
+            try expect(s.dimension == d, "dimension is \(s.dimension), expected \(d)")
+            try expect(try s.count() == 0, "count of a new store is \(try s.count())")
+            try expect(try s.search(vectors[0], k: 5, filter: nil).isEmpty, "search in an empty store found something")
+            try expect(try s.get(id: "nope") == nil, "get of an unknown id returned a record")
+        }
+
+        runner.run("upsert then get returns the same memory and direction") {
+            let s = try make()
+            let m = memory("a", "alpha beta", metadata: ["user": "alice", "n": 3, "tags": ["x", "y"]], scope: "org/a")
+            try s.upsert([StoredRecord(memory: m, vector: vectors[0])])
+            guard let r = try s.get(id: "a") else { throw ConformanceFailure(message: "get after upsert returned nil") }
+            try expect(r.memory == m, "memory changed on the way through: \(r.memory) vs \(m)")
+            try expect(r.vector.count == d, "vector has \(r.vector.count) floats")
+            try expect(Vectors.cosine(r.vector, vectors[0]) > 0.9999, "vector direction changed")
+        }
+
+        runner.run("upsert replaces by id") {
+            let s = try make()
+            try s.upsert([StoredRecord(memory: memory("a", "one"), vector: vectors[0])])
+            try s.upsert([StoredRecord(memory: memory("a", "two"), vector: vectors[1])])
+            try expect(try s.count() == 1, "count after replacing is \(try s.count())")
+            try expect(try s.get(id: "a")?.memory.content == "two", "content was not replaced")
+        }
+
+        runner.run("search returns the exact nearest neighbours, best first, at most k") {
+            let s = try make()
+            try s.upsert(vectors.enumerated().map { StoredRecord(memory: memory("v\($0.offset)", "v"), vector: $0.element) })
+            for qi in [0, 17, 63] {
+                let hits = try s.search(vectors[qi], k: 5, filter: nil)
+                try expect(hits.count == 5, "k = 5 returned \(hits.count) hits")
+                try expect(hits[0].record.memory.id == "v\(qi)", "nearest to v\(qi) is \(hits[0].record.memory.id)")
+                let expected = vectors.enumerated().map { ($0.offset, Vectors.cosine(vectors[qi], $0.element)) }
+                    .sorted { $0.1 > $1.1 }.prefix(5).map { "v\($0.0)" }
+                try expect(hits.map(\.record.memory.id) == expected, "top 5 \(hits.map(\.record.memory.id)) != exact \(expected)")
+                try expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score }, "hits are not best first")
+            }
+        }
+
+        runner.run("search honours a filter exactly") {
+            let s = try make()
+            try s.upsert(vectors.enumerated().map {
+                StoredRecord(memory: memory("v\($0.offset)", "v", metadata: ["group": .number(Double($0.offset % 4))]), vector: $0.element)
+            })
+            let filter = Filter.condition(path: ["metadata", "group"], .eq(2))
+            let hits = try s.search(vectors[0], k: 100, filter: filter)
+            try expect(hits.count == 16, "filter group == 2 should keep 16 of 64, got \(hits.count)")
+            try expect(hits.allSatisfy { $0.record.memory.metadata["group"] == 2 }, "a hit does not match the filter")
+            let none = try s.search(vectors[0], k: 10, filter: .condition(path: ["metadata", "group"], .eq(9)))
+            try expect(none.isEmpty, "a filter matching nothing returned \(none.count) hits")
+        }
+
+        runner.run("remove deletes known ids and skips unknown ones") {
+            let s = try make()
+            try s.upsert((0..<3).map { StoredRecord(memory: memory("r\($0)", "r"), vector: vectors[$0]) })
+            let removed = try s.remove(ids: ["r1", "unknown"])
+            try expect(removed == 1, "removed \(removed), expected 1")
+            try expect(try s.count() == 2, "count after remove is \(try s.count())")
+            try expect(try s.get(id: "r1") == nil, "removed record still there")
+            try expect(try s.search(vectors[1], k: 3, filter: nil).allSatisfy { $0.record.memory.id != "r1" }, "search found a removed record")
+        }
+
+        runner.run("a batch with a bad vector stores nothing") {
+            let s = try make()
+            try s.upsert([StoredRecord(memory: memory("keep", "k"), vector: vectors[0])])
+            var bad = vectors[2]
+            bad[3] = .nan
+            try expectError(.invalidVector, "upsert with NaN") {
+                try s.upsert([StoredRecord(memory: memory("x", "x"), vector: vectors[1]), StoredRecord(memory: memory("y", "y"), vector: bad)])
+            }
+            try expectError(.dimension, "upsert with a short vector") {
+                try s.upsert([StoredRecord(memory: memory("z", "z"), vector: Array(vectors[1].prefix(d - 1)))])
+            }
+            try expect(try s.count() == 1, "a failed batch changed the count to \(try s.count())")
+            try expect(try s.get(id: "x") == nil, "part of a failed batch was stored")
+        }
+
+        runner.run("scan visits every record, or those matching a filter") {
+            let s = try make()
+            try s.upsert((0..<10).map { StoredRecord(memory: memory("s\($0)", "s", metadata: ["even": .bool($0 % 2 == 0)]), vector: vectors[$0]) })
+            var all = Set<String>()
+            try s.scan(filter: nil) { all.insert($0.memory.id); return true }
+            try expect(all.count == 10, "scan saw \(all.count) of 10")
+            var even = 0
+            try s.scan(filter: .condition(path: ["metadata", "even"], .eq(true))) { _ in even += 1; return true }
+            try expect(even == 5, "filtered scan saw \(even), expected 5")
+            var seen = 0
+            try s.scan(filter: nil) { _ in seen += 1; return seen < 3 }
+            try expect(seen == 3, "scan did not stop when asked (saw \(seen))")
+        }
+
+        runner.run("keyword search, when provided, ranks the matching content first") {
+            let s = try make()
+            guard s.providesKeywordSearch else { return }
+            try s.upsert([
+                StoredRecord(memory: memory("k1", "the quick brown fox"), vector: vectors[0]),
+                StoredRecord(memory: memory("k2", "a lazy dog sleeps"), vector: vectors[1]),
+                StoredRecord(memory: memory("k3", "fox and fox again"), vector: vectors[2]),
+            ])
+            let hits = try s.keywordSearch("fox", k: 10, filter: nil)
+            try expect(Set(hits.map(\.record.memory.id)) == ["k1", "k3"], "keyword hits \(hits.map(\.record.memory.id))")
+            try expect(hits.first?.record.memory.id == "k3", "the denser match should rank first")
+        }
+
+        runner.run("a batch of 2,000 upserts is counted and searchable") {
+            let s = try make()
+            var g = SeededGenerator(state: 7)
+            let big = (0..<2000).map { StoredRecord(memory: memory("b\($0)", "b"), vector: g.vector(d)) }
+            try s.upsert(big)
+            try expect(try s.count() == 2000, "count is \(try s.count())")
+            let hits = try s.search(big[1234].vector, k: 1, filter: nil)
+            try expect(hits.first?.record.memory.id == "b1234", "nearest of b1234 is \(hits.first?.record.memory.id ?? "none")")
+        }
+
+        runner.run("readers run safely beside a writer") {
+            let s = try make()
+            try s.upsert((0..<32).map { StoredRecord(memory: memory("c\($0)", "c"), vector: vectors[$0]) })
+            let errors = Mutex<[String]>([])
+            let store = UncheckedBox(s)
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                do {
+                    for i in 0..<50 {
+                        if worker == 0 {
+                            try store.value.upsert([StoredRecord(memory: memory("w\(i)", "w"), vector: vectors[i % 64])])
+                        } else {
+                            _ = try store.value.search(vectors[(i + worker) % 64], k: 3, filter: nil)
+                            _ = try store.value.count()
+                        }
+                    }
+                } catch {
+                    errors.withLock { $0.append("\(error)") }
+                }
+            }
+            let failures = errors.withLock { $0 }
+            try expect(failures.isEmpty, "concurrent calls failed: \(failures.prefix(3))")
+            try expect(try s.count() == 82, "count after concurrent writes is \(try s.count()), expected 82")
+        }
+        return runner.results
+    }
+}
+
+/// Carries a Sendable-by-contract value into concurrent code (the seam protocols are Sendable).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
