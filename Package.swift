@@ -72,6 +72,10 @@ let package = Package(
             path: "plugins/memory", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
+        // examples/swift: the Swift quickstart, built and run by scripts/test.
+        .executableTarget(
+            name: "StrataQuickstart", dependencies: ["StrataEngine"], path: "examples/swift", swiftSettings: swiftSettings),
+
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataBackendsTests", dependencies: ["StrataBackends", "StrataTesting"],

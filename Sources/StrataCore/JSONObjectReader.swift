@@ -70,7 +70,7 @@ public struct JSONObjectReader {
         guard let n = try optionalDouble(key) else { return nil }
         guard n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
             throw StrataError(code == .invalidJSON ? .invalidArgument : code,
-                              "\(keyPath(key)) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(n)")
+                              "\(keyPath(key)) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(JSONWriter.string(.number(n)))")
         }
         return Int(n)
     }

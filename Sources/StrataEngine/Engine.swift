@@ -102,7 +102,7 @@ public final class Engine: Sendable {
         let now = clock.now()
         let model = vectors == nil ? embedder.modelID : "caller"
 
-        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> [StoreOutcome] in
+        let (outcomes, events) = try writer.withLock { (state: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
             var indexOfID: [String: Int] = [:]
             var outcomes: [StoreOutcome] = []
@@ -111,7 +111,7 @@ public final class Engine: Sendable {
             for (i, item) in items.enumerated() {
                 let at = item.at ?? now
                 if configuration.dedupe.enabled,
-                    var existing = try nearDuplicate(of: embeddings[i], scope: item.scope, model: model, pending: records)
+                    var existing = try nearDuplicate(of: embeddings[i], text: item.content, scope: item.scope, model: model, pending: records)
                 {
                     let old = existing.memory
                     existing.memory.content = item.content
@@ -146,27 +146,35 @@ public final class Engine: Sendable {
             for r in records { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
             for h in history { state.history[h.memoryID, default: []].append(h) }
             state.operations["store", default: 0] += items.count
-            hub.publish(events)
-            return outcomes
+            return (outcomes, events)
         }
+        hub.publish(events)
+        return outcomes
     }
 
     /// The nearest memory in the same scope and model at or above the dedupe threshold, looking
     /// first at the records of the batch being stored.
-    private func nearDuplicate(of vector: [Float], scope: ScopePath, model: String, pending: [StoredRecord]) throws(StrataError) -> StoredRecord? {
+    private func nearDuplicate(of vector: [Float], text: String, scope: ScopePath, model: String, pending: [StoredRecord]) throws(StrataError) -> StoredRecord? {
         let threshold = Float(configuration.dedupe.threshold)
+        let words = Set(Tokenizer.words(text))
+        func sameWords(_ other: String) -> Bool {
+            let o = Set(Tokenizer.words(other))
+            let union = words.union(o).count
+            return union == 0 || Double(words.intersection(o).count) / Double(union) >= configuration.dedupe.minWordOverlap
+        }
         var best: (StoredRecord, Float)?
         for r in pending where r.memory.scope == scope && r.memory.model == model {
             let c = Vectors.cosine(vector, r.vector)
-            if c >= threshold, c > best?.1 ?? -.infinity { best = (r, c) }
+            if c >= threshold, c > best?.1 ?? -.infinity, sameWords(r.memory.content) { best = (r, c) }
         }
         let filter = Filter.and([
             .condition(path: ["scope"], .eq(.string(scope.description))),
             .condition(path: ["model"], .eq(.string(model))),
         ])
-        for hit in try store.search(vector, k: 1, filter: filter) {
+        // A few neighbours, not one: the nearest may fail the word check while the next passes.
+        for hit in try store.search(vector, k: 4, filter: filter) {
             let c = Vectors.cosine(vector, hit.record.vector)
-            if c >= threshold, c > best?.1 ?? -.infinity,
+            if c >= threshold, c > best?.1 ?? -.infinity, sameWords(hit.record.memory.content),
                 !pending.contains(where: { $0.memory.id == hit.record.memory.id })
             {
                 best = (hit.record, c)
@@ -333,7 +341,7 @@ public final class Engine: Sendable {
         }
         let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
         let now = clock.now()
-        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> Memory in
+        let updated = try writer.withLock { (state: inout WriterState) throws(StrataError) -> Memory in
             guard var r = try store.get(id: change.id) else {
                 throw StrataError(.notFound, "no memory with id \"\(change.id)\"")
             }
@@ -354,9 +362,10 @@ public final class Engine: Sendable {
             state.history[r.memory.id, default: []].append(
                 HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"))
             state.operations["update", default: 0] += 1
-            hub.publish([MemoryEvent(kind: .updated, memoryID: r.memory.id, at: now, memory: r.memory)])
             return r.memory
         }
+        hub.publish([MemoryEvent(kind: .updated, memoryID: updated.id, at: now, memory: updated)])
+        return updated
     }
 
     /// Forgets one memory by id; `.notFound` if there is none. Its history stays.
@@ -388,7 +397,7 @@ public final class Engine: Sendable {
 
     private func forget(ids select: () throws(StrataError) -> [Memory]) throws(StrataError) -> [Memory] {
         let now = clock.now()
-        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> [Memory] in
+        let forgotten = try writer.withLock { (state: inout WriterState) throws(StrataError) -> [Memory] in
             let memories = try select()
             guard !memories.isEmpty else { return [] }
             _ = try store.remove(ids: memories.map(\.id))
@@ -398,9 +407,10 @@ public final class Engine: Sendable {
                     HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten"))
             }
             state.operations["forget", default: 0] += memories.count
-            hub.publish(memories.map { MemoryEvent(kind: .forgotten, memoryID: $0.id, at: now, memory: $0) })
             return memories
         }
+        hub.publish(forgotten.map { MemoryEvent(kind: .forgotten, memoryID: $0.id, at: now, memory: $0) })
+        return forgotten
     }
 
     // MARK: - History, stats, events

@@ -10,7 +10,7 @@ import StrataCore
 ///       "recall": {"k": 10, "candidates": 50, "rrf_k": 10, "recency_half_life_hours": 168,
 ///                  "track_access": true,
 ///                  "weights": {"relevance": 1.0, "recency": 0.05, "importance": 0.05, "access": 0.02}},
-///       "dedupe": {"enabled": true, "threshold": 0.95},
+///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
 ///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"}
 ///     }
 ///
@@ -49,6 +49,10 @@ public struct EngineConfiguration: Sendable, Hashable {
         public var enabled = true
         /// Cosine at or above which a new memory updates an existing one in the same scope.
         public var threshold = 0.95
+        /// And the share of distinct words both texts have in common (Jaccard) at or above which
+        /// they count as the same: lexical embedders put "invoice 13 paid" and "invoice 19 paid"
+        /// close, but they are different facts. Texts without words (caller vectors) pass.
+        public var minWordOverlap = 0.8
         public init() {}
     }
 
@@ -87,6 +91,7 @@ public struct EngineConfiguration: Sendable, Hashable {
         if var dr = try r.optionalReader("dedupe") {
             dedupe.enabled = try dr.optionalBool("enabled") ?? dedupe.enabled
             dedupe.threshold = try dr.optionalDouble("threshold", in: 0...1) ?? dedupe.threshold
+            dedupe.minWordOverlap = try dr.optionalDouble("min_word_overlap", in: 0...1) ?? dedupe.minWordOverlap
             try dr.finish()
         }
         if var dr = try r.optionalReader("defaults") {
@@ -125,7 +130,10 @@ public struct EngineConfiguration: Sendable, Hashable {
                     "importance": .number(w.importance), "access": .number(w.access),
                 ]),
             ]),
-            "dedupe": .object(["enabled": .bool(dedupe.enabled), "threshold": .number(dedupe.threshold)]),
+            "dedupe": .object([
+                "enabled": .bool(dedupe.enabled), "threshold": .number(dedupe.threshold),
+                "min_word_overlap": .number(dedupe.minWordOverlap),
+            ]),
             "defaults": .object([
                 "tier": .string(defaults.tier), "category": .string(defaults.category),
                 "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),

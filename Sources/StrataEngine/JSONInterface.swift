@@ -17,11 +17,13 @@ extension Engine {
                 throw StrataError(.invalidJSON, "store request.items must be a non-empty array")
             }
             var decoded: [NewMemory] = []
-            for (i, v) in values.enumerated() { decoded.append(try NewMemory(json: v, path: "store request.items[\(i)]")) }
+            for (i, v) in values.enumerated() {
+                decoded.append(try NewMemory(json: v, path: "store request.items[\(i)]", contentRequired: vectors == nil))
+            }
             items = decoded
             batch = true
         } else {
-            items = [try NewMemory(json: request, path: "store request")]
+            items = [try NewMemory(json: request, path: "store request", contentRequired: vectors == nil)]
             batch = false
         }
         let outcomes = try store(items, vectors: vectors)
@@ -88,8 +90,9 @@ extension Engine {
 }
 
 extension NewMemory {
-    /// Decodes one memory of a store request.
-    public init(json: JSONValue, path: String) throws(StrataError) {
+    /// Decodes one memory of a store request. Content may be left out only when the caller
+    /// brings the vector (`contentRequired` false).
+    public init(json: JSONValue, path: String, contentRequired: Bool = true) throws(StrataError) {
         var r = try JSONObjectReader(json, path: path)
         self.init(try r.optionalString("content") ?? "")
         metadata = try r.optionalObject("metadata") ?? [:]
@@ -107,6 +110,7 @@ extension NewMemory {
         }
         ttlSeconds = try r.optionalDouble("ttl_seconds", in: 0.001...1e12)
         try r.finish()
+        if contentRequired, content.isEmpty { throw StrataError(.invalidJSON, "\(path).content is required (non-empty text)") }
     }
 }
 

@@ -192,9 +192,11 @@ strata_status strata_engine_recall_vector(strata_engine *engine, const char *req
 /**
  * Receives one event as JSON: {"type": "memory.stored"|"memory.updated"|
  * "memory.forgotten"|"memory.deduplicated", "memory_id", "at", "memory": {...}?}.
- * The string is borrowed for the duration of the callback only. The callback
- * runs on the thread that made the change, after the change is committed; it
- * must not call back into the same engine's writing verbs.
+ * The string is borrowed for the duration of the callback only. Events are
+ * delivered after the change is committed and the engine's locks are released,
+ * one at a time in commit order, on the thread that made the change (or on a
+ * thread still delivering earlier events). A callback may call any verb of the
+ * same engine; events its calls cause are delivered after it returns.
  */
 typedef void (*strata_event_fn)(void *user_data, const char *event_json);
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Tests/c/run.sh: builds and runs the C side of Strata.
+#
+# Run from the repository root after `swift build`:
+#
+#     bash Tests/c/run.sh
+#
+# Environment:
+#   STRATA_LIB_DIR     folder holding libstrata.so (default: .build/debug)
+#   CC                 C compiler (default: cc)
+#   STRATA_C_VALGRIND  if 1, also run the tests under valgrind --leak-check=full
+#
+# It builds into .build/c/:
+#   libstrata-flat.so        examples/plugins/flat_store.c, with only the headers
+#   <fixture>.so             each Tests/fixtures/plugins/*.c
+#   strata_c_tests           Tests/c/*.c, linked to libstrata.so
+#   quickstart               examples/c/quickstart.c
+# then runs the tests (last line "N passed, M failed") and the quickstart, and
+# exits non-zero if anything fails. Extra arguments are passed to the test
+# program (test-name substrings to run a subset).
+set -euo pipefail
+
+CC="${CC:-cc}"
+LIB_DIR="${STRATA_LIB_DIR:-.build/debug}"
+OUT=".build/c"
+
+if [[ ! -f include/strata/strata.h ]]; then
+    echo "run.sh: run me from the repository root (include/strata/strata.h not found)" >&2
+    exit 2
+fi
+if [[ ! -f "$LIB_DIR/libstrata.so" ]]; then
+    echo "run.sh: $LIB_DIR/libstrata.so not found: run \`swift build\` first or set STRATA_LIB_DIR" >&2
+    exit 2
+fi
+LIB_DIR="$(cd "$LIB_DIR" && pwd)"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+
+WARN=(-Wall -Wextra -Werror)
+
+echo "== building the flat plugin (plain C, headers only)"
+# The documented command, plus warnings: no libstrata, no extra libraries.
+"$CC" -std=c11 -O2 -shared -fPIC -fvisibility=hidden "${WARN[@]}" -I include \
+    examples/plugins/flat_store.c -o "$OUT/libstrata-flat.so"
+if command -v nm >/dev/null 2>&1; then
+    # Linker-made markers (__bss_start, _edata, _end, _init, _fini) are not the plugin's symbols.
+    exported="$(nm -D --defined-only "$OUT/libstrata-flat.so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' |
+        grep -Ev '^(__bss_start|_edata|_end|_init|_fini)$' | sort -u)"
+    if [[ "$exported" != "strata_plugin_entry" ]]; then
+        echo "run.sh: libstrata-flat.so must export only strata_plugin_entry, it exports:" >&2
+        echo "$exported" >&2
+        exit 1
+    fi
+fi
+
+echo "== building the fixture plugins"
+for source in Tests/fixtures/plugins/*.c; do
+    name="$(basename "$source" .c)"
+    "$CC" -std=c11 -O2 -shared -fPIC -fvisibility=hidden "${WARN[@]}" -I include "$source" -o "$OUT/$name.so"
+done
+
+echo "== building the C tests"
+"$CC" -std=c11 "${WARN[@]}" -g -pthread -I include Tests/c/*.c \
+    -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/strata_c_tests"
+
+echo "== building the quickstart"
+"$CC" -std=c11 "${WARN[@]}" -I include examples/c/quickstart.c \
+    -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/quickstart"
+
+echo "== running the C tests"
+status=0
+log="$OUT/strata_c_tests.log"
+"$OUT/strata_c_tests" --plugins "$OUT" "$@" 2>&1 | tee "$log" || status=$?
+summary="$(tail -n 1 "$log")"
+if [[ ! "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    echo "run.sh: the tests did not finish (last line: \"$summary\", exit $status)" >&2
+    exit 1
+fi
+if [[ "${BASH_REMATCH[2]}" != 0 || $status -ne 0 ]]; then
+    echo "run.sh: C tests failed: $summary" >&2
+    exit 1
+fi
+
+if [[ "${STRATA_C_VALGRIND:-0}" == 1 ]]; then
+    echo "== running the C tests under valgrind"
+    # Only "definitely lost" counts as an error: the Swift runtime keeps metadata caches
+    # ("possibly lost" / "still reachable") for the life of the process.
+    valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+        "$OUT/strata_c_tests" --plugins "$OUT" "$@"
+fi
+
+echo "== running the quickstart"
+"$OUT/quickstart"
+
+echo "== C side: all good ($summary)"

@@ -1,0 +1,529 @@
+"""The :class:`Engine`: one open Strata engine and its memory verbs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+
+from ._ffi import ffi, lib
+from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, error_for
+from .models import HistoryEntry, Hit, Memory, format_time
+
+__all__ = ["Engine", "Config", "EventCallback"]
+
+#: What :class:`Engine` accepts as configuration.
+Config = Union[None, Mapping[str, Any], str, bytes, "os.PathLike[str]"]
+#: An event subscriber: receives each event as a dict.
+EventCallback = Callable[[dict[str, Any]], Any]
+
+_Time = Union[datetime, str]
+
+
+def _encode(text: str | bytes) -> bytes:
+    """A str as UTF-8 bytes for the library.
+
+    Lone surrogates are passed through (``surrogatepass``) so the engine itself
+    reports them as STRATA_ERR_INVALID_UTF8 (:class:`strata.InvalidUTF8`).
+    """
+    if isinstance(text, bytes):
+        return text
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _json_bytes(document: Any) -> bytes:
+    # ensure_ascii=False keeps lone surrogates raw (see _encode); control
+    # characters, NUL included, are still escaped, so no NUL reaches C.
+    return _encode(json.dumps(document, ensure_ascii=False))
+
+
+def _config_bytes(config: Config) -> Any:
+    if config is None:
+        return ffi.NULL
+    if isinstance(config, Mapping):
+        return _json_bytes(dict(config))
+    if isinstance(config, (str, bytes)):
+        return _encode(config)
+    if isinstance(config, os.PathLike):
+        with open(config, "rb") as f:
+            return f.read()
+    raise TypeError(
+        f"config must be None, a dict, a JSON str or a path (os.PathLike) to a JSON file, not {type(config).__name__}"
+    )
+
+
+def _memory_item(item: Mapping[str, Any] | str) -> dict[str, Any]:
+    """One item of a store request: a str is the content; a dict is sent as is (a datetime "at" is formatted)."""
+    if isinstance(item, str):
+        return {"content": item}
+    if not isinstance(item, Mapping):
+        raise TypeError(f"a memory item must be a str or a dict, not {type(item).__name__}")
+    out = dict(item)
+    if isinstance(out.get("at"), datetime):
+        out["at"] = format_time(out["at"])
+    return out
+
+
+def _drop_none(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _float32(array: Any, what: str) -> np.ndarray:
+    """``array`` as C-contiguous, aligned, native float32: the same object when it already is (no copy)."""
+    arr = np.asarray(array)
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{what} must be real numbers, got dtype {arr.dtype}")
+    if arr.dtype == np.float32 and arr.flags.c_contiguous and arr.flags.aligned:
+        return arr
+    try:
+        return np.ascontiguousarray(arr, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{what} must be convertible to float32, got dtype {arr.dtype}: {error}") from error
+
+
+def _as_rows(vectors: Any) -> tuple[np.ndarray, int, int]:
+    """Vectors as a float32 row-major block, its count and its dimension. 1-D means one vector."""
+    arr = _float32(vectors, "vectors")
+    if arr.ndim == 1:
+        return arr, 1, int(arr.shape[0])
+    if arr.ndim == 2:
+        return arr, int(arr.shape[0]), int(arr.shape[1])
+    raise InvalidArgument(f"vectors must be a 1-D vector or a 2-D [count, dimension] array, got shape {arr.shape}")
+
+
+def _as_query(vector: Any) -> tuple[np.ndarray, int]:
+    arr = _float32(vector, "the query vector")
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise InvalidArgument(f"the query vector must be 1-D (or shape [1, dimension]), got shape {arr.shape}")
+    return arr, int(arr.shape[0])
+
+
+class _Subscriber:
+    """The Python side of one subscription: decodes the event and calls the user's callback.
+
+    Exceptions escape to cffi, which reports them through ``sys.unraisablehook``
+    ("Exception ignored from cffi callback <strata subscriber ...>") and returns
+    to the library normally: a failing callback never crashes the process.
+    """
+
+    def __init__(self, callback: EventCallback, local: threading.local) -> None:
+        self.callback = callback
+        self.local = local
+
+    def __call__(self, user_data: Any, event_json: Any) -> None:
+        local = self.local
+        local.in_callback = getattr(local, "in_callback", 0) + 1
+        try:
+            event = json.loads(ffi.string(event_json).decode("utf-8", "surrogateescape"))
+            self.callback(event)
+        finally:
+            local.in_callback -= 1
+
+    def __repr__(self) -> str:
+        return f"<strata event subscriber {self.callback!r}>"
+
+
+class Engine:
+    """An open Strata engine: store, embedder and summarizer composed from one configuration.
+
+    Args:
+        config: None for the embedded default (in-memory store, hashing embedder,
+            extractive summarizer); a dict (sent as JSON); a str holding the JSON
+            document; or a path (``os.PathLike``) to a JSON file.
+
+    Raises:
+        InvalidJSON: malformed configuration JSON.
+        InvalidConfig: an unknown key or a bad value; the message names the key path.
+        PluginError, ABIMismatch: a configured plugin cannot be loaded.
+
+    The engine is thread-safe: any number of threads may call its verbs at once.
+    Use it as a context manager, or call :meth:`close`; a closed engine raises
+    :class:`strata.EngineClosed` (a :class:`strata.StrataError`).
+
+    Example::
+
+        with strata.Engine() as engine:
+            mid = engine.store("Alice prefers green tea", metadata={"user": "alice"})
+            for hit in engine.recall("what does alice drink?", k=3):
+                print(hit.score, hit.content)
+    """
+
+    def __init__(self, config: Config = None) -> None:
+        self._handle: Any = None
+        self._cond = threading.Condition()
+        self._active = 0
+        self._local = threading.local()
+        self._subscriptions: dict[int, Any] = {}
+        request = _config_bytes(config)
+        out = ffi.new("strata_engine **")
+        status = lib.strata_engine_open(out, request)
+        if status != STRATA_OK:
+            raise self._error(status)
+        self._handle = out[0]
+
+    # ---- lifetime -------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Closes the engine and releases everything it holds. Calling it again does nothing.
+
+        Waits for verbs running on other threads to finish first.
+        """
+        self._refuse_in_callback("close")
+        with self._cond:
+            handle = self._handle
+            if handle is None:
+                return
+            self._handle = None  # new calls now raise EngineClosed
+            while self._active:
+                self._cond.wait()
+        lib.strata_engine_close(handle)
+        self._subscriptions.clear()
+
+    def __enter__(self) -> "Engine":
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", None) is not None:
+                self.close()
+        except Exception:  # interpreter shutdown, or close() from a callback thread
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<strata.Engine {state} at {id(self):#x}>"
+
+    # ---- the memory verbs -----------------------------------------------------------------------
+
+    def store(
+        self,
+        content: str,
+        metadata: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        visibility: str | None = None,
+        category: str | None = None,
+        importance: float | None = None,
+        pinned: bool | None = None,
+        tier: str | None = None,
+        at: _Time | None = None,
+        ttl_seconds: float | None = None,
+    ) -> str:
+        """Stores one memory and returns its id.
+
+        Args:
+            content: the text to remember.
+            metadata: a JSON object, searchable with recall filters.
+            scope: the agent-tree node owning the memory, e.g. "org/planner" (default: the root, "").
+            visibility: "local" (only its own scope), "shared" (also its parent and
+                children) or "global" (everyone); default from the configuration ("local").
+            category, importance (0..1), pinned, tier: see include/strata/engine.h.
+            at: when it happened: a datetime (naive means UTC) or an ISO-8601 str.
+            ttl_seconds: seconds until the memory expires.
+
+        A near-identical memory already in the same scope is updated instead of
+        copied: its id is returned (and its history gains an UPDATE).
+        """
+        item = _drop_none(
+            content=content,
+            metadata=dict(metadata) if metadata is not None else None,
+            scope=scope,
+            visibility=visibility,
+            category=category,
+            importance=importance,
+            pinned=pinned,
+            tier=tier,
+            at=format_time(at) if at is not None else None,
+            ttl_seconds=ttl_seconds,
+        )
+        answer = self._call(lib.strata_engine_store, item, verb="store")
+        return answer["id"]
+
+    def store_many(self, items: Iterable[Mapping[str, Any] | str]) -> list[str]:
+        """Stores a batch atomically; returns the ids in order.
+
+        Each item is a str (the content) or a dict shaped like one memory of a
+        store request: ``{"content", "metadata", "scope", "visibility", "category",
+        "importance", "pinned", "tier", "at", "ttl_seconds"}``. An empty batch stores nothing.
+        """
+        request = [_memory_item(item) for item in items]
+        if not request:
+            return []
+        answer = self._call(lib.strata_engine_store, {"items": request}, verb="store_many")
+        return list(answer["ids"])
+
+    def store_vectors(
+        self, vectors: Any, items: Sequence[Mapping[str, Any] | str] | None = None
+    ) -> list[str]:
+        """Stores memories with embeddings you computed; no embedder runs. Returns the ids in order.
+
+        Args:
+            vectors: a float32 array of shape [count, dimension] (a 1-D array is one
+                vector). A C-contiguous float32 array is handed to the library without
+                copying; anything else is converted first.
+            items: None (memories with empty content) or exactly ``count`` items as for
+                :meth:`store_many`.
+
+        Raises:
+            DimensionMismatch: the dimension differs from the engine's (the message names both).
+            InvalidVector: a NaN or infinity (the message names the vector and position);
+                nothing of the batch is stored.
+        """
+        arr, count, dimension = _as_rows(vectors)
+        request = ffi.NULL if items is None else _json_bytes({"items": [_memory_item(i) for i in items]})
+        buffer = ffi.from_buffer("float[]", arr)
+        answer = self._call_raw(
+            lib.strata_engine_store_vectors, request, buffer, count, dimension, verb="store_vectors"
+        )
+        return list(answer["ids"])
+
+    def recall(
+        self,
+        query: str,
+        k: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+    ) -> list[Hit]:
+        """The memories most relevant to ``query``, best first.
+
+        Hybrid vector + keyword (BM25) search fused by reciprocal rank, then weighted
+        by recency, importance and access count; each :class:`Hit` reports every part.
+
+        Args:
+            query: the text to search for.
+            k: how many hits at most (default: the configuration's ``recall.k``, 10).
+            filter: a metadata filter, e.g. ``{"user": "alice"}``,
+                ``{"n": {"$gte": 3}}``, ``{"$or": [...]}``, dotted paths for nested keys.
+            scope: recall as this node of the agent tree (its own memories, SHARED
+                memories of its parent and children, GLOBAL memories); None sees all.
+            tiers: only these tiers. category: only this category.
+
+        Raises:
+            InvalidFilter: a malformed filter (the message names the bad part).
+        """
+        request = self._recall_request(query, k, filter, scope, tiers, category)
+        answer = self._call(lib.strata_engine_recall, request, verb="recall")
+        return [Hit.from_json(h) for h in answer["hits"]]
+
+    def recall_vector(
+        self,
+        vector: Any,
+        k: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        query: str | None = None,
+        *,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+    ) -> list[Hit]:
+        """Like :meth:`recall` with a query vector you computed (1-D, the engine's dimension).
+
+        Keyword search runs only when ``query`` text is given too.
+        """
+        arr, dimension = _as_query(vector)
+        request = _json_bytes(self._recall_request(query, k, filter, scope, tiers, category))
+        buffer = ffi.from_buffer("float[]", arr)
+        answer = self._call_raw(
+            lib.strata_engine_recall_vector, request, buffer, dimension, verb="recall_vector"
+        )
+        return [Hit.from_json(h) for h in answer["hits"]]
+
+    def get(self, id: str) -> Memory:
+        """The memory with this id. Raises :class:`strata.NotFound` (naming the id) when there is none."""
+        return Memory.from_json(self._call(lib.strata_engine_get, {"id": id}, verb="get"))
+
+    def update(
+        self,
+        id: str,
+        content: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        category: str | None = None,
+        importance: float | None = None,
+        pinned: bool | None = None,
+        visibility: str | None = None,
+    ) -> Memory:
+        """Changes a memory and returns it updated; None leaves a field as it is.
+
+        A new content is re-embedded; ``metadata`` replaces the whole metadata object.
+        """
+        request = _drop_none(
+            id=id,
+            content=content,
+            metadata=dict(metadata) if metadata is not None else None,
+            category=category,
+            importance=importance,
+            pinned=pinned,
+            visibility=visibility,
+        )
+        return Memory.from_json(self._call(lib.strata_engine_update, request, verb="update"))
+
+    def forget(
+        self, id: str | None = None, *, filter: Mapping[str, Any] | None = None, scope: str | None = None
+    ) -> list[str]:
+        """Forgets one memory by id, or every memory matching ``filter`` (within ``scope``).
+
+        Returns the forgotten ids. An unknown id raises :class:`strata.NotFound`; a
+        filter matching nothing returns []. History keeps a DELETE entry.
+        """
+        request = _drop_none(id=id, filter=dict(filter) if filter is not None else None, scope=scope)
+        answer = self._call(lib.strata_engine_forget, request, verb="forget")
+        return list(answer["forgotten"])
+
+    def history(self, id: str) -> list[HistoryEntry]:
+        """Every change made to a memory, oldest first (kept after it is forgotten)."""
+        answer = self._call(lib.strata_engine_history, {"id": id}, verb="history")
+        return [HistoryEntry.from_json(e) for e in answer["history"]]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and configuration summary: ``memories``, ``by_tier``, ``by_category``,
+        ``by_scope``, ``dimension``, ``store``, ``embedder``, ``summarizer``, ``operations``."""
+        return self._call(lib.strata_engine_stats, {}, verb="stats")
+
+    @property
+    def dimension(self) -> int:
+        """The engine's vector dimension (from :meth:`stats`)."""
+        return int(self.stats()["dimension"])
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    def subscribe(self, callback: EventCallback) -> int:
+        """Calls ``callback(event)`` for every event of the engine; returns a token for :meth:`unsubscribe`.
+
+        ``event`` is a dict ``{"type": "memory.stored" | "memory.updated" |
+        "memory.forgotten" | "memory.deduplicated", "memory_id", "at", "memory"}``.
+        The callback runs after the change is committed and the engine's locks
+        are released, on the thread that made the change (or one still
+        delivering earlier events). It may call every verb of the same engine;
+        events those calls cause are delivered after it returns. Only
+        :meth:`close` is refused there (:class:`strata.Conflict`): it would wait
+        for the very call the callback runs in. Exceptions raised by the
+        callback are reported through ``sys.unraisablehook`` and otherwise ignored.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        c_callback = ffi.callback("void(void *, const char *)", _Subscriber(callback, self._local))
+        token = ffi.new("uint64_t *")
+        with self._using() as handle:
+            status = lib.strata_engine_subscribe(handle, c_callback, ffi.NULL, token)
+            if status != STRATA_OK:
+                raise self._error(status)
+            # Kept alive until unsubscribe/close: the library holds a pointer to it.
+            self._subscriptions[int(token[0])] = c_callback
+        return int(token[0])
+
+    def unsubscribe(self, token: int) -> None:
+        """Removes a subscription. Afterwards its callback is not running and is never called again.
+
+        Raises :class:`strata.NotFound` for an unknown token.
+        """
+        with self._using() as handle:
+            status = lib.strata_engine_unsubscribe(handle, token)
+            if status != STRATA_OK:
+                raise self._error(status)
+            self._subscriptions.pop(int(token), None)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _recall_request(
+        query: str | None,
+        k: int | None,
+        filter: Mapping[str, Any] | None,
+        scope: str | None,
+        tiers: Sequence[str] | str | None,
+        category: str | None,
+    ) -> dict[str, Any]:
+        if isinstance(tiers, str):
+            tiers = [tiers]
+        return _drop_none(
+            query=query,
+            k=k,
+            filter=dict(filter) if filter is not None else None,
+            scope=scope,
+            tiers=list(tiers) if tiers is not None else None,
+            category=category,
+        )
+
+    @staticmethod
+    def _error(status: int) -> StrataError:
+        # Read the thread's message first: the next Strata call replaces it.
+        message = ffi.string(lib.strata_error_last()).decode("utf-8", "replace")
+        name = ffi.string(lib.strata_status_name(status)).decode("ascii", "replace")
+        return error_for(int(status), message, name)
+
+    def _check_open(self) -> None:
+        if self._handle is None:
+            raise EngineClosed("this strata.Engine is closed")
+
+    def _refuse_in_callback(self, verb: str) -> None:
+        if getattr(self._local, "in_callback", 0):
+            raise Conflict(
+                f"Engine.{verb}() called from inside an event callback of the same engine: closing waits "
+                f"for the call the callback runs in; close after the callback returns"
+            )
+
+    def _using(self) -> "_InUse":
+        return _InUse(self)
+
+    def _call(self, function: Any, request: Any, *, verb: str) -> Any:
+        return self._call_raw(function, _json_bytes(request), verb=verb)
+
+    def _call_raw(self, function: Any, *args: Any, verb: str) -> Any:
+        """Calls ``function(handle, *args, &out)``, raises on failure, returns the parsed answer.
+
+        """
+        out = ffi.new("char **")
+        with self._using() as handle:
+            status = function(handle, *args, out)
+            if status != STRATA_OK:
+                error = self._error(status)
+                if out[0] != ffi.NULL:  # the header promises NULL on failure; be safe anyway
+                    lib.strata_string_free(out[0])
+                raise error
+        try:
+            text = ffi.string(out[0])
+        finally:
+            lib.strata_string_free(out[0])
+        return json.loads(text)
+
+
+class _InUse:
+    """Marks a call in flight so :meth:`Engine.close` waits for it; yields the handle."""
+
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> Any:
+        engine = self.engine
+        with engine._cond:
+            if engine._handle is None:
+                raise EngineClosed("this strata.Engine is closed")
+            engine._active += 1
+            return engine._handle
+
+    def __exit__(self, *exc_info: Any) -> None:
+        engine = self.engine
+        with engine._cond:
+            engine._active -= 1
+            if engine._active == 0:
+                engine._cond.notify_all()

@@ -1,0 +1,142 @@
+"""The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+__all__ = ["Memory", "Hit", "HistoryEntry", "format_time", "parse_time"]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO-8601 time from the library ("2026-11-22T03:59:00.000Z") as an aware UTC datetime."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_time(value: datetime | str) -> str:
+    """A time for a request: a datetime (naive means UTC) as ISO-8601 UTC with milliseconds and 'Z'.
+
+    A str is passed through unchanged: the engine validates it.
+    """
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, datetime):
+        raise TypeError(f"a time must be a datetime or an ISO-8601 str, not {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(timezone.utc)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory, as answered by :meth:`strata.Engine.get`, ``update`` and ``history``.
+
+    Times are timezone-aware UTC datetimes; ``expires_at`` is None when the memory never expires.
+    """
+
+    id: str
+    content: str
+    metadata: dict[str, Any] = field(hash=False)
+    scope: str
+    visibility: str
+    tier: str
+    category: str
+    importance: float
+    pinned: bool
+    created_at: datetime
+    updated_at: datetime
+    accessed_at: datetime
+    access_count: int
+    model: str
+    expires_at: datetime | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Memory":
+        """Builds a Memory from the library's memory object (unknown keys are ignored)."""
+        return cls(
+            id=data["id"],
+            content=data["content"],
+            metadata=dict(data.get("metadata") or {}),
+            scope=data.get("scope", ""),
+            visibility=data.get("visibility", "local"),
+            tier=data.get("tier", ""),
+            category=data.get("category", ""),
+            importance=float(data.get("importance", 0.0)),
+            pinned=bool(data.get("pinned", False)),
+            created_at=parse_time(data["created_at"]),  # type: ignore[arg-type]
+            updated_at=parse_time(data["updated_at"]),  # type: ignore[arg-type]
+            accessed_at=parse_time(data["accessed_at"]),  # type: ignore[arg-type]
+            access_count=int(data.get("access_count", 0)),
+            model=data.get("model", ""),
+            expires_at=parse_time(data.get("expires_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One recall result, best first.
+
+    ``scores`` holds each part of the score: ``vector`` and ``keyword`` (None when
+    that search did not find the memory), ``fused`` (reciprocal-rank fusion),
+    ``recency``, ``importance`` and ``access``; ``score`` is the weighted total.
+    """
+
+    id: str
+    content: str
+    metadata: dict[str, Any] = field(hash=False)
+    scope: str
+    tier: str
+    category: str
+    score: float
+    scores: dict[str, float | None] = field(hash=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Hit":
+        raw = data.get("scores") or {}
+        scores: dict[str, float | None] = {
+            key: (None if raw.get(key) is None else float(raw[key]))
+            for key in ("vector", "keyword", "fused", "recency", "importance", "access")
+        }
+        for key, value in raw.items():  # parts a newer library may add
+            scores.setdefault(key, value)
+        return cls(
+            id=data["id"],
+            content=data["content"],
+            metadata=dict(data.get("metadata") or {}),
+            scope=data.get("scope", ""),
+            tier=data.get("tier", ""),
+            category=data.get("category", ""),
+            score=float(data["score"]),
+            scores=scores,
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to a memory: ``event`` is "ADD", "UPDATE" or "DELETE"; ``old``/``new`` may be None."""
+
+    event: str
+    memory_id: str
+    at: datetime
+    old: Memory | None
+    new: Memory | None
+    reason: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "HistoryEntry":
+        old, new = data.get("old"), data.get("new")
+        return cls(
+            event=data["event"],
+            memory_id=data["memory_id"],
+            at=parse_time(data["at"]),  # type: ignore[arg-type]
+            old=Memory.from_json(old) if old is not None else None,
+            new=Memory.from_json(new) if new is not None else None,
+            reason=data.get("reason", ""),
+        )
