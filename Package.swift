@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataPlugins", "StrataTesting",
+                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

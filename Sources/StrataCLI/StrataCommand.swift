@@ -13,7 +13,7 @@ struct StrataCommand: ParsableCommand {
             14 plugin, 15 ABI mismatch, 16 I/O, ...; see include/strata/status.h).
             """,
         version: StrataVersion.string,
-        subcommands: [VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self])
+        subcommands: [VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self])
 }
 
 enum StrataVersion {

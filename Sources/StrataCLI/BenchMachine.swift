@@ -1,0 +1,110 @@
+import COpenBLAS
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCore
+
+/// Seconds on the monotonic clock.
+func benchNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// This machine's limits, measured in the running process: the rates exact search is judged against.
+enum MachineBounds {
+    /// The CPU model from /proc/cpuinfo, or "unknown".
+    static var cpuModel: String {
+        guard let bytes = try? BenchFiles.readAll("/proc/cpuinfo") else { return "unknown" }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") { return String(line[line.index(after: colon)...].drop(while: { $0 == " " })) }
+        }
+        return "unknown"
+    }
+
+    static var onlineCores: Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
+    static var blasThreads: Int { Int(openblas_get_num_threads()) }
+
+    /// Best GFLOP/s of C = A * B^T (A: m x k, B: n x k, row-major: the shape exact search runs) over `runs` runs.
+    static func sgemmGFLOPs(m: Int, n: Int, k: Int, runs: Int) -> Double {
+        var rng = SplitMix64(seed: 7)
+        let a = (0..<m * k).map { _ in Float(rng.uniform() - 0.5) }
+        let b = (0..<n * k).map { _ in Float(rng.uniform() - 0.5) }
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for run in 0...runs {  // run 0 warms up and is not counted
+            let t0 = benchNow()
+            c.withUnsafeMutableBufferPointer { cp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0,
+                            cp.baseAddress, Int32(n))
+            }
+            let t = benchNow() - t0
+            if run > 0 { best = min(best, t) }
+        }
+        blackHole(c[m * n / 2])
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+
+    /// Best streaming-read GB/s: `threads` threads each sum their share of a `bytes` buffer
+    /// (16-float SIMD loads, 4 accumulators), best of `runs` runs after one warm-up.
+    static func streamReadGBps(bytes: Int, threads: Int, runs: Int) -> Double {
+        let chunk = 64  // floats per loop step: 4 x SIMD16
+        let floats = bytes / 4 / (chunk * threads) * (chunk * threads)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
+        defer { raw.deallocate() }
+        let p = raw.bindMemory(to: Float.self, capacity: floats)
+        p.initialize(repeating: 1e-6, count: floats)  // touches every page before timing
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sums.deallocate() }
+        let base = Int(bitPattern: raw), out = Int(bitPattern: sums)
+        let share = floats / threads
+        var best = Double.infinity
+        for run in 0...runs {
+            let t0 = benchNow()
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let start = UnsafeRawPointer(bitPattern: base)! + t * share * 4
+                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                var off = 0
+                let end = share * 4
+                while off < end {
+                    a0 += start.load(fromByteOffset: off, as: SIMD16<Float>.self)
+                    a1 += start.load(fromByteOffset: off + 64, as: SIMD16<Float>.self)
+                    a2 += start.load(fromByteOffset: off + 128, as: SIMD16<Float>.self)
+                    a3 += start.load(fromByteOffset: off + 192, as: SIMD16<Float>.self)
+                    off += 256
+                }
+                UnsafeMutablePointer<Float>(bitPattern: out)![t] = (a0 + a1 + a2 + a3).sum()
+            }
+            let t = benchNow() - t0
+            if run > 0 { best = min(best, t) }
+            blackHole(sums[0])
+        }
+        return Double(floats * 4) / best / 1e9
+    }
+
+    /// Best streaming-read GB/s of OpenBLAS's own kernels over a `bytes` buffer: sasum (one
+    /// vector) and sdot (two halves), each with OpenBLAS's threads. Returns (sasum, sdot).
+    static func blasReadGBps(bytes: Int, runs: Int) -> (sasum: Double, sdot: Double) {
+        let floats = bytes / 4 / 2 * 2
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        defer { p.deallocate() }
+        p.initialize(repeating: 1e-6, count: floats)
+        var bestAsum = Double.infinity, bestDot = Double.infinity
+        for run in 0...runs {
+            var t0 = benchNow()
+            blackHole(cblas_sasum(Int32(floats), p, 1))
+            if run > 0 { bestAsum = min(bestAsum, benchNow() - t0) }
+            t0 = benchNow()
+            blackHole(cblas_sdot(Int32(floats / 2), p, 1, p + floats / 2, 1))
+            if run > 0 { bestDot = min(bestDot, benchNow() - t0) }
+        }
+        return (Double(floats * 4) / bestAsum / 1e9, Double(floats * 4) / bestDot / 1e9)
+    }
+
+    @inline(never)
+    static func blackHole(_ x: Float) {
+        if x == .infinity { printError("(unreachable)") }
+    }
+}
