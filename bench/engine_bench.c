@@ -26,7 +26,8 @@
 static const char *CONFIG =
     "{\"embedder\": {\"backend\": \"hashing\", \"options\": {\"dimension\": 384}}, "
     "\"dedupe\": {\"enabled\": false}, \"recall\": {\"track_access\": false}}";
-enum { DIM = 384, BATCH = 1000, QUERIES = 100 };
+enum { DIM = 384, BATCH = 1000, QUERIES = 100, STORE_PASSES = 3 /* store figures: best of 3 fresh engines */,
+       RATE_WINDOWS = 3 /* recall figures: best of 3 windows */ };
 
 static double now(void) {
     struct timespec ts;
@@ -81,19 +82,44 @@ static void store_vectors(strata_engine *e, const float *v, size_t count) {
 
 static const char *RECALL_REQUEST = "{\"k\": 10}";
 
-/* Recalls query vectors in turn until `seconds` passed and at least `minimum` calls; returns calls/s. */
+/* Calls body(engine, i, context) in RATE_WINDOWS windows, each until seconds / RATE_WINDOWS passed
+ * and at least minimum / RATE_WINDOWS calls; returns the best window's calls/s. */
+typedef void (*bench_body)(strata_engine *e, long i, const void *context);
+static double best_rate(strata_engine *e, bench_body body, const void *context, double seconds, long minimum) {
+    long calls = 0, window_minimum = minimum / RATE_WINDOWS > 0 ? minimum / RATE_WINDOWS : 1;
+    double best = 0;
+    for (int w = 0; w < RATE_WINDOWS; w++) {
+        double t0 = now(), elapsed;
+        long window = 0;
+        do {
+            body(e, calls++, context);
+            window++;
+            elapsed = now() - t0;
+        } while (elapsed < seconds / RATE_WINDOWS || window < window_minimum);
+        if ((double)window / elapsed > best) best = (double)window / elapsed;
+    }
+    return best;
+}
+
+static void recall_vector_once(strata_engine *e, long i, const void *context) {
+    const float *queries = context;
+    char *out = NULL;
+    check(strata_engine_recall_vector(e, RECALL_REQUEST, queries + (i % QUERIES) * DIM, DIM, &out),
+          "strata_engine_recall_vector");
+    strata_string_free(out);
+}
+
+static void recall_text_once(strata_engine *e, long i, const void *context) {
+    (void)context;
+    char request[96], *out = NULL;
+    snprintf(request, sizeof request, "{\"query\": \"topic %ld word%ld\", \"k\": 10}", i % 97, i % 1013);
+    check(strata_engine_recall(e, request, &out), "strata_engine_recall");
+    strata_string_free(out);
+}
+
+/* Recalls query vectors in turn; returns the best window's calls/s. */
 static double recall_vector_rate(strata_engine *e, const float *queries, double seconds, long minimum) {
-    double t0 = now(), elapsed;
-    long calls = 0;
-    do {
-        char *out = NULL;
-        check(strata_engine_recall_vector(e, RECALL_REQUEST, queries + (calls % QUERIES) * DIM, DIM, &out),
-              "strata_engine_recall_vector");
-        strata_string_free(out);
-        calls++;
-        elapsed = now() - t0;
-    } while (elapsed < seconds || calls < minimum);
-    return (double)calls / elapsed;
+    return best_rate(e, recall_vector_once, queries, seconds, minimum);
 }
 
 /* The text of memory i and query j: the same formula as the Swift and Python faces. */
@@ -162,14 +188,21 @@ int main(int argc, char **argv) {
 
     for (int s = 0; s < nsizes; s++) {
         long n = sizes[s];
-        strata_engine *e = open_engine();
+        strata_engine *e = NULL;
         float *data = unit_vectors((size_t)n);
-        double t0 = now();
-        for (long at = 0; at < n; at += BATCH) {
-            long count = n - at < BATCH ? n - at : BATCH;
-            store_vectors(e, data + at * DIM, (size_t)count);
+        double best = 1e300;
+        for (int pass = 0; pass < STORE_PASSES; pass++) {
+            strata_engine_close(e);
+            e = open_engine();
+            double t0 = now();
+            for (long at = 0; at < n; at += BATCH) {
+                long count = n - at < BATCH ? n - at : BATCH;
+                store_vectors(e, data + at * DIM, (size_t)count);
+            }
+            double t = now() - t0;
+            if (t < best) best = t;
         }
-        report("store_vectors", n, (double)n / (now() - t0), "memories/s");
+        report("store_vectors", n, (double)n / best, "memories/s");
         recall_vector_rate(e, queries, 0, 1); /* warm-up */
         report("recall_vector", n, recall_vector_rate(e, queries, seconds, 10), "QPS");
         strata_engine_close(e);
@@ -177,10 +210,14 @@ int main(int argc, char **argv) {
     }
 
     if (text_n > 0) {
-        strata_engine *e = open_engine();
+        strata_engine *e = NULL;
         size_t cap = 64 + (size_t)BATCH * 128;
         char *request = malloc(cap), item[160];
-        double t0 = now();
+        double best = 1e300, t0;
+        for (int pass = 0; pass < STORE_PASSES; pass++) {
+        strata_engine_close(e);
+        e = open_engine();
+        t0 = now();
         for (long at = 0; at < text_n; at += BATCH) {
             size_t len = (size_t)snprintf(request, cap, "{\"items\": [");
             for (long i = at; i < at + BATCH && i < text_n; i++) {
@@ -192,19 +229,11 @@ int main(int argc, char **argv) {
             check(strata_engine_store(e, request, &out), "strata_engine_store");
             strata_string_free(out);
         }
-        report("store text", text_n, (double)text_n / (now() - t0), "memories/s");
-        long calls = 0;
-        double elapsed;
-        t0 = now();
-        do {
-            char *out = NULL;
-            snprintf(request, cap, "{\"query\": \"topic %ld word%ld\", \"k\": 10}", calls % 97, calls % 1013);
-            check(strata_engine_recall(e, request, &out), "strata_engine_recall");
-            strata_string_free(out);
-            calls++;
-            elapsed = now() - t0;
-        } while (elapsed < seconds || calls < 10);
-        report("recall text", text_n, (double)calls / elapsed, "QPS");
+        double t = now() - t0;
+        if (t < best) best = t;
+        }
+        report("store text", text_n, (double)text_n / best, "memories/s");
+        report("recall text", text_n, best_rate(e, recall_text_once, NULL, seconds, 10), "QPS");
         free(request);
         strata_engine_close(e);
     }

@@ -105,10 +105,8 @@ private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, eng
 ) -> strata_status {
     jsonVerb(engine, nil, out_json, what: "store request") { (e, _) throws(StrataError) in
         let rows = try vectors(vectors_, count: count, dimension: dimension, engineDimension: e.dimension)
-        var request = try cJSON(request_json, what: "store request")
-        if request_json == nil || request == .object([:]) {
-            request = .object(["items": .array(Array(repeating: .object([:]), count: count))])
-        }
+        let request = try cJSON(request_json, what: "store request")
+        if request_json == nil || request == .object([:]) { return try e.storeVectorsJSON(rows) }
         guard let items = request.objectValue?["items"]?.arrayValue else {
             throw StrataError(.invalidJSON, "store request for vectors must be {\"items\": [...]}")
         }

@@ -164,7 +164,7 @@ struct BenchSearchCommand: ParsableCommand {
         let singleRecall = singleHits.isEmpty ? nil : recall(singleHits, reference)
 
         // Machine bounds, measured after the search so the store's pages are warm and equal for both.
-        let block = max(256, min(n, (1 << 22) / max(min(batch, q), 1)))
+        let block = InMemoryVectorStore.batchBlockRows(rows: n, queries: min(batch, q))
         let sgemmBlock = MachineBounds.sgemmGFLOPs(m: min(batch, q), n: block, k: d, runs: 3)
         let sgemmSquare = MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: 3)
         let sgemmBound = max(sgemmBlock, sgemmSquare)

@@ -26,8 +26,17 @@ extension Engine {
             items = [try NewMemory(json: request, path: "store request", contentRequired: vectors == nil)]
             batch = false
         }
-        let outcomes = try store(items, vectors: vectors)
-        var answer: [String: JSONValue] = batch || vectors != nil
+        return try storeAnswer(store(items, vectors: vectors), batch: batch || vectors != nil)
+    }
+
+    /// Stores `count` memories with no fields but their vectors (the C fast path with a NULL
+    /// request): `{"ids": [...], "deduplicated": [...]}`, without decoding a request per item.
+    public func storeVectorsJSON(_ vectors: [[Float]]) throws(StrataError) -> JSONValue {
+        try storeAnswer(store(Array(repeating: NewMemory(""), count: vectors.count), vectors: vectors), batch: true)
+    }
+
+    private func storeAnswer(_ outcomes: [StoreOutcome], batch: Bool) -> JSONValue {
+        var answer: [String: JSONValue] = batch
             ? ["ids": .array(outcomes.map { .string($0.id) })] : ["id": .string(outcomes[0].id)]
         answer["deduplicated"] = .array(outcomes.filter(\.deduplicated).map { .string($0.id) })
         return .object(answer)

@@ -50,6 +50,70 @@ import Testing
         }
     }
 
+    /// A reference answer by a plain loop: filter first, then the k best, ties to the lower row.
+    func reference(_ rows: [[Float]], _ q: [Float], k: Int, metric: Metric, keep: (Int) -> Bool) -> [Int] {
+        let scored = rows.indices.filter(keep).map { i -> (Int, Float) in
+            var dot: Float = 0, norm: Float = 0, qn: Float = 0
+            for j in q.indices { dot += rows[i][j] * q[j]; norm += rows[i][j] * rows[i][j]; qn += q[j] * q[j] }
+            return (i, metric == .l2 ? -(norm - 2 * dot + qn) : dot)
+        }
+        return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k).map(\.0)
+    }
+
+    @Test(arguments: [Metric.dot, .l2])
+    func searchSplitAcrossCoresMatchesAPlainLoopWithFiltersAndTies(metric: Metric) throws {
+        // 6,000 x 128 floats is above the size at which the scan is split across threads.
+        let d = 128, n = 6000
+        let store = try InMemoryVectorStore(dimension: d, metric: metric)
+        var rng = SystemRandomNumberGenerator()
+        // Integer-valued vectors: sums are exact in any order, so ties are real ties.
+        var rows = (0..<n).map { _ in (0..<d).map { _ in Float(Int.random(in: -3...3, using: &rng)) } }
+        for i in stride(from: 100, to: n, by: 500) { rows[i] = rows[7] }  // exact duplicates across both halves
+        try store.upsert(rows.indices.map { i in
+            StoredRecord(memory: Memory(id: String(i), content: "", metadata: ["even": .bool(i % 2 == 0)],
+                                        createdAt: Timestamp(milliseconds: 0)), vector: rows[i])
+        })
+        let evenOnly = Filter.condition(path: ["metadata", "even"], .eq(.bool(true)))
+        for q in [rows[7], rows[4321]] + (0..<3).map({ _ in (0..<d).map { _ in Float(Int.random(in: -3...3, using: &rng)) } }) {
+            let all = try store.search(q, k: 15, filter: nil).map { Int($0.record.memory.id)! }
+            #expect(all == reference(rows, q, k: 15, metric: metric, keep: { _ in true }))
+            let even = try store.search(q, k: 15, filter: evenOnly).map { Int($0.record.memory.id)! }
+            #expect(even == reference(rows, q, k: 15, metric: metric, keep: { $0 % 2 == 0 }))
+            #expect(even.allSatisfy { $0 % 2 == 0 }, "the filter is applied, never dropped")
+        }
+        // The batch path agrees on the same exact data, including ties.
+        let queries = [rows[7], rows[11], rows[5999]]
+        let batch = try store.searchBatch(queries.flatMap { $0 }, count: queries.count, k: 12)
+        for (q, hits) in zip(queries, batch) {
+            #expect(hits.map { Int($0.id)! } == reference(rows, q, k: 12, metric: metric, keep: { _ in true }))
+        }
+    }
+
+    @Test func aFilterThatKeepsNothingOrFewerThanKIsExact() throws {
+        let store = try InMemoryVectorStore(dimension: 64, metric: .dot)
+        try store.upsert((0..<9000).map { i in
+            StoredRecord(memory: Memory(id: String(i), content: "", metadata: ["n": .number(Double(i))],
+                                        createdAt: Timestamp(milliseconds: 0)),
+                         vector: (0..<64).map { (j: Int) -> Float in Float((j * 31 + i * 17) % 11 - 5) })
+        })
+        let q = [Float](repeating: 1, count: 64)
+        #expect(try store.search(q, k: 5, filter: .condition(path: ["metadata", "n"], .lt(-1))).isEmpty)
+        let three = try store.search(q, k: 5, filter: .condition(path: ["metadata", "n"], .in([3, 4000, 8999])))
+        #expect(Set(three.map(\.record.memory.id)) == ["3", "4000", "8999"])
+    }
+
+    @Test func storingInManyBatchesKeepsEveryRowAndReplacesById() throws {
+        let store = try InMemoryVectorStore(dimension: 8, metric: .dot)
+        for b in 0..<50 {
+            try store.upsert((0..<100).map { i in record("r\(b * 100 + i)", [Float](repeating: Float(b), count: 8)) })
+        }
+        #expect(try store.count() == 5000)
+        try store.upsert([record("r4999", [Float](repeating: -1, count: 8))])
+        #expect(try store.count() == 5000)
+        #expect(try store.get(id: "r4999")?.vector == [Float](repeating: -1, count: 8))
+        #expect(try store.get(id: "r0")?.vector == [Float](repeating: 0, count: 8))
+    }
+
     @Test func batchSearchRefusesBadInput() throws {
         let store = try InMemoryVectorStore(dimension: 4)
         #expect(throws: StrataError.self) { _ = try store.searchBatch([1, 2, 3], count: 1, k: 1) }
