@@ -53,17 +53,26 @@ public final class InMemoryVectorStore: VectorStore {
     private func prepared(_ v: [Float]) -> [Float] { metric == .cosine ? Vectors.normalized(v) : v }
 
     public func upsert(_ records: [StoredRecord]) throws(StrataError) {
+        try commit(StoreChange(upserts: records))
+    }
+
+    public func remove(ids: [String]) throws(StrataError) -> Int {
+        state.write { s in ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) } }
+    }
+
+    /// Applies upserts then removals under one write lock: readers see all of it or none.
+    public func commit(_ change: StoreChange) throws(StrataError) {
         // Validate everything first: all or none.
-        for (i, r) in records.enumerated() {
+        for (i, r) in change.upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
-        let rows = records.map { prepared($0.vector) }
+        let rows = change.upserts.map { prepared($0.vector) }
         state.write { s in
             // Grow geometrically: reserving the exact size on every batch would copy the whole
             // matrix per batch (quadratic in the number of batches).
-            let needed = s.matrix.count + records.count * dimension
+            let needed = s.matrix.count + change.upserts.count * dimension
             if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
-            for (record, row) in zip(records, rows) {
+            for (record, row) in zip(change.upserts, rows) {
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
@@ -77,30 +86,25 @@ public final class InMemoryVectorStore: VectorStore {
                 }
                 s.keywords.add(id: record.memory.id, text: record.memory.content)
             }
+            for id in change.removals { _ = remove(id: id, from: &s) }
         }
     }
 
-    public func remove(ids: [String]) throws(StrataError) -> Int {
-        state.write { s in
-            var removed = 0
-            for id in ids {
-                guard let at = s.rowOf.removeValue(forKey: id) else { continue }
-                // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
-                let last = s.memories.count - 1
-                if at != last {
-                    for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
-                    s.norms[at] = s.norms[last]
-                    s.memories[at] = s.memories[last]
-                    s.rowOf[s.memories[at].id] = at
-                }
-                s.matrix.removeLast(dimension)
-                s.norms.removeLast()
-                s.memories.removeLast()
-                s.keywords.remove(id: id)
-                removed += 1
-            }
-            return removed
+    private func remove(id: String, from s: inout State) -> Bool {
+        guard let at = s.rowOf.removeValue(forKey: id) else { return false }
+        // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
+        let last = s.memories.count - 1
+        if at != last {
+            for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
+            s.norms[at] = s.norms[last]
+            s.memories[at] = s.memories[last]
+            s.rowOf[s.memories[at].id] = at
         }
+        s.matrix.removeLast(dimension)
+        s.norms.removeLast()
+        s.memories.removeLast()
+        s.keywords.remove(id: id)
+        return true
     }
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
