@@ -15,7 +15,7 @@ public final class InMemoryVectorStore: VectorStore {
     public let dimension: Int
     public let metric: Metric
     public let name: String
-    public var providesKeywordSearch: Bool { true }
+    public let providesKeywordSearch: Bool
 
     private struct State {
         var matrix: [Float] = []        // rows * dimension
@@ -30,13 +30,16 @@ public final class InMemoryVectorStore: VectorStore {
     /// - Parameters:
     ///   - dimension: floats per vector, at least 1.
     ///   - metric: how closeness is measured.
-    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory") throws(StrataError) {
+    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own,
+    ///     e.g. SQLite's FTS5, and uses this one only for vectors).
+    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true) throws(StrataError) {
         guard dimension >= 1, dimension <= 1 << 16 else {
             throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
         }
         self.dimension = dimension
         self.metric = metric
         self.name = name
+        providesKeywordSearch = keywordSearch
     }
 
     /// Creates the store from its JSON options: {"dimension": N, "metric": "cosine"|"dot"|"l2"}.
@@ -84,7 +87,7 @@ public final class InMemoryVectorStore: VectorStore {
                     s.norms.append(norm)
                     s.memories.append(record.memory)
                 }
-                s.keywords.add(id: record.memory.id, text: record.memory.content)
+                if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
             }
             for id in change.removals { _ = remove(id: id, from: &s) }
         }
@@ -213,7 +216,8 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
-        state.read { s in
+        guard providesKeywordSearch else { throw StrataError(.unsupported, "\(name) keeps no keyword index") }
+        return state.read { s in
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
                 return filter.matches(s.memories[s.rowOf[id]!])
