@@ -192,3 +192,29 @@ func sqliteEngine(_ path: String, clock: any Clock = SystemClock(), dedupe: Bool
         #expect(SQLFilter(nil).sql == "1")
     }
 }
+
+@Suite struct PerTierStoreTests {
+    @Test func theWorkingTierInMemoryAndTheRestInSQLite() throws {
+        let path = scratchFolder("tiers") + "/s.db"
+        func open() throws -> Engine {
+            let config = try EngineConfiguration(json: [
+                "store": ["backend": "sqlite", "plugin": "sqlite", "options": ["path": .string(path)]],
+                "tiers": [["name": "working", "store": ["backend": "memory"]], ["name": "episodic"]],
+            ])
+            return try Engine(configuration: config, backends: PluginBackends())
+        }
+        let kept: String
+        do {
+            let e = try open()
+            #expect(e.store.name.contains("working: memory") && e.store.name.contains("sqlite"))
+            _ = try e.store(NewMemory("scratch thought, gone with the process", tier: "working"))
+            kept = try e.store(NewMemory("an episode worth keeping", tier: "episodic")).id
+            #expect(try e.stats().memories == 2)
+            #expect(try e.stats().byTier == ["working": 1, "episodic": 1])
+        }
+        let e = try open()
+        #expect(try e.stats().byTier == ["episodic": 1], "the working tier lived in memory; the episodic tier in the file")
+        #expect(try e.get(id: kept).content == "an episode worth keeping")
+        #expect(try e.history(id: kept).map(\.event) == [.add], "history lives in the main store, SQLite")
+    }
+}
