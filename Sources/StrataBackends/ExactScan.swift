@@ -26,24 +26,26 @@ enum ExactScan {
     ///   - matrix: row-major, `dimension` floats per row.
     ///   - norms: squared row norms, read only when `l2`.
     ///   - queryNorm: squared query norm, used only when `l2`.
+    ///   - allowed: a bitmap of rows that may match (one bit per row); other rows are skipped
+    ///     without reading their vectors. nil: every row may match.
     ///   - accept: called only for rows whose score beats the current k-th best; nil accepts all.
     ///     Must be safe to call from several threads at once.
     /// - Returns: row indices with scores. Ties keep the lower row, as a sequential scan would.
     static func topK(
         matrix: UnsafePointer<Float>, norms: UnsafePointer<Float>, rows: Int, dimension: Int,
         query: UnsafePointer<Float>, queryNorm: Float, l2: Bool, k: Int,
-        accept: ((Int) -> Bool)?
+        allowed: UnsafePointer<UInt64>? = nil, accept: ((Int) -> Bool)?
     ) -> [(item: Int, score: Double)] {
         let parts = threads(forFloats: rows * dimension)
         if parts == 1 {
-            return scanRange(matrix, norms, 0..<rows, dimension, query, queryNorm, l2, k, accept).sortedDescending()
+            return scanRange(matrix, norms, 0..<rows, dimension, query, queryNorm, l2, k, allowed, accept).sortedDescending()
         }
         var partial = [TopK<Int>](repeating: TopK<Int>(k: k), count: parts)
         partial.withUnsafeMutableBufferPointer { out in
             let share = (rows + parts - 1) / parts
             parallelFor(parts) { p in
                 let range = min(rows, p * share)..<min(rows, (p + 1) * share)
-                out[p] = scanRange(matrix, norms, range, dimension, query, queryNorm, l2, k, accept)
+                out[p] = scanRange(matrix, norms, range, dimension, query, queryNorm, l2, k, allowed, accept)
             }
         }
         // Merge in row order so that among equal scores the earlier row wins.
@@ -58,13 +60,19 @@ enum ExactScan {
     @inline(__always)
     static func scanRange(
         _ matrix: UnsafePointer<Float>, _ norms: UnsafePointer<Float>, _ range: Range<Int>, _ dimension: Int,
-        _ query: UnsafePointer<Float>, _ queryNorm: Float, _ l2: Bool, _ k: Int, _ accept: ((Int) -> Bool)?
+        _ query: UnsafePointer<Float>, _ queryNorm: Float, _ l2: Bool, _ k: Int,
+        _ allowed: UnsafePointer<UInt64>?, _ accept: ((Int) -> Bool)?
     ) -> TopK<Int> {
         var top = TopK<Int>(k: k)
         var threshold = -Float.infinity
         var row = range.lowerBound
         var p = matrix + row * dimension
         while row < range.upperBound {
+            if let allowed, allowed[row >> 6] & (1 << UInt64(row & 63)) == 0 {
+                row += 1
+                p += dimension
+                continue
+            }
             let dot = Vectors.dot(p, query, count: dimension)
             let score = l2 ? -(norms[row] - 2 * dot + queryNorm) : dot
             if score > threshold, accept?(row) ?? true {

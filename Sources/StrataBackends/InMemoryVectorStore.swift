@@ -23,6 +23,7 @@ public final class InMemoryVectorStore: VectorStore {
         var memories: [Memory] = []
         var rowOf: [String: Int] = [:]
         var keywords = KeywordIndex()
+        var metadata = MetadataIndex()
     }
 
     private let state = Guarded(State())
@@ -80,9 +81,12 @@ public final class InMemoryVectorStore: VectorStore {
                 if let at = s.rowOf[record.memory.id] {
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
                     s.norms[at] = norm
+                    s.metadata.remove(s.memories[at], row: at)
                     s.memories[at] = record.memory
+                    s.metadata.add(record.memory, row: at)
                 } else {
                     s.rowOf[record.memory.id] = s.memories.count
+                    s.metadata.add(record.memory, row: s.memories.count)
                     s.matrix.append(contentsOf: row)
                     s.norms.append(norm)
                     s.memories.append(record.memory)
@@ -97,10 +101,13 @@ public final class InMemoryVectorStore: VectorStore {
         guard let at = s.rowOf.removeValue(forKey: id) else { return false }
         // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
         let last = s.memories.count - 1
+        s.metadata.remove(s.memories[at], row: at)
         if at != last {
             for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
             s.norms[at] = s.norms[last]
+            s.metadata.remove(s.memories[last], row: last)
             s.memories[at] = s.memories[last]
+            s.metadata.add(s.memories[at], row: at)
             s.rowOf[s.memories[at].id] = at
         }
         s.matrix.removeLast(dimension)
@@ -140,14 +147,19 @@ public final class InMemoryVectorStore: VectorStore {
             let n = s.memories.count
             guard n > 0 else { return [] }
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+            // Rows the metadata index rules out are skipped without reading their vectors.
+            let allowed = filter.flatMap { s.metadata.candidates(for: $0, rows: n) }
             let hits = s.matrix.withUnsafeBufferPointer { m in
                 s.norms.withUnsafeBufferPointer { norms in
                     q.withUnsafeBufferPointer { qp in
                         s.memories.withUnsafeBufferPointer { memories in
-                            ExactScan.topK(
-                                matrix: m.baseAddress!, norms: norms.baseAddress!, rows: n, dimension: dimension,
-                                query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k,
-                                accept: filter.map { f in { row in f.matches(stored: memories.baseAddress! + row) } })
+                            (allowed?.words ?? []).withUnsafeBufferPointer { bits in
+                                ExactScan.topK(
+                                    matrix: m.baseAddress!, norms: norms.baseAddress!, rows: n, dimension: dimension,
+                                    query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k,
+                                    allowed: allowed == nil ? nil : bits.baseAddress,
+                                    accept: filter.map { f in { row in f.matches(stored: memories.baseAddress! + row) } })
+                            }
                         }
                     }
                 }

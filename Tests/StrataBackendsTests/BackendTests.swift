@@ -114,6 +114,54 @@ import Testing
         #expect(try store.get(id: "r0")?.vector == [Float](repeating: 0, count: 8))
     }
 
+    @Test func theMetadataIndexStaysExactThroughReplacementsAndRemovals() throws {
+        // Random upserts, replacements (metadata changes) and removals (rows swap places), then
+        // filtered searches the index can narrow ($eq, $in, $or, expiry) and ones it cannot ($ne),
+        // each checked against a plain loop over what should be stored.
+        let d = 8
+        let store = try InMemoryVectorStore(dimension: d, metric: .dot)
+        var rng = SystemRandomNumberGenerator()
+        var truth: [String: StoredRecord] = [:]
+        func vector() -> [Float] { (0..<d).map { _ in Float(Int.random(in: -4...4, using: &rng)) } }
+        for round in 0..<30 {
+            var batch: [StoredRecord] = []
+            for _ in 0..<40 {
+                let id = "r\(Int.random(in: 0..<300, using: &rng))"
+                var meta: [String: JSONValue] = ["color": .string(["red", "green", "blue"][Int.random(in: 0..<3, using: &rng)])]
+                if Bool.random(using: &rng) { meta["n"] = .number(Double(Int.random(in: 0..<4, using: &rng))) }
+                let expires: Timestamp? = Int.random(in: 0..<5, using: &rng) == 0 ? Timestamp(milliseconds: 5) : nil
+                let m = Memory(id: id, content: "", metadata: meta, createdAt: Timestamp(milliseconds: 0), expiresAt: expires)
+                let r = StoredRecord(memory: m, vector: vector())
+                batch.removeAll { $0.memory.id == id }
+                batch.append(r)
+            }
+            try store.upsert(batch)
+            for r in batch { truth[r.memory.id] = r }
+            let gone = (0..<15).map { _ in "r\(Int.random(in: 0..<300, using: &rng))" }
+            _ = try store.remove(ids: gone)
+            for id in gone { truth[id] = nil }
+            let filters: [Filter] = [
+                .condition(path: ["metadata", "color"], .eq("red")),
+                .condition(path: ["metadata", "n"], .in([1, 3])),
+                .any([.condition(path: ["metadata", "color"], .eq("blue")), .condition(path: ["metadata", "n"], .eq(0))]),
+                .all([.condition(path: ["metadata", "color"], .eq("green")), .condition(path: ["metadata", "n"], .ne(2))]),
+                .any([.condition(path: ["expires_at"], .exists(false)), .condition(path: ["expires_at"], .gt("1970-01-01T00:00:00.010Z"))]),
+                .condition(path: ["metadata", "color"], .eq("purple")),
+            ]
+            let q = vector()
+            for f in filters {
+                let got = try store.search(q, k: 12, filter: f).map { ($0.record.memory.id, $0.score) }
+                let want = truth.values.filter { f.matches($0.memory) }
+                    .map { ($0.memory.id, zip($0.vector, q).reduce(Float(0)) { $0 + $1.0 * $1.1 }) }
+                    .sorted { $0.1 > $1.1 }
+                #expect(got.count == min(12, want.count), "round \(round), filter \(f)")
+                #expect(got.allSatisfy { g in f.matches(truth[g.0]!.memory) }, "a hit breaks \(f)")
+                // Equal scores may come in either order; the scores must be the best ones.
+                #expect(got.map(\.1) == want.prefix(got.count).map(\.1), "round \(round), filter \(f)")
+            }
+        }
+    }
+
     @Test func batchSearchRefusesBadInput() throws {
         let store = try InMemoryVectorStore(dimension: 4)
         #expect(throws: StrataError.self) { _ = try store.searchBatch([1, 2, 3], count: 1, k: 1) }
