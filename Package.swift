@@ -9,6 +9,8 @@
 //   `strata` in its help.
 // - `strata-memory` is the in-memory store as a run-time plugin
 //   (libstrata-memory.so), built from the same code as the built-in store.
+// - `strata-sqlite` is the SQLite store (libstrata-sqlite.so), on the SQLite C
+//   API from Debian's libsqlite3-dev.
 import PackageDescription
 
 /// Only libstrata.so and the plugins export C symbols; a version script keeps
@@ -28,6 +30,7 @@ let package = Package(
         .library(name: "StrataEngine", targets: ["StrataEngine"]),
         .library(name: "StrataTesting", targets: ["StrataTesting"]),
         .library(name: "strata-memory", type: .dynamic, targets: ["StrataMemoryPlugin"]),
+        .library(name: "strata-sqlite", type: .dynamic, targets: ["StrataSQLitePlugin"]),
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -42,6 +45,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // SQLite from Debian (libsqlite3-dev, with FTS5) for the SQLite store plugin.
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "StrataCore", swiftSettings: swiftSettings),
         .target(
@@ -70,6 +76,11 @@ let package = Package(
         .target(
             name: "StrataMemoryPlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata"],
             path: "plugins/memory", swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("plugins/plugin-exports.map")),
+
+        .target(
+            name: "StrataSQLitePlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata", "CSQLite"],
+            path: "plugins/sqlite", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
         // examples/swift: the Swift quickstart, built and run by scripts/test.

@@ -35,6 +35,7 @@ let libraryVersion: StaticString = "0.1.0"
     case -13: name = "STRATA_ERR_UNSUPPORTED"
     case -14: name = "STRATA_ERR_CONFLICT"
     case -15: name = "STRATA_ERR_INTERNAL"
+    case -16: name = "STRATA_ERR_CORRUPT"
     default: name = "STRATA_ERR_UNKNOWN"
     }
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)

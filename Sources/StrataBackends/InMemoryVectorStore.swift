@@ -15,7 +15,7 @@ public final class InMemoryVectorStore: VectorStore {
     public let dimension: Int
     public let metric: Metric
     public let name: String
-    public var providesKeywordSearch: Bool { true }
+    public let providesKeywordSearch: Bool
 
     private struct State {
         var matrix: [Float] = []        // rows * dimension
@@ -30,13 +30,16 @@ public final class InMemoryVectorStore: VectorStore {
     /// - Parameters:
     ///   - dimension: floats per vector, at least 1.
     ///   - metric: how closeness is measured.
-    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory") throws(StrataError) {
+    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own,
+    ///     e.g. SQLite's FTS5, and uses this one only for vectors).
+    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true) throws(StrataError) {
         guard dimension >= 1, dimension <= 1 << 16 else {
             throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
         }
         self.dimension = dimension
         self.metric = metric
         self.name = name
+        providesKeywordSearch = keywordSearch
     }
 
     /// Creates the store from its JSON options: {"dimension": N, "metric": "cosine"|"dot"|"l2"}.
@@ -53,17 +56,26 @@ public final class InMemoryVectorStore: VectorStore {
     private func prepared(_ v: [Float]) -> [Float] { metric == .cosine ? Vectors.normalized(v) : v }
 
     public func upsert(_ records: [StoredRecord]) throws(StrataError) {
+        try commit(StoreChange(upserts: records))
+    }
+
+    public func remove(ids: [String]) throws(StrataError) -> Int {
+        state.write { s in ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) } }
+    }
+
+    /// Applies upserts then removals under one write lock: readers see all of it or none.
+    public func commit(_ change: StoreChange) throws(StrataError) {
         // Validate everything first: all or none.
-        for (i, r) in records.enumerated() {
+        for (i, r) in change.upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
-        let rows = records.map { prepared($0.vector) }
+        let rows = change.upserts.map { prepared($0.vector) }
         state.write { s in
             // Grow geometrically: reserving the exact size on every batch would copy the whole
             // matrix per batch (quadratic in the number of batches).
-            let needed = s.matrix.count + records.count * dimension
+            let needed = s.matrix.count + change.upserts.count * dimension
             if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
-            for (record, row) in zip(records, rows) {
+            for (record, row) in zip(change.upserts, rows) {
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
@@ -75,32 +87,27 @@ public final class InMemoryVectorStore: VectorStore {
                     s.norms.append(norm)
                     s.memories.append(record.memory)
                 }
-                s.keywords.add(id: record.memory.id, text: record.memory.content)
+                if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
             }
+            for id in change.removals { _ = remove(id: id, from: &s) }
         }
     }
 
-    public func remove(ids: [String]) throws(StrataError) -> Int {
-        state.write { s in
-            var removed = 0
-            for id in ids {
-                guard let at = s.rowOf.removeValue(forKey: id) else { continue }
-                // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
-                let last = s.memories.count - 1
-                if at != last {
-                    for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
-                    s.norms[at] = s.norms[last]
-                    s.memories[at] = s.memories[last]
-                    s.rowOf[s.memories[at].id] = at
-                }
-                s.matrix.removeLast(dimension)
-                s.norms.removeLast()
-                s.memories.removeLast()
-                s.keywords.remove(id: id)
-                removed += 1
-            }
-            return removed
+    private func remove(id: String, from s: inout State) -> Bool {
+        guard let at = s.rowOf.removeValue(forKey: id) else { return false }
+        // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
+        let last = s.memories.count - 1
+        if at != last {
+            for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
+            s.norms[at] = s.norms[last]
+            s.memories[at] = s.memories[last]
+            s.rowOf[s.memories[at].id] = at
         }
+        s.matrix.removeLast(dimension)
+        s.norms.removeLast()
+        s.memories.removeLast()
+        s.keywords.remove(id: id)
+        return true
     }
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
@@ -209,7 +216,8 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
-        state.read { s in
+        guard providesKeywordSearch else { throw StrataError(.unsupported, "\(name) keeps no keyword index") }
+        return state.read { s in
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
                 return filter.matches(s.memories[s.rowOf[id]!])

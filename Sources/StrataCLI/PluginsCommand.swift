@@ -70,7 +70,7 @@ struct PluginCommand: ParsableCommand {
         @Argument(help: "The plugin file (a path), or a plugin name to search for.")
         var plugin: String
 
-        @Option(help: "Options JSON passed to each backend's create (e.g. '{\"path\": \"/tmp/x\"}').")
+        @Option(help: "Options JSON passed to each backend's create; {n} in a string becomes a fresh number per case (e.g. '{\"path\": \"/tmp/check/{n}.db\"}').")
         var options: String = "{}"
 
         @OptionGroup var output: OutputOptions

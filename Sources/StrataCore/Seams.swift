@@ -41,10 +41,50 @@ public protocol VectorStore: AnyObject, Sendable {
     func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError)
     /// Number of records.
     func count() throws(StrataError) -> Int
+
+    /// Whether the store keeps history itself: `commit` persists `change.history` in the same
+    /// transaction as the records, and `history(id:)` reads it back. Otherwise the engine keeps
+    /// history in memory for its own lifetime.
+    var keepsHistory: Bool { get }
+    /// Applies upserts, removals and history rows as one change: after a crash either all of it
+    /// is there or none. The default calls `upsert` then `remove` (history is the engine's).
+    func commit(_ change: StoreChange) throws(StrataError)
+    /// Every history row of one memory, oldest first; empty for an id never seen.
+    /// Throws `.unsupported` unless `keepsHistory`.
+    func history(id: String) throws(StrataError) -> [HistoryEntry]
+}
+
+/// One atomic change to a store: the unit the engine writes.
+public struct StoreChange: Sendable {
+    /// Records to insert or replace by id.
+    public var upserts: [StoredRecord]
+    /// Ids to remove; unknown ids are skipped.
+    public var removals: [String]
+    /// History rows to append, in order (kept only by stores with `keepsHistory`).
+    public var history: [HistoryEntry]
+
+    public init(upserts: [StoredRecord] = [], removals: [String] = [], history: [HistoryEntry] = []) {
+        self.upserts = upserts
+        self.removals = removals
+        self.history = history
+    }
+
+    public var isEmpty: Bool { upserts.isEmpty && removals.isEmpty && history.isEmpty }
 }
 
 extension VectorStore {
     public var providesKeywordSearch: Bool { false }
+
+    public var keepsHistory: Bool { false }
+
+    public func commit(_ change: StoreChange) throws(StrataError) {
+        if !change.upserts.isEmpty { try upsert(change.upserts) }
+        if !change.removals.isEmpty { _ = try remove(ids: change.removals) }
+    }
+
+    public func history(id: String) throws(StrataError) -> [HistoryEntry] {
+        throw StrataError(.unsupported, "\(name) keeps no history")
+    }
 
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         throw StrataError(.unsupported, "\(name) has no keyword search")

@@ -18,6 +18,7 @@ public struct StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported = -13
         case conflict = -14
         case `internal` = -15
+        case corrupt = -16
 
         /// The C name of the code, e.g. `STRATA_ERR_NOT_FOUND`.
         public var cName: String {
@@ -37,6 +38,7 @@ public struct StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unsupported: "STRATA_ERR_UNSUPPORTED"
             case .conflict: "STRATA_ERR_CONFLICT"
             case .internal: "STRATA_ERR_INTERNAL"
+            case .corrupt: "STRATA_ERR_CORRUPT"
             }
         }
 
@@ -52,7 +54,7 @@ public struct StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             case .invalidArgument, .dimension, .invalidVector, .invalidJSON, .invalidUTF8, .invalidFilter,
                 .invalidConfig:
                 400
-            case .plugin, .abiMismatch, .io, .backend, .internal: 500
+            case .plugin, .abiMismatch, .io, .backend, .internal, .corrupt: 500
             }
         }
     }

@@ -19,6 +19,7 @@ public final class Engine: Sendable {
     public let clock: any Clock
 
     private struct WriterState {
+        /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
         var history: [String: [HistoryEntry]] = [:]
         var operations: [String: Int] = [:]
         /// Keyword index kept by the engine when the store has no keyword search.
@@ -142,9 +143,8 @@ public final class Engine: Sendable {
                 history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
             }
-            try store.upsert(records)
+            try commit(StoreChange(upserts: records, history: history), &state)
             for r in records { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
-            for h in history { state.history[h.memoryID, default: []].append(h) }
             state.operations["store", default: 0] += items.count
             return (outcomes, events)
         }
@@ -357,10 +357,10 @@ public final class Engine: Sendable {
             if let p = change.pinned { r.memory.pinned = p }
             if let v = change.visibility { r.memory.visibility = v }
             r.memory.updatedAt = max(now, old.updatedAt)
-            try store.upsert([r])
+            try commit(StoreChange(upserts: [r], history: [
+                HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"),
+            ]), &state)
             if change.content != nil { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
-            state.history[r.memory.id, default: []].append(
-                HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"))
             state.operations["update", default: 0] += 1
             return r.memory
         }
@@ -400,12 +400,10 @@ public final class Engine: Sendable {
         let forgotten = try writer.withLock { (state: inout WriterState) throws(StrataError) -> [Memory] in
             let memories = try select()
             guard !memories.isEmpty else { return [] }
-            _ = try store.remove(ids: memories.map(\.id))
-            for m in memories {
-                state.keywords?.remove(id: m.id)
-                state.history[m.id, default: []].append(
-                    HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten"))
-            }
+            try commit(StoreChange(removals: memories.map(\.id), history: memories.map { m in
+                HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten")
+            }), &state)
+            for m in memories { state.keywords?.remove(id: m.id) }
             state.operations["forget", default: 0] += memories.count
             return memories
         }
@@ -417,9 +415,18 @@ public final class Engine: Sendable {
 
     /// Every change to a memory, oldest first; `.notFound` for an id never seen.
     public func history(id: String) throws(StrataError) -> [HistoryEntry] {
-        let entries = writer.withLock { $0.history[id] }
-        guard let entries else { throw StrataError(.notFound, "no history for id \"\(id)\"") }
+        let entries = store.keepsHistory ? try store.history(id: id) : writer.withLock { $0.history[id] } ?? []
+        guard !entries.isEmpty else { throw StrataError(.notFound, "no history for id \"\(id)\"") }
         return entries
+    }
+
+    /// Writes one change through the store; history stays in memory when the store keeps none.
+    /// Called with the writer lock held.
+    private func commit(_ change: StoreChange, _ state: inout WriterState) throws(StrataError) {
+        try store.commit(change)
+        if !store.keepsHistory {
+            for h in change.history { state.history[h.memoryID, default: []].append(h) }
+        }
     }
 
     public func stats() throws(StrataError) -> EngineStats {

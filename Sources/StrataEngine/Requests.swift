@@ -94,24 +94,6 @@ public struct MemoryUpdate: Sendable {
     }
 }
 
-/// One change in a memory's history.
-public struct HistoryEntry: Sendable {
-    public enum Event: String, Sendable { case add = "ADD", update = "UPDATE", delete = "DELETE" }
-    public var event: Event
-    public var memoryID: String
-    public var at: Timestamp
-    public var old: Memory?
-    public var new: Memory?
-    public var reason: String
-
-    public var json: JSONValue {
-        .object([
-            "event": .string(event.rawValue), "memory_id": .string(memoryID), "at": .string(at.iso8601),
-            "old": old?.publicJSON ?? .null, "new": new?.publicJSON ?? .null, "reason": .string(reason),
-        ])
-    }
-}
-
 /// Something that happened to the memories of an engine.
 public struct MemoryEvent: Sendable {
     public enum Kind: String, Sendable {
@@ -153,15 +135,6 @@ public struct EngineStats: Sendable {
             "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
             "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
         ])
-    }
-}
-
-extension Memory {
-    /// The memory as the API answers it (the record JSON without store-internal fields).
-    public var publicJSON: JSONValue {
-        guard case .object(var o) = json else { return json }
-        o["parent_scope"] = nil
-        return .object(o)
     }
 }
 

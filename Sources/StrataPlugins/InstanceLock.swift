@@ -23,3 +23,18 @@ func checkVTableSize(_ size: UInt32, expected: Int, seam: String, plugin: Loaded
                           "plugin \(plugin.name) (\(plugin.path)): \(seam) vtable is \(size) bytes, this library needs \(expected)")
     }
 }
+
+/// Copies a vtable that may come from an older minor ABI: the host reads only the `size` bytes
+/// the plugin declared (at least `minimum`, the size at ABI x.0) and sees appended fields as zero
+/// (NULL functions).
+func readVTable<VTable>(_ table: UnsafePointer<VTable>, size: UInt32, minimum: Int, seam: String, plugin: LoadedPlugin)
+    throws(StrataError) -> VTable
+{
+    try checkVTableSize(size, expected: minimum, seam: seam, plugin: plugin)
+    let full = MemoryLayout<VTable>.size
+    let out = UnsafeMutableRawPointer.allocate(byteCount: full, alignment: MemoryLayout<VTable>.alignment)
+    defer { out.deallocate() }
+    out.initializeMemory(as: UInt8.self, repeating: 0, count: full)
+    out.copyMemory(from: UnsafeRawPointer(table), byteCount: min(full, Int(size)))
+    return out.load(as: VTable.self)
+}

@@ -55,6 +55,30 @@ final class RecordCollector {
     }
 }
 
+/// Collects the JSON texts a plugin hands to a `strata_text_fn` during one call.
+final class TextCollector {
+    var texts: [String] = []
+}
+
+private let textCallback: strata_history_fn = { context, json in
+    guard let json else { return 0 }
+    Unmanaged<TextCollector>.fromOpaque(context!).takeUnretainedValue().texts.append(String(cString: json))
+    return 0
+}
+
+/// C strings that live as long as this object: for building request structs.
+final class CStrings {
+    private var owned: [UnsafeMutablePointer<CChar>] = []
+
+    func add(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        owned.append(p)
+        return UnsafePointer(p)
+    }
+
+    deinit { owned.forEach { free($0) } }
+}
+
 private let recordCallback: strata_record_fn = { context, record in
     RecordCollector.from(context).take(record, score: 0)
 }
@@ -71,7 +95,8 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
     public let name: String
-    public var providesKeywordSearch: Bool { vtable.keyword_search != nil }
+    public let providesKeywordSearch: Bool
+    public let keepsHistory: Bool
 
     private let vtable: strata_vector_store_vtable
     private let instance: UnsafeMutableRawPointer?
@@ -82,9 +107,9 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
     /// - Parameter options: the backend's options; "dimension" and "metric" are set by the host.
     public init(plugin: LoadedPlugin, factory: PluginFactory, dimension: Int, options: JSONValue) throws(StrataError) {
         let table = factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self)
-        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_vector_store_vtable>.size,
-                            seam: "vector store", plugin: plugin)
-        let v = table.pointee
+        let v = try readVTable(table, size: table.pointee.struct_size,
+                               minimum: MemoryLayout<strata_vector_store_vtable>.offset(of: \.commit)!,
+                               seam: "vector store", plugin: plugin)
         guard v.create != nil, v.destroy != nil, v.upsert != nil, v.remove != nil, v.get != nil, v.search != nil,
             v.scan != nil, v.count != nil
         else {
@@ -104,6 +129,15 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         var out: UnsafeMutableRawPointer?
         try pluginCheck(config.withCString { v.create(UnsafePointer($0), &out) }, plugin.name, "create \(factory.name)")
         instance = out
+        let declared = v.capabilities.map { $0(out) }
+        providesKeywordSearch = v.keyword_search != nil
+            && (declared.map { $0 & UInt32(STRATA_STORE_KEYWORD_SEARCH) != 0 } ?? true)
+        let history = declared.map { $0 & UInt32(STRATA_STORE_HISTORY) != 0 } ?? (v.commit != nil && v.history != nil)
+        if history && (v.commit == nil || v.history == nil) {
+            v.destroy(out)
+            throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" reports history but leaves commit or history NULL")
+        }
+        keepsHistory = history
     }
 
     deinit { vtable.destroy(instance) }
@@ -138,6 +172,65 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             return locked { cRecords.withUnsafeBufferPointer { vtable.upsert(instance, $0.baseAddress, records.count) } }
         }
         try pluginCheck(status, pluginName, "upsert")
+    }
+
+    public func commit(_ change: StoreChange) throws(StrataError) {
+        guard let commitFunction = vtable.commit else {
+            if !change.upserts.isEmpty { try upsert(change.upserts) }
+            if !change.removals.isEmpty { _ = try remove(ids: change.removals) }
+            return
+        }
+        guard !change.isEmpty else { return }
+        for (i, r) in change.upserts.enumerated() {
+            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
+        }
+        let strings = CStrings()
+        let ids = change.upserts.map { strings.add($0.memory.id) }
+        let jsons = change.upserts.map { strings.add(JSONWriter.string($0.memory.json)) }
+        let removals: [UnsafePointer<CChar>?] = change.removals.map { strings.add($0) }
+        let history: [UnsafePointer<CChar>?] = keepsHistory ? change.history.map { strings.add(JSONWriter.string($0.json)) } : []
+        let flat = change.upserts.flatMap(\.vector)
+        let status = withExtendedLifetime(strings) {
+            flat.withUnsafeBufferPointer { vp in
+                let records = (0..<change.upserts.count).map { i in
+                    strata_record(struct_size: UInt32(MemoryLayout<strata_record>.size), id: ids[i], json: jsons[i],
+                                  vector: vp.baseAddress! + i * dimension, dimension: dimension)
+                }
+                return records.withUnsafeBufferPointer { rp in
+                    removals.withUnsafeBufferPointer { remp in
+                        history.withUnsafeBufferPointer { hp in
+                            var c = strata_change(
+                                struct_size: UInt32(MemoryLayout<strata_change>.size), upserts: rp.baseAddress,
+                                upsert_count: rp.count, removals: remp.baseAddress, removal_count: remp.count,
+                                history: hp.baseAddress, history_count: hp.count)
+                            return locked { commitFunction(instance, &c) }
+                        }
+                    }
+                }
+            }
+        }
+        try pluginCheck(status, pluginName, "commit")
+    }
+
+    public func history(id: String) throws(StrataError) -> [HistoryEntry] {
+        guard keepsHistory, let historyFunction = vtable.history else {
+            throw StrataError(.unsupported, "\(name) keeps no history")
+        }
+        let box = TextCollector()
+        let status = withExtendedLifetime(box) {
+            locked { id.withCString { historyFunction(instance, $0, textCallback, Unmanaged.passUnretained(box).toOpaque()) } }
+        }
+        try pluginCheck(status, pluginName, "history \(id)")
+        var out: [HistoryEntry] = []
+        for (i, text) in box.texts.enumerated() {
+            let what = "history row \(i) of \(id) from plugin \(pluginName)"
+            do {
+                out.append(try HistoryEntry(json: try JSONParser.parse(text, what: what), what: what))
+            } catch {
+                throw StrataError(.backend, error.message)
+            }
+        }
+        return out
     }
 
     public func remove(ids: [String]) throws(StrataError) -> Int {

@@ -21,6 +21,40 @@ enum VectorStoreExport {
         }
     }
 
+    /// Copies C records into Swift ones, checking each.
+    private static func decodeRecords(_ records: UnsafePointer<strata_record>?, count: Int, dimension: Int) throws(StrataError) -> [StoredRecord] {
+        guard count == 0 || records != nil else { throw StrataError(.invalidArgument, "records is NULL") }
+        var out: [StoredRecord] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            let r = records![i]
+            guard let json = r.json, let vector = r.vector, r.dimension == dimension else {
+                throw StrataError(.invalidArgument, "record \(i) has NULL json or vector, or dimension \(r.dimension) != \(dimension)")
+            }
+            let memory = try Memory(json: try JSONParser.parse(String(cString: json), what: "record \(i)"), what: "record \(i)")
+            out.append(StoredRecord(memory: memory, vector: Array(UnsafeBufferPointer(start: vector, count: r.dimension))))
+        }
+        return out
+    }
+
+    /// Copies a C change into a Swift one, checking each part.
+    private static func decode(_ c: strata_change, dimension: Int) throws(StrataError) -> StoreChange {
+        guard c.removal_count == 0 || c.removals != nil, c.history_count == 0 || c.history != nil else {
+            throw StrataError(.invalidArgument, "change has a count with a NULL array")
+        }
+        var change = StoreChange(upserts: try decodeRecords(c.upserts, count: c.upsert_count, dimension: dimension))
+        for i in 0..<c.removal_count {
+            guard let id = c.removals[i] else { throw StrataError(.invalidArgument, "change.removals[\(i)] is NULL") }
+            change.removals.append(String(cString: id))
+        }
+        for i in 0..<c.history_count {
+            guard let text = c.history[i] else { throw StrataError(.invalidArgument, "change.history[\(i)] is NULL") }
+            let what = "change.history[\(i)]"
+            change.history.append(try HistoryEntry(json: try JSONParser.parse(String(cString: text), what: what), what: what))
+        }
+        return change
+    }
+
     nonisolated(unsafe) static let vtable: UnsafePointer<strata_vector_store_vtable> = {
         let p = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
         p.initialize(to: strata_vector_store_vtable(
@@ -38,16 +72,7 @@ enum VectorStoreExport {
                 PluginExport.run { () throws(StrataError) in
                     let store = PluginExport.object(me, as: (any VectorStore).self)
                     guard count == 0 || records != nil else { throw StrataError(.invalidArgument, "records is NULL") }
-                    var out: [StoredRecord] = []
-                    for i in 0..<count {
-                        let r = records![i]
-                        guard let json = r.json, let vector = r.vector, r.dimension == store.dimension else {
-                            throw StrataError(.invalidArgument, "record \(i) has NULL json or vector, or dimension \(r.dimension) != \(store.dimension)")
-                        }
-                        let memory = try Memory(json: try JSONParser.parse(String(cString: json), what: "record \(i)"), what: "record \(i)")
-                        out.append(StoredRecord(memory: memory, vector: Array(UnsafeBufferPointer(start: vector, count: r.dimension))))
-                    }
-                    try store.upsert(out)
+                    try store.upsert(try decodeRecords(records, count: count, dimension: store.dimension))
                 }
             },
             remove: { me, ids, count, removed in
@@ -102,6 +127,27 @@ enum VectorStoreExport {
                     let store = PluginExport.object(me, as: (any VectorStore).self)
                     out?.pointee = UInt64(try store.count())
                 }
+            },
+            commit: { me, change in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let change else { throw StrataError(.invalidArgument, "change is NULL") }
+                    try store.commit(try decode(change.pointee, dimension: store.dimension))
+                }
+            },
+            history: { me, id, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let id, let fn else { throw StrataError(.invalidArgument, "id or callback is NULL") }
+                    for entry in try store.history(id: String(cString: id)) {
+                        if JSONWriter.string(entry.json).withCString({ fn(context, $0) }) != 0 { break }
+                    }
+                }
+            },
+            capabilities: { me in
+                let store = PluginExport.object(me, as: (any VectorStore).self)
+                return (store.providesKeywordSearch ? UInt32(STRATA_STORE_KEYWORD_SEARCH) : 0)
+                    | (store.keepsHistory ? UInt32(STRATA_STORE_HISTORY) : 0)
             }))
         return UnsafePointer(p)
     }()

@@ -136,6 +136,57 @@ public enum VectorStoreConformance {
             try expect(hits.first?.record.memory.id == "b1234", "nearest of b1234 is \(hits.first?.record.memory.id ?? "none")")
         }
 
+        runner.run("commit applies upserts and removals together") {
+            let s = try make()
+            try s.upsert([StoredRecord(memory: memory("old", "o"), vector: vectors[0])])
+            try s.commit(StoreChange(upserts: [StoredRecord(memory: memory("new", "n"), vector: vectors[1])], removals: ["old", "unknown"]))
+            try expect(try s.get(id: "old") == nil, "commit did not remove \"old\"")
+            try expect(try s.get(id: "new")?.memory.content == "n", "commit did not store \"new\"")
+            try expect(try s.count() == 1, "count after commit is \(try s.count())")
+        }
+
+        runner.run("history, when kept, returns each memory's rows in order") {
+            let s = try make()
+            guard s.keepsHistory else {
+                try expectError(.unsupported, "history on a store that keeps none") { _ = try s.history(id: "h") }
+                return
+            }
+            let t = Timestamp(milliseconds: 1_700_000_000_000)
+            let first = memory("h", "first"), second = memory("h", "second")
+            try s.commit(StoreChange(upserts: [StoredRecord(memory: first, vector: vectors[0])], history: [
+                HistoryEntry(event: .add, memoryID: "h", at: t, old: nil, new: first, reason: "stored"),
+            ]))
+            try s.commit(StoreChange(upserts: [StoredRecord(memory: second, vector: vectors[1])], history: [
+                HistoryEntry(event: .update, memoryID: "h", at: t.adding(seconds: 1), old: first, new: second, reason: "updated"),
+            ]))
+            try s.commit(StoreChange(removals: ["h"], history: [
+                HistoryEntry(event: .delete, memoryID: "h", at: t.adding(seconds: 2), old: second, new: nil, reason: "forgotten"),
+            ]))
+            let rows = try s.history(id: "h")
+            try expect(rows.map(\.event) == [.add, .update, .delete], "history events \(rows.map(\.event.rawValue))")
+            try expect(rows[1].old == first && rows[1].new == second, "the UPDATE row lost its old or new memory")
+            try expect(rows[2].reason == "forgotten" && rows[2].at == t.adding(seconds: 2), "the DELETE row changed on the way")
+            try expect(try s.history(id: "never").isEmpty, "history of an unknown id is not empty")
+            try expect(try s.get(id: "h") == nil, "the forgotten memory is still there")
+        }
+
+        runner.run("a commit with a bad vector changes nothing, history included") {
+            let s = try make()
+            try s.upsert([StoredRecord(memory: memory("keep", "k"), vector: vectors[0])])
+            var bad = vectors[2]
+            bad[0] = .infinity
+            let m = memory("x", "x")
+            try expectError(.invalidVector, "commit with an infinite vector") {
+                try s.commit(StoreChange(
+                    upserts: [StoredRecord(memory: m, vector: vectors[1]), StoredRecord(memory: memory("y", "y"), vector: bad)],
+                    removals: ["keep"],
+                    history: [HistoryEntry(event: .add, memoryID: "x", at: Timestamp(milliseconds: 0), old: nil, new: m, reason: "stored")]))
+            }
+            try expect(try s.get(id: "keep") != nil, "a failed commit removed a record")
+            try expect(try s.get(id: "x") == nil, "part of a failed commit was stored")
+            if s.keepsHistory { try expect(try s.history(id: "x").isEmpty, "a failed commit left a history row") }
+        }
+
         runner.run("readers run safely beside a writer") {
             let s = try make()
             try s.upsert((0..<32).map { StoredRecord(memory: memory("c\($0)", "c"), vector: vectors[$0]) })

@@ -17,11 +17,12 @@ let repository: String = {
 }()
 
 /// Compiles a C plugin source with `cc` alone (no Strata library), as a third party would.
-func compilePlugin(_ source: String, name: String) throws -> String {
+func compilePlugin(_ source: String, name: String, defines: [String] = []) throws -> String {
     let dir = buildFolder + "/test-plugins"
     mkdir(dir, 0o755)
     let out = "\(dir)/\(name).so"
-    let command = "cc -std=c11 -O1 -shared -fPIC -fvisibility=hidden -I '\(repository)/include' '\(source)' -o '\(out)' 2>&1"
+    let flags = defines.map { "-D\($0)" }.joined(separator: " ")
+    let command = "cc -std=c11 -O1 -shared -fPIC -fvisibility=hidden \(flags) -I '\(repository)/include' '\(source)' -o '\(out)' 2>&1"
     guard let pipe = popen(command, "r") else { throw StrataError(.io, "cannot run cc") }
     var output = ""
     var buffer = [UInt8](repeating: 0, count: 4096)
@@ -67,6 +68,20 @@ func compilePlugin(_ source: String, name: String) throws -> String {
         let id = try e.store(NewMemory("flat stores work through the engine")).id
         try e.store(NewMemory("something else entirely"))
         #expect(try e.recall(RecallQuery("flat stores")).first?.memory.id == id)
+    }
+
+    @Test func aPluginBuiltForAnOlderMinorABILoadsWithoutTheAppendedFunctions() throws {
+        let path = try compilePlugin("\(repository)/examples/plugins/flat_store.c", name: "libstrata-flat-1-0",
+                                     defines: ["FLAT_STORE_AS_ABI_1_0"])
+        let (plugin, results) = try PluginCheck.run(path)
+        #expect(PluginABI.describe(plugin.abiVersion) == "1.0")
+        for r in results { #expect(r.passed, "\(r.name): \(r.failure ?? "")") }
+        let config = try EngineConfiguration(json: ["store": ["backend": "flat", "plugin": .string(path)]])
+        let e = try Engine(configuration: config, backends: PluginBackends())
+        #expect(!e.store.keepsHistory, "a 1.0 vtable has no history: the engine keeps it")
+        let id = try e.store(NewMemory("an old plugin still stores")).id
+        try e.update(MemoryUpdate(id: id, content: "an old plugin still updates"))
+        #expect(try e.history(id: id).map(\.event) == [.add, .update])
     }
 
     @Test func aMissingPluginNamesTheFoldersSearched() {

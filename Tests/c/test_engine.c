@@ -73,6 +73,7 @@ void status__every_code_has_its_own_name(void)
         {STRATA_ERR_UNSUPPORTED, "STRATA_ERR_UNSUPPORTED"},
         {STRATA_ERR_CONFLICT, "STRATA_ERR_CONFLICT"},
         {STRATA_ERR_INTERNAL, "STRATA_ERR_INTERNAL"},
+        {STRATA_ERR_CORRUPT, "STRATA_ERR_CORRUPT"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *got = strata_status_name(names[i].code);

@@ -568,8 +568,21 @@ static strata_status flat_count(void *self, uint64_t *out_count)
 /* The descriptor and the one exported symbol                                 */
 /* ------------------------------------------------------------------------- */
 
+/*
+ * FLAT_STORE_AS_ABI_1_0 builds the plugin as if against the ABI 1.0 headers,
+ * whose vtable ended at `count`: the tests use it to prove that hosts with a
+ * newer minor ABI still load older plugins.
+ */
+#ifdef FLAT_STORE_AS_ABI_1_0
+#define FLAT_VTABLE_SIZE STRATA_VECTOR_STORE_VTABLE_SIZE_1_0
+#define FLAT_ABI_VERSION ((uint32_t)(1u << 16))
+#else
+#define FLAT_VTABLE_SIZE sizeof(strata_vector_store_vtable)
+#define FLAT_ABI_VERSION STRATA_ABI_VERSION
+#endif
+
 static const strata_vector_store_vtable flat_vtable = {
-    .struct_size = sizeof(strata_vector_store_vtable),
+    .struct_size = FLAT_VTABLE_SIZE,
     .flags = 0, /* not thread-safe: the host serialises calls on each instance */
     .create = flat_create,
     .destroy = flat_destroy,
@@ -593,7 +606,7 @@ static const strata_factory flat_factories[] = {
 
 static const strata_plugin_descriptor flat_descriptor = {
     .struct_size = sizeof(strata_plugin_descriptor),
-    .abi_version = STRATA_ABI_VERSION, /* the ABI of the headers this file was compiled with */
+    .abi_version = FLAT_ABI_VERSION, /* the ABI of the headers this file was compiled with */
     .name = "flat",
     .version = "1.0.0",
     .description = "Exact (flat) vector store in plain C: cosine, dot or l2; the host does keyword search",

@@ -30,6 +30,7 @@ from .errors import (
     EngineClosed,
     IncompatibleLibrary,
     InternalError,
+    CorruptStore,
     InvalidArgument,
     InvalidConfig,
     InvalidFilter,
@@ -91,4 +92,5 @@ __all__ = [
     "Unsupported",
     "Conflict",
     "InternalError",
+    "CorruptStore",
 ]

@@ -54,7 +54,8 @@ enum {
     STRATA_ERR_BACKEND = -12,
     STRATA_ERR_UNSUPPORTED = -13,
     STRATA_ERR_CONFLICT = -14,
-    STRATA_ERR_INTERNAL = -15
+    STRATA_ERR_INTERNAL = -15,
+    STRATA_ERR_CORRUPT = -16
 };
 
 const char *strata_error_last(void);

@@ -63,6 +63,7 @@ STATUS_NAMES: dict[int, str] = {
     -13: "STRATA_ERR_UNSUPPORTED",
     -14: "STRATA_ERR_CONFLICT",
     -15: "STRATA_ERR_INTERNAL",
+    -16: "STRATA_ERR_CORRUPT",
 }
 
 
@@ -214,6 +215,13 @@ class InternalError(StrataError):
     default_code = -15
 
 
+class CorruptStore(StrataError):
+    """STRATA_ERR_CORRUPT: a stored file is damaged beyond what can be cut off safely;
+    the message names the file and where."""
+
+    default_code = -16
+
+
 class EngineClosed(InvalidArgument):
     """The :class:`strata.Engine` was closed; it cannot be used any more."""
 
@@ -235,6 +243,7 @@ ERROR_CLASSES: dict[int, type[StrataError]] = {
     -13: Unsupported,
     -14: Conflict,
     -15: InternalError,
+    -16: CorruptStore,
 }
 
 

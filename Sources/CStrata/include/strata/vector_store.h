@@ -42,6 +42,37 @@ typedef int32_t (*strata_record_fn)(void *context, const strata_record *record);
  */
 typedef int32_t (*strata_hit_fn)(void *context, const strata_record *record, float score);
 
+/** Receives one history row as JSON (see strata_change); return 0 to go on, non-zero to stop. */
+typedef int32_t (*strata_history_fn)(void *context, const char *json);
+
+/**
+ * One atomic change (since ABI 1.1): records to insert or replace, ids to
+ * remove, and history rows to append. A store that keeps history writes all
+ * three in one transaction, so after a crash either the whole change is there
+ * or none of it.
+ *
+ * A history row is a JSON object {"event": "ADD"|"UPDATE"|"DELETE",
+ * "memory_id", "at" (ISO-8601), "old" (record or null), "new" (record or
+ * null), "reason"}; the store gives it back verbatim, in the order appended.
+ */
+typedef struct strata_change {
+    uint32_t struct_size;              /**< sizeof(strata_change). */
+    const strata_record *upserts;      /**< `upsert_count` records; NULL when 0. */
+    size_t upsert_count;
+    const char *const *removals;       /**< `removal_count` ids; unknown ids are skipped. */
+    size_t removal_count;
+    const char *const *history;        /**< `history_count` JSON rows. */
+    size_t history_count;
+} strata_change;
+
+/** Capability bits a store reports through `capabilities` (since ABI 1.1). */
+enum {
+    /** keyword_search is implemented for this instance. */
+    STRATA_STORE_KEYWORD_SEARCH = 1u << 0,
+    /** commit persists history rows and history() reads them back. */
+    STRATA_STORE_HISTORY = 1u << 1
+};
+
 /** A vector search. */
 typedef struct strata_search_request {
     uint32_t struct_size;         /**< sizeof(strata_search_request). */
@@ -95,7 +126,36 @@ typedef struct strata_vector_store_vtable {
 
     /** Number of records. */
     strata_status (*count)(void *self, uint64_t *out_count);
+
+    /*
+     * Appended in ABI 1.1. The host reads only what struct_size covers, so a
+     * plugin built against ABI 1.0 (whose vtable ends at `count`) still loads;
+     * the functions below are then treated as NULL.
+     */
+
+    /**
+     * Applies a change atomically (see strata_change). May be NULL: the host
+     * then calls upsert and remove, and keeps history itself in memory.
+     * Required when `capabilities` reports STRATA_STORE_HISTORY.
+     */
+    strata_status (*commit)(void *self, const strata_change *change);
+
+    /**
+     * Passes every history row of memory `id` to `fn`, oldest first; an id
+     * with no history is STRATA_OK with no call. May be NULL (no history kept).
+     */
+    strata_status (*history)(void *self, const char *id, strata_history_fn fn, void *context);
+
+    /**
+     * The STRATA_STORE_* bits this instance supports. May be NULL: the host
+     * then assumes keyword search when keyword_search is non-NULL and history
+     * when both commit and history are non-NULL.
+     */
+    uint32_t (*capabilities)(void *self);
 } strata_vector_store_vtable;
+
+/** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_0 (offsetof(strata_vector_store_vtable, commit))
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,195 @@
+import CSQLite
+import StrataCore
+
+/// SQLite's transient destructor: SQLite copies a bound value before the bind call returns.
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection, through the C API. Not thread-safe: its owner serialises every use.
+///
+/// Errors become `StrataError`s naming the database file, the statement's purpose and SQLite's
+/// own message; "busy" (another process holds the write lock past the busy timeout) is `.io`.
+final class SQLiteConnection {
+    let path: String
+    private(set) var handle: OpaquePointer?
+    private var statements: [String: SQLiteStatement] = [:]
+
+    /// Opens (creating if needed) the database at `path`; "" opens a private temporary database.
+    /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer.
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(StrataError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_close_v2(db)
+            throw StrataError(.io, "sqlite store: cannot open \"\(path)\": \(message)")
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+    }
+
+    deinit { close() }
+
+    func close() {
+        statements.removeAll()  // finalises every prepared statement before the close
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    /// The error for a failed call: names the file, what was being done and SQLite's message.
+    func error(_ rc: Int32, _ what: String) -> StrataError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+        let primary = rc & 0xFF
+        let code: StrataError.Code = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? .corrupt : .io
+        return StrataError(code, "sqlite store \"\(path)\": \(what): \(message) (SQLite code \(rc))")
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    func execute(_ sql: String, _ what: String) throws(StrataError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        defer { sqlite3_free(message) }
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            let code: StrataError.Code = (rc & 0xFF) == SQLITE_CORRUPT || (rc & 0xFF) == SQLITE_NOTADB ? .corrupt : .io
+            throw StrataError(code, "sqlite store \"\(path)\": \(what): \(text) (SQLite code \(rc))")
+        }
+    }
+
+    /// A prepared statement, reset and ready to bind.
+    /// - Parameter cached: keep it for the next call with the same SQL (false for SQL built per
+    ///   call, such as pushed-down filters, so the cache stays small).
+    func statement(_ sql: String, cached: Bool = true) throws(StrataError) -> SQLiteStatement {
+        if cached, let s = statements[sql] {
+            s.reset()
+            return s
+        }
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, cached ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0, &raw, nil)
+        guard rc == SQLITE_OK, let raw else { throw error(rc, "preparing \(sql.prefix(60))") }
+        let s = SQLiteStatement(raw, connection: self)
+        if cached { statements[sql] = s }
+        return s
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// A single integer from a query (PRAGMA user_version, a count); nil when no row.
+    func integer(_ sql: String) throws(StrataError) -> Int64? {
+        let s = try statement(sql)
+        return try s.step() ? s.int64(0) : nil
+    }
+
+    /// Runs `body` in a transaction and commits; rolls back if `body` throws.
+    /// - Parameter immediate: take the write lock at BEGIN (every write transaction does, so
+    ///   two writers queue on the busy timeout instead of failing on lock upgrade).
+    func transaction<T>(immediate: Bool, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "starting a transaction")
+        do {
+            let result = try body()
+            try execute("COMMIT", "committing")
+            return result
+        } catch {
+            _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+            throw error
+        }
+    }
+}
+
+/// A prepared statement owned by a `SQLiteConnection`.
+final class SQLiteStatement {
+    private let raw: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(_ raw: OpaquePointer, connection: SQLiteConnection) {
+        self.raw = raw
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(raw) }
+
+    func reset() {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws(StrataError) {
+        guard rc == SQLITE_OK else { throw connection.error(rc, what) }
+    }
+
+    func bind(_ index: Int32, _ text: String) throws(StrataError) {
+        try check(sqlite3_bind_text(raw, index, text, -1, sqliteTransient), "binding text")
+    }
+
+    func bind(_ index: Int32, _ value: Int64) throws(StrataError) {
+        try check(sqlite3_bind_int64(raw, index, value), "binding an integer")
+    }
+
+    func bind(_ index: Int32, _ value: Double) throws(StrataError) {
+        try check(sqlite3_bind_double(raw, index, value), "binding a number")
+    }
+
+    func bindNull(_ index: Int32) throws(StrataError) {
+        try check(sqlite3_bind_null(raw, index), "binding NULL")
+    }
+
+    func bind(_ index: Int32, floats: [Float]) throws(StrataError) {
+        let rc = floats.withUnsafeBytes { b in
+            sqlite3_bind_blob(raw, index, b.baseAddress, Int32(b.count), sqliteTransient)
+        }
+        try check(rc, "binding a vector")
+    }
+
+    /// Binds a JSON scalar as the SQL value json_extract would give for it.
+    func bind(_ index: Int32, json: JSONValue) throws(StrataError) {
+        switch json {
+        case .string(let s): try bind(index, s)
+        case .number(let n): try bind(index, n)
+        case .bool(let b): try bind(index, Int64(b ? 1 : 0))
+        default: try bindNull(index)
+        }
+    }
+
+    /// Advances; true when a row is ready, false when done.
+    func step() throws(StrataError) -> Bool {
+        let rc = sqlite3_step(raw)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw connection.error(rc, "running a statement")
+    }
+
+    /// Runs a statement that returns no rows.
+    func run() throws(StrataError) {
+        while try step() {}
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+
+    func text(_ column: Int32) -> String {
+        guard let p = sqlite3_column_text(raw, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(raw, column))
+        return String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self)
+    }
+
+    /// The column's bytes, for the JSON parser without a String in between.
+    func withBytes<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(StrataError) -> T) throws(StrataError) -> T {
+        let p = sqlite3_column_blob(raw, column)
+        let count = Int(sqlite3_column_bytes(raw, column))
+        return try body(UnsafeBufferPointer(start: p?.assumingMemoryBound(to: UInt8.self), count: count))
+    }
+
+    /// A BLOB column as floats; nil when its length is not `dimension` floats.
+    func floats(_ column: Int32, dimension: Int) -> [Float]? {
+        let count = Int(sqlite3_column_bytes(raw, column))
+        guard count == dimension * 4, let p = sqlite3_column_blob(raw, column) else { return nil }
+        return [Float](unsafeUninitializedCapacity: dimension) { buffer, initialized in
+            UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: p, byteCount: count)
+            initialized = dimension
+        }
+    }
+}
