@@ -59,8 +59,8 @@ struct AddCommand: ParsableCommand {
             if let at { memory.at = try OptionValues.time(at) }
             memory.visibility = visibility
             memory.category = category
-            memory.importance = importance
-            memory.ttlSeconds = ttl
+            memory.importance = try importance.map { (x: Double) throws(StrataError) -> Double in try OptionValues.importance(x) }
+            memory.ttlSeconds = try ttl.map { (x: Double) throws(StrataError) -> Double in try OptionValues.seconds(x) }
             let engine = try store.openEngine()
             let outcome = try engine.store(memory)
             if output.json {

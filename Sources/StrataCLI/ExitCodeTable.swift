@@ -26,6 +26,7 @@ enum ExitCodeTable {
         case .unsupported: "the backend does not support the operation"
         case .conflict: "conflict (strata init over an existing strata.json)"
         case .internal: "internal error"
+        case .corrupt: "the store's files are damaged (a checksum or structure check failed)"
         }
     }
 

@@ -54,7 +54,7 @@ struct JSONLImport {
             }
             try flush()
         } catch {
-            throw StrataError(error.code, "\(reader.path): \(error.message); \(resumeAdvice(storedThrough: storedThrough))")
+            throw StrataError(error.code, "\(reader.name): \(error.message); \(resumeAdvice(storedThrough: storedThrough))")
         }
         return summary
     }
@@ -62,8 +62,8 @@ struct JSONLImport {
     private func resumeAdvice(storedThrough: Int) -> String {
         guard engine != nil else { return "nothing was stored (check only)" }
         guard storedThrough > 0 else { return "nothing was stored" }
-        let source = reader.path == "-" ? "the input" : reader.path
-        return "lines 1-\(storedThrough) were stored and nothing after them; after fixing \(source), "
-            + "resume with: tail -n +\(storedThrough + 1) \(reader.path == "-" ? "FILE" : reader.path) | strata import -"
+        let file = reader.path == "-" ? "FILE" : reader.path
+        return "lines 1-\(storedThrough) were stored and nothing after them; "
+            + "to resume from line \(storedThrough + 1): tail -n +\(storedThrough + 1) \(file) | strata import -"
     }
 }

@@ -7,6 +7,8 @@ import StrataCore
 /// messages and progress. Lines may be of any length; a trailing `\r` is dropped with the `\n`.
 final class LineReader {
     let path: String
+    /// The file as messages name it: its path, or "stdin" for `-`.
+    var name: String { path == "-" ? "stdin" : path }
     /// The 1-based number of the line `next()` returned last.
     private(set) var lineNumber = 0
     private(set) var bytesRead: Int64 = 0
@@ -22,7 +24,7 @@ final class LineReader {
         // Standard input is read through its own FILE on a duplicate descriptor, so closing
         // the reader never closes descriptor 0.
         guard let f = path == "-" ? fdopen(dup(0), "rb") : fopen(path, "rb") else {
-            throw StrataError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw StrataError(.io, "cannot open \(path == "-" ? "stdin" : path): \(String(cString: strerror(errno)))")
         }
         file = f
         var info = stat()
@@ -42,7 +44,7 @@ final class LineReader {
     func next() throws(StrataError) -> [UInt8]? {
         let n = getline(&buffer, &capacity, file)
         guard n >= 0, let buffer else {
-            if ferror(file) != 0 { throw StrataError(.io, "cannot read \(path) after line \(lineNumber): \(String(cString: strerror(errno)))") }
+            if ferror(file) != 0 { throw StrataError(.io, "cannot read \(name) after line \(lineNumber): \(String(cString: strerror(errno)))") }
             return nil
         }
         lineNumber += 1

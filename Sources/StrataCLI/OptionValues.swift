@@ -32,4 +32,16 @@ enum OptionValues {
     static func scope(_ text: String, option: String = "--scope") throws(StrataError) -> ScopePath {
         do { return try ScopePath(text) } catch { throw error.prefixed(option) }
     }
+
+    /// An importance in 0...1, checked here so the message names the option.
+    static func importance(_ x: Double, option: String = "--importance") throws(StrataError) -> Double {
+        guard (0...1).contains(x) else { throw StrataError(.invalidArgument, "\(option) must be in 0...1, got \(x)") }
+        return x
+    }
+
+    /// A positive number of seconds.
+    static func seconds(_ x: Double, option: String = "--ttl") throws(StrataError) -> Double {
+        guard x > 0, x.isFinite else { throw StrataError(.invalidArgument, "\(option) must be a positive number of seconds, got \(x)") }
+        return x
+    }
 }

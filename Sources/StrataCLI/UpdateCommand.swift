@@ -44,7 +44,8 @@ struct UpdateCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            var change = MemoryUpdate(id: id, content: text, category: category, importance: importance)
+            var change = MemoryUpdate(id: id, content: text, category: category)
+            change.importance = try importance.map { (x: Double) throws(StrataError) -> Double in try OptionValues.importance(x) }
             if let metadata { change.metadata = try OptionValues.metadata(metadata) }
             let memory = try store.openEngine().update(change)
             if output.json { printJSON(memory.publicJSON) } else { MemoryText.print(memory) }
