@@ -124,6 +124,16 @@ def test_init_unknown_preset_is_a_usage_error_listing_the_presets(tmp_path):
     assert not (tmp_path / ".strata").exists()
 
 
+def test_started_through_PATH_it_finds_the_plugins_next_to_the_binary(tmp_path):
+    # Started as a bare name, the executable's own path is not in argv[0]; the sqlite plugin
+    # next to it must still be found.
+    environment = {k: v for k, v in os.environ.items() if k not in ("STRATA_DIR", "STRATA_PLUGIN_PATH")}
+    environment["PATH"] = f"{BIN.parent}:{environment.get('PATH', '')}"
+    p = subprocess.run([BIN.name, "init"], cwd=tmp_path, env=environment, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()
+    assert (tmp_path / ".strata" / "strata.db").exists()
+
+
 def test_the_store_folder_is_dir_then_STRATA_DIR_then_dot_strata(tmp_path):
     assert strata("init", "--preset", "memory", "--dir", "a/b", cwd=tmp_path).code == 0
     assert (tmp_path / "a" / "b" / "strata.json").exists(), "--dir, parents created"
