@@ -95,6 +95,10 @@ let package = Package(
             name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "StrataSQLitePluginTests",
+            dependencies: ["StrataSQLitePlugin", "StrataPlugins", "StrataTesting", "StrataEngine"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],
             swiftSettings: swiftSettings),
     ]

@@ -43,7 +43,13 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.clock = clock
         embedder = try backends.makeEmbedder(configuration.embedder, path: "config.embedder")
-        store = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+        let main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+        var tierStores: [String: any VectorStore] = [:]
+        for (i, tier) in configuration.tiers.enumerated() {
+            guard let choice = tier.store else { continue }
+            tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+        }
+        store = tierStores.isEmpty ? main : try TieredVectorStore(main: main, tiers: tierStores)
         guard store.dimension == embedder.dimension else {
             throw StrataError(.invalidConfig,
                               "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")

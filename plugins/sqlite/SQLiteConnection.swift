@@ -58,7 +58,8 @@ final class SQLiteConnection {
         }
     }
 
-    /// A prepared statement, reset and ready to bind.
+    /// A prepared statement, reset and ready to bind. Callers that stop before the last row
+    /// reset it (or drop it, when uncached): an unfinished statement pins its read snapshot.
     /// - Parameter cached: keep it for the next call with the same SQL (false for SQL built per
     ///   call, such as pushed-down filters, so the cache stays small).
     func statement(_ sql: String, cached: Bool = true) throws(StrataError) -> SQLiteStatement {
@@ -80,6 +81,9 @@ final class SQLiteConnection {
     /// A single integer from a query (PRAGMA user_version, a count); nil when no row.
     func integer(_ sql: String) throws(StrataError) -> Int64? {
         let s = try statement(sql)
+        // Reset at once: a statement left on a row keeps its read snapshot open, and later
+        // reads on this connection would not see other connections' commits.
+        defer { s.reset() }
         return try s.step() ? s.int64(0) : nil
     }
 

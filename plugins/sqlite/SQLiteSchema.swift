@@ -70,6 +70,7 @@ enum SQLiteSchema {
     private static func check(_ db: SQLiteConnection, key: String, value: String) throws(StrataError) {
         let read = try db.statement("SELECT value FROM strata_meta WHERE key = ?")
         try read.bind(1, key)
+        defer { read.reset() }
         if try read.step() {
             let stored = read.text(0)
             guard stored == value else {

@@ -95,6 +95,7 @@ public final class SQLiteVectorStore: VectorStore, @unchecked Sendable {
 
     private func currentSeq() throws(StrataError) -> Int64 {
         let s = try db.statement("SELECT CAST(value AS INTEGER) FROM strata_meta WHERE key = 'seq'")
+        defer { s.reset() }
         guard try s.step() else { throw StrataError(.corrupt, "sqlite store \"\(path)\": strata_meta has no seq row") }
         return s.int64(0)
     }
