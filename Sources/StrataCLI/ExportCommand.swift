@@ -40,7 +40,7 @@ struct ExportCommand: ParsableCommand {
         try withEngineErrors(json: output.json) {
             let engine = try store.openEngine()
             let target = file == "-" ? "-" : "\(file).tmp-\(getpid())"
-            let out = try OutputFile(path: target)
+            let out = try OutputFile(path: target, name: file)
             var count = 0
             do {
                 try engine.store.scan(filter: nil) { (record: StoredRecord) throws(StrataError) -> Bool in

@@ -3,17 +3,20 @@ import Glibc
 #endif
 import StrataCore
 
-/// A file opened for writing, or standard output for `-`. Errors are `.io` naming the path.
+/// A file opened for writing, or standard output for `-`. Errors are `.io` naming the file.
 final class OutputFile {
+    /// The file as messages name it.
     let path: String
     private var handle: UnsafeMutablePointer<FILE>?
 
-    init(path: String) throws(StrataError) {
-        self.path = path
+    /// - Parameter name: how messages name the file (default: `path`), e.g. the final name of a
+    ///   file written under a temporary one.
+    init(path: String, name: String? = nil) throws(StrataError) {
+        self.path = name ?? path
         // Standard output is written through its own FILE on a duplicate descriptor: closing
         // it flushes the data and leaves descriptor 1 open for anything printed afterwards.
         guard let f = path == "-" ? fdopen(dup(1), "wb") : fopen(path, "wb") else {
-            throw StrataError(.io, "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw StrataError(.io, "cannot create \(name ?? path): \(String(cString: strerror(errno)))")
         }
         handle = f
     }

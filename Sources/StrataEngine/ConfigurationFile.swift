@@ -6,8 +6,9 @@ import StrataCore
 extension EngineConfiguration {
     /// Reads and decodes a configuration file.
     ///
-    /// **Relative paths.** A backend's `"path"` option (`store.options.path`,
-    /// `embedder.options.path`, `summarizer.options.path`) that does not start with `/` names a
+    /// **Relative paths.** A backend's `"path"` option (`store.options.path`, a tier's
+    /// `tiers[i].store.options.path`, `embedder.options.path`, `summarizer.options.path`) that
+    /// does not start with `/` names a
     /// file next to the configuration file, not in the working directory: a folder such as
     /// `.strata/` whose `strata.json` says `"path": "strata.db"` means `.strata/strata.db` from
     /// wherever it is opened. The resolved path is absolute, so a later change of working
@@ -29,6 +30,7 @@ extension EngineConfiguration {
         try self.init(text: text, source: path)
         let folder = ConfigurationFilePaths.absoluteFolder(of: path)
         store = store.resolvingRelativePath(against: folder)
+        for i in tiers.indices { tiers[i].store = tiers[i].store?.resolvingRelativePath(against: folder) }
         embedder = embedder.resolvingRelativePath(against: folder)
         summarizer = summarizer.resolvingRelativePath(against: folder)
     }

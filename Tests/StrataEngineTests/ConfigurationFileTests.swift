@@ -62,6 +62,19 @@ private final class TemporaryFolder {
         #expect(config.summarizer.options.objectValue?["path"] == .string(folder.path + "/llm.gguf"), "./ is dropped")
     }
 
+    @Test func tierStorePathsAreResolvedToo() throws {
+        let folder = try TemporaryFolder()
+        let file = folder.write("strata.json", """
+            {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "main.db"}},
+             "tiers": [{"name": "working", "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "working.db"}}},
+                       {"name": "episodic"}]}
+            """)
+        let config = try EngineConfiguration(contentsOfFile: file)
+        #expect(config.tiers.map(\.name) == ["working", "episodic"])
+        #expect(config.tiers[0].store?.options.objectValue?["path"] == .string(folder.path + "/working.db"))
+        #expect(config.tiers[1].store == nil, "a tier without a store of its own keeps none")
+    }
+
     @Test func absoluteAndNonTextPathsAndOtherKeysAreLeftAlone() throws {
         let folder = try TemporaryFolder()
         let file = folder.write("strata.json", """

@@ -423,6 +423,33 @@ def test_import_of_a_missing_file_names_it(store):
     assert "cannot open missing.jsonl: No such file or directory" in r.err
 
 
+def test_export_into_a_missing_folder_names_the_file_and_leaves_nothing(store):
+    r = store.fails(16, "export", "no/such/folder/out.jsonl")
+    assert "cannot create no/such/folder/out.jsonl: No such file or directory" in r.err
+
+
+def test_export_replaces_an_existing_file_whole(store):
+    (store.cwd / "out.jsonl").write_text("old content\n")
+    store.add("the only memory")
+    store.ok("export", "out.jsonl")
+    assert [r["content"] for r in records((store.cwd / "out.jsonl").read_text())] == ["the only memory"]
+    assert sorted(p.name for p in store.cwd.iterdir() if p.name.startswith("out.jsonl")) == ["out.jsonl"]
+
+
+def test_processes_adding_at_once_lose_nothing(store):
+    environment = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    texts = [f"parallel writer {i} reports topic {i * 17}" for i in range(8)]
+    procs = [subprocess.Popen([str(BIN), "add", t], cwd=store.cwd, env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for t in texts]
+    ids = []
+    for p in procs:
+        out, err = p.communicate()
+        assert p.returncode == 0, err.decode()
+        ids.append(out.decode().strip())
+    assert len(set(ids)) == 8
+    assert {r["content"] for r in records(store.ok("export", "-").out)} == set(texts)
+
+
 # ---- errors --------------------------------------------------------------------------------
 
 
