@@ -39,9 +39,13 @@ enum MemoryLine {
         memory.pinned = try r.optionalBool("pinned") ?? false
         memory.at = try time(&r, "created_at")
         if let expires = try time(&r, "expires_at") {
-            let lifetime = expires.seconds(since: memory.at ?? now)
+            // The lifetime counts from the creation time; pinning a missing one to `now` keeps
+            // the expiry exact however long the import takes before this line's batch is stored.
+            let created = memory.at ?? now
+            memory.at = created
+            let lifetime = expires.seconds(since: created)
             guard lifetime > 0 else {
-                throw StrataError(.invalidArgument, "\(what).expires_at \(expires.iso8601) is not after created_at \((memory.at ?? now).iso8601)")
+                throw StrataError(.invalidArgument, "\(what).expires_at \(expires.iso8601) is not after created_at \(created.iso8601)")
             }
             memory.ttlSeconds = lifetime
         }
