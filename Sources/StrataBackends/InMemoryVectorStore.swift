@@ -147,7 +147,7 @@ public final class InMemoryVectorStore: VectorStore {
                             ExactScan.topK(
                                 matrix: m.baseAddress!, norms: norms.baseAddress!, rows: n, dimension: dimension,
                                 query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k,
-                                accept: filter.map { f in { row in f.matches(memories[row]) } })
+                                accept: filter.map { f in { row in f.matches(stored: memories.baseAddress! + row) } })
                         }
                     }
                 }

@@ -162,31 +162,46 @@ extension JSONValue: FilterSubject {
 }
 
 extension Memory: FilterSubject {
-    /// Resolves record fields without building the record JSON (the hot path of filtered search).
+    /// Resolves record fields without building the record JSON.
     public func filterValue(at path: [String]) -> JSONValue? {
+        withUnsafePointer(to: self) { Memory.filterValue(of: $0, at: path) }
+    }
+
+    /// The hot path of filtered search: reads only the field the path names, through a pointer,
+    /// so evaluating a filter on a stored row never copies the whole memory.
+    public static func filterValue(of m: UnsafePointer<Memory>, at path: [String]) -> JSONValue? {
         guard let head = path.first else { return nil }
-        let rest = path.dropFirst()
         let top: JSONValue?
         switch head {
-        case "metadata": return rest.isEmpty ? .object(metadata) : JSONValue.object(metadata).value(at: Array(rest))
-        case "id": top = .string(id)
-        case "content": top = .string(content)
-        case "scope": top = .string(scope.description)
-        case "parent_scope": top = scope.parent.map { .string($0.description) }
-        case "visibility": top = .string(visibility.rawValue)
-        case "tier": top = .string(tier)
-        case "category": top = .string(category)
-        case "importance": top = .number(importance)
-        case "pinned": top = .bool(pinned)
-        case "created_at": top = .string(createdAt.iso8601)
-        case "updated_at": top = .string(updatedAt.iso8601)
-        case "accessed_at": top = .string(accessedAt.iso8601)
-        case "access_count": top = .number(Double(accessCount))
-        case "model": top = .string(model)
-        case "expires_at": top = expiresAt.map { .string($0.iso8601) }
+        case "metadata":
+            guard path.count > 1 else { return .object(m.pointee.metadata) }
+            guard var current = m.pointee.metadata[path[1]] else { return nil }
+            var i = 2
+            while i < path.count {
+                guard case .object(let fields) = current, let next = fields[path[i]] else { return nil }
+                current = next
+                i += 1
+            }
+            return current
+        // The fields every engine filter names come first: a string switch compares in order.
+        case "expires_at": top = m.pointee.expiresAt.map { .string($0.iso8601) }
+        case "scope": top = .string(m.pointee.scope.description)
+        case "visibility": top = .string(m.pointee.visibility.rawValue)
+        case "parent_scope": top = m.pointee.scope.parent.map { .string($0.description) }
+        case "model": top = .string(m.pointee.model)
+        case "tier": top = .string(m.pointee.tier)
+        case "category": top = .string(m.pointee.category)
+        case "id": top = .string(m.pointee.id)
+        case "content": top = .string(m.pointee.content)
+        case "importance": top = .number(m.pointee.importance)
+        case "pinned": top = .bool(m.pointee.pinned)
+        case "created_at": top = .string(m.pointee.createdAt.iso8601)
+        case "updated_at": top = .string(m.pointee.updatedAt.iso8601)
+        case "accessed_at": top = .string(m.pointee.accessedAt.iso8601)
+        case "access_count": top = .number(Double(m.pointee.accessCount))
         default: return nil
         }
-        return rest.isEmpty ? top : nil
+        return path.count == 1 ? top : nil
     }
 }
 
@@ -198,6 +213,27 @@ extension Filter {
         case .any(let parts): return parts.contains { $0.matches(subject) }
         case .not(let inner): return !inner.matches(subject)
         case .condition(let path, let condition): return Self.test(condition, subject.filterValue(at: path))
+        }
+    }
+
+    /// Evaluates the filter on a memory: the same as the generic form, without going through
+    /// the protocol (the hot path of filtered search, called for many rows per query).
+    public func matches(_ memory: Memory) -> Bool {
+        withUnsafePointer(to: memory) { matches(stored: $0) }
+    }
+
+    /// Evaluates the filter on a memory in place (a row of a store), without copying it.
+    public func matches(stored memory: UnsafePointer<Memory>) -> Bool {
+        // Plain loops, not allSatisfy / contains, to keep the hot path free of closures.
+        switch self {
+        case .all(let parts):
+            for part in parts where !part.matches(stored: memory) { return false }
+            return true
+        case .any(let parts):
+            for part in parts where part.matches(stored: memory) { return true }
+            return false
+        case .not(let inner): return !inner.matches(stored: memory)
+        case .condition(let path, let condition): return Self.test(condition, Memory.filterValue(of: memory, at: path))
         }
     }
 
