@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataCore
 import StrataEngine
 import StrataPlugins
@@ -22,7 +19,11 @@ struct ConfigCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Decode a configuration file and open the engine it describes (plugins are loaded), then close it.",
-            discussion: "Exits 0 when the stack opens; otherwise prints the error naming the key or file, with its exit code.")
+            discussion: """
+                A relative "path" in a backend's options names a file next to the configuration \
+                file (as in .strata/strata.json), not in the working directory. Exits 0 when the \
+                stack opens; otherwise prints the error naming the key or file, with its exit code.
+                """)
 
         @Argument(help: "The JSON configuration file.")
         var file: String
@@ -31,9 +32,8 @@ struct ConfigCommand: ParsableCommand {
 
         func run() throws {
             try withEngineErrors(json: output.json) {
-                let text = try readTextFile(file)
-                let config = try EngineConfiguration(text: text, source: file)
-                let engine = try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories))
+                let config = try EngineConfiguration(contentsOfFile: file)
+                let engine = try Engine(configuration: config, backends: PluginBackends(loader: PluginSearch.loader(configuredDirectories: config.pluginDirectories)))
                 if output.json {
                     printJSON(.object(["file": .string(file), "ok": true, "store": .string(engine.store.name),
                                        "embedder": .string(engine.embedder.modelID), "summarizer": .string(engine.summarizer.name),
@@ -44,23 +44,4 @@ struct ConfigCommand: ParsableCommand {
             }
         }
     }
-}
-
-/// Reads a whole UTF-8 text file; errors name the file.
-func readTextFile(_ path: String) throws(StrataError) -> String {
-    guard let f = fopen(path, "rb") else {
-        throw StrataError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, f)
-        if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-        if n < buffer.count {
-            if ferror(f) != 0 { throw StrataError(.io, "cannot read \(path)") }
-            break
-        }
-    }
-    return try bytes.withUnsafeBufferPointer { (b) throws(StrataError) -> String in try validatedString(b, what: path) }
 }

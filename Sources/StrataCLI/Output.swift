@@ -15,9 +15,9 @@ func printJSON(_ value: JSONValue) {
     print(JSONWriter.string(value, pretty: true))
 }
 
-/// Writes a line to standard error.
-func printError(_ text: String) {
-    var line = text + "\n"
+/// Writes a line (or, without `newline`, just the text) to standard error.
+func printError(_ text: String, newline: Bool = true) {
+    var line = newline ? text + "\n" : text
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 

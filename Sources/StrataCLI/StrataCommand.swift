@@ -8,12 +8,21 @@ struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "A layered memory engine for agents and learning systems.",
         discussion: """
-            Exit codes: 0 success, 1 failure of a check (demo or plugin check), 64 usage error, \
-            and 10 - status for an engine error (11 invalid argument, 12 not found, 13 invalid config, \
-            14 plugin, 15 ABI mismatch, 16 I/O, ...; see include/strata/status.h).
+            Store and recall memories from a shell. `strata init` creates a store in ./.strata \
+            (or --dir DIR, or $STRATA_DIR); add, recall, get, update, forget, history, stats, \
+            import and export then work on it, each call its own process. Every command takes \
+            --help and --json (one JSON document on stdout); errors go to stderr and name the \
+            culprit.
+
+            Exit codes (engine errors exit with 10 - status, see include/strata/status.h):
+            \(ExitCodeTable.text)
             """,
         version: StrataVersion.string,
-        subcommands: [VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self])
+        subcommands: [
+            InitCommand.self, AddCommand.self, RecallCommand.self, GetCommand.self, UpdateCommand.self, ForgetCommand.self,
+            HistoryCommand.self, StatsCommand.self, ImportCommand.self, ExportCommand.self,
+            VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
+        ])
 }
 
 enum StrataVersion {

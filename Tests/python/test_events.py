@@ -191,9 +191,12 @@ def test_events_from_other_threads(engine):
         t.start()
     for t in threads:
         t.join()
-    assert len(events) == 6
-    for mid, ident in events:  # the callback runs on the thread that made the change
-        assert idents[mid] == ident
+    assert sorted(mid for mid, _ in events) == sorted(idents)
+    # engine.h: a callback runs "on the thread that made the change (or on a thread still
+    # delivering earlier events)", so under contention another storing thread may deliver it,
+    # but never a thread that stored nothing.
+    for _, ident in events:
+        assert ident in idents.values()
 
 
 def test_subscribe_needs_a_callable(engine):

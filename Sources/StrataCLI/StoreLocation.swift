@@ -1,0 +1,52 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCore
+import StrataEngine
+import StrataPlugins
+
+/// `--dir`, shared by every command that works on a store: the folder holding `strata.json`.
+///
+/// The folder is `--dir DIR`, else `$STRATA_DIR`, else `./.strata`; each command opens the
+/// engine that folder's `strata.json` describes, so every call is its own process on the same
+/// store.
+struct StoreLocation: ParsableArguments {
+    @Option(name: .customLong("dir"), help: ArgumentHelp(
+        "The store folder, holding strata.json (default: $STRATA_DIR, else ./.strata).", valueName: "dir"))
+    var flag: String?
+
+    /// The configuration file's name inside the store folder.
+    static let configurationFileName = "strata.json"
+
+    /// The store folder and where that choice came from, for messages.
+    var directory: (path: String, source: String) {
+        if let flag { return (flag, "--dir") }
+        if let env = getenv("STRATA_DIR").map({ String(cString: $0) }), !env.isEmpty { return (env, "STRATA_DIR") }
+        return (".strata", "the default")
+    }
+
+    var configurationFile: String {
+        let dir = directory.path
+        return (dir.hasSuffix("/") ? dir : dir + "/") + Self.configurationFileName
+    }
+
+    /// Opens the engine of the store folder, loading the plugins its configuration names.
+    /// - Throws: `.io` naming the folder and how it was chosen when it holds no `strata.json`;
+    ///   otherwise whatever reading the configuration or opening the engine throws.
+    func openEngine() throws(StrataError) -> Engine {
+        let file = configurationFile
+        guard access(file, F_OK) == 0 else {
+            let (dir, source) = directory
+            throw StrataError(.io, "no Strata store in \(dir) (\(source)): \(file) does not exist; "
+                + "run `strata init\(source == "--dir" ? " --dir \(dir)" : "")` first, or choose another folder with --dir or STRATA_DIR")
+        }
+        return try Self.openEngine(configurationFile: file)
+    }
+
+    /// Opens the engine a configuration file describes, with the plugin loader.
+    static func openEngine(configurationFile file: String) throws(StrataError) -> Engine {
+        let config = try EngineConfiguration(contentsOfFile: file)
+        return try Engine(configuration: config, backends: PluginBackends(loader: PluginSearch.loader(configuredDirectories: config.pluginDirectories)))
+    }
+}
