@@ -19,7 +19,7 @@ struct PluginsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let loader = PluginSearch.loader(configuredDirectories: directories)
+        let loader = PluginLoader(configuredDirectories: directories)
         let found = loader.discover()
         if output.json {
             printJSON(.object([
@@ -78,7 +78,7 @@ struct PluginCommand: ParsableCommand {
         func run() throws {
             try withEngineErrors(json: output.json) {
                 let opts = try JSONParser.parse(options, what: "--options")
-                let (p, results) = try PluginCheck.run(plugin, options: opts, loader: PluginSearch.loader())
+                let (p, results) = try PluginCheck.run(plugin, options: opts, loader: PluginLoader())
                 let failed = results.filter { !$0.passed }
                 if output.json {
                     printJSON(.object([

@@ -47,6 +47,6 @@ struct StoreLocation: ParsableArguments {
     /// Opens the engine a configuration file describes, with the plugin loader.
     static func openEngine(configurationFile file: String) throws(StrataError) -> Engine {
         let config = try EngineConfiguration(contentsOfFile: file)
-        return try Engine(configuration: config, backends: PluginBackends(loader: PluginSearch.loader(configuredDirectories: config.pluginDirectories)))
+        return try Engine(configuration: config, backends: PluginBackends(loader: PluginLoader(configuredDirectories: config.pluginDirectories)))
     }
 }

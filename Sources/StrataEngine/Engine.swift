@@ -108,9 +108,11 @@ public final class Engine: Sendable {
         }
         let now = clock.now()
         let model = vectors == nil ? embedder.modelID : "caller"
+        let units = configuration.dedupe.enabled ? embeddings.map(Vectors.normalized) : []
 
         let (outcomes, events) = try writer.withLock { (state: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
+            var recordUnits: [[Float]] = []  // unit vectors of `records`, for de-duplication within the batch
             var indexOfID: [String: Int] = [:]
             var outcomes: [StoreOutcome] = []
             var history: [HistoryEntry] = []
@@ -118,7 +120,8 @@ public final class Engine: Sendable {
             for (i, item) in items.enumerated() {
                 let at = item.at ?? now
                 if configuration.dedupe.enabled,
-                    var existing = try nearDuplicate(of: embeddings[i], text: item.content, scope: item.scope, model: model, pending: records)
+                    var existing = try nearDuplicate(of: embeddings[i], unit: units[i], text: item.content, scope: item.scope, model: model,
+                                                     pending: records, pendingUnits: recordUnits)
                 {
                     let old = existing.memory
                     existing.memory.content = item.content
@@ -127,9 +130,13 @@ public final class Engine: Sendable {
                     existing.memory.pinned = old.pinned || item.pinned
                     existing.memory.updatedAt = max(old.updatedAt, at)
                     existing.vector = embeddings[i]
-                    if let j = indexOfID[old.id] { records[j] = existing } else {
+                    if let j = indexOfID[old.id] {
+                        records[j] = existing
+                        recordUnits[j] = units[i]
+                    } else {
                         indexOfID[old.id] = records.count
                         records.append(existing)
+                        recordUnits.append(units[i])
                     }
                     outcomes.append(StoreOutcome(id: old.id, deduplicated: true))
                     history.append(HistoryEntry(event: .update, memoryID: old.id, at: now, old: old, new: existing.memory,
@@ -145,6 +152,7 @@ public final class Engine: Sendable {
                     expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
                 indexOfID[memory.id] = records.count
                 records.append(StoredRecord(memory: memory, vector: embeddings[i]))
+                if configuration.dedupe.enabled { recordUnits.append(units[i]) }
                 outcomes.append(StoreOutcome(id: memory.id, deduplicated: false))
                 history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
@@ -160,7 +168,9 @@ public final class Engine: Sendable {
 
     /// The nearest memory in the same scope and model at or above the dedupe threshold, looking
     /// first at the records of the batch being stored.
-    private func nearDuplicate(of vector: [Float], text: String, scope: ScopePath, model: String, pending: [StoredRecord]) throws(StrataError) -> StoredRecord? {
+    private func nearDuplicate(
+        of vector: [Float], unit: [Float], text: String, scope: ScopePath, model: String, pending: [StoredRecord], pendingUnits: [[Float]]
+    ) throws(StrataError) -> StoredRecord? {
         let threshold = Float(configuration.dedupe.threshold)
         let words = Set(Tokenizer.words(text))
         func sameWords(_ other: String) -> Bool {
@@ -169,8 +179,9 @@ public final class Engine: Sendable {
             return union == 0 || Double(words.intersection(o).count) / Double(union) >= configuration.dedupe.minWordOverlap
         }
         var best: (StoredRecord, Float)?
-        for r in pending where r.memory.scope == scope && r.memory.model == model {
-            let c = Vectors.cosine(vector, r.vector)
+        // Unit vectors computed once per batch: one dot product per pair, not three.
+        for (r, u) in zip(pending, pendingUnits) where r.memory.scope == scope && r.memory.model == model {
+            let c = Vectors.dot(unit, u)
             if c >= threshold, c > best?.1 ?? -.infinity, sameWords(r.memory.content) { best = (r, c) }
         }
         let filter = Filter.and([

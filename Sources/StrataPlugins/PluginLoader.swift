@@ -69,7 +69,14 @@ public struct PluginLoader: Sendable {
     public static var libraryDirectory: String? {
         guard let p = cstrata_image_path(#dsohandle) else { return nil }
         // dladdr reports the path the image was loaded by, which may be relative: make it absolute.
-        let path = realpath(p, nil).map { r in defer { free(r) }; return String(cString: r) } ?? String(cString: p)
+        var path = realpath(p, nil).map { r in defer { free(r) }; return String(cString: r) } ?? String(cString: p)
+        // For the main executable (the CLI links this code statically) it reports the name the
+        // program was started by; started through PATH that is a bare name with no folder, so
+        // ask the kernel for the real file.
+        if !path.contains("/"), let exe = realpath("/proc/self/exe", nil) {
+            path = String(cString: exe)
+            free(exe)
+        }
         guard let slash = path.lastIndex(of: "/") else { return nil }
         return String(path[..<slash])
     }
