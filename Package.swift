@@ -108,6 +108,9 @@ let package = Package(
             name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "StrataFilePluginTests", dependencies: ["StrataFileStore", "StrataPlugins", "StrataTesting", "StrataEngine"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],
             swiftSettings: swiftSettings),
     ]

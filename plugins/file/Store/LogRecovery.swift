@@ -21,6 +21,10 @@ enum LogRecovery {
     static func open(_ options: FileStoreOptions, report: (String) -> Void) throws(StrataError) -> Opened {
         let path = options.path
         let name = "file store \"\(path)\""
+        // Checked before the open creates an empty log, so a refused open changes nothing.
+        if !POSIXFile.exists(path), POSIXFile.exists(options.snapshotPath) {
+            throw StrataError(.corrupt, "\(name) is missing, but its snapshot \"\(options.snapshotPath)\" exists: the log was moved or deleted by something other than this store, and commits after the snapshot may be in it; refusing to start a new one")
+        }
         let log = try POSIXFile(path: path, create: true)
         guard try log.tryLockExclusive() else {
             throw StrataError(.conflict, "\(name) is in use: another process (or another open store in this process) holds its lock; a file store has one writer at a time")
