@@ -84,7 +84,7 @@ void status__every_code_has_its_own_name(void)
 
 void status__unknown_code_is_named_STRATA_ERR_UNKNOWN(void)
 {
-    const strata_status unknown[] = {1, -16, -1000, INT32_MIN, INT32_MAX};
+    const strata_status unknown[] = {1, -17, -1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *got = strata_status_name(unknown[i]);
         CHECK(got != NULL && strcmp(got, "STRATA_ERR_UNKNOWN") == 0, "code %d named %s", (int)unknown[i],
