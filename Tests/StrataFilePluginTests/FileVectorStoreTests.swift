@@ -1,11 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import StrataCore
 import StrataEngine
 @testable import StrataFileStore
 import StrataPlugins
 import StrataTesting
+import Synchronization
 import Testing
 
 @Suite struct FileVectorStoreTests {
@@ -115,6 +117,39 @@ import Testing
         }
         #expect(try run(["/usr/bin/flock", "-n", "-E", "75", path, "true"]) == 0, "closing the store releases the lock")
         #expect(try open(path).count() == 1)
+    }
+
+    /// A child forked elsewhere in the program holds copies of the log's descriptor (and so its
+    /// lock) until it execs; a store closed and reopened meanwhile must not be refused.
+    @Test func reopeningWhileTheProgramSpawnsProcessesIsNotRefused() throws {
+        let path = scratchFolder("fork") + "/s.log"
+        let stop = Mutex(false), spawned = Mutex(0), failures = Mutex<[String]>([])
+        let spawners = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: spawners) {
+                do {
+                    while !stop.withLock({ $0 }) {
+                        _ = try run(["/bin/true"])
+                        spawned.withLock { $0 += 1 }
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        defer {
+            stop.withLock { $0 = true }
+            spawners.wait()
+        }
+        // At least 100 reopenings, and on until 50 processes were spawned beside them.
+        var reopened = 0
+        while reopened < 100 || (spawned.withLock { $0 } < 50 && failures.withLock { $0 }.isEmpty) {
+            let s = try open(path)
+            try s.commit(addition("m\(reopened)", "memory \(reopened)", seed: reopened))
+            reopened += 1
+        }
+        #expect(try open(path).count() == reopened)
+        #expect(failures.withLock { $0 }.isEmpty, "spawning failed: \(failures.withLock { $0 })")
     }
 
     /// The configuration the C ABI, Python and the crash harness use: the plugin found by name

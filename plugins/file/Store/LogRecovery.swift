@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 
 /// Opening a file store: take the log's lock, read the snapshot, replay the log after it, and
@@ -12,6 +15,8 @@ enum LogRecovery {
     }
 
     static let headerSize = FileHeader.Kind.log.size
+    /// How long an open waits for the log's lock before answering `.conflict`.
+    static let lockWaitMilliseconds = 1_000
 
     /// - Parameter report: receives one line per repair made (a tail cut off, a header rewritten).
     /// - Throws: `.conflict` when another opener holds the lock; `.invalidConfig` for another
@@ -26,8 +31,17 @@ enum LogRecovery {
             throw StrataError(.corrupt, "\(name) is missing, but its snapshot \"\(options.snapshotPath)\" exists: the log was moved or deleted by something other than this store, and commits after the snapshot may be in it; refusing to start a new one")
         }
         let log = try POSIXFile(path: path, create: true)
-        guard try log.tryLockExclusive() else {
-            throw StrataError(.conflict, "\(name) is in use: another process (or another open store in this process) holds its lock; a file store has one writer at a time")
+        var waited = 0
+        while try !log.tryLockExclusive() {
+            // A child forked anywhere in this program holds copies of our descriptors until its
+            // exec closes them (O_CLOEXEC acts at exec, not at fork), and with them the lock of
+            // a store closed a moment ago. A short wait rides that out; a real second writer
+            // still holds the lock when it ends.
+            guard waited < lockWaitMilliseconds else {
+                throw StrataError(.conflict, "\(name) is in use: another process (or another open store in this process) holds its lock; a file store has one writer at a time")
+            }
+            usleep(5_000)
+            waited += 5
         }
         var bytes = try log.readAll()
         if bytes.count < headerSize { bytes = try startLog(log, found: bytes, options, report: report) }
