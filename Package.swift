@@ -11,6 +11,10 @@
 //   (libstrata-memory.so), built from the same code as the built-in store.
 // - `strata-sqlite` is the SQLite store (libstrata-sqlite.so), on the SQLite C
 //   API from Debian's libsqlite3-dev.
+// - `strata-file` is the file store (libstrata-file.so): an append-only,
+//   checksummed log plus a snapshot. Its store lives in `StrataFileStore` and
+//   the plugin target holds only the entry symbol, so tests link the store
+//   without a second `strata_plugin_entry` in the test binary.
 import PackageDescription
 
 /// Only libstrata.so and the plugins export C symbols; a version script keeps
@@ -31,6 +35,7 @@ let package = Package(
         .library(name: "StrataTesting", targets: ["StrataTesting"]),
         .library(name: "strata-memory", type: .dynamic, targets: ["StrataMemoryPlugin"]),
         .library(name: "strata-sqlite", type: .dynamic, targets: ["StrataSQLitePlugin"]),
+        .library(name: "strata-file", type: .dynamic, targets: ["StrataFilePlugin"]),
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -83,6 +88,14 @@ let package = Package(
             path: "plugins/sqlite", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
+        .target(
+            name: "StrataFileStore", dependencies: ["StrataBackends", "StrataCore"],
+            path: "plugins/file/Store", swiftSettings: swiftSettings),
+        .target(
+            name: "StrataFilePlugin", dependencies: ["StrataFileStore", "StrataPlugins", "CStrata"],
+            path: "plugins/file/Plugin", swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("plugins/plugin-exports.map")),
+
         // examples/swift: the Swift quickstart, built and run by scripts/test.
         .executableTarget(
             name: "StrataQuickstart", dependencies: ["StrataEngine"], path: "examples/swift", swiftSettings: swiftSettings),
@@ -97,6 +110,9 @@ let package = Package(
         .testTarget(
             name: "StrataSQLitePluginTests",
             dependencies: ["StrataSQLitePlugin", "StrataPlugins", "StrataTesting", "StrataEngine"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataFilePluginTests", dependencies: ["StrataFileStore", "StrataPlugins", "StrataTesting", "StrataEngine"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],

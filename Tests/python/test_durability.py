@@ -68,7 +68,7 @@ def check_batch(engine: strata.Engine, batch: int, ids: list[str]) -> None:
         assert m.metadata == {"batch": batch, "i": i}, memory_id
 
 
-@pytest.mark.parametrize("plugin", ["sqlite"])
+@pytest.mark.parametrize("plugin", ["sqlite", "file"])
 def test_sigkill_during_batched_stores_loses_no_acknowledged_memory(tmp_path, plugin):
     path = tmp_path / f"crash.{plugin}"
     config = store_config(plugin, path)
