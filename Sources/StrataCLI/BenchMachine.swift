@@ -56,6 +56,15 @@ enum MachineBounds {
         defer { raw.deallocate() }
         let p = raw.bindMemory(to: Float.self, capacity: floats)
         p.initialize(repeating: 1e-6, count: floats)  // touches every page before timing
+        return streamReadGBps(UnsafePointer(p), floats: floats, threads: threads, runs: runs)
+    }
+
+    /// The same over an existing buffer (e.g. the very vectors a benchmark searches), so the
+    /// bound is measured on the same memory, close in time to the measurement it bounds.
+    static func streamReadGBps(_ p: UnsafePointer<Float>, floats available: Int, threads: Int, runs: Int) -> Double {
+        let chunk = 64
+        let floats = available / (chunk * threads) * (chunk * threads)
+        let raw = UnsafeRawPointer(p)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { sums.deallocate() }
         let base = Int(bitPattern: raw), out = Int(bitPattern: sums)
