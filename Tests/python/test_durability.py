@@ -176,3 +176,32 @@ def test_two_processes_store_and_recall_on_one_sqlite_file_for_30_seconds(tmp_pa
         for memory_id in every[:: max(1, len(every) // 200)]:
             assert engine.get(memory_id).metadata["writer"] in ("alpha", "beta")
     print(f"alpha stored {len(reports['alpha']['stored'])}, beta {len(reports['beta']['stored'])}")
+
+
+OPENER = textwrap.dedent(
+    """
+    import json, sys
+    import strata
+    with strata.Engine(json.loads(sys.argv[1])) as engine:
+        print(engine.store(f"opened by process {sys.argv[2]}"))
+    """
+)
+
+
+def test_processes_creating_one_new_sqlite_file_at_once_all_succeed(tmp_path):
+    # A new file is switched to WAL and migrated by whichever process comes first; the others
+    # must wait for it, not fail with "database is locked".
+    for attempt in range(5):
+        config = store_config("sqlite", tmp_path / f"new-{attempt}.db")
+        procs = [
+            subprocess.Popen([sys.executable, "-c", OPENER, json.dumps(config), str(i)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), text=True)
+            for i in range(6)
+        ]
+        results = [p.communicate(timeout=120) for p in procs]
+        for p, (out, err) in zip(procs, results):
+            assert p.returncode == 0, err
+        with strata.Engine(config) as engine:
+            assert engine.stats()["memories"] == 6
+            for out, _ in results:
+                assert engine.get(out.strip()).content.startswith("opened by process")

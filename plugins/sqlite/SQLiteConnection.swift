@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 
 /// SQLite's transient destructor: SQLite copies a bound value before the bind call returns.
@@ -10,6 +13,7 @@ let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// own message; "busy" (another process holds the write lock past the busy timeout) is `.io`.
 final class SQLiteConnection {
     let path: String
+    let busyTimeoutMilliseconds: Int32
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
 
@@ -17,6 +21,7 @@ final class SQLiteConnection {
     /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StrataError) {
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -47,9 +52,22 @@ final class SQLiteConnection {
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
-    func execute(_ sql: String, _ what: String) throws(StrataError) {
+    /// - Parameter retryingBusy: retry for up to the busy timeout while another connection holds
+    ///   a lock. Needed where SQLite answers "busy" at once instead of calling the busy handler,
+    ///   e.g. switching a new file to WAL while another process is creating it.
+    func execute(_ sql: String, _ what: String, retryingBusy: Bool = false) throws(StrataError) {
         var message: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        var rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        var waited: Int32 = 0
+        var pause: Int32 = 1
+        while retryingBusy, rc & 0xFF == SQLITE_BUSY || rc & 0xFF == SQLITE_LOCKED, waited < busyTimeoutMilliseconds {
+            sqlite3_free(message)
+            message = nil
+            usleep(UInt32(pause) * 1000)
+            waited += pause
+            pause = min(pause * 2, 50)
+            rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        }
         defer { sqlite3_free(message) }
         guard rc == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))

@@ -58,7 +58,7 @@ public final class SQLiteVectorStore: VectorStore, @unchecked Sendable {
         self.path = path
         name = "sqlite"
         db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy))
-        if !path.isEmpty { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL") }
+        if !path.isEmpty { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
         try db.execute("PRAGMA synchronous = \(synchronous.uppercased())", "setting synchronous")
         try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
         index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: false)
