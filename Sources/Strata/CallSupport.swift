@@ -25,6 +25,15 @@ func mallocString(_ s: String) -> UnsafeMutablePointer<CChar> {
     return p
 }
 
+/// UTF-8 bytes as a malloc'ed, NUL-terminated C string the caller frees with `strata_string_free`.
+func mallocString(bytes: [UInt8]) -> UnsafeMutablePointer<CChar> {
+    guard let raw = malloc(bytes.count + 1) else { fatalError("out of memory copying a \(bytes.count)-byte answer") }
+    let p = raw.bindMemory(to: CChar.self, capacity: bytes.count + 1)
+    bytes.withUnsafeBytes { b in if let base = b.baseAddress { raw.copyMemory(from: base, byteCount: b.count) } }
+    p[bytes.count] = 0
+    return p
+}
+
 /// A borrowed C string as a validated Swift string; NULL is nil.
 func cString(_ p: UnsafePointer<CChar>?, what: String) throws(StrataError) -> String? {
     guard let p else { return nil }

@@ -46,6 +46,19 @@ private func jsonVerb(
     }
 }
 
+/// One verb whose answer is written as JSON text directly (recall: see `RecallAnswerWriter`).
+private func textVerb(
+    _ engine: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    what: String, _ verb: (Engine, JSONValue) throws(StrataError) -> [UInt8]
+) -> strata_status {
+    out?.pointee = nil
+    return cCall { () throws(StrataError) in
+        guard let out else { throw StrataError(.invalidArgument, "out_json is NULL") }
+        let e = try EngineHandle.from(engine)
+        out.pointee = mallocString(bytes: try verb(e, try cJSON(request, what: what)))
+    }
+}
+
 @implementation @c public func strata_engine_store(
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
@@ -55,7 +68,7 @@ private func jsonVerb(
 @implementation @c public func strata_engine_recall(
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
-    jsonVerb(engine, request_json, out_json, what: "recall request") { (e, r) throws(StrataError) in try e.recallJSON(r) }
+    textVerb(engine, request_json, out_json, what: "recall request") { (e, r) throws(StrataError) in try e.recallAnswerText(r) }
 }
 
 @implementation @c public func strata_engine_get(
@@ -121,9 +134,9 @@ private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, eng
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ query: UnsafePointer<Float>!, _ dimension: Int,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
-    jsonVerb(engine, request_json, out_json, what: "recall request") { (e, r) throws(StrataError) in
+    textVerb(engine, request_json, out_json, what: "recall request") { (e, r) throws(StrataError) in
         let q = try vectors(query, count: 1, dimension: dimension, engineDimension: e.dimension)[0]
-        return try e.recallJSON(r, vector: q)
+        return try e.recallAnswerText(r, vector: q)
     }
 }
 

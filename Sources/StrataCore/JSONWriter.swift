@@ -1,80 +1,129 @@
 /// Writes `JSONValue` as compact JSON with sorted object keys (stable output for tests and diffs).
+///
+/// The text is built as UTF-8 bytes and turned into a String once: appending many short pieces to
+/// a String checks its storage on every append, and that showed up as a tenth of a C ABI recall.
 public enum JSONWriter {
     /// The compact JSON text of `value`. Non-finite numbers (which JSON cannot hold) are written as null.
     public static func string(_ value: JSONValue, pretty: Bool = false) -> String {
-        var out = ""
-        out.reserveCapacity(64)
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(value, into: &out, indent: pretty ? 0 : nil)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// Appends the JSON text of `value` to `out`.
     public static func write(_ value: JSONValue, into out: inout String, indent: Int? = nil) {
+        out += string(value, pretty: indent != nil)
+    }
+
+    /// Appends the JSON text of `value` to `out` as UTF-8.
+    public static func write(_ value: JSONValue, into out: inout [UInt8], indent: Int? = nil) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
+        case .null: append("null", to: &out)
+        case .bool(let b): append(b ? "true" : "false", to: &out)
         case .number(let n): writeNumber(n, into: &out)
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { append("[]", to: &out); return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(indent.map { $0 + 1 }, into: &out)
                 write(item, into: &out, indent: indent.map { $0 + 1 })
             }
             newline(indent, into: &out)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            if fields.isEmpty { out += "{}"; return }
-            out += "{"
+            if fields.isEmpty { append("{}", to: &out); return }
+            out.append(UInt8(ascii: "{"))
             for (i, key) in fields.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(indent.map { $0 + 1 }, into: &out)
                 writeString(key, into: &out)
-                out += indent == nil ? ":" : ": "
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(UInt8(ascii: " ")) }
                 write(fields[key]!, into: &out, indent: indent.map { $0 + 1 })
             }
             newline(indent, into: &out)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ indent: Int?, into out: inout String) {
+    @inline(__always)
+    private static func append(_ s: StaticString, to out: inout [UInt8]) {
+        s.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    private static func newline(_ indent: Int?, into out: inout [UInt8]) {
         guard let indent else { return }
-        out += "\n"
-        out += String(repeating: "  ", count: indent)
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
     }
 
     public static func writeNumber(_ n: Double, into out: inout String) {
-        guard n.isFinite else { out += "null"; return }
+        var bytes: [UInt8] = []
+        writeNumber(n, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Integral values in the exactly representable range as integers, others in Swift's shortest
+    /// round-tripping form.
+    public static func writeNumber(_ n: Double, into out: inout [UInt8]) {
+        guard n.isFinite else { append("null", to: &out); return }
         if n == n.rounded(), abs(n) < 1e15 {
-            out += String(Int64(n))
+            var v = Int64(n)
+            if v == 0 { out.append(UInt8(ascii: "0")); return }
+            if v < 0 {
+                out.append(UInt8(ascii: "-"))
+                v = -v
+            }
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { d in
+                while v > 0 {
+                    d[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                    count += 1
+                }
+                for i in stride(from: count - 1, through: 0, by: -1) { out.append(d[i]) }
+            }
         } else {
-            out += "\(n)"
+            out.append(contentsOf: n.description.utf8)
         }
     }
 
     public static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        // Most strings (ids, times, plain text) need no escape: append them whole.
+        var bytes: [UInt8] = []
+        writeString(s, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped; everything
+    /// else (all of Unicode) written as its UTF-8.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Most strings (ids, times, plain text) need no escape: copied whole.
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
             return
         }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"", to: &out)
+            case UInt8(ascii: "\\"): append("\\\\", to: &out)
+            case UInt8(ascii: "\n"): append("\\n", to: &out)
+            case UInt8(ascii: "\r"): append("\\r", to: &out)
+            case UInt8(ascii: "\t"): append("\\t", to: &out)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                append("\\u00", to: &out)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

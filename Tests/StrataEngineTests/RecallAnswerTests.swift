@@ -1,0 +1,20 @@
+import StrataCore
+@testable import StrataEngine
+import Testing
+
+@Suite struct RecallAnswerTests {
+    @Test func theDirectWriterProducesExactlyTheJSONWritersText() throws {
+        let e = try Engine(configuration: EngineConfiguration(json: ["dedupe": ["enabled": false]]))
+        try e.store(NewMemory("plain words about tea", metadata: ["user": "alice", "n": 3, "nested": ["a": [1, 2.5, true, .null]]]))
+        try e.store(NewMemory("quotes \" and \\ backslashes\nand a tab\t and \u{01} control, été, 日本", scope: try ScopePath("org/a")))
+        try e.store(NewMemory("no keyword match here at all", importance: 0.9))
+        for query in ["tea", "quotes backslashes", "zzz nothing"] {
+            let hits = try e.recall(RecallQuery(query, k: 10))
+            let direct = String(decoding: RecallAnswerWriter.write(hits), as: UTF8.self)
+            let viaTree = JSONWriter.string(.object(["hits": .array(hits.map(\.json))]))
+            #expect(direct == viaTree, "query \(query)")
+            #expect(try JSONParser.parse(direct) == .object(["hits": .array(hits.map(\.json))]))
+        }
+        #expect(String(decoding: RecallAnswerWriter.write([]), as: UTF8.self) == #"{"hits":[]}"#)
+    }
+}
