@@ -116,17 +116,17 @@ private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, eng
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ vectors_: UnsafePointer<Float>!, _ count: Int,
     _ dimension: Int, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
-    jsonVerb(engine, nil, out_json, what: "store request") { (e, _) throws(StrataError) in
+    textVerb(engine, nil, out_json, what: "store request") { (e, _) throws(StrataError) in
         let rows = try vectors(vectors_, count: count, dimension: dimension, engineDimension: e.dimension)
         let request = try cJSON(request_json, what: "store request")
-        if request_json == nil || request == .object([:]) { return try e.storeVectorsJSON(rows) }
+        if request_json == nil || request == .object([:]) { return try e.storeVectorsAnswerText(rows) }
         guard let items = request.objectValue?["items"]?.arrayValue else {
             throw StrataError(.invalidJSON, "store request for vectors must be {\"items\": [...]}")
         }
         guard items.count == count else {
             throw StrataError(.invalidArgument, "store request has \(items.count) items but count is \(count)")
         }
-        return try e.storeJSON(request, vectors: rows)
+        return Array(JSONWriter.string(try e.storeJSON(request, vectors: rows)).utf8)
     }
 }
 

@@ -73,7 +73,7 @@ struct BenchABICommand: ParsableCommand {
             let swift = try Engine(configuration: EngineConfiguration(text: benchEngineConfig, source: "bench config"))
             let engine = try c.open(benchEngineConfig)
             defer { c.close(engine) }
-            let (swiftStore, cStore) = try alternate(rounds: 3) { (side: Int) throws(StrataError) -> Double in
+            let (swiftStore, cStore) = try alternate(rounds: max(3, rounds / 2)) { (side: Int) throws(StrataError) -> Double in
                 // Each pass stores into a fresh engine, dropped after; the measured pair is filled below.
                 let t0 = benchNow()
                 if side == 0 {

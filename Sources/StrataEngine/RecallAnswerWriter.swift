@@ -65,6 +65,28 @@ enum RecallAnswerWriter {
 }
 
 extension Engine {
+    /// Like `storeVectorsJSON`, answering the JSON text directly (the C ABI's form):
+    /// `{"deduplicated":[...],"ids":[...]}`, keys in `JSONWriter`'s sorted order.
+    public func storeVectorsAnswerText(_ vectors: [[Float]]) throws(StrataError) -> [UInt8] {
+        let outcomes = try store(Array(repeating: NewMemory(""), count: vectors.count), vectors: vectors)
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + outcomes.count * 30)
+        func list(_ ids: [String]) {
+            out.append(UInt8(ascii: "["))
+            for (i, id) in ids.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(id, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(contentsOf: "{\"deduplicated\":".utf8)
+        list(outcomes.filter(\.deduplicated).map(\.id))
+        out.append(contentsOf: ",\"ids\":".utf8)
+        list(outcomes.map(\.id))
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// Like `recallJSON`, answering the JSON text directly (the C ABI's form).
     public func recallAnswerText(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> [UInt8] {
         var q = try RecallQuery(json: request, path: "recall request", textRequired: vector == nil)

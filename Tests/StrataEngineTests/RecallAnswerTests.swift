@@ -18,3 +18,17 @@ import Testing
         #expect(String(decoding: RecallAnswerWriter.write([]), as: UTF8.self) == #"{"hits":[]}"#)
     }
 }
+
+@Suite struct StoreAnswerTests {
+    @Test func theDirectStoreAnswerMatchesTheJSONWriter() throws {
+        let e = try Engine(configuration: EngineConfiguration(json: ["embedder": ["backend": "hashing", "options": ["dimension": 8]]]))
+        let v: [Float] = [1, 0, 0, 0, 0, 0, 0, 0]
+        // The second vector repeats the first: de-duplicated into it (no words: only the cosine counts).
+        let text = String(decoding: try e.storeVectorsAnswerText([v, v, [0, 1, 0, 0, 0, 0, 0, 0]]), as: UTF8.self)
+        let parsed = try JSONParser.parse(text)
+        let ids = try #require(parsed.objectValue?["ids"]?.arrayValue)
+        #expect(ids.count == 3 && ids[0] == ids[1] && ids[0] != ids[2])
+        #expect(parsed.objectValue?["deduplicated"] == .array([ids[0]]))
+        #expect(text == JSONWriter.string(parsed), "keys in the writer's order, no spaces")
+    }
+}
