@@ -32,5 +32,8 @@ cc -O2 -Wall -I include bench/engine_bench.c -L .build/release -lstrata \
     -Wl,-rpath,"$PWD/.build/release" -lm -o .build/engine_bench
 python3 bench/compare_faces.py --rounds 3 "${JSON[@]}"
 
+echo "== the same engine work through the Swift API and the C ABI, in one process (alternating windows)"
+"$CLI" bench abi --n 10000,100000 --text-n 10000 "${JSON[@]}"
+
 echo "== persistent stores next to Chroma (100k x 384, durable ingest, recall with and without a 10% filter)"
 python3 bench/persist_bench.py --data "$DATA" --n 100000 --queries 200 "${JSON[@]}"
