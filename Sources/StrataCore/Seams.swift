@@ -70,6 +70,27 @@ public struct StoreChange: Sendable {
     }
 
     public var isEmpty: Bool { upserts.isEmpty && removals.isEmpty && history.isEmpty }
+
+    /// Throws `.dimension` or `.invalidVector` for the first upsert whose vector is not
+    /// `dimension` finite floats, naming the record: stores check this before writing anything.
+    public func validateVectors(dimension: Int) throws(StrataError) {
+        for (i, r) in upserts.enumerated() {
+            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
+        }
+    }
+}
+
+/// A store whose every write is one `StoreChange` through `apply`: `upsert`, `remove` and
+/// `commit` come for free and cannot drift apart (the SQLite and file stores).
+public protocol ChangeApplyingStore: VectorStore {
+    /// Writes the change atomically; returns how many of `change.removals` were there.
+    func apply(_ change: StoreChange) throws(StrataError) -> Int
+}
+
+extension ChangeApplyingStore {
+    public func upsert(_ records: [StoredRecord]) throws(StrataError) { _ = try apply(StoreChange(upserts: records)) }
+    public func remove(ids: [String]) throws(StrataError) -> Int { try apply(StoreChange(removals: ids)) }
+    public func commit(_ change: StoreChange) throws(StrataError) { _ = try apply(change) }
 }
 
 extension VectorStore {

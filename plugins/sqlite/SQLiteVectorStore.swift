@@ -22,7 +22,7 @@ import Synchronization
 /// `synchronous` ("full", "normal" or "off"), `busy_timeout_ms`, plus the host's `dimension`
 /// and `metric`. Thread-safe: one connection behind a lock; searches run beside each other on
 /// the in-process index.
-public final class SQLiteVectorStore: VectorStore, @unchecked Sendable {
+public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
     public let name: String
@@ -122,23 +122,9 @@ public final class SQLiteVectorStore: VectorStore, @unchecked Sendable {
 
     // MARK: - Writes
 
-    public func upsert(_ records: [StoredRecord]) throws(StrataError) {
-        _ = try write(StoreChange(upserts: records))
-    }
-
-    public func remove(ids: [String]) throws(StrataError) -> Int {
-        try write(StoreChange(removals: ids))
-    }
-
-    public func commit(_ change: StoreChange) throws(StrataError) {
-        _ = try write(change)
-    }
-
     /// One write transaction; returns how many rows were removed.
-    private func write(_ change: StoreChange) throws(StrataError) -> Int {
-        for (i, r) in change.upserts.enumerated() {
-            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
-        }
+    public func apply(_ change: StoreChange) throws(StrataError) -> Int {
+        try change.validateVectors(dimension: dimension)
         guard !change.isEmpty else { return 0 }
         let history = change.history.map { (JSONWriter.string($0.json), $0) }
         let records = change.upserts.map { JSONWriter.string($0.memory.json) }

@@ -27,7 +27,7 @@ import Synchronization
 /// - One writer: the open takes an exclusive `flock` on the log; a second opener gets
 ///   `.conflict`. Within a process every method is thread-safe: writes take one lock, reads go
 ///   to the index, which runs them side by side.
-public final class FileVectorStore: VectorStore {
+public final class FileVectorStore: ChangeApplyingStore {
     public let dimension: Int
     public let metric: Metric
     public let name = "file"
@@ -104,25 +104,11 @@ public final class FileVectorStore: VectorStore {
 
     // MARK: - Writes
 
-    public func upsert(_ records: [StoredRecord]) throws(StrataError) {
-        _ = try write(StoreChange(upserts: records))
-    }
-
-    public func remove(ids: [String]) throws(StrataError) -> Int {
-        try write(StoreChange(removals: ids))
-    }
-
     /// Appends `change` as one frame, then applies it: after a crash the store opens with all
-    /// of it or none. Complexity: O(size of the change), plus a compaction now and then.
-    public func commit(_ change: StoreChange) throws(StrataError) {
-        _ = try write(change)
-    }
-
-    /// The one write path; returns how many of the removed ids were there.
-    private func write(_ change: StoreChange) throws(StrataError) -> Int {
-        for (i, r) in change.upserts.enumerated() {
-            try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
-        }
+    /// of it or none. Returns how many of the removed ids were there. Complexity: O(size of the
+    /// change), plus a compaction now and then.
+    public func apply(_ change: StoreChange) throws(StrataError) -> Int {
+        try change.validateVectors(dimension: dimension)
         return try writer.withLock { (w) throws(StrataError) -> Int in
             if let failure = w.failure {
                 throw failure.prefixed("file store \"\(options.path)\" refuses writes after an earlier failure; reopen it")
