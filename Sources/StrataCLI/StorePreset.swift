@@ -1,5 +1,6 @@
 import ArgumentParser
 import StrataCore
+import StrataEngine
 
 /// A named starting configuration for `strata init`.
 ///
@@ -24,12 +25,25 @@ struct StorePreset: ExpressibleByArgument, Sendable {
             configuration: ["store": ["backend": "file", "plugin": "file", "options": ["path": "strata.log"]]],
             persists: true),
         StorePreset(
+            name: "metabolic",
+            summary: "SQLite with seed 001's tiers: working 1 h / 10 items (always recalled), session 24 h / 50, episodic 7 d / 200, semantic permanent",
+            configuration: sqlite(with: ConfigurationPresets.metabolic), persists: true),
+        StorePreset(
+            name: "tiered",
+            summary: "SQLite with seed 004's tiers: hot 24 h / 1,000, warm 168 h / 5,000 (light), cold 720 h / 10,000 (summary), archive (patterns)",
+            configuration: sqlite(with: ConfigurationPresets.tiered), persists: true),
+        StorePreset(
             name: "memory", summary: "the embedded default, in memory: nothing persists",
             configuration: ["store": ["backend": "memory"]],
             persists: false),
     ]
 
     static let defaultName = "sqlite"
+
+    /// A preset document on the SQLite store in the store folder.
+    private static func sqlite(with preset: JSONValue) -> JSONValue {
+        preset.setting("store", ["backend": "sqlite", "plugin": "sqlite", "options": ["path": "strata.db"]])
+    }
 
     static var `default`: StorePreset { all.first { $0.name == defaultName }! }
 

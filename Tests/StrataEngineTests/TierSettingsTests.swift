@@ -1,0 +1,49 @@
+import StrataCore
+import StrataEngine
+import Testing
+
+@Suite struct TierSettingsTests {
+    @Test func theMetabolicPresetCarriesSeed001sNumbers() throws {
+        let c = try EngineConfiguration(json: ConfigurationPresets.metabolic, source: "metabolic")
+        #expect(c.tiers.map(\.name) == ["working", "session", "episodic", "semantic"])
+        #expect(c.tiers.map(\.retentionHours) == [1, 24, 168, nil])
+        #expect(c.tiers.map(\.capacity) == [10, 50, 200, nil])
+        #expect(c.tiers[0].recall == .always && c.tiers[1].recall == .search)
+        #expect(c.defaults.tier == "working")
+    }
+
+    @Test func theTieredPresetCarriesSeed004sNumbers() throws {
+        let c = try EngineConfiguration(json: ConfigurationPresets.tiered, source: "tiered")
+        #expect(c.tiers.map(\.name) == ["hot", "warm", "cold", "archive"])
+        #expect(c.tiers.map(\.retentionHours) == [24, 168, 720, nil])
+        #expect(c.tiers.map(\.capacity) == [1000, 5000, 10000, nil])
+        #expect(c.tiers.map(\.compression) == [.none, .light, .summary, .patternOnly])
+        #expect(c.tiers[1].keepFields == ["type", "action", "outcome"])
+    }
+
+    @Test func tiersWriteOutAndReadBackTheSame() throws {
+        for (name, preset) in ConfigurationPresets.all {
+            let c = try EngineConfiguration(json: preset, source: name)
+            let again = try EngineConfiguration(json: c.json, source: "\(name) written out")
+            #expect(again == c, "\(name)")
+        }
+        let promoted = TierSettings(name: "t", promote: .init(minImportance: 0.7, minAccessCount: 2, minAgeHours: 3))
+        #expect(try TierSettings(json: promoted.json, path: "t") == promoted)
+    }
+
+    @Test(arguments: [
+        (JSONValue.object(["name": "a", "compression": "heavy"]), "tiers[0].compression"),
+        (.object(["name": "a", "capacity": -1]), "tiers[0].capacity"),
+        (.object(["name": "a", "retention_hours": "1h"]), "tiers[0].retention_hours"),
+        (.object(["name": "a", "recall": "sometimes"]), "tiers[0].recall"),
+        (.object(["name": "a", "keep_fields": ["x"]]), "keep_fields"),
+        (.object(["name": "a", "promote": ["min_importance": 2]]), "min_importance"),
+        (.object(["name": "a", "promote": ["min_acess_count": 2]]), "min_acess_count"),
+    ])
+    func badTierRulesNameTheKey(tier: JSONValue, culprit: String) {
+        #expect { _ = try EngineConfiguration(json: ["tiers": .array([tier])]) } throws: { error in
+            let e = error as! StrataError
+            return e.code == .invalidConfig && e.message.contains(culprit)
+        }
+    }
+}
