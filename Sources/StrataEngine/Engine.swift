@@ -248,7 +248,13 @@ public final class Engine: Sendable {
             }
             parts.append(.any(sees))
         }
-        if let tiers = q.tiers { parts.append(.condition(path: ["tier"], .in(tiers.map { .string($0) }))) }
+        if let tiers = q.tiers {
+            // Tiers whose rule is `recall: always` (the working tier) are searched whatever the
+            // request names.
+            let always = configuration.tiers.filter { $0.recall == .always }.map(\.name)
+            let searched = tiers + always.filter { !tiers.contains($0) }
+            parts.append(.condition(path: ["tier"], .in(searched.map { .string($0) })))
+        }
         if let category = q.category { parts.append(.condition(path: ["category"], .eq(.string(category)))) }
         if let now {
             parts.append(.any([.condition(path: ["expires_at"], .exists(false)),

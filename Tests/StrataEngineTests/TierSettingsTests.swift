@@ -47,3 +47,17 @@ import Testing
         }
     }
 }
+
+@Suite struct TierRecallTests {
+    @Test func aTierWithRecallAlwaysIsSearchedEvenWhenTheRequestNamesOthers() throws {
+        let e = try Engine(configuration: EngineConfiguration(json: ConfigurationPresets.metabolic.setting("dedupe", ["enabled": false])))
+        let working = try e.store(NewMemory("the oven timer rings at noon")).id  // default tier: working
+        let episodic = try e.store(NewMemory("last week the oven timer broke", tier: "episodic")).id
+        let semantic = try e.store(NewMemory("oven timers count down", tier: "semantic")).id
+        let hits = try e.recall(RecallQuery("oven timer", tiers: ["episodic"]))
+        #expect(Set(hits.map(\.memory.id)) == [working, episodic], "working is always searched; semantic was not asked for")
+        #expect(hits.first { $0.memory.id == working }?.memory.tier == "working", "each hit reports its tier")
+        #expect(!hits.contains { $0.memory.id == semantic })
+        #expect(Set(try e.recall(RecallQuery("oven timer")).map(\.memory.id)) == [working, episodic, semantic])
+    }
+}
