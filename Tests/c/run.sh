@@ -53,6 +53,24 @@ if command -v nm >/dev/null 2>&1; then
     fi
 fi
 
+if command -v readelf >/dev/null 2>&1; then
+    # What other objects can link to: defined GLOBAL or WEAK dynamic symbols. (Swift leaves some
+    # type metadata in .dynsym bound LOCAL, which nothing outside can resolve.)
+    for lib in "$LIB_DIR/libstrata.so:^strata_" "$LIB_DIR/libstrata-memory.so:^strata_plugin_entry$" \
+        "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$"; do
+        file="${lib%%:*}" allowed="${lib#*:}"
+        [[ -f "$file" ]] || continue
+        others="$(readelf -W --dyn-syms "$file" | awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 != "UND" {print $8}' |
+            grep -Ev '^(__bss_start|_edata|_end|_init|_fini)$' | grep -Ev "$allowed" || true)"
+        if [[ -n "$others" ]]; then
+            echo "run.sh: $(basename "$file") exports symbols beyond $allowed:" >&2
+            echo "$others" | head -20 >&2
+            exit 1
+        fi
+        echo "$(basename "$file"): exports only $allowed"
+    done
+fi
+
 echo "== building the fixture plugins"
 for source in Tests/fixtures/plugins/*.c; do
     name="$(basename "$source" .c)"
