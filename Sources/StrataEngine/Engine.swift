@@ -126,7 +126,7 @@ public final class Engine: Sendable {
                     let old = existing.memory
                     existing.memory.content = item.content
                     existing.memory.metadata.merge(item.metadata) { _, new in new }
-                    existing.memory.importance = max(old.importance, item.importance ?? defaults.importance)
+                    existing.memory.importance = max(old.importance, item.importance ?? startingImportance(item))
                     existing.memory.pinned = old.pinned || item.pinned
                     existing.memory.updatedAt = max(old.updatedAt, at)
                     existing.vector = embeddings[i]
@@ -147,7 +147,7 @@ public final class Engine: Sendable {
                 let memory = Memory(
                     id: nextID(&state, now: now), content: item.content, metadata: item.metadata, scope: item.scope,
                     visibility: item.visibility ?? defaults.visibility, tier: item.tier ?? defaults.tier,
-                    category: item.category ?? defaults.category, importance: item.importance ?? defaults.importance,
+                    category: item.category ?? defaults.category, importance: item.importance ?? startingImportance(item),
                     pinned: item.pinned, createdAt: at, model: model,
                     expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
                 indexOfID[memory.id] = records.count
@@ -164,6 +164,12 @@ public final class Engine: Sendable {
         }
         hub.publish(events)
         return outcomes
+    }
+
+    /// The importance a memory without one of its own starts with: its category's, else the default.
+    private func startingImportance(_ item: NewMemory) -> Double {
+        let category = item.category ?? configuration.defaults.category
+        return configuration.categories.first { $0.name == category }?.importance ?? configuration.defaults.importance
     }
 
     /// The nearest memory in the same scope and model at or above the dedupe threshold, looking

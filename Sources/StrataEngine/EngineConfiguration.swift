@@ -6,6 +6,7 @@ import StrataCore
 ///       "plugin_dirs": ["./plugins"],
 ///       "store":      {"backend": "memory", "options": {"metric": "cosine"}},
 ///       "tiers":      [{"name": "working", "store": {"backend": "memory"}}, {"name": "episodic"}],
+///       "categories": [{"name": "preferences", "retention_days": null, "importance": 1.0}],
 ///       "embedder":   {"backend": "hashing", "options": {"dimension": 256}},
 ///       "summarizer": {"backend": "extractive", "options": {"max_chars": 400}},
 ///       "recall": {"k": 10, "candidates": 50, "rrf_k": 10, "recency_half_life_hours": 168,
@@ -21,6 +22,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var store = BackendChoice(backend: "memory")
     /// Tiers, in order; a tier with a store of its own keeps its memories there.
     public var tiers: [TierSettings] = []
+    /// Categories with their retention and starting importance.
+    public var categories: [CategorySettings] = []
     public var embedder = BackendChoice(backend: "hashing")
     public var summarizer = BackendChoice(backend: "extractive")
     public var recall = RecallSettings()
@@ -73,6 +76,7 @@ public struct EngineConfiguration: Sendable, Hashable {
         pluginDirectories = try r.optionalStrings("plugin_dirs") ?? []
         if let v = r.optionalValue("store") { store = try BackendChoice(json: v, path: r.keyPath("store")) }
         if let v = r.optionalValue("tiers") { tiers = try TierSettings.list(v, path: r.keyPath("tiers")) }
+        if let v = r.optionalValue("categories") { categories = try CategorySettings.list(v, path: r.keyPath("categories")) }
         if let v = r.optionalValue("embedder") { embedder = try BackendChoice(json: v, path: r.keyPath("embedder")) }
         if let v = r.optionalValue("summarizer") { summarizer = try BackendChoice(json: v, path: r.keyPath("summarizer")) }
         if var rr = try r.optionalReader("recall") {
@@ -124,7 +128,7 @@ public struct EngineConfiguration: Sendable, Hashable {
         let w = recall.weights
         return .object([
             "plugin_dirs": .array(pluginDirectories.map { .string($0) }),
-            "store": store.json, "tiers": .array(tiers.map(\.json)), "embedder": embedder.json, "summarizer": summarizer.json,
+            "store": store.json, "tiers": .array(tiers.map(\.json)), "categories": .array(categories.map(\.json)), "embedder": embedder.json, "summarizer": summarizer.json,
             "recall": .object([
                 "k": .number(Double(recall.k)), "candidates": .number(Double(recall.candidates)),
                 "rrf_k": .number(recall.rrfK), "recency_half_life_hours": .number(recall.recencyHalfLifeHours),

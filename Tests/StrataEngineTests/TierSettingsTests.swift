@@ -61,3 +61,34 @@ import Testing
         #expect(Set(try e.recall(RecallQuery("oven timer")).map(\.memory.id)) == [working, episodic, semantic])
     }
 }
+
+@Suite struct CategorySettingsTests {
+    @Test func theTieredPresetCarriesSeed004sSixCategories() throws {
+        let c = try EngineConfiguration(json: ConfigurationPresets.tiered, source: "tiered")
+        #expect(c.categories.map(\.name) == ["trades", "market_observations", "patterns", "failures", "opportunities", "user_preferences"])
+        #expect(c.categories.map(\.retentionDays) == [30, 7, 365, 60, 3, nil])
+        #expect(c.categories.map(\.importance) == [0.9, 0.6, 1.0, 0.8, 0.5, 1.0])
+    }
+
+    @Test func aMemoryStartsWithItsCategorysImportanceUnlessItBringsItsOwn() throws {
+        let e = try Engine(configuration: EngineConfiguration(json: [
+            "categories": [["name": "failures", "retention_days": 60, "importance": 0.8]], "dedupe": ["enabled": false],
+        ]))
+        #expect(try e.get(id: e.store(NewMemory("the deploy failed", category: "failures")).id).importance == 0.8)
+        #expect(try e.get(id: e.store(NewMemory("it failed again", category: "failures", importance: 0.3)).id).importance == 0.3)
+        #expect(try e.get(id: e.store(NewMemory("an unlisted category", category: "misc")).id).importance == 0.5)
+    }
+
+    @Test(arguments: [
+        (JSONValue.array([["name": "a"], ["name": "a"]]), "used twice"),
+        (.array([["name": "a", "importance": 1.5]]), "categories[0].importance"),
+        (.array([["name": "a", "retention": 3]]), "retention"),
+        (.array([["name": "a", "retention_days": -1]]), "retention_days"),
+    ])
+    func badCategoriesNameTheKey(categories: JSONValue, culprit: String) {
+        #expect { _ = try EngineConfiguration(json: ["categories": categories]) } throws: { error in
+            let e = error as! StrataError
+            return e.code == .invalidConfig && e.message.contains(culprit)
+        }
+    }
+}
