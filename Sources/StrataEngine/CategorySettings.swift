@@ -32,18 +32,4 @@ public struct CategorySettings: Sendable, Hashable {
         .object(["name": .string(name), "retention_days": retentionDays.map { .number($0) } ?? .null,
                  "importance": .number(importance)])
     }
-
-    /// Decodes the `categories` array: names must be unique.
-    static func list(_ json: JSONValue, path: String) throws(StrataError) -> [CategorySettings] {
-        guard case .array(let items) = json else { throw StrataError(.invalidConfig, "\(path) must be an array of categories") }
-        var out: [CategorySettings] = []
-        for (i, item) in items.enumerated() {
-            let c = try CategorySettings(json: item, path: "\(path)[\(i)]")
-            guard !out.contains(where: { $0.name == c.name }) else {
-                throw StrataError(.invalidConfig, "\(path)[\(i)].name \"\(c.name)\" is used twice")
-            }
-            out.append(c)
-        }
-        return out
-    }
 }

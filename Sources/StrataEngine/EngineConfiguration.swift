@@ -75,8 +75,8 @@ public struct EngineConfiguration: Sendable, Hashable {
         var r = try JSONObjectReader(json, path: source, code: .invalidConfig)
         pluginDirectories = try r.optionalStrings("plugin_dirs") ?? []
         if let v = r.optionalValue("store") { store = try BackendChoice(json: v, path: r.keyPath("store")) }
-        if let v = r.optionalValue("tiers") { tiers = try TierSettings.list(v, path: r.keyPath("tiers")) }
-        if let v = r.optionalValue("categories") { categories = try CategorySettings.list(v, path: r.keyPath("categories")) }
+        if let v = r.optionalValue("tiers") { tiers = try TierSettings.list(v, path: r.keyPath("tiers"), of: "tiers") }
+        if let v = r.optionalValue("categories") { categories = try CategorySettings.list(v, path: r.keyPath("categories"), of: "categories") }
         if let v = r.optionalValue("embedder") { embedder = try BackendChoice(json: v, path: r.keyPath("embedder")) }
         if let v = r.optionalValue("summarizer") { summarizer = try BackendChoice(json: v, path: r.keyPath("summarizer")) }
         if var rr = try r.optionalReader("recall") {

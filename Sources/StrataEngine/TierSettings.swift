@@ -120,18 +120,4 @@ public struct TierSettings: Sendable, Hashable {
         }
         return .object(o)
     }
-
-    /// Decodes the `tiers` array: names must be unique.
-    static func list(_ json: JSONValue, path: String) throws(StrataError) -> [TierSettings] {
-        guard case .array(let items) = json else { throw StrataError(.invalidConfig, "\(path) must be an array of tiers") }
-        var out: [TierSettings] = []
-        for (i, item) in items.enumerated() {
-            let tier = try TierSettings(json: item, path: "\(path)[\(i)]")
-            guard !out.contains(where: { $0.name == tier.name }) else {
-                throw StrataError(.invalidConfig, "\(path)[\(i)].name \"\(tier.name)\" is used twice")
-            }
-            out.append(tier)
-        }
-        return out
-    }
 }
