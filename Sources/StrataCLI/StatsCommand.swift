@@ -8,8 +8,8 @@ struct StatsCommand: ParsableCommand {
         commandName: "stats",
         abstract: "Count the memories by tier, category and scope, and name the store, embedder and summarizer.",
         discussion: """
-            Expired memories are still counted until they are forgotten. --json prints the \
-            engine's stats object (memories, by_tier, by_category, by_scope, dimension, store, \
+            Memories past their expiry time are counted apart (expired) until they are forgotten. \
+            --json prints the engine's stats object (memories, expired, by_tier, by_category, by_scope, dimension, store, \
             embedder, summarizer, operations); operations counts this process's calls only.
 
             Example:
@@ -31,6 +31,7 @@ struct StatsCommand: ParsableCommand {
             }
             let rows: [(String, String)] = [
                 ("memories", String(stats.memories)),
+                ("expired", String(stats.expired)),
                 ("by tier", counts(stats.byTier)),
                 ("by category", counts(stats.byCategory)),
                 ("by scope", counts(stats.byScope) { $0.isEmpty ? "(root)" : $0 }),

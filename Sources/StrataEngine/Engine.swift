@@ -460,8 +460,14 @@ public final class Engine: Sendable {
 
     public func stats() throws(StrataError) -> EngineStats {
         var byTier: [String: Int] = [:], byCategory: [String: Int] = [:], byScope: [String: Int] = [:]
-        var total = 0
+        var total = 0, expired = 0
+        let now = clock.now()
         try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
+            // Expired memories are no longer recalled; they are counted apart until forgotten.
+            if let end = r.memory.expiresAt, end <= now {
+                expired += 1
+                return true
+            }
             total += 1
             byTier[r.memory.tier, default: 0] += 1
             byCategory[r.memory.category, default: 0] += 1
@@ -470,7 +476,7 @@ public final class Engine: Sendable {
         }
         let operations = writer.withLock { $0.operations }
         return EngineStats(
-            memories: total, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
+            memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
             store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations)
     }
 

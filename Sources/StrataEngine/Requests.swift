@@ -118,7 +118,10 @@ public struct MemoryEvent: Sendable {
 
 /// Counts over the engine's memories.
 public struct EngineStats: Sendable {
+    /// Memories recall can still find (not expired).
     public var memories: Int
+    /// Memories past their expiry time, still stored until forgotten (or pruned).
+    public var expired: Int
     public var byTier: [String: Int]
     public var byCategory: [String: Int]
     public var byScope: [String: Int]
@@ -131,7 +134,7 @@ public struct EngineStats: Sendable {
     public var json: JSONValue {
         func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
         return .object([
-            "memories": .number(Double(memories)), "by_tier": counts(byTier), "by_category": counts(byCategory),
+            "memories": .number(Double(memories)), "expired": .number(Double(expired)), "by_tier": counts(byTier), "by_category": counts(byCategory),
             "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
             "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
         ])

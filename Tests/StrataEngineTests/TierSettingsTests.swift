@@ -1,5 +1,6 @@
 import StrataCore
 import StrataEngine
+import StrataTesting
 import Testing
 
 @Suite struct TierSettingsTests {
@@ -90,5 +91,22 @@ import Testing
             let e = error as! StrataError
             return e.code == .invalidConfig && e.message.contains(culprit)
         }
+    }
+}
+
+@Suite struct ExpiredStatsTests {
+    @Test func statsCountExpiredMemoriesApart() throws {
+        let clock = ManualClock()
+        let e = try Engine(configuration: EngineConfiguration(json: ["dedupe": ["enabled": false]]), clock: clock)
+        try e.store(NewMemory("a note that lasts an hour", ttlSeconds: 3600))
+        try e.store(NewMemory("a note that lasts"))
+        var s = try e.stats()
+        #expect(s.memories == 2 && s.expired == 0)
+        clock.advance(hours: 2)
+        s = try e.stats()
+        #expect(s.memories == 1 && s.expired == 1, "the hour-long note expired and is counted apart")
+        #expect(s.byTier == ["working": 1])
+        #expect(s.json.objectValue?["expired"] == 1)
+        #expect(try e.recall(RecallQuery("note lasts")).count == 1, "recall agrees with stats")
     }
 }
