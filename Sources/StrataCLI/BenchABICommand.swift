@@ -26,16 +26,7 @@ struct BenchABICommand: ParsableCommand {
             recall likewise at --text-n. Prints each figure and C / Swift.
             """)
 
-    @Option(name: .long, parsing: .unconditional, help: "Comma-separated store sizes.", transform: { text in
-        try text.split(separator: ",").map { part in
-            guard let v = Int(part), v >= 1 else { throw ValidationError("--n takes sizes like 10000,100000") }
-            return v
-        }
-    })
-    var n: [Int] = [10_000, 100_000]
-
-    @Option(name: .long, help: "Memories for the text measurement (0: skip).")
-    var textN = 10_000
+    @OptionGroup var sizes: BenchSizes
 
     // Short windows, many of them: the two sides then share each minute of the VM's changing
     // bandwidth, and the best window of each is taken from the same spells.
@@ -70,7 +61,7 @@ struct BenchABICommand: ParsableCommand {
         }
         var rng = SplitMix64(seed: 42)
         let queries = rng.normalizedGaussian(rows: 100, dimension: 384)
-        for size in n {
+        for size in sizes.n {
             let data = rng.normalizedGaussian(rows: size, dimension: 384)
             let swift = try Engine(configuration: EngineConfiguration(text: benchEngineConfig, source: "bench config"))
             let engine = try c.open(benchEngineConfig)
@@ -99,13 +90,13 @@ struct BenchABICommand: ParsableCommand {
             }
             report("recall_vector (QPS)", size, swiftRecall, cRecall, "QPS")
         }
-        if textN > 0 {
+        if sizes.textN > 0 {
             let swift = try Engine(configuration: EngineConfiguration(text: benchEngineConfig, source: "bench config"))
             let engine = try c.open(benchEngineConfig)
             defer { c.close(engine) }
             var s = 0
-            while s < textN {
-                let e = min(textN, s + 1000)
+            while s < sizes.textN {
+                let e = min(sizes.textN, s + 1000)
                 _ = try swift.store((s..<e).map { NewMemory(benchContent($0)) })
                 try c.storeText(engine, (s..<e).map(benchContent))
                 s = e
@@ -115,7 +106,7 @@ struct BenchABICommand: ParsableCommand {
                     if side == 0 { _ = try swift.recall(RecallQuery(benchQuery(i), k: 10)) } else { try c.recall(engine, benchQuery(i)) }
                 }
             }
-            report("recall text (QPS)", textN, swiftRecall, cRecall, "QPS")
+            report("recall text (QPS)", sizes.textN, swiftRecall, cRecall, "QPS")
         }
         if output.json { printJSON(.object(["library": .string(c.path), "results": .array(rows)])) }
     }

@@ -61,16 +61,7 @@ struct BenchEngineCommand: ParsableCommand {
             (hashing embedder, batches of 1000) at --text-n memories.
             """)
 
-    @Option(name: .long, parsing: .unconditional, help: "Comma-separated store sizes.", transform: { text in
-        try text.split(separator: ",").map { part in
-            guard let v = Int(part), v >= 1 else { throw ValidationError("--n takes sizes like 10000,100000") }
-            return v
-        }
-    })
-    var n: [Int] = [10_000, 100_000]
-
-    @Option(name: .long, help: "Memories for the text store and recall measurement (0: skip).")
-    var textN = 10_000
+    @OptionGroup var sizes: BenchSizes
 
     @Option(name: .long, help: "Minimum seconds per recall measurement.")
     var seconds = 2.0
@@ -112,7 +103,7 @@ struct BenchEngineCommand: ParsableCommand {
             report("recall_vector 1 row (ns)", 1, 1e9 / rate, "ns/call")
         }
 
-        for size in n {
+        for size in sizes.n {
             var engine = try openEngine()
             let data = rng.normalizedGaussian(rows: size, dimension: dim)
             // Best of three fresh engines: one pass is short and moves with the machine's noise.
@@ -138,25 +129,25 @@ struct BenchEngineCommand: ParsableCommand {
             report("recall_vector", size, qps, "QPS")
         }
 
-        if textN > 0 {
+        if sizes.textN > 0 {
             var engine = try openEngine()
             var best = Double.infinity
             for pass in 0..<benchStorePasses {
                 if pass > 0 { engine = try openEngine() }
                 let t0 = benchNow()
                 var s = 0
-                while s < textN {
-                    let e = min(textN, s + 1000)
+                while s < sizes.textN {
+                    let e = min(sizes.textN, s + 1000)
                     _ = try engine.store((s..<e).map { NewMemory(benchContent($0)) })
                     s = e
                 }
                 best = min(best, benchNow() - t0)
             }
-            report("store text", textN, Double(textN) / best, "memories/s")
+            report("store text", sizes.textN, Double(sizes.textN) / best, "memories/s")
             let qps = try benchRate(seconds: seconds) { (i: Int) throws(StrataError) in
                 _ = try engine.recall(RecallQuery(benchQuery(i), k: 10))
             }
-            report("recall text", textN, qps, "QPS")
+            report("recall text", sizes.textN, qps, "QPS")
         }
         if output.json {
             printJSON(.object(["face": .string("swift"), "cpu": .string(MachineBounds.cpuModel),

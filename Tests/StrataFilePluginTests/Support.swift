@@ -5,18 +5,11 @@ import StrataCore
 @testable import StrataFileStore
 import StrataPlugins
 import Synchronization
+import StrataTesting
 import Testing
 
-/// A fresh folder under the build folder for one test's files.
-func scratchFolder(_ name: String) -> String {
-    let dir = (PluginLoader.libraryDirectory ?? "/tmp") + "/file-store-tests/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    var path = ""
-    for part in dir.split(separator: "/") {
-        path += "/\(part)"
-        mkdir(path, 0o755)
-    }
-    return dir
-}
+/// A fresh folder for one test's files (see StrataTesting's `scratchFolder`).
+func scratchFolder(_ name: String) -> String { StrataTesting.scratchFolder("file-store-tests", name) }
 
 /// The lines a store reports, kept for assertions.
 final class Reports: Sendable {

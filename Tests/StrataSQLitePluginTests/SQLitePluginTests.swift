@@ -8,16 +8,8 @@ import StrataPlugins
 import StrataTesting
 import Testing
 
-/// A fresh folder under the build folder for one test's files.
-func scratchFolder(_ name: String) -> String {
-    let dir = (PluginLoader.libraryDirectory ?? "/tmp") + "/sqlite-tests/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    var path = ""
-    for part in dir.split(separator: "/") {
-        path += "/\(part)"
-        mkdir(path, 0o755)
-    }
-    return dir
-}
+/// A fresh folder for one test's files (see StrataTesting's `scratchFolder`).
+func scratchFolder(_ name: String) -> String { StrataTesting.scratchFolder("sqlite-tests", name) }
 
 /// An engine on the SQLite plugin, loaded through the plugin ABI as users load it.
 func sqliteEngine(_ path: String, clock: any Clock = SystemClock(), dedupe: Bool = true) throws -> Engine {
