@@ -18,7 +18,7 @@ public final class Engine: Sendable {
     public let summarizer: any Summarizer
     public let clock: any Clock
 
-    private struct WriterState {
+    struct WriterState {
         /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
         var history: [String: [HistoryEntry]] = [:]
         var operations: [String: Int] = [:]
@@ -28,8 +28,9 @@ public final class Engine: Sendable {
         var idSequence: UInt32 = 0
     }
 
-    private let writer: Mutex<WriterState>
-    private let hub = EventHub()
+    let writer: Mutex<WriterState>
+    let hub = EventHub()
+    private let schedule = LifecycleSchedule()
 
     /// Opens an engine.
     /// - Parameters:
@@ -65,6 +66,7 @@ public final class Engine: Sendable {
             state.keywords = index
         }
         writer = Mutex(state)
+        if let minutes = configuration.lifecycle.scheduleMinutes { schedule.start(everySeconds: minutes * 60, engine: self) }
     }
 
     /// Floats per vector.
@@ -206,7 +208,7 @@ public final class Engine: Sendable {
         return best?.0
     }
 
-    private func nextID(_ state: inout WriterState, now: Timestamp) -> String {
+    func nextID(_ state: inout WriterState, now: Timestamp) -> String {
         // Time-ordered ids: 12 hex digits of milliseconds, a sequence within the millisecond, random bits.
         let ms = max(now.milliseconds, state.lastIDMillis)
         if ms == state.lastIDMillis { state.idSequence &+= 1 } else { state.idSequence = 0 }
@@ -221,7 +223,7 @@ public final class Engine: Sendable {
         return s.count >= width ? String(s.suffix(width)) : String(repeating: "0", count: width - s.count) + s
     }
 
-    private func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
+    func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
         let vectors = try embedder.embed(texts)
         guard vectors.count == texts.count else {
             throw StrataError(.backend, "embedder \(embedder.modelID) returned \(vectors.count) vectors for \(texts.count) texts")
@@ -260,6 +262,10 @@ public final class Engine: Sendable {
             let always = configuration.tiers.filter { $0.recall == .always }.map(\.name)
             let searched = tiers + always.filter { !tiers.contains($0) }
             parts.append(.condition(path: ["tier"], .in(searched.map { .string($0) })))
+        } else {
+            // Tiers whose rule is `recall: named` are searched only when a request names them.
+            let named = configuration.tiers.filter { $0.recall == .named }.map { JSONValue.string($0.name) }
+            if !named.isEmpty { parts.append(.condition(path: ["tier"], .nin(named))) }
         }
         if let category = q.category { parts.append(.condition(path: ["category"], .eq(.string(category)))) }
         if let now {
@@ -451,7 +457,7 @@ public final class Engine: Sendable {
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
     /// Called with the writer lock held.
-    private func commit(_ change: StoreChange, _ state: inout WriterState) throws(StrataError) {
+    func commit(_ change: StoreChange, _ state: inout WriterState) throws(StrataError) {
         try store.commit(change)
         if !store.keepsHistory {
             for h in change.history { state.history[h.memoryID, default: []].append(h) }
@@ -460,7 +466,9 @@ public final class Engine: Sendable {
 
     public func stats() throws(StrataError) -> EngineStats {
         var byTier: [String: Int] = [:], byCategory: [String: Int] = [:], byScope: [String: Int] = [:]
-        var total = 0, expired = 0
+        var total = 0, expired = 0, patterns = 0
+        var access = AccessStatistics()
+        let patternCategory = configuration.lifecycle.patterns?.category ?? "patterns"
         let now = clock.now()
         try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
             // Expired memories are no longer recalled; they are counted apart until forgotten.
@@ -469,6 +477,8 @@ public final class Engine: Sendable {
                 return true
             }
             total += 1
+            access.add(r.memory, now: now)
+            if r.memory.category == patternCategory { patterns += 1 }
             byTier[r.memory.tier, default: 0] += 1
             byCategory[r.memory.category, default: 0] += 1
             byScope[r.memory.scope.description, default: 0] += 1
@@ -477,7 +487,8 @@ public final class Engine: Sendable {
         let operations = writer.withLock { $0.operations }
         return EngineStats(
             memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
-            store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations)
+            store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations, access: access,
+            patterns: patterns, lifecycle: try lifecycleTotals())
     }
 
     /// Calls `handler` for every event from now on; returns a token for `unsubscribe`.

@@ -13,7 +13,8 @@ import StrataCore
 ///                  "track_access": true,
 ///                  "weights": {"relevance": 1.0, "recency": 0.05, "importance": 0.05, "access": 0.02}},
 ///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
-///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"}
+///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"},
+///       "lifecycle": { see LifecycleSettings }
 ///     }
 ///
 /// Every key is optional; an unknown key or a bad value is `.invalidConfig` naming the key path.
@@ -29,6 +30,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var recall = RecallSettings()
     public var dedupe = DedupeSettings()
     public var defaults = MemoryDefaults()
+    /// The rules `metabolize` applies beyond tiers and categories.
+    public var lifecycle = LifecycleSettings()
 
     /// The embedded default: in-memory store, hashing embedder (256-d), extractive summarizer.
     public static let embeddedDefault = EngineConfiguration()
@@ -111,7 +114,28 @@ public struct EngineConfiguration: Sendable, Hashable {
             }
             try dr.finish()
         }
+        if let v = r.optionalValue("lifecycle") { lifecycle = try LifecycleSettings(json: v, path: r.keyPath("lifecycle")) }
         try r.finish()
+        try checkTierNames(source: source)
+    }
+
+    /// The lifecycle names tiers; each must be configured.
+    private func checkTierNames(source: String) throws(StrataError) {
+        let names = tiers.map(\.name)
+        func check(_ name: String, _ key: String) throws(StrataError) {
+            guard names.contains(name) else {
+                let known = names.isEmpty ? "no tiers are configured" : "the tiers are " + names.joined(separator: ", ")
+                throw StrataError(.invalidConfig, "\(source).lifecycle.\(key) names tier \"\(name)\" but \(known)")
+            }
+        }
+        for t in lifecycle.relevance?.exemptTiers ?? [] { try check(t, "relevance.exempt_tiers") }
+        if let c = lifecycle.consolidation {
+            try check(c.fromTier, "consolidation.from_tier")
+            guard c.fromTier != names.last else {
+                throw StrataError(.invalidConfig, "\(source).lifecycle.consolidation.from_tier \"\(c.fromTier)\" is the last tier: episodes need a next tier")
+            }
+        }
+        if let t = lifecycle.patterns?.tier { try check(t, "patterns.tier") }
     }
 
     /// Parses JSON text; empty text is the embedded default.
@@ -146,6 +170,7 @@ public struct EngineConfiguration: Sendable, Hashable {
                 "tier": .string(defaults.tier), "category": .string(defaults.category),
                 "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),
             ]),
+            "lifecycle": lifecycle.json,
         ])
     }
 }

@@ -90,6 +90,24 @@ extension Engine {
         return try stats().json
     }
 
+    /// `{"now"?: ISO-8601, "dry_run"?: bool, "moves"?: bool}` -> the cycle's report (with the
+    /// list of moves unless `"moves": false`).
+    public func metabolizeJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
+        var r = try JSONObjectReader(request, path: "metabolize request")
+        var now: Timestamp?
+        if let text = try r.optionalString("now") {
+            guard let t = Timestamp(iso8601: text) else {
+                throw StrataError(.invalidArgument, "metabolize request.now is not an ISO-8601 time with a zone: \"\(text)\"")
+            }
+            now = t
+        }
+        let dryRun = try r.optionalBool("dry_run") ?? false
+        let moves = try r.optionalBool("moves") ?? true
+        try r.finish()
+        let report = try metabolize(now: now, dryRun: dryRun)
+        return moves ? report.json : report.summaryJSON
+    }
+
     private static func id(_ request: JSONValue, _ what: String) throws(StrataError) -> String {
         var r = try JSONObjectReader(request, path: what)
         let id = try r.string("id")

@@ -102,6 +102,14 @@ public struct MemoryEvent: Sendable {
         case deduplicated = "memory.deduplicated"
         case forgotten = "memory.forgotten"
         case recalled = "memory.recalled"
+        /// `metabolize` moved the memory to another tier (the event carries it as it is now).
+        case migrated = "memory.migrated"
+        /// `metabolize` removed the memory: pruned, merged into a near-duplicate, consolidated
+        /// into an episode or archived into a pattern (its history says which).
+        case pruned = "memory.pruned"
+        /// A `metabolize` cycle was committed; the memory id is the lifecycle ledger's
+        /// (`strata:lifecycle`), whose history holds the totals.
+        case metabolized = "lifecycle.metabolized"
     }
     public var kind: Kind
     public var memoryID: String
@@ -130,6 +138,11 @@ public struct EngineStats: Sendable {
     public var embedder: String
     public var summarizer: String
     public var operations: [String: Int]
+    public var access = AccessStatistics()
+    /// Memories in the patterns' category (`lifecycle.patterns.category`, else "patterns").
+    public var patterns = 0
+    /// Totals of every `metabolize` cycle the store has seen.
+    public var lifecycle = LifecycleLedger()
 
     public var json: JSONValue {
         func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
@@ -137,7 +150,39 @@ public struct EngineStats: Sendable {
             "memories": .number(Double(memories)), "expired": .number(Double(expired)), "by_tier": counts(byTier), "by_category": counts(byCategory),
             "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
             "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
+            "access": access.json, "patterns": .number(Double(patterns)), "lifecycle": lifecycle.json,
         ])
+    }
+}
+
+/// How the memories recall can find have been accessed (seed 004's access patterns).
+public struct AccessStatistics: Sendable, Equatable {
+    /// Never returned by a recall.
+    public var never = 0
+    /// Last accessed within the last day and the last week (a memory's creation counts as its
+    /// first access time).
+    public var lastDay = 0
+    public var lastWeek = 0
+    public var total = 0
+    public var max = 0
+    public var meanCount: Double { memories == 0 ? 0 : Double(total) / Double(memories) }
+    var memories = 0
+
+    public init() {}
+
+    mutating func add(_ m: Memory, now: Timestamp) {
+        memories += 1
+        total += m.accessCount
+        max = Swift.max(max, m.accessCount)
+        if m.accessCount == 0 { never += 1 }
+        let idle = now.seconds(since: m.accessedAt)
+        if idle <= 86_400 { lastDay += 1 }
+        if idle <= 7 * 86_400 { lastWeek += 1 }
+    }
+
+    public var json: JSONValue {
+        .object(["never": .number(Double(never)), "last_day": .number(Double(lastDay)), "last_week": .number(Double(lastWeek)),
+                 "mean_count": .number(meanCount), "max_count": .number(Double(max))])
     }
 }
 

@@ -4,18 +4,19 @@ import StrataCore
 ///
 ///     {"name": "working", "store": {...}?, "retention_hours": 1, "capacity": 10,
 ///      "compression": "none", "keep_fields": ["action"], "recall": "always",
-///      "promote": {"min_importance": 0.7, "min_access_count": 2, "min_age_hours": 0}}
+///      "promote": {"min_access_count": 2}, "keep": {"min_importance": 0.5}}
 ///
 /// - A tier with its own `store` keeps its memories there (for example the working tier in
 ///   memory and the rest in SQLite); a tier without one uses the engine's main `store`. Memories
 ///   whose tier is not listed live in the main store too.
-/// - `retention_hours` and `capacity` bound the tier (null or absent: no bound); `compression`
-///   says what a memory keeps when it moves into the tier; `promote` says when a memory moves on
-///   to the next tier before its retention runs out; `recall` says whether recall always includes
-///   the tier (the working tier of the metabolic model) or only searches it.
+/// - `retention_hours` bounds a memory's age (from when it happened) in the tier, `capacity` the
+///   number of memories (null or absent: no bound); `compression` says what a memory keeps when
+///   it moves into the tier; `promote` says when a memory moves on to the next tier before its
+///   retention runs out; `keep` says which memories past retention move on (the rest are pruned
+///   by age; absent: all move on); `recall` says whether recall always includes the tier (the
+///   working tier of the metabolic model), searches it, or searches it only when asked by name.
 ///
-/// These are the lifecycle's rules (issue 4): the configuration carries and checks them now; the
-/// `metabolize` cycle that applies them is not built yet.
+/// `Engine.metabolize` applies these rules (see `Metabolism`).
 public struct TierSettings: Sendable, Hashable {
     /// What a memory keeps when it moves into a tier.
     public enum Compression: String, Sendable, CaseIterable {
@@ -35,11 +36,13 @@ public struct TierSettings: Sendable, Hashable {
         case always
         /// Searched like any memory.
         case search
+        /// Searched only when a recall names the tier.
+        case named
     }
 
-    /// When a memory is promoted to the next tier before its retention ends; each bound that is
-    /// set must hold.
-    public struct Promotion: Sendable, Hashable {
+    /// A condition on a memory (`promote`: when it moves on early; `keep`: whether it moves on
+    /// rather than being pruned when its retention ends); each bound that is set must hold.
+    public struct Rule: Sendable, Hashable {
         public var minImportance: Double?
         public var minAccessCount: Int?
         public var minAgeHours: Double?
@@ -48,6 +51,39 @@ public struct TierSettings: Sendable, Hashable {
             self.minImportance = minImportance
             self.minAccessCount = minAccessCount
             self.minAgeHours = minAgeHours
+        }
+
+        /// Whether `memory` meets every bound at `now`.
+        public func holds(for memory: Memory, now: Timestamp) -> Bool {
+            if let v = minImportance, memory.importance < v { return false }
+            if let v = minAccessCount, memory.accessCount < v { return false }
+            if let v = minAgeHours, now.seconds(since: memory.createdAt) < v * 3600 { return false }
+            return true
+        }
+
+        /// The bounds as people read them: "importance >= 0.5, access count >= 2".
+        public var summary: String {
+            var parts: [String] = []
+            if let v = minImportance { parts.append("importance >= \(Metabolism.number(v))") }
+            if let v = minAccessCount { parts.append("access count >= \(v)") }
+            if let v = minAgeHours { parts.append("age >= \(Metabolism.number(v)) h") }
+            return parts.isEmpty ? "always" : parts.joined(separator: ", ")
+        }
+
+        init(json: JSONValue, path: String) throws(StrataError) {
+            var r = try JSONObjectReader(json, path: path, code: .invalidConfig)
+            minImportance = try r.optionalDouble("min_importance", in: 0...1)
+            minAccessCount = try r.optionalInt("min_access_count", in: 0...Int(Int32.max))
+            minAgeHours = try r.optionalDouble("min_age_hours", in: 0...1e9)
+            try r.finish()
+        }
+
+        var json: JSONValue {
+            var o: [String: JSONValue] = [:]
+            if let v = minImportance { o["min_importance"] = .number(v) }
+            if let v = minAccessCount { o["min_access_count"] = .number(Double(v)) }
+            if let v = minAgeHours { o["min_age_hours"] = .number(v) }
+            return .object(o)
         }
     }
 
@@ -59,14 +95,16 @@ public struct TierSettings: Sendable, Hashable {
     /// How many memories the tier holds; nil: unbounded.
     public var capacity: Int?
     public var compression: Compression = .none
-    /// The metadata keys `light` compression keeps.
+    /// The metadata keys `light` and `summary` compression keep.
     public var keepFields: [String] = []
     public var recall: RecallMode = .search
-    public var promote: Promotion?
+    public var promote: Rule?
+    public var keep: Rule?
 
     public init(
         name: String, store: BackendChoice? = nil, retentionHours: Double? = nil, capacity: Int? = nil,
-        compression: Compression = .none, keepFields: [String] = [], recall: RecallMode = .search, promote: Promotion? = nil
+        compression: Compression = .none, keepFields: [String] = [], recall: RecallMode = .search, promote: Rule? = nil,
+        keep: Rule? = nil
     ) {
         self.name = name
         self.store = store
@@ -76,6 +114,7 @@ public struct TierSettings: Sendable, Hashable {
         self.keepFields = keepFields
         self.recall = recall
         self.promote = promote
+        self.keep = keep
     }
 
     /// Decodes one entry of `tiers`; `path` names it in errors ("config.tiers[0]").
@@ -90,16 +129,11 @@ public struct TierSettings: Sendable, Hashable {
         if let c = try r.optionalChoice("compression", Compression.allCases.map(\.rawValue)) { compression = Compression(rawValue: c)! }
         keepFields = try r.optionalStrings("keep_fields") ?? []
         if let m = try r.optionalChoice("recall", RecallMode.allCases.map(\.rawValue)) { recall = RecallMode(rawValue: m)! }
-        if var pr = try r.optionalReader("promote") {
-            promote = Promotion(
-                minImportance: try pr.optionalDouble("min_importance", in: 0...1),
-                minAccessCount: try pr.optionalInt("min_access_count", in: 0...Int(Int32.max)),
-                minAgeHours: try pr.optionalDouble("min_age_hours", in: 0...1e9))
-            try pr.finish()
-        }
+        promote = try r.optionalValue("promote").map { (v) throws(StrataError) in try Rule(json: v, path: r.keyPath("promote")) }
+        keep = try r.optionalValue("keep").map { (v) throws(StrataError) in try Rule(json: v, path: r.keyPath("keep")) }
         try r.finish()
-        if !keepFields.isEmpty, compression != .light {
-            throw StrataError(.invalidConfig, "\(path).keep_fields applies to \"light\" compression only, not \"\(compression.rawValue)\"")
+        if !keepFields.isEmpty, compression != .light, compression != .summary {
+            throw StrataError(.invalidConfig, "\(path).keep_fields applies to \"light\" and \"summary\" compression only, not \"\(compression.rawValue)\"")
         }
     }
 
@@ -111,13 +145,8 @@ public struct TierSettings: Sendable, Hashable {
         ]
         if let store { o["store"] = store.json }
         if !keepFields.isEmpty { o["keep_fields"] = .array(keepFields.map { .string($0) }) }
-        if let p = promote {
-            var po: [String: JSONValue] = [:]
-            if let v = p.minImportance { po["min_importance"] = .number(v) }
-            if let v = p.minAccessCount { po["min_access_count"] = .number(Double(v)) }
-            if let v = p.minAgeHours { po["min_age_hours"] = .number(v) }
-            o["promote"] = .object(po)
-        }
+        if let promote { o["promote"] = promote.json }
+        if let keep { o["keep"] = keep.json }
         return .object(o)
     }
 }

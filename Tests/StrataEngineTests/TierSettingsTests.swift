@@ -11,6 +11,7 @@ import Testing
         #expect(c.tiers.map(\.capacity) == [10, 50, 200, nil])
         #expect(c.tiers[0].recall == .always && c.tiers[1].recall == .search)
         #expect(c.defaults.tier == "working")
+        #expect(c.lifecycle.consolidation?.fromTier == "session", "seed 001: L2 sessions become L3 episodes")
     }
 
     @Test func theTieredPresetCarriesSeed004sNumbers() throws {
@@ -19,7 +20,12 @@ import Testing
         #expect(c.tiers.map(\.retentionHours) == [24, 168, 720, nil])
         #expect(c.tiers.map(\.capacity) == [1000, 5000, 10000, nil])
         #expect(c.tiers.map(\.compression) == [.none, .light, .summary, .patternOnly])
-        #expect(c.tiers[1].keepFields == ["type", "action", "outcome"])
+        // Seed 004's light compression keeps type, action, success and profit.
+        #expect(c.tiers[1].keepFields == ["type", "action", "success", "profit"])
+        #expect(c.lifecycle.relevance?.minScore == 0.3 && c.lifecycle.relevance?.exemptTiers == ["hot", "archive"])
+        #expect(c.lifecycle.redundancy?.threshold == 0.85)
+        #expect(c.lifecycle.patterns?.minOccurrences == 3 && c.lifecycle.patterns?.minConfidence == 0.7)
+        #expect(c.lifecycle.outcome == .init(successField: "success", numericField: "profit"))
     }
 
     @Test func tiersWriteOutAndReadBackTheSame() throws {
@@ -28,7 +34,7 @@ import Testing
             let again = try EngineConfiguration(json: c.json, source: "\(name) written out")
             #expect(again == c, "\(name)")
         }
-        let promoted = TierSettings(name: "t", promote: .init(minImportance: 0.7, minAccessCount: 2, minAgeHours: 3))
+        let promoted = TierSettings(name: "t", promote: .init(minImportance: 0.7, minAccessCount: 2, minAgeHours: 3), keep: .init(minImportance: 0.4))
         #expect(try TierSettings(json: promoted.json, path: "t") == promoted)
     }
 

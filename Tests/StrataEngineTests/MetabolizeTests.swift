@@ -1,0 +1,266 @@
+import StrataBackends
+import StrataCore
+import StrataEngine
+import StrataTesting
+import Synchronization
+import Testing
+
+/// A summarizer that fails while `failing` is set, to check a cycle loses nothing when it does.
+final class SwitchableSummarizer: Summarizer {
+    let failing = Mutex(false)
+    let calls = Mutex(0)
+    private let inner = try! ExtractiveSummarizer()
+    var name: String { "switchable" }
+
+    func summarize(_ texts: [String], maxCharacters: Int) throws(StrataError) -> String {
+        calls.withLock { $0 += 1 }
+        if failing.withLock({ $0 }) { throw StrataError(.backend, "the summary service is down") }
+        return try inner.summarize(texts, maxCharacters: maxCharacters)
+    }
+}
+
+/// The built-in backends with the summarizer swapped for one a test controls.
+struct TestBackends: BackendProvider {
+    let summarizer: SwitchableSummarizer
+    let builtin = BuiltinBackends()
+    func makeVectorStore(_ c: BackendChoice, dimension: Int, path: String) throws(StrataError) -> any VectorStore {
+        try builtin.makeVectorStore(c, dimension: dimension, path: path)
+    }
+    func makeEmbedder(_ c: BackendChoice, path: String) throws(StrataError) -> any Embedder { try builtin.makeEmbedder(c, path: path) }
+    func makeSummarizer(_ c: BackendChoice, path: String) throws(StrataError) -> any Summarizer { summarizer }
+    func makeMemoryKernel(_ c: BackendChoice, path: String) throws(StrataError) -> any MemoryKernel {
+        try builtin.makeMemoryKernel(c, path: path)
+    }
+}
+
+@Suite struct MetabolizeTests {
+    let clock = ManualClock()
+    let summarizer = SwitchableSummarizer()
+
+    func engine(_ json: JSONValue) throws -> Engine {
+        try Engine(configuration: EngineConfiguration(json: json), backends: TestBackends(summarizer: summarizer), clock: clock)
+    }
+
+    func metabolic(_ extra: [String: JSONValue] = [:]) throws -> Engine {
+        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
+        for (k, v) in extra { o[k] = v }
+        o["dedupe"] = ["enabled": false]
+        return try engine(.object(o))
+    }
+
+    func tiered() throws -> Engine {
+        try engine(ConfigurationPresets.tiered.setting("dedupe", ["enabled": false]))
+    }
+
+    func all(_ e: Engine) throws -> [Memory] {
+        var out: [Memory] = []
+        try e.store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
+            out.append(r.memory)
+            return true
+        }
+        return out.sorted { $0.id < $1.id }
+    }
+
+    @Test func anEmptyStoreMetabolizesToNothing() throws {
+        for e in [try metabolic(), try tiered(), try engine([:])] {
+            let r = try e.metabolize()
+            #expect(r.before == 0 && r.after == 0 && r.moves.isEmpty && r.errors.isEmpty)
+            #expect(r.pruned.total == 0 && r.migrated.isEmpty && r.consolidated == 0 && r.patterns == 0)
+            #expect(try e.stats().lifecycle.cycles == 1, "even an empty cycle is on the ledger")
+        }
+    }
+
+    @Test func workingMemoryPastItsHourMovesOnOrIsDroppedByItsKeepRule() throws {
+        let e = try metabolic()
+        let kept = try e.store(NewMemory("The deploy key rotates on Fridays", importance: 0.8)).id
+        let noise = try e.store(NewMemory("the user said hmm", importance: 0.2)).id
+        let fresh = try e.store(NewMemory("Build 4411 is green")).id
+        clock.advance(hours: 0.5)
+        #expect(try e.metabolize().moves.isEmpty, "nothing is an hour old yet")
+        clock.advance(hours: 0.6)
+        try e.store(NewMemory("Build 4412 is red"))
+        let r = try e.metabolize()
+        #expect(r.migrated == ["working->session": 2])
+        #expect(r.pruned.age == 1)
+        #expect(try e.get(id: kept).tier == "session")
+        #expect(try e.get(id: fresh).tier == "session")
+        #expect(throws: StrataError.self) { try e.get(id: noise) }
+        let h = try e.history(id: noise)
+        #expect(h.last?.event == .delete)
+        #expect(h.last?.reason.contains("keep rule (importance >= 0.5)") == true, "\(h.last?.reason ?? "")")
+        #expect(try e.history(id: kept).last?.reason.contains("migrated working->session") == true)
+    }
+
+    @Test func usedTwiceAWorkingMemoryIsPromotedEarly() throws {
+        let e = try metabolic()
+        let id = try e.store(NewMemory("Carol's flight lands at 18:05")).id
+        _ = try e.recall(RecallQuery("Carol flight"))
+        #expect(try e.metabolize().moves.isEmpty, "accessed once: stays")
+        _ = try e.recall(RecallQuery("when does Carol land"))
+        let r = try e.metabolize()
+        #expect(r.moves.first?.reason.contains("promoted (access count >= 2)") == true)
+        #expect(try e.get(id: id).tier == "session")
+    }
+
+    @Test func capacityExactlyReachedMovesNothingAndOneMoreMovesTheLeastValuable() throws {
+        let e = try metabolic()
+        for i in 0..<10 { try e.store(NewMemory("note number \(i) about topic \(i * 7)", importance: 0.6)) }
+        #expect(try e.metabolize().moves.isEmpty, "ten in a tier of ten")
+        let least = try e.store(NewMemory("an unimportant aside", importance: 0.5)).id
+        let r = try e.metabolize()
+        #expect(r.migrated == ["working->session": 1])
+        #expect(r.moves.first?.id == least)
+        #expect(r.moves.first?.reason.contains("capacity") == true)
+        #expect(try e.stats().byTier == ["working": 10, "session": 1])
+    }
+
+    @Test func aPinnedMemoryPastItsRetentionStaysWhereItIs() throws {
+        let e = try metabolic()
+        let pinned = try e.store(NewMemory("Never deploy on the last day of the quarter", importance: 0.1, pinned: true)).id
+        let ttl = try e.store(NewMemory("door code 4417", pinned: true, ttlSeconds: 60)).id
+        clock.advance(hours: 24 * 30)
+        let r = try e.metabolize()
+        #expect(r.pinnedKept == 2 && r.moves.isEmpty)
+        #expect(try e.get(id: pinned).tier == "working")
+        #expect(try e.get(id: ttl).id == ttl, "pinned outlives its TTL too")
+    }
+
+    @Test func conflictingRulesPruneBeforeTheyPromote() throws {
+        // Accessed twice (promote holds) but past its TTL: the stricter rule, expiry, wins; and a
+        // memory past its retention that fails keep is pruned even though promote would hold.
+        let e = try metabolic()
+        let expiring = try e.store(NewMemory("temporary token abc", ttlSeconds: 600)).id
+        let weak = try e.store(NewMemory("weak but popular", importance: 0.1)).id
+        for _ in 0..<2 { _ = try e.recall(RecallQuery("temporary token")); _ = try e.recall(RecallQuery("weak popular")) }
+        clock.advance(hours: 2)
+        let r = try e.metabolize()
+        #expect(r.pruned.age == 2)
+        #expect(try e.history(id: expiring).last?.reason.contains("expired at") == true)
+        #expect(try e.history(id: weak).last?.reason.contains("keep rule") == true)
+    }
+
+    @Test func aSessionLeavingTogetherBecomesOneEpisodeThatLinksItsSources() throws {
+        let e = try metabolic()
+        let scope = try ScopePath("team/planner")
+        var ids: [String] = []
+        for text in ["The launch moved to March 3.", "Marketing needs the press kit by Feb 20.", "Legal approved the new terms."] {
+            ids.append(try e.store(NewMemory(text, scope: scope, importance: 0.7)).id)
+        }
+        let other = try e.store(NewMemory("Lunch order: two pizzas.", scope: try ScopePath("team/other"), importance: 0.7)).id
+        clock.advance(hours: 2)
+        #expect(try e.metabolize().migrated == ["working->session": 4])
+        clock.advance(hours: 24)
+        let r = try e.metabolize()
+        #expect(r.consolidated == 1 && r.consolidatedSources == 3)
+        #expect(r.migrated == ["session->episodic": 1], "the lone memory of team/other moves on by itself")
+        let episode = try #require(try all(e).first { $0.category == "episodes" })
+        #expect(episode.tier == "episodic" && episode.scope == scope)
+        #expect(episode.metadata["sources"] == .array(ids.map { .string($0) }))
+        #expect(episode.content.contains("launch") || episode.content.contains("press kit"))
+        for id in ids {
+            #expect(throws: StrataError.self) { try e.get(id: id) }
+            #expect(try e.history(id: id).last?.reason == "consolidated into episode \(episode.id)")
+        }
+        #expect(try e.get(id: other).tier == "episodic")
+        #expect(try e.history(id: episode.id).first?.event == .add)
+        // The episode is found by recall like any memory.
+        #expect(try e.recall(RecallQuery("when is the launch", scope: scope)).first?.memory.id == episode.id)
+    }
+
+    @Test func aSummarizerFailingMidCycleLosesNothingAndTheNextCycleCompletes() throws {
+        let e = try metabolic()
+        let scope = try ScopePath("s")
+        for i in 0..<3 { try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)) }
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        let before = try all(e)
+        summarizer.failing.withLock { $0 = true }
+        clock.advance(hours: 24)
+        let failed = try e.metabolize()
+        #expect(failed.errors.count == 1 && failed.errors[0].contains("the summary service is down"))
+        #expect(failed.consolidated == 0 && failed.after == failed.before)
+        #expect(try all(e) == before, "every memory as it was")
+        summarizer.failing.withLock { $0 = false }
+        let next = try e.metabolize()
+        #expect(next.errors.isEmpty && next.consolidated == 1 && next.consolidatedSources == 3)
+        #expect(try e.stats().lifecycle.errors == 1)
+    }
+
+    @Test func summaryCompressionShortensTheContentAndCountsTheRatio() throws {
+        let e = try metabolic()
+        let long = (1...8).map { "Sentence \($0) of a long design note about the storage engine and its write-ahead log." }.joined(separator: " ")
+        let id = try e.store(NewMemory(long, importance: 0.9)).id
+        clock.advance(hours: 24 * 8)
+        let r = try e.metabolize()
+        #expect(r.migrated == ["working->semantic": 1], "a week and a day old: past working, session and episodic")
+        #expect(r.compressed == 1 && r.bytesAfterCompression < r.bytesBeforeCompression)
+        let m = try e.get(id: id)
+        #expect(m.tier == "semantic" && m.content.count < long.count && !m.content.isEmpty)
+        let ratio = try #require(try e.stats().lifecycle.compressionRatio)
+        #expect(ratio < 0.5)
+        #expect(try e.history(id: id).last?.old?.content == long, "the history keeps the original")
+    }
+
+    @Test func aDryRunReportsWhatARealRunThenDoes() throws {
+        let e = try metabolic()
+        for i in 0..<14 { try e.store(NewMemory("item \(i) of the backlog: task \(i * 3)", importance: i % 3 == 0 ? 0.2 : 0.7)) }
+        clock.advance(hours: 1.5)
+        let before = try all(e)
+        let dry = try e.metabolize(dryRun: true)
+        #expect(try all(e) == before)
+        #expect(try e.stats().lifecycle.cycles == 0, "a dry run is not on the ledger")
+        let real = try e.metabolize()
+        #expect(dry.migrated == real.migrated && dry.pruned == real.pruned)
+        #expect(dry.moves.map(\.id) == real.moves.map(\.id))
+        #expect(try real.after == all(e).count)
+    }
+
+    @Test func aSecondCycleAtTheSameTimeChangesNothing() throws {
+        let e = try tiered()
+        for i in 0..<6 {
+            try e.store(NewMemory("swap trade \(i) on pool \(i)", metadata: ["type": "trade", "action": "swap", "success": .bool(i != 0), "profit": .number(Double(i))], category: "trades"))
+        }
+        clock.advance(hours: 30)
+        _ = try e.metabolize()
+        let after = try all(e)
+        let again = try e.metabolize()
+        #expect(again.moves.isEmpty)
+        #expect(try all(e) == after)
+    }
+
+    @Test func relevanceUsesTheSeedScoreWithConfigurableOutcomeFields() throws {
+        let settings = LifecycleSettings.Relevance()
+        let outcome = LifecycleSettings.Outcome(successField: "won", numericField: "gain")
+        let now = clock.now()
+        var m = Memory(id: "x", content: "", metadata: ["won": true, "gain": 20], importance: 0.9, createdAt: now.adding(seconds: -15 * 86_400))
+        m.accessCount = 1
+        // 0.5 * 0.9 * 1.2 * (1 + 0.2) * (1 + 0.1) * max(0.5, 1 - 15/30)
+        let expected = 0.5 * 0.9 * 1.2 * 1.2 * 1.1 * 0.5
+        #expect(abs(settings.score(m, outcome: outcome, now: now) - expected) < 1e-12)
+        m.metadata = ["won": false, "gain": -50]
+        #expect(abs(settings.score(m, outcome: outcome, now: now) - 0.5 * 0.9 * 1.1 * 0.5) < 1e-12, "losses get no boost")
+        m.metadata = ["won": true, "gain": 1e6]
+        m.accessCount = 100
+        m.createdAt = now
+        #expect(settings.score(m, outcome: outcome, now: now) == 1, "capped at 1")
+    }
+
+    @Test func relevancePrunesLowScoringIdleMemoriesButSparesExemptTiers() throws {
+        let e = try tiered()
+        let observation = try e.store(NewMemory("gas price was average", category: "market_observations")).id
+        let trade = try e.store(NewMemory("swap won big", metadata: ["success": true, "profit": 80], category: "trades")).id
+        let hot = try e.store(NewMemory("another average observation", category: "opportunities")).id
+        clock.advance(hours: 25)
+        let hotAgain = try e.store(NewMemory("fresh low-value note", category: "opportunities", importance: 0.1)).id
+        let r = try e.metabolize()
+        // Both move to warm (importance 0.6 and 0.5 pass hot's keep rule), where relevance applies:
+        // observation 0.5 * 0.6 * (1 - 25/24/30) = 0.29, opportunity 0.5 * 0.5 * 0.97 = 0.24.
+        #expect(r.pruned.relevance == 2)
+        #expect(throws: StrataError.self) { try e.get(id: observation) }
+        #expect(throws: StrataError.self) { try e.get(id: hot) }
+        #expect(try e.history(id: observation).last?.reason.contains("relevance 0.29 is below 0.3") == true)
+        // 0.5 * 0.9 * 1.2 (success) * 1.5 (profit 80, boost capped at 50%) * 0.97 = 0.78
+        #expect(try e.get(id: trade).tier == "warm")
+        #expect(try e.get(id: hotAgain).tier == "hot", "the hot tier is exempt")
+    }
+}
