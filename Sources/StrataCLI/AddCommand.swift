@@ -38,6 +38,12 @@ struct AddCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Importance in 0...1 (default: the configured default, 0.5).", valueName: "x"))
     var importance: Double?
 
+    @Option(help: ArgumentHelp("The tier it starts in (default: the configured default tier).", valueName: "name"))
+    var tier: String?
+
+    @Flag(help: "Pin it: metabolize never moves, compresses or prunes it.")
+    var pin = false
+
     @Option(help: ArgumentHelp("When it happened, ISO-8601 (default: now).", valueName: "time"))
     var at: String?
 
@@ -58,6 +64,8 @@ struct AddCommand: ParsableCommand {
             if let scope { memory.scope = try OptionValues.scope(scope) }
             if let at { memory.at = try OptionValues.time(at) }
             memory.visibility = visibility
+            memory.tier = tier
+            memory.pinned = pin
             memory.category = category
             memory.importance = try importance.map { (x: Double) throws(StrataError) -> Double in try OptionValues.importance(x) }
             memory.ttlSeconds = try ttl.map { (x: Double) throws(StrataError) -> Double in try OptionValues.seconds(x) }

@@ -5,7 +5,8 @@ import StrataCore
 /// cannot be added without saying here what it means.
 enum ExitCodeTable {
     static let rows: [(code: Int32, meaning: String)] =
-        [(0, "success"), (1, "a check failed (demo, plugin check)")]
+        [(0, "success"), (1, "a check failed (demo, plugin check)"),
+         (MetabolizeCommand.partialExitCode, "metabolize completed with errors (a summarizer failed; those memories were left as they were)")]
         + StrataError.Code.allCases.map { ($0.exitCode, meaning($0)) }
         + [(64, "usage error: unknown option, missing argument, wrong combination")]
 

@@ -10,7 +10,8 @@ struct StatsCommand: ParsableCommand {
         discussion: """
             Memories past their expiry time are counted apart (expired) until they are forgotten. \
             --json prints the engine's stats object (memories, expired, by_tier, by_category, by_scope, dimension, store, \
-            embedder, summarizer, operations); operations counts this process's calls only.
+            embedder, summarizer, operations, access, patterns, lifecycle); operations counts this process's \
+            calls only; lifecycle totals every metabolize cycle the store has seen.
 
             Example:
               strata stats --dir /tmp/notes
@@ -26,6 +27,8 @@ struct StatsCommand: ParsableCommand {
                 printJSON(stats.json)
                 return
             }
+            let a = stats.access, l = stats.lifecycle
+            func round2(_ x: Double) -> String { String((x * 100).rounded() / 100) }
             func counts(_ d: [String: Int], label: (String) -> String = { $0 }) -> String {
                 d.isEmpty ? "-" : d.sorted { $0.key < $1.key }.map { "\(label($0.key)) \($0.value)" }.joined(separator: ", ")
             }
@@ -38,8 +41,19 @@ struct StatsCommand: ParsableCommand {
                 ("store", stats.store),
                 ("embedder", "\(stats.embedder) (\(stats.dimension) dimensions)"),
                 ("summarizer", stats.summarizer),
+                ("access", "never \(a.never), last day \(a.lastDay), last week \(a.lastWeek), mean \(round2(a.meanCount)), max \(a.max)"),
+                ("patterns", String(stats.patterns)),
+                ("lifecycle", l.cycles == 0 ? "no metabolize cycle yet"
+                    : "\(l.cycles) cycle(s), the last at \(l.lastCycleAt?.iso8601 ?? "-")"),
+            ]
+            let lifecycleRows: [(String, String)] = l.cycles == 0 ? [] : [
+                ("migrated", counts(l.migrated)),
+                ("pruned", "age \(l.pruned.age), relevance \(l.pruned.relevance), redundancy \(l.pruned.redundancy), capacity \(l.pruned.capacity)"),
+                ("consolidated", "\(l.consolidated) episode(s) from \(l.consolidatedSources) memories"),
+                ("compression", l.compressionRatio.map { "\(l.compressed) memories to \(round2($0 * 100))% of their size" } ?? "-"),
             ]
             for (key, value) in rows { print("\(key.padding(12))\(value)") }
+            for (key, value) in lifecycleRows { print("  \(key.padding(14))\(value)") }
         }
     }
 }

@@ -20,7 +20,7 @@ struct StrataCommand: ParsableCommand {
         version: StrataVersion.string,
         subcommands: [
             InitCommand.self, AddCommand.self, RecallCommand.self, GetCommand.self, UpdateCommand.self, ForgetCommand.self,
-            HistoryCommand.self, StatsCommand.self, ImportCommand.self, ExportCommand.self,
+            HistoryCommand.self, StatsCommand.self, MetabolizeCommand.self, ImportCommand.self, ExportCommand.self,
             VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
         ])
 }

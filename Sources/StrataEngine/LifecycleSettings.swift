@@ -12,8 +12,8 @@ import StrataCore
 ///                     "recency_days": 30, "recency_floor": 0.5, "max_access_count": 2,
 ///                     "idle_days": 7, "exempt_tiers": ["hot", "archive"]},
 ///       "redundancy": {"threshold": 0.85, "min_word_overlap": 0.5},
-///       "consolidation": {"from_tier": "session", "group_by": "scope", "min_memories": 2,
-///                         "category": "episodes", "max_characters": 600},
+///       "consolidation": {"from_tier": "session", "group_by": "scope", "window_hours": 24,
+///                         "min_memories": 2, "category": "episodes", "max_characters": 600},
 ///       "patterns": {"keys": ["type", "action"], "categories": [], "min_occurrences": 3,
 ///                    "min_confidence": 0.7, "category": "patterns", "tier": "archive"}
 ///     }
@@ -83,11 +83,14 @@ public struct LifecycleSettings: Sendable, Hashable {
         public init() {}
     }
 
-    /// Seed 001's L2 to L3 step: memories leaving `from_tier` together (same `group_by` value:
-    /// "scope" or a metadata key) become one episode memory written by the summarizer.
+    /// Seed 001's L2 to L3 step: a session, the memories of one `group_by` value ("scope" or a
+    /// metadata key) that happened in one `window_hours` window, leaves `from_tier` as one
+    /// episode memory written by the summarizer, as soon as any of its memories is due to leave.
     public struct Consolidation: Sendable, Hashable {
         public var fromTier: String
         public var groupBy = "scope"
+        /// The length of a session, in hours (windows start at midnight UTC for 24).
+        public var windowHours = 24.0
         public var minMemories = 2
         public var category = "episodes"
         public var maxCharacters = 600
@@ -145,6 +148,7 @@ public struct LifecycleSettings: Sendable, Hashable {
         if var o = try r.optionalReader("consolidation") {
             var s = Consolidation(fromTier: try o.string("from_tier"))
             s.groupBy = try o.optionalString("group_by") ?? s.groupBy
+            s.windowHours = try o.optionalDouble("window_hours", in: 0.001...1e6) ?? s.windowHours
             s.minMemories = try o.optionalInt("min_memories", in: 1...1_000_000) ?? s.minMemories
             s.category = try o.optionalString("category") ?? s.category
             s.maxCharacters = try o.optionalInt("max_characters", in: 0...10_000_000) ?? s.maxCharacters
@@ -188,7 +192,7 @@ public struct LifecycleSettings: Sendable, Hashable {
         }
         if let s = consolidation {
             o["consolidation"] = .object([
-                "from_tier": .string(s.fromTier), "group_by": .string(s.groupBy), "min_memories": .number(Double(s.minMemories)),
+                "from_tier": .string(s.fromTier), "group_by": .string(s.groupBy), "window_hours": .number(s.windowHours), "min_memories": .number(Double(s.minMemories)),
                 "category": .string(s.category), "max_characters": .number(Double(s.maxCharacters)),
             ])
         }

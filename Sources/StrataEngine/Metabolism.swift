@@ -157,26 +157,39 @@ struct Metabolism {
             }
         }
 
-        // 5. Consolidation of memories leaving the consolidation tier.
+        // 5. Consolidation: a session is the memories of one group (scope, or a metadata value)
+        // that happened in one window (a day by default); when any of them leaves the
+        // consolidation tier, or passes through it, they all leave together as one episode.
         var episodes: [(memory: Memory, sources: [Int])] = []
         if let rule = life.consolidation, let from = tierIndex[rule.fromTier] {
-            var groups: [String: [Int]] = [:]
-            for (i, r) in records.enumerated() where r.memory.tier == rule.fromTier {
-                guard case .move = fates[i] else { continue }
-                let key: String? = rule.groupBy == "scope"
+            var groups: [String: (leaving: Bool, members: [Int], start: Timestamp)] = [:]
+            let window = Int64(rule.windowHours * 3_600_000)
+            for (i, r) in records.enumerated() where fates[i].alive && !r.memory.pinned {
+                guard let t = tierIndex[r.memory.tier], t <= from else { continue }
+                let passes = destination(fates[i]).map { $0 > from } ?? false
+                guard t == from || passes else { continue }
+                let value: String? = rule.groupBy == "scope"
                     ? r.memory.scope.description : r.memory.metadata[rule.groupBy].map { JSONWriter.string($0) }
-                if let key { groups[key, default: []].append(i) }
+                guard let value else { continue }
+                let start = Timestamp(milliseconds: (r.memory.createdAt.milliseconds / window) * window)
+                let key = value + "\u{0}" + String(start.milliseconds)
+                var g = groups[key] ?? (false, [], start)
+                g.leaving = g.leaving || passes
+                g.members.append(i)
+                groups[key] = g
             }
             for key in groups.keys.sorted() {
-                let members = groups[key]!.sorted { (records[$0].memory.createdAt, records[$0].memory.id) < (records[$1].memory.createdAt, records[$1].memory.id) }
-                guard members.count >= rule.minMemories else { continue }
+                let (leaving, unsorted, start) = groups[key]!
+                guard leaving, unsorted.count >= rule.minMemories else { continue }
+                let members = unsorted.sorted { (records[$0].memory.createdAt, records[$0].memory.id) < (records[$1].memory.createdAt, records[$1].memory.id) }
+                let label = "\(rule.groupBy) \"\(key.prefix { $0 != "\u{0}" })\", session from \(start.iso8601)"
                 let memories = members.map { records[$0].memory }
                 var content = "(summary of \(members.count) memories)"
                 if !dryRun {
                     do {
                         content = try summarizer.summarize(memories.map(\.content), maxCharacters: rule.maxCharacters)
                     } catch {
-                        report.errors.append("consolidation of \(members.count) memories (\(rule.groupBy) \(key)) failed, they stay in \"\(rule.fromTier)\": summarizer \(summarizer.name): \(error.message)")
+                        report.errors.append("consolidation of \(members.count) memories (\(label)) failed, they stay where they are: summarizer \(summarizer.name): \(error.message)")
                         for i in members { fates[i] = .stay }
                         continue
                     }
@@ -189,9 +202,14 @@ struct Metabolism {
                     "last_at": .string(last.createdAt.iso8601),
                 ]
                 if rule.groupBy != "scope" { metadata[rule.groupBy] = first.metadata[rule.groupBy] }
+                metadata["session_start"] = .string(start.iso8601)
+                // The episode goes where its age puts it: the first tier after the consolidation
+                // tier whose retention it is within.
+                var to = from + 1
+                while to + 1 < tiers.count, let r = tiers[to].retentionHours, now.seconds(since: last.createdAt) > r * 3600 { to += 1 }
                 let episode = Memory(
                     id: dryRun ? "(new episode)" : newID(), content: content, metadata: metadata, scope: first.scope,
-                    visibility: first.visibility, tier: tiers[from + 1].name, category: rule.category,
+                    visibility: first.visibility, tier: tiers[to].name, category: rule.category,
                     importance: memories.map(\.importance).max()!, createdAt: last.createdAt, updatedAt: now, model: model)
                 for i in members { fates[i] = .consolidated(into: episode.id) }
                 episodes.append((episode, members))

@@ -28,6 +28,8 @@
     X(recall__puts_the_most_relevant_memory_first) \
     X(recall__reports_every_part_of_the_score) \
     X(recall__honours_k) \
+    X(metabolize__moves_old_memories_on_and_prunes_by_the_keep_rule) \
+    X(metabolize__bad_requests_name_the_culprit) \
     X(recall__metadata_filter_keeps_only_matching_memories) \
     X(recall__scope_sees_own_shared_parent_and_global_memories_only) \
     X(recall__category_and_tiers_restrict_hits) \

@@ -515,7 +515,7 @@ def test_usage_errors_exit_64(store, args, message):
 # ---- help ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["init", "add", "recall", "get", "update", "forget", "history", "stats", "import", "export"])
+@pytest.mark.parametrize("command", ["init", "add", "recall", "get", "update", "forget", "history", "stats", "import", "export", "metabolize"])
 def test_every_command_has_help_with_an_example_and_the_common_options(tmp_path, command):
     r = strata(command, "--help", cwd=tmp_path)
     assert r.code == 0
@@ -527,3 +527,61 @@ def test_top_level_help_lists_the_exit_codes(tmp_path):
     out = strata("--help", cwd=tmp_path).out
     for line in ["0   success", "12  not found", "16  I/O error", "19  invalid JSON", "24  conflict", "64  usage error"]:
         assert line in out, line
+
+
+# ---- metabolize ----------------------------------------------------------------------------
+
+
+def add_days(s: Store, days: int = 7) -> dict:
+    ids = {}
+    for day in range(days):
+        date = f"2026-03-{day + 2:02d}"
+        ids[f"standup{day}"] = s.add(f"Day {day} standup: release {day} is blocked on ticket {day * 7}.",
+                                     "--at", f"{date}T09:00:00Z", "--importance", "0.7", "--scope", "team")
+        ids[f"lunch{day}"] = s.add(f"Day {day}: lunch was fine", "--at", f"{date}T12:00:00Z", "--importance", "0.3",
+                                   "--scope", "team")
+        ids[f"decision{day}"] = s.add(f"Day {day} decision: ship build {100 + day} after QA.", "--at", f"{date}T15:00:00Z",
+                                      "--importance", "0.8", "--scope", "team")
+    return ids
+
+
+def test_a_week_metabolized_in_three_commands(tmp_path):
+    s = Store(tmp_path)
+    s.ok("init", "--preset", "metabolic")
+    ids = add_days(s)
+    pinned = s.add("Never deploy on Fridays", "--pin", "--at", "2026-03-02T08:00:00Z", "--importance", "0.1")
+    dry = s.json("metabolize", "--now", "2026-03-09T18:00:00Z", "--dry-run")
+    assert dry["dry_run"] is True and s.json("stats")["memories"] == 22
+    out = s.ok("metabolize", "--now", "2026-03-09T18:00:00Z").out
+    assert "metabolized at 2026-03-09T18:00:00.000Z: 22 -> 8 memories" in out
+    assert "pruned        age 7, relevance 0, redundancy 0, capacity 0" in out
+    assert "consolidated  7 episode(s) from 14 memories" in out
+    assert "pinned kept   1" in out
+    stats = s.json("stats")
+    assert stats["memories"] == 8 and stats["by_category"] == {"episodes": 7, "general": 1}
+    assert stats["lifecycle"]["cycles"] == 1 and stats["lifecycle"]["pruned"]["age"] == 7
+    text = s.ok("stats").out
+    assert "lifecycle   1 cycle(s), the last at 2026-03-09T18:00:00.000Z" in text
+    history = s.json("history", ids["lunch0"])["history"]
+    assert history[-1]["event"] == "DELETE" and "keep rule (importance >= 0.5)" in history[-1]["reason"]
+    assert "consolidated into episode" in s.json("history", ids["standup3"])["history"][-1]["reason"]
+    assert s.json("get", pinned)["tier"] == "working", "pinned memories stay put"
+    hits = s.json("recall", "what did we decide about build 105", "-k", "1")["hits"]
+    assert "build 105" in hits[0]["content"] and hits[0]["tier"] in ("episodic", "semantic")
+
+
+def test_metabolize_json_report_lists_every_move_with_a_reason(tmp_path):
+    s = Store(tmp_path)
+    s.ok("init", "--preset", "metabolic")
+    add_days(s, 2)
+    report = s.json("metabolize", "--now", "2026-03-05T00:00:00Z")
+    assert set(report) >= {"migrated", "pruned", "consolidated", "patterns", "compressed", "duration_ms", "moves", "errors"}
+    assert report["moves"] and all(m["reason"] for m in report["moves"])
+    assert {m["action"] for m in report["moves"]} == {"prune", "consolidate", "create"}
+    again = s.json("metabolize", "--now", "2026-03-05T00:00:00Z")
+    assert again["moves"] == [] and again["before"] == again["after"] == report["after"]
+
+
+def test_metabolize_rejects_a_bad_time(store):
+    r = store.fails(11, "metabolize", "--now", "yesterday")
+    assert "--now \"yesterday\" is not an ISO-8601 time" in r.err

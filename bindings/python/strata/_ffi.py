@@ -78,6 +78,7 @@ strata_status strata_engine_update(strata_engine *engine, const char *request_js
 strata_status strata_engine_forget(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_history(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_metabolize(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_store_vectors(strata_engine *engine, const char *request_json,
                                           const float *vectors, size_t count, size_t dimension,
                                           char **out_json);

@@ -393,9 +393,30 @@ class Engine:
         return [HistoryEntry.from_json(e) for e in answer["history"]]
 
     def stats(self) -> dict[str, Any]:
-        """Counts and configuration summary: ``memories``, ``by_tier``, ``by_category``,
-        ``by_scope``, ``dimension``, ``store``, ``embedder``, ``summarizer``, ``operations``."""
+        """Counts and configuration summary: ``memories``, ``expired``, ``by_tier``, ``by_category``,
+        ``by_scope``, ``dimension``, ``store``, ``embedder``, ``summarizer``, ``operations``,
+        ``access``, ``patterns`` and ``lifecycle`` (the totals of every metabolize cycle)."""
         return self._call(lib.strata_engine_stats, {}, verb="stats")
+
+    def metabolize(self, *, now: _Time | None = None, dry_run: bool = False, moves: bool = True) -> dict[str, Any]:
+        """Runs one lifecycle cycle and returns its report (see ``strata_engine_metabolize``).
+
+        Memories migrate between the configured tiers, are compressed, pruned (``age``,
+        ``relevance``, ``redundancy``, ``capacity``), consolidated into episodes and folded into
+        patterns; each move is in ``report["moves"]`` with its reason, and in the memory's history.
+
+        Args:
+            now: the time the rules are applied at (a datetime, naive means UTC, or an ISO-8601
+                str); default: the engine's clock.
+            dry_run: report without changing anything.
+            moves: include the per-memory list of moves.
+
+        A summarizer failure is not raised: the memories concerned stay, ``report["errors"]`` says why.
+        """
+        request: dict[str, Any] = {"dry_run": bool(dry_run), "moves": bool(moves)}
+        if now is not None:
+            request["now"] = format_time(now) if isinstance(now, datetime) else now
+        return self._call(lib.strata_engine_metabolize, request, verb="metabolize")
 
     @property
     def dimension(self) -> int:

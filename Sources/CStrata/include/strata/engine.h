@@ -147,11 +147,49 @@ strata_status strata_engine_history(strata_engine *engine, const char *request_j
 
 /**
  * Counts and configuration summary. Request: {} (NULL is accepted).
- * Answer: {"memories", "by_tier": {...}, "by_category": {...}, "by_scope": {...},
- *          "dimension", "store", "embedder", "summarizer", "operations": {...}}.
+ * Answer: {"memories", "expired", "by_tier": {...}, "by_category": {...},
+ *          "by_scope": {...}, "dimension", "store", "embedder", "summarizer",
+ *          "operations": {...},
+ *          "access": {"never", "last_day", "last_week", "mean_count", "max_count"},
+ *          "patterns": memories in the patterns' category,
+ *          "lifecycle": {"cycles", "last_cycle_at", "migrated": {"from->to": n},
+ *                        "pruned": {"age", "relevance", "redundancy", "capacity"},
+ *                        "consolidated", "consolidated_sources", "patterns_written",
+ *                        "compressed", "bytes_before_compression",
+ *                        "bytes_after_compression", "compression_ratio", "errors"}}.
+ * The lifecycle totals cover every metabolize cycle the store has seen.
  * [thread-safe]
  */
 strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Runs one lifecycle cycle: memories migrate between the configured tiers
+ * by age, access and capacity (compressed on the way as each tier says), are
+ * pruned by age, TTL, category retention, relevance and redundancy, sessions
+ * are consolidated into episodes by the summarizer, and patterns are
+ * extracted. Every memory that moves or leaves gets a history row with the
+ * reason; pinned memories are never moved or pruned.
+ *
+ * Request: {"now": "2026-03-01T12:00:00Z"?, "dry_run": false?, "moves": true?}
+ * (NULL means {}): "now" is the time the rules are applied at (default: the
+ * clock), "dry_run" reports without changing anything or calling the
+ * summarizer, "moves": false leaves out the per-memory list.
+ * Answer: {"at", "dry_run", "before", "after", "migrated": {"from->to": n},
+ *          "pruned": {"age", "relevance", "redundancy", "capacity"},
+ *          "consolidated", "consolidated_sources", "patterns", "compressed",
+ *          "bytes_before_compression", "bytes_after_compression",
+ *          "pinned_kept", "duration_ms", "errors": ["..."],
+ *          "moves": [{"id", "action": "migrate"|"prune"|"merge"|"consolidate"|
+ *                     "archive"|"create"|"update", "from", "to", "reason"}]}.
+ * A summarizer or embedder failure is not an error of the call: the memories
+ * concerned stay as they were, "errors" says what failed, the rest is
+ * committed. Writers wait while a cycle runs; readers do not.
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a bad "now";
+ *         STRATA_ERR_INVALID_JSON for an unknown key; a store error as the
+ *         store reports it (nothing is then changed).
+ * [thread-safe]
+ */
+strata_status strata_engine_metabolize(strata_engine *engine, const char *request_json, char **out_json);
 
 /**
  * Stores memories with embeddings the caller computed (the fast path for
