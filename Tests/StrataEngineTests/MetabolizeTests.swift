@@ -264,3 +264,27 @@ struct TestBackends: BackendProvider {
         #expect(try e.get(id: hotAgain).tier == "hot", "the hot tier is exempt")
     }
 }
+
+@Suite struct LifecycleScheduleTests {
+    @Test func aScheduledCycleRunsInTheBackgroundAndStopsWithTheEngine() async throws {
+        let clock = ManualClock()
+        var engine: Engine? = try Engine(
+            configuration: EngineConfiguration(json: ["lifecycle": ["schedule_minutes": 0.001]]), clock: clock)
+        let id = try engine!.store(NewMemory("short-lived", ttlSeconds: 1)).id
+        clock.advance(hours: 1)
+        // Waits for the background cycle (every 60 ms) to prune the expired memory; the bound is
+        // generous and only stops a broken schedule from hanging the suite.
+        var pruned = false
+        for _ in 0..<500 where !pruned {
+            try await Task.sleep(for: .milliseconds(20))
+            pruned = (try? engine!.get(id: id)) == nil
+        }
+        #expect(pruned)
+        #expect(try engine!.history(id: id).last?.reason.contains("expired at") == true)
+        #expect(try engine!.stats().lifecycle.cycles >= 1)
+        weak let weakEngine = engine
+        engine = nil
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(weakEngine == nil, "the schedule does not keep the engine alive")
+    }
+}

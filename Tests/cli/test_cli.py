@@ -585,3 +585,30 @@ def test_metabolize_json_report_lists_every_move_with_a_reason(tmp_path):
 def test_metabolize_rejects_a_bad_time(store):
     r = store.fails(11, "metabolize", "--now", "yesterday")
     assert "--now \"yesterday\" is not an ISO-8601 time" in r.err
+
+
+def test_a_summarizer_failing_mid_cycle_loses_nothing_and_the_next_cycle_completes(tmp_path):
+    plugin = ROOT / ".build" / "c" / "switchable_summarizer.so"
+    assert plugin.exists(), f"{plugin} is built by Tests/c/run.sh, which scripts/test runs first"
+    flag = tmp_path / "service-down"
+    s = Store(tmp_path)
+    s.ok("init", "--preset", "metabolic")
+    config_path = tmp_path / ".strata" / "strata.json"
+    config = json.loads(config_path.read_text())
+    config["summarizer"] = {"backend": "switchable", "plugin": str(plugin), "options": {"fail_if_exists": str(flag)}}
+    config_path.write_text(json.dumps(config))
+    add_days(s, 2)
+    before = s.ok("export", "-").out
+    flag.write_text("down")
+    r = s.run("metabolize", "--now", "2026-03-05T00:00:00Z", "--json")
+    assert r.code == 2, r.err
+    assert "switchable_summarizer: the summary service is down" in r.err
+    report = json.loads(r.out)
+    assert report["consolidated"] == 0 and len(report["errors"]) == 2, report["errors"]
+    kept = {json.loads(line)["content"] for line in s.ok("export", "-").out.splitlines()}
+    assert {json.loads(line)["content"] for line in before.splitlines() if "lunch" not in line} <= kept, \
+        "everything the summarizer was needed for is still there"
+    flag.unlink()
+    done = s.json("metabolize", "--now", "2026-03-05T00:00:00Z")
+    assert done["errors"] == [] and done["consolidated"] == 2 and done["consolidated_sources"] == 4
+    assert s.json("stats")["lifecycle"]["errors"] == 2
