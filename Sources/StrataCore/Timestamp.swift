@@ -72,7 +72,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                     i += 1
                 }
                 guard digits > 0 else { return nil }
-                for _ in digits..<3 where digits < 3 { frac *= 10 }
+                // Milliseconds: fewer digits are scaled up, more are cut (a range digits..<3
+                // with digits > 3 would trap).
+                for _ in 0..<max(0, 3 - digits) { frac *= 10 }
             }
             guard h < 24, mi < 60, s < 61 else { return nil }
             var offset: Int64 = 0

@@ -9,6 +9,10 @@ import Testing
         ("2026-11-22T05:59:00+02:00", Int64(1_795_319_940_000)),
         ("1969-12-31T23:59:59.999Z", Int64(-1)),
         ("2026-11-22", Int64(1_795_305_600_000)),
+        // Python's isoformat writes microseconds: the digits past milliseconds are cut (this
+        // trapped before: a descending range).
+        ("2026-11-22T03:59:00.123456+00:00", Int64(1_795_319_940_123)),
+        ("2026-11-22T03:59:00.0000000001Z", Int64(1_795_319_940_000)),
     ])
     func parsesISO8601(text: String, ms: Int64) {
         #expect(Timestamp(iso8601: text)?.milliseconds == ms)
