@@ -201,6 +201,28 @@ struct TestBackends: BackendProvider {
         #expect(try e.history(id: id).last?.old?.content == long, "the history keeps the original")
     }
 
+    @Test func aMonthInTheTieredModelCompressesLightlyThenBySummary() throws {
+        let e = try tiered()
+        let note = (1...6).map { "Step \($0) of the liquidity migration went to plan without slippage." }.joined(separator: " ")
+        let id = try e.store(NewMemory(note, metadata: ["type": "trade", "action": "migrate", "success": true, "profit": 12,
+                                                        "tx": "0xabc", "gas": 21000], category: "user_preferences")).id
+        clock.advance(hours: 25)
+        let warm = try e.metabolize()
+        #expect(warm.migrated == ["hot->warm": 1] && warm.compressed == 1)
+        var m = try e.get(id: id)
+        #expect(m.tier == "warm" && m.content == note)
+        #expect(Set(m.metadata.keys) == ["type", "action", "success", "profit"], "light keeps the listed fields")
+        clock.advance(hours: 24 * 7)
+        let cold = try e.metabolize()
+        #expect(cold.migrated == ["warm->cold": 1] && cold.compressed == 1)
+        m = try e.get(id: id)
+        #expect(m.tier == "cold" && m.content.count < note.count, "summary shortens the text")
+        #expect(Set(m.metadata.keys) == ["type", "action", "success", "profit"])
+        let history = try e.history(id: id)
+        #expect(history.map(\.event) == [.add, .update, .update])
+        #expect(history[1].old?.metadata["tx"] == "0xabc", "what compression dropped is in the history")
+    }
+
     @Test func aDryRunReportsWhatARealRunThenDoes() throws {
         let e = try metabolic()
         for i in 0..<14 { try e.store(NewMemory("item \(i) of the backlog: task \(i * 3)", importance: i % 3 == 0 ? 0.2 : 0.7)) }

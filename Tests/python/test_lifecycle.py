@@ -88,3 +88,12 @@ def test_bad_metabolize_requests_raise(tmp_path):
         assert report["before"] == 0 and report["errors"] == []
     with pytest.raises(strata.InvalidConfig, match="lifecycle.consolidation.from_tier names tier"):
         strata.Engine({"lifecycle": {"consolidation": {"from_tier": "session"}}})
+
+
+def test_times_with_microseconds_are_accepted(engine):
+    # datetime.isoformat() writes microseconds; they once crashed the library.
+    at = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=timezone.utc)
+    mid = engine.store("a precise moment", at=at)
+    assert engine.get(mid).created_at == datetime(2026, 3, 2, 9, 0, 0, 123000, tzinfo=timezone.utc)
+    report = engine.metabolize(now="2026-03-02T10:00:00.999999+00:00", dry_run=True)
+    assert report["at"] == "2026-03-02T10:00:00.999Z"
