@@ -18,7 +18,7 @@ public final class Engine: Sendable {
     public let summarizer: any Summarizer
     public let clock: any Clock
 
-    private struct WriterState {
+    struct WriterState {
         /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
         var history: [String: [HistoryEntry]] = [:]
         var operations: [String: Int] = [:]
@@ -28,8 +28,8 @@ public final class Engine: Sendable {
         var idSequence: UInt32 = 0
     }
 
-    private let writer: Mutex<WriterState>
-    private let hub = EventHub()
+    let writer: Mutex<WriterState>
+    let hub = EventHub()
 
     /// Opens an engine.
     /// - Parameters:

@@ -102,6 +102,8 @@ public struct MemoryEvent: Sendable {
         case deduplicated = "memory.deduplicated"
         case forgotten = "memory.forgotten"
         case recalled = "memory.recalled"
+        /// A rollback changed the memory: `memory` is what it is now, nil when the rollback removed it.
+        case rolledBack = "memory.rolled_back"
     }
     public var kind: Kind
     public var memoryID: String

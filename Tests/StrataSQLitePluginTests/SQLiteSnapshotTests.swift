@@ -3,6 +3,7 @@ import Glibc
 #endif
 import StrataBackends
 import StrataCore
+import StrataEngine
 @testable import StrataSQLitePlugin
 import StrataTesting
 import Testing
@@ -122,6 +123,24 @@ import Testing
         #expect(try rows(path) == before, "a refused rollback changes nothing")
         #expect(try s.history(id: "r0").count == 0, "and writes no history")
         #expect(try s.count() == 61)
+    }
+
+    @Test func anEngineOnThePluginRollsBackAndASecondEngineSeesIt() throws {
+        let path = scratchFolder("engine-rollback") + "/s.db"
+        let a = try sqliteEngine(path), b = try sqliteEngine(path)
+        #expect(a.store.providesSnapshots, "through the plugin ABI")
+        let id = try a.store(NewMemory("the office wifi password is on the fridge")).id
+        try a.snapshot(name: "before")
+        try a.update(MemoryUpdate(id: id, content: "the wifi password changed last week"))
+        let other = try b.store(NewMemory("written by the other engine")).id
+        let report = try a.rollback(name: "before")
+        #expect(report.changed == [id] && report.removed == [other] && report.added.isEmpty)
+        #expect(try b.get(id: id).content == "the office wifi password is on the fridge")
+        #expect(throws: StrataError.self) { _ = try b.get(id: other) }
+        #expect(try b.history(id: other).map(\.event) == [.add, .delete])
+        #expect(try b.history(id: id).last?.reason == "rollback to snapshot before")
+        #expect(try b.recall(RecallQuery("fridge")).first?.scores.keyword != nil)
+        #expect(try b.snapshots().map(\.name) == ["before"])
     }
 
     @Test func aTemporaryStoreHasNoSnapshots() throws {
