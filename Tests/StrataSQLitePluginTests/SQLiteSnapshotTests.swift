@@ -85,7 +85,7 @@ import Testing
         #expect(try b.snapshots().map(\.name) == ["v1"])
     }
 
-    @Test(arguments: ["garbage", "damaged page", "foreign database", "another dimension"])
+    @Test(arguments: ["garbage", "damaged page", "a changed record", "foreign database", "another dimension"])
     func aBadSnapshotFileIsCorruptNamingItAndChangesNothing(damage: String) throws {
         let dir = scratchFolder("bad-snapshot")
         let path = dir + "/s.db"
@@ -104,6 +104,12 @@ import Testing
             fseek(f, 4096 * 2, SEEK_SET)
             for i in 0..<4096 { fputc(Int32(i * 7 % 251), f) }
             fclose(f)
+        case "a changed record":
+            // A valid database: only the snapshot's checksum of its rows tells.
+            let copy = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1000)
+            try copy.execute("UPDATE memories SET record = replace(record, 'memory 7 ', 'memory 8 ') WHERE id = 'r7'", "test")
+            #expect(copy.changes == 1)
+            copy.close()
         case "foreign database":
             unlink(file)
             let other = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1000)

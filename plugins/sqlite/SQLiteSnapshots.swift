@@ -8,13 +8,15 @@ import StrataCore
 ///
 /// - Snapshot: `VACUUM INTO` a temporary file ("the generated output database is a consistent
 ///   snapshot of the original database", taken in a read transaction, so writers in other
-///   processes go on); the copy is stamped with its name, time and count in its own
-///   `strata_meta`, switched to rollback-journal mode, synced (VACUUM INTO "does not invoke
-///   fsync()"), and published under its name (`SnapshotFolder.publish`). It keeps the schema
-///   version (`PRAGMA user_version`), dimension and metric of the store it copies.
+///   processes go on); the copy is stamped with its name, time, count and a CRC-32C of its
+///   rows in its own `strata_meta`, switched to rollback-journal mode, synced (VACUUM INTO
+///   "does not invoke fsync()"), and published under its name (`SnapshotFolder.publish`). It
+///   keeps the schema version (`PRAGMA user_version`), dimension and metric of the store.
 /// - Rollback: the snapshot is opened read-only and checked whole before anything changes
-///   (schema version, `PRAGMA quick_check`, dimension, metric, every record and vector); any
-///   damage, or a file that is not a snapshot of this store, is `.corrupt` naming the file.
+///   (schema version, `PRAGMA quick_check`, dimension, metric, every record and vector, and
+///   the rows' checksum, since SQLite keeps none and a damaged byte inside a record would
+///   otherwise come back as data); any damage, or a file that is not a snapshot of this
+///   store, is `.corrupt` naming the file.
 ///   Then one `BEGIN IMMEDIATE` transaction compares it with the live rows and writes the
 ///   difference with its history rows through the same path as every commit: upserts and
 ///   removals get the next change sequence number (and tombstones), so the in-process index
@@ -61,9 +63,16 @@ extension SQLiteVectorStore {
         defer { copy.close() }
         try copy.execute("PRAGMA journal_mode = DELETE", "leaving WAL mode")
         try copy.transaction(immediate: true) { () throws(StrataError) in
-            let count = try copy.integer("SELECT count(*) FROM memories") ?? 0
+            var count = 0
+            var crc: UInt32 = 0
+            let rows = try copy.statement("SELECT id, record, vector FROM memories ORDER BY rid")
+            while try rows.step() {
+                crc = try Self.checksum(rows, continuing: crc)
+                count += 1
+            }
             let meta = try copy.statement("INSERT OR REPLACE INTO strata_meta(key, value) VALUES (?, ?)")
-            for (key, value) in [("snapshot_name", name), ("snapshot_created_at", at.iso8601), ("snapshot_memories", String(count))] {
+            for (key, value) in [("snapshot_name", name), ("snapshot_created_at", at.iso8601), ("snapshot_memories", String(count)),
+                                 ("snapshot_crc32c", String(crc))] {
                 meta.reset()
                 try meta.bind(1, key)
                 try meta.bind(2, value)
@@ -144,15 +153,36 @@ extension SQLiteVectorStore {
             }
             var out: [StoredRecord] = []
             var seen = Set<String>()
-            let rows = try snap.statement("SELECT record, vector FROM memories ORDER BY rid")
+            var crc: UInt32 = 0
+            let rows = try snap.statement("SELECT id, record, vector FROM memories ORDER BY rid")
             while try rows.step() {
-                let r = try record(rows, record: 0, vector: 1, file: file)
+                crc = try Self.checksum(rows, continuing: crc)
+                let r = try record(rows, record: 1, vector: 2, file: file)
                 try Vectors.validate(r.vector, dimension: dimension, what: "the vector of \(r.memory.id)")
-                guard seen.insert(r.memory.id).inserted else { throw StrataError(.corrupt, "record \(r.memory.id) appears twice") }
+                guard r.memory.id == rows.text(0), seen.insert(r.memory.id).inserted else {
+                    throw StrataError(.corrupt, "record \(r.memory.id) appears twice or under another id")
+                }
                 out.append(r)
+            }
+            guard meta["snapshot_crc32c"] == String(crc), meta["snapshot_memories"] == String(out.count) else {
+                throw StrataError(.corrupt, "sqlite snapshot \"\(file)\" holds \(out.count) records with CRC-32C \(crc), its stamp says \(meta["snapshot_memories"] ?? "(none)") with \(meta["snapshot_crc32c"] ?? "(none)"): its rows were changed after it was made")
             }
             return out
         }
+    }
+
+    /// Continues a CRC-32C over one row of `SELECT id, record, vector`: each column's bytes
+    /// followed by its length, so moving bytes between columns changes the sum.
+    private static func checksum(_ row: SQLiteStatement, continuing crc: UInt32) throws(StrataError) -> UInt32 {
+        var crc = crc
+        for column: Int32 in 0...2 {
+            let length = try row.withBytes(column) { (b) -> Int in
+                crc = CRC32C.checksum(UnsafeRawBufferPointer(b), continuing: crc)
+                return b.count
+            }
+            withUnsafeBytes(of: UInt64(length).littleEndian) { crc = CRC32C.checksum($0, continuing: crc) }
+        }
+        return crc
     }
 
     /// The `strata_meta` rows of a snapshot.
