@@ -107,6 +107,30 @@ private func textVerb(
     jsonVerb(engine, request_json, out_json, what: "metabolize request") { (e, r) throws(StrataError) in try e.metabolizeJSON(r) }
 }
 
+@implementation @c public func strata_engine_snapshot(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "snapshot request") { (e, r) throws(StrataError) in try e.snapshotJSON(r) }
+}
+
+@implementation @c public func strata_engine_snapshots(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "snapshots request") { (e, r) throws(StrataError) in try e.snapshotsJSON(r) }
+}
+
+@implementation @c public func strata_engine_rollback(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "rollback request") { (e, r) throws(StrataError) in try e.rollbackJSON(r) }
+}
+
+@implementation @c public func strata_engine_delete_snapshot(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "delete snapshot request") { (e, r) throws(StrataError) in try e.deleteSnapshotJSON(r) }
+}
+
 /// Copies `count` rows of `dimension` floats, checking the sizes before touching memory: a bad
 /// size from C must be an error, never a trap that kills the host.
 private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, engineDimension: Int) throws(StrataError) -> [[Float]] {

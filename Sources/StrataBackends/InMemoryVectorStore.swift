@@ -10,6 +10,10 @@ import StrataCore
 /// - Cosine vectors are normalised on the way in, so cosine is a dot product.
 /// - Keyword search is BM25 over content (`KeywordIndex`).
 ///
+/// - Snapshots are copies of the whole state kept in RAM (copy-on-write: a snapshot costs
+///   nothing until the next write copies what it changes); a rollback swaps the copy back in,
+///   so vectors come back bit for bit. They live as long as the store.
+///
 /// Thread-safe: readers run concurrently, a writer excludes them (a read-write lock).
 public final class InMemoryVectorStore: VectorStore {
     public let dimension: Int
@@ -27,6 +31,15 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     private let state = Guarded(State())
+
+    /// A snapshot: its description and the state it copied.
+    private struct Saved {
+        var info: SnapshotInfo
+        var state: State
+    }
+
+    /// Snapshots by name. Lock order: `saved` before `state`.
+    private let saved = Guarded([String: Saved]())
 
     /// - Parameters:
     ///   - dimension: floats per vector, at least 1.
@@ -66,11 +79,19 @@ public final class InMemoryVectorStore: VectorStore {
 
     /// Applies upserts then removals under one write lock: readers see all of it or none.
     public func commit(_ change: StoreChange) throws(StrataError) {
+        try commit(change, vectorsAsKept: false)
+    }
+
+    /// `commit`, optionally taking the vectors as this store keeps them.
+    /// - Parameter vectorsAsKept: the vectors come from this store's `get` or `scan` (already
+    ///   normalised for cosine) and are kept bit for bit, not normalised again: how a store
+    ///   that serves from this index restores records exactly (a file-store rollback).
+    public func commit(_ change: StoreChange, vectorsAsKept: Bool) throws(StrataError) {
         // Validate everything first: all or none.
         for (i, r) in change.upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
-        let rows = change.upserts.map { prepared($0.vector) }
+        let rows = vectorsAsKept ? change.upserts.map(\.vector) : change.upserts.map { prepared($0.vector) }
         state.write { s in
             // Grow geometrically: reserving the exact size on every batch would copy the whole
             // matrix per batch (quadratic in the number of batches).
@@ -236,6 +257,56 @@ public final class InMemoryVectorStore: VectorStore {
             }
             return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
         }
+    }
+
+    // MARK: - Snapshots
+
+    public var providesSnapshots: Bool { true }
+
+    public func snapshot(name snapshotName: String, at: Timestamp) throws(StrataError) -> SnapshotInfo {
+        try SnapshotName.validate(snapshotName)
+        return try saved.write { (shelf) throws(StrataError) -> SnapshotInfo in
+            guard shelf[snapshotName] == nil else {
+                throw StrataError(.conflict, "\(name): snapshot \"\(snapshotName)\" exists; delete it first or choose another name")
+            }
+            let copy = state.read { $0 }
+            let info = SnapshotInfo(name: snapshotName, createdAt: at, memories: copy.memories.count)
+            shelf[snapshotName] = Saved(info: info, state: copy)
+            return info
+        }
+    }
+
+    public func snapshots() throws(StrataError) -> [SnapshotInfo] {
+        saved.read { shelf in shelf.values.map(\.info).sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) } }
+    }
+
+    public func rollback(name snapshotName: String, at: Timestamp) throws(StrataError) -> RollbackReport {
+        try SnapshotName.validate(snapshotName)
+        return try saved.read { (shelf) throws(StrataError) -> RollbackReport in
+            guard let target = shelf[snapshotName] else { throw unknownSnapshot(snapshotName, shelf) }
+            return state.write { s in
+                let rows = RollbackReport.rows(from: records(s), to: records(target.state), snapshot: snapshotName, at: at)
+                if !rows.isEmpty { s = target.state }
+                return RollbackReport(snapshot: snapshotName, history: rows)
+            }
+        }
+    }
+
+    public func deleteSnapshot(name snapshotName: String) throws(StrataError) {
+        try SnapshotName.validate(snapshotName)
+        try saved.write { (shelf) throws(StrataError) in
+            guard shelf.removeValue(forKey: snapshotName) != nil else { throw unknownSnapshot(snapshotName, shelf) }
+        }
+    }
+
+    private func unknownSnapshot(_ snapshotName: String, _ shelf: [String: Saved]) -> StrataError {
+        let known = shelf.keys.sorted()
+        return StrataError(.notFound, "\(name): no snapshot \"\(snapshotName)\" (" + (known.isEmpty ? "there are none" : "there are: " + known.joined(separator: ", ")) + ")")
+    }
+
+    /// Every record of `s`, vectors as kept (normalised for cosine).
+    private func records(_ s: State) -> [StoredRecord] {
+        (0..<s.memories.count).map { record(s, $0) }
     }
 
     @inline(__always)

@@ -12,8 +12,8 @@ enum ExitCodeTable {
 
     static func meaning(_ code: StrataError.Code) -> String {
         switch code {
-        case .invalidArgument: "invalid argument (importance outside 0...1, a bad --at time or --scope)"
-        case .notFound: "not found (an unknown memory id)"
+        case .invalidArgument: "invalid argument (importance outside 0...1, a bad --at time, --scope or snapshot name)"
+        case .notFound: "not found (an unknown memory id or snapshot)"
         case .invalidConfig: "invalid configuration (strata.json names a bad key or value)"
         case .plugin: "a plugin could not be loaded"
         case .abiMismatch: "a plugin was built for another ABI version"
@@ -24,10 +24,10 @@ enum ExitCodeTable {
         case .invalidUTF8: "invalid UTF-8 (an import line)"
         case .invalidFilter: "invalid filter (--filter)"
         case .backend: "a backend failed"
-        case .unsupported: "the backend does not support the operation"
-        case .conflict: "conflict (strata init over an existing strata.json)"
+        case .unsupported: "the backend does not support the operation (snapshots on a store without them)"
+        case .conflict: "conflict (strata init over an existing strata.json, a snapshot name in use)"
         case .internal: "internal error"
-        case .corrupt: "the store's files are damaged (a checksum or structure check failed)"
+        case .corrupt: "the store's files are damaged (a checksum or structure check failed; a damaged snapshot)"
         }
     }
 

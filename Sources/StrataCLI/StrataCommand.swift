@@ -10,9 +10,9 @@ struct StrataCommand: ParsableCommand {
         discussion: """
             Store and recall memories from a shell. `strata init` creates a store in ./.strata \
             (or --dir DIR, or $STRATA_DIR); add, recall, get, update, forget, history, stats, \
-            import and export then work on it, each call its own process. Every command takes \
-            --help and --json (one JSON document on stdout); errors go to stderr and name the \
-            culprit.
+            import, export, snapshot, snapshots and rollback then work on it, each call its own \
+            process. Every command takes --help and --json (one JSON document on stdout); errors \
+            go to stderr and name the culprit.
 
             Exit codes (engine errors exit with 10 - status, see include/strata/status.h):
             \(ExitCodeTable.text)
@@ -21,6 +21,7 @@ struct StrataCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, AddCommand.self, RecallCommand.self, GetCommand.self, UpdateCommand.self, ForgetCommand.self,
             HistoryCommand.self, StatsCommand.self, MetabolizeCommand.self, ImportCommand.self, ExportCommand.self,
+            SnapshotCommand.self, SnapshotsCommand.self, RollbackCommand.self,
             VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
         ])
 }

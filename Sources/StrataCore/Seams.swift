@@ -52,6 +52,29 @@ public protocol VectorStore: AnyObject, Sendable {
     /// Every history row of one memory, oldest first; empty for an id never seen.
     /// Throws `.unsupported` unless `keepsHistory`.
     func history(id: String) throws(StrataError) -> [HistoryEntry]
+
+    /// Whether `snapshot`, `snapshots`, `rollback` and `deleteSnapshot` are implemented.
+    /// Otherwise each throws `.unsupported` naming the store.
+    var providesSnapshots: Bool { get }
+    /// Saves a copy of every record (memories and vectors, not history) as snapshot `name`.
+    /// - Parameter at: the creation time the snapshot reports (the engine's clock).
+    /// - Throws: `.invalidArgument` for a name that breaks `SnapshotName`, `.conflict` when
+    ///   `name` exists, `.unsupported`, `.io`. A failed snapshot leaves no partial one behind.
+    /// - Complexity: O(size of the store).
+    func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo
+    /// Every snapshot, oldest first (ties by name).
+    func snapshots() throws(StrataError) -> [SnapshotInfo]
+    /// Makes the records exactly those of snapshot `name` (same ids, memories, vectors bit for
+    /// bit) as one atomic change. History is not rolled back: the rollback adds one row per
+    /// record it changes (`RollbackReport.rows`, time `at`), written with the change when the
+    /// store `keepsHistory`, and returned either way. A rollback to the current state changes
+    /// nothing and returns no rows.
+    /// - Throws: `.invalidArgument` for a bad name, `.notFound` naming an unknown one,
+    ///   `.corrupt` naming a damaged or foreign snapshot file (nothing changed), `.unsupported`.
+    /// - Complexity: O(size of the store + size of the snapshot).
+    func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport
+    /// Deletes snapshot `name`; `.notFound` naming an unknown one.
+    func deleteSnapshot(name: String) throws(StrataError)
 }
 
 /// One atomic change to a store: the unit the engine writes.
@@ -110,6 +133,19 @@ extension VectorStore {
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         throw StrataError(.unsupported, "\(name) has no keyword search")
     }
+
+    public var providesSnapshots: Bool { false }
+
+    public func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo { throw noSnapshots }
+
+    public func snapshots() throws(StrataError) -> [SnapshotInfo] { throw noSnapshots }
+
+    public func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport { throw noSnapshots }
+
+    public func deleteSnapshot(name: String) throws(StrataError) { throw noSnapshots }
+
+    /// The error of a store without snapshots, naming it.
+    public var noSnapshots: StrataError { StrataError(.unsupported, "\(name) keeps no snapshots") }
 }
 
 /// The embedder seam: texts in, vectors out.

@@ -110,6 +110,8 @@ public struct MemoryEvent: Sendable {
         /// A `metabolize` cycle was committed; the memory id is the lifecycle ledger's
         /// (`strata:lifecycle`), whose history holds the totals.
         case metabolized = "lifecycle.metabolized"
+        /// A rollback changed the memory: `memory` is what it is now, nil when the rollback removed it.
+        case rolledBack = "memory.rolled_back"
     }
     public var kind: Kind
     public var memoryID: String

@@ -12,6 +12,13 @@ import StrataCore
 ///   search merges BM25 scores, which come from separate indexes and so are comparable only
 ///   roughly (ranks are what fusion uses).
 ///
+/// - Snapshots go to every store under one name (a snapshot that fails in one store is taken
+///   back from the others), and a name is listed when every store has it. A rollback rolls
+///   back each store in turn (atomic per store, like a change), and history rows of the other
+///   stores' rollbacks are written to the main store, which keeps the history. A memory whose
+///   tier moved it to another store since the snapshot gets two rows (DELETE where it is now,
+///   ADD where the snapshot had it).
+///
 /// Thread-safe as far as its stores are (each is, by the protocol).
 public final class TieredVectorStore: VectorStore {
     public let dimension: Int
@@ -121,4 +128,84 @@ public final class TieredVectorStore: VectorStore {
     }
 
     public func history(id: String) throws(StrataError) -> [HistoryEntry] { try main.history(id: id) }
+
+    // MARK: - Snapshots
+
+    public var providesSnapshots: Bool { all.allSatisfy(\.providesSnapshots) }
+
+    private func requireSnapshots() throws(StrataError) {
+        let without = all.filter { !$0.providesSnapshots }.map(\.name)
+        guard without.isEmpty else { throw StrataError(.unsupported, "\(name): \(without.joined(separator: ", ")) keeps no snapshots") }
+    }
+
+    public func snapshot(name snapshotName: String, at: Timestamp) throws(StrataError) -> SnapshotInfo {
+        try SnapshotName.validate(snapshotName)
+        try requireSnapshots()
+        for s in all where try s.snapshots().contains(where: { $0.name == snapshotName }) {
+            throw StrataError(.conflict, "\(name): store \(s.name) has a snapshot \"\(snapshotName)\" already")
+        }
+        var parts: [SnapshotInfo] = []
+        for (i, s) in all.enumerated() {
+            do {
+                parts.append(try s.snapshot(name: snapshotName, at: at))
+            } catch {
+                // No store keeps a part of a snapshot that failed in another.
+                var message = "\(s.name): \(error.message)"
+                for made in all[..<i] {
+                    do { try made.deleteSnapshot(name: snapshotName) } catch let undo {
+                        message += "; taking it back from \(made.name) failed too: \(undo.message)"
+                    }
+                }
+                throw StrataError(error.code, message)
+            }
+        }
+        return combined(parts)
+    }
+
+    /// The snapshots every store has, each counted over all stores.
+    public func snapshots() throws(StrataError) -> [SnapshotInfo] {
+        try requireSnapshots()
+        var lists: [[SnapshotInfo]] = []
+        for s in all { lists.append(try s.snapshots()) }
+        return lists[0].compactMap { first in
+            let parts = lists.compactMap { list in list.first { $0.name == first.name } }
+            return parts.count == lists.count ? combined(parts) : nil
+        }
+    }
+
+    public func rollback(name snapshotName: String, at: Timestamp) throws(StrataError) -> RollbackReport {
+        try SnapshotName.validate(snapshotName)
+        try requireSnapshots()
+        // Every store must have it before any rolls back.
+        for s in all where try !s.snapshots().contains(where: { $0.name == snapshotName }) {
+            throw StrataError(.notFound, "\(name): store \(s.name) has no snapshot \"\(snapshotName)\"")
+        }
+        var rows: [HistoryEntry] = []
+        for (i, s) in all.enumerated() {
+            let part = try s.rollback(name: snapshotName, at: at).history
+            if i > 0, main.keepsHistory, !part.isEmpty { try main.commit(StoreChange(history: part)) }
+            rows += part
+        }
+        return RollbackReport(snapshot: snapshotName, history: rows.enumerated().sorted {
+            ($0.element.memoryID, $0.offset) < ($1.element.memoryID, $1.offset)
+        }.map(\.element))
+    }
+
+    public func deleteSnapshot(name snapshotName: String) throws(StrataError) {
+        try SnapshotName.validate(snapshotName)
+        try requireSnapshots()
+        var deleted = 0
+        for s in all where try s.snapshots().contains(where: { $0.name == snapshotName }) {
+            try s.deleteSnapshot(name: snapshotName)
+            deleted += 1
+        }
+        guard deleted > 0 else { throw StrataError(.notFound, "\(name): no store has a snapshot \"\(snapshotName)\"") }
+    }
+
+    /// One description for the parts of a snapshot in each store.
+    private func combined(_ parts: [SnapshotInfo]) -> SnapshotInfo {
+        let sizes = parts.compactMap(\.bytes)
+        return SnapshotInfo(name: parts[0].name, createdAt: parts[0].createdAt, memories: parts.reduce(0) { $0 + $1.memories },
+                            bytes: sizes.isEmpty ? nil : sizes.reduce(0, +))
+    }
 }

@@ -97,6 +97,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
     public let name: String
     public let providesKeywordSearch: Bool
     public let keepsHistory: Bool
+    public let providesSnapshots: Bool
 
     private let vtable: strata_vector_store_vtable
     private let instance: UnsafeMutableRawPointer?
@@ -138,6 +139,17 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" reports history but leaves commit or history NULL")
         }
         keepsHistory = history
+        // ABI 1.2 appended the snapshot functions. A vtable that ends before them (ABI 1.1 or
+        // older) has none, whatever its capabilities say; one that has room for them must
+        // fill the three it reports.
+        let snapshotFunctions = v.snapshot != nil && v.snapshots != nil && v.rollback != nil
+        let snapshotsCovered = Int(table.pointee.struct_size) > MemoryLayout<strata_vector_store_vtable>.offset(of: \.snapshot)!
+        let snapshots = snapshotsCovered && (declared.map { $0 & UInt32(STRATA_STORE_SNAPSHOTS) != 0 } ?? snapshotFunctions)
+        if snapshots && !snapshotFunctions {
+            v.destroy(out)
+            throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" reports snapshots but leaves snapshot, snapshots or rollback NULL")
+        }
+        providesSnapshots = snapshots
     }
 
     deinit { vtable.destroy(instance) }
@@ -231,6 +243,80 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             }
         }
         return out
+    }
+
+    // MARK: - Snapshots (ABI 1.2)
+
+    /// Calls `strata_vector_store_vtable.snapshot` and decodes the description it hands back.
+    public func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo {
+        try SnapshotName.validate(name)
+        guard providesSnapshots, let snapshotFunction = vtable.snapshot else { throw noSnapshots }
+        let texts = try collectTexts("snapshot \(name)") { fn, context in
+            name.withCString { n in at.iso8601.withCString { a in snapshotFunction(instance, n, a, fn, context) } }
+        }
+        if let text = texts.first { return try decodeSnapshot(text) }
+        // The callback is optional for the plugin: find the new snapshot in the list instead.
+        guard let info = try snapshots().first(where: { $0.name == name }) else {
+            throw StrataError(.backend, "plugin \(pluginName): snapshot \(name) succeeded, but snapshots does not list it")
+        }
+        return info
+    }
+
+    /// Calls `strata_vector_store_vtable.snapshots`; oldest first.
+    public func snapshots() throws(StrataError) -> [SnapshotInfo] {
+        guard providesSnapshots, let snapshotsFunction = vtable.snapshots else { throw noSnapshots }
+        var out: [SnapshotInfo] = []
+        for text in try collectTexts("snapshots", { fn, context in snapshotsFunction(instance, fn, context) }) {
+            out.append(try decodeSnapshot(text))
+        }
+        return out.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
+    }
+
+    /// Calls `strata_vector_store_vtable.rollback` and decodes the history rows it hands back.
+    public func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport {
+        try SnapshotName.validate(name)
+        guard providesSnapshots, let rollbackFunction = vtable.rollback else { throw noSnapshots }
+        let texts = try collectTexts("rollback to \(name)") { fn, context in
+            name.withCString { n in at.iso8601.withCString { a in rollbackFunction(instance, n, a, fn, context) } }
+        }
+        var rows: [HistoryEntry] = []
+        for (i, text) in texts.enumerated() {
+            let what = "rollback row \(i) from plugin \(pluginName)"
+            do {
+                rows.append(try HistoryEntry(json: try JSONParser.parse(text, what: what), what: what))
+            } catch {
+                throw StrataError(.backend, "\(error.message) (the rollback to \(name) was made)")
+            }
+        }
+        return RollbackReport(snapshot: name, history: rows)
+    }
+
+    /// Calls `strata_vector_store_vtable.delete_snapshot`.
+    public func deleteSnapshot(name: String) throws(StrataError) {
+        try SnapshotName.validate(name)
+        guard providesSnapshots else { throw noSnapshots }
+        guard let deleteFunction = vtable.delete_snapshot else {
+            throw StrataError(.unsupported, "\(self.name) cannot delete snapshots (its delete_snapshot is NULL)")
+        }
+        try pluginCheck(locked { name.withCString { deleteFunction(instance, $0) } }, pluginName, "delete snapshot \(name)")
+    }
+
+    /// Runs a plugin call that hands back JSON texts through a `strata_snapshot_fn` or
+    /// `strata_history_fn` (one C type), and returns them.
+    private func collectTexts(_ operation: String, _ call: (strata_snapshot_fn, UnsafeMutableRawPointer) -> Int32) throws(StrataError) -> [String] {
+        let box = TextCollector()
+        let status = withExtendedLifetime(box) { locked { call(textCallback, Unmanaged.passUnretained(box).toOpaque()) } }
+        try pluginCheck(status, pluginName, operation)
+        return box.texts
+    }
+
+    private func decodeSnapshot(_ text: String) throws(StrataError) -> SnapshotInfo {
+        let what = "snapshot description from plugin \(pluginName)"
+        do {
+            return try SnapshotInfo(json: try JSONParser.parse(text, what: what), what: what)
+        } catch {
+            throw StrataError(.backend, error.message)
+        }
     }
 
     public func remove(ids: [String]) throws(StrataError) -> Int {

@@ -55,6 +55,14 @@ enum VectorStoreExport {
         return change
     }
 
+    /// An ISO-8601 time from the host.
+    private static func time(_ p: UnsafePointer<CChar>?, what: String) throws(StrataError) -> Timestamp {
+        guard let p else { throw StrataError(.invalidArgument, "\(what) is NULL") }
+        let text = String(cString: p)
+        guard let t = Timestamp(iso8601: text) else { throw StrataError(.invalidArgument, "\(what) is not an ISO-8601 time: \"\(text)\"") }
+        return t
+    }
+
     nonisolated(unsafe) static let vtable: UnsafePointer<strata_vector_store_vtable> = {
         let p = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
         p.initialize(to: strata_vector_store_vtable(
@@ -148,6 +156,38 @@ enum VectorStoreExport {
                 let store = PluginExport.object(me, as: (any VectorStore).self)
                 return (store.providesKeywordSearch ? UInt32(STRATA_STORE_KEYWORD_SEARCH) : 0)
                     | (store.keepsHistory ? UInt32(STRATA_STORE_HISTORY) : 0)
+                    | (store.providesSnapshots ? UInt32(STRATA_STORE_SNAPSHOTS) : 0)
+            },
+            snapshot: { me, name, createdAt, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let name else { throw StrataError(.invalidArgument, "name is NULL") }
+                    let info = try store.snapshot(name: String(cString: name), at: try time(createdAt, what: "created_at"))
+                    if let fn { _ = JSONWriter.string(info.json).withCString { fn(context, $0) } }
+                }
+            },
+            snapshots: { me, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let fn else { throw StrataError(.invalidArgument, "callback is NULL") }
+                    for info in try store.snapshots() where JSONWriter.string(info.json).withCString({ fn(context, $0) }) != 0 { break }
+                }
+            },
+            rollback: { me, name, at, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let name else { throw StrataError(.invalidArgument, "name is NULL") }
+                    let report = try store.rollback(name: String(cString: name), at: try time(at, what: "at"))
+                    guard let fn else { return }
+                    for row in report.history where JSONWriter.string(row.json).withCString({ fn(context, $0) }) != 0 { break }
+                }
+            },
+            delete_snapshot: { me, name in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let name else { throw StrataError(.invalidArgument, "name is NULL") }
+                    try store.deleteSnapshot(name: String(cString: name))
+                }
             }))
         return UnsafePointer(p)
     }()

@@ -187,6 +187,103 @@ public enum VectorStoreConformance {
             if s.keepsHistory { try expect(try s.history(id: "x").isEmpty, "a failed commit left a history row") }
         }
 
+        runner.run("a store without snapshots says so") {
+            let s = try make()
+            guard !s.providesSnapshots else { return }
+            let t = Timestamp(milliseconds: 1_700_000_000_000)
+            try expectError(.unsupported, "snapshot on a store without snapshots") { _ = try s.snapshot(name: "s", at: t) }
+            try expectError(.unsupported, "snapshots on a store without snapshots") { _ = try s.snapshots() }
+            try expectError(.unsupported, "rollback on a store without snapshots") { _ = try s.rollback(name: "s", at: t) }
+        }
+
+        runner.run("rollback, when provided, restores exactly what the snapshot held") {
+            let s = try make()
+            guard s.providesSnapshots else { return }
+            let t = Timestamp(milliseconds: 1_700_000_000_000), later = Timestamp(milliseconds: 1_700_000_360_000)
+            var originals = (0..<6).map { i in
+                var m = memory("r\(i)", "record number \(i) about topic\(i)", metadata: ["i": .number(Double(i)), "tags": ["a", .number(Double(i))]])
+                m.accessCount = i * 3
+                m.importance = 0.1 * Double(i) + 0.05
+                return StoredRecord(memory: m, vector: vectors[i])
+            }
+            originals[5].memory.expiresAt = t.adding(seconds: 60)
+            try s.upsert(originals)
+            let before = try records(s)
+            let info = try s.snapshot(name: "before-1", at: t)
+            try expect(info.name == "before-1" && info.memories == 6 && info.createdAt == t, "snapshot answered \(info)")
+
+            var edited = originals[0]
+            edited.memory.content = "an edited record about something else"
+            edited.memory.accessCount += 10
+            edited.memory.metadata["i"] = "changed"
+            var moved = originals[1]
+            moved.vector = vectors[40]
+            try s.commit(StoreChange(
+                upserts: [edited, moved, StoredRecord(memory: memory("n1", "newcomer one"), vector: vectors[50]),
+                          StoredRecord(memory: memory("n2", "newcomer two"), vector: vectors[51])],
+                removals: ["r2", "r3"]))
+            try expect(try s.count() == 6, "count after the changes is \(try s.count())")
+
+            let report = try s.rollback(name: "before-1", at: later)
+            let after = try records(s)
+            try expect(after.keys.sorted() == before.keys.sorted(), "ids after rollback \(after.keys.sorted()), before \(before.keys.sorted())")
+            for (id, r) in before {
+                guard let back = after[id] else { continue }
+                try expect(back.memory == r.memory, "\(id) came back as \(back.memory), was \(r.memory)")
+                try expect(back.vector.map(\.bitPattern) == r.vector.map(\.bitPattern), "the vector of \(id) did not come back bit for bit")
+            }
+            try expect(report.snapshot == "before-1", "report names \(report.snapshot)")
+            try expect(report.added == ["r2", "r3"], "added \(report.added)")
+            try expect(report.removed == ["n1", "n2"], "removed \(report.removed)")
+            try expect(report.changed == ["r0", "r1"], "changed \(report.changed)")
+            try expect(report.history.allSatisfy { $0.reason == "rollback to snapshot before-1" && $0.at == later },
+                       "rows carry reasons \(report.history.map(\.reason))")
+            let r0 = report.history.first { $0.memoryID == "r0" }
+            try expect(r0?.old == edited.memory && r0?.new == originals[0].memory, "the UPDATE row of r0 lost its old or new memory")
+            try expect(try s.search(vectors[2], k: 1, filter: nil).first?.record.memory.id == "r2", "search does not find the restored r2")
+            try expect(try s.search(vectors[50], k: 7, filter: nil).allSatisfy { $0.record.memory.id != "n1" }, "search finds the removed n1")
+            if s.providesKeywordSearch {
+                try expect(try s.keywordSearch("edited", k: 5, filter: nil).isEmpty, "keyword search finds the rolled-back content")
+                try expect(try s.keywordSearch("topic0", k: 5, filter: nil).map(\.record.memory.id) == ["r0"], "keyword search misses the restored content")
+            }
+            if s.keepsHistory {
+                try expect(try s.history(id: "r2").last?.event == .add, "r2's history does not end with the rollback's ADD")
+                try expect(try s.history(id: "n1").last?.event == .delete, "n1's history does not end with the rollback's DELETE")
+                try expect(try s.history(id: "r0").last?.reason == "rollback to snapshot before-1", "r0's history misses the rollback row")
+                try expect(try s.history(id: "r4").isEmpty, "an unchanged record got a history row")
+            }
+            let again = try s.rollback(name: "before-1", at: later)
+            try expect(again.history.isEmpty, "a rollback to the current state wrote \(again.history.count) rows")
+        }
+
+        runner.run("snapshot names are checked, used once, listed and deleted") {
+            let s = try make()
+            guard s.providesSnapshots else { return }
+            let t = Timestamp(milliseconds: 1_700_000_000_000)
+            for bad in ["", "a/b", "with space", "../up", "caf\u{E9}", String(repeating: "x", count: 65)] {
+                try expectError(.invalidArgument, "snapshot named \"\(bad)\"") { _ = try s.snapshot(name: bad, at: t) }
+                try expectError(.invalidArgument, "rollback to \"\(bad)\"") { _ = try s.rollback(name: bad, at: t) }
+            }
+            try expect(try s.snapshots().isEmpty, "a bad name left a snapshot behind: \(try s.snapshots())")
+            let empty = try s.snapshot(name: "empty", at: t)
+            try expect(empty.memories == 0, "an empty store's snapshot holds \(empty.memories)")
+            try s.upsert((0..<3).map { StoredRecord(memory: memory("k\($0)", "k"), vector: vectors[$0]) })
+            let long = String(repeating: "x", count: 64)
+            _ = try s.snapshot(name: long, at: t.adding(seconds: 2))
+            _ = try s.snapshot(name: "v1.2_final-B", at: t.adding(seconds: 1))
+            try expectError(.conflict, "a second snapshot named \"empty\"") { _ = try s.snapshot(name: "empty", at: t) }
+            try expectError(.notFound, "rollback to an unknown name") { _ = try s.rollback(name: "nope", at: t) }
+            let listed = try s.snapshots()
+            try expect(listed.map(\.name) == ["empty", "v1.2_final-B", long], "snapshots listed \(listed.map(\.name)), oldest first")
+            try expect(listed.map(\.memories) == [0, 3, 3], "snapshots count \(listed.map(\.memories))")
+            try s.deleteSnapshot(name: "v1.2_final-B")
+            try expectError(.notFound, "rollback to a deleted snapshot") { _ = try s.rollback(name: "v1.2_final-B", at: t) }
+            try expectError(.notFound, "deleting it again") { try s.deleteSnapshot(name: "v1.2_final-B") }
+            try expect(try s.snapshots().map(\.name) == ["empty", long], "snapshots after delete \(try s.snapshots().map(\.name))")
+            let report = try s.rollback(name: "empty", at: t)
+            try expect(report.removed == ["k0", "k1", "k2"] && (try s.count()) == 0, "rollback to an empty snapshot left \(try s.count())")
+        }
+
         runner.run("readers run safely beside a writer") {
             let s = try make()
             try s.upsert((0..<32).map { StoredRecord(memory: memory("c\($0)", "c"), vector: vectors[$0]) })
@@ -212,6 +309,13 @@ public enum VectorStoreConformance {
         }
         return runner.results
     }
+}
+
+/// Every record of a store by id, as `scan` gives them.
+private func records(_ s: any VectorStore) throws -> [String: StoredRecord] {
+    var out: [String: StoredRecord] = [:]
+    try s.scan(filter: nil) { out[$0.memory.id] = $0; return true }
+    return out
 }
 
 /// Carries a Sendable-by-contract value into concurrent code (the seam protocols are Sendable).

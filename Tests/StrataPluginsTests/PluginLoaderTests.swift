@@ -4,7 +4,7 @@ import Glibc
 import CStrata
 import StrataCore
 import StrataEngine
-import StrataPlugins
+@testable import StrataPlugins
 import StrataTesting
 import Testing
 
@@ -82,6 +82,25 @@ func compilePlugin(_ source: String, name: String, defines: [String] = []) throw
         let id = try e.store(NewMemory("an old plugin still stores")).id
         try e.update(MemoryUpdate(id: id, content: "an old plugin still updates"))
         #expect(try e.history(id: id).map(\.event) == [.add, .update])
+    }
+
+    @Test func aVTableOfABI11LoadsWithSnapshotsReportedUnsupported() throws {
+        let plugin = try PluginLoader(configuredDirectories: [buildFolder]).load("memory")
+        let factory = try #require(plugin.factories.first)
+        let current = try PluginVectorStore(plugin: plugin, factory: factory, dimension: 8, options: [:])
+        #expect(current.providesSnapshots, "the memory plugin exports snapshots at ABI 1.2")
+        // The same functions behind a vtable whose struct_size ends where ABI 1.1 ended.
+        let table = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        defer { table.deallocate() }
+        table.initialize(to: factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee)
+        table.pointee.struct_size = UInt32(MemoryLayout<strata_vector_store_vtable>.offset(of: \.snapshot)!)
+        let old = try PluginVectorStore(plugin: plugin, factory: PluginFactory(kind: factory.kind, name: factory.name, vtable: table),
+                                        dimension: 8, options: [:])
+        #expect(!old.providesSnapshots)
+        let error = try #require(throws: StrataError.self) { _ = try old.snapshot(name: "s", at: Timestamp(milliseconds: 0)) }
+        #expect(error.code == .unsupported && error.message.contains(old.name))
+        try old.upsert([StoredRecord(memory: Memory(id: "a", content: "a", createdAt: Timestamp(milliseconds: 0)), vector: [Float](repeating: 1, count: 8))])
+        #expect(try old.count() == 1, "the rest of the vtable works")
     }
 
     @Test func aMissingPluginNamesTheFoldersSearched() {

@@ -89,6 +89,11 @@
     X(plugin__garbage_file_returns_STRATA_ERR_PLUGIN_naming_it) \
     X(plugin__missing_name_returns_STRATA_ERR_PLUGIN_naming_the_folders_searched) \
     X(plugin__failing_store_batch_fails_with_STRATA_ERR_IO_and_loses_nothing) \
+    X(snapshot__rollback_restores_the_memories_and_answers_what_changed) \
+    X(snapshot__names_are_checked_used_once_listed_and_deleted) \
+    X(snapshot__sqlite_rollback_is_seen_by_a_second_engine_on_the_file) \
+    X(snapshot__damaged_sqlite_snapshot_returns_STRATA_ERR_CORRUPT_naming_it_and_keeps_data) \
+    X(snapshot__plugin_without_snapshots_returns_STRATA_ERR_UNSUPPORTED) \
     /* end */
 
 #define STRATA_TEST_DECLARE(name) void name(void);

@@ -450,6 +450,84 @@ def test_processes_adding_at_once_lose_nothing(store):
     assert {r["content"] for r in records(store.ok("export", "-").out)} == set(texts)
 
 
+# ---- snapshots -----------------------------------------------------------------------------
+
+
+def test_snapshot_then_rollback_restores_the_memories_and_says_what_changed(store):
+    tea = store.add("Alice prefers green tea", "--meta", '{"user": "alice"}')
+    bus = store.add("The bus leaves at 8:10")
+    saved = store.ok("snapshot", "before-edits").out
+    assert re.fullmatch(r"Saved snapshot before-edits: 2 memories, \d+ bytes\.\n", saved), saved
+    store.ok("update", tea, "--text", "Alice switched to coffee")
+    store.ok("forget", bus)
+    later = store.add("Written after the snapshot")
+
+    r = store.ok("rollback", "before-edits")
+    assert r.out == "Rolled back to snapshot before-edits: 1 added, 1 removed, 1 changed.\n"
+    assert store.json("get", tea)["content"] == "Alice prefers green tea"
+    assert store.json("get", bus)["content"] == "The bus leaves at 8:10"
+    store.fails(12, "get", later)
+    history = store.json("history", tea)["history"]
+    assert [h["event"] for h in history] == ["ADD", "UPDATE", "UPDATE"]
+    assert history[-1]["reason"] == "rollback to snapshot before-edits"
+    assert store.json("rollback", "before-edits") == {"snapshot": "before-edits", "added": [], "removed": [], "changed": []}
+
+
+def test_rollback_json_lists_the_ids_and_snapshots_lists_oldest_first(store):
+    kept = store.add("Kept in both snapshots")
+    store.ok("snapshot", "one")
+    extra = store.add("Only in the second snapshot")
+    info = store.json("snapshot", "two")
+    assert set(info) == {"name", "created_at", "memories", "bytes"} and info["memories"] == 2 and info["bytes"] > 0
+    listed = store.json("snapshots")["snapshots"]
+    assert [(s["name"], s["memories"]) for s in listed] == [("one", 1), ("two", 2)]
+    lines = store.ok("snapshots").out.splitlines()
+    assert [line.split()[0] for line in lines] == ["one", "two"]
+    assert "1 memory" in lines[0] and "2 memories" in lines[1] and lines[0].endswith(" bytes")
+    assert store.json("rollback", "one") == {"snapshot": "one", "added": [], "removed": [extra], "changed": []}
+    assert store.json("stats")["memories"] == 1 and store.json("get", kept)["content"] == "Kept in both snapshots"
+    assert store.json("snapshot", "one", "--delete") == {"deleted": "one"}
+    assert [s["name"] for s in store.json("snapshots")["snapshots"]] == ["two"]
+
+
+def test_no_snapshots_prints_nothing_and_says_so(store):
+    r = store.ok("snapshots")
+    assert r.out == "" and "no snapshots" in r.err
+    assert store.json("snapshots") == {"snapshots": []}
+
+
+@pytest.mark.parametrize("args, code, culprit", [
+    (["snapshot", "bad name"], 11, 'snapshot name "bad name"'),
+    (["snapshot", "x" * 65], 11, "at most 64"),
+    (["rollback", "never-made"], 12, 'no snapshot "never-made"'),
+    (["snapshot", "never-made", "--delete"], 12, 'no snapshot "never-made"'),
+])
+def test_snapshot_errors_exit_with_their_codes_naming_the_culprit(store, args, code, culprit):
+    r = store.fails(code, *args)
+    assert culprit in r.err, r.err
+
+
+def test_a_taken_name_exits_24_and_a_damaged_snapshot_26_changing_nothing(store):
+    kept = store.add("Kept whatever happens")
+    store.ok("snapshot", "s1")
+    store.fails(24, "snapshot", "s1")
+    later = store.add("Stored after the snapshot")
+    damaged = store.cwd / ".strata" / "strata.db.snapshots" / "s1.sqlite"
+    damaged.write_bytes(b"damaged " * 500)
+    r = store.fails(26, "rollback", "s1")
+    assert "STRATA_ERR_CORRUPT" in r.err and str(damaged) in r.err
+    assert store.json("stats")["memories"] == 2
+    assert [h["event"] for h in store.json("history", later)["history"]] == ["ADD"]
+    assert store.json("get", kept)["content"] == "Kept whatever happens"
+
+
+def test_the_memory_preset_keeps_a_snapshot_only_for_the_process(tmp_path):
+    s = Store(tmp_path)
+    s.ok("init", "--preset", "memory")
+    assert "in memory only" in s.ok("snapshot", "s").out
+    s.fails(12, "rollback", "s")
+
+
 # ---- errors --------------------------------------------------------------------------------
 
 
@@ -515,7 +593,8 @@ def test_usage_errors_exit_64(store, args, message):
 # ---- help ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["init", "add", "recall", "get", "update", "forget", "history", "stats", "import", "export", "metabolize"])
+@pytest.mark.parametrize("command", ["init", "add", "recall", "get", "update", "forget", "history", "stats", "import", "export",
+                                     "metabolize", "snapshot", "snapshots", "rollback"])
 def test_every_command_has_help_with_an_example_and_the_common_options(tmp_path, command):
     r = strata(command, "--help", cwd=tmp_path)
     assert r.code == 0

@@ -18,12 +18,14 @@ final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
 
     /// Opens (creating if needed) the database at `path`; "" opens a private temporary database.
-    /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer.
-    init(path: String, busyTimeoutMilliseconds: Int32) throws(StrataError) {
+    /// - Parameters:
+    ///   - busyTimeoutMilliseconds: how long a write waits for another writer.
+    ///   - readOnly: open an existing file for reading only (a snapshot); nothing is created.
+    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws(StrataError) {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))

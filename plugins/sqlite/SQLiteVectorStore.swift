@@ -15,6 +15,8 @@ import Synchronization
 ///   cores, filters applied exactly). Each call first checks `PRAGMA data_version`, and when
 ///   another process has committed, reads only the rows changed since (a sequence number on
 ///   every row, a tombstone per removal), so processes see each other's writes at their next call.
+/// - Snapshots: whole-database copies in `PATH.snapshots/NAME.sqlite`; a rollback writes the
+///   difference to a snapshot as one ordinary commit with its history rows (SQLiteSnapshots.swift).
 /// - Keyword search is FTS5 (BM25); `scan` and keyword search push metadata filters down to SQL
 ///   as far as SQL can say them (`SQLFilter`) and check each row with the exact filter.
 ///
@@ -33,14 +35,16 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
     /// The connection and what the in-process index has seen. `@unchecked Sendable` above: every
     /// use of `db` goes through `lock`.
-    private struct SyncState {
+    struct SyncState {
         var lastSeq: Int64 = 0
         var dataVersion: Int64 = -1
     }
 
-    private let db: SQLiteConnection
-    private let lock = Mutex(SyncState())
-    private let index: InMemoryVectorStore
+    let db: SQLiteConnection
+    let lock = Mutex(SyncState())
+    let index: InMemoryVectorStore
+    /// Where named snapshots live: `PATH.snapshots/NAME.sqlite` (see SQLiteSnapshots.swift).
+    let folder: SnapshotFolder
 
     /// Opens or creates the store; migrations run here.
     public init(options: JSONValue) throws(StrataError) {
@@ -58,6 +62,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         self.path = path
         name = "sqlite"
         db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy))
+        folder = SnapshotFolder(beside: path, suffix: ".sqlite", owner: "sqlite store \"\(path)\"")
         if !path.isEmpty { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
         try db.execute("PRAGMA synchronous = \(synchronous.uppercased())", "setting synchronous")
         try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
@@ -77,7 +82,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
     /// Applies every row changed after `state.lastSeq` to the index. Runs inside a transaction,
     /// so the rows and the sequence number come from one snapshot.
-    private func applyChanges(_ state: inout SyncState) throws(StrataError) {
+    func applyChanges(_ state: inout SyncState) throws(StrataError) {
         let seq = try currentSeq()
         guard seq != state.lastSeq else { return }
         var change = StoreChange()
@@ -100,14 +105,15 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         return s.int64(0)
     }
 
-    /// Decodes one row's record JSON and vector BLOB.
-    private func record(_ s: SQLiteStatement, record: Int32, vector: Int32) throws(StrataError) -> StoredRecord {
+    /// Decodes one row's record JSON and vector BLOB; `file` names the database in errors.
+    func record(_ s: SQLiteStatement, record: Int32, vector: Int32, file: String? = nil) throws(StrataError) -> StoredRecord {
+        let file = file ?? path
         let memory = try s.withBytes(record) { (bytes) throws(StrataError) -> Memory in
-            let json = try JSONParser.parse(bytes: bytes, what: "record in \(path)")
-            return try Memory(json: json, what: "record in \(path)")
+            let json = try JSONParser.parse(bytes: bytes, what: "record in \(file)")
+            return try Memory(json: json, what: "record in \(file)")
         }
         guard let v = s.floats(vector, dimension: dimension) else {
-            throw StrataError(.corrupt, "sqlite store \"\(path)\": the vector of \(memory.id) is not \(dimension) floats")
+            throw StrataError(.corrupt, "sqlite store \"\(file)\": the vector of \(memory.id) is not \(dimension) floats")
         }
         return StoredRecord(memory: memory, vector: v)
     }
@@ -126,58 +132,12 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public func apply(_ change: StoreChange) throws(StrataError) -> Int {
         try change.validateVectors(dimension: dimension)
         guard !change.isEmpty else { return 0 }
-        let history = change.history.map { (JSONWriter.string($0.json), $0) }
-        let records = change.upserts.map { JSONWriter.string($0.memory.json) }
+        let encoded = EncodedChange(change)
         return try lock.withLock { (state: inout SyncState) throws(StrataError) -> Int in
             let removed = try db.transaction(immediate: true) { () throws(StrataError) -> Int in
                 // Others' commits first: the index must not skip them when it takes our seq.
                 try applyChanges(&state)
-                let seq = state.lastSeq + 1
-                let bump = try db.statement("UPDATE strata_meta SET value = ? WHERE key = 'seq'")
-                try bump.bind(1, String(seq))
-                try bump.run()
-                let insert = try db.statement("""
-                    INSERT INTO memories(id, seq, content, record, vector) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, content = excluded.content,
-                        record = excluded.record, vector = excluded.vector
-                    """)
-                let unremove = try db.statement("DELETE FROM removed WHERE id = ?")
-                for (r, json) in zip(change.upserts, records) {
-                    insert.reset()
-                    try insert.bind(1, r.memory.id)
-                    try insert.bind(2, seq)
-                    try insert.bind(3, r.memory.content)
-                    try insert.bind(4, json)
-                    try insert.bind(5, floats: r.vector)
-                    try insert.run()
-                    unremove.reset()
-                    try unremove.bind(1, r.memory.id)
-                    try unremove.run()
-                }
-                var removed = 0
-                let delete = try db.statement("DELETE FROM memories WHERE id = ?")
-                let tombstone = try db.statement("INSERT OR REPLACE INTO removed(id, seq) VALUES (?, ?)")
-                for id in change.removals {
-                    delete.reset()
-                    try delete.bind(1, id)
-                    try delete.run()
-                    guard db.changes > 0 else { continue }
-                    removed += 1
-                    tombstone.reset()
-                    try tombstone.bind(1, id)
-                    try tombstone.bind(2, seq)
-                    try tombstone.run()
-                }
-                let log = try db.statement("INSERT INTO history(memory_id, at, event, entry) VALUES (?, ?, ?, ?)")
-                for (json, entry) in history {
-                    log.reset()
-                    try log.bind(1, entry.memoryID)
-                    try log.bind(2, entry.at.iso8601)
-                    try log.bind(3, entry.event.rawValue)
-                    try log.bind(4, json)
-                    try log.run()
-                }
-                return removed
+                return try write(encoded, seq: state.lastSeq + 1)
             }
             // Committed: now the index, which cannot fail on vectors validated above.
             try index.commit(StoreChange(upserts: change.upserts, removals: change.removals))
@@ -186,6 +146,70 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
             state.lastSeq += 1
             return removed
         }
+    }
+
+    /// A change with its records and history rows already written as JSON (outside the lock).
+    struct EncodedChange {
+        let change: StoreChange
+        let records: [String]
+        let history: [String]
+
+        init(_ change: StoreChange) {
+            self.change = change
+            records = change.upserts.map { JSONWriter.string($0.memory.json) }
+            history = change.history.map { JSONWriter.string($0.json) }
+        }
+    }
+
+    /// Writes one change as sequence number `seq`, inside the caller's write transaction, after
+    /// `applyChanges` (so `seq` is the next one). Returns how many rows were removed.
+    func write(_ encoded: EncodedChange, seq: Int64) throws(StrataError) -> Int {
+        let change = encoded.change
+        let bump = try db.statement("UPDATE strata_meta SET value = ? WHERE key = 'seq'")
+        try bump.bind(1, String(seq))
+        try bump.run()
+        let insert = try db.statement("""
+            INSERT INTO memories(id, seq, content, record, vector) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, content = excluded.content,
+                record = excluded.record, vector = excluded.vector
+            """)
+        let unremove = try db.statement("DELETE FROM removed WHERE id = ?")
+        for (r, json) in zip(change.upserts, encoded.records) {
+            insert.reset()
+            try insert.bind(1, r.memory.id)
+            try insert.bind(2, seq)
+            try insert.bind(3, r.memory.content)
+            try insert.bind(4, json)
+            try insert.bind(5, floats: r.vector)
+            try insert.run()
+            unremove.reset()
+            try unremove.bind(1, r.memory.id)
+            try unremove.run()
+        }
+        var removed = 0
+        let delete = try db.statement("DELETE FROM memories WHERE id = ?")
+        let tombstone = try db.statement("INSERT OR REPLACE INTO removed(id, seq) VALUES (?, ?)")
+        for id in change.removals {
+            delete.reset()
+            try delete.bind(1, id)
+            try delete.run()
+            guard db.changes > 0 else { continue }
+            removed += 1
+            tombstone.reset()
+            try tombstone.bind(1, id)
+            try tombstone.bind(2, seq)
+            try tombstone.run()
+        }
+        let log = try db.statement("INSERT INTO history(memory_id, at, event, entry) VALUES (?, ?, ?, ?)")
+        for (json, entry) in zip(encoded.history, change.history) {
+            log.reset()
+            try log.bind(1, entry.memoryID)
+            try log.bind(2, entry.at.iso8601)
+            try log.bind(3, entry.event.rawValue)
+            try log.bind(4, json)
+            try log.run()
+        }
+        return removed
     }
 
     // MARK: - Reads

@@ -11,8 +11,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from ._ffi import ffi, lib
-from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, error_for
-from .models import HistoryEntry, Hit, Memory, format_time
+from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, Unsupported, error_for
+from .models import HistoryEntry, Hit, Memory, Rollback, Snapshot, format_time
 
 __all__ = ["Engine", "Config", "EventCallback"]
 
@@ -418,6 +418,54 @@ class Engine:
             request["now"] = format_time(now) if isinstance(now, datetime) else now
         return self._call(lib.strata_engine_metabolize, request, verb="metabolize")
 
+    # ---- snapshots (ABI 1.2) ---------------------------------------------------------------------
+
+    def snapshot(self, name: str) -> Snapshot:
+        """Saves every memory (content, metadata, vector, access count; not history) as snapshot ``name``.
+
+        ``name`` is 1 to 64 of ``A-Z a-z 0-9 . _ -``. The in-memory store keeps it in
+        RAM for the engine's life; the SQLite and file stores keep it in a file beside
+        theirs (``<db>.snapshots/NAME.sqlite``, ``<log>.snapshots/NAME.snapshot``).
+
+        Raises:
+            InvalidArgument: a bad name (the message names it).
+            Conflict: a snapshot of that name exists.
+            Unsupported: the store keeps no snapshots.
+        """
+        return Snapshot.from_json(self._call(self._snapshot_function("strata_engine_snapshot"), {"name": name}, verb="snapshot"))
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot of the store, oldest first."""
+        answer = self._call(self._snapshot_function("strata_engine_snapshots"), {}, verb="snapshots")
+        return [Snapshot.from_json(s) for s in answer["snapshots"]]
+
+    def rollback(self, name: str) -> Rollback:
+        """Makes the memories exactly those of snapshot ``name`` again; memories stored since are removed.
+
+        History is not rolled back: each memory the rollback changes gets one more
+        history row (ADD, DELETE or UPDATE, reason ``"rollback to snapshot NAME"``).
+        Every engine on the same SQLite file sees the rollback at its next call.
+
+        Raises:
+            NotFound: no snapshot ``name`` (the message lists those there are).
+            CorruptStore: the snapshot file is damaged or not one of this store
+                (the message names the file); nothing was changed.
+            InvalidArgument, Unsupported: as for :meth:`snapshot`.
+        """
+        answer = self._call(self._snapshot_function("strata_engine_rollback"), {"name": name}, verb="rollback")
+        return Rollback.from_json(answer)
+
+    def delete_snapshot(self, name: str) -> None:
+        """Deletes snapshot ``name``; raises :class:`strata.NotFound` when there is none."""
+        self._call(self._snapshot_function("strata_engine_delete_snapshot"), {"name": name}, verb="delete_snapshot")
+
+    @staticmethod
+    def _snapshot_function(symbol: str) -> Any:
+        try:
+            return getattr(lib, symbol)
+        except AttributeError:
+            raise Unsupported(f"the loaded libstrata has no {symbol} (it needs ABI 1.2): rebuild or update libstrata") from None
+
     @property
     def dimension(self) -> int:
         """The engine's vector dimension (from :meth:`stats`)."""
@@ -429,7 +477,9 @@ class Engine:
         """Calls ``callback(event)`` for every event of the engine; returns a token for :meth:`unsubscribe`.
 
         ``event`` is a dict ``{"type": "memory.stored" | "memory.updated" |
-        "memory.forgotten" | "memory.deduplicated", "memory_id", "at", "memory"}``.
+        "memory.forgotten" | "memory.deduplicated" | "memory.rolled_back",
+        "memory_id", "at", "memory"}`` (``memory`` is None for a memory a
+        rollback removed).
         The callback runs after the change is committed and the engine's locks
         are released, on the thread that made the change (or one still
         delivering earlier events). It may call every verb of the same engine;

@@ -1,4 +1,5 @@
-"""The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`."""
+"""The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`,
+:class:`Snapshot`, :class:`Rollback`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-__all__ = ["Memory", "Hit", "HistoryEntry", "format_time", "parse_time"]
+__all__ = ["Memory", "Hit", "HistoryEntry", "Snapshot", "Rollback", "format_time", "parse_time"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -139,4 +140,48 @@ class HistoryEntry:
             old=Memory.from_json(old) if old is not None else None,
             new=Memory.from_json(new) if new is not None else None,
             reason=data.get("reason", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A named snapshot of every memory, as :meth:`strata.Engine.snapshot` and ``snapshots`` answer it.
+
+    ``memories`` is how many it holds; ``bytes`` its size on disk, None when the
+    store keeps it in memory (the in-memory store).
+    """
+
+    name: str
+    created_at: datetime
+    memories: int
+    bytes: int | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Snapshot":
+        size = data.get("bytes")
+        return cls(
+            name=data["name"],
+            created_at=parse_time(data["created_at"]),  # type: ignore[arg-type]
+            memories=int(data.get("memories", 0)),
+            bytes=None if size is None else int(size),
+        )
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What :meth:`strata.Engine.rollback` changed: the ids it brought back (``added``),
+    took away (``removed``) and changed back (``changed``). Each got one history row."""
+
+    snapshot: str
+    added: list[str] = field(hash=False)
+    removed: list[str] = field(hash=False)
+    changed: list[str] = field(hash=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Rollback":
+        return cls(
+            snapshot=data["snapshot"],
+            added=list(data.get("added", [])),
+            removed=list(data.get("removed", [])),
+            changed=list(data.get("changed", [])),
         )

@@ -51,12 +51,21 @@ extension FileVectorStore {
     }
 
     private func compact(_ w: inout WriterState) throws(StrataError) {
-        let fault = w.compactionFault
-        func reached(_ step: CompactionStep) throws(StrataError) { try fault?(step) }
         var records: [StoredRecord] = []
         records.reserveCapacity(try index.count())
         try index.scan(filter: nil) { records.append($0); return true }
-        let rows = historyRows.withLock { $0 }
+        try replaceSnapshot(records: records, history: historyRows.withLock { $0 }, &w) {}
+    }
+
+    /// Makes `records` and `history` the store's whole durable state: writes them as the new
+    /// `PATH.snapshot` at the current sequence number and cuts the log, by the steps `compact()`
+    /// documents. Compaction passes the current state; a rollback passes another one. The
+    /// rename is the commit point: `renamed` runs right after it, to bring the in-memory state
+    /// along; if it fails, writes stop until the store is reopened (which reads the files).
+    func replaceSnapshot(records: [StoredRecord], history rows: [String: [HistoryEntry]], _ w: inout WriterState,
+                         renamed: () throws(StrataError) -> Void) throws(StrataError) {
+        let fault = w.compactionFault
+        func reached(_ step: CompactionStep) throws(StrataError) { try fault?(step) }
         let header = FileHeader(kind: .snapshot, dimension: dimension, metric: metric, lastSequence: w.lastSequence)
 
         let temporary = options.snapshotTemporaryPath
@@ -68,6 +77,10 @@ extension FileVectorStore {
         }
         try reached(.snapshotSynced)
         try POSIXFile.rename(temporary, to: options.snapshotPath)
+        do { try renamed() } catch {
+            w.failure = error
+            throw error
+        }
         try reached(.snapshotRenamed)
         try POSIXFile.syncDirectory(of: options.snapshotPath)
         try reached(.directorySynced)

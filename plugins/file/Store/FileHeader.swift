@@ -1,26 +1,51 @@
 import StrataCore
 
-/// The header at the start of the log and of the snapshot. All integers are little-endian.
+/// The header at the start of the log, of the snapshot and of a named snapshot. All integers
+/// are little-endian.
 ///
-///     offset  size  log ("STRATALG")          snapshot ("STRATASN")
-///     0       8     magic                     magic
-///     8       4     format version (1)        format version (1)
-///     12      4     dimension                 dimension
+///     offset  size  log ("STRATALG")   snapshot ("STRATASN")   named snapshot ("STRATANS")
+///     0       8     magic              magic                   magic
+///     8       4     format version (1) format version (1)      format version (1)
+///     12      4     dimension          dimension               dimension
 ///     16      4     metric (0 cosine, 1 dot, 2 l2)
-///     20      8     -                         sequence number of the last commit it holds
-///     28      8     -                         number of frames that follow
-///     20/36   4     CRC-32C of the bytes before it
+///     20      8     -                  sequence number of the last commit it holds
+///     28      8     -                  number of frames that follow
+///     36      8     -                  -                       creation time, ms since 1970 UTC
+///     44      8     -                  -                       number of records it holds
+///     20/36/52 4    CRC-32C of the bytes before it
 ///
 /// The dimension and metric live here so a store reopened with other settings fails with both
 /// values named instead of misreading vectors. The snapshot's frame count makes a snapshot cut
-/// short detectable even though each frame it holds is whole.
+/// short detectable even though each frame it holds is whole. A named snapshot
+/// (`PATH.snapshots/NAME.snapshot`, see FileSnapshots.swift) holds records only, no history;
+/// its time and count let `snapshots()` list it from the header alone.
 struct FileHeader: Equatable {
     enum Kind {
-        case log, snapshot
+        case log, snapshot, named
 
-        var magic: [UInt8] { Array((self == .log ? "STRATALG" : "STRATASN").utf8) }
-        var size: Int { self == .log ? 24 : 40 }
-        var noun: String { self == .log ? "log" : "snapshot" }
+        var magic: [UInt8] {
+            switch self {
+            case .log: Array("STRATALG".utf8)
+            case .snapshot: Array("STRATASN".utf8)
+            case .named: Array("STRATANS".utf8)
+            }
+        }
+
+        var size: Int {
+            switch self {
+            case .log: 24
+            case .snapshot: 40
+            case .named: 56
+            }
+        }
+
+        var noun: String {
+            switch self {
+            case .log: "log"
+            case .snapshot: "snapshot"
+            case .named: "named snapshot"
+            }
+        }
     }
 
     /// The format this code writes; a file with a higher version is refused, not guessed at.
@@ -33,6 +58,9 @@ struct FileHeader: Equatable {
     var lastSequence: UInt64 = 0
     /// Snapshot only: how many frames follow the header.
     var frameCount: UInt64 = 0
+    /// Named snapshot only: when it was made, and how many records it holds.
+    var createdAt = Timestamp(milliseconds: 0)
+    var records: UInt64 = 0
 
     static func code(of metric: Metric) -> UInt32 {
         switch metric {
@@ -48,9 +76,13 @@ struct FileHeader: Equatable {
         w.u32(Self.currentVersion)
         w.u32(UInt32(dimension))
         w.u32(Self.code(of: metric))
-        if kind == .snapshot {
+        if kind != .log {
             w.u64(lastSequence)
             w.u64(frameCount)
+        }
+        if kind == .named {
+            w.u64(UInt64(bitPattern: createdAt.milliseconds))
+            w.u64(records)
         }
         w.u32(CRC32C.checksum(w.bytes))
         return w.bytes
@@ -76,9 +108,13 @@ struct FileHeader: Equatable {
         let dimension = try r.u32()
         let metricCode = try r.u32()
         var header = FileHeader(kind: kind, dimension: Int(dimension), metric: .cosine)
-        if kind == .snapshot {
+        if kind != .log {
             header.lastSequence = try r.u64()
             header.frameCount = try r.u64()
+        }
+        if kind == .named {
+            header.createdAt = Timestamp(milliseconds: Int64(bitPattern: try r.u64()))
+            header.records = try r.u64()
         }
         let stored = try r.u32()
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<kind.size - 4]))

@@ -24,6 +24,8 @@ import Synchronization
 ///   process; a power cut under `.group` can lose the commits of the last `ms` milliseconds.
 /// - Compaction: when the log grows past `compactAfterBytes`, the commit that crossed the line
 ///   writes a new snapshot and empties the log (see `compact()`).
+/// - Named snapshots: `PATH.snapshots/NAME.snapshot`; a rollback rewrites `PATH.snapshot`
+///   from one by the compaction's steps (see FileSnapshots.swift).
 /// - One writer: the open takes an exclusive `flock` on the log; a second opener gets
 ///   `.conflict`. Within a process every method is thread-safe: writes take one lock, reads go
 ///   to the index, which runs them side by side.

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// One frame: the unit the log appends and the snapshot is made of.
 ///
 ///     offset  size  field

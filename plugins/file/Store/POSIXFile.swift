@@ -70,6 +70,24 @@ final class POSIXFile: Sendable {
         return done == size ? out : Array(out[0..<done])
     }
 
+    /// Up to `count` bytes from `offset`, read with `pread(2)` (fewer at the end of the file).
+    func read(_ count: Int, at offset: Int) throws(StrataError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        let failed: Int32 = out.withUnsafeMutableBytes { b in
+            while done < count {
+                let n = pread(fd, b.baseAddress! + done, count - done, off_t(offset + done))
+                if n < 0, errno == EINTR { continue }
+                guard n >= 0 else { return errno }
+                if n == 0 { break }
+                done += n
+            }
+            return 0
+        }
+        guard failed == 0 else { throw Self.failure("pread", path, failed) }
+        return Array(out[0..<done])
+    }
+
     /// Writes all of `bytes` at `offset` with `pwrite(2)`, retrying short writes.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StrataError) {
         var done = 0

@@ -75,12 +75,51 @@ enum SnapshotFile {
     /// - Throws: `.corrupt` naming the file and offset for any damage, a count of frames other
     ///   than the header's, or settings other than the log's (`logHeader`).
     static func load(path: String, logHeader: FileHeader, into state: inout RecoveredState) throws(StrataError) {
+        let header = try read(path: path, kind: .snapshot, dimension: logHeader.dimension, metric: logHeader.metric) {
+            (change, what) throws(StrataError) in try state.apply(change, what: what)
+        }
+        state.lastSequence = header.lastSequence
+    }
+
+    /// Reads a named snapshot whole: its header and every record, vectors as stored.
+    /// - Throws: as `read`; also `.corrupt` when the records are not the header's count or an
+    ///   id appears twice.
+    static func loadNamed(path: String, dimension: Int, metric: Metric) throws(StrataError) -> (header: FileHeader, records: [StoredRecord]) {
+        var records: [StoredRecord] = []
+        var seen = Set<String>()
+        let header = try read(path: path, kind: .named, dimension: dimension, metric: metric) { (change, what) throws(StrataError) in
+            for r in change.upserts {
+                do throws(StrataError) { try Vectors.validate(r.vector, dimension: dimension, what: "record \(r.memory.id)") } catch {
+                    throw StrataError(.corrupt, "\(what): \(error.message)")
+                }
+                guard seen.insert(r.memory.id).inserted else { throw StrataError(.corrupt, "\(what): record \(r.memory.id) appears twice") }
+                records.append(r)
+            }
+        }
+        guard UInt64(records.count) == header.records else {
+            throw StrataError(.corrupt, "file store named snapshot \"\(path)\" holds \(records.count) records, its header says \(header.records)")
+        }
+        return (header, records)
+    }
+
+    /// Reads the header of the snapshot file at `path` (only its first bytes).
+    static func header(path: String, kind: FileHeader.Kind) throws(StrataError) -> FileHeader {
+        let bytes = try POSIXFile(path: path, create: false).read(kind.size, at: 0)
+        return try bytes.withBytes { (b) throws(StrataError) -> FileHeader in try FileHeader.decode(b, kind: kind, path: path) }
+    }
+
+    /// Reads the snapshot file of `kind` at `path` and hands each frame's change to `body` with
+    /// a name for the frame in errors. Returns the header.
+    /// - Throws: `.corrupt` naming the file and offset for any damage, a count of frames other
+    ///   than the header's, or another dimension or metric than the store's.
+    private static func read(path: String, kind: FileHeader.Kind, dimension: Int, metric: Metric,
+                             _ body: (StoreChange, String) throws(StrataError) -> Void) throws(StrataError) -> FileHeader {
         let bytes = try POSIXFile(path: path, create: false).readAll()
-        try bytes.withBytes { (b) throws(StrataError) in
-            let header = try FileHeader.decode(b, kind: .snapshot, path: path)
-            let name = "file store snapshot \"\(path)\""
-            guard header.dimension == logHeader.dimension, header.metric == logHeader.metric else {
-                throw StrataError(.corrupt, "\(name) holds dimension \(header.dimension) and metric \(header.metric.rawValue), its log dimension \(logHeader.dimension) and metric \(logHeader.metric.rawValue)")
+        return try bytes.withBytes { (b) throws(StrataError) -> FileHeader in
+            let header = try FileHeader.decode(b, kind: kind, path: path)
+            let name = "file store \(kind.noun) \"\(path)\""
+            guard header.dimension == dimension, header.metric == metric else {
+                throw StrataError(.corrupt, "\(name) holds dimension \(header.dimension) and metric \(header.metric.rawValue), its store dimension \(dimension) and metric \(metric.rawValue)")
             }
             let scan = FrameScanner(b, from: header.kind.size)
             switch scan.damage {
@@ -94,9 +133,9 @@ enum SnapshotFile {
             for payload in scan.payloads {
                 let what = "\(name), frame at offset \(payload.lowerBound - Frame.headerSize)"
                 let (_, change) = try ChangeCodec.decode(UnsafeRawBufferPointer(rebasing: b[payload]), dimension: header.dimension, what: what)
-                try state.apply(change, what: what)
+                try body(change, what)
             }
-            state.lastSequence = header.lastSequence
+            return header
         }
     }
 }

@@ -192,6 +192,65 @@ strata_status strata_engine_stats(strata_engine *engine, const char *request_jso
 strata_status strata_engine_metabolize(strata_engine *engine, const char *request_json, char **out_json);
 
 /**
+ * Saves every memory (content, metadata, vector, access count; not history) as
+ * a named snapshot in the store: in memory for the in-memory store (gone when
+ * the engine closes), in FILE.snapshots/NAME.sqlite beside a SQLite database,
+ * in PATH.snapshots/NAME.snapshot beside a file-store log. Writes wait for it;
+ * recalls go on. (ABI 1.2)
+ *
+ * Request: {"name": "before-import"}: 1 to 64 of A-Z a-z 0-9 '.' '_' '-'.
+ * Answer: {"name", "created_at", "memories" (how many it holds),
+ *          "bytes" (its size on disk, null in memory)}.
+ * @param[out] out_json  the answer; free with strata_string_free().
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a bad name (named);
+ *         STRATA_ERR_CONFLICT when the name is taken; STRATA_ERR_UNSUPPORTED
+ *         when the store keeps no snapshots (a plugin built for ABI 1.1 or
+ *         older, a SQLite store without a path); STRATA_ERR_IO;
+ *         STRATA_ERR_INVALID_JSON for a malformed request.
+ * [thread-safe]
+ */
+strata_status strata_engine_snapshot(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Lists the store's snapshots, oldest first. Request: {} (NULL is accepted).
+ * Answer: {"snapshots": [{"name", "created_at", "memories", "bytes"}, ...]}.
+ * Snapshots on disk are listed by every engine that opens the store.
+ * @return STRATA_OK; STRATA_ERR_UNSUPPORTED; STRATA_ERR_CORRUPT naming a
+ *         damaged snapshot file; STRATA_ERR_IO. (ABI 1.2)
+ * [thread-safe]
+ */
+strata_status strata_engine_snapshots(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Rolls the memories back to a snapshot: afterwards they are exactly the
+ * snapshot's (same ids, content, metadata, vectors, access counts), memories
+ * stored since are gone, and every engine on the same SQLite file sees it at
+ * its next call. One atomic change per store. History is the audit log and is
+ * never rolled back: each memory the rollback changes gets one more row, ADD
+ * (brought back), DELETE (removed) or UPDATE (changed), with reason
+ * "rollback to snapshot NAME". Subscribers get one "memory.rolled_back" event
+ * per changed memory. (ABI 1.2)
+ *
+ * Request: {"name": "before-import"}.
+ * Answer: {"snapshot": "before-import", "added": [ids], "removed": [ids],
+ *          "changed": [ids]}.
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a bad name;
+ *         STRATA_ERR_NOT_FOUND naming an unknown snapshot (and listing those
+ *         there are); STRATA_ERR_CORRUPT naming a damaged or foreign snapshot
+ *         file, in which case nothing changed; STRATA_ERR_UNSUPPORTED; STRATA_ERR_IO.
+ * [thread-safe]
+ */
+strata_status strata_engine_rollback(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Deletes a snapshot. Request: {"name": "before-import"}. Answer: {"deleted": name}.
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT; STRATA_ERR_NOT_FOUND naming
+ *         an unknown snapshot; STRATA_ERR_UNSUPPORTED; STRATA_ERR_IO. (ABI 1.2)
+ * [thread-safe]
+ */
+strata_status strata_engine_delete_snapshot(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
  * Stores memories with embeddings the caller computed (the fast path for
  * callers that bring their own vectors): no embedder runs.
  *
@@ -229,7 +288,9 @@ strata_status strata_engine_recall_vector(strata_engine *engine, const char *req
 
 /**
  * Receives one event as JSON: {"type": "memory.stored"|"memory.updated"|
- * "memory.forgotten"|"memory.deduplicated", "memory_id", "at", "memory": {...}?}.
+ * "memory.forgotten"|"memory.deduplicated"|"memory.rolled_back", "memory_id",
+ * "at", "memory": {...}|null}. For "memory.rolled_back", "memory" is the memory
+ * as the rollback left it, null when the rollback removed it.
  * The string is borrowed for the duration of the callback only. Events are
  * delivered after the change is committed and the engine's locks are released,
  * one at a time in commit order, on the thread that made the change (or on a

@@ -70,8 +70,18 @@ enum {
     /** keyword_search is implemented for this instance. */
     STRATA_STORE_KEYWORD_SEARCH = 1u << 0,
     /** commit persists history rows and history() reads them back. */
-    STRATA_STORE_HISTORY = 1u << 1
+    STRATA_STORE_HISTORY = 1u << 1,
+    /** snapshot, snapshots and rollback are implemented for this instance (since ABI 1.2). */
+    STRATA_STORE_SNAPSHOTS = 1u << 2
 };
+
+/**
+ * Receives the description of one snapshot (since ABI 1.2) as a JSON object
+ * {"name", "created_at" (ISO-8601), "memories" (records it holds), "bytes"
+ * (its size on disk, or null when it is kept in memory)}. The string is
+ * borrowed for the callback only. Return 0 to go on, non-zero to stop.
+ */
+typedef int32_t (*strata_snapshot_fn)(void *context, const char *json);
 
 /** A vector search. */
 typedef struct strata_search_request {
@@ -152,10 +162,88 @@ typedef struct strata_vector_store_vtable {
      * when both commit and history are non-NULL.
      */
     uint32_t (*capabilities)(void *self);
+
+    /*
+     * Appended in ABI 1.2: named snapshots. A plugin built against ABI 1.1
+     * (whose vtable ends at `capabilities`) still loads; the host then treats
+     * these as NULL and answers STRATA_ERR_UNSUPPORTED for snapshots.
+     *
+     * A snapshot name is 1 to 64 bytes of A-Z a-z 0-9 '.' '_' '-'; any other
+     * name is STRATA_ERR_INVALID_ARGUMENT naming it. The host checks names
+     * before calling, and a store checks them again.
+     *
+     * Threads: as every function here (see `flags`). The host never calls
+     * snapshot, rollback or delete_snapshot beside a writing function
+     * (upsert, remove, commit) on the same instance; reads may run beside them.
+     */
+
+    /**
+     * Saves a copy of every record (ids, JSON, vectors; not history) as
+     * snapshot `name`, consistent with the commits that returned before the
+     * call. A failed call leaves no snapshot behind.
+     *
+     * @param[in] self        the store.
+     * @param[in] name        the snapshot's name, borrowed for the call.
+     * @param[in] created_at  the creation time to record, ISO-8601 (the host's
+     *                        clock), borrowed for the call.
+     * @param[in] fn          receives the new snapshot's description once
+     *                        (see strata_snapshot_fn); may be NULL.
+     * @param[in] context     passed to fn.
+     * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a bad name;
+     *         STRATA_ERR_CONFLICT when a snapshot `name` exists;
+     *         STRATA_ERR_UNSUPPORTED when this instance keeps none (e.g. a
+     *         temporary database); STRATA_ERR_IO.
+     * May be NULL: no snapshots. Required when `capabilities` reports
+     * STRATA_STORE_SNAPSHOTS.
+     */
+    strata_status (*snapshot)(void *self, const char *name, const char *created_at, strata_snapshot_fn fn,
+                              void *context);
+
+    /**
+     * Passes the description of every snapshot to `fn`, in no particular
+     * order (the host sorts them). No snapshot: STRATA_OK with no call.
+     * @return STRATA_OK; STRATA_ERR_CORRUPT naming a damaged snapshot file;
+     *         STRATA_ERR_IO.
+     * May be NULL; required with STRATA_STORE_SNAPSHOTS.
+     */
+    strata_status (*snapshots)(void *self, strata_snapshot_fn fn, void *context);
+
+    /**
+     * Makes the records exactly those of snapshot `name` (same ids, same
+     * JSON, vectors bit for bit) as one atomic change, visible to every
+     * reader of the store afterwards. History is not rolled back: the store
+     * appends one history row per record the rollback changes (ADD for one it
+     * brings back, DELETE for one it removes, UPDATE for one it changes; "at"
+     * is `at`, "reason" is "rollback to snapshot NAME"), in the same
+     * transaction when it keeps history, and passes each row to `fn` in id
+     * order. A rollback to the current state changes nothing and calls no fn.
+     *
+     * @param[in] name     the snapshot, borrowed for the call.
+     * @param[in] at       the time of the rollback, ISO-8601, borrowed.
+     * @param[in] fn       receives each history row (see strata_change), the
+     *                     string borrowed for the callback; may be NULL.
+     * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a bad name;
+     *         STRATA_ERR_NOT_FOUND naming an unknown snapshot;
+     *         STRATA_ERR_CORRUPT naming a damaged or foreign snapshot file, in
+     *         which case nothing changed; STRATA_ERR_IO.
+     * May be NULL; required with STRATA_STORE_SNAPSHOTS.
+     */
+    strata_status (*rollback)(void *self, const char *name, const char *at, strata_history_fn fn, void *context);
+
+    /**
+     * Deletes snapshot `name`.
+     * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT; STRATA_ERR_NOT_FOUND
+     *         naming an unknown snapshot; STRATA_ERR_IO.
+     * May be NULL even with STRATA_STORE_SNAPSHOTS: snapshots are then
+     * deleted by hand (the host answers STRATA_ERR_UNSUPPORTED).
+     */
+    strata_status (*delete_snapshot)(void *self, const char *name);
 } strata_vector_store_vtable;
 
 /** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_0 (offsetof(strata_vector_store_vtable, commit))
+/** sizeof an ABI 1.1 vector-store vtable (no snapshots). */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_1 (offsetof(strata_vector_store_vtable, snapshot))
 
 #ifdef __cplusplus
 }

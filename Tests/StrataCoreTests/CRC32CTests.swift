@@ -1,4 +1,4 @@
-@testable import StrataFileStore
+import StrataCore
 import Testing
 
 @Suite struct CRC32CTests {

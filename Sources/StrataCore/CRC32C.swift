@@ -1,4 +1,5 @@
-/// CRC-32C (Castagnoli): the checksum of every frame and header of the file store.
+/// CRC-32C (Castagnoli): the checksum of every frame and header of the file store, and of the
+/// rows of a SQLite snapshot.
 ///
 /// Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF, the variant iSCSI,
 /// ext4 and LevelDB use; its check value (the checksum of the ASCII bytes "123456789") is
