@@ -29,7 +29,7 @@ public final class Engine: Sendable {
     }
 
     private let writer: Mutex<WriterState>
-    private let hub = EventHub()
+    let hub = EventHub()  // internal: Engine+Anomalies.swift publishes too
 
     /// Opens an engine.
     /// - Parameters:

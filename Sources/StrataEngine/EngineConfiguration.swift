@@ -13,7 +13,9 @@ import StrataCore
 ///                  "track_access": true,
 ///                  "weights": {"relevance": 1.0, "recency": 0.05, "importance": 0.05, "access": 0.02}},
 ///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
-///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"}
+///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"},
+///       "anomalies": {"trees": 100, "sample_size": 256, "projection_dims": 16, "numeric_fields": [],
+///                     "memory_fields": [], "threshold": 0.6, "seed": 42}
 ///     }
 ///
 /// Every key is optional; an unknown key or a bad value is `.invalidConfig` naming the key path.
@@ -29,6 +31,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var recall = RecallSettings()
     public var dedupe = DedupeSettings()
     public var defaults = MemoryDefaults()
+    /// How `Engine.anomalies` scores memories.
+    public var anomalies = AnomalySettings()
 
     /// The embedded default: in-memory store, hashing embedder (256-d), extractive summarizer.
     public static let embeddedDefault = EngineConfiguration()
@@ -111,6 +115,7 @@ public struct EngineConfiguration: Sendable, Hashable {
             }
             try dr.finish()
         }
+        if let v = r.optionalValue("anomalies") { anomalies = try AnomalySettings(json: v, path: r.keyPath("anomalies")) }
         try r.finish()
     }
 
@@ -146,6 +151,7 @@ public struct EngineConfiguration: Sendable, Hashable {
                 "tier": .string(defaults.tier), "category": .string(defaults.category),
                 "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),
             ]),
+            "anomalies": anomalies.json,
         ])
     }
 }
