@@ -28,8 +28,9 @@ __all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate
 
 #: The ABI major this package was written for (STRATA_ABI_VERSION_MAJOR of include/strata/version.h).
 ABI_VERSION_MAJOR = 1
-#: The ABI minor this package was written against; any library minor works, new functions are not used.
-ABI_VERSION_MINOR = 0
+#: The ABI minor this package was written against. Any library minor loads; a function newer than
+#: the library (``Engine.anomalies`` needs 1.2) raises :class:`strata.Unsupported` when called.
+ABI_VERSION_MINOR = 2
 
 #: The environment variable naming the library file to load.
 ENV_VAR = "STRATA_LIBRARY"
@@ -78,6 +79,7 @@ strata_status strata_engine_update(strata_engine *engine, const char *request_js
 strata_status strata_engine_forget(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_history(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_anomalies(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_store_vectors(strata_engine *engine, const char *request_json,
                                           const float *vectors, size_t count, size_t dimension,
                                           char **out_json);

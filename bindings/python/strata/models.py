@@ -1,4 +1,4 @@
-"""The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`."""
+"""The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`, :class:`Anomaly`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-__all__ = ["Memory", "Hit", "HistoryEntry", "format_time", "parse_time"]
+__all__ = ["Memory", "Hit", "HistoryEntry", "Anomaly", "format_time", "parse_time"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -139,4 +139,33 @@ class HistoryEntry:
             old=Memory.from_json(old) if old is not None else None,
             new=Memory.from_json(new) if new is not None else None,
             reason=data.get("reason", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One memory that stands out, as answered by :meth:`strata.Engine.anomalies`, highest score first.
+
+    ``score`` is the isolation-forest anomaly score in (0, 1]: near 1 stands out, about 0.5 or
+    below is ordinary.
+    """
+
+    id: str
+    content: str
+    metadata: dict[str, Any] = field(hash=False)
+    scope: str
+    tier: str
+    category: str
+    score: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Anomaly":
+        return cls(
+            id=data["id"],
+            content=data["content"],
+            metadata=dict(data.get("metadata") or {}),
+            scope=data.get("scope", ""),
+            tier=data.get("tier", ""),
+            category=data.get("category", ""),
+            score=float(data["score"]),
         )
