@@ -25,9 +25,9 @@ import Glibc
 /// Reproducible: tree `t` draws from `SeededRandom(seed:stream: t)`, so the same points, in the
 /// same order, with the same parameters give the same scores, on any number of cores.
 ///
-///     // 3 points of 2 features, row-major
-///     let forest = IsolationForest(points: [0, 0, 0.1, 0, 9, 9], features: 2)
-///     let scores = forest.scores([0, 0, 0.1, 0, 9, 9])   // one per point; the third is highest
+///     // n points of 2 features, row-major
+///     let forest = IsolationForest(points: points, features: 2, parameters: .init(trees: 100, seed: 7))
+///     let scores = forest.scores(points)   // one per point, in (0, 1]
 ///
 /// - Complexity: fitting is O(trees * psi * log psi * features); scoring is
 ///   O(n * trees * log psi), spread over the cores.
