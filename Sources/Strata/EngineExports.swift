@@ -131,6 +131,12 @@ private func textVerb(
     jsonVerb(engine, request_json, out_json, what: "delete snapshot request") { (e, r) throws(StrataError) in try e.deleteSnapshotJSON(r) }
 }
 
+@implementation @c public func strata_engine_anomalies(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "anomalies request") { (e, r) throws(StrataError) in try e.anomaliesJSON(r) }
+}
+
 /// Copies `count` rows of `dimension` floats, checking the sizes before touching memory: a bad
 /// size from C must be an error, never a trap that kills the host.
 private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, engineDimension: Int) throws(StrataError) -> [[Float]] {

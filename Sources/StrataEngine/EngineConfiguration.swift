@@ -15,6 +15,8 @@ import StrataCore
 ///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
 ///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"},
 ///       "lifecycle": { see LifecycleSettings }
+///       "anomalies": {"trees": 100, "sample_size": 256, "projection_dims": 16, "numeric_fields": [],
+///                     "memory_fields": [], "threshold": 0.6, "seed": 42}
 ///     }
 ///
 /// Every key is optional; an unknown key or a bad value is `.invalidConfig` naming the key path.
@@ -32,6 +34,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var defaults = MemoryDefaults()
     /// The rules `metabolize` applies beyond tiers and categories.
     public var lifecycle = LifecycleSettings()
+    /// How `Engine.anomalies` scores memories.
+    public var anomalies = AnomalySettings()
 
     /// The embedded default: in-memory store, hashing embedder (256-d), extractive summarizer.
     public static let embeddedDefault = EngineConfiguration()
@@ -115,6 +119,7 @@ public struct EngineConfiguration: Sendable, Hashable {
             try dr.finish()
         }
         if let v = r.optionalValue("lifecycle") { lifecycle = try LifecycleSettings(json: v, path: r.keyPath("lifecycle")) }
+        if let v = r.optionalValue("anomalies") { anomalies = try AnomalySettings(json: v, path: r.keyPath("anomalies")) }
         try r.finish()
         try checkTierNames(source: source)
     }
@@ -171,6 +176,7 @@ public struct EngineConfiguration: Sendable, Hashable {
                 "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),
             ]),
             "lifecycle": lifecycle.json,
+            "anomalies": anomalies.json,
         ])
     }
 }

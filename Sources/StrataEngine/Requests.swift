@@ -112,17 +112,23 @@ public struct MemoryEvent: Sendable {
         case metabolized = "lifecycle.metabolized"
         /// A rollback changed the memory: `memory` is what it is now, nil when the rollback removed it.
         case rolledBack = "memory.rolled_back"
+        /// `Engine.anomalies` found the memory standing out; `score` says how much.
+        case anomalyDetected = "anomaly.detected"
     }
     public var kind: Kind
     public var memoryID: String
     public var at: Timestamp
     public var memory: Memory?
+    /// The anomaly score of an `anomaly.detected` event, in (0, 1]; nil for the other kinds.
+    public var score: Double? = nil
 
     public var json: JSONValue {
-        .object([
+        var o: [String: JSONValue] = [
             "type": .string(kind.rawValue), "memory_id": .string(memoryID), "at": .string(at.iso8601),
             "memory": memory?.publicJSON ?? .null,
-        ])
+        ]
+        if let score { o["score"] = .number(score) }
+        return .object(o)
     }
 }
 

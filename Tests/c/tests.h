@@ -60,6 +60,9 @@
     X(events__subscribe_with_null_callback_or_out_returns_STRATA_ERR_INVALID_ARGUMENT) \
     X(events__two_subscribers_both_receive_every_event) \
     X(events__callback_may_read_from_the_same_engine) \
+    X(anomalies__extreme_metadata_values_come_first_and_each_is_published) \
+    X(anomalies__fewer_than_two_memories_answer_an_empty_list) \
+    X(anomalies__bad_request_or_configuration_fails_naming_the_key) \
     X(store_vectors__recall_vector_finds_each_stored_vector_first) \
     X(store_vectors__items_carry_content_and_metadata) \
     X(store_vectors__nan_returns_STRATA_ERR_INVALID_VECTOR_and_keeps_data) \

@@ -305,6 +305,83 @@ def test_stats_counts_by_tier_category_and_scope(store):
     assert re.search(r"^memories\s+3$", text, re.M) and "(root) 2, org/a 1" in text
 
 
+# ---- anomalies ------------------------------------------------------------------------------
+
+
+ANOMALY_KEYS = {"id", "content", "metadata", "scope", "tier", "category", "score"}
+
+
+@pytest.fixture
+def trades(store):
+    """30 ordinary trades and 2 extreme ones, scored on metadata profit alone; yields (store, outlier ids)."""
+    config_file = store.cwd / ".strata" / "strata.json"
+    config = json.loads(config_file.read_text())
+    config["anomalies"] = {"projection_dims": 0, "numeric_fields": ["profit"]}
+    config_file.write_text(json.dumps(config))
+    lines = "".join(json.dumps({"content": f"trade {i} settled", "metadata": {"profit": 95 + (i * 7) % 11}}) + "\n"
+                    for i in range(30))
+    store.ok("import", "-", stdin=lines.encode())
+    win = store.add("a jackpot trade\nwith a second line that is long enough to be cut in the preview", "--meta", '{"profit": 1000000}')
+    loss = store.add("a wipeout", "--meta", '{"profit": -800000}', "--category", "losses")
+    return store, {win, loss}
+
+
+def test_anomalies_lists_the_outliers_with_score_id_tier_category_and_preview(trades):
+    store, outliers = trades
+    lines = store.ok("anomalies").out.splitlines()
+    assert lines[0] == "2 of 32 memories score at or above 0.600.", lines
+    assert len(lines) == 3, lines
+    rows = [re.match(r"^(\d)\. (\d\.\d{3})  (m-[0-9a-f]{24})  tier (\S+)  category (\S+)  (.*)$", line) for line in lines[1:]]
+    assert all(rows), lines
+    assert {r[3] for r in rows} == outliers
+    assert [r[1] for r in rows] == ["1", "2"]
+    assert float(rows[0][2]) >= float(rows[1][2]) >= 0.6
+    by_content = {r[6]: r for r in rows}
+    jackpot = next(r for c, r in by_content.items() if c.startswith("a jackpot trade with a second line"))
+    assert jackpot[6].endswith("...") and len(jackpot[6]) == 60, "one line, cut to 60 characters"
+    assert (jackpot[4], jackpot[5]) == ("working", "general")
+    assert by_content["a wipeout"][5] == "losses"
+
+
+def test_anomalies_json_threshold_and_limit(trades):
+    store, outliers = trades
+    doc = store.json("anomalies", "--threshold", "0", "--limit", "5")
+    assert set(doc) == {"anomalies", "scored", "threshold"}
+    assert doc["scored"] == 32 and doc["threshold"] == 0 and len(doc["anomalies"]) == 5
+    assert {a["id"] for a in doc["anomalies"][:2]} == outliers
+    assert all(set(a) == ANOMALY_KEYS for a in doc["anomalies"])
+    scores = [a["score"] for a in doc["anomalies"]]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    assert store.json("anomalies", "--category", "losses")["scored"] == 1
+    assert "Nothing to compare: 1 memory in view" in store.ok("anomalies", "--category", "losses").out
+    only = store.json("anomalies", "--filter", '{"profit": {"$lt": 0}}', "--threshold", "0")
+    assert only == {"anomalies": [], "scored": 1, "threshold": 0}
+
+
+def test_anomalies_bad_options_exit_with_the_engine_codes(trades):
+    store, _ = trades
+    r = store.fails(11, "anomalies", "--threshold", "1.5")
+    assert r.err == "strata: STRATA_ERR_INVALID_ARGUMENT: --threshold must be in 0...1, got 1.5\n"
+    assert "--limit must be at least 1" in store.fails(11, "anomalies", "--limit", "0").err
+    assert "--filter" in store.fails(21, "anomalies", "--filter", '{"profit": {"$near": 1}}').err
+    r = store.fails(11, "anomalies", "--threshold", "7", "--json")
+    assert r.json()["error"]["status"] == "STRATA_ERR_INVALID_ARGUMENT"
+    assert store.fails(64, "anomalies", "--limit", "many").code == 64
+
+
+def test_anomalies_with_a_bad_configuration_names_the_key(store):
+    config_file = store.cwd / ".strata" / "strata.json"
+    config = json.loads(config_file.read_text())
+    config["anomalies"] = {"trees": 0}
+    config_file.write_text(json.dumps(config))
+    r = store.fails(13, "anomalies")
+    assert "anomalies.trees" in r.err
+
+
+def test_anomalies_on_an_empty_store_says_there_is_nothing_to_compare(store):
+    assert store.ok("anomalies").out == "Nothing to compare: 0 memories in view, anomalies need at least 2.\n"
+
+
 # ---- import and export ---------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ from .errors import (
 from ._ffi import ABI_VERSION_MAJOR, library_path
 from ._ffi import ffi as _cffi, lib as _lib
 from .engine import Engine
-from .models import HistoryEntry, Hit, Memory, Rollback, Snapshot
+from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot
 
 
 def abi_version() -> int:
@@ -70,6 +70,7 @@ __all__ = [
     "HistoryEntry",
     "Snapshot",
     "Rollback",
+    "Anomaly",
     "abi_version",
     "version",
     "library_path",

@@ -28,8 +28,9 @@ __all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate
 
 #: The ABI major this package was written for (STRATA_ABI_VERSION_MAJOR of include/strata/version.h).
 ABI_VERSION_MAJOR = 1
-#: The ABI minor this package was written against. Any library minor loads; the snapshot
-#: methods of :class:`strata.Engine` need 1.2 and raise :class:`strata.Unsupported` before it.
+#: The ABI minor this package was written against. Any library minor loads; a function newer than
+#: the library (the snapshot methods and ``Engine.anomalies`` need 1.2) raises
+#: :class:`strata.Unsupported` when called.
 ABI_VERSION_MINOR = 2
 
 #: The environment variable naming the library file to load.
@@ -84,6 +85,7 @@ strata_status strata_engine_snapshot(strata_engine *engine, const char *request_
 strata_status strata_engine_snapshots(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_rollback(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_delete_snapshot(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_anomalies(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_store_vectors(strata_engine *engine, const char *request_json,
                                           const float *vectors, size_t count, size_t dimension,
                                           char **out_json);

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._ffi import ffi, lib
 from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, Unsupported, error_for
-from .models import HistoryEntry, Hit, Memory, Rollback, Snapshot, format_time
+from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot, format_time
 
 __all__ = ["Engine", "Config", "EventCallback"]
 
@@ -466,6 +466,47 @@ class Engine:
         except AttributeError:
             raise Unsupported(f"the loaded libstrata has no {symbol} (it needs ABI 1.2): rebuild or update libstrata") from None
 
+    def anomalies(
+        self,
+        threshold: float | None = None,
+        limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+    ) -> list[Anomaly]:
+        """The memories that stand out from the rest, highest anomaly score first.
+
+        An isolation forest scores every unexpired memory in view (features and forest from
+        the configuration's ``anomalies`` object: the projected vector, ``numeric_fields``
+        of metadata, ``memory_fields``); the answer holds those scoring at or above
+        ``threshold``. Each one is also published as an ``anomaly.detected`` event with its
+        ``score`` (see :meth:`subscribe`). Fewer than 2 memories in view answer [].
+
+        Args:
+            threshold: the minimum score, 0..1 (default: the configured one, 0.6); 0 ranks every memory.
+            limit: at most this many, the highest (the threshold still applies).
+            filter, scope: as for :meth:`recall`. tiers: exactly these tiers. category: only this one.
+
+        Raises:
+            InvalidArgument: threshold outside 0..1 or limit below 1.
+            InvalidFilter: a malformed filter.
+            Unsupported: the loaded library predates ``strata_engine_anomalies`` (ABI 1.2).
+        """
+        request = self._recall_request(None, None, filter, scope, tiers, category)
+        request.update(_drop_none(threshold=threshold, limit=limit))
+        try:
+            function = lib.strata_engine_anomalies
+        except AttributeError:
+            abi = int(lib.strata_abi_version())
+            raise Unsupported(
+                f"Engine.anomalies needs libstrata ABI 1.2 or later (strata_engine_anomalies); "
+                f"the loaded library has ABI {abi >> 16}.{abi & 0xFFFF}"
+            ) from None
+        answer = self._call(function, request, verb="anomalies")
+        return [Anomaly.from_json(a) for a in answer["anomalies"]]
+
     @property
     def dimension(self) -> int:
         """The engine's vector dimension (from :meth:`stats`)."""
@@ -480,6 +521,9 @@ class Engine:
         "memory.forgotten" | "memory.deduplicated" | "memory.rolled_back",
         "memory_id", "at", "memory"}`` (``memory`` is None for a memory a
         rollback removed).
+
+        "memory.forgotten" | "memory.deduplicated" | "anomaly.detected", "memory_id", "at",
+        "memory"}``; an ``anomaly.detected`` event also carries its ``"score"``.
         The callback runs after the change is committed and the engine's locks
         are released, on the thread that made the change (or one still
         delivering earlier events). It may call every verb of the same engine;

@@ -1,5 +1,5 @@
 """The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`,
-:class:`Snapshot`, :class:`Rollback`."""
+:class:`Snapshot`, :class:`Rollback`, :class:`Anomaly`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-__all__ = ["Memory", "Hit", "HistoryEntry", "Snapshot", "Rollback", "format_time", "parse_time"]
+__all__ = ["Memory", "Hit", "HistoryEntry", "Snapshot", "Rollback", "Anomaly", "format_time", "parse_time"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -184,4 +184,32 @@ class Rollback:
             added=list(data.get("added", [])),
             removed=list(data.get("removed", [])),
             changed=list(data.get("changed", [])),
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One memory that stands out, as answered by :meth:`strata.Engine.anomalies`, highest score first.
+
+    ``score`` is the isolation-forest anomaly score in (0, 1]: near 1 stands out, about 0.5 or
+    below is ordinary.
+    """
+
+    id: str
+    content: str
+    metadata: dict[str, Any] = field(hash=False)
+    scope: str
+    tier: str
+    category: str
+    score: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Anomaly":
+        return cls(
+            id=data["id"],
+            content=data["content"],
+            metadata=dict(data.get("metadata") or {}),
+            scope=data.get("scope", ""),
+            tier=data.get("tier", ""),
+            category=data.get("category", ""),
+            score=float(data["score"]),
         )

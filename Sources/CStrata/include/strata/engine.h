@@ -251,6 +251,45 @@ strata_status strata_engine_rollback(strata_engine *engine, const char *request_
 strata_status strata_engine_delete_snapshot(strata_engine *engine, const char *request_json, char **out_json);
 
 /**
+ * Finds the memories that stand out from the rest: an isolation forest (Liu,
+ * Ting and Zhou 2008) scores every unexpired memory the request can see, and
+ * the answer lists those scoring at or above the threshold, highest first.
+ * Each answered memory is also published as an "anomaly.detected" event
+ * carrying its "score" (see strata_engine_subscribe).
+ *
+ * What a memory's features are, and the forest, come from the configuration's
+ * "anomalies" object: {"trees": 100, "sample_size": 256, "projection_dims": 16,
+ * "numeric_fields": ["profit", ...], "memory_fields": ["importance",
+ * "access_count", "age"], "threshold": 0.6, "seed": 42}. The vector is
+ * projected to projection_dims values (0 leaves it out); each numeric_fields
+ * metadata path adds one value (a memory without a finite number there gets
+ * the median); each memory_fields name adds one. The forest is grown afresh on
+ * each call, over the memories in id order: the same memories and seed give
+ * the same scores.
+ *
+ * Request: {"threshold": 0.0..1.0?, "limit": N?, "filter": {...}?,
+ *           "scope": "org/planner"?, "tiers": ["working", ...]?, "category": "name"?}
+ *   threshold: default the configured one; 0 answers every memory, ranked.
+ *   limit: at most N memories (>= 1), the highest; the threshold still applies.
+ *   filter, scope, category: as for strata_engine_recall; tiers: exactly these.
+ *   NULL means {}.
+ * Answer: {"anomalies": [{"id", "content", "metadata", "scope", "tier",
+ *          "category", "score"}], "scored": N, "threshold": T}, scores in (0, 1]
+ *          highest first (ties by id); "scored" counts the memories scored.
+ *          Fewer than 2 memories to score answer an empty list.
+ *
+ * @param[in]  engine        the engine.
+ * @param[in]  request_json  the request, or NULL.
+ * @param[out] out_json      the answer; free with strata_string_free().
+ * @return STRATA_OK; STRATA_ERR_INVALID_JSON (malformed, or an unknown key
+ *         named in the message); STRATA_ERR_INVALID_ARGUMENT (threshold
+ *         outside 0..1, limit below 1); STRATA_ERR_INVALID_FILTER; STRATA_ERR_BACKEND.
+ * Since ABI 1.2.
+ * [thread-safe]
+ */
+strata_status strata_engine_anomalies(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
  * Stores memories with embeddings the caller computed (the fast path for
  * callers that bring their own vectors): no embedder runs.
  *
@@ -287,10 +326,14 @@ strata_status strata_engine_recall_vector(strata_engine *engine, const char *req
                                           const float *query, size_t dimension, char **out_json);
 
 /**
- * Receives one event as JSON: {"type": "memory.stored"|"memory.updated"|
- * "memory.forgotten"|"memory.deduplicated"|"memory.rolled_back", "memory_id",
- * "at", "memory": {...}|null}. For "memory.rolled_back", "memory" is the memory
- * as the rollback left it, null when the rollback removed it.
+ * Receives one event as JSON: {"type", "memory_id", "at", "memory": {...}|null,
+ * "score"?}. The types: "memory.stored", "memory.updated",
+ * "memory.deduplicated", "memory.forgotten";
+ * "memory.migrated" and "memory.pruned" (a metabolize cycle moved or removed the
+ * memory; its history says why) and "lifecycle.metabolized" (a cycle was
+ * committed; "memory_id" is "strata:lifecycle", "memory" null);
+ * "memory.rolled_back" ("memory" as the rollback left it, null when the
+ * rollback removed it); "anomaly.detected" (with "score" in (0, 1]).
  * The string is borrowed for the duration of the callback only. Events are
  * delivered after the change is committed and the engine's locks are released,
  * one at a time in commit order, on the thread that made the change (or on a
