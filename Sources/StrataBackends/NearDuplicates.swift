@@ -1,5 +1,4 @@
 import COpenBLAS
-import Glibc
 import StrataCore
 
 /// Groups of near-duplicate vectors: the connected components of the graph whose edges join
@@ -66,9 +65,9 @@ public struct NearDuplicates {
 
     /// Sign bits of every vector against `planes` seeded Gaussian hyperplanes, row-major n x planes.
     private func signatures(_ vectors: [[Float]], dimension: Int, planes: Int) -> [Bool] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var h = [Float](repeating: 0, count: dimension * planes)
-        for i in h.indices { h[i] = rng.nextGaussian() }
+        for i in h.indices { h[i] = Float(rng.gaussian()) }
         let n = vectors.count
         var flat = [Float](repeating: 0, count: n * dimension)
         for (i, v) in vectors.enumerated() { flat.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: v) }
@@ -110,26 +109,5 @@ struct UnionFind {
         if size[ra] < size[rb] { swap(&ra, &rb) }
         parent[rb] = ra
         size[ra] += size[rb]
-    }
-}
-
-/// A small seeded generator (Steele, Lea and Flood's SplitMix64), so hashing is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal draw (Box-Muller).
-    mutating func nextGaussian() -> Float {
-        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
-        let u2 = Double.random(in: 0..<1, using: &self)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

@@ -177,22 +177,10 @@ enum BenchFiles {
     }
 }
 
-/// SplitMix64: a small seeded generator, so generated data sets are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// The bench data's generator: StrataCore's seeded SplitMix64, so generated data sets are reproducible.
+typealias SplitMix64 = SeededRandom
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-
+extension SeededRandom {
     /// Rows of normalised Gaussian vectors.
     mutating func normalizedGaussian(rows: Int, dimension: Int) -> FloatMatrix {
         var values = [Float](repeating: 0, count: rows * dimension)

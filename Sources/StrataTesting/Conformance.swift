@@ -51,16 +51,11 @@ func expectError(_ code: StrataError.Code, _ what: String, _ body: () throws -> 
     throw ConformanceFailure(message: "\(what): expected \(code.cName), but it succeeded")
 }
 
-/// A small deterministic generator (SplitMix64) so every run of a suite uses the same data.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// StrataCore's seeded generator, so every run of a suite uses the same data.
+typealias SeededGenerator = SeededRandom
+
+extension SeededRandom {
+    init(state: UInt64) { self.init(seed: state) }
 
     mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in Float.random(in: -1...1, using: &self) } }
 }
