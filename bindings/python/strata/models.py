@@ -184,6 +184,7 @@ class Rollback:
             added=list(data.get("added", [])),
             removed=list(data.get("removed", [])),
             changed=list(data.get("changed", [])),
+        )
 
 
 @dataclass(frozen=True)
