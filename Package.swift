@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "strata-memory", type: .dynamic, targets: ["StrataMemoryPlugin"]),
         .library(name: "strata-sqlite", type: .dynamic, targets: ["StrataSQLitePlugin"]),
         .library(name: "strata-file", type: .dynamic, targets: ["StrataFilePlugin"]),
+        .library(name: "strata-tensor", type: .dynamic, targets: ["StrataTensorPlugin"]),
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -96,6 +97,16 @@ let package = Package(
             path: "plugins/file/Plugin", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
+        // plugins/tensor: the memory kernels (PMM, Slot, KV, Ring, fractal) on OpenBLAS, and
+        // libstrata-tensor.so serving them through the memory-kernel seam.
+        .target(
+            name: "StrataTensor", dependencies: ["StrataCore", "COpenBLAS"], path: "plugins/tensor/Kernels",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(
+            name: "StrataTensorPlugin", dependencies: ["StrataTensor", "StrataPlugins", "CStrata"],
+            path: "plugins/tensor/Plugin", swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("plugins/plugin-exports.map")),
+
         // examples/swift: the Swift quickstart, built and run by scripts/test.
         .executableTarget(
             name: "StrataQuickstart", dependencies: ["StrataEngine"], path: "examples/swift", swiftSettings: swiftSettings),
@@ -113,6 +124,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataFilePluginTests", dependencies: ["StrataFileStore", "StrataPlugins", "StrataTesting", "StrataEngine"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataTensorTests", dependencies: ["StrataTensor", "StrataPlugins", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],

@@ -193,6 +193,55 @@ public protocol MemoryKernel: AnyObject, Sendable {
         logs: UnsafeMutableBufferPointer<Float>?) throws(StrataError)
     /// Resets rows whose `keepMask` is 0 to the initial state.
     func reset(batch: Int, state: UnsafeMutableBufferPointer<Float>, keepMask: UnsafeBufferPointer<Float>) throws(StrataError)
+    /// `steps` steps over `hidden[steps x batch x D]`, with `doneMasks[steps x batch]` (a row is
+    /// reset before the step where its mask is non-zero), writing `read[steps x batch x D]` and
+    /// `logs[steps x batch x logNames.count]`. The default calls `step` once per time step.
+    func sequence(
+        steps: Int, batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMasks: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>,
+        logs: UnsafeMutableBufferPointer<Float>?) throws(StrataError)
+    /// Writes the kernel's weights to a safetensors file (`.unsupported` by default).
+    func writeWeights(to path: String) throws(StrataError)
+}
+
+extension MemoryKernel {
+    public func sequence(
+        steps: Int, batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMasks: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>,
+        logs: UnsafeMutableBufferPointer<Float>?
+    ) throws(StrataError) {
+        try checkSequence(steps: steps, batch: batch, state: state.count, hidden: hidden.count, doneMasks: doneMasks?.count,
+                          read: read.count, logs: logs?.count)
+        let d = dimension, l = logNames.count
+        for t in 0..<steps {
+            try step(
+                batch: batch, state: state,
+                hidden: UnsafeBufferPointer(rebasing: hidden[(t * batch * d)..<((t + 1) * batch * d)]),
+                doneMask: doneMasks.map { UnsafeBufferPointer(rebasing: $0[(t * batch)..<((t + 1) * batch)]) },
+                read: UnsafeMutableBufferPointer(rebasing: read[(t * batch * d)..<((t + 1) * batch * d)]),
+                logs: logs.map { UnsafeMutableBufferPointer(rebasing: $0[(t * batch * l)..<((t + 1) * batch * l)]) })
+        }
+    }
+
+    public func writeWeights(to path: String) throws(StrataError) {
+        throw StrataError(.unsupported, "this memory kernel cannot write its weights")
+    }
+
+    /// Checks the buffer sizes of a `sequence` call.
+    public func checkSequence(
+        steps: Int, batch: Int, state: Int, hidden: Int, doneMasks: Int?, read: Int, logs: Int?
+    ) throws(StrataError) {
+        guard steps > 0 else { throw StrataError(.invalidArgument, "steps must be at least 1, got \(steps)") }
+        guard batch > 0 else { throw StrataError(.invalidArgument, "batch must be at least 1, got \(batch)") }
+        func need(_ name: String, _ got: Int, _ want: Int) throws(StrataError) {
+            guard got == want else { throw StrataError(.dimension, "\(name) has \(got) floats, expected \(want)") }
+        }
+        try need("state", state, batch * stateSize)
+        try need("hidden", hidden, steps * batch * dimension)
+        if let doneMasks { try need("done_masks", doneMasks, steps * batch) }
+        try need("read", read, steps * batch * dimension)
+        if let logs { try need("logs", logs, steps * batch * logNames.count) }
+    }
 }
 
 extension MemoryKernel {

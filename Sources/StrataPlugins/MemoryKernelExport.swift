@@ -65,6 +65,25 @@ enum MemoryKernelExport {
                     try k.reset(batch: batch, state: UnsafeMutableBufferPointer(start: state, count: batch * k.stateSize),
                                 keepMask: UnsafeBufferPointer(start: keep, count: batch))
                 }
+            },
+            sequence: { me, steps, batch, state, hidden, done, read, logs in
+                PluginExport.run { () throws(StrataError) in
+                    let k = kernel(me)
+                    guard let state, let hidden, let read else { throw StrataError(.invalidArgument, "state, hidden or read is NULL") }
+                    let rows = steps * batch
+                    try k.sequence(
+                        steps: steps, batch: batch, state: UnsafeMutableBufferPointer(start: state, count: batch * k.stateSize),
+                        hidden: UnsafeBufferPointer(start: hidden, count: rows * k.dimension),
+                        doneMasks: done.map { UnsafeBufferPointer(start: $0, count: rows) },
+                        read: UnsafeMutableBufferPointer(start: read, count: rows * k.dimension),
+                        logs: logs.map { UnsafeMutableBufferPointer(start: $0, count: rows * k.logNames.count) })
+                }
+            },
+            write_weights: { me, path in
+                PluginExport.run { () throws(StrataError) in
+                    guard let path else { throw StrataError(.invalidArgument, "path is NULL") }
+                    try kernel(me).writeWeights(to: String(cString: path))
+                }
             }))
         return UnsafePointer(p)
     }()

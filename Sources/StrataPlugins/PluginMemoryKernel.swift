@@ -16,8 +16,10 @@ public final class PluginMemoryKernel: MemoryKernel, @unchecked Sendable {
 
     public init(plugin: LoadedPlugin, factory: PluginFactory, options: JSONValue) throws(StrataError) {
         let table = factory.vtable.assumingMemoryBound(to: strata_memory_kernel_vtable.self)
-        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_memory_kernel_vtable>.size, seam: "memory kernel", plugin: plugin)
-        let v = table.pointee
+        // Plugins built for ABI 1.2 end before `sequence`: read what they declare, the rest is NULL.
+        let v = try readVTable(table, size: table.pointee.struct_size,
+                               minimum: MemoryLayout<strata_memory_kernel_vtable>.offset(of: \.sequence)!,
+                               seam: "memory kernel", plugin: plugin)
         guard let create = v.create, v.destroy != nil, let dim = v.dimension, let stateSize = v.state_size,
             let logCount = v.log_count, let logName = v.log_name, let params = v.parameter_count, v.initial_state != nil,
             v.step != nil, v.reset != nil
@@ -54,6 +56,38 @@ public final class PluginMemoryKernel: MemoryKernel, @unchecked Sendable {
             vtable.step(instance, batch, state.baseAddress, hidden.baseAddress, doneMask?.baseAddress, read.baseAddress, logs?.baseAddress)
         }
         try pluginCheck(status, pluginName, "step")
+    }
+
+    public func sequence(
+        steps: Int, batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMasks: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
+    ) throws(StrataError) {
+        try checkSequence(steps: steps, batch: batch, state: state.count, hidden: hidden.count, doneMasks: doneMasks?.count,
+                          read: read.count, logs: logs?.count)
+        guard let sequence = vtable.sequence else {
+            // A plugin without `sequence`: one step per time step, as the header promises.
+            let d = dimension, l = logNames.count
+            for t in 0..<steps {
+                try step(
+                    batch: batch, state: state,
+                    hidden: UnsafeBufferPointer(rebasing: hidden[(t * batch * d)..<((t + 1) * batch * d)]),
+                    doneMask: doneMasks.map { UnsafeBufferPointer(rebasing: $0[(t * batch)..<((t + 1) * batch)]) },
+                    read: UnsafeMutableBufferPointer(rebasing: read[(t * batch * d)..<((t + 1) * batch * d)]),
+                    logs: logs.map { UnsafeMutableBufferPointer(rebasing: $0[(t * batch * l)..<((t + 1) * batch * l)]) })
+            }
+            return
+        }
+        let status = lock.run {
+            sequence(instance, steps, batch, state.baseAddress, hidden.baseAddress, doneMasks?.baseAddress, read.baseAddress, logs?.baseAddress)
+        }
+        try pluginCheck(status, pluginName, "sequence")
+    }
+
+    public func writeWeights(to path: String) throws(StrataError) {
+        guard let write = vtable.write_weights else {
+            throw StrataError(.unsupported, "plugin \(pluginName): this memory kernel cannot write its weights")
+        }
+        try pluginCheck(lock.run { path.withCString { write(instance, $0) } }, pluginName, "write_weights")
     }
 
     public func reset(batch: Int, state: UnsafeMutableBufferPointer<Float>, keepMask: UnsafeBufferPointer<Float>) throws(StrataError) {

@@ -56,7 +56,24 @@ typedef struct strata_memory_kernel_vtable {
 
     /** Resets the rows whose keep_mask is 0 to the initial state; rows with non-zero keep_mask stay. */
     strata_status (*reset)(void *self, size_t batch, float *state, const float *keep_mask);
+
+    /* ---- ABI 1.3: appended; NULL (or a shorter struct_size) means not provided ---- */
+
+    /**
+     * `steps` steps at once: hidden[steps x batch x D], done_masks[steps x batch]
+     * (may be NULL; a row is reset before the step where its mask is non-zero),
+     * read[steps x batch x D], logs[steps x batch x log_count] (may be NULL).
+     * Equivalent to calling step once per time step; NULL makes the host do that.
+     */
+    strata_status (*sequence)(void *self, size_t steps, size_t batch, float *state, const float *hidden,
+                              const float *done_masks, float *read, float *logs);
+
+    /** Writes the kernel's weights to a safetensors file at `path` (NULL: not supported). */
+    strata_status (*write_weights)(void *self, const char *path);
 } strata_memory_kernel_vtable;
+
+/** The size of the vtable at ABI 1.2, before `sequence` and `write_weights`. */
+#define STRATA_MEMORY_KERNEL_VTABLE_SIZE_1_2 (offsetof(strata_memory_kernel_vtable, sequence))
 
 #ifdef __cplusplus
 }

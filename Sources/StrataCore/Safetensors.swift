@@ -1,0 +1,115 @@
+import Glibc
+
+/// float32 tensors in the safetensors format (an 8-byte little-endian header length, a JSON
+/// header `{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...}`, then
+/// the raw little-endian data), the format Hugging Face, PyTorch and numpy users exchange
+/// weights in. Only F32 is read or written: memory kernels compute in float32.
+public enum Safetensors {
+    /// One tensor: its shape and its values, row-major.
+    public struct Tensor: Sendable, Equatable {
+        public var shape: [Int]
+        public var values: [Float]
+        public init(shape: [Int], values: [Float]) {
+            self.shape = shape
+            self.values = values
+        }
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// Reads every tensor of the file at `path`.
+    /// - Throws: `.io` when the file cannot be read; `.corrupt` naming the file and the tensor
+    ///   when the header or the data is malformed; `.unsupported` for a dtype other than F32.
+    public static func read(_ path: String) throws(StrataError) -> [String: Tensor] {
+        let bytes = try readFile(path)
+        guard bytes.count >= 8 else { throw StrataError(.corrupt, "\(path): \(bytes.count) bytes, too short for a safetensors file") }
+        var headerLength = 0
+        for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
+        guard headerLength > 1, headerLength <= bytes.count - 8, headerLength < 100_000_000 else {
+            throw StrataError(.corrupt, "\(path): header length \(headerLength) does not fit the file's \(bytes.count) bytes")
+        }
+        let header = try bytes[8..<(8 + headerLength)].withUnsafeBufferPointer { (b) throws(StrataError) -> JSONValue in
+            try JSONParser.parse(bytes: b, what: "\(path) header")
+        }
+        guard case .object(let entries) = header else { throw StrataError(.corrupt, "\(path): the header is not a JSON object") }
+        let dataStart = 8 + headerLength
+        let dataCount = bytes.count - dataStart
+        var out: [String: Tensor] = [:]
+        for (name, entry) in entries where name != "__metadata__" {
+            guard case .object(let e) = entry, case .string(let dtype)? = e["dtype"], case .array(let shapeJSON)? = e["shape"],
+                case .array(let offsets)? = e["data_offsets"], offsets.count == 2,
+                case .number(let begin)? = offsets.first, case .number(let end)? = offsets.last
+            else { throw StrataError(.corrupt, "\(path): tensor \"\(name)\" lacks dtype, shape or data_offsets") }
+            guard dtype == "F32" else {
+                throw StrataError(.unsupported, "\(path): tensor \"\(name)\" is \(dtype); memory kernels read F32 only")
+            }
+            var shape: [Int] = []
+            for s in shapeJSON {
+                guard case .number(let x) = s, x >= 0, x == x.rounded(), x < 1e12 else {
+                    throw StrataError(.corrupt, "\(path): tensor \"\(name)\" has a bad shape")
+                }
+                shape.append(Int(x))
+            }
+            let count = shape.reduce(1, *)
+            guard begin >= 0, end >= begin, end <= Double(dataCount), Int(end) - Int(begin) == count * 4 else {
+                throw StrataError(.corrupt, "\(path): tensor \"\(name)\" data_offsets [\(Int(begin)), \(Int(end))] do not hold \(count) floats within the \(dataCount) data bytes")
+            }
+            var values = [Float](repeating: 0, count: count)
+            let from = dataStart + Int(begin)
+            values.withUnsafeMutableBytes { dst in
+                bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[from..<(from + count * 4)])) }
+            }
+            out[name] = Tensor(shape: shape, values: values)
+        }
+        return out
+    }
+
+    /// Writes `tensors` to `path` (names in sorted order), replacing the file atomically.
+    public static func write(_ tensors: [String: Tensor], to path: String) throws(StrataError) {
+        var header: [String: JSONValue] = [:]
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let t = tensors[name]!
+            guard t.values.count == t.count else {
+                throw StrataError(.invalidArgument, "tensor \"\(name)\" has \(t.values.count) values for shape \(t.shape)")
+            }
+            header[name] = .object(["dtype": "F32", "shape": .array(t.shape.map { .number(Double($0)) }),
+                                    "data_offsets": .array([.number(Double(offset)), .number(Double(offset + t.count * 4))])])
+            offset += t.count * 4
+        }
+        var text = Array(JSONWriter.string(.object(header)).utf8)
+        while (text.count + 8) % 8 != 0 { text.append(0x20) }  // the format pads the header with spaces to 8 bytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + text.count + offset)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: text.count >> (8 * i))) }
+        bytes += text
+        for name in names { tensors[name]!.values.withUnsafeBytes { bytes += $0 } }
+        try writeFile(bytes, to: path)
+    }
+
+    private static func readFile(_ path: String) throws(StrataError) -> [UInt8] {
+        guard let f = fopen(path, "rb") else { throw StrataError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            out += chunk[0..<n]
+            if n < chunk.count { break }
+        }
+        guard ferror(f) == 0 else { throw StrataError(.io, "cannot read \(path)") }
+        return out
+    }
+
+    private static func writeFile(_ bytes: [UInt8], to path: String) throws(StrataError) {
+        let temporary = path + ".tmp-\(getpid())"
+        guard let f = fopen(temporary, "wb") else { throw StrataError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, f) }
+        let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
+        fclose(f)
+        guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw StrataError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import StrataCore
+
+/// What the tensor kernels share: seed 003's four logs, the initial state written row by row,
+/// done-mask and keep-mask resets, weights from `KernelParameters`, and the batch split over
+/// cores.
+public protocol TensorKernel: MemoryKernel {
+    var parameters: KernelParameters { get }
+    /// Threads for the batch (from the `threads` option; 0: every core).
+    var threads: Int { get }
+    /// Writes the initial state of one batch row (`stateSize` floats).
+    func initialRow(_ row: UnsafeMutablePointer<Float>)
+}
+
+/// Seed 003's logs, per batch row, in this order.
+public let tensorKernelLogs = ["write_strength", "read_entropy", "overwrite_conflict", "usage_mean"]
+
+extension TensorKernel {
+    public var logNames: [String] { tensorKernelLogs }
+    public var parameterCount: Int { parameters.count }
+
+    public func initialState(batch: Int, into state: UnsafeMutableBufferPointer<Float>) throws(StrataError) {
+        guard batch > 0, state.count == batch * stateSize else {
+            throw StrataError(.dimension, "state has \(state.count) floats, expected \(batch) x \(stateSize)")
+        }
+        for b in 0..<batch { initialRow(state.baseAddress! + b * stateSize) }
+    }
+
+    public func reset(batch: Int, state: UnsafeMutableBufferPointer<Float>, keepMask: UnsafeBufferPointer<Float>) throws(StrataError) {
+        guard batch > 0, state.count == batch * stateSize, keepMask.count == batch else {
+            throw StrataError(.dimension, "reset needs \(batch) x \(stateSize) state floats and \(batch) mask values")
+        }
+        for b in 0..<batch where keepMask[b] == 0 { initialRow(state.baseAddress! + b * stateSize) }
+    }
+
+    /// Resets the rows whose done mask is non-zero, before a step.
+    func resetDone(batch: Int, state: UnsafeMutableBufferPointer<Float>, doneMask: UnsafeBufferPointer<Float>?) {
+        guard let doneMask else { return }
+        for b in 0..<batch where doneMask[b] != 0 { initialRow(state.baseAddress! + b * stateSize) }
+    }
+
+    public func writeWeights(to path: String) throws(StrataError) { try parameters.write(to: path) }
+
+    /// Runs `body(row)` for every batch row, split into contiguous chunks over the cores.
+    func forEachRow(_ batch: Int, _ body: (Int) -> Void) {
+        let workers = min(batch, threads > 0 ? threads : ProcessInfoCores.count)
+        guard workers > 1 else {
+            for b in 0..<batch { body(b) }
+            return
+        }
+        parallelFor(workers) { w in
+            let lo = batch * w / workers, hi = batch * (w + 1) / workers
+            for b in lo..<hi { body(b) }
+        }
+    }
+}
+
+/// The number of cores this process may run on.
+enum ProcessInfoCores {
+    static let count: Int = {
+        let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, n)
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
