@@ -16,10 +16,19 @@ public enum Safetensors {
         public var count: Int { shape.reduce(1, *) }
     }
 
+    /// The `__metadata__` strings of the file at `path` (empty when it has none).
+    public static func metadata(_ path: String) throws(StrataError) -> [String: String] {
+        try readFile(path, metadataOnly: true).metadata
+    }
+
     /// Reads every tensor of the file at `path`.
     /// - Throws: `.io` when the file cannot be read; `.corrupt` naming the file and the tensor
     ///   when the header or the data is malformed; `.unsupported` for a dtype other than F32.
     public static func read(_ path: String) throws(StrataError) -> [String: Tensor] {
+        try readFile(path, metadataOnly: false).tensors
+    }
+
+    private static func readFile(_ path: String, metadataOnly: Bool) throws(StrataError) -> (tensors: [String: Tensor], metadata: [String: String]) {
         let bytes = try readFile(path)
         guard bytes.count >= 8 else { throw StrataError(.corrupt, "\(path): \(bytes.count) bytes, too short for a safetensors file") }
         var headerLength = 0
@@ -31,6 +40,11 @@ public enum Safetensors {
             try JSONParser.parse(bytes: b, what: "\(path) header")
         }
         guard case .object(let entries) = header else { throw StrataError(.corrupt, "\(path): the header is not a JSON object") }
+        var metadata: [String: String] = [:]
+        if case .object(let m)? = entries["__metadata__"] {
+            for (k, v) in m { if case .string(let text) = v { metadata[k] = text } }
+        }
+        if metadataOnly { return ([:], metadata) }
         let dataStart = 8 + headerLength
         let dataCount = bytes.count - dataStart
         var out: [String: Tensor] = [:]
@@ -60,12 +74,14 @@ public enum Safetensors {
             }
             out[name] = Tensor(shape: shape, values: values)
         }
-        return out
+        return (out, metadata)
     }
 
-    /// Writes `tensors` to `path` (names in sorted order), replacing the file atomically.
-    public static func write(_ tensors: [String: Tensor], to path: String) throws(StrataError) {
+    /// Writes `tensors` to `path` (names in sorted order), replacing the file atomically;
+    /// `metadata` goes in the header's `__metadata__` (string to string, as the format says).
+    public static func write(_ tensors: [String: Tensor], to path: String, metadata: [String: String] = [:]) throws(StrataError) {
         var header: [String: JSONValue] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues { .string($0) }) }
         var offset = 0
         let names = tensors.keys.sorted()
         for name in names {

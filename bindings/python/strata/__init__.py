@@ -47,6 +47,7 @@ from .errors import (
 from ._ffi import ABI_VERSION_MAJOR, library_path
 from ._ffi import ffi as _cffi, lib as _lib
 from .engine import Engine
+from .kernel import Kernel
 from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot
 
 
@@ -64,6 +65,7 @@ def version() -> str:
 __version__: str = version()
 
 __all__ = [
+    "Kernel",
     "Engine",
     "Memory",
     "Hit",

@@ -31,7 +31,7 @@ ABI_VERSION_MAJOR = 1
 #: The ABI minor this package was written against. Any library minor loads; a function newer than
 #: the library (the snapshot methods and ``Engine.anomalies`` need 1.2) raises
 #: :class:`strata.Unsupported` when called.
-ABI_VERSION_MINOR = 2
+ABI_VERSION_MINOR = 3
 
 #: The environment variable naming the library file to load.
 ENV_VAR = "STRATA_LIBRARY"
@@ -92,6 +92,23 @@ strata_status strata_engine_store_vectors(strata_engine *engine, const char *req
 strata_status strata_engine_recall_vector(strata_engine *engine, const char *request_json,
                                           const float *query, size_t dimension, char **out_json);
 
+/* ---- strata/kernel.h (ABI 1.3) ---- */
+typedef struct strata_kernel strata_kernel;
+strata_status strata_kernel_open(strata_kernel **out, const char *config_json);
+void strata_kernel_close(strata_kernel *kernel);
+size_t strata_kernel_dimension(const strata_kernel *kernel);
+size_t strata_kernel_state_size(const strata_kernel *kernel);
+size_t strata_kernel_log_count(const strata_kernel *kernel);
+strata_status strata_kernel_info(const strata_kernel *kernel, char **out_json);
+strata_status strata_kernel_initial_state(strata_kernel *kernel, size_t batch, float *state);
+strata_status strata_kernel_step(strata_kernel *kernel, size_t batch, float *state, const float *hidden,
+                                 const float *done_mask, float *read, float *logs);
+strata_status strata_kernel_sequence(strata_kernel *kernel, size_t steps, size_t batch, float *state,
+                                     const float *hidden, const float *done_masks, float *read, float *logs);
+strata_status strata_kernel_reset(strata_kernel *kernel, size_t batch, float *state, const float *keep_mask);
+strata_status strata_kernel_save_state(strata_kernel *kernel, const char *path, size_t batch, const float *state);
+strata_status strata_kernel_load_state(strata_kernel *kernel, const char *path, size_t batch, float *state);
+strata_status strata_kernel_save_weights(strata_kernel *kernel, const char *path);
 typedef void (*strata_event_fn)(void *user_data, const char *event_json);
 
 strata_status strata_engine_subscribe(strata_engine *engine, strata_event_fn callback, void *user_data,

@@ -14,5 +14,6 @@
 #include "embedder.h"
 #include "summarizer.h"
 #include "memory_kernel.h"
+#include "kernel.h"
 
 #endif /* STRATA_H */
