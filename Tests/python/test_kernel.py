@@ -59,3 +59,33 @@ def test_states_and_weights_go_to_files_and_come_back(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
     with pytest.raises(strata.CorruptStore, match="bad.safetensors"):
         strata.Kernel({**RING, "weights": str(tmp_path / "bad.safetensors")})
+
+
+def test_a_working_kernel_over_the_stored_stream_adds_a_kernel_score_part(tmp_path):
+    from reference_kernels import save_safetensors
+
+    d = 16
+    eye = {"ring.query.weight": np.eye(d, dtype=np.float32), "ring.query.bias": np.zeros(d, np.float32),
+           "ring.output.weight": np.eye(d, dtype=np.float32), "ring.output.bias": np.zeros(d, np.float32)}
+    save_safetensors(tmp_path / "ring.safetensors", eye)
+    base = {"embedder": {"backend": "hashing", "options": {"dimension": d}}, "dedupe": {"enabled": False},
+            "recall": {"track_access": False}}
+    working = {**base, "working_kernel": {"weight": 0.5, "options": {"type": "ring", "buffer_size": 4,
+                                                                       "weights": str(tmp_path / "ring.safetensors")}}}
+    a, b = np.eye(d, dtype=np.float32)[0], np.eye(d, dtype=np.float32)[1]
+    query = (a + b) / np.sqrt(2)
+    for config, expect_kernel in ((base, False), (working, True)):
+        with strata.Engine(config) as engine:
+            ids = engine.store_vectors(np.stack([a, b]), [{"category": "fact"}, {"category": "fact"}])
+            # The recent stream is about `a`: three observations near it.
+            near_a = np.stack([a + 0.1 * np.eye(d, dtype=np.float32)[5 + i] for i in range(3)])
+            engine.store_vectors(near_a / np.linalg.norm(near_a, axis=1, keepdims=True), [{"category": "ctx"}] * 3)
+            hits = engine.recall_vector(query, k=2, category="fact")
+            assert ("kernel" in hits[0].scores) == expect_kernel
+            if expect_kernel:
+                assert hits[0].id == ids[0], "the working memory of `a` breaks the tie"
+                assert hits[0].scores["kernel"] > hits[1].scores["kernel"]
+    with pytest.raises(strata.InvalidConfig, match="working_kernel.options.type"):
+        strata.Engine({"working_kernel": {"options": {}}})
+    with pytest.raises(strata.InvalidConfig, match="the kernel reads 8 floats, the embedder makes 256"):
+        strata.Engine({"working_kernel": {"options": {"type": "ring", "memory_dim": 8}}})
