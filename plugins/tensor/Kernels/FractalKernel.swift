@@ -28,16 +28,14 @@ public final class FractalKernel: TensorKernel {
     public let parameters: KernelParameters
     public let threads: Int
     public let stateSize: Int
-    /// Each level's offset in a state row.
-    private let offsets: [Int]
-    /// σ(pᵢ), level by level: fixed with the weights.
-    private let persistence: [[Float]]
+    /// Each level's tensors, looked up once so a step builds no names.
+    private let levels: [Level]
     private let writeStrength: Float
     private let scratch = ScratchPool()
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
-        let levels = try o.int("num_levels", default: 3, in: 1...32)
+        let levelCount = try o.int("num_levels", default: 3, in: 1...32)
         let ratio = try o.double("compression_ratio", default: 0.5, in: 0...1)
         guard ratio > 0 else {
             throw StrataError(.invalidConfig, "kernel config.compression_ratio must be above 0 (level widths are memory_dim * ratio^i), got 0")
@@ -45,14 +43,7 @@ public final class FractalKernel: TensorKernel {
         threads = o.threads
         try o.finish()
         let d = dimension
-        widths = (0..<levels).map { max(1, Int((Double(d) * pow(ratio, Double($0))).rounded(.down))) }
-        var offsets: [Int] = [], total = 0
-        for w in widths {
-            offsets.append(total)
-            total += 3 * w
-        }
-        self.offsets = offsets
-        stateSize = total
+        widths = (0..<levelCount).map { max(1, Int((Double(d) * pow(ratio, Double($0))).rounded(.down))) }
         var specs: [KernelParameters.Spec] = []
         for (i, w) in widths.enumerated() {
             let input = i == 0 ? d : widths[i - 1], p = "fractal.\(i)."
@@ -64,15 +55,46 @@ public final class FractalKernel: TensorKernel {
                 .init(p + "persistence", [w], .constant(0)),
             ]
         }
-        parameters = try KernelParameters(specs, seed: o.seed, weightsPath: o.weightsPath, kernel: "fractal")
-        var gates: [[Float]] = [], strength = 0.0
-        for i in 0..<levels {
-            let g = parameters["fractal.\(i).persistence"].map { 1 / (1 + exp(-Double($0))) }
-            strength += g.reduce(0) { $0 + (1 - $1) } / Double(g.count)
-            gates.append(g.map { Float($0) })
+        let parameters = try KernelParameters(specs, seed: o.seed, weightsPath: o.weightsPath, kernel: "fractal")
+        self.parameters = parameters
+        var built: [Level] = [], offset = 0, strength = 0.0
+        for (i, w) in widths.enumerated() {
+            let level = Level(i, width: w, input: i == 0 ? d : widths[i - 1], offset: offset, parameters)
+            strength += level.persistence.reduce(0) { $0 + (1 - $1) } / Double(w)
+            built.append(level)
+            offset += 3 * w
         }
-        persistence = gates
-        writeStrength = Float(strength / Double(levels))
+        self.levels = built
+        stateSize = offset
+        writeStrength = Float(strength / Double(levelCount))
+    }
+
+    /// One level's widths, place in the state row and tensors.
+    private struct Level {
+        let width: Int, input: Int, offset: Int
+        let encoderWeight: [Float], encoderBias: [Float]
+        let inputWeight: [Float], hiddenWeight: [Float], inputBias: [Float], hiddenBias: [Float]
+        let decoderWeight: [Float], decoderBias: [Float]
+        /// σ(pᵢ) in double precision; `keep` is it in float.
+        let persistence: [Double]
+        let keep: [Float]
+
+        init(_ i: Int, width: Int, input: Int, offset: Int, _ parameters: KernelParameters) {
+            let p = "fractal.\(i)."
+            self.width = width
+            self.input = input
+            self.offset = offset
+            encoderWeight = parameters[p + "encoder.weight"]
+            encoderBias = parameters[p + "encoder.bias"]
+            inputWeight = parameters[p + "lstm.weight_ih"]
+            hiddenWeight = parameters[p + "lstm.weight_hh"]
+            inputBias = parameters[p + "lstm.bias_ih"]
+            hiddenBias = parameters[p + "lstm.bias_hh"]
+            decoderWeight = parameters[p + "decoder.weight"]
+            decoderBias = parameters[p + "decoder.bias"]
+            persistence = parameters[p + "persistence"].map { 1 / (1 + exp(-Double($0))) }
+            keep = persistence.map { Float($0) }
+        }
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -83,32 +105,32 @@ public final class FractalKernel: TensorKernel {
     ) throws(StrataError) {
         try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
         resetDone(batch: batch, state: state, doneMask: doneMask)
-        let d = dimension, size = stateSize, levels = widths.count, wide = widths.max()!
+        let d = dimension, size = stateSize, count = levels.count, wide = widths.max()!
         // Per row: the encoding, the previous h, two gate blocks, the memory in and out, the
         // level's decoded read, and per level its read norm, change and magnitude.
-        try scratch.with(batch * (12 * wide + d + 3 * levels)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
+        try scratch.with(batch * (12 * wide + d + 3 * count)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
             let enc = work, hPrev = enc + batch * wide, zIH = hPrev + batch * wide, zHH = zIH + 4 * batch * wide
             var mIn = zHH + 4 * batch * wide, mOut = mIn + batch * wide
             let decoded = mOut + batch * wide, norms = decoded + batch * d
-            let changes = norms + batch * levels, magnitudes = changes + batch * levels
+            let changes = norms + batch * count, magnitudes = changes + batch * count
             let out = read.baseAddress!
             out.update(repeating: 0, count: batch * d)
-            for (level, w) in widths.enumerated() {
-                let p = "fractal.\(level).", offset = offsets[level], gate = persistence[level]
-                let x = level == 0 ? hidden.baseAddress! : UnsafePointer(mIn), input = level == 0 ? d : widths[level - 1]
-                TensorMath.linear(x, rows: batch, inputs: input, weight: parameters[p + "encoder.weight"],
-                                  bias: parameters[p + "encoder.bias"], outputs: w, into: enc)
+            for (index, level) in levels.enumerated() {
+                let w = level.width, offset = level.offset
+                let x = index == 0 ? hidden.baseAddress! : UnsafePointer(mIn)
+                TensorMath.linear(x, rows: batch, inputs: level.input, weight: level.encoderWeight,
+                                  bias: level.encoderBias, outputs: w, into: enc)
                 forEachRow(batch) { b in
                     let e = enc + b * w
                     for j in 0..<w { e[j] = tanhf(e[j]) }
                     (hPrev + b * w).update(from: state.baseAddress! + b * size + offset, count: w)
                 }
-                TensorMath.linear(enc, rows: batch, inputs: w, weight: parameters[p + "lstm.weight_ih"],
-                                  bias: parameters[p + "lstm.bias_ih"], outputs: 4 * w, into: zIH)
-                TensorMath.linear(hPrev, rows: batch, inputs: w, weight: parameters[p + "lstm.weight_hh"],
-                                  bias: parameters[p + "lstm.bias_hh"], outputs: 4 * w, into: zHH)
+                TensorMath.linear(enc, rows: batch, inputs: w, weight: level.inputWeight,
+                                  bias: level.inputBias, outputs: 4 * w, into: zIH)
+                TensorMath.linear(hPrev, rows: batch, inputs: w, weight: level.hiddenWeight,
+                                  bias: level.hiddenBias, outputs: 4 * w, into: zHH)
                 let mNew = mOut
-                gate.withUnsafeBufferPointer { pi in
+                level.keep.withUnsafeBufferPointer { pi in
                     forEachRow(batch) { b in
                         let row = state.baseAddress! + b * size + offset
                         let h = row, c = row + w, m = row + 2 * w
@@ -127,12 +149,12 @@ public final class FractalKernel: TensorKernel {
                             m[j] = blended
                             mb[j] = blended
                         }
-                        changes[b * levels + level] = change / Float(2 * w)
-                        magnitudes[b * levels + level] = magnitude / Float(w)
+                        changes[b * count + index] = change / Float(2 * w)
+                        magnitudes[b * count + index] = magnitude / Float(w)
                     }
                 }
-                TensorMath.linear(mNew, rows: batch, inputs: w, weight: parameters[p + "decoder.weight"],
-                                  bias: parameters[p + "decoder.bias"], outputs: d, into: decoded)
+                TensorMath.linear(mNew, rows: batch, inputs: w, weight: level.decoderWeight,
+                                  bias: level.decoderBias, outputs: d, into: decoded)
                 forEachRow(batch) { b in
                     let r = decoded + b * d, o = out + b * d
                     var squares: Float = 0
@@ -140,25 +162,25 @@ public final class FractalKernel: TensorKernel {
                         squares += r[j] * r[j]
                         o[j] += r[j]
                     }
-                    norms[b * levels + level] = squares.squareRoot()
+                    norms[b * count + index] = squares.squareRoot()
                 }
                 swap(&mIn, &mOut)
             }
-            let inverse = 1 / Float(levels)
+            let inverse = 1 / Float(count)
             forEachRow(batch) { b in
                 let o = out + b * d
                 for j in 0..<d { o[j] *= inverse }
                 guard let logs else { return }
-                let n = norms + b * levels
+                let n = norms + b * count
                 var total: Float = 0, conflict: Float = 0, usage: Float = 0
-                for i in 0..<levels {
+                for i in 0..<count {
                     total += n[i]
-                    conflict += changes[b * levels + i]
-                    usage += magnitudes[b * levels + i]
+                    conflict += changes[b * count + i]
+                    usage += magnitudes[b * count + i]
                 }
                 var entropy: Float = 0
                 if total > 0 {
-                    for i in 0..<levels where n[i] > 0 {
+                    for i in 0..<count where n[i] > 0 {
                         let share = n[i] / total
                         entropy -= share * logf(share)
                     }
