@@ -5,6 +5,8 @@ public enum KernelFactory {
     /// The kernel types, each with what makes it.
     nonisolated(unsafe) public static var makers: [String: (inout KernelOptions) throws(StrataError) -> any TensorKernel] = [
         "ring": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try RingKernel(&o) },
+        "kv": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try KVKernel(&o) },
+        "fractal": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try FractalKernel(&o) },
     ]
 
     public static func make(_ json: JSONValue) throws(StrataError) -> any TensorKernel {
