@@ -65,7 +65,7 @@ class Reference:
         memory = self.gamma * memory
         rows = np.arange(batch)
         memory[rows, target] = (1 - g)[:, None] * memory[rows, target] + g[:, None] * v
-        usage[rows, target] = (1 - g) * usage[rows, target] + g
+        usage[rows, target] += g
 
         logs = np.stack([
             g,

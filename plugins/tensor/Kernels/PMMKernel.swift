@@ -13,7 +13,7 @@ import StrataCore
 ///     ā_i = mean over k of a[k, i]
 ///     usage = γ usage + ā;  w = argmin usage (lowest index on ties)
 ///     g = σ(h · wgᵀ + bg);  v = h · Wvᵀ + bv
-///     memory = γ memory;  memory[w] = (1 − g) memory[w] + g v;  usage[w] = (1 − g) usage[w] + g
+///     memory = γ memory;  memory[w] = (1 − g) memory[w] + g v;  usage[w] += g
 ///
 /// Logs: write_strength g, read_entropy the mean over heads of H(a[k]), overwrite_conflict g·ā_w
 /// (the read's mass on the slot the write overwrites), usage_mean the mean of the new usage.
@@ -104,7 +104,7 @@ public final class PMMKernel: TensorKernel {
                 for j in 0..<(n * d) { memory[j] *= gamma }
                 let target = memory + w * d, vb = v + b * d
                 for j in 0..<d { target[j] = (1 - g) * target[j] + g * vb[j] }
-                usage[w] = (1 - g) * usage[w] + g
+                usage[w] += g
                 if let logs {
                     var total: Float = 0
                     for i in 0..<n { total += usage[i] }
