@@ -16,22 +16,30 @@ public struct ScoreParts: Sendable, Hashable {
     public var importance: Double
     /// Access-count score in 0...1: 1 - 1 / (1 + ln(1 + count)).
     public var access: Double
+    /// Cosine between the memory's vector and the working-memory kernel's read for the query,
+    /// or nil when no kernel is configured (`working_kernel`).
+    public var kernel: Double?
 
-    public init(vector: Double?, keyword: Double?, fused: Double, recency: Double, importance: Double, access: Double) {
+    public init(
+        vector: Double?, keyword: Double?, fused: Double, recency: Double, importance: Double, access: Double, kernel: Double? = nil
+    ) {
         self.vector = vector
         self.keyword = keyword
         self.fused = fused
         self.recency = recency
         self.importance = importance
         self.access = access
+        self.kernel = kernel
     }
 
     public var json: JSONValue {
-        .object([
+        var o: [String: JSONValue] = [
             "vector": vector.map { .number($0) } ?? .null, "keyword": keyword.map { .number($0) } ?? .null,
             "fused": .number(fused), "recency": .number(recency), "importance": .number(importance),
             "access": .number(access),
-        ])
+        ]
+        if let kernel { o["kernel"] = .number(kernel) }
+        return .object(o)
     }
 }
 

@@ -36,8 +36,14 @@ public enum Safetensors {
         guard headerLength > 1, headerLength <= bytes.count - 8, headerLength < 100_000_000 else {
             throw StrataError(.corrupt, "\(path): header length \(headerLength) does not fit the file's \(bytes.count) bytes")
         }
-        let header = try bytes[8..<(8 + headerLength)].withUnsafeBufferPointer { (b) throws(StrataError) -> JSONValue in
-            try JSONParser.parse(bytes: b, what: "\(path) header")
+        let header: JSONValue
+        do {
+            header = try bytes[8..<(8 + headerLength)].withUnsafeBufferPointer { (b) throws(StrataError) -> JSONValue in
+                try JSONParser.parse(bytes: b, what: "\(path) header")
+            }
+        } catch {
+            // A file, not a request: a header that does not parse is damage.
+            throw StrataError(.corrupt, "\(path): not a safetensors file: \(error.message)")
         }
         guard case .object(let entries) = header else { throw StrataError(.corrupt, "\(path): the header is not a JSON object") }
         var metadata: [String: String] = [:]

@@ -17,6 +17,8 @@ public final class Engine: Sendable {
     public let embedder: any Embedder
     public let summarizer: any Summarizer
     public let clock: any Clock
+    /// The memory kernel run over stored embeddings and read at recall (`working_kernel`), or nil.
+    public let workingKernel: (any MemoryKernel)?
 
     struct WriterState {
         /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
@@ -26,6 +28,8 @@ public final class Engine: Sendable {
         var keywords: KeywordIndex?
         var lastIDMillis: Int64 = 0
         var idSequence: UInt32 = 0
+        /// The working-memory kernel's state (one batch row), when one is configured.
+        var kernelState: [Float] = []
     }
 
     let writer: Mutex<WriterState>
@@ -57,6 +61,14 @@ public final class Engine: Sendable {
         }
         summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
         var state = WriterState()
+        if let wk = configuration.workingKernel {
+            let kernel = try Self.makeWorkingKernel(wk, dimension: embedder.dimension, backends: backends)
+            state.kernelState = [Float](repeating: 0, count: kernel.stateSize)
+            try state.kernelState.withUnsafeMutableBufferPointer { (b) throws(StrataError) in try kernel.initialState(batch: 1, into: b) }
+            workingKernel = kernel
+        } else {
+            workingKernel = nil
+        }
         if !store.providesKeywordSearch {
             var index = KeywordIndex()
             try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
@@ -161,6 +173,7 @@ public final class Engine: Sendable {
             }
             try commit(StoreChange(upserts: records, history: history), &state)
             for r in records { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
+            try feedWorkingKernel(embeddings, &state)
             state.operations["store", default: 0] += items.count
             return (outcomes, events)
         }
@@ -318,13 +331,17 @@ public final class Engine: Sendable {
             }
         }
         let halfLife = settings.recencyHalfLifeHours * 3600
+        let kernelRead = try queryVector.map { (v: [Float]) throws(StrataError) -> [Float]? in try readWorkingKernel(v) } ?? nil
+        let kernelWeight = configuration.workingKernel?.weight ?? 0
         var hits: [Hit] = records.values.map { r in
             let m = r.memory
             let parts = ScoreParts(
                 vector: vectorScore[m.id], keyword: keywordScore[m.id], fused: fused[m.id] ?? 0,
                 recency: Ranking.recency(ageSeconds: now.seconds(since: m.accessedAt), halfLifeSeconds: halfLife),
-                importance: m.importance, access: Ranking.access(count: m.accessCount))
-            return Hit(memory: m, score: Ranking.total(parts, weights: settings.weights), scores: parts)
+                importance: m.importance, access: Ranking.access(count: m.accessCount),
+                kernel: kernelRead.map { Double(Vectors.cosine($0, r.vector)) })
+            let total = Ranking.total(parts, weights: settings.weights) + kernelWeight * (parts.kernel ?? 0)
+            return Hit(memory: m, score: total, scores: parts)
         }
         hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
         if hits.count > k { hits.removeLast(hits.count - k) }

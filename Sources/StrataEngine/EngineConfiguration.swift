@@ -34,6 +34,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var defaults = MemoryDefaults()
     /// The rules `metabolize` applies beyond tiers and categories.
     public var lifecycle = LifecycleSettings()
+    /// A memory kernel read at recall time; nil: none (the default).
+    public var workingKernel: WorkingKernelSettings?
     /// How `Engine.anomalies` scores memories.
     public var anomalies = AnomalySettings()
 
@@ -119,6 +121,7 @@ public struct EngineConfiguration: Sendable, Hashable {
             try dr.finish()
         }
         if let v = r.optionalValue("lifecycle") { lifecycle = try LifecycleSettings(json: v, path: r.keyPath("lifecycle")) }
+        if let v = r.optionalValue("working_kernel") { workingKernel = try WorkingKernelSettings(json: v, path: r.keyPath("working_kernel")) }
         if let v = r.optionalValue("anomalies") { anomalies = try AnomalySettings(json: v, path: r.keyPath("anomalies")) }
         try r.finish()
         try checkTierNames(source: source)
@@ -176,6 +179,7 @@ public struct EngineConfiguration: Sendable, Hashable {
                 "importance": .number(defaults.importance), "visibility": .string(defaults.visibility.rawValue),
             ]),
             "lifecycle": lifecycle.json,
+            "working_kernel": workingKernel?.json ?? .null,
             "anomalies": anomalies.json,
         ])
     }

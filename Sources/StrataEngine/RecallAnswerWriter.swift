@@ -40,6 +40,10 @@ enum RecallAnswerWriter {
             JSONWriter.writeNumber(s.fused, into: &out)
             append(",\"importance\":", &out)
             JSONWriter.writeNumber(s.importance, into: &out)
+            if let k = s.kernel {
+                append(",\"kernel\":", &out)
+                JSONWriter.writeNumber(k, into: &out)
+            }
             append(",\"keyword\":", &out)
             optional(s.keyword, &out)
             append(",\"recency\":", &out)

@@ -15,6 +15,7 @@
 #   <fixture>.so             each Tests/fixtures/plugins/*.c
 #   strata_c_tests           Tests/c/*.c, linked to libstrata.so
 #   quickstart               examples/c/quickstart.c
+#   kernel_example           examples/c/kernel.c
 # then runs the tests (last line "N passed, M failed") and the quickstart, and
 # exits non-zero if anything fails. Extra arguments are passed to the test
 # program (test-name substrings to run a subset).
@@ -57,7 +58,8 @@ if command -v readelf >/dev/null 2>&1; then
     # What other objects can link to: defined GLOBAL or WEAK dynamic symbols. (Swift leaves some
     # type metadata in .dynsym bound LOCAL, which nothing outside can resolve.)
     for lib in "$LIB_DIR/libstrata.so:^strata_" "$LIB_DIR/libstrata-memory.so:^strata_plugin_entry$" \
-        "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$"; do
+        "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$" \
+        "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$"; do
         file="${lib%%:*}" allowed="${lib#*:}"
         [[ -f "$file" ]] || continue
         others="$(readelf -W --dyn-syms "$file" | awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 != "UND" {print $8}' |
@@ -81,9 +83,11 @@ echo "== building the C tests"
 "$CC" -std=c11 "${WARN[@]}" -g -pthread -I include Tests/c/*.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/strata_c_tests"
 
-echo "== building the quickstart"
+echo "== building the quickstart and the kernel example"
 "$CC" -std=c11 "${WARN[@]}" -I include examples/c/quickstart.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/quickstart"
+"$CC" -std=c11 "${WARN[@]}" -I include examples/c/kernel.c \
+    -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/kernel_example"
 
 echo "== running the C tests"
 status=0
@@ -109,5 +113,7 @@ fi
 
 echo "== running the quickstart"
 "$OUT/quickstart"
+echo "== running the kernel example"
+"$OUT/kernel_example"
 
 echo "== C side: all good ($summary)"

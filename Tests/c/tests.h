@@ -30,6 +30,9 @@
     X(recall__honours_k) \
     X(metabolize__moves_old_memories_on_and_prunes_by_the_keep_rule) \
     X(metabolize__bad_requests_name_the_culprit) \
+    X(kernel__opens_and_describes_itself) \
+    X(kernel__bad_configs_name_the_culprit) \
+    X(kernel__sequence_equals_steps_and_state_files_round_trip) \
     X(recall__metadata_filter_keeps_only_matching_memories) \
     X(recall__scope_sees_own_shared_parent_and_global_memories_only) \
     X(recall__category_and_tiers_restrict_hits) \

@@ -7,6 +7,8 @@ public enum KernelFactory {
         "pmm": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try PMMKernel(&o) },
         "ring": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try RingKernel(&o) },
         "slot": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try SlotKernel(&o) },
+        "kv": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try KVKernel(&o) },
+        "fractal": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try FractalKernel(&o) },
     ]
 
     public static func make(_ json: JSONValue) throws(StrataError) -> any TensorKernel {

@@ -1,0 +1,105 @@
+import Glibc
+import StrataCore
+
+/// Seed 003's KV memory: one (key, value) pair of projections of hidden written per step at a
+/// circular pointer (FIFO eviction), read by a query's scaled dot-product attention over the keys.
+///
+/// Per batch row, the state is the keys [N x K], the values [N x D], a valid flag per slot [N] and
+/// the write pointer [1] (N·K + N·D + N + 1 floats). One step, for hidden h:
+///
+///     k = h · Wkᵀ + bk;  v = h · Wvᵀ + bv;  q = h · Wqᵀ + bq
+///     w = ptr;  evicted = valid[w]
+///     conflict = evicted ? softmax over valid i of (q · keys[i]) / √K, taken at w : 0
+///     keys[w] = k; values[w] = v; valid[w] = 1; ptr = (w + 1) mod N
+///     a = softmax over valid i of (q · keys[i]) / √K
+///     read = (Σ a_i values[i]) · Woᵀ + bo
+///
+/// Logs: write_strength 1, read_entropy H(a), overwrite_conflict `conflict` (the weight this
+/// step's query gave the pair the write evicts, 0 while the slots fill), usage_mean the share of
+/// valid slots. Tensors: `kv.key.*` [K, D] and [K], `kv.value.*` [D, D] and [D], `kv.query.*`
+/// [K, D] and [K], `kv.output.*` [D, D] and [D].
+public final class KVKernel: TensorKernel {
+    public let dimension: Int
+    public let slots: Int
+    public let keyDim: Int
+    public let parameters: KernelParameters
+    public let threads: Int
+    public var stateSize: Int { slots * (keyDim + dimension + 1) + 1 }
+    private let scratch = ScratchPool()
+
+    public init(_ o: inout KernelOptions) throws(StrataError) {
+        dimension = o.memoryDim
+        slots = try o.int("num_slots", default: 16, in: 1...1_000_000)
+        keyDim = try o.int("key_dim", default: o.memoryDim, in: 1...65_536)
+        threads = o.threads
+        try o.finish()
+        let d = dimension, k = keyDim
+        parameters = try KernelParameters([
+            .init("kv.key.weight", [k, d]), .init("kv.key.bias", [k]),
+            .init("kv.value.weight", [d, d]), .init("kv.value.bias", [d]),
+            .init("kv.query.weight", [k, d]), .init("kv.query.bias", [k]),
+            .init("kv.output.weight", [d, d]), .init("kv.output.bias", [d]),
+        ], seed: o.seed, weightsPath: o.weightsPath, kernel: "kv")
+    }
+
+    public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
+
+    public func step(
+        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
+        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
+    ) throws(StrataError) {
+        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
+        resetDone(batch: batch, state: state, doneMask: doneMask)
+        let d = dimension, n = slots, kd = keyDim, size = stateSize
+        let wk = parameters["kv.key.weight"], bk = parameters["kv.key.bias"]
+        let wv = parameters["kv.value.weight"], bv = parameters["kv.value.bias"]
+        let wq = parameters["kv.query.weight"], bq = parameters["kv.query.bias"]
+        let wo = parameters["kv.output.weight"], bo = parameters["kv.output.bias"]
+        try scratch.with(batch * (2 * kd + 2 * d + n)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
+            let k = work, q = k + batch * kd, v = q + batch * kd, mixed = v + batch * d, weights = mixed + batch * d
+            let h = hidden.baseAddress!
+            TensorMath.linear(h, rows: batch, inputs: d, weight: wk, bias: bk, outputs: kd, into: k)
+            TensorMath.linear(h, rows: batch, inputs: d, weight: wq, bias: bq, outputs: kd, into: q)
+            TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
+            let scale = 1 / Float(kd).squareRoot()
+            forEachRow(batch) { b in
+                let row = state.baseAddress! + b * size
+                let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
+                let w = min(n - 1, max(0, Int(pointer.pointee)))
+                let a = weights + b * n, qb = q + b * kd
+                for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
+                // The weight the query gives the evicted pair, before the write replaces it.
+                var conflict: Float = 0
+                if valid[w] != 0 {
+                    var m = -Float.infinity
+                    for i in 0..<n { m = max(m, a[i]) }
+                    var sum: Float = 0
+                    for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
+                    conflict = expf(a[w] - m) / sum
+                }
+                (keys + w * kd).update(from: k + b * kd, count: kd)
+                (values + w * d).update(from: v + b * d, count: d)
+                valid[w] = 1
+                pointer.pointee = Float((w + 1) % n)
+                a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
+                TensorMath.softmax(a, count: n)
+                let out = mixed + b * d
+                out.update(repeating: 0, count: d)
+                for i in 0..<n where a[i] != 0 {
+                    let ai = a[i], slot = values + i * d
+                    for j in 0..<d { out[j] += ai * slot[j] }
+                }
+                if let logs {
+                    var used: Float = 0
+                    for i in 0..<n { used += valid[i] }
+                    let l = logs.baseAddress! + b * 4
+                    l[0] = 1
+                    l[1] = TensorMath.entropy(a, count: n)
+                    l[2] = conflict
+                    l[3] = used / Float(n)
+                }
+            }
+            TensorMath.linear(mixed, rows: batch, inputs: d, weight: wo, bias: bo, outputs: d, into: read.baseAddress!)
+        }
+    }
+}
