@@ -4,7 +4,9 @@ import StrataCore
 public enum KernelFactory {
     /// The kernel types, each with what makes it.
     nonisolated(unsafe) public static var makers: [String: (inout KernelOptions) throws(StrataError) -> any TensorKernel] = [
+        "pmm": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try PMMKernel(&o) },
         "ring": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try RingKernel(&o) },
+        "slot": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try SlotKernel(&o) },
         "kv": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try KVKernel(&o) },
         "fractal": { (o: inout KernelOptions) throws(StrataError) -> any TensorKernel in try FractalKernel(&o) },
     ]
