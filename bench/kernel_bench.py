@@ -61,7 +61,7 @@ PARITY_TOLERANCE = 1e-4
 CONFIGS = {
     # batch, D, slots (buffer_size for ring), heads, levels (fractal)
     "small": {"batch": 32, "dim": 256, "slots": 16, "heads": 4, "levels": 3, "seq": 64},
-    "large": {"batch": 256, "dim": 1024, "slots": 64, "heads": 8, "levels": 3, "seq": 16},
+    "large": {"batch": 256, "dim": 1024, "slots": 64, "heads": 8, "levels": 3, "seq": 0},  # step only
 }
 
 
@@ -212,6 +212,68 @@ class TorchFractal(nn.Module):
         return read, logs
 
 
+class TorchPMM(nn.Module):
+    def __init__(self, cfg: dict, weights: dict):
+        super().__init__()
+        self.d, self.n = cfg["memory_dim"], cfg["num_slots"]
+        self.heads, self.gamma = cfg.get("num_heads", 4), cfg.get("decay_rate", 0.99)
+        for name in ("query", "key", "output", "write_gate", "write_value"):
+            setattr(self, name, linear_from(weights, f"pmm.{name}"))
+
+    def initial_state(self, batch: int) -> dict:
+        return {"memory": torch.zeros(batch, self.n, self.d), "usage": torch.zeros(batch, self.n)}
+
+    def step(self, s: dict, h: torch.Tensor, done: torch.Tensor | None = None):
+        if done is not None:
+            reset(s, done != 0)
+        memory, usage = s["memory"], s["usage"]
+        b, n, heads = h.shape[0], self.n, self.heads
+        e = self.d // heads
+        rows = torch.arange(b)
+        # Read (the memory before the write): per head, the query against every slot's key; values are the slots.
+        q = self.query(h).view(b, heads, 1, e)
+        keys = self.key(memory).view(b, n, heads, e).transpose(1, 2)  # [B, H, N, E]
+        values = memory.view(b, n, heads, e).transpose(1, 2)
+        a = torch.softmax(torch.matmul(q, keys.transpose(2, 3)) / math.sqrt(e), dim=-1)  # [B, H, 1, N]
+        read = self.output(torch.matmul(a, values).reshape(b, self.d))
+        a = a.squeeze(2)
+        mean_a = a.mean(1)
+        usage.mul_(self.gamma).add_(mean_a)
+        w = torch.argmin(usage, dim=1)  # the first minimum
+        g = torch.sigmoid(self.write_gate(h))  # [B, 1]
+        v = self.write_value(h)
+        memory.mul_(self.gamma)
+        memory[rows, w] = (1 - g) * memory[rows, w] + g * v
+        usage[rows, w] += g[:, 0]
+        logs = torch.stack([g[:, 0], entropy(a).mean(1), g[:, 0] * mean_a[rows, w], usage.mean(1)], dim=1)
+        return read, logs
+
+
+class TorchSlot(nn.Module):
+    def __init__(self, cfg: dict, weights: dict):
+        super().__init__()
+        self.d, self.n = cfg["memory_dim"], cfg.get("num_slots", 8)
+        for name in ("address", "output", "write_gate", "write_value"):
+            setattr(self, name, linear_from(weights, f"slot.{name}"))
+
+    def initial_state(self, batch: int) -> dict:
+        return {"slots": torch.zeros(batch, self.n, self.d), "fill": torch.zeros(batch, self.n)}
+
+    def step(self, s: dict, h: torch.Tensor, done: torch.Tensor | None = None):
+        if done is not None:
+            reset(s, done != 0)
+        slots, fill = s["slots"], s["fill"]
+        c = torch.softmax(self.address(h), dim=-1)  # [B, N]
+        read = self.output(torch.bmm(c.unsqueeze(1), slots).squeeze(1))
+        g = torch.sigmoid(self.write_gate(h))  # [B, 1]
+        v = self.write_value(h)
+        alpha = g * c
+        slots.mul_((1 - alpha).unsqueeze(2)).add_(alpha.unsqueeze(2) * v.unsqueeze(1))
+        fill.mul_(1 - alpha).add_(alpha)
+        logs = torch.stack([g[:, 0], entropy(c), g[:, 0] * (c * c).sum(1), fill.mean(1)], dim=1)
+        return read, logs
+
+
 def reset(state: dict, rows: torch.Tensor) -> None:
     """Rows whose done flag is set go back to the initial state (all zero for these kernels)."""
     for value in state.values():
@@ -245,10 +307,26 @@ def flops_fractal(cfg: dict, b: int) -> float:
     return total
 
 
+def flops_pmm(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg["num_slots"]
+    # query, output, write value (B x D x D each), every slot's key (B·N x D x D), write gate
+    # (B x D x 1), scores and the mix over H heads of width E = D / H (B x N x D each in all)
+    return 2 * b * (3 * d * d + n * d * d + d + 2 * n * d)
+
+
+def flops_slot(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg.get("num_slots", 8)
+    # address (B x D x N), output and write value (B x D x D), write gate (B x D x 1), the mix (B x N x D)
+    return 2 * b * (n * d + 2 * d * d + d + n * d)
+
+
 KERNELS = {
     "ring": (lambda c: {"type": "ring", "memory_dim": c["dim"], "buffer_size": c["slots"]}, TorchRing, flops_ring),
     "kv": (lambda c: {"type": "kv", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchKV, flops_kv),
     "fractal": (lambda c: {"type": "fractal", "memory_dim": c["dim"], "num_levels": c["levels"]}, TorchFractal, flops_fractal),
+    "pmm": (lambda c: {"type": "pmm", "memory_dim": c["dim"], "num_slots": c["slots"], "num_heads": c["heads"],
+                       "decay_rate": 0.99}, TorchPMM, flops_pmm),
+    "slot": (lambda c: {"type": "slot", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchSlot, flops_slot),
 }
 
 
@@ -319,7 +397,7 @@ def bench_one(kind: str, size: str, args, bound: float, rng) -> dict | None:
     # Steady state: both sides start from a full memory (every slot written), then keep stepping.
     inputs = [rng.standard_normal((batch, d)).astype(np.float32) for _ in range(4)]
     tinputs = [torch.from_numpy(x) for x in inputs]
-    seq_in = rng.standard_normal((seq, batch, d)).astype(np.float32)
+    seq_in = rng.standard_normal((max(seq, 1), batch, d)).astype(np.float32)
     tseq_in = torch.from_numpy(seq_in)
     state = kernel.initial_state(batch)
     tstate = module.initial_state(batch)
@@ -352,7 +430,10 @@ def bench_one(kind: str, size: str, args, bound: float, rng) -> dict | None:
     per_step = flops(cfg, batch)
     row["flops_per_step"] = per_step
     with torch.inference_mode():
-        for mode, sfn, tfn, per_call in (("step", strata_step, torch_step, 1), ("sequence", strata_sequence, torch_sequence, seq)):
+        modes = [("step", strata_step, torch_step, 1)]
+        if seq:
+            modes.append(("sequence", strata_sequence, torch_sequence, seq))
+        for mode, sfn, tfn, per_call in modes:
             best_s = best_t = 0.0
             sfn(), tfn()  # warm
             for _ in range(args.rounds):
@@ -413,6 +494,8 @@ def main() -> None:
             print(f"{r['kernel']:<8} {label:<14} {r['error']}")
             continue
         for mode in ("step", "sequence"):
+            if mode not in r:
+                continue
             m = r[mode]
             name = mode if mode == "step" else f"seq T{m['T']}"
             print(f"{r['kernel']:<8} {label:<14} {name:<8} {m['strata_steps_s']:>14,.0f} {m['torch_steps_s']:>13,.0f} "
