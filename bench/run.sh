@@ -37,3 +37,14 @@ echo "== the same engine work through the Swift API and the C ABI, in one proces
 
 echo "== persistent stores next to Chroma (100k x 384, durable ingest, recall with and without a 10% filter)"
 python3 bench/persist_bench.py --data "$DATA" --n 100000 --queries 200 "${JSON[@]}"
+
+echo "== memory kernels next to the same modules in PyTorch eager, and against the sgemm bound (issue 5)"
+# torch is a peer for this benchmark only, never a dependency of the product: it lives in its own
+# venv (with the system's numpy and cffi). PyPI has no CPU-only torch wheel: the default one
+# brings ~5 GB of CUDA libraries (nvidia-*), unused on CPU.
+VENV=.build/bench-venv
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+    python3 -m venv --system-site-packages "$VENV"
+    "$VENV/bin/python" -m pip install -q torch
+fi
+STRATA_LIBRARY="$PWD/.build/release/libstrata.so" "$VENV/bin/python" bench/kernel_bench.py "${JSON[@]}"

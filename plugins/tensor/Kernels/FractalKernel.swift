@@ -120,29 +120,32 @@ public final class FractalKernel: TensorKernel {
                 let x = index == 0 ? hidden.baseAddress! : UnsafePointer(mIn)
                 TensorMath.linear(x, rows: batch, inputs: level.input, weight: level.encoderWeight,
                                   bias: level.encoderBias, outputs: w, into: enc)
-                forEachRow(batch) { b in
-                    let e = enc + b * w
-                    for j in 0..<w { e[j] = tanhf(e[j]) }
+                forEachRow(batch, work: 2 * w) { b in
+                    TensorMath.tanh(enc + b * w, count: w)
                     (hPrev + b * w).update(from: state.baseAddress! + b * size + offset, count: w)
                 }
+                // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first.
                 TensorMath.linear(enc, rows: batch, inputs: w, weight: level.inputWeight,
                                   bias: level.inputBias, outputs: 4 * w, into: zIH)
                 TensorMath.linear(hPrev, rows: batch, inputs: w, weight: level.hiddenWeight,
-                                  bias: level.hiddenBias, outputs: 4 * w, into: zHH)
+                                  bias: level.hiddenBias, outputs: 4 * w, into: zIH, accumulate: true)
                 let mNew = mOut
                 level.keep.withUnsafeBufferPointer { pi in
-                    forEachRow(batch) { b in
+                    forEachRow(batch, work: 8 * w) { b in
                         let row = state.baseAddress! + b * size + offset
                         let h = row, c = row + w, m = row + 2 * w
-                        let z1 = zIH + b * 4 * w, z2 = zHH + b * 4 * w, mb = mNew + b * w
+                        let z = zIH + b * 4 * w, mb = mNew + b * w, tanhC = zHH + b * w
+                        TensorMath.sigmoid(z, count: 2 * w)  // i, f
+                        TensorMath.tanh(z + 2 * w, count: w)  // g
+                        TensorMath.sigmoid(z + 3 * w, count: w)  // o
+                        for j in 0..<w {
+                            c[j] = z[w + j] * c[j] + z[j] * z[2 * w + j]
+                            tanhC[j] = c[j]
+                        }
+                        TensorMath.tanh(tanhC, count: w)
                         var change: Float = 0, magnitude: Float = 0
                         for j in 0..<w {
-                            let i = TensorMath.sigmoid(z1[j] + z2[j])
-                            let f = TensorMath.sigmoid(z1[w + j] + z2[w + j])
-                            let g = tanhf(z1[2 * w + j] + z2[2 * w + j])
-                            let o = TensorMath.sigmoid(z1[3 * w + j] + z2[3 * w + j])
-                            c[j] = f * c[j] + i * g
-                            h[j] = o * tanhf(c[j])
+                            h[j] = z[3 * w + j] * tanhC[j]
                             let blended = m[j] * pi[j] + h[j] * (1 - pi[j])
                             change += abs(blended - m[j])
                             magnitude += abs(blended)
@@ -155,7 +158,7 @@ public final class FractalKernel: TensorKernel {
                 }
                 TensorMath.linear(mNew, rows: batch, inputs: w, weight: level.decoderWeight,
                                   bias: level.decoderBias, outputs: d, into: decoded)
-                forEachRow(batch) { b in
+                forEachRow(batch, work: 2 * d) { b in
                     let r = decoded + b * d, o = out + b * d
                     var squares: Float = 0
                     for j in 0..<d {
@@ -167,7 +170,7 @@ public final class FractalKernel: TensorKernel {
                 swap(&mIn, &mOut)
             }
             let inverse = 1 / Float(count)
-            forEachRow(batch) { b in
+            forEachRow(batch, work: d) { b in
                 let o = out + b * d
                 for j in 0..<d { o[j] *= inverse }
                 guard let logs else { return }

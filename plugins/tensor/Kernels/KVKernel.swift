@@ -62,7 +62,7 @@ public final class KVKernel: TensorKernel {
             TensorMath.linear(h, rows: batch, inputs: d, weight: wq, bias: bq, outputs: kd, into: q)
             TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
             let scale = 1 / Float(kd).squareRoot()
-            forEachRow(batch) { b in
+            forEachRow(batch, work: n * (kd + d)) { b in
                 let row = state.baseAddress! + b * size
                 let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
                 let w = min(n - 1, max(0, Int(pointer.pointee)))

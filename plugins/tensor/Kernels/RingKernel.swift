@@ -49,7 +49,7 @@ public final class RingKernel: TensorKernel {
             let q = work, mixed = work + batch * d, weights = work + 2 * batch * d
             TensorMath.linear(hidden.baseAddress!, rows: batch, inputs: d, weight: wq, bias: bq, outputs: d, into: q)
             let scale = 1 / Float(d).squareRoot()
-            forEachRow(batch) { b in
+            forEachRow(batch, work: 2 * n * d) { b in
                 let row = state.baseAddress! + b * size
                 let buffer = row, valid = row + n * d, pointer = row + n * d + n
                 let w = min(n - 1, max(0, Int(pointer.pointee)))

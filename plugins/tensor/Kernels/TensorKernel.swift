@@ -41,8 +41,14 @@ extension TensorKernel {
     public func writeWeights(to path: String) throws(StrataError) { try parameters.write(to: path) }
 
     /// Runs `body(row)` for every batch row, split into contiguous chunks over the cores.
-    func forEachRow(_ batch: Int, _ body: (Int) -> Void) {
-        let workers = min(batch, threads > 0 ? threads : ProcessInfoCores.count)
+    ///
+    /// `work` is about how many floats one row's body reads; when the whole batch reads fewer
+    /// than `parallelThreshold`, the rows run on the calling thread: waking workers costs more
+    /// than it saves there, and on a small machine they compete with OpenBLAS's own threads,
+    /// which spin for a while after every matrix product. nil: always split.
+    func forEachRow(_ batch: Int, work: Int? = nil, _ body: (Int) -> Void) {
+        var workers = min(batch, threads > 0 ? threads : ProcessInfoCores.count)
+        if let work, batch * work < tensorParallelThreshold { workers = 1 }
         guard workers > 1 else {
             for b in 0..<batch { body(b) }
             return
@@ -53,6 +59,10 @@ extension TensorKernel {
         }
     }
 }
+
+/// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
+/// calling thread (about 100 µs of work on one core here).
+let tensorParallelThreshold = 1 << 20
 
 /// The number of cores this process may run on.
 enum ProcessInfoCores {
