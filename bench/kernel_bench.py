@@ -320,13 +320,44 @@ def flops_slot(cfg: dict, b: int) -> float:
     return 2 * b * (n * d + 2 * d * d + d + n * d)
 
 
+# Bytes of state one step must stream from memory (at the large configuration the state does
+# not fit in cache; the weights do, mostly): what the attention reads and the updates rewrite.
+
+
+def bytes_ring(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg["buffer_size"]
+    return 4 * b * (n * d + d)  # the buffer read once (the mix re-reads it from L2), one slot written
+
+
+def bytes_kv(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg["num_slots"]
+    k = cfg.get("key_dim", d)
+    return 4 * b * (n * (k + d) + k + d)  # keys and values read, one pair written
+
+
+def bytes_fractal(cfg: dict, b: int) -> float:
+    d, ratio = cfg["memory_dim"], cfg.get("compression_ratio", 0.5)
+    widths = [max(1, math.floor(d * ratio**i)) for i in range(cfg.get("num_levels", 3))]
+    return 4 * b * 2 * 3 * sum(widths)  # h, c, m read and written
+
+
+def bytes_pmm(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg["num_slots"]
+    return 4 * b * 3 * n * d  # the memory read by the key product, then read and written by the decay
+
+
+def bytes_slot(cfg: dict, b: int) -> float:
+    d, n = cfg["memory_dim"], cfg.get("num_slots", 8)
+    return 4 * b * 3 * n * d  # the slots read by the mix, then read and written by the update
+
+
 KERNELS = {
-    "ring": (lambda c: {"type": "ring", "memory_dim": c["dim"], "buffer_size": c["slots"]}, TorchRing, flops_ring),
-    "kv": (lambda c: {"type": "kv", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchKV, flops_kv),
-    "fractal": (lambda c: {"type": "fractal", "memory_dim": c["dim"], "num_levels": c["levels"]}, TorchFractal, flops_fractal),
+    "ring": (lambda c: {"type": "ring", "memory_dim": c["dim"], "buffer_size": c["slots"]}, TorchRing, flops_ring, bytes_ring),
+    "kv": (lambda c: {"type": "kv", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchKV, flops_kv, bytes_kv),
+    "fractal": (lambda c: {"type": "fractal", "memory_dim": c["dim"], "num_levels": c["levels"]}, TorchFractal, flops_fractal, bytes_fractal),
     "pmm": (lambda c: {"type": "pmm", "memory_dim": c["dim"], "num_slots": c["slots"], "num_heads": c["heads"],
-                       "decay_rate": 0.99}, TorchPMM, flops_pmm),
-    "slot": (lambda c: {"type": "slot", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchSlot, flops_slot),
+                       "decay_rate": 0.99}, TorchPMM, flops_pmm, bytes_pmm),
+    "slot": (lambda c: {"type": "slot", "memory_dim": c["dim"], "num_slots": c["slots"]}, TorchSlot, flops_slot, bytes_slot),
 }
 
 
@@ -369,8 +400,8 @@ def parity(kernel, module, cfg: dict, batch: int, steps: int, rng) -> dict:
     return worst
 
 
-def bench_one(kind: str, size: str, args, bound: float, rng) -> dict | None:
-    make_config, torch_class, flops = KERNELS[kind]
+def bench_one(kind: str, size: str, args, bound: float, stream: float, rng) -> dict | None:
+    make_config, torch_class, flops, traffic = KERNELS[kind]
     c = CONFIGS[size]
     cfg = {**make_config(c), "seed": 1, "threads": args.threads}
     try:
@@ -429,6 +460,9 @@ def bench_one(kind: str, size: str, args, bound: float, rng) -> dict | None:
 
     per_step = flops(cfg, batch)
     row["flops_per_step"] = per_step
+    row["state_bytes_per_step"] = traffic(cfg, batch)
+    # The fastest a step can be: its FLOPs at the sgemm bound plus its state traffic at the streaming bound.
+    floor_s = per_step / (bound * 1e9) + traffic(cfg, batch) / (stream * 1e9)
     with torch.inference_mode():
         modes = [("step", strata_step, torch_step, 1)]
         if seq:
@@ -444,7 +478,7 @@ def bench_one(kind: str, size: str, args, bound: float, rng) -> dict | None:
             # The ratio Strata would reach running every FLOP at the sgemm bound: torch's time over
             # the step's FLOPs at the bound (its matrix products alone cap the speed-up).
             ceiling = (per_step / (bound * 1e9)) ** -1 / best_t
-            row[mode] = {"ceiling_ratio": ceiling,
+            row[mode] = {"ceiling_ratio": ceiling, "strata_pct_roofline": 100 * floor_s * best_s,
                 "T": per_call, "strata_steps_s": best_s, "torch_steps_s": best_t, "ratio": best_s / best_t,
                 "strata_rows_s": best_s * batch, "torch_rows_s": best_t * batch,
                 "strata_gflops": gflops, "torch_gflops": torch_gflops,
@@ -468,8 +502,9 @@ def main() -> None:
     rng = np.random.default_rng(5)
     machine = machine_bound()
     bound = float(machine["sgemm_gflop_per_s"])
+    stream = float(machine["stream_read_gb_per_s"])
     info = {"torch": torch.__version__, "torch_threads": torch.get_num_threads(), "strata_threads": args.threads,
-            "nproc": os.cpu_count(), "load_before": os.getloadavg(), "sgemm_bound_gflops": bound,
+            "nproc": os.cpu_count(), "load_before": os.getloadavg(), "sgemm_bound_gflops": bound, "stream_bound_gb_s": stream,
             "machine": machine, "when": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())}
     rows = []
     for size in args.configs.split(","):
@@ -477,7 +512,7 @@ def main() -> None:
             if kind not in KERNELS:
                 print(f"# {kind}: no PyTorch module in this script yet", file=sys.stderr)
                 continue
-            row = bench_one(kind, size, args, bound, rng)
+            row = bench_one(kind, size, args, bound, stream, rng)
             if row is not None:
                 rows.append(row)
     info["load_after"] = os.getloadavg()
@@ -487,24 +522,24 @@ def main() -> None:
         print(json.dumps({"info": info, "rows": rows}, indent=2))
         return
     print("ratio = Strata / torch steps/s; ceiling = the ratio if Strata ran every FLOP at the sgemm bound; "
-          "GFLOP/s and % sgemm are Strata's")
+          "GFLOP/s, % sgemm and % roof (of FLOPs at the sgemm bound + state bytes at the stream bound) are Strata's")
     print(f"torch {info['torch']} ({info['torch_threads']} threads), Strata threads {args.threads}, nproc {info['nproc']}, "
           f"load {info['load_before'][0]:.2f} before / {info['load_after'][0]:.2f} after, "
-          f"sgemm bound {bound:.1f} GFLOP/s (then {info['sgemm_bound_after_gflops']:.1f} after the run)")
-    print(f"{'kernel':<8} {'config':<14} {'mode':<8} {'Strata steps/s':>14} {'torch steps/s':>13} {'ratio':>6} "
-          f"{'ceiling':>7} {'Strata rows/s':>13} {'GFLOP/s':>8} {'% sgemm':>8} {'read diff':>9}")
+          f"stream bound {stream:.1f} GB/s, sgemm bound {bound:.1f} GFLOP/s (then {info['sgemm_bound_after_gflops']:.1f} after the run)")
+    print(f"{'kernel':<8} {'config':<16} {'mode':<8} {'Strata steps/s':>14} {'torch steps/s':>13} {'ratio':>6} "
+          f"{'ceiling':>7} {'Strata rows/s':>13} {'GFLOP/s':>8} {'% sgemm':>8} {'% roof':>7} {'read diff':>9}")
     for r in rows:
         label = f"{r['config']} B{r['batch']} D{r['dim']}"
         if "error" in r:
-            print(f"{r['kernel']:<8} {label:<14} {r['error']}")
+            print(f"{r['kernel']:<8} {label:<16} {r['error']}")
             continue
         for mode in ("step", "sequence"):
             if mode not in r:
                 continue
             m = r[mode]
             name = mode if mode == "step" else f"seq T{m['T']}"
-            print(f"{r['kernel']:<8} {label:<14} {name:<8} {m['strata_steps_s']:>14,.0f} {m['torch_steps_s']:>13,.0f} "
-                  f"{m['ratio']:>6.2f} {m['ceiling_ratio']:>7.2f} {m['strata_rows_s']:>13,.0f} {m['strata_gflops']:>8.1f} {m['strata_pct_bound']:>7.1f}% "
+            print(f"{r['kernel']:<8} {label:<16} {name:<8} {m['strata_steps_s']:>14,.0f} {m['torch_steps_s']:>13,.0f} "
+                  f"{m['ratio']:>6.2f} {m['ceiling_ratio']:>7.2f} {m['strata_rows_s']:>13,.0f} {m['strata_gflops']:>8.1f} {m['strata_pct_bound']:>7.1f}% {m['strata_pct_roofline']:>6.1f}% "
                   f"{r['max_read_diff']:>9.1e}")
 
 
