@@ -89,3 +89,15 @@ def test_a_working_kernel_over_the_stored_stream_adds_a_kernel_score_part(tmp_pa
         strata.Engine({"working_kernel": {"options": {}}})
     with pytest.raises(strata.InvalidConfig, match="the kernel reads 8 floats, the embedder makes 256"):
         strata.Engine({"working_kernel": {"options": {"type": "ring", "memory_dim": 8}}})
+
+
+def test_step_can_write_into_the_callers_arrays():
+    with strata.Kernel(RING) as k:
+        state = k.initial_state(2)
+        read_out = np.zeros((2, 8), dtype=np.float32)
+        logs_out = np.zeros((2, 4), dtype=np.float32)
+        read, _, logs = k.step(state, np.ones((2, 8)), out=(read_out, logs_out))
+        assert read is read_out and read_out.any()
+        assert logs["write_strength"].base is logs_out and logs_out[:, 0].tolist() == [1.0, 1.0]
+        with pytest.raises(TypeError, match="out\\[0\\]"):
+            k.step(state, np.ones((2, 8)), out=(np.zeros((2, 8)), logs_out))

@@ -131,16 +131,26 @@ class Kernel:
 
     # ---- steps ----------------------------------------------------------------------------
 
-    def step(self, state: np.ndarray, hidden: Any, mask: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def step(
+        self, state: np.ndarray, hidden: Any, mask: Any = None, *, out: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """One step. ``hidden`` is [batch, D]; ``mask`` [batch] marks rows to reset first (a done
         flag), or None. Returns ``(read, state, logs)``: read [batch, D], the state (updated in
-        place), and each log name to a [batch] array."""
+        place), and each log name to a [batch] array.
+
+        ``out=(read, logs)`` gives float32 arrays [batch, D] and [batch, log_count] to write into,
+        so a training loop allocates nothing per step; the logs returned are views of ``logs``.
+        """
         batch = state.shape[0] if isinstance(state, np.ndarray) and state.ndim == 2 else -1
         s = _floats(state, (batch, self.state_size), "state", writable=True)
         h = _floats(hidden, (batch, self.dimension), "hidden")
         m = None if mask is None else _floats(mask, (batch,), "mask")
-        read = np.empty((batch, self.dimension), dtype=np.float32)
-        logs = np.empty((batch, len(self.log_names)), dtype=np.float32)
+        if out is None:
+            read = np.empty((batch, self.dimension), dtype=np.float32)
+            logs = np.empty((batch, len(self.log_names)), dtype=np.float32)
+        else:
+            read = _floats(out[0], (batch, self.dimension), "out[0] (read)", writable=True)
+            logs = _floats(out[1], (batch, len(self.log_names)), "out[1] (logs)", writable=True)
         _check(lib.strata_kernel_step(
             self._live(), batch, ffi.from_buffer("float[]", s), ffi.from_buffer("float[]", h),
             ffi.NULL if m is None else ffi.from_buffer("float[]", m), ffi.from_buffer("float[]", read),

@@ -4,7 +4,8 @@ import StrataCore
 /// layer's `weight` is [out, in] and computes x · weightᵀ + bias.
 ///
 /// Made either from a seed (each tensor drawn uniformly from ±1/√fan_in, PyTorch's default for
-/// linear layers, unless its spec gives another initial value) or from a safetensors file, which
+/// linear layers and LSTM cells, a bias taking its layer's fan-in, unless its spec gives another
+/// initial value) or from a safetensors file, which
 /// must hold exactly the kernel's tensors with exactly their shapes.
 public final class KernelParameters: Sendable {
     /// How one tensor is made when no file gives it.
@@ -66,12 +67,23 @@ public final class KernelParameters: Sendable {
                 case .constant(let c):
                     values[s.name] = Array(repeating: c, count: count)
                 case .fanIn:
-                    let bound = 1 / Double(max(1, s.shape.last ?? 1)).squareRoot()
+                    let bound = 1 / Double(max(1, Self.fanIn(of: s, in: specs))).squareRoot()
                     values[s.name] = (0..<count).map { _ in Float((rng.uniform() * 2 - 1) * bound) }
                 }
             }
         }
         storage = values
+    }
+
+    /// The fan-in PyTorch initialises a tensor with: a weight's last dimension; for a bias, the
+    /// fan-in of its layer's weight (`x.bias` of `x.weight`; an LSTM's `bias_ih` and `bias_hh` of
+    /// its `weight_hh`, whose last dimension is the hidden size).
+    static func fanIn(of spec: Spec, in specs: [Spec]) -> Int {
+        func last(_ name: String) -> Int? { specs.first { $0.name == name }?.shape.last }
+        let name = spec.name
+        if name.hasSuffix(".bias"), let n = last(String(name.dropLast(5)) + ".weight") { return n }
+        if name.hasSuffix(".bias_ih") || name.hasSuffix(".bias_hh"), let n = last(String(name.dropLast(8)) + ".weight_hh") { return n }
+        return spec.shape.last ?? 1
     }
 
     /// The values of tensor `name` (a spec's name; anything else is a programming error).
