@@ -99,8 +99,11 @@ let package = Package(
 
         // plugins/tensor: the memory kernels (PMM, Slot, KV, Ring, fractal) on OpenBLAS, and
         // libstrata-tensor.so serving them through the memory-kernel seam.
+        // The kernels' per-row vector loops in C, built for AVX-512, AVX2 and baseline x86-64
+        // and picked at load time (the Swift build targets baseline x86-64).
+        .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
-            name: "StrataTensor", dependencies: ["StrataCore", "COpenBLAS"], path: "plugins/tensor/Kernels",
+            name: "StrataTensor", dependencies: ["StrataCore", "COpenBLAS", "CStrataSIMD"], path: "plugins/tensor/Kernels",
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(
             name: "StrataTensorPlugin", dependencies: ["StrataTensor", "StrataPlugins", "CStrata"],

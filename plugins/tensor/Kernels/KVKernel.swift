@@ -87,7 +87,7 @@ public final class KVKernel: TensorKernel {
                 out.update(repeating: 0, count: d)
                 for i in 0..<n where a[i] != 0 {
                     let ai = a[i], slot = values + i * d
-                    for j in 0..<d { out[j] += ai * slot[j] }
+                    TensorMath.axpy(ai, slot, out, count: d)
                 }
                 if let logs {
                     var used: Float = 0

@@ -103,7 +103,7 @@ public final class PMMKernel: TensorKernel {
                 let g = TensorMath.sigmoid(gate[b])
                 for j in 0..<(n * d) { memory[j] *= gamma }
                 let target = memory + w * d, vb = v + b * d
-                for j in 0..<d { target[j] = (1 - g) * target[j] + g * vb[j] }
+                TensorMath.lerp(g, vb, target, count: d)
                 usage[w] += g
                 if let logs {
                     var total: Float = 0

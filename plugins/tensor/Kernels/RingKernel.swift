@@ -63,7 +63,7 @@ public final class RingKernel: TensorKernel {
                 out.update(repeating: 0, count: d)
                 for i in 0..<n where a[i] != 0 {
                     let ai = a[i], slot = buffer + i * d
-                    for j in 0..<d { out[j] += ai * slot[j] }
+                    TensorMath.axpy(ai, slot, out, count: d)
                 }
                 if let logs {
                     var used: Float = 0

@@ -65,13 +65,13 @@ public final class SlotKernel: TensorKernel {
                 out.update(repeating: 0, count: d)
                 for i in 0..<n {
                     let ci = c[i], slot = memory + i * d
-                    for j in 0..<d { out[j] += ci * slot[j] }
+                    TensorMath.axpy(ci, slot, out, count: d)
                 }
                 let g = TensorMath.sigmoid(gate[b])
                 var overlap: Float = 0, total: Float = 0
                 for i in 0..<n {
                     let alpha = g * c[i], slot = memory + i * d
-                    for j in 0..<d { slot[j] = (1 - alpha) * slot[j] + alpha * vb[j] }
+                    TensorMath.lerp(alpha, vb, slot, count: d)
                     fill[i] = (1 - alpha) * fill[i] + alpha
                     overlap += c[i] * c[i]
                     total += fill[i]

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CStrataSIMD
 import Glibc
 import StrataCore
 
@@ -123,8 +124,19 @@ public enum TensorMath {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Σ a·b over `count` floats (AVX-512, AVX2 or SSE, as the CPU has: CStrataSIMD).
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        Vectors.dot(a, b, count: count)
+        strata_simd_dot(a, b, count)
+    }
+
+    /// y += alpha · x over `count` floats.
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        strata_simd_axpy(alpha, x, y, count)
+    }
+
+    /// y = (1 − t) · y + t · x over `count` floats.
+    public static func lerp(_ t: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        strata_simd_lerp(t, x, y, count)
     }
 }
 
