@@ -16,6 +16,7 @@
 #   strata_c_tests           Tests/c/*.c, linked to libstrata.so
 #   quickstart               examples/c/quickstart.c
 #   kernel_example           examples/c/kernel.c
+#   kernel_allocations       Tests/c/standalone/kernel_allocations.c (replaces malloc, so not in the suite)
 # then runs the tests (last line "N passed, M failed") and the quickstart, and
 # exits non-zero if anything fails. Extra arguments are passed to the test
 # program (test-name substrings to run a subset).
@@ -88,6 +89,8 @@ echo "== building the quickstart and the kernel example"
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/quickstart"
 "$CC" -std=c11 "${WARN[@]}" -I include examples/c/kernel.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/kernel_example"
+"$CC" -std=c11 "${WARN[@]}" -I include Tests/c/standalone/kernel_allocations.c \
+    -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/kernel_allocations"
 
 echo "== running the C tests"
 status=0
@@ -115,5 +118,7 @@ echo "== running the quickstart"
 "$OUT/quickstart"
 echo "== running the kernel example"
 "$OUT/kernel_example"
+echo "== checking that kernel steps allocate nothing once warm"
+OPENBLAS_NUM_THREADS=1 "$OUT/kernel_allocations"
 
 echo "== C side: all good ($summary)"

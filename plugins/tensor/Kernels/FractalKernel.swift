@@ -28,6 +28,9 @@ public final class FractalKernel: TensorKernel {
     public let parameters: KernelParameters
     public let threads: Int
     public let stateSize: Int
+    /// The widest level's width, for sizing the scratch (computed once: a step computes nothing
+    /// that allocates, even in a debug build).
+    private let widestLevel: Int
     /// Each level's tensors, looked up once so a step builds no names.
     private let levels: [Level]
     private let writeStrength: Float
@@ -66,6 +69,7 @@ public final class FractalKernel: TensorKernel {
         }
         self.levels = built
         stateSize = offset
+        widestLevel = widths.max() ?? 1
         writeStrength = Float(strength / Double(levelCount))
     }
 
@@ -105,18 +109,23 @@ public final class FractalKernel: TensorKernel {
     ) throws(StrataError) {
         try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
         resetDone(batch: batch, state: state, doneMask: doneMask)
-        let d = dimension, size = stateSize, count = levels.count, wide = widths.max()!
+        let d = dimension, size = stateSize, count = levels.count, wide = widestLevel
         // Per row: the encoding, the previous h, two gate blocks, the memory in and out, the
         // level's decoded read, and per level its read norm, change and magnitude.
         try scratch.with(batch * (12 * wide + d + 3 * count)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
             let enc = work, hPrev = enc + batch * wide, zIH = hPrev + batch * wide, zHH = zIH + 4 * batch * wide
-            var mIn = zHH + 4 * batch * wide, mOut = mIn + batch * wide
-            let decoded = mOut + batch * wide, norms = decoded + batch * d
+            // Two memory buffers take turns: level i writes one and level i + 1 reads it. (Chosen
+            // per level rather than swapped: a swapped `var` captured by the row closures would be
+            // boxed on the heap each step in a debug build.)
+            let memoryA = zHH + 4 * batch * wide, memoryB = memoryA + batch * wide
+            let decoded = memoryB + batch * wide, norms = decoded + batch * d
             let changes = norms + batch * count, magnitudes = changes + batch * count
             let out = read.baseAddress!
             out.update(repeating: 0, count: batch * d)
-            for (index, level) in levels.enumerated() {
+            for index in 0..<count {
+                let level = levels[index]
                 let w = level.width, offset = level.offset
+                let mIn = index % 2 == 0 ? memoryB : memoryA, mOut = index % 2 == 0 ? memoryA : memoryB
                 let x = index == 0 ? hidden.baseAddress! : UnsafePointer(mIn)
                 TensorMath.linear(x, rows: batch, inputs: level.input, weight: level.encoderWeight,
                                   bias: level.encoderBias, outputs: w, into: enc)
@@ -167,7 +176,6 @@ public final class FractalKernel: TensorKernel {
                     }
                     norms[b * count + index] = squares.squareRoot()
                 }
-                swap(&mIn, &mOut)
             }
             let inverse = 1 / Float(count)
             forEachRow(batch, work: d) { b in

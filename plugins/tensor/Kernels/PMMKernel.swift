@@ -74,7 +74,7 @@ public final class PMMKernel: TensorKernel {
             for b in 0..<batch { (memories + b * n * d).update(from: s + b * size, count: n * d) }
             TensorMath.linear(memories, rows: batch * n, inputs: d, weight: wk, bias: bk, outputs: d, into: keys)
             let scale = 1 / Float(e).squareRoot()
-            forEachRow(batch) { b in
+            forEachRow(batch, work: 3 * n * d) { b in
                 let memory = s + b * size, usage = memory + n * d
                 let qb = q + b * d, kb = keys + b * n * d, a = attention + b * nh * n, out = mixed + b * d
                 var entropy: Float = 0

@@ -58,7 +58,7 @@ public final class SlotKernel: TensorKernel {
             TensorMath.linear(h, rows: batch, inputs: d, weight: wa, bias: ba, outputs: n, into: address)
             TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
             TensorMath.linear(h, rows: batch, inputs: d, weight: wg, bias: bg, outputs: 1, into: gate)
-            forEachRow(batch) { b in
+            forEachRow(batch, work: 3 * n * d) { b in
                 let memory = s + b * size, fill = memory + n * d
                 let c = address + b * n, out = mixed + b * d, vb = v + b * d
                 TensorMath.softmax(c, count: n)

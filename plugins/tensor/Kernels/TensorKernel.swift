@@ -53,7 +53,7 @@ extension TensorKernel {
             for b in 0..<batch { body(b) }
             return
         }
-        parallelFor(workers) { w in
+        RowWorkers.shared.run(workers) { w in
             let lo = batch * w / workers, hi = batch * (w + 1) / workers
             for b in lo..<hi { body(b) }
         }
