@@ -26,6 +26,9 @@ public final class KVKernel: TensorKernel {
     public let threads: Int
     public var stateSize: Int { slots * (keyDim + dimension + 1) + 1 }
     private let scratch = ScratchPool()
+    /// The key, query and value projections stacked ([2K + D, D] and [2K + D]), so one matrix
+    /// product per step computes all three: fewer, larger products run closer to sgemm's bound.
+    private let projectionWeight: [Float], projectionBias: [Float]
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -40,6 +43,8 @@ public final class KVKernel: TensorKernel {
             .init("kv.query.weight", [k, d]), .init("kv.query.bias", [k]),
             .init("kv.output.weight", [d, d]), .init("kv.output.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "kv")
+        projectionWeight = parameters["kv.key.weight"] + parameters["kv.query.weight"] + parameters["kv.value.weight"]
+        projectionBias = parameters["kv.key.bias"] + parameters["kv.query.bias"] + parameters["kv.value.bias"]
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -51,22 +56,19 @@ public final class KVKernel: TensorKernel {
         try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
         resetDone(batch: batch, state: state, doneMask: doneMask)
         let d = dimension, n = slots, kd = keyDim, size = stateSize
-        let wk = parameters["kv.key.weight"], bk = parameters["kv.key.bias"]
-        let wv = parameters["kv.value.weight"], bv = parameters["kv.value.bias"]
-        let wq = parameters["kv.query.weight"], bq = parameters["kv.query.bias"]
         let wo = parameters["kv.output.weight"], bo = parameters["kv.output.bias"]
-        try scratch.with(batch * (2 * kd + 2 * d + n)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let k = work, q = k + batch * kd, v = q + batch * kd, mixed = v + batch * d, weights = mixed + batch * d
-            let h = hidden.baseAddress!
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wk, bias: bk, outputs: kd, into: k)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wq, bias: bq, outputs: kd, into: q)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
+        let stride = 2 * kd + d  // one row of the stacked projection: k, then q, then v
+        try scratch.with(batch * (stride + d + n)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
+            let kqv = work, mixed = kqv + batch * stride, weights = mixed + batch * d
+            TensorMath.linear(hidden.baseAddress!, rows: batch, inputs: d, weight: projectionWeight, bias: projectionBias,
+                              outputs: stride, into: kqv)
             let scale = 1 / Float(kd).squareRoot()
             forEachRow(batch, work: n * (kd + d)) { b in
                 let row = state.baseAddress! + b * size
                 let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
                 let w = min(n - 1, max(0, Int(pointer.pointee)))
-                let a = weights + b * n, qb = q + b * kd
+                let kb = kqv + b * stride, qb = kb + kd, vb = qb + kd
+                let a = weights + b * n
                 for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
                 // The weight the query gives the evicted pair, before the write replaces it.
                 var conflict: Float = 0
@@ -77,8 +79,8 @@ public final class KVKernel: TensorKernel {
                     for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
                     conflict = expf(a[w] - m) / sum
                 }
-                (keys + w * kd).update(from: k + b * kd, count: kd)
-                (values + w * d).update(from: v + b * d, count: d)
+                (keys + w * kd).update(from: kb, count: kd)
+                (values + w * d).update(from: vb, count: d)
                 valid[w] = 1
                 pointer.pointee = Float((w + 1) % n)
                 a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
