@@ -7,24 +7,10 @@ import Testing
 @Suite struct FractalKernelTests {
     func kernel(_ json: JSONValue) throws -> any TensorKernel { try KernelFactory.make(json) }
 
-    /// One step; returns (read, logs).
+    /// One step; returns (read, logs). (The shared `stepArrays` with the batch taken from the state.)
     func step(_ k: any TensorKernel, _ state: inout [Float], _ hidden: [Float], done: [Float]? = nil) throws -> ([Float], [Float]) {
-        let batch = state.count / k.stateSize
-        var read = [Float](repeating: .nan, count: batch * k.dimension), logs = [Float](repeating: .nan, count: batch * 4)
-        try state.withUnsafeMutableBufferPointer { s in
-            try hidden.withUnsafeBufferPointer { h in
-                try read.withUnsafeMutableBufferPointer { r in
-                    try logs.withUnsafeMutableBufferPointer { l in
-                        if let done {
-                            try done.withUnsafeBufferPointer { try k.step(batch: batch, state: s, hidden: h, doneMask: $0, read: r, logs: l) }
-                        } else {
-                            try k.step(batch: batch, state: s, hidden: h, doneMask: nil, read: r, logs: l)
-                        }
-                    }
-                }
-            }
-        }
-        return (read, logs)
+        let r = try stepArrays(k, batch: state.count / k.stateSize, state: &state, hidden: hidden, done: done)
+        return (r.read, r.logs)
     }
 
     @Test func levelsShrinkByTheRatioDownToWidthOne() throws {
