@@ -86,11 +86,7 @@ public final class KVKernel: TensorKernel {
                 a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
                 TensorMath.softmax(a, count: n)
                 let out = mixed + b * d
-                out.update(repeating: 0, count: d)
-                for i in 0..<n where a[i] != 0 {
-                    let ai = a[i], slot = values + i * d
-                    TensorMath.axpy(ai, slot, out, count: d)
-                }
+                TensorMath.weightedSum(a, rows: values, count: n, width: d, into: out)
                 if let logs {
                     var used: Float = 0
                     for i in 0..<n { used += valid[i] }

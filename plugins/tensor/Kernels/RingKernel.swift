@@ -60,11 +60,7 @@ public final class RingKernel: TensorKernel {
                 for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, buffer + i * d, count: d) * scale : -.infinity }
                 TensorMath.softmax(a, count: n)
                 let out = mixed + b * d
-                out.update(repeating: 0, count: d)
-                for i in 0..<n where a[i] != 0 {
-                    let ai = a[i], slot = buffer + i * d
-                    TensorMath.axpy(ai, slot, out, count: d)
-                }
+                TensorMath.weightedSum(a, rows: buffer, count: n, width: d, into: out)
                 if let logs {
                     var used: Float = 0
                     for i in 0..<n { used += valid[i] }

@@ -62,11 +62,7 @@ public final class SlotKernel: TensorKernel {
                 let memory = s + b * size, fill = memory + n * d
                 let c = address + b * n, out = mixed + b * d, vb = v + b * d
                 TensorMath.softmax(c, count: n)
-                out.update(repeating: 0, count: d)
-                for i in 0..<n {
-                    let ci = c[i], slot = memory + i * d
-                    TensorMath.axpy(ci, slot, out, count: d)
-                }
+                TensorMath.weightedSum(c, rows: memory, count: n, width: d, into: out)
                 let g = TensorMath.sigmoid(gate[b])
                 var overlap: Float = 0, total: Float = 0
                 for i in 0..<n {

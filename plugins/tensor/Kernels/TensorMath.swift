@@ -129,9 +129,13 @@ public enum TensorMath {
         strata_simd_dot(a, b, count)
     }
 
-    /// y += alpha · x over `count` floats.
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        strata_simd_axpy(alpha, x, y, count)
+    /// out[width] = Σᵢ weights[i] · rows[i], over `count` rows of `width` floats (an attention
+    /// read); rows of weight 0 (masked slots) are skipped.
+    public static func weightedSum(
+        _ weights: UnsafePointer<Float>, rows: UnsafePointer<Float>, count: Int, width: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        out.update(repeating: 0, count: width)
+        for i in 0..<count where weights[i] != 0 { strata_simd_axpy(weights[i], rows + i * width, out, width) }
     }
 
     /// y = (1 − t) · y + t · x over `count` floats.
