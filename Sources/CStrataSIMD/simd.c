@@ -2,7 +2,11 @@
 
 /* Each function is built three times; the loader picks the best the CPU runs. The dot keeps 16
  * independent partial sums so the loop vectorises without reassociating one sum (no fast-math). */
+#if defined(__x86_64__)
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES /* other CPUs: one build, as the compiler's default target vectorises it */
+#endif
 
 CLONES float strata_simd_dot(const float *a, const float *b, size_t n)
 {
