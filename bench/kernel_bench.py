@@ -308,9 +308,19 @@ def flops_fractal(cfg: dict, b: int) -> float:
 
 
 def flops_pmm(cfg: dict, b: int) -> float:
+    d, n, h = cfg["memory_dim"], cfg["num_slots"], cfg["num_heads"]
+    # What Strata computes (docs/kernels.md, "PMM"): query, output, write value (B x D x D each),
+    # the key-side queries u (H products of B x E x D: B x D x D in all), write gate (B x D x 1),
+    # scores memory · u_k (B x N x D per head) and the mix (B x N x D over all heads). The equations
+    # as written (and the torch module) form every slot's key instead, B·N x D x D more:
+    # `flops_pmm_keys`.
+    return 2 * b * (4 * d * d + d + n * h * d + n * d)
+
+
+def flops_pmm_keys(cfg: dict, b: int) -> float:
     d, n = cfg["memory_dim"], cfg["num_slots"]
-    # query, output, write value (B x D x D each), every slot's key (B·N x D x D), write gate
-    # (B x D x 1), scores and the mix over H heads of width E = D / H (B x N x D each in all)
+    # query, output, write value (B x D x D each), every slot's key (B·N x D x D), write gate,
+    # scores and the mix over H heads of width E = D / H (B x N x D each in all)
     return 2 * b * (3 * d * d + n * d * d + d + 2 * n * d)
 
 

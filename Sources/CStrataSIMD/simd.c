@@ -31,3 +31,18 @@ CLONES void strata_simd_lerp(float t, const float *x, float *y, size_t n)
     const float keep = 1.0f - t;
     for (size_t i = 0; i < n; i++) y[i] = keep * y[i] + t * x[i];
 }
+
+CLONES void strata_simd_scale(float alpha, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] *= alpha;
+}
+
+CLONES void strata_simd_read_lerp(float weight, float t, const float *x, float *y, float *out, size_t n)
+{
+    const float keep = 1.0f - t;
+    for (size_t i = 0; i < n; i++) {
+        const float old = y[i];
+        out[i] += weight * old;
+        y[i] = keep * old + t * x[i];
+    }
+}

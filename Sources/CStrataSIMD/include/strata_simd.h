@@ -9,6 +9,17 @@
 
 #include <stddef.h>
 
+/** A spin-wait hint (x86 `pause`): lets the sibling hyperthread and the hypervisor know the
+ *  thread is only waiting. */
+static inline void strata_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /** Σ a[i] · b[i]. */
 float strata_simd_dot(const float *a, const float *b, size_t n);
 
@@ -17,5 +28,12 @@ void strata_simd_axpy(float alpha, const float *x, float *y, size_t n);
 
 /** y[i] = (1 − t) · y[i] + t · x[i]. */
 void strata_simd_lerp(float t, const float *x, float *y, size_t n);
+
+/** x[i] *= alpha. */
+void strata_simd_scale(float alpha, float *x, size_t n);
+
+/** out[i] += weight · y[i], then y[i] = (1 − t) · y[i] + t · x[i]: a read of y and a write to
+ *  it in one pass over memory (Slot's read and write of a slot). */
+void strata_simd_read_lerp(float weight, float t, const float *x, float *y, float *out, size_t n);
 
 #endif

@@ -21,7 +21,7 @@ import StrataCore
 /// of mean |mᵢ|. Tensors per level i: `fractal.<i>.encoder.*`, `fractal.<i>.lstm.weight_ih`
 /// [4wᵢ, wᵢ], `.weight_hh` [4wᵢ, wᵢ], `.bias_ih`, `.bias_hh` [4wᵢ], `fractal.<i>.decoder.*`
 /// [D, wᵢ] and [D], `fractal.<i>.persistence` [wᵢ] (0 when seeded).
-public final class FractalKernel: TensorKernel {
+public final class FractalKernel: StagedKernel {
     public let dimension: Int
     /// wᵢ, level by level.
     public let widths: [Int]
@@ -31,10 +31,12 @@ public final class FractalKernel: TensorKernel {
     /// The widest level's width, for sizing the scratch (computed once: a step computes nothing
     /// that allocates, even in a debug build).
     private let widestLevel: Int
+    /// Σ wᵢ, the width of every level's memory side by side.
+    private let memoryWidth: Int
     /// Each level's tensors, looked up once so a step builds no names.
     private let levels: [Level]
     private let writeStrength: Float
-    private let scratch = ScratchPool()
+    public let scratch = ScratchPool()
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -60,13 +62,15 @@ public final class FractalKernel: TensorKernel {
         }
         let parameters = try KernelParameters(specs, seed: o.seed, weightsPath: o.weightsPath, kernel: "fractal")
         self.parameters = parameters
-        var built: [Level] = [], offset = 0, strength = 0.0
+        var built: [Level] = [], offset = 0, mixedOffset = 0, strength = 0.0
         for (i, w) in widths.enumerated() {
-            let level = Level(i, width: w, input: i == 0 ? d : widths[i - 1], offset: offset, parameters)
+            let level = Level(i, width: w, input: i == 0 ? d : widths[i - 1], offset: offset, mixedOffset: mixedOffset, parameters)
             strength += level.persistence.reduce(0) { $0 + (1 - $1) } / Double(w)
             built.append(level)
             offset += 3 * w
+            mixedOffset += w
         }
+        memoryWidth = mixedOffset
         self.levels = built
         stateSize = offset
         widestLevel = widths.max() ?? 1
@@ -75,7 +79,8 @@ public final class FractalKernel: TensorKernel {
 
     /// One level's widths, place in the state row and tensors.
     private struct Level {
-        let width: Int, input: Int, offset: Int
+        /// offset: the level's place in a state row; mixedOffset: in a row of mixed.
+        let width: Int, input: Int, offset: Int, mixedOffset: Int
         let encoderWeight: [Float], encoderBias: [Float]
         let inputWeight: [Float], hiddenWeight: [Float], inputBias: [Float], hiddenBias: [Float]
         let decoderWeight: [Float], decoderBias: [Float]
@@ -83,11 +88,12 @@ public final class FractalKernel: TensorKernel {
         let persistence: [Double]
         let keep: [Float]
 
-        init(_ i: Int, width: Int, input: Int, offset: Int, _ parameters: KernelParameters) {
+        init(_ i: Int, width: Int, input: Int, offset: Int, mixedOffset: Int, _ parameters: KernelParameters) {
             let p = "fractal.\(i)."
             self.width = width
             self.input = input
             self.offset = offset
+            self.mixedOffset = mixedOffset
             encoderWeight = parameters[p + "encoder.weight"]
             encoderBias = parameters[p + "encoder.bias"]
             inputWeight = parameters[p + "lstm.weight_ih"]
@@ -103,105 +109,133 @@ public final class FractalKernel: TensorKernel {
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
 
-    public func step(
-        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
-    ) throws(StrataError) {
-        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        resetDone(batch: batch, state: state, doneMask: doneMask)
-        let d = dimension, size = stateSize, count = levels.count, wide = widestLevel
-        // Per row: the encoding, the previous h, two gate blocks, the memory in and out, the
-        // level's decoded read, and per level its read norm, change and magnitude.
-        try scratch.with(batch * (12 * wide + d + 3 * count)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let enc = work, hPrev = enc + batch * wide, zIH = hPrev + batch * wide, zHH = zIH + 4 * batch * wide
-            // Two memory buffers take turns: level i writes one and level i + 1 reads it. (Chosen
-            // per level rather than swapped: a swapped `var` captured by the row closures would be
-            // boxed on the heap each step in a debug build.)
-            let memoryA = zHH + 4 * batch * wide, memoryB = memoryA + batch * wide
-            let decoded = memoryB + batch * wide, norms = decoded + batch * d
-            let changes = norms + batch * count, magnitudes = changes + batch * count
-            let out = read.baseAddress!
-            out.update(repeating: 0, count: batch * d)
-            for index in 0..<count {
-                let level = levels[index]
-                let w = level.width, offset = level.offset
-                let mIn = index % 2 == 0 ? memoryB : memoryA, mOut = index % 2 == 0 ? memoryA : memoryB
-                let x = index == 0 ? hidden.baseAddress! : UnsafePointer(mIn)
-                TensorMath.linear(x, rows: batch, inputs: level.input, weight: level.encoderWeight,
-                                  bias: level.encoderBias, outputs: w, into: enc)
+    /// Planes: level 0's encoding [w₀] and its LSTM input product z_ih [4w₀] (both from hidden
+    /// alone). Mixed: every level's new memory m′ᵢ side by side [Σ wᵢ]. Step scratch: the
+    /// encoding, the previous h, the gates and tanh c [7 · widest], each level's change and
+    /// magnitude [2L]. Output scratch: a level's decoded read [D] and the levels' norms [L].
+    public var stageWidths: StageWidths {
+        let first = widths[0], count = levels.count
+        return StageWidths(projection: 5 * first, mixed: memoryWidth, step: 7 * widestLevel + 2 * count, output: dimension + count)
+    }
+
+    /// Level 0's encoder and its LSTM's input product: e₀ = tanh(x₀ · We₀ᵀ + be₀), e₀ · W_ihᵀ + b_ih.
+    public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
+        let level = levels[0], w = level.width
+        let enc = planes, zIH = planes + rows * w
+        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: level.encoderWeight, bias: level.encoderBias,
+                          outputs: w, into: enc)
+        // Row by row, so each value takes the same path through `tanh` whatever the number of rows.
+        forEachRow(rows, work: w) { r in TensorMath.tanh(enc + r * w, count: w) }
+        TensorMath.linear(enc, rows: rows, inputs: w, weight: level.inputWeight, bias: level.inputBias, outputs: 4 * w, into: zIH)
+    }
+
+    /// The levels in order: encoder (above level 0), LSTM cell, persistence gate; each level's
+    /// new memory goes to mixed, where the next level reads it.
+    public func advance(_ context: StepContext) {
+        let batch = context.batch, size = stateSize, count = levels.count, wide = widestLevel, total = memoryWidth
+        let state = context.state, mixed = context.mixed
+        let enc = context.scratch, hPrev = enc + batch * wide, gates = hPrev + batch * wide, tanhC = gates + 4 * batch * wide
+        let changes = tanhC + batch * wide, magnitudes = changes + batch * count
+        for index in 0..<count {
+            let level = levels[index]
+            let w = level.width, offset = level.offset
+            let z: UnsafeMutablePointer<Float>
+            if index == 0 {
+                z = context.plane(w, width: 4 * w)
+                forEachRow(batch, work: w) { b in (hPrev + b * w).update(from: state + b * size + offset, count: w) }
+            } else {
+                z = gates
+                TensorMath.linear(mixed + levels[index - 1].mixedOffset, rows: batch, inputs: level.input, inputStride: total,
+                                  weight: level.encoderWeight, bias: level.encoderBias, outputs: w, into: enc)
                 forEachRow(batch, work: 2 * w) { b in
                     TensorMath.tanh(enc + b * w, count: w)
-                    (hPrev + b * w).update(from: state.baseAddress! + b * size + offset, count: w)
+                    (hPrev + b * w).update(from: state + b * size + offset, count: w)
                 }
-                // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first.
-                TensorMath.linear(enc, rows: batch, inputs: w, weight: level.inputWeight,
-                                  bias: level.inputBias, outputs: 4 * w, into: zIH)
-                TensorMath.linear(hPrev, rows: batch, inputs: w, weight: level.hiddenWeight,
-                                  bias: level.hiddenBias, outputs: 4 * w, into: zIH, accumulate: true)
-                let mNew = mOut
-                level.keep.withUnsafeBufferPointer { pi in
-                    forEachRow(batch, work: 8 * w) { b in
-                        let row = state.baseAddress! + b * size + offset
-                        let h = row, c = row + w, m = row + 2 * w
-                        let z = zIH + b * 4 * w, mb = mNew + b * w, tanhC = zHH + b * w
-                        TensorMath.sigmoid(z, count: 2 * w)  // i, f
-                        TensorMath.tanh(z + 2 * w, count: w)  // g
-                        TensorMath.sigmoid(z + 3 * w, count: w)  // o
-                        for j in 0..<w {
-                            c[j] = z[w + j] * c[j] + z[j] * z[2 * w + j]
-                            tanhC[j] = c[j]
-                        }
-                        TensorMath.tanh(tanhC, count: w)
-                        var change: Float = 0, magnitude: Float = 0
-                        for j in 0..<w {
-                            h[j] = z[3 * w + j] * tanhC[j]
-                            let blended = m[j] * pi[j] + h[j] * (1 - pi[j])
-                            change += abs(blended - m[j])
-                            magnitude += abs(blended)
-                            m[j] = blended
-                            mb[j] = blended
-                        }
-                        changes[b * count + index] = change / Float(2 * w)
-                        magnitudes[b * count + index] = magnitude / Float(w)
+                TensorMath.linear(enc, rows: batch, inputs: w, weight: level.inputWeight, bias: level.inputBias, outputs: 4 * w, into: z)
+            }
+            // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first.
+            TensorMath.linear(hPrev, rows: batch, inputs: w, weight: level.hiddenWeight, bias: level.hiddenBias, outputs: 4 * w,
+                              into: z, accumulate: true)
+            level.keep.withUnsafeBufferPointer { pi in
+                forEachRow(batch, work: 8 * w) { b in
+                    let row = state + b * size + offset
+                    let h = row, c = row + w, m = row + 2 * w
+                    let zb = z + b * 4 * w, mb = mixed + b * total + level.mixedOffset, tc = tanhC + b * w
+                    TensorMath.sigmoid(zb, count: 2 * w)  // i, f
+                    TensorMath.tanh(zb + 2 * w, count: w)  // g
+                    TensorMath.sigmoid(zb + 3 * w, count: w)  // o
+                    for j in 0..<w {
+                        c[j] = zb[w + j] * c[j] + zb[j] * zb[2 * w + j]
+                        tc[j] = c[j]
                     }
-                }
-                TensorMath.linear(mNew, rows: batch, inputs: w, weight: level.decoderWeight,
-                                  bias: level.decoderBias, outputs: d, into: decoded)
-                forEachRow(batch, work: 2 * d) { b in
-                    let r = decoded + b * d, o = out + b * d
-                    var squares: Float = 0
-                    for j in 0..<d {
-                        squares += r[j] * r[j]
-                        o[j] += r[j]
+                    TensorMath.tanh(tc, count: w)
+                    var change: Float = 0, magnitude: Float = 0
+                    for j in 0..<w {
+                        h[j] = zb[3 * w + j] * tc[j]
+                        let blended = m[j] * pi[j] + h[j] * (1 - pi[j])
+                        change += abs(blended - m[j])
+                        magnitude += abs(blended)
+                        m[j] = blended
+                        mb[j] = blended
                     }
-                    norms[b * count + index] = squares.squareRoot()
+                    changes[b * count + index] = change / Float(2 * w)
+                    magnitudes[b * count + index] = magnitude / Float(w)
                 }
             }
-            let inverse = 1 / Float(count)
-            forEachRow(batch, work: d) { b in
-                let o = out + b * d
-                for j in 0..<d { o[j] *= inverse }
-                guard let logs else { return }
-                let n = norms + b * count
-                var total: Float = 0, conflict: Float = 0, usage: Float = 0
-                for i in 0..<count {
-                    total += n[i]
-                    conflict += changes[b * count + i]
-                    usage += magnitudes[b * count + i]
-                }
-                var entropy: Float = 0
-                if total > 0 {
-                    for i in 0..<count where n[i] > 0 {
-                        let share = n[i] / total
-                        entropy -= share * logf(share)
-                    }
-                }
-                let l = logs.baseAddress! + b * 4
-                l[0] = writeStrength
-                l[1] = entropy
-                l[2] = conflict * inverse
-                l[3] = usage * inverse
+        }
+        guard let logs = context.logs else { return }
+        let inverse = 1 / Float(count)
+        for b in 0..<batch {
+            var conflict: Float = 0, usage: Float = 0
+            for i in 0..<count {
+                conflict += changes[b * count + i]
+                usage += magnitudes[b * count + i]
             }
+            let l = logs + b * 4
+            l[0] = writeStrength
+            l[2] = conflict * inverse
+            l[3] = usage * inverse
+        }
+    }
+
+    /// The decoders, read = (1/L) Σ rᵢ, and read_entropy from the levels' norms.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        let d = dimension, count = levels.count
+        let decoded = scratch, norms = scratch + rows * d
+        read.update(repeating: 0, count: rows * d)
+        for index in 0..<count {
+            let level = levels[index]
+            TensorMath.linear(mixed + level.mixedOffset, rows: rows, inputs: level.width, inputStride: memoryWidth,
+                              weight: level.decoderWeight, bias: level.decoderBias, outputs: d, into: decoded)
+            forEachRow(rows, work: 2 * d) { r in
+                let dr = decoded + r * d, o = read + r * d
+                var squares: Float = 0
+                for j in 0..<d {
+                    squares += dr[j] * dr[j]
+                    o[j] += dr[j]
+                }
+                norms[r * count + index] = squares.squareRoot()
+            }
+        }
+        let inverse = 1 / Float(count)
+        forEachRow(rows, work: d) { r in
+            let o = read + r * d
+            for j in 0..<d { o[j] *= inverse }
+            guard let logs else { return }
+            let n = norms + r * count
+            var total: Float = 0
+            for i in 0..<count { total += n[i] }
+            var entropy: Float = 0
+            if total > 0 {
+                for i in 0..<count where n[i] > 0 {
+                    let share = n[i] / total
+                    entropy -= share * logf(share)
+                }
+            }
+            logs[r * 4 + 1] = entropy
         }
     }
 }

@@ -18,14 +18,14 @@ import StrataCore
 /// step's query gave the pair the write evicts, 0 while the slots fill), usage_mean the share of
 /// valid slots. Tensors: `kv.key.*` [K, D] and [K], `kv.value.*` [D, D] and [D], `kv.query.*`
 /// [K, D] and [K], `kv.output.*` [D, D] and [D].
-public final class KVKernel: TensorKernel {
+public final class KVKernel: StagedKernel {
     public let dimension: Int
     public let slots: Int
     public let keyDim: Int
     public let parameters: KernelParameters
     public let threads: Int
     public var stateSize: Int { slots * (keyDim + dimension + 1) + 1 }
-    private let scratch = ScratchPool()
+    public let scratch = ScratchPool()
     /// The key, query and value projections stacked ([2K + D, D] and [2K + D]), so one matrix
     /// product per step computes all three: fewer, larger products run closer to sgemm's bound.
     private let projectionWeight: [Float], projectionBias: [Float]
@@ -49,55 +49,59 @@ public final class KVKernel: TensorKernel {
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
 
-    public func step(
-        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
-    ) throws(StrataError) {
-        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        resetDone(batch: batch, state: state, doneMask: doneMask)
-        let d = dimension, n = slots, kd = keyDim, size = stateSize
-        let wo = parameters["kv.output.weight"], bo = parameters["kv.output.bias"]
-        let stride = 2 * kd + d  // one row of the stacked projection: k, then q, then v
-        try scratch.with(batch * (stride + d + n)) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let kqv = work, mixed = kqv + batch * stride, weights = mixed + batch * d
-            TensorMath.linear(hidden.baseAddress!, rows: batch, inputs: d, weight: projectionWeight, bias: projectionBias,
-                              outputs: stride, into: kqv)
-            let scale = 1 / Float(kd).squareRoot()
-            forEachRow(batch, work: n * (kd + d)) { b in
-                let row = state.baseAddress! + b * size
-                let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
-                let w = min(n - 1, max(0, Int(pointer.pointee)))
-                let kb = kqv + b * stride, qb = kb + kd, vb = qb + kd
-                let a = weights + b * n
-                for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
-                // The weight the query gives the evicted pair, before the write replaces it.
-                var conflict: Float = 0
-                if valid[w] != 0 {
-                    var m = -Float.infinity
-                    for i in 0..<n { m = max(m, a[i]) }
-                    var sum: Float = 0
-                    for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
-                    conflict = expf(a[w] - m) / sum
-                }
-                (keys + w * kd).update(from: kb, count: kd)
-                (values + w * d).update(from: vb, count: d)
-                valid[w] = 1
-                pointer.pointee = Float((w + 1) % n)
-                a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
-                TensorMath.softmax(a, count: n)
-                let out = mixed + b * d
-                TensorMath.weightedSum(a, rows: values, count: n, width: d, into: out)
-                if let logs {
-                    var used: Float = 0
-                    for i in 0..<n { used += valid[i] }
-                    let l = logs.baseAddress! + b * 4
-                    l[0] = 1
-                    l[1] = TensorMath.entropy(a, count: n)
-                    l[2] = conflict
-                    l[3] = used / Float(n)
-                }
+    public var stageWidths: StageWidths { StageWidths(projection: 2 * keyDim + dimension, mixed: dimension, step: slots) }
+
+    /// k, q and v side by side, one product for all three.
+    public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
+        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: projectionWeight, bias: projectionBias,
+                          outputs: 2 * keyDim + dimension, into: planes)
+    }
+
+    /// The conflict, the write at the pointer, then the attention read of the values into mixed.
+    public func advance(_ c: StepContext) {
+        let d = dimension, n = slots, kd = keyDim, size = stateSize, stride = 2 * kd + d
+        let kqv = c.plane(0, width: stride), scale = 1 / Float(kd).squareRoot()
+        forEachRow(c.batch, work: n * (kd + d)) { b in
+            let row = c.state + b * size
+            let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
+            let w = min(n - 1, max(0, Int(pointer.pointee)))
+            let kb = kqv + b * stride, qb = kb + kd, vb = qb + kd
+            let a = c.scratch + b * n
+            for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
+            // The weight the query gives the evicted pair, before the write replaces it.
+            var conflict: Float = 0
+            if valid[w] != 0 {
+                var m = -Float.infinity
+                for i in 0..<n { m = max(m, a[i]) }
+                var sum: Float = 0
+                for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
+                conflict = expf(a[w] - m) / sum
             }
-            TensorMath.linear(mixed, rows: batch, inputs: d, weight: wo, bias: bo, outputs: d, into: read.baseAddress!)
+            (keys + w * kd).update(from: kb, count: kd)
+            (values + w * d).update(from: vb, count: d)
+            valid[w] = 1
+            pointer.pointee = Float((w + 1) % n)
+            a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
+            TensorMath.softmax(a, count: n)
+            TensorMath.weightedSum(a, rows: values, count: n, width: d, into: c.mixed + b * d)
+            if let logs = c.logs {
+                var used: Float = 0
+                for i in 0..<n { used += valid[i] }
+                let l = logs + b * 4
+                l[0] = 1
+                l[1] = TensorMath.entropy(a, count: n)
+                l[2] = conflict
+                l[3] = used / Float(n)
+            }
         }
+    }
+
+    /// read = mixed · Woᵀ + bo.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["kv.output.weight"],
+                          bias: parameters["kv.output.bias"], outputs: dimension, into: read)
     }
 }

@@ -15,9 +15,12 @@ import StrataCore
 ///     g = σ(h · wgᵀ + bg);  v = h · Wvᵀ + bv
 ///     memory = γ memory;  memory[w] = (1 − g) memory[w] + g v;  usage[w] += g
 ///
+/// The keys are never formed (see `project`): a step costs about 4 D² + 2 N·H·D multiply-adds
+/// per row, not N·D² more.
+///
 /// Logs: write_strength g, read_entropy the mean over heads of H(a[k]), overwrite_conflict g·ā_w
 /// (the read's mass on the slot the write overwrites), usage_mean the mean of the new usage.
-public final class PMMKernel: TensorKernel {
+public final class PMMKernel: StagedKernel {
     public let dimension: Int
     public let slots: Int
     public let heads: Int
@@ -25,7 +28,7 @@ public final class PMMKernel: TensorKernel {
     public let parameters: KernelParameters
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
-    private let scratch = ScratchPool()
+    public let scratch = ScratchPool()
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -49,73 +52,92 @@ public final class PMMKernel: TensorKernel {
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
 
-    public func step(
-        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
-    ) throws(StrataError) {
-        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        resetDone(batch: batch, state: state, doneMask: doneMask)
-        let d = dimension, n = slots, nh = heads, e = d / nh, size = stateSize, gamma = decay
-        let p = parameters
-        let wq = p["pmm.query.weight"], bq = p["pmm.query.bias"], wk = p["pmm.key.weight"], bk = p["pmm.key.bias"]
-        let wo = p["pmm.output.weight"], bo = p["pmm.output.bias"]
-        let wg = p["pmm.write_gate.weight"], bg = p["pmm.write_gate.bias"]
-        let wv = p["pmm.write_value.weight"], bv = p["pmm.write_value.bias"]
-        // Scratch: q, v, mixed [B x D]; gate [B]; memory copy and keys [B·N x D]; attention [B x H x N].
-        let bd = batch * d, bnd = batch * n * d
-        try scratch.with(3 * bd + batch + 2 * bnd + batch * nh * n) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let q = work, v = work + bd, mixed = work + 2 * bd, gate = work + 3 * bd
-            let memories = gate + batch, keys = memories + bnd, attention = keys + bnd
-            let h = hidden.baseAddress!, s = state.baseAddress!
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wq, bias: bq, outputs: d, into: q)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wg, bias: bg, outputs: 1, into: gate)
-            // The slots of every row side by side, so one product makes every key.
-            for b in 0..<batch { (memories + b * n * d).update(from: s + b * size, count: n * d) }
-            TensorMath.linear(memories, rows: batch * n, inputs: d, weight: wk, bias: bk, outputs: d, into: keys)
-            let scale = 1 / Float(e).squareRoot()
-            forEachRow(batch, work: 3 * n * d) { b in
-                let memory = s + b * size, usage = memory + n * d
-                let qb = q + b * d, kb = keys + b * n * d, a = attention + b * nh * n, out = mixed + b * d
-                var entropy: Float = 0
-                for k in 0..<nh {
-                    let ak = a + k * n
-                    for i in 0..<n { ak[i] = TensorMath.dot(qb + k * e, kb + i * d + k * e, count: e) * scale }
-                    TensorMath.softmax(ak, count: n)
-                    entropy += TensorMath.entropy(ak, count: n)
-                    let outk = out + k * e
-                    outk.update(repeating: 0, count: e)
-                    for i in 0..<n {
-                        let aki = ak[i], slot = memory + i * d + k * e
-                        for j in 0..<e { outk[j] += aki * slot[j] }
-                    }
-                }
-                // ā_i: the mean over heads, added to the decayed usage; the write takes the least used.
-                var w = 0
-                for i in 0..<n {
-                    var mean: Float = 0
-                    for k in 0..<nh { mean += a[k * n + i] }
-                    mean /= Float(nh)
-                    a[i] = mean  // head 0's row is read for the last time here
-                    usage[i] = gamma * usage[i] + mean
-                    if usage[i] < usage[w] { w = i }
-                }
-                let g = TensorMath.sigmoid(gate[b])
-                for j in 0..<(n * d) { memory[j] *= gamma }
-                let target = memory + w * d, vb = v + b * d
-                TensorMath.lerp(g, vb, target, count: d)
-                usage[w] += g
-                if let logs {
-                    var total: Float = 0
-                    for i in 0..<n { total += usage[i] }
-                    let l = logs.baseAddress! + b * 4
-                    l[0] = g
-                    l[1] = entropy / Float(nh)
-                    l[2] = g * a[w]
-                    l[3] = total / Float(n)
-                }
+    /// Planes: q [D], the key-side queries u [H x D], their bias terms [H], v [D], the gate logit [1].
+    public var stageWidths: StageWidths {
+        StageWidths(projection: 2 * dimension + heads * dimension + heads + 1, mixed: dimension, step: heads * slots)
+    }
+
+    /// q, v and the gate, then u and the bias terms from q (all from hidden alone).
+    ///
+    /// The keys are never formed. q_k · key_i,k = q_k · (memory_i · Wkᵀ + bk)_k
+    /// = memory_i · u_k + q_k · bk_k, with u_k = q_k · Wk[head k rows] (a D-vector per head): one
+    /// rows x E x D product per head instead of a B·N x D x D product for every key, so the scores
+    /// cost N·H·D per row instead of N·D² (16x less work at N 16, D 256).
+    public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
+        let d = dimension, nh = heads, e = d / nh, p = parameters
+        let q = planes, u = q + rows * d, offsets = u + rows * nh * d, v = offsets + rows * nh, gate = v + rows * d
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.query.weight"], bias: p["pmm.query.bias"], outputs: d, into: q)
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.write_value.weight"], bias: p["pmm.write_value.bias"],
+                          outputs: d, into: v)
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.write_gate.weight"], bias: p["pmm.write_gate.bias"],
+                          outputs: 1, into: gate)
+        p["pmm.key.weight"].withUnsafeBufferPointer { wk in
+            for k in 0..<nh {
+                TensorMath.product(q + k * e, rows: rows, inputs: e, rowStride: d, matrix: wk.baseAddress! + k * e * d,
+                                   outputs: d, into: u + k * d, outputStride: nh * d)
             }
-            TensorMath.linear(mixed, rows: batch, inputs: d, weight: wo, bias: bo, outputs: d, into: read.baseAddress!)
         }
+        p["pmm.key.bias"].withUnsafeBufferPointer { bk in
+            for r in 0..<rows {
+                for k in 0..<nh { offsets[r * nh + k] = TensorMath.dot(q + r * d + k * e, bk.baseAddress! + k * e, count: e) }
+            }
+        }
+    }
+
+    /// The attention read of the memory as it was into mixed, usage, decay and the gated write.
+    public func advance(_ c: StepContext) {
+        let d = dimension, n = slots, nh = heads, e = d / nh, size = stateSize, gamma = decay
+        let u = c.plane(d, width: nh * d), offsets = c.plane(d + nh * d, width: nh)
+        let v = c.plane(d + nh * d + nh, width: d), gate = c.plane(2 * d + nh * d + nh, width: 1)
+        let scale = 1 / Float(e).squareRoot()
+        forEachRow(c.batch, work: (nh + 2) * n * d) { b in
+            let memory = c.state + b * size, usage = memory + n * d
+            let ub = u + b * nh * d, a = c.scratch + b * nh * n, out = c.mixed + b * d
+            for i in 0..<n {
+                let slot = memory + i * d
+                for k in 0..<nh { a[k * n + i] = (TensorMath.dot(slot, ub + k * d, count: d) + offsets[b * nh + k]) * scale }
+            }
+            var entropy: Float = 0
+            for k in 0..<nh {
+                let ak = a + k * n
+                TensorMath.softmax(ak, count: n)
+                entropy += TensorMath.entropy(ak, count: n)
+                let outk = out + k * e
+                outk.update(repeating: 0, count: e)
+                for i in 0..<n where ak[i] != 0 { TensorMath.axpy(ak[i], memory + i * d + k * e, outk, count: e) }
+            }
+            // ā_i: the mean over heads, added to the decayed usage; the write takes the least used.
+            var w = 0
+            for i in 0..<n {
+                var mean: Float = 0
+                for k in 0..<nh { mean += a[k * n + i] }
+                mean /= Float(nh)
+                a[i] = mean  // head 0's row is read for the last time here
+                usage[i] = gamma * usage[i] + mean
+                if usage[i] < usage[w] { w = i }
+            }
+            let g = TensorMath.sigmoid(gate[b])
+            TensorMath.scale(gamma, memory, count: n * d)
+            TensorMath.lerp(g, v + b * d, memory + w * d, count: d)
+            usage[w] += g
+            if let logs = c.logs {
+                var total: Float = 0
+                for i in 0..<n { total += usage[i] }
+                let l = logs + b * 4
+                l[0] = g
+                l[1] = entropy / Float(nh)
+                l[2] = g * a[w]
+                l[3] = total / Float(n)
+            }
+        }
+    }
+
+    /// read = mixed · Woᵀ + bo.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["pmm.output.weight"],
+                          bias: parameters["pmm.output.bias"], outputs: dimension, into: read)
     }
 }

@@ -14,13 +14,13 @@ import StrataCore
 /// read's weight on the slot just written), usage_mean the share of valid slots.
 /// Tensors: `ring.query.weight` [D, D], `ring.query.bias` [D], `ring.output.weight` [D, D],
 /// `ring.output.bias` [D].
-public final class RingKernel: TensorKernel {
+public final class RingKernel: StagedKernel {
     public let dimension: Int
     public let slots: Int
     public let parameters: KernelParameters
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots + 1 }
-    private let scratch = ScratchPool()
+    public let scratch = ScratchPool()
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -36,42 +36,47 @@ public final class RingKernel: TensorKernel {
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
 
-    public func step(
-        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
-    ) throws(StrataError) {
-        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        resetDone(batch: batch, state: state, doneMask: doneMask)
+    public var stageWidths: StageWidths { StageWidths(projection: dimension, mixed: dimension, step: slots) }
+
+    /// The query, q = h · Wqᵀ + bq.
+    public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
+        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: parameters["ring.query.weight"],
+                          bias: parameters["ring.query.bias"], outputs: dimension, into: planes)
+    }
+
+    /// The write, then the attention read of the buffer into mixed.
+    public func advance(_ c: StepContext) {
         let d = dimension, n = slots, size = stateSize
-        let wq = parameters["ring.query.weight"], bq = parameters["ring.query.bias"]
-        let wo = parameters["ring.output.weight"], bo = parameters["ring.output.bias"]
-        try scratch.with(2 * batch * d + batch * n) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let q = work, mixed = work + batch * d, weights = work + 2 * batch * d
-            TensorMath.linear(hidden.baseAddress!, rows: batch, inputs: d, weight: wq, bias: bq, outputs: d, into: q)
-            let scale = 1 / Float(d).squareRoot()
-            forEachRow(batch, work: 2 * n * d) { b in
-                let row = state.baseAddress! + b * size
-                let buffer = row, valid = row + n * d, pointer = row + n * d + n
-                let w = min(n - 1, max(0, Int(pointer.pointee)))
-                (buffer + w * d).update(from: hidden.baseAddress! + b * d, count: d)
-                valid[w] = 1
-                pointer.pointee = Float((w + 1) % n)
-                let a = weights + b * n, qb = q + b * d
-                for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, buffer + i * d, count: d) * scale : -.infinity }
-                TensorMath.softmax(a, count: n)
-                let out = mixed + b * d
-                TensorMath.weightedSum(a, rows: buffer, count: n, width: d, into: out)
-                if let logs {
-                    var used: Float = 0
-                    for i in 0..<n { used += valid[i] }
-                    let l = logs.baseAddress! + b * 4
-                    l[0] = 1
-                    l[1] = TensorMath.entropy(a, count: n)
-                    l[2] = a[w]
-                    l[3] = used / Float(n)
-                }
+        let q = c.plane(0, width: d), scale = 1 / Float(d).squareRoot()
+        forEachRow(c.batch, work: 2 * n * d) { b in
+            let row = c.state + b * size
+            let buffer = row, valid = row + n * d, pointer = row + n * d + n
+            let w = min(n - 1, max(0, Int(pointer.pointee)))
+            (buffer + w * d).update(from: c.hidden + b * d, count: d)
+            valid[w] = 1
+            pointer.pointee = Float((w + 1) % n)
+            let a = c.scratch + b * n, qb = q + b * d
+            for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, buffer + i * d, count: d) * scale : -.infinity }
+            TensorMath.softmax(a, count: n)
+            TensorMath.weightedSum(a, rows: buffer, count: n, width: d, into: c.mixed + b * d)
+            if let logs = c.logs {
+                var used: Float = 0
+                for i in 0..<n { used += valid[i] }
+                let l = logs + b * 4
+                l[0] = 1
+                l[1] = TensorMath.entropy(a, count: n)
+                l[2] = a[w]
+                l[3] = used / Float(n)
             }
-            TensorMath.linear(mixed, rows: batch, inputs: d, weight: wo, bias: bo, outputs: d, into: read.baseAddress!)
         }
+    }
+
+    /// read = mixed · Woᵀ + bo.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["ring.output.weight"],
+                          bias: parameters["ring.output.bias"], outputs: dimension, into: read)
     }
 }

@@ -14,13 +14,13 @@ import StrataCore
 ///
 /// Logs: write_strength g, read_entropy H(c), overwrite_conflict g Σ c_i² (the read's mass on
 /// what the write moves: read and write share the address c), usage_mean the mean new fill.
-public final class SlotKernel: TensorKernel {
+public final class SlotKernel: StagedKernel {
     public let dimension: Int
     public let slots: Int
     public let parameters: KernelParameters
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
-    private let scratch = ScratchPool()
+    public let scratch = ScratchPool()
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -38,49 +38,54 @@ public final class SlotKernel: TensorKernel {
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
 
-    public func step(
-        batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
-    ) throws(StrataError) {
-        try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        resetDone(batch: batch, state: state, doneMask: doneMask)
+    /// Planes: the address logits [N], the write value [D], the gate logit [1].
+    public var stageWidths: StageWidths { StageWidths(projection: slots + dimension + 1, mixed: dimension) }
+
+    public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
+        let d = dimension, n = slots, p = parameters
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.address.weight"], bias: p["slot.address.bias"],
+                          outputs: n, into: planes)
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.write_value.weight"], bias: p["slot.write_value.bias"],
+                          outputs: d, into: planes + rows * n)
+        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.write_gate.weight"], bias: p["slot.write_gate.bias"],
+                          outputs: 1, into: planes + rows * (n + d))
+    }
+
+    /// The read of the slots as they were into mixed, then the write.
+    public func advance(_ context: StepContext) {
         let d = dimension, n = slots, size = stateSize
-        let p = parameters
-        let wa = p["slot.address.weight"], ba = p["slot.address.bias"]
-        let wo = p["slot.output.weight"], bo = p["slot.output.bias"]
-        let wg = p["slot.write_gate.weight"], bg = p["slot.write_gate.bias"]
-        let wv = p["slot.write_value.weight"], bv = p["slot.write_value.bias"]
-        // Scratch: v, mixed [B x D]; address [B x N]; gate [B].
-        let bd = batch * d
-        try scratch.with(2 * bd + batch * n + batch) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
-            let v = work, mixed = work + bd, address = work + 2 * bd, gate = address + batch * n
-            let h = hidden.baseAddress!, s = state.baseAddress!
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wa, bias: ba, outputs: n, into: address)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wv, bias: bv, outputs: d, into: v)
-            TensorMath.linear(h, rows: batch, inputs: d, weight: wg, bias: bg, outputs: 1, into: gate)
-            forEachRow(batch, work: 3 * n * d) { b in
-                let memory = s + b * size, fill = memory + n * d
-                let c = address + b * n, out = mixed + b * d, vb = v + b * d
-                TensorMath.softmax(c, count: n)
-                TensorMath.weightedSum(c, rows: memory, count: n, width: d, into: out)
-                let g = TensorMath.sigmoid(gate[b])
-                var overlap: Float = 0, total: Float = 0
-                for i in 0..<n {
-                    let alpha = g * c[i], slot = memory + i * d
-                    TensorMath.lerp(alpha, vb, slot, count: d)
-                    fill[i] = (1 - alpha) * fill[i] + alpha
-                    overlap += c[i] * c[i]
-                    total += fill[i]
-                }
-                if let logs {
-                    let l = logs.baseAddress! + b * 4
-                    l[0] = g
-                    l[1] = TensorMath.entropy(c, count: n)
-                    l[2] = g * overlap
-                    l[3] = total / Float(n)
-                }
+        let address = context.plane(0, width: n), v = context.plane(n, width: d), gate = context.plane(n + d, width: 1)
+        forEachRow(context.batch, work: 3 * n * d) { b in
+            let memory = context.state + b * size, fill = memory + n * d
+            let c = address + b * n, vb = v + b * d
+            TensorMath.softmax(c, count: n)
+            let g = TensorMath.sigmoid(gate[b]), out = context.mixed + b * d
+            out.update(repeating: 0, count: d)
+            var overlap: Float = 0, total: Float = 0
+            for i in 0..<n {
+                // The read takes the slot as it was, the write moves it, in one pass over it.
+                let alpha = g * c[i], slot = memory + i * d
+                TensorMath.readLerp(c[i], alpha, vb, slot, into: out, count: d)
+                fill[i] = (1 - alpha) * fill[i] + alpha
+                overlap += c[i] * c[i]
+                total += fill[i]
             }
-            TensorMath.linear(mixed, rows: batch, inputs: d, weight: wo, bias: bo, outputs: d, into: read.baseAddress!)
+            if let logs = context.logs {
+                let l = logs + b * 4
+                l[0] = g
+                l[1] = TensorMath.entropy(c, count: n)
+                l[2] = g * overlap
+                l[3] = total / Float(n)
+            }
         }
+    }
+
+    /// read = mixed · Woᵀ + bo.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["slot.output.weight"],
+                          bias: parameters["slot.output.bias"], outputs: dimension, into: read)
     }
 }

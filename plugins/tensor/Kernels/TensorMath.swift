@@ -9,10 +9,11 @@ public enum TensorMath {
     /// y[rows x outputs] = x[rows x inputs] · weightᵀ + bias, weight [outputs x inputs] (PyTorch's
     /// layout), on OpenBLAS sgemm.
     /// With `accumulate`, y += x · weightᵀ + bias instead (two linear layers summed into one
-    /// buffer, as an LSTM cell's input and hidden products are).
+    /// buffer, as an LSTM cell's input and hidden products are). `inputStride`: floats from one
+    /// row of x to the next (`inputs` if nil).
     public static func linear(
-        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        outputs: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, inputStride: Int? = nil, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
         if let bias {
             for r in 0..<rows {
@@ -25,7 +26,18 @@ public enum TensorMath {
             }
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                    x, Int32(inputs), weight, Int32(inputs), bias == nil && !accumulate ? 0 : 1, y, Int32(outputs))
+                    x, Int32(inputStride ?? inputs), weight, Int32(inputs), bias == nil && !accumulate ? 0 : 1, y, Int32(outputs))
+    }
+
+    /// y[rows x outputs] (row stride `outputStride`) = x[rows x inputs] (row stride `rowStride`) ·
+    /// matrix[inputs x outputs] (rows of `outputs` floats), on OpenBLAS sgemm: a product with a
+    /// matrix as it lies, not transposed (PMM's per-head key-side queries).
+    public static func product(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, rowStride: Int, matrix: UnsafePointer<Float>, outputs: Int,
+        into y: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                    x, Int32(rowStride), matrix, Int32(outputs), 0, y, Int32(outputStride))
     }
 
     /// Softmax of `count` values in place (max-subtracted, so large scores do not overflow).
@@ -136,6 +148,24 @@ public enum TensorMath {
     ) {
         out.update(repeating: 0, count: width)
         for i in 0..<count where weights[i] != 0 { strata_simd_axpy(weights[i], rows + i * width, out, width) }
+    }
+
+    /// y += alpha · x over `count` floats.
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        strata_simd_axpy(alpha, x, y, count)
+    }
+
+    /// x *= alpha over `count` floats.
+    public static func scale(_ alpha: Float, _ x: UnsafeMutablePointer<Float>, count: Int) {
+        strata_simd_scale(alpha, x, count)
+    }
+
+    /// out += weight · y, then y = (1 − t) · y + t · x, over `count` floats in one pass.
+    public static func readLerp(
+        _ weight: Float, _ t: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        into out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        strata_simd_read_lerp(weight, t, x, y, out, count)
     }
 
     /// y = (1 − t) · y + t · x over `count` floats.
