@@ -76,7 +76,8 @@ extension StagedKernel {
         doneMask: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
     ) throws(StrataError) {
         try checkStep(batch: batch, state: state.count, hidden: hidden.count, doneMask: doneMask?.count, read: read.count, logs: logs?.count)
-        try run(steps: 1, batch: batch, state: state, hidden: hidden, doneMasks: doneMask, read: read, logs: logs)
+        try run(steps: 1, batch: batch, state: state, hidden: hidden, doneMasks: doneMask, read: read, logs: logs,
+                blockFloats: sequenceBlockFloats)
     }
 
     public func sequence(
@@ -86,18 +87,21 @@ extension StagedKernel {
     ) throws(StrataError) {
         try checkSequence(steps: steps, batch: batch, state: state.count, hidden: hidden.count, doneMasks: doneMasks?.count,
                           read: read.count, logs: logs?.count)
-        try run(steps: steps, batch: batch, state: state, hidden: hidden, doneMasks: doneMasks, read: read, logs: logs)
+        try run(steps: steps, batch: batch, state: state, hidden: hidden, doneMasks: doneMasks, read: read, logs: logs,
+                blockFloats: sequenceBlockFloats)
     }
 
-    /// Runs `steps` steps in blocks of time steps: project the block, advance step by step
-    /// (resetting done rows first), then the block's output.
-    private func run(
+    /// Runs `steps` steps in blocks of time steps whose stage buffers take at most `blockFloats`
+    /// floats (at least one step each): project the block, advance step by step (resetting done
+    /// rows first), then the block's output. Sizes are the caller's to check.
+    func run(
         steps: Int, batch: Int, state: UnsafeMutableBufferPointer<Float>, hidden: UnsafeBufferPointer<Float>,
-        doneMasks: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?
+        doneMasks: UnsafeBufferPointer<Float>?, read: UnsafeMutableBufferPointer<Float>, logs: UnsafeMutableBufferPointer<Float>?,
+        blockFloats: Int
     ) throws(StrataError) {
         let widths = stageWidths, d = dimension, l = logNames.count
         let perRow = max(1, widths.projection + widths.mixed + widths.output)
-        let block = max(1, min(steps, sequenceBlockFloats / (batch * perRow)))
+        let block = max(1, min(steps, blockFloats / (batch * perRow)))
         try scratch.with(block * batch * perRow + batch * widths.step) { (work: UnsafeMutablePointer<Float>) throws(StrataError) in
             let s = state.baseAddress!, h = hidden.baseAddress!, r = read.baseAddress!
             var t0 = 0
