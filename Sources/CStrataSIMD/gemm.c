@@ -274,6 +274,7 @@ static void drive(int path, const float *x, size_t m, size_t k, size_t ldx, cons
                   float *y, size_t ldy, size_t n0, size_t n1, int accumulate)
 {
     size_t maxRows = 1, maxPanels = 1;
+    (void)path; /* only x86-64 has other paths */
 #if defined(__x86_64__)
     if (path == STRATA_GEMM_PATH_AVX512) maxRows = 8, maxPanels = 3;
     if (path == STRATA_GEMM_PATH_AVX2) maxRows = 6;
