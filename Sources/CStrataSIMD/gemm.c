@@ -30,10 +30,14 @@
 
 #define PANEL 16
 
-/* Steps of k per run of a tile: a 48-column strip of 256 steps is 48 KB of packed weights,
- * which stays in L2 while the blocks of rows go over it; the tile's reload from y costs
- * about 1% at this length. */
-#define KC 256
+/* Steps of k per run of a tile. Measured on the Zen 4 VM (bench/gemm_bench.c shapes plus K = 1024
+ * and 2048): runs of 64 and 128 steps (the strip's weights in L1) cost 5-15%, 256 to unbounded
+ * came out within the VM's noise of each other (~90-105 GFLOP/s on one core; the weights stream
+ * from L2 fast enough for 8 rows). 1024 keeps a 48-column strip's run at 192 KB, inside L2 on
+ * any x86 with AVX2, for any k, and reloads the tile from y once per 1024 steps. */
+#ifndef KC
+#define KC 1024
+#endif
 
 size_t strata_gemm_panel_width(void) { return PANEL; }
 

@@ -104,11 +104,11 @@ private func relativeError(_ c: Case, _ got: [Float], accumulate: Bool) -> Doubl
 private let paths: [Int32] = [Int32(STRATA_GEMM_PATH_C), Int32(STRATA_GEMM_PATH_AVX2), Int32(STRATA_GEMM_PATH_AVX512)]
 
 @Suite struct PackedGemmTests {
-    /// (m, n, k, ldx, ldy): tails in all three, k past one 256-step run, strides above the minimum.
+    /// (m, n, k, ldx, ldy): tails in all three, k past two 1024-step runs, strides above the minimum.
     static let shapes: [(Int, Int, Int, Int?, Int?)] = [
         (1, 1, 1, nil, nil), (7, 17, 33, nil, nil), (32, 256, 256, nil, nil), (33, 1000, 257, nil, nil),
         (2, 15, 3, 5, 21), (9, 49, 513, 520, 64), (16, 48, 1, nil, nil), (1, 300, 700, nil, nil),
-        (13, 40, 300, 301, 47),
+        (13, 40, 300, 301, 47), (5, 33, 2100, nil, 40),
     ]
 
     @Test func packedCopyIsPanelsOf16ColumnsKMajorZeroPadded() {
@@ -151,7 +151,7 @@ private let paths: [Int32] = [Int32(STRATA_GEMM_PATH_C), Int32(STRATA_GEMM_PATH_
     }
 
     @Test func splitsByColumnsAndRowsGiveTheSameBits() throws {
-        for (m, n, k) in [(32, 256, 256), (33, 1000, 257), (7, 100, 600), (5, 17, 9)] {
+        for (m, n, k) in [(32, 256, 256), (33, 1000, 257), (7, 100, 1500), (5, 17, 9)] {
             for accumulate in [false, true] {
                 let c = Case(m: m, n: n, k: k, ldy: n + 3, seed: UInt64(m * n + k))
                 let full = try #require(c.run(accumulate: accumulate))
