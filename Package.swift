@@ -129,7 +129,7 @@ let package = Package(
             name: "StrataFilePluginTests", dependencies: ["StrataFileStore", "StrataPlugins", "StrataTesting", "StrataEngine"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataTensorTests", dependencies: ["StrataTensor", "StrataPlugins", "StrataTesting"],
+            name: "StrataTensorTests", dependencies: ["StrataTensor", "StrataPlugins", "StrataTesting", "CStrataSIMD"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],

@@ -3,6 +3,8 @@
  * AVX2+FMA and baseline x86-64 and chosen at load time by the CPU
  * (GCC/Clang function multi-versioning): the Swift build targets baseline
  * x86-64, whose SIMD types become 4-wide SSE.
+ *
+ * The matrix products against weights packed once are in strata_gemm.h.
  */
 #ifndef STRATA_SIMD_H
 #define STRATA_SIMD_H

@@ -1,0 +1,79 @@
+import CStrataSIMD
+
+/// A linear layer, y = x · weightᵀ + bias, whose weights are packed once for
+/// `strata_gemm_packed` (Sources/CStrataSIMD/include/strata_gemm.h) instead of being
+/// repacked by `cblas_sgemm` on every call.
+///
+/// `weight` is [outputs x inputs] row-major, PyTorch's layout, as `TensorMath.linear` takes it.
+/// The layer keeps its own packed copy and its own copy of the bias, so the arrays it was made
+/// from may change or go away afterwards; to use new weights, make a new `PackedLinear`.
+///
+/// Every output element is summed in one fixed order whatever the rows and `columns` of the call
+/// and whatever the CPU (AVX-512, AVX2 or plain C path), so a product split over threads by
+/// column ranges gives the same bits as one call. `apply` allocates nothing and runs on the
+/// calling thread only.
+///
+/// Immutable after `init`, so one layer may be applied from several threads at once (into
+/// different outputs or disjoint columns of one).
+public final class PackedLinear: @unchecked Sendable {
+    /// Rows of the weight matrix: the columns of y.
+    public let outputs: Int
+    /// Columns of the weight matrix: the columns of x.
+    public let inputs: Int
+    /// The bias (`outputs` floats), or nil.
+    public let bias: [Float]?
+    /// Column ranges given to `apply` should start and end at multiples of this (the last one
+    /// ending at `outputs`); other cuts are correct but make two calls compute the shared panel.
+    public static let panelWidth = Int(strata_gemm_panel_width())
+
+    /// The packed weights: `strata_gemm_packed_floats(outputs, inputs)` floats, 64-byte aligned.
+    private let packed: UnsafeMutablePointer<Float>
+
+    /// Packs `weight` [outputs x inputs] row-major and copies `bias` (`outputs` floats, or nil).
+    public convenience init(weight: UnsafePointer<Float>, outputs: Int, inputs: Int, bias: UnsafePointer<Float>? = nil) {
+        self.init(packing: weight, outputs: outputs, inputs: inputs,
+                  bias: bias.map { Array(UnsafeBufferPointer(start: $0, count: outputs)) })
+    }
+
+    /// The same from arrays: `weight` holds outputs x inputs floats, `bias` nil or `outputs`.
+    public convenience init(weight: [Float], outputs: Int, inputs: Int, bias: [Float]? = nil) {
+        precondition(weight.count == outputs * inputs, "PackedLinear: weight must hold outputs x inputs floats")
+        precondition(bias.map { $0.count == outputs } ?? true, "PackedLinear: bias must hold outputs floats")
+        self.init(packing: weight, outputs: outputs, inputs: inputs, bias: bias)
+    }
+
+    private init(packing weight: UnsafePointer<Float>, outputs: Int, inputs: Int, bias: [Float]?) {
+        precondition(outputs > 0 && inputs > 0, "PackedLinear: outputs and inputs must be positive")
+        self.outputs = outputs
+        self.inputs = inputs
+        self.bias = bias
+        let count = strata_gemm_packed_floats(outputs, inputs)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        strata_gemm_pack(weight, outputs, inputs, packed)
+    }
+
+    deinit { packed.deallocate() }
+
+    /// y[r][j] = x[r] · weight[j] + bias[j] for rows r < `rows` and columns j in `columns` (all
+    /// `outputs` when nil); with `accumulate`, y[r][j] += that instead. x is [rows x inputs] and
+    /// y [rows x outputs], both dense row-major; y's other columns are not touched. x must not
+    /// overlap y.
+    public func apply(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+        columns: Range<Int>? = nil
+    ) {
+        let cols = columns ?? 0..<outputs
+        precondition(rows >= 0 && cols.lowerBound >= 0 && cols.upperBound <= outputs, "PackedLinear.apply: out of range")
+        if rows == 0 || cols.isEmpty { return }
+        if let bias {
+            bias.withUnsafeBufferPointer {
+                strata_gemm_packed(x, rows, inputs, inputs, packed, outputs, $0.baseAddress, y, outputs,
+                                   cols.lowerBound, cols.upperBound, accumulate ? 1 : 0)
+            }
+        } else {
+            strata_gemm_packed(x, rows, inputs, inputs, packed, outputs, nil, y, outputs,
+                               cols.lowerBound, cols.upperBound, accumulate ? 1 : 0)
+        }
+    }
+}
