@@ -81,9 +81,7 @@ public final class FractalKernel: StagedKernel {
     private struct Level {
         /// offset: the level's place in a state row; mixedOffset: in a row of mixed.
         let width: Int, input: Int, offset: Int, mixedOffset: Int
-        let encoderWeight: [Float], encoderBias: [Float]
-        let inputWeight: [Float], hiddenWeight: [Float], inputBias: [Float], hiddenBias: [Float]
-        let decoderWeight: [Float], decoderBias: [Float]
+        let encoder: PackedLinear, inputLSTM: PackedLinear, hiddenLSTM: PackedLinear, decoder: PackedLinear
         /// σ(pᵢ) in double precision; `keep` is it in float.
         let persistence: [Double]
         let keep: [Float]
@@ -94,14 +92,12 @@ public final class FractalKernel: StagedKernel {
             self.input = input
             self.offset = offset
             self.mixedOffset = mixedOffset
-            encoderWeight = parameters[p + "encoder.weight"]
-            encoderBias = parameters[p + "encoder.bias"]
-            inputWeight = parameters[p + "lstm.weight_ih"]
-            hiddenWeight = parameters[p + "lstm.weight_hh"]
-            inputBias = parameters[p + "lstm.bias_ih"]
-            hiddenBias = parameters[p + "lstm.bias_hh"]
-            decoderWeight = parameters[p + "decoder.weight"]
-            decoderBias = parameters[p + "decoder.bias"]
+            encoder = parameters.linear(p + "encoder")
+            inputLSTM = PackedLinear(weight: parameters[p + "lstm.weight_ih"], outputs: 4 * width, inputs: width,
+                                     bias: parameters[p + "lstm.bias_ih"])
+            hiddenLSTM = PackedLinear(weight: parameters[p + "lstm.weight_hh"], outputs: 4 * width, inputs: width,
+                                      bias: parameters[p + "lstm.bias_hh"])
+            decoder = parameters.linear(p + "decoder")
             persistence = parameters[p + "persistence"].map { 1 / (1 + exp(-Double($0))) }
             keep = persistence.map { Float($0) }
         }
@@ -122,11 +118,10 @@ public final class FractalKernel: StagedKernel {
     public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
         let level = levels[0], w = level.width
         let enc = planes, zIH = planes + rows * w
-        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: level.encoderWeight, bias: level.encoderBias,
-                          outputs: w, into: enc)
+        apply(level.encoder, hidden, rows: rows, into: enc)
         // Row by row, so each value takes the same path through `tanh` whatever the number of rows.
         forEachRow(rows, work: w) { r in TensorMath.tanh(enc + r * w, count: w) }
-        TensorMath.linear(enc, rows: rows, inputs: w, weight: level.inputWeight, bias: level.inputBias, outputs: 4 * w, into: zIH)
+        apply(level.inputLSTM, enc, rows: rows, into: zIH)
     }
 
     /// The levels in order: encoder (above level 0), LSTM cell, persistence gate; each level's
@@ -145,17 +140,15 @@ public final class FractalKernel: StagedKernel {
                 forEachRow(batch, work: w) { b in (hPrev + b * w).update(from: state + b * size + offset, count: w) }
             } else {
                 z = gates
-                TensorMath.linear(mixed + levels[index - 1].mixedOffset, rows: batch, inputs: level.input, inputStride: total,
-                                  weight: level.encoderWeight, bias: level.encoderBias, outputs: w, into: enc)
+                apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total)
                 forEachRow(batch, work: 2 * w) { b in
                     TensorMath.tanh(enc + b * w, count: w)
                     (hPrev + b * w).update(from: state + b * size + offset, count: w)
                 }
-                TensorMath.linear(enc, rows: batch, inputs: w, weight: level.inputWeight, bias: level.inputBias, outputs: 4 * w, into: z)
+                apply(level.inputLSTM, enc, rows: batch, into: z)
             }
             // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first.
-            TensorMath.linear(hPrev, rows: batch, inputs: w, weight: level.hiddenWeight, bias: level.hiddenBias, outputs: 4 * w,
-                              into: z, accumulate: true)
+            apply(level.hiddenLSTM, hPrev, rows: batch, into: z, accumulate: true)
             level.keep.withUnsafeBufferPointer { pi in
                 forEachRow(batch, work: 8 * w) { b in
                     let row = state + b * size + offset
@@ -208,8 +201,7 @@ public final class FractalKernel: StagedKernel {
         read.update(repeating: 0, count: rows * d)
         for index in 0..<count {
             let level = levels[index]
-            TensorMath.linear(mixed + level.mixedOffset, rows: rows, inputs: level.width, inputStride: memoryWidth,
-                              weight: level.decoderWeight, bias: level.decoderBias, outputs: d, into: decoded)
+            apply(level.decoder, mixed + level.mixedOffset, rows: rows, into: decoded, inputStride: memoryWidth)
             forEachRow(rows, work: 2 * d) { r in
                 let dr = decoded + r * d, o = read + r * d
                 var squares: Float = 0

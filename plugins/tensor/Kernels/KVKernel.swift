@@ -28,7 +28,8 @@ public final class KVKernel: StagedKernel {
     public let scratch = ScratchPool()
     /// The key, query and value projections stacked ([2K + D, D] and [2K + D]), so one matrix
     /// product per step computes all three: fewer, larger products run closer to sgemm's bound.
-    private let projectionWeight: [Float], projectionBias: [Float]
+    private let projection: PackedLinear
+    private let output: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -43,8 +44,11 @@ public final class KVKernel: StagedKernel {
             .init("kv.query.weight", [k, d]), .init("kv.query.bias", [k]),
             .init("kv.output.weight", [d, d]), .init("kv.output.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "kv")
-        projectionWeight = parameters["kv.key.weight"] + parameters["kv.query.weight"] + parameters["kv.value.weight"]
-        projectionBias = parameters["kv.key.bias"] + parameters["kv.query.bias"] + parameters["kv.value.bias"]
+        projection = PackedLinear(
+            weight: parameters["kv.key.weight"] + parameters["kv.query.weight"] + parameters["kv.value.weight"],
+            outputs: 2 * k + d, inputs: d,
+            bias: parameters["kv.key.bias"] + parameters["kv.query.bias"] + parameters["kv.value.bias"])
+        output = parameters.linear("kv.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -53,8 +57,7 @@ public final class KVKernel: StagedKernel {
 
     /// k, q and v side by side, one product for all three.
     public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
-        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: projectionWeight, bias: projectionBias,
-                          outputs: 2 * keyDim + dimension, into: planes)
+        apply(projection, hidden, rows: rows, into: planes)
     }
 
     /// The conflict, the write at the pointer, then the attention read of the values into mixed.
@@ -101,7 +104,6 @@ public final class KVKernel: StagedKernel {
         _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
         read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
     ) {
-        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["kv.output.weight"],
-                          bias: parameters["kv.output.bias"], outputs: dimension, into: read)
+        apply(output, mixed, rows: rows, into: read)
     }
 }

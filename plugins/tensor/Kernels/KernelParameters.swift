@@ -86,6 +86,19 @@ public final class KernelParameters: Sendable {
         return spec.shape.last ?? 1
     }
 
+    /// The linear layer `prefix` (`prefix.weight` [out, in], `prefix.bias` [out]) packed for
+    /// `PackedLinear`.
+    public func linear(_ prefix: String) -> PackedLinear {
+        let w = spec(prefix + ".weight")
+        return PackedLinear(weight: self[prefix + ".weight"], outputs: w.shape[0], inputs: w.shape[1], bias: self[prefix + ".bias"])
+    }
+
+    /// The spec named `name` (anything else is a programming error).
+    public func spec(_ name: String) -> Spec {
+        guard let s = specs.first(where: { $0.name == name }) else { preconditionFailure("no tensor \(name)") }
+        return s
+    }
+
     /// The values of tensor `name` (a spec's name; anything else is a programming error).
     public subscript(name: String) -> [Float] {
         guard let v = storage[name] else { preconditionFailure("no tensor \(name)") }

@@ -29,6 +29,9 @@ public final class PMMKernel: StagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
     public let scratch = ScratchPool()
+    private let query: PackedLinear, value: PackedLinear, gate: PackedLinear, output: PackedLinear
+    /// Per head k, Wk[kE ..< (k+1)E, :] transposed ([D, E]), so u_k = q_k · Wk_k is a linear layer.
+    private let keySide: [PackedLinear]
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -48,6 +51,16 @@ public final class PMMKernel: StagedKernel {
             .init("pmm.write_gate.weight", [1, d]), .init("pmm.write_gate.bias", [1]),
             .init("pmm.write_value.weight", [d, d]), .init("pmm.write_value.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "pmm")
+        query = parameters.linear("pmm.query")
+        value = parameters.linear("pmm.write_value")
+        gate = parameters.linear("pmm.write_gate")
+        output = parameters.linear("pmm.output")
+        let wk = parameters["pmm.key.weight"], e = d / heads
+        keySide = (0..<heads).map { k in
+            var t = [Float](repeating: 0, count: d * e)
+            for i in 0..<e { for j in 0..<d { t[j * e + i] = wk[(k * e + i) * d + j] } }
+            return PackedLinear(weight: t, outputs: d, inputs: e)
+        }
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -64,20 +77,13 @@ public final class PMMKernel: StagedKernel {
     /// rows x E x D product per head instead of a B·N x D x D product for every key, so the scores
     /// cost N·H·D per row instead of N·D² (16x less work at N 16, D 256).
     public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
-        let d = dimension, nh = heads, e = d / nh, p = parameters
-        let q = planes, u = q + rows * d, offsets = u + rows * nh * d, v = offsets + rows * nh, gate = v + rows * d
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.query.weight"], bias: p["pmm.query.bias"], outputs: d, into: q)
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.write_value.weight"], bias: p["pmm.write_value.bias"],
-                          outputs: d, into: v)
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["pmm.write_gate.weight"], bias: p["pmm.write_gate.bias"],
-                          outputs: 1, into: gate)
-        p["pmm.key.weight"].withUnsafeBufferPointer { wk in
-            for k in 0..<nh {
-                TensorMath.product(q + k * e, rows: rows, inputs: e, rowStride: d, matrix: wk.baseAddress! + k * e * d,
-                                   outputs: d, into: u + k * d, outputStride: nh * d)
-            }
-        }
-        p["pmm.key.bias"].withUnsafeBufferPointer { bk in
+        let d = dimension, nh = heads, e = d / nh
+        let q = planes, u = q + rows * d, offsets = u + rows * nh * d, v = offsets + rows * nh, g = v + rows * d
+        apply(query, hidden, rows: rows, into: q)
+        apply(value, hidden, rows: rows, into: v)
+        apply(gate, hidden, rows: rows, into: g)
+        for k in 0..<nh { apply(keySide[k], q + k * e, rows: rows, into: u + k * d, inputStride: d, outputStride: nh * d) }
+        parameters["pmm.key.bias"].withUnsafeBufferPointer { bk in
             for r in 0..<rows {
                 for k in 0..<nh { offsets[r * nh + k] = TensorMath.dot(q + r * d + k * e, bk.baseAddress! + k * e, count: e) }
             }
@@ -137,7 +143,6 @@ public final class PMMKernel: StagedKernel {
         _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
         read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
     ) {
-        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["pmm.output.weight"],
-                          bias: parameters["pmm.output.bias"], outputs: dimension, into: read)
+        apply(output, mixed, rows: rows, into: read)
     }
 }

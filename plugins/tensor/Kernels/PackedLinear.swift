@@ -56,23 +56,26 @@ public final class PackedLinear: @unchecked Sendable {
     deinit { packed.deallocate() }
 
     /// y[r][j] = x[r] · weight[j] + bias[j] for rows r < `rows` and columns j in `columns` (all
-    /// `outputs` when nil); with `accumulate`, y[r][j] += that instead. x is [rows x inputs] and
-    /// y [rows x outputs], both dense row-major; y's other columns are not touched. x must not
+    /// `outputs` when nil); with `accumulate`, y[r][j] += that instead. x is [rows x inputs] with
+    /// rows `inputStride` floats apart (`inputs` when nil), y [rows x outputs] with rows
+    /// `outputStride` apart (`outputs` when nil); y's other columns are not touched. x must not
     /// overlap y.
     public func apply(
         _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-        columns: Range<Int>? = nil
+        columns: Range<Int>? = nil, inputStride: Int? = nil, outputStride: Int? = nil
     ) {
         let cols = columns ?? 0..<outputs
-        precondition(rows >= 0 && cols.lowerBound >= 0 && cols.upperBound <= outputs, "PackedLinear.apply: out of range")
+        let ldx = inputStride ?? inputs, ldy = outputStride ?? outputs
+        precondition(rows >= 0 && cols.lowerBound >= 0 && cols.upperBound <= outputs && ldx >= inputs && ldy >= outputs,
+                     "PackedLinear.apply: out of range")
         if rows == 0 || cols.isEmpty { return }
         if let bias {
             bias.withUnsafeBufferPointer {
-                strata_gemm_packed(x, rows, inputs, inputs, packed, outputs, $0.baseAddress, y, outputs,
+                strata_gemm_packed(x, rows, inputs, ldx, packed, outputs, $0.baseAddress, y, ldy,
                                    cols.lowerBound, cols.upperBound, accumulate ? 1 : 0)
             }
         } else {
-            strata_gemm_packed(x, rows, inputs, inputs, packed, outputs, nil, y, outputs,
+            strata_gemm_packed(x, rows, inputs, ldx, packed, outputs, nil, y, ldy,
                                cols.lowerBound, cols.upperBound, accumulate ? 1 : 0)
         }
     }

@@ -21,6 +21,7 @@ public final class RingKernel: StagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots + 1 }
     public let scratch = ScratchPool()
+    private let query: PackedLinear, output: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -32,6 +33,8 @@ public final class RingKernel: StagedKernel {
             .init("ring.query.weight", [d, d]), .init("ring.query.bias", [d]),
             .init("ring.output.weight", [d, d]), .init("ring.output.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "ring")
+        query = parameters.linear("ring.query")
+        output = parameters.linear("ring.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -40,8 +43,7 @@ public final class RingKernel: StagedKernel {
 
     /// The query, q = h · Wqᵀ + bq.
     public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
-        TensorMath.linear(hidden, rows: rows, inputs: dimension, weight: parameters["ring.query.weight"],
-                          bias: parameters["ring.query.bias"], outputs: dimension, into: planes)
+        apply(query, hidden, rows: rows, into: planes)
     }
 
     /// The write, then the attention read of the buffer into mixed.
@@ -76,7 +78,6 @@ public final class RingKernel: StagedKernel {
         _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
         read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
     ) {
-        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["ring.output.weight"],
-                          bias: parameters["ring.output.bias"], outputs: dimension, into: read)
+        apply(output, mixed, rows: rows, into: read)
     }
 }

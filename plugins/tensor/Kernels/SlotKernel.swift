@@ -21,6 +21,7 @@ public final class SlotKernel: StagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
     public let scratch = ScratchPool()
+    private let address: PackedLinear, value: PackedLinear, gate: PackedLinear, output: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -34,6 +35,10 @@ public final class SlotKernel: StagedKernel {
             .init("slot.write_gate.weight", [1, d]), .init("slot.write_gate.bias", [1]),
             .init("slot.write_value.weight", [d, d]), .init("slot.write_value.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "slot")
+        address = parameters.linear("slot.address")
+        value = parameters.linear("slot.write_value")
+        gate = parameters.linear("slot.write_gate")
+        output = parameters.linear("slot.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -42,13 +47,10 @@ public final class SlotKernel: StagedKernel {
     public var stageWidths: StageWidths { StageWidths(projection: slots + dimension + 1, mixed: dimension) }
 
     public func project(_ hidden: UnsafePointer<Float>, rows: Int, into planes: UnsafeMutablePointer<Float>) {
-        let d = dimension, n = slots, p = parameters
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.address.weight"], bias: p["slot.address.bias"],
-                          outputs: n, into: planes)
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.write_value.weight"], bias: p["slot.write_value.bias"],
-                          outputs: d, into: planes + rows * n)
-        TensorMath.linear(hidden, rows: rows, inputs: d, weight: p["slot.write_gate.weight"], bias: p["slot.write_gate.bias"],
-                          outputs: 1, into: planes + rows * (n + d))
+        let d = dimension, n = slots
+        apply(address, hidden, rows: rows, into: planes)
+        apply(value, hidden, rows: rows, into: planes + rows * n)
+        apply(gate, hidden, rows: rows, into: planes + rows * (n + d))
     }
 
     /// The read of the slots as they were into mixed, then the write.
@@ -85,7 +87,6 @@ public final class SlotKernel: StagedKernel {
         _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
         read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
     ) {
-        TensorMath.linear(mixed, rows: rows, inputs: dimension, weight: parameters["slot.output.weight"],
-                          bias: parameters["slot.output.bias"], outputs: dimension, into: read)
+        apply(output, mixed, rows: rows, into: read)
     }
 }

@@ -60,6 +60,33 @@ extension TensorKernel {
     }
 }
 
+extension TensorKernel {
+    /// y = x · Wᵀ + b through `layer` (see `PackedLinear.apply`), split by columns over the cores
+    /// when the product is large enough to pay for the hand-off. Each element comes out the
+    /// same whatever the split.
+    func apply(
+        _ layer: PackedLinear, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false, inputStride: Int? = nil, outputStride: Int? = nil
+    ) {
+        let panels = (layer.outputs + PackedLinear.panelWidth - 1) / PackedLinear.panelWidth
+        var parts = min(panels, threads > 0 ? threads : ProcessInfoCores.count)
+        if rows * layer.inputs * layer.outputs < tensorSplitProductThreshold { parts = 1 }
+        guard parts > 1 else {
+            layer.apply(x, rows: rows, into: y, accumulate: accumulate, inputStride: inputStride, outputStride: outputStride)
+            return
+        }
+        RowWorkers.shared.run(parts) { p in
+            let lo = panels * p / parts * PackedLinear.panelWidth
+            let hi = min(layer.outputs, panels * (p + 1) / parts * PackedLinear.panelWidth)
+            layer.apply(x, rows: rows, into: y, accumulate: accumulate, columns: lo..<hi, inputStride: inputStride,
+                        outputStride: outputStride)
+        }
+    }
+}
+
+/// Products of fewer multiply-adds than this run on the calling thread (about 2 µs of work).
+let tensorSplitProductThreshold = 1 << 17
+
 /// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
 /// calling thread (about 100 µs of work on one core here).
 let tensorParallelThreshold = 1 << 20
