@@ -20,7 +20,8 @@
  *               0, y, N), the call TensorMath.linear makes, with openblas_set_num_threads(1|2).
  * No bias on either side (TensorMath.linear copies the bias into y first and passes beta 1).
  * Before timing, each shape's packed result is compared with OpenBLAS's (largest difference).
- * The one-off packing time is printed too. GFLOP/s = 2·M·N·K / time.
+ * The one-off packing time is printed too. GFLOP/s = 2·M·N·K / time. First, the bound: one core
+ * running FMAs on registers only (24 independent chains, nothing from memory).
  */
 #include "strata_gemm.h"
 
@@ -230,6 +231,67 @@ static double handoff_cost(int wake)
     return best;
 }
 
+/* One core's FMA bound: 24 independent chains of vfmadd on registers (AVX-512 when the CPU has it,
+ * else AVX2), nothing from memory. 0 on other CPUs. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static double fma_peak_512(void)
+{
+    __m512 a[24], b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-4f);
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ps(i * 1e-3f);
+    const long iters = 2000000;
+    double best = 1e9;
+    for (int round = 0; round < 5; round++) {
+        const double t0 = now();
+        for (long i = 0; i < iters; i++) {
+#pragma GCC unroll 24
+            for (int j = 0; j < 24; j++) a[j] = _mm512_fmadd_ps(a[j], b, c);
+            __asm__ volatile("" : "+v"(b));
+        }
+        const double t = now() - t0;
+        if (t < best) best = t;
+    }
+    __m512 sum = a[0];
+    for (int i = 1; i < 24; i++) sum = _mm512_add_ps(sum, a[i]);
+    volatile float sink = _mm512_reduce_add_ps(sum);
+    (void)sink;
+    return iters * 24 * 32.0 / best;
+}
+__attribute__((target("avx2,fma"))) static double fma_peak_256(void)
+{
+    __m256 a[12], b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-4f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps(i * 1e-3f);
+    const long iters = 4000000;
+    double best = 1e9;
+    for (int round = 0; round < 5; round++) {
+        const double t0 = now();
+        for (long i = 0; i < iters; i++) {
+#pragma GCC unroll 12
+            for (int j = 0; j < 12; j++) a[j] = _mm256_fmadd_ps(a[j], b, c);
+            __asm__ volatile("" : "+x"(b));
+        }
+        const double t = now() - t0;
+        if (t < best) best = t;
+    }
+    float out[8];
+    __m256 sum = a[0];
+    for (int i = 1; i < 12; i++) sum = _mm256_add_ps(sum, a[i]);
+    _mm256_storeu_ps(out, sum);
+    volatile float sink = out[0];
+    (void)sink;
+    return iters * 12 * 16.0 / best;
+}
+#endif
+
+static double fma_peak(void)
+{
+#if defined(__x86_64__)
+    if (strata_gemm_path() == STRATA_GEMM_PATH_AVX512) return fma_peak_512();
+    if (strata_gemm_path() == STRATA_GEMM_PATH_AVX2) return fma_peak_256();
+#endif
+    return 0;
+}
+
 static unsigned long long rng = 0x9E3779B97F4A7C15ull;
 static float uniform(void)
 {
@@ -255,6 +317,7 @@ int main(int argc, char **argv)
     printf("strata_gemm path: %s; %d rounds, best round; one empty 2-thread call (the hand-off alone): "
            "%.2f us spinning worker, %.2f us woken worker\n",
            pathNames[strata_gemm_path()], rounds, handoff_cost(0) * 1e6, handoff_cost(1) * 1e6);
+    printf("one core's FMA bound (registers only): %.1f GFLOP/s\n", fma_peak() * 1e-9);
     printf("%-16s %9s |", "M x N x K", "pack us");
     for (int way = 0; way < WAYS; way++) printf(" %-19s", names[way]);
     printf(" | %s\n", "max |packed - blas|");
