@@ -38,4 +38,17 @@ void strata_simd_scale(float alpha, float *x, size_t n);
  *  it in one pass over memory (Slot's read and write of a slot). */
 void strata_simd_read_lerp(float weight, float t, const float *x, float *y, float *out, size_t n);
 
+/** v[i] = tanh(v[i]) (Cephes' method, within a few ulp of libm's tanhf). */
+void strata_simd_tanh(float *v, size_t n);
+
+/** v[i] = 1 / (1 + e^-v[i]). */
+void strata_simd_sigmoid(float *v, size_t n);
+
+/** One row of an LSTM cell (PyTorch's gate order) and a persistence blend, the fractal kernel's
+ *  state work: with z = [zi, zf, zg, zo] (w each), c = σ(zf) c + σ(zi) tanh(zg), h = σ(zo)
+ *  tanh(c), then m = m · keep + h · (1 − keep), copied to out. *change gets Σ |m_new − m_old|,
+ *  *magnitude Σ |m_new|. z is overwritten (its activations). */
+void strata_lstm_blend(float *z, float *c, float *h, float *m, const float *keep, float *out, size_t w,
+                       float *change, float *magnitude);
+
 #endif

@@ -1,3 +1,4 @@
+import CStrataSIMD
 import Glibc
 import StrataCore
 
@@ -107,11 +108,11 @@ public final class FractalKernel: StagedKernel {
 
     /// Planes: level 0's encoding [w₀] and its LSTM input product z_ih [4w₀] (both from hidden
     /// alone). Mixed: every level's new memory m′ᵢ side by side [Σ wᵢ]. Step scratch: the
-    /// encoding, the previous h, the gates and tanh c [7 · widest], each level's change and
+    /// encoding and the gates [5 · widest], each level's change and
     /// magnitude [2L]. Output scratch: a level's decoded read [D] and the levels' norms [L].
     public var stageWidths: StageWidths {
         let first = widths[0], count = levels.count
-        return StageWidths(projection: 5 * first, mixed: memoryWidth, step: 7 * widestLevel + 2 * count, output: dimension + count)
+        return StageWidths(projection: 5 * first, mixed: memoryWidth, step: 5 * widestLevel + 2 * count, output: dimension + count)
     }
 
     /// Level 0's encoder and its LSTM's input product: e₀ = tanh(x₀ · We₀ᵀ + be₀), e₀ · W_ihᵀ + b_ih.
@@ -119,7 +120,6 @@ public final class FractalKernel: StagedKernel {
         let level = levels[0], w = level.width
         let enc = planes, zIH = planes + rows * w
         apply(level.encoder, hidden, rows: rows, into: enc)
-        // Row by row, so each value takes the same path through `tanh` whatever the number of rows.
         forEachRow(rows, work: w) { r in TensorMath.tanh(enc + r * w, count: w) }
         apply(level.inputLSTM, enc, rows: rows, into: zIH)
     }
@@ -129,48 +129,30 @@ public final class FractalKernel: StagedKernel {
     public func advance(_ context: StepContext) {
         let batch = context.batch, size = stateSize, count = levels.count, wide = widestLevel, total = memoryWidth
         let state = context.state, mixed = context.mixed
-        let enc = context.scratch, hPrev = enc + batch * wide, gates = hPrev + batch * wide, tanhC = gates + 4 * batch * wide
-        let changes = tanhC + batch * wide, magnitudes = changes + batch * count
+        let enc = context.scratch, gates = enc + batch * wide
+        let changes = gates + 4 * batch * wide, magnitudes = changes + batch * count
         for index in 0..<count {
             let level = levels[index]
             let w = level.width, offset = level.offset
             let z: UnsafeMutablePointer<Float>
             if index == 0 {
                 z = context.plane(w, width: 4 * w)
-                forEachRow(batch, work: w) { b in (hPrev + b * w).update(from: state + b * size + offset, count: w) }
             } else {
                 z = gates
                 apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total)
-                forEachRow(batch, work: 2 * w) { b in
-                    TensorMath.tanh(enc + b * w, count: w)
-                    (hPrev + b * w).update(from: state + b * size + offset, count: w)
-                }
+                forEachRow(batch, work: w) { b in TensorMath.tanh(enc + b * w, count: w) }
                 apply(level.inputLSTM, enc, rows: batch, into: z)
             }
-            // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first.
-            apply(level.hiddenLSTM, hPrev, rows: batch, into: z, accumulate: true)
+            // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first,
+            // reading h where it lies in the state rows.
+            apply(level.hiddenLSTM, state + offset, rows: batch, into: z, accumulate: true, inputStride: size)
             level.keep.withUnsafeBufferPointer { pi in
                 forEachRow(batch, work: 8 * w) { b in
                     let row = state + b * size + offset
                     let h = row, c = row + w, m = row + 2 * w
-                    let zb = z + b * 4 * w, mb = mixed + b * total + level.mixedOffset, tc = tanhC + b * w
-                    TensorMath.sigmoid(zb, count: 2 * w)  // i, f
-                    TensorMath.tanh(zb + 2 * w, count: w)  // g
-                    TensorMath.sigmoid(zb + 3 * w, count: w)  // o
-                    for j in 0..<w {
-                        c[j] = zb[w + j] * c[j] + zb[j] * zb[2 * w + j]
-                        tc[j] = c[j]
-                    }
-                    TensorMath.tanh(tc, count: w)
                     var change: Float = 0, magnitude: Float = 0
-                    for j in 0..<w {
-                        h[j] = zb[3 * w + j] * tc[j]
-                        let blended = m[j] * pi[j] + h[j] * (1 - pi[j])
-                        change += abs(blended - m[j])
-                        magnitude += abs(blended)
-                        m[j] = blended
-                        mb[j] = blended
-                    }
+                    strata_lstm_blend(z + b * 4 * w, c, h, m, pi.baseAddress!, mixed + b * total + level.mixedOffset, w,
+                                      &change, &magnitude)
                     changes[b * count + index] = change / Float(2 * w)
                     magnitudes[b * count + index] = magnitude / Float(w)
                 }

@@ -43,9 +43,8 @@ extension TensorKernel {
     /// Runs `body(row)` for every batch row, split into contiguous chunks over the cores.
     ///
     /// `work` is about how many floats one row's body reads; when the whole batch reads fewer
-    /// than `parallelThreshold`, the rows run on the calling thread: waking workers costs more
-    /// than it saves there, and on a small machine they compete with OpenBLAS's own threads,
-    /// which spin for a while after every matrix product. nil: always split.
+    /// than `tensorParallelThreshold`, the rows run on the calling thread: handing them out
+    /// would cost more than it saves. nil: always split.
     func forEachRow(_ batch: Int, work: Int? = nil, _ body: (Int) -> Void) {
         var workers = min(batch, threads > 0 ? threads : ProcessInfoCores.count)
         if let work, batch * work < tensorParallelThreshold { workers = 1 }
@@ -88,8 +87,9 @@ extension TensorKernel {
 let tensorSplitProductThreshold = 1 << 17
 
 /// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
-/// calling thread (about 100 µs of work on one core here).
-let tensorParallelThreshold = 1 << 20
+/// calling thread (a few µs of work on one core here: the row workers spin between jobs, so
+/// handing out one costs well under a microsecond).
+let tensorParallelThreshold = 1 << 15
 
 /// The number of cores this process may run on.
 enum ProcessInfoCores {

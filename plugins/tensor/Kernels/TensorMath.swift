@@ -63,77 +63,16 @@ public enum TensorMath {
 
     public static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
-    /// σ of `count` values in place, eight at a time (`exp8`; within a few ulp of 1 / (1 + expf(−x))).
+    /// σ of `count` values in place (CStrataSIMD's vector loop; within a few ulp of 1 / (1 + expf(−x))).
     public static func sigmoid(_ v: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let x = load8(v + i)
-            store8(1 / (1 + exp8(-x)), v + i)
-            i += 8
-        }
-        while i < count {
-            v[i] = sigmoid(v[i])
-            i += 1
-        }
+        strata_simd_sigmoid(v, count)
     }
 
-    /// tanh of `count` values in place, eight at a time: Cephes' odd polynomial below |x| 0.625
-    /// (full relative precision near 0), 1 − 2 / (e^{2|x|} + 1) with the sign of x above.
+    /// tanh of `count` values in place (CStrataSIMD: Cephes' polynomial below |x| 0.625,
+    /// 1 − 2 / (e^{2|x|} + 1) above; within a few ulp of libm). Each value's result does not
+    /// depend on its place in the buffer.
     public static func tanh(_ v: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let x = load8(v + i)
-            let a = x.replacing(with: -x, where: x .< 0)
-            let z = x * x
-            var p: SIMD8<Float> = SIMD8(repeating: -5.70498872745e-3)
-            p = p * z + 2.06390887954e-2
-            p = p * z - 5.37397155531e-2
-            p = p * z + 1.33314422036e-1
-            p = p * z - 3.33332819422e-1
-            let small = p * z * x + x
-            var large = 1 - 2 / (exp8(2 * a) + 1)
-            large.replace(with: -large, where: x .< 0)
-            store8(small.replacing(with: large, where: a .>= 0.625), v + i)
-            i += 8
-        }
-        while i < count {
-            v[i] = tanhf(v[i])
-            i += 1
-        }
-    }
-
-    /// e^x on eight lanes: Cephes' single-precision expf (x = n ln 2 + r, a degree-6 polynomial
-    /// in r, times 2ⁿ built in the exponent bits), x clamped to [−87.3, 88.3] so 2ⁿ stays a normal
-    /// float. Only arithmetic and bit moves, so it compiles to vector instructions.
-    @inline(__always)
-    static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-        // Round x·log2(e) to the nearest integer by adding 1.5·2²³: the sum's low mantissa bits are n.
-        let magic: Float = 12_582_912
-        let t = x * 1.44269504088896341 + magic
-        let n = t - magic
-        var r = x - n * 0.693359375
-        r = r - n * -2.12194440e-4
-        var p: SIMD8<Float> = SIMD8(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * (r * r) + r + 1
-        let bits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: magic), to: SIMD8<Int32>.self)
-        let scale = unsafeBitCast((bits &+ 127) &<< 23, to: SIMD8<Float>.self)
-        return p * scale
-    }
-
-    @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+        strata_simd_tanh(v, count)
     }
 
     /// Σ a·b over `count` floats (AVX-512, AVX2 or SSE, as the CPU has: CStrataSIMD).
