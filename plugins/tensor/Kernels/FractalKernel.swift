@@ -83,6 +83,9 @@ public final class FractalKernel: StagedKernel {
         /// offset: the level's place in a state row; mixedOffset: in a row of mixed.
         let width: Int, input: Int, offset: Int, mixedOffset: Int
         let encoder: PackedLinear, inputLSTM: PackedLinear, hiddenLSTM: PackedLinear, decoder: PackedLinear
+        /// Both LSTM products as one, over [e, h] (2w inputs), bias b_ih + b_hh: for the levels
+        /// above 0, whose encoding is made step by step (level 0's input product is a projection).
+        let lstm: PackedLinear
         /// σ(pᵢ) in double precision; `keep` is it in float.
         let persistence: [Double]
         let keep: [Float]
@@ -99,6 +102,16 @@ public final class FractalKernel: StagedKernel {
             hiddenLSTM = PackedLinear(weight: parameters[p + "lstm.weight_hh"], outputs: 4 * width, inputs: width,
                                       bias: parameters[p + "lstm.bias_hh"])
             decoder = parameters.linear(p + "decoder")
+            let ih = parameters[p + "lstm.weight_ih"], hh = parameters[p + "lstm.weight_hh"]
+            var both = [Float](repeating: 0, count: 8 * width * width)
+            for j in 0..<(4 * width) {
+                for i in 0..<width {
+                    both[j * 2 * width + i] = ih[j * width + i]
+                    both[j * 2 * width + width + i] = hh[j * width + i]
+                }
+            }
+            lstm = PackedLinear(weight: both, outputs: 4 * width, inputs: 2 * width,
+                                bias: zip(parameters[p + "lstm.bias_ih"], parameters[p + "lstm.bias_hh"]).map { $0 + $1 })
             persistence = parameters[p + "persistence"].map { 1 / (1 + exp(-Double($0))) }
             keep = persistence.map { Float($0) }
         }
@@ -108,11 +121,11 @@ public final class FractalKernel: StagedKernel {
 
     /// Planes: level 0's encoding [w₀] and its LSTM input product z_ih [4w₀] (both from hidden
     /// alone). Mixed: every level's new memory m′ᵢ side by side [Σ wᵢ]. Step scratch: the
-    /// encoding and the gates [5 · widest], each level's change and
+    /// encoding and h side by side and the gates [6 · widest], each level's change and
     /// magnitude [2L]. Output scratch: a level's decoded read [D] and the levels' norms [L].
     public var stageWidths: StageWidths {
         let first = widths[0], count = levels.count
-        return StageWidths(projection: 5 * first, mixed: memoryWidth, step: 5 * widestLevel + 2 * count, output: dimension + count)
+        return StageWidths(projection: 5 * first, mixed: memoryWidth, step: 6 * widestLevel + 2 * count, output: dimension + count)
     }
 
     /// Level 0's encoder and its LSTM's input product: e₀ = tanh(x₀ · We₀ᵀ + be₀), e₀ · W_ihᵀ + b_ih.
@@ -129,23 +142,29 @@ public final class FractalKernel: StagedKernel {
     public func advance(_ context: StepContext) {
         let batch = context.batch, size = stateSize, count = levels.count, wide = widestLevel, total = memoryWidth
         let state = context.state, mixed = context.mixed
-        let enc = context.scratch, gates = enc + batch * wide
+        let enc = context.scratch, gates = enc + 2 * batch * wide
         let changes = gates + 4 * batch * wide, magnitudes = changes + batch * count
         for index in 0..<count {
             let level = levels[index]
             let w = level.width, offset = level.offset
+            // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh.
             let z: UnsafeMutablePointer<Float>
             if index == 0 {
+                // The first half is a projection; the second is summed into it, reading h where
+                // it lies in the state rows.
                 z = context.plane(w, width: 4 * w)
+                apply(level.hiddenLSTM, state + offset, rows: batch, into: z, accumulate: true, inputStride: size)
             } else {
+                // e and h side by side in one buffer, then one product for both halves.
                 z = gates
-                apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total)
-                forEachRow(batch, work: w) { b in TensorMath.tanh(enc + b * w, count: w) }
-                apply(level.inputLSTM, enc, rows: batch, into: z)
+                apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total,
+                      outputStride: 2 * w)
+                forEachRow(batch, work: 2 * w) { b in
+                    TensorMath.tanh(enc + b * 2 * w, count: w)
+                    (enc + b * 2 * w + w).update(from: state + b * size + offset, count: w)
+                }
+                apply(level.lstm, enc, rows: batch, into: z)
             }
-            // z = e · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh, the second product summed into the first,
-            // reading h where it lies in the state rows.
-            apply(level.hiddenLSTM, state + offset, rows: batch, into: z, accumulate: true, inputStride: size)
             level.keep.withUnsafeBufferPointer { pi in
                 forEachRow(batch, work: 8 * w) { b in
                     let row = state + b * size + offset
