@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS",
+                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
