@@ -145,3 +145,66 @@ CLONES void strata_lstm_blend(float *z, float *c, float *h, float *m, const floa
     *change = sc;
     *magnitude = sm;
 }
+
+/* Two rows against four vectors at a time: each 16-float chunk of a row is loaded once for four
+ * products and each chunk of a vector once for two, so the loop runs on multiply-adds rather
+ * than loads. Every product keeps strata_simd_dot's order (16 lanes, then summed in lane order,
+ * then the tail), so its result is the same bits as strata_simd_dot's. */
+static inline float strata_lanes_sum(const float *acc)
+{
+    float s = 0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    return s;
+}
+
+CLONES void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out)
+{
+    const size_t body = d / 16 * 16;
+    size_t i = 0;
+    for (; i + 2 <= count; i += 2) {
+        const float *r0 = rows + i * d, *r1 = r0 + d;
+        size_t k = 0;
+        for (; k + 4 <= nvec; k += 4) {
+            const float *v0 = vectors + k * d, *v1 = v0 + d, *v2 = v1 + d, *v3 = v2 + d;
+            float a00[16] = {0}, a01[16] = {0}, a02[16] = {0}, a03[16] = {0};
+            float a10[16] = {0}, a11[16] = {0}, a12[16] = {0}, a13[16] = {0};
+            for (size_t j = 0; j < body; j += 16) {
+                for (int l = 0; l < 16; l++) {
+                    const float x0 = r0[j + l], x1 = r1[j + l];
+                    const float y0 = v0[j + l], y1 = v1[j + l], y2 = v2[j + l], y3 = v3[j + l];
+                    a00[l] += x0 * y0;
+                    a01[l] += x0 * y1;
+                    a02[l] += x0 * y2;
+                    a03[l] += x0 * y3;
+                    a10[l] += x1 * y0;
+                    a11[l] += x1 * y1;
+                    a12[l] += x1 * y2;
+                    a13[l] += x1 * y3;
+                }
+            }
+            float s[8] = {strata_lanes_sum(a00), strata_lanes_sum(a01), strata_lanes_sum(a02), strata_lanes_sum(a03),
+                          strata_lanes_sum(a10), strata_lanes_sum(a11), strata_lanes_sum(a12), strata_lanes_sum(a13)};
+            for (size_t j = body; j < d; j++) {
+                s[0] += r0[j] * v0[j];
+                s[1] += r0[j] * v1[j];
+                s[2] += r0[j] * v2[j];
+                s[3] += r0[j] * v3[j];
+                s[4] += r1[j] * v0[j];
+                s[5] += r1[j] * v1[j];
+                s[6] += r1[j] * v2[j];
+                s[7] += r1[j] * v3[j];
+            }
+            for (int v = 0; v < 4; v++) {
+                out[(k + v) * count + i] = s[v];
+                out[(k + v) * count + i + 1] = s[4 + v];
+            }
+        }
+        for (; k < nvec; k++) {
+            out[k * count + i] = strata_simd_dot(r0, vectors + k * d, d);
+            out[k * count + i + 1] = strata_simd_dot(r1, vectors + k * d, d);
+        }
+    }
+    for (; i < count; i++) {
+        for (size_t k = 0; k < nvec; k++) out[k * count + i] = strata_simd_dot(rows + i * d, vectors + k * d, d);
+    }
+}

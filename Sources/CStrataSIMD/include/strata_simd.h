@@ -25,6 +25,11 @@ static inline void strata_cpu_relax(void)
 /** Σ a[i] · b[i]. */
 float strata_simd_dot(const float *a, const float *b, size_t n);
 
+/** out[k · count + i] = rows[i] · vectors[k] for the `count` rows and `nvec` vectors of `d`
+ *  floats (rows and vectors each contiguous): every product the same bits as strata_simd_dot's,
+ *  faster than calling it for each (each row chunk is loaded once for four vectors). */
+void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out);
+
 /** y[i] += alpha · x[i]. */
 void strata_simd_axpy(float alpha, const float *x, float *y, size_t n);
 

@@ -1,3 +1,4 @@
+import CStrataSIMD
 import StrataCore
 
 /// Seed 003's PMM: N memory slots read by multi-head attention, written by a gated write into
@@ -99,9 +100,10 @@ public final class PMMKernel: StagedKernel {
         forEachRow(c.batch, work: (nh + 2) * n * d) { b in
             let memory = c.state + b * size, usage = memory + n * d
             let ub = u + b * nh * d, a = c.scratch + b * nh * n, out = c.mixed + b * d
-            for i in 0..<n {
-                let slot = memory + i * d
-                for k in 0..<nh { a[k * n + i] = (TensorMath.dot(slot, ub + k * d, count: d) + offsets[b * nh + k]) * scale }
+            strata_simd_dots(memory, n, ub, nh, d, a)
+            for k in 0..<nh {
+                let offset = offsets[b * nh + k]
+                for i in 0..<n { a[k * n + i] = (a[k * n + i] + offset) * scale }
             }
             var entropy: Float = 0
             for k in 0..<nh {
