@@ -1,3 +1,4 @@
+import COpenBLAS
 import CStrataSIMD
 import StrataTensor
 import Testing
@@ -199,7 +200,7 @@ private let paths: [Int32] = [Int32(STRATA_GEMM_PATH_C), Int32(STRATA_GEMM_PATH_
         for i in y.indices where i % 20 >= 3 { #expect(y[i].bitPattern == bits[i]) }
     }
 
-    @Test func packedLinearMatchesTheProductAndTensorMathLinear() throws {
+    @Test func packedLinearMatchesTheProductAndOpenBLAS() throws {
         let (rows, outputs, inputs) = (33, 70, 45)
         var g = Seeded(11)
         let w = g.floats(outputs * inputs), b = g.floats(outputs), x = g.floats(rows * inputs), y0 = g.floats(rows * outputs)
@@ -214,9 +215,15 @@ private let paths: [Int32] = [Int32(STRATA_GEMM_PATH_C), Int32(STRATA_GEMM_PATH_
                     x.withUnsafeBufferPointer { xp in
                         b.withUnsafeBufferPointer { bp in
                             blas.withUnsafeMutableBufferPointer { yp in
-                                TensorMath.linear(xp.baseAddress!, rows: rows, inputs: inputs, weight: wp.baseAddress!,
-                                                  bias: bias == nil ? nil : bp.baseAddress, outputs: outputs,
-                                                  into: yp.baseAddress!, accumulate: accumulate)
+                                // OpenBLAS, as the kernels computed their products before: bias first, then += x · wᵀ.
+                                if bias != nil {
+                                    for r in 0..<rows {
+                                        for j in 0..<outputs { yp[r * outputs + j] = (accumulate ? yp[r * outputs + j] : 0) + bp[j] }
+                                    }
+                                }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                                            xp.baseAddress, Int32(inputs), wp.baseAddress, Int32(inputs),
+                                            bias == nil && !accumulate ? 0 : 1, yp.baseAddress, Int32(outputs))
                             }
                         }
                     }

@@ -1,45 +1,10 @@
-import COpenBLAS
 import CStrataSIMD
 import Glibc
 import StrataCore
 
-/// The few dense operations the kernels are built from: matrix products on OpenBLAS, the rest
-/// written out (the compiler vectorises these loops; the rows are short).
+/// The few vector operations the kernels are built from besides their matrix products
+/// (`PackedLinear`): most are CStrataSIMD's loops, built for AVX-512, AVX2 and baseline x86-64.
 public enum TensorMath {
-    /// y[rows x outputs] = x[rows x inputs] · weightᵀ + bias, weight [outputs x inputs] (PyTorch's
-    /// layout), on OpenBLAS sgemm.
-    /// With `accumulate`, y += x · weightᵀ + bias instead (two linear layers summed into one
-    /// buffer, as an LSTM cell's input and hidden products are). `inputStride`: floats from one
-    /// row of x to the next (`inputs` if nil).
-    public static func linear(
-        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, inputStride: Int? = nil, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
-    ) {
-        if let bias {
-            for r in 0..<rows {
-                let yr = y + r * outputs
-                if accumulate {
-                    for j in 0..<outputs { yr[j] += bias[j] }
-                } else {
-                    yr.update(from: bias, count: outputs)
-                }
-            }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                    x, Int32(inputStride ?? inputs), weight, Int32(inputs), bias == nil && !accumulate ? 0 : 1, y, Int32(outputs))
-    }
-
-    /// y[rows x outputs] (row stride `outputStride`) = x[rows x inputs] (row stride `rowStride`) ·
-    /// matrix[inputs x outputs] (rows of `outputs` floats), on OpenBLAS sgemm: a product with a
-    /// matrix as it lies, not transposed (PMM's per-head key-side queries).
-    public static func product(
-        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, rowStride: Int, matrix: UnsafePointer<Float>, outputs: Int,
-        into y: UnsafeMutablePointer<Float>, outputStride: Int
-    ) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                    x, Int32(rowStride), matrix, Int32(outputs), 0, y, Int32(outputStride))
-    }
-
     /// Softmax of `count` values in place (max-subtracted, so large scores do not overflow).
     public static func softmax(_ v: UnsafeMutablePointer<Float>, count: Int) {
         var m = -Float.infinity
