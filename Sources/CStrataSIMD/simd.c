@@ -208,3 +208,33 @@ CLONES void strata_simd_dots(const float *rows, size_t count, const float *vecto
         for (size_t k = 0; k < nvec; k++) out[k * count + i] = strata_simd_dot(rows + i * d, vectors + k * d, d);
     }
 }
+
+CLONES void strata_simd_attend(const float *q, const float *rows, const float *mask, size_t n, size_t d, float scale,
+                               float *scores, float *out)
+{
+    float top = -INFINITY, total = 0;
+    for (size_t j = 0; j < d; j++) out[j] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask && mask[i] == 0) {
+            scores[i] = -INFINITY;
+            continue;
+        }
+        const float *row = rows + i * d;
+        const float x = strata_simd_dot(q, row, d) * scale;
+        scores[i] = x;
+        if (x > top) {
+            /* A new maximum: what was summed so far was weighed against the old one. */
+            const float r = total > 0 ? expf(top - x) : 0;
+            total *= r;
+            for (size_t j = 0; j < d; j++) out[j] *= r;
+            top = x;
+        }
+        const float w = expf(x - top);
+        total += w;
+        for (size_t j = 0; j < d; j++) out[j] += w * row[j];
+    }
+    if (total > 0) {
+        const float inverse = 1.0f / total;
+        for (size_t j = 0; j < d; j++) out[j] *= inverse;
+    }
+}

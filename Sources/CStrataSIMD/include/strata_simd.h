@@ -30,6 +30,14 @@ float strata_simd_dot(const float *a, const float *b, size_t n);
  *  faster than calling it for each (each row chunk is loaded once for four vectors). */
 void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out);
 
+/** Attention in one pass over `rows` (n rows of d floats): scores[i] = scale · q · rows[i] for
+ *  the rows whose mask[i] is non-zero (all when mask is NULL; −∞ for the others), and
+ *  out = Σ softmax(scores)_i rows[i]. The running maximum rescales the partial sum when it
+ *  grows, so each row is read once, while it is in cache, instead of once for its score and
+ *  again for the sum. With no row unmasked, out is 0. */
+void strata_simd_attend(const float *q, const float *rows, const float *mask, size_t n, size_t d, float scale,
+                        float *scores, float *out);
+
 /** y[i] += alpha · x[i]. */
 void strata_simd_axpy(float alpha, const float *x, float *y, size_t n);
 

@@ -107,25 +107,30 @@ public final class PMMKernel: StagedKernel {
             }
             var entropy: Float = 0
             for k in 0..<nh {
-                let ak = a + k * n
-                TensorMath.softmax(ak, count: n)
-                entropy += TensorMath.entropy(ak, count: n)
-                let outk = out + k * e
-                outk.update(repeating: 0, count: e)
-                for i in 0..<n where ak[i] != 0 { TensorMath.axpy(ak[i], memory + i * d + k * e, outk, count: e) }
+                TensorMath.softmax(a + k * n, count: n)
+                entropy += TensorMath.entropy(a + k * n, count: n)
             }
             // ā_i: the mean over heads, added to the decayed usage; the write takes the least used.
             var w = 0
             for i in 0..<n {
                 var mean: Float = 0
                 for k in 0..<nh { mean += a[k * n + i] }
-                mean /= Float(nh)
-                a[i] = mean  // head 0's row is read for the last time here
-                usage[i] = gamma * usage[i] + mean
+                usage[i] = gamma * usage[i] + mean / Float(nh)
                 if usage[i] < usage[w] { w = i }
             }
+            // The read and the decay in one pass over the slots: each head reads its part of a
+            // slot as it was (each head's sum still runs over the slots in order), then the slot
+            // decays while it is in cache.
+            out.update(repeating: 0, count: d)
+            for i in 0..<n {
+                let slot = memory + i * d
+                for k in 0..<nh where a[k * n + i] != 0 { TensorMath.axpy(a[k * n + i], slot + k * e, out + k * e, count: e) }
+                TensorMath.scale(gamma, slot, count: d)
+            }
+            var mean: Float = 0  // ā_w, for the conflict log
+            for k in 0..<nh { mean += a[k * n + w] }
+            mean /= Float(nh)
             let g = TensorMath.sigmoid(gate[b])
-            TensorMath.scale(gamma, memory, count: n * d)
             TensorMath.lerp(g, v + b * d, memory + w * d, count: d)
             usage[w] += g
             if let logs = c.logs {
@@ -134,7 +139,7 @@ public final class PMMKernel: StagedKernel {
                 let l = logs + b * 4
                 l[0] = g
                 l[1] = entropy / Float(nh)
-                l[2] = g * a[w]
+                l[2] = g * mean
                 l[3] = total / Float(n)
             }
         }

@@ -1,3 +1,4 @@
+import CStrataSIMD
 import StrataCore
 
 /// Seed 003's Ring memory: a circular buffer of the last N hidden states with an attention read.
@@ -57,10 +58,10 @@ public final class RingKernel: StagedKernel {
             (buffer + w * d).update(from: c.hidden + b * d, count: d)
             valid[w] = 1
             pointer.pointee = Float((w + 1) % n)
-            let a = c.scratch + b * n, qb = q + b * d
-            for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, buffer + i * d, count: d) * scale : -.infinity }
+            // Scores and the read in one pass over the buffer; then the weights again, for the logs.
+            let a = c.scratch + b * n
+            strata_simd_attend(q + b * d, buffer, valid, n, d, scale, a, c.mixed + b * d)
             TensorMath.softmax(a, count: n)
-            TensorMath.weightedSum(a, rows: buffer, count: n, width: d, into: c.mixed + b * d)
             if let logs = c.logs {
                 var used: Float = 0
                 for i in 0..<n { used += valid[i] }
