@@ -133,7 +133,7 @@ public final class FractalKernel: StagedKernel {
         let level = levels[0], w = level.width
         let enc = planes, zIH = planes + rows * w
         apply(level.encoder, hidden, rows: rows, into: enc)
-        forEachRow(rows, work: w) { r in TensorMath.tanh(enc + r * w, count: w) }
+        forEachRow(rows, work: w, EncodeRows(enc: enc, width: w, stride: w, state: nil, stateSize: 0, offset: 0))
         apply(level.inputLSTM, enc, rows: rows, into: zIH)
     }
 
@@ -159,22 +159,14 @@ public final class FractalKernel: StagedKernel {
                 z = gates
                 apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total,
                       outputStride: 2 * w)
-                forEachRow(batch, work: 2 * w) { b in
-                    TensorMath.tanh(enc + b * 2 * w, count: w)
-                    (enc + b * 2 * w + w).update(from: state + b * size + offset, count: w)
-                }
+                forEachRow(batch, work: 2 * w, EncodeRows(enc: enc, width: w, stride: 2 * w, state: state, stateSize: size, offset: offset))
                 apply(level.lstm, enc, rows: batch, into: z)
             }
             level.keep.withUnsafeBufferPointer { pi in
-                forEachRow(batch, work: 8 * w) { b in
-                    let row = state + b * size + offset
-                    let h = row, c = row + w, m = row + 2 * w
-                    var change: Float = 0, magnitude: Float = 0
-                    strata_lstm_blend(z + b * 4 * w, c, h, m, pi.baseAddress!, mixed + b * total + level.mixedOffset, w,
-                                      &change, &magnitude)
-                    changes[b * count + index] = change / Float(2 * w)
-                    magnitudes[b * count + index] = magnitude / Float(w)
-                }
+                forEachRow(batch, work: 8 * w, BlendRows(
+                    state: state, stateSize: size, offset: offset, width: w, gates: z, keep: pi.baseAddress!,
+                    mixed: mixed + level.mixedOffset, mixedStride: total, changes: changes + index, magnitudes: magnitudes + index,
+                    stride: count))
             }
         }
         guard let logs = context.logs else { return }
@@ -203,32 +195,76 @@ public final class FractalKernel: StagedKernel {
         for index in 0..<count {
             let level = levels[index]
             apply(level.decoder, mixed + level.mixedOffset, rows: rows, into: decoded, inputStride: memoryWidth)
-            forEachRow(rows, work: 2 * d) { r in
-                let dr = decoded + r * d, o = read + r * d
-                var squares: Float = 0
-                for j in 0..<d {
-                    squares += dr[j] * dr[j]
-                    o[j] += dr[j]
-                }
-                norms[r * count + index] = squares.squareRoot()
+            forEachRow(rows, work: 2 * d, DecodedRows(decoded: decoded, read: read, width: d, norms: norms + index, stride: count))
+        }
+        forEachRow(rows, work: d, FinishRows(read: read, width: d, norms: norms, levels: count, logs: logs))
+    }
+}
+
+/// Fractal's encoder activation, row by row: e = tanh(e) in place (`width` floats every
+/// `stride`), and with a state, the level's h copied beside it (so one product reads [e, h]).
+private struct EncodeRows: RowJob {
+    let enc: UnsafeMutablePointer<Float>, width: Int, stride: Int
+    let state: UnsafeMutablePointer<Float>?, stateSize: Int, offset: Int
+
+    func run(_ b: Int) {
+        TensorMath.tanh(enc + b * stride, count: width)
+        if let state { (enc + b * stride + width).update(from: state + b * stateSize + offset, count: width) }
+    }
+}
+
+/// One level's LSTM cell and persistence blend, row by row; the change and magnitude sums go to
+/// `changes[b · stride]` and `magnitudes[b · stride]`.
+private struct BlendRows: RowJob {
+    let state: UnsafeMutablePointer<Float>, stateSize: Int, offset: Int, width: Int
+    let gates: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>
+    let mixed: UnsafeMutablePointer<Float>, mixedStride: Int
+    let changes: UnsafeMutablePointer<Float>, magnitudes: UnsafeMutablePointer<Float>, stride: Int
+
+    func run(_ b: Int) {
+        let w = width, row = state + b * stateSize + offset
+        var change: Float = 0, magnitude: Float = 0
+        strata_lstm_blend(gates + b * 4 * w, row + w, row, row + 2 * w, keep, mixed + b * mixedStride, w, &change, &magnitude)
+        changes[b * stride] = change / Float(2 * w)
+        magnitudes[b * stride] = magnitude / Float(w)
+    }
+}
+
+/// A level's decoded read added to the read, and its norm kept (`norms[r · stride]`).
+private struct DecodedRows: RowJob {
+    let decoded: UnsafeMutablePointer<Float>, read: UnsafeMutablePointer<Float>, width: Int
+    let norms: UnsafeMutablePointer<Float>, stride: Int
+
+    func run(_ r: Int) {
+        let dr = decoded + r * width, o = read + r * width
+        var squares: Float = 0
+        for j in 0..<width {
+            squares += dr[j] * dr[j]
+            o[j] += dr[j]
+        }
+        norms[r * stride] = squares.squareRoot()
+    }
+}
+
+/// The read divided by the number of levels, and read_entropy from the levels' norms.
+private struct FinishRows: RowJob {
+    let read: UnsafeMutablePointer<Float>, width: Int, norms: UnsafeMutablePointer<Float>, levels: Int
+    let logs: UnsafeMutablePointer<Float>?
+
+    func run(_ r: Int) {
+        let inverse = 1 / Float(levels), o = read + r * width
+        for j in 0..<width { o[j] *= inverse }
+        guard let logs else { return }
+        let n = norms + r * levels
+        var total: Float = 0
+        for i in 0..<levels { total += n[i] }
+        var entropy: Float = 0
+        if total > 0 {
+            for i in 0..<levels where n[i] > 0 {
+                let share = n[i] / total
+                entropy -= share * logf(share)
             }
         }
-        let inverse = 1 / Float(count)
-        forEachRow(rows, work: d) { r in
-            let o = read + r * d
-            for j in 0..<d { o[j] *= inverse }
-            guard let logs else { return }
-            let n = norms + r * count
-            var total: Float = 0
-            for i in 0..<count { total += n[i] }
-            var entropy: Float = 0
-            if total > 0 {
-                for i in 0..<count where n[i] > 0 {
-                    let share = n[i] / total
-                    entropy -= share * logf(share)
-                }
-            }
-            logs[r * 4 + 1] = entropy
-        }
+        logs[r * 4 + 1] = entropy
     }
 }

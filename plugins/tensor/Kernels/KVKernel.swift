@@ -18,7 +18,7 @@ import StrataCore
 /// step's query gave the pair the write evicts, 0 while the slots fill), usage_mean the share of
 /// valid slots. Tensors: `kv.key.*` [K, D] and [K], `kv.value.*` [D, D] and [D], `kv.query.*`
 /// [K, D] and [K], `kv.output.*` [D, D] and [D].
-public final class KVKernel: StagedKernel {
+public final class KVKernel: RowStagedKernel {
     public let dimension: Int
     public let slots: Int
     public let keyDim: Int
@@ -60,42 +60,43 @@ public final class KVKernel: StagedKernel {
         apply(projection, hidden, rows: rows, into: planes)
     }
 
+    /// Floats one row of `advanceRow` reads, for splitting the batch over the cores.
+    public var rowWork: Int { slots * (keyDim + dimension) }
+
     /// The conflict, the write at the pointer, then the attention read of the values into mixed.
-    public func advance(_ c: StepContext) {
+    public func advanceRow(_ c: StepContext, _ b: Int) {
         let d = dimension, n = slots, kd = keyDim, size = stateSize, stride = 2 * kd + d
         let kqv = c.plane(0, width: stride), scale = 1 / Float(kd).squareRoot()
-        forEachRow(c.batch, work: n * (kd + d)) { b in
-            let row = c.state + b * size
-            let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
-            let w = min(n - 1, max(0, Int(pointer.pointee)))
-            let kb = kqv + b * stride, qb = kb + kd, vb = qb + kd
-            let a = c.scratch + b * n
-            for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
-            // The weight the query gives the evicted pair, before the write replaces it.
-            var conflict: Float = 0
-            if valid[w] != 0 {
-                var m = -Float.infinity
-                for i in 0..<n { m = max(m, a[i]) }
-                var sum: Float = 0
-                for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
-                conflict = expf(a[w] - m) / sum
-            }
-            (keys + w * kd).update(from: kb, count: kd)
-            (values + w * d).update(from: vb, count: d)
-            valid[w] = 1
-            pointer.pointee = Float((w + 1) % n)
-            a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
-            TensorMath.softmax(a, count: n)
-            TensorMath.weightedSum(a, rows: values, count: n, width: d, into: c.mixed + b * d)
-            if let logs = c.logs {
-                var used: Float = 0
-                for i in 0..<n { used += valid[i] }
-                let l = logs + b * 4
-                l[0] = 1
-                l[1] = TensorMath.entropy(a, count: n)
-                l[2] = conflict
-                l[3] = used / Float(n)
-            }
+        let row = c.state + b * size
+        let keys = row, values = row + n * kd, valid = values + n * d, pointer = valid + n
+        let w = min(n - 1, max(0, Int(pointer.pointee)))
+        let kb = kqv + b * stride, qb = kb + kd, vb = qb + kd
+        let a = c.scratch + b * n
+        for i in 0..<n { a[i] = valid[i] != 0 ? TensorMath.dot(qb, keys + i * kd, count: kd) * scale : -.infinity }
+        // The weight the query gives the evicted pair, before the write replaces it.
+        var conflict: Float = 0
+        if valid[w] != 0 {
+            var m = -Float.infinity
+            for i in 0..<n { m = max(m, a[i]) }
+            var sum: Float = 0
+            for i in 0..<n where valid[i] != 0 { sum += expf(a[i] - m) }
+            conflict = expf(a[w] - m) / sum
+        }
+        (keys + w * kd).update(from: kb, count: kd)
+        (values + w * d).update(from: vb, count: d)
+        valid[w] = 1
+        pointer.pointee = Float((w + 1) % n)
+        a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
+        TensorMath.softmax(a, count: n)
+        TensorMath.weightedSum(a, rows: values, count: n, width: d, into: c.mixed + b * d)
+        if let logs = c.logs {
+            var used: Float = 0
+            for i in 0..<n { used += valid[i] }
+            let l = logs + b * 4
+            l[0] = 1
+            l[1] = TensorMath.entropy(a, count: n)
+            l[2] = conflict
+            l[3] = used / Float(n)
         }
     }
 

@@ -125,3 +125,25 @@ extension StagedKernel {
         }
     }
 }
+
+/// A staged kernel whose state work is the same for every row, independent of the others: its
+/// `advance` runs `advanceRow` for each row, the rows split over the cores.
+public protocol RowStagedKernel: StagedKernel {
+    /// One row's state work for one step (see `StagedKernel.advance`).
+    func advanceRow(_ context: StepContext, _ row: Int)
+    /// About how many floats one `advanceRow` reads (for `forEachRow`).
+    var rowWork: Int { get }
+}
+
+extension RowStagedKernel {
+    public func advance(_ context: StepContext) {
+        forEachRow(context.batch, work: rowWork, AdvanceRows(kernel: self, context: context))
+    }
+}
+
+/// `RowStagedKernel.advance`'s rows as a `RowJob`.
+struct AdvanceRows<Kernel: RowStagedKernel>: RowJob {
+    let kernel: Kernel, context: StepContext
+
+    func run(_ row: Int) { kernel.advanceRow(context, row) }
+}

@@ -21,7 +21,7 @@ import StrataCore
 ///
 /// Logs: write_strength g, read_entropy the mean over heads of H(a[k]), overwrite_conflict g·ā_w
 /// (the read's mass on the slot the write overwrites), usage_mean the mean of the new usage.
-public final class PMMKernel: StagedKernel {
+public final class PMMKernel: RowStagedKernel {
     public let dimension: Int
     public let slots: Int
     public let heads: Int
@@ -91,57 +91,58 @@ public final class PMMKernel: StagedKernel {
         }
     }
 
+    /// Floats one row of `advanceRow` reads, for splitting the batch over the cores.
+    public var rowWork: Int { (heads + 2) * slots * dimension }
+
     /// The attention read of the memory as it was into mixed, usage, decay and the gated write.
-    public func advance(_ c: StepContext) {
+    public func advanceRow(_ c: StepContext, _ b: Int) {
         let d = dimension, n = slots, nh = heads, e = d / nh, size = stateSize, gamma = decay
         let u = c.plane(d, width: nh * d), offsets = c.plane(d + nh * d, width: nh)
         let v = c.plane(d + nh * d + nh, width: d), gate = c.plane(2 * d + nh * d + nh, width: 1)
         let scale = 1 / Float(e).squareRoot()
-        forEachRow(c.batch, work: (nh + 2) * n * d) { b in
-            let memory = c.state + b * size, usage = memory + n * d
-            let ub = u + b * nh * d, a = c.scratch + b * nh * n, out = c.mixed + b * d
-            strata_simd_dots(memory, n, ub, nh, d, a)
-            for k in 0..<nh {
-                let offset = offsets[b * nh + k]
-                for i in 0..<n { a[k * n + i] = (a[k * n + i] + offset) * scale }
-            }
-            var entropy: Float = 0
-            for k in 0..<nh {
-                TensorMath.softmax(a + k * n, count: n)
-                entropy += TensorMath.entropy(a + k * n, count: n)
-            }
-            // ā_i: the mean over heads, added to the decayed usage; the write takes the least used.
-            var w = 0
-            for i in 0..<n {
-                var mean: Float = 0
-                for k in 0..<nh { mean += a[k * n + i] }
-                usage[i] = gamma * usage[i] + mean / Float(nh)
-                if usage[i] < usage[w] { w = i }
-            }
-            // The read and the decay in one pass over the slots: each head reads its part of a
-            // slot as it was (each head's sum still runs over the slots in order), then the slot
-            // decays while it is in cache.
-            out.update(repeating: 0, count: d)
-            for i in 0..<n {
-                let slot = memory + i * d
-                for k in 0..<nh where a[k * n + i] != 0 { TensorMath.axpy(a[k * n + i], slot + k * e, out + k * e, count: e) }
-                TensorMath.scale(gamma, slot, count: d)
-            }
-            var mean: Float = 0  // ā_w, for the conflict log
-            for k in 0..<nh { mean += a[k * n + w] }
-            mean /= Float(nh)
-            let g = TensorMath.sigmoid(gate[b])
-            TensorMath.lerp(g, v + b * d, memory + w * d, count: d)
-            usage[w] += g
-            if let logs = c.logs {
-                var total: Float = 0
-                for i in 0..<n { total += usage[i] }
-                let l = logs + b * 4
-                l[0] = g
-                l[1] = entropy / Float(nh)
-                l[2] = g * mean
-                l[3] = total / Float(n)
-            }
+        let memory = c.state + b * size, usage = memory + n * d
+        let ub = u + b * nh * d, a = c.scratch + b * nh * n, out = c.mixed + b * d
+        strata_simd_dots(memory, n, ub, nh, d, a)
+        for k in 0..<nh {
+            let offset = offsets[b * nh + k]
+            for i in 0..<n { a[k * n + i] = (a[k * n + i] + offset) * scale }
+        }
+        var entropy: Float = 0
+        for k in 0..<nh {
+            TensorMath.softmax(a + k * n, count: n)
+            entropy += TensorMath.entropy(a + k * n, count: n)
+        }
+        // ā_i: the mean over heads, added to the decayed usage; the write takes the least used.
+        var w = 0
+        for i in 0..<n {
+            var mean: Float = 0
+            for k in 0..<nh { mean += a[k * n + i] }
+            usage[i] = gamma * usage[i] + mean / Float(nh)
+            if usage[i] < usage[w] { w = i }
+        }
+        // The read and the decay in one pass over the slots: each head reads its part of a
+        // slot as it was (each head's sum still runs over the slots in order), then the slot
+        // decays while it is in cache.
+        out.update(repeating: 0, count: d)
+        for i in 0..<n {
+            let slot = memory + i * d
+            for k in 0..<nh where a[k * n + i] != 0 { TensorMath.axpy(a[k * n + i], slot + k * e, out + k * e, count: e) }
+            TensorMath.scale(gamma, slot, count: d)
+        }
+        var mean: Float = 0  // ā_w, for the conflict log
+        for k in 0..<nh { mean += a[k * n + w] }
+        mean /= Float(nh)
+        let g = TensorMath.sigmoid(gate[b])
+        TensorMath.lerp(g, v + b * d, memory + w * d, count: d)
+        usage[w] += g
+        if let logs = c.logs {
+            var total: Float = 0
+            for i in 0..<n { total += usage[i] }
+            let l = logs + b * 4
+            l[0] = g
+            l[1] = entropy / Float(nh)
+            l[2] = g * mean
+            l[3] = total / Float(n)
         }
     }
 

@@ -15,7 +15,7 @@ import StrataCore
 /// read's weight on the slot just written), usage_mean the share of valid slots.
 /// Tensors: `ring.query.weight` [D, D], `ring.query.bias` [D], `ring.output.weight` [D, D],
 /// `ring.output.bias` [D].
-public final class RingKernel: StagedKernel {
+public final class RingKernel: RowStagedKernel {
     public let dimension: Int
     public let slots: Int
     public let parameters: KernelParameters
@@ -47,30 +47,31 @@ public final class RingKernel: StagedKernel {
         apply(query, hidden, rows: rows, into: planes)
     }
 
+    /// Floats one row of `advanceRow` reads, for splitting the batch over the cores.
+    public var rowWork: Int { 2 * slots * dimension }
+
     /// The write, then the attention read of the buffer into mixed.
-    public func advance(_ c: StepContext) {
+    public func advanceRow(_ c: StepContext, _ b: Int) {
         let d = dimension, n = slots, size = stateSize
         let q = c.plane(0, width: d), scale = 1 / Float(d).squareRoot()
-        forEachRow(c.batch, work: 2 * n * d) { b in
-            let row = c.state + b * size
-            let buffer = row, valid = row + n * d, pointer = row + n * d + n
-            let w = min(n - 1, max(0, Int(pointer.pointee)))
-            (buffer + w * d).update(from: c.hidden + b * d, count: d)
-            valid[w] = 1
-            pointer.pointee = Float((w + 1) % n)
-            // Scores and the read in one pass over the buffer; then the weights again, for the logs.
-            let a = c.scratch + b * n
-            strata_simd_attend(q + b * d, buffer, valid, n, d, scale, a, c.mixed + b * d)
-            TensorMath.softmax(a, count: n)
-            if let logs = c.logs {
-                var used: Float = 0
-                for i in 0..<n { used += valid[i] }
-                let l = logs + b * 4
-                l[0] = 1
-                l[1] = TensorMath.entropy(a, count: n)
-                l[2] = a[w]
-                l[3] = used / Float(n)
-            }
+        let row = c.state + b * size
+        let buffer = row, valid = row + n * d, pointer = row + n * d + n
+        let w = min(n - 1, max(0, Int(pointer.pointee)))
+        (buffer + w * d).update(from: c.hidden + b * d, count: d)
+        valid[w] = 1
+        pointer.pointee = Float((w + 1) % n)
+        // Scores and the read in one pass over the buffer; then the weights again, for the logs.
+        let a = c.scratch + b * n
+        strata_simd_attend(q + b * d, buffer, valid, n, d, scale, a, c.mixed + b * d)
+        TensorMath.softmax(a, count: n)
+        if let logs = c.logs {
+            var used: Float = 0
+            for i in 0..<n { used += valid[i] }
+            let l = logs + b * 4
+            l[0] = 1
+            l[1] = TensorMath.entropy(a, count: n)
+            l[2] = a[w]
+            l[3] = used / Float(n)
         }
     }
 

@@ -3,8 +3,7 @@ import Glibc
 import Synchronization
 
 /// A fixed pool of worker threads for the kernels' per-row work and split matrix products.
-/// Unlike `parallelFor` (Dispatch), handing out a job allocates nothing: the job is a pointer to
-/// the caller's closure, valid while the caller waits.
+/// Unlike `parallelFor` (Dispatch), handing out a job allocates nothing (see `run`).
 ///
 /// The jobs are short (a 32-row product takes ~20 µs) and come in bursts (a step is a handful of
 /// them, and a training loop calls step after step), so a worker that finishes spins for a while
@@ -27,8 +26,9 @@ final class RowWorkers: @unchecked Sendable {
     /// Parts of the current job not finished yet; the caller spins on it.
     private let remaining = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
-    // Guarded by `mutex`.
+    // Guarded by `mutex`: the running job and its type.
     private var job: UnsafeRawPointer?
+    private var jobType: (any PartJob.Type)?
     private var parts = 0, next = 0, sleepers = 0
 
     private init(threads: Int) {
@@ -46,41 +46,50 @@ final class RowWorkers: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(0) ..< body(parts)`, on the caller and the pool's threads, and returns when all
-    /// have finished. Parts must touch disjoint memory (or only read shared memory).
-    func run(_ parts: Int, _ body: (Int) -> Void) {
+    /// Runs `job.runPart(0) ..< job.runPart(parts)`, on the caller and the pool's threads, and
+    /// returns when all have finished. Parts must touch disjoint memory (or only read shared
+    /// memory).
+    ///
+    /// The job is a value the workers reach through a pointer to the caller's copy, and its type
+    /// through an existential metatype: no closure crosses threads, because making a closure
+    /// escape (`withoutActuallyEscaping`) allocates on every call.
+    func run<Job: PartJob>(_ parts: Int, _ job: Job) {
         guard threads > 0, parts > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for p in 0..<parts { body(p) }
+            for p in 0..<parts { job.runPart(p) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            var function = escapable
-            withUnsafePointer(to: &function) { pointer in
-                pthread_mutex_lock(mutex)
-                job = UnsafeRawPointer(pointer)
-                self.parts = parts
-                next = 0
-                remaining.store(parts, ordering: .relaxed)
-                generation.add(1, ordering: .sequentiallyConsistent)
-                if sleepers > 0 { pthread_cond_broadcast(wake) }
-                // The caller takes parts too, then waits for the ones still running elsewhere.
-                while next < parts {
-                    let p = next
-                    next += 1
-                    pthread_mutex_unlock(mutex)
-                    pointer.pointee(p)
-                    remaining.subtract(1, ordering: .releasing)
-                    pthread_mutex_lock(mutex)
-                }
-                pthread_mutex_unlock(mutex)
-                while remaining.load(ordering: .acquiring) > 0 { strata_cpu_relax() }
-                pthread_mutex_lock(mutex)
-                job = nil
-                self.parts = 0
-                pthread_mutex_unlock(mutex)
-            }
+        withUnsafePointer(to: job) { pointer in
+            dispatch(parts, job: UnsafeRawPointer(pointer), type: Job.self)
         }
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Hands out the job and takes parts of it until all are done.
+    private func dispatch(_ parts: Int, job: UnsafeRawPointer, type: any PartJob.Type) {
+        pthread_mutex_lock(mutex)
+        self.job = job
+        jobType = type
+        self.parts = parts
+        next = 0
+        remaining.store(parts, ordering: .relaxed)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        if sleepers > 0 { pthread_cond_broadcast(wake) }
+        // The caller takes parts too, then waits for the ones still running elsewhere.
+        while next < parts {
+            let p = next
+            next += 1
+            pthread_mutex_unlock(mutex)
+            type.runPart(p, of: job)
+            remaining.subtract(1, ordering: .releasing)
+            pthread_mutex_lock(mutex)
+        }
+        pthread_mutex_unlock(mutex)
+        while remaining.load(ordering: .acquiring) > 0 { strata_cpu_relax() }
+        pthread_mutex_lock(mutex)
+        self.job = nil
+        jobType = nil
+        self.parts = 0
+        pthread_mutex_unlock(mutex)
     }
 
     private func work() {
@@ -104,11 +113,37 @@ final class RowWorkers: @unchecked Sendable {
             }
             let p = next
             next += 1
-            let function = job!.assumingMemoryBound(to: ((Int) -> Void).self)
+            let (pointer, type) = (job!, jobType!)
             pthread_mutex_unlock(mutex)
-            function.pointee(p)
+            type.runPart(p, of: pointer)
             remaining.subtract(1, ordering: .releasing)
             pthread_mutex_lock(mutex)
         }
+    }
+}
+
+/// Work split into numbered parts for `RowWorkers`.
+protocol PartJob {
+    func runPart(_ part: Int)
+}
+
+extension PartJob {
+    /// Runs part `part` of the job of this type at `job`.
+    static func runPart(_ part: Int, of job: UnsafeRawPointer) {
+        job.assumingMemoryBound(to: Self.self).pointee.runPart(part)
+    }
+}
+
+/// Work done row by row (`TensorKernel.forEachRow`).
+protocol RowJob {
+    func run(_ row: Int)
+}
+
+/// A `RowJob`'s rows cut into `parts` contiguous chunks.
+struct RowChunks<Job: RowJob>: PartJob {
+    let job: Job, rows: Int, parts: Int
+
+    func runPart(_ part: Int) {
+        for r in (rows * part / parts)..<(rows * (part + 1) / parts) { job.run(r) }
     }
 }

@@ -14,7 +14,7 @@ import StrataCore
 ///
 /// Logs: write_strength g, read_entropy H(c), overwrite_conflict g Σ c_i² (the read's mass on
 /// what the write moves: read and write share the address c), usage_mean the mean new fill.
-public final class SlotKernel: StagedKernel {
+public final class SlotKernel: RowStagedKernel {
     public let dimension: Int
     public let slots: Int
     public let parameters: KernelParameters
@@ -53,32 +53,33 @@ public final class SlotKernel: StagedKernel {
         apply(gate, hidden, rows: rows, into: planes + rows * (n + d))
     }
 
+    /// Floats one row of `advanceRow` reads, for splitting the batch over the cores.
+    public var rowWork: Int { 3 * slots * dimension }
+
     /// The read of the slots as they were into mixed, then the write.
-    public func advance(_ context: StepContext) {
+    public func advanceRow(_ context: StepContext, _ b: Int) {
         let d = dimension, n = slots, size = stateSize
         let address = context.plane(0, width: n), v = context.plane(n, width: d), gate = context.plane(n + d, width: 1)
-        forEachRow(context.batch, work: 3 * n * d) { b in
-            let memory = context.state + b * size, fill = memory + n * d
-            let c = address + b * n, vb = v + b * d
-            TensorMath.softmax(c, count: n)
-            let g = TensorMath.sigmoid(gate[b]), out = context.mixed + b * d
-            out.update(repeating: 0, count: d)
-            var overlap: Float = 0, total: Float = 0
-            for i in 0..<n {
-                // The read takes the slot as it was, the write moves it, in one pass over it.
-                let alpha = g * c[i], slot = memory + i * d
-                TensorMath.readLerp(c[i], alpha, vb, slot, into: out, count: d)
-                fill[i] = (1 - alpha) * fill[i] + alpha
-                overlap += c[i] * c[i]
-                total += fill[i]
-            }
-            if let logs = context.logs {
-                let l = logs + b * 4
-                l[0] = g
-                l[1] = TensorMath.entropy(c, count: n)
-                l[2] = g * overlap
-                l[3] = total / Float(n)
-            }
+        let memory = context.state + b * size, fill = memory + n * d
+        let c = address + b * n, vb = v + b * d
+        TensorMath.softmax(c, count: n)
+        let g = TensorMath.sigmoid(gate[b]), out = context.mixed + b * d
+        out.update(repeating: 0, count: d)
+        var overlap: Float = 0, total: Float = 0
+        for i in 0..<n {
+            // The read takes the slot as it was, the write moves it, in one pass over it.
+            let alpha = g * c[i], slot = memory + i * d
+            TensorMath.readLerp(c[i], alpha, vb, slot, into: out, count: d)
+            fill[i] = (1 - alpha) * fill[i] + alpha
+            overlap += c[i] * c[i]
+            total += fill[i]
+        }
+        if let logs = context.logs {
+            let l = logs + b * 4
+            l[0] = g
+            l[1] = TensorMath.entropy(c, count: n)
+            l[2] = g * overlap
+            l[3] = total / Float(n)
         }
     }
 

@@ -40,24 +40,26 @@ extension TensorKernel {
 
     public func writeWeights(to path: String) throws(StrataError) { try parameters.write(to: path) }
 
-    /// Runs `body(row)` for every batch row, split into contiguous chunks over the cores.
+    /// Runs `job.run(row)` for every batch row, split into contiguous chunks over the cores.
     ///
-    /// `work` is about how many floats one row's body reads; when the whole batch reads fewer
-    /// than `tensorParallelThreshold`, the rows run on the calling thread: handing them out
-    /// would cost more than it saves. nil: always split.
-    func forEachRow(_ batch: Int, work: Int? = nil, _ body: (Int) -> Void) {
+    /// `work` is about how many floats one row reads; when the whole batch reads fewer than
+    /// `tensorParallelThreshold`, the rows run on the calling thread: handing them out would cost
+    /// more than it saves. nil: always split.
+    func forEachRow<Job: RowJob>(_ batch: Int, work: Int? = nil, _ job: Job) {
         var workers = min(batch, threads > 0 ? threads : ProcessInfoCores.count)
         if let work, batch * work < tensorParallelThreshold { workers = 1 }
         guard workers > 1 else {
-            for b in 0..<batch { body(b) }
+            for b in 0..<batch { job.run(b) }
             return
         }
-        RowWorkers.shared.run(workers) { w in
-            let lo = batch * w / workers, hi = batch * (w + 1) / workers
-            for b in lo..<hi { body(b) }
-        }
+        RowWorkers.shared.run(workers, RowChunks(job: job, rows: batch, parts: workers))
     }
 }
+
+/// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
+/// calling thread (a few µs of work on one core here: the row workers spin between jobs, so
+/// handing out one costs well under a microsecond).
+let tensorParallelThreshold = 1 << 15
 
 extension TensorKernel {
     /// y = x · Wᵀ + b through `layer` (see `PackedLinear.apply`), split over the cores when the
@@ -69,31 +71,34 @@ extension TensorKernel {
         accumulate: Bool = false, inputStride: Int? = nil, outputStride: Int? = nil
     ) {
         let cores = threads > 0 ? threads : ProcessInfoCores.count
+        let ldx = inputStride ?? layer.inputs, ldy = outputStride ?? layer.outputs
         guard cores > 1, rows * layer.inputs * layer.outputs >= tensorSplitProductThreshold else {
-            layer.apply(x, rows: rows, into: y, accumulate: accumulate, inputStride: inputStride, outputStride: outputStride)
+            layer.apply(x, rows: rows, into: y, accumulate: accumulate, inputStride: ldx, outputStride: ldy)
             return
         }
-        let blocks = (rows + 7) / 8
-        if blocks >= cores {
-            let ldx = inputStride ?? layer.inputs, ldy = outputStride ?? layer.outputs
-            RowWorkers.shared.run(cores) { p in
-                let lo = 8 * (blocks * p / cores), hi = min(rows, 8 * (blocks * (p + 1) / cores))
-                layer.apply(x + lo * ldx, rows: hi - lo, into: y + lo * ldy, accumulate: accumulate, inputStride: ldx,
-                            outputStride: ldy)
-            }
-            return
-        }
-        let panels = (layer.outputs + PackedLinear.panelWidth - 1) / PackedLinear.panelWidth
-        let parts = min(panels, cores)
-        guard parts > 1 else {
-            layer.apply(x, rows: rows, into: y, accumulate: accumulate, inputStride: inputStride, outputStride: outputStride)
-            return
-        }
-        RowWorkers.shared.run(parts) { p in
-            let lo = panels * p / parts * PackedLinear.panelWidth
-            let hi = min(layer.outputs, panels * (p + 1) / parts * PackedLinear.panelWidth)
-            layer.apply(x, rows: rows, into: y, accumulate: accumulate, columns: lo..<hi, inputStride: inputStride,
-                        outputStride: outputStride)
+        let blocks = (rows + 7) / 8, panels = (layer.outputs + PackedLinear.panelWidth - 1) / PackedLinear.panelWidth
+        let byRows = blocks >= cores, parts = byRows ? cores : min(panels, cores)
+        let product = ProductParts(layer: layer, x: x, rows: rows, y: y, accumulate: accumulate, ldx: ldx, ldy: ldy,
+                                   byRows: byRows, units: byRows ? blocks : panels, parts: parts)
+        guard parts > 1 else { return product.runPart(0) }
+        RowWorkers.shared.run(parts, product)
+    }
+}
+
+/// One product cut into parts: blocks of 8 rows, or panels of columns.
+struct ProductParts: PartJob {
+    let layer: PackedLinear, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>
+    let accumulate: Bool, ldx: Int, ldy: Int, byRows: Bool, units: Int, parts: Int
+
+    func runPart(_ part: Int) {
+        let from = units * part / parts, to = units * (part + 1) / parts
+        if byRows {
+            let lo = 8 * from, hi = min(rows, 8 * to)
+            layer.apply(x + lo * ldx, rows: hi - lo, into: y + lo * ldy, accumulate: accumulate, inputStride: ldx, outputStride: ldy)
+        } else {
+            let width = PackedLinear.panelWidth
+            layer.apply(x, rows: rows, into: y, accumulate: accumulate, columns: (from * width)..<min(layer.outputs, to * width),
+                        inputStride: ldx, outputStride: ldy)
         }
     }
 }
@@ -101,10 +106,6 @@ extension TensorKernel {
 /// Products of fewer multiply-adds than this run on the calling thread (about 2 µs of work).
 let tensorSplitProductThreshold = 1 << 17
 
-/// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
-/// calling thread (a few µs of work on one core here: the row workers spin between jobs, so
-/// handing out one costs well under a microsecond).
-let tensorParallelThreshold = 1 << 15
 
 /// The number of cores this process may run on.
 enum ProcessInfoCores {
