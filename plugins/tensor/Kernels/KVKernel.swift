@@ -29,7 +29,8 @@ public final class KVKernel: RowStagedKernel {
     /// The key, query and value projections stacked ([2K + D, D] and [2K + D]), so one matrix
     /// product per step computes all three: fewer, larger products run closer to sgemm's bound.
     private let projection: PackedLinear
-    private let output: PackedLinear
+    /// The output projection (`kv.output`).
+    public let outputLayer: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -48,7 +49,7 @@ public final class KVKernel: RowStagedKernel {
             weight: parameters["kv.key.weight"] + parameters["kv.query.weight"] + parameters["kv.value.weight"],
             outputs: 2 * k + d, inputs: d,
             bias: parameters["kv.key.bias"] + parameters["kv.query.bias"] + parameters["kv.value.bias"])
-        output = parameters.linear("kv.output")
+        outputLayer = parameters.linear("kv.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -98,13 +99,5 @@ public final class KVKernel: RowStagedKernel {
             l[2] = conflict
             l[3] = used / Float(n)
         }
-    }
-
-    /// read = mixed · Woᵀ + bo.
-    public func output(
-        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
-        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
-    ) {
-        apply(output, mixed, rows: rows, into: read)
     }
 }

@@ -126,18 +126,29 @@ extension StagedKernel {
     }
 }
 
-/// A staged kernel whose state work is the same for every row, independent of the others: its
-/// `advance` runs `advanceRow` for each row, the rows split over the cores.
+/// A staged kernel whose state work is the same for every row, independent of the others (its
+/// `advance` runs `advanceRow` for each row, the rows split over the cores), and whose output is
+/// one linear layer of mixed.
 public protocol RowStagedKernel: StagedKernel {
     /// One row's state work for one step (see `StagedKernel.advance`).
     func advanceRow(_ context: StepContext, _ row: Int)
     /// About how many floats one `advanceRow` reads (for `forEachRow`).
     var rowWork: Int { get }
+    /// The output projection: read = mixed · Woᵀ + bo.
+    var outputLayer: PackedLinear { get }
 }
 
 extension RowStagedKernel {
     public func advance(_ context: StepContext) {
         forEachRow(context.batch, work: rowWork, AdvanceRows(kernel: self, context: context))
+    }
+
+    /// read = mixed · Woᵀ + bo.
+    public func output(
+        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
+        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
+    ) {
+        apply(outputLayer, mixed, rows: rows, into: read)
     }
 }
 

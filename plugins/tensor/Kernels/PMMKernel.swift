@@ -30,7 +30,9 @@ public final class PMMKernel: RowStagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
     public let scratch = ScratchPool()
-    private let query: PackedLinear, value: PackedLinear, gate: PackedLinear, output: PackedLinear
+    private let query: PackedLinear, value: PackedLinear, gate: PackedLinear
+    /// The output projection (`pmm.output`).
+    public let outputLayer: PackedLinear
     /// Per head k, Wk[kE ..< (k+1)E, :] transposed ([D, E]), so u_k = q_k · Wk_k is a linear layer.
     private let keySide: [PackedLinear]
 
@@ -55,7 +57,7 @@ public final class PMMKernel: RowStagedKernel {
         query = parameters.linear("pmm.query")
         value = parameters.linear("pmm.write_value")
         gate = parameters.linear("pmm.write_gate")
-        output = parameters.linear("pmm.output")
+        outputLayer = parameters.linear("pmm.output")
         let wk = parameters["pmm.key.weight"], e = d / heads
         keySide = (0..<heads).map { k in
             var t = [Float](repeating: 0, count: d * e)
@@ -144,13 +146,5 @@ public final class PMMKernel: RowStagedKernel {
             l[2] = g * mean
             l[3] = total / Float(n)
         }
-    }
-
-    /// read = mixed · Woᵀ + bo.
-    public func output(
-        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
-        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
-    ) {
-        apply(output, mixed, rows: rows, into: read)
     }
 }

@@ -22,7 +22,9 @@ public final class RingKernel: RowStagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots + 1 }
     public let scratch = ScratchPool()
-    private let query: PackedLinear, output: PackedLinear
+    private let query: PackedLinear
+    /// The output projection (`ring.output`).
+    public let outputLayer: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -35,7 +37,7 @@ public final class RingKernel: RowStagedKernel {
             .init("ring.output.weight", [d, d]), .init("ring.output.bias", [d]),
         ], seed: o.seed, weightsPath: o.weightsPath, kernel: "ring")
         query = parameters.linear("ring.query")
-        output = parameters.linear("ring.output")
+        outputLayer = parameters.linear("ring.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -73,13 +75,5 @@ public final class RingKernel: RowStagedKernel {
             l[2] = a[w]
             l[3] = used / Float(n)
         }
-    }
-
-    /// read = mixed · Woᵀ + bo.
-    public func output(
-        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
-        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
-    ) {
-        apply(output, mixed, rows: rows, into: read)
     }
 }

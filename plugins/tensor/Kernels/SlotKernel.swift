@@ -21,7 +21,9 @@ public final class SlotKernel: RowStagedKernel {
     public let threads: Int
     public var stateSize: Int { slots * dimension + slots }
     public let scratch = ScratchPool()
-    private let address: PackedLinear, value: PackedLinear, gate: PackedLinear, output: PackedLinear
+    private let address: PackedLinear, value: PackedLinear, gate: PackedLinear
+    /// The output projection (`slot.output`).
+    public let outputLayer: PackedLinear
 
     public init(_ o: inout KernelOptions) throws(StrataError) {
         dimension = o.memoryDim
@@ -38,7 +40,7 @@ public final class SlotKernel: RowStagedKernel {
         address = parameters.linear("slot.address")
         value = parameters.linear("slot.write_value")
         gate = parameters.linear("slot.write_gate")
-        output = parameters.linear("slot.output")
+        outputLayer = parameters.linear("slot.output")
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -81,13 +83,5 @@ public final class SlotKernel: RowStagedKernel {
             l[2] = g * overlap
             l[3] = total / Float(n)
         }
-    }
-
-    /// read = mixed · Woᵀ + bo.
-    public func output(
-        _ mixed: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>,
-        read: UnsafeMutablePointer<Float>, logs: UnsafeMutablePointer<Float>?
-    ) {
-        apply(output, mixed, rows: rows, into: read)
     }
 }
