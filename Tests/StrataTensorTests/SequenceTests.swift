@@ -68,4 +68,32 @@ import Testing
                     "blocks of \(stepsPerBlock) steps")
         }
     }
+
+    /// Sizes at which the products and the row work are split over the cores: by blocks of 8
+    /// rows at batch 40, by columns at batch 8.
+    static let splitConfigs: [JSONValue] = [
+        ["type": "ring", "memory_dim": 160, "buffer_size": 12, "seed": 5],
+        ["type": "kv", "memory_dim": 160, "num_slots": 12, "seed": 5],
+        ["type": "pmm", "memory_dim": 160, "num_slots": 12, "num_heads": 4, "seed": 5],
+        ["type": "slot", "memory_dim": 160, "num_slots": 12, "seed": 5],
+        ["type": "fractal", "memory_dim": 160, "num_levels": 3, "seed": 5],
+    ]
+
+    @Test(arguments: splitConfigs)
+    func stepsSplitOverTheCoresGiveTheBitsOfOneThread(_ config: JSONValue) throws {
+        guard case .object(var options) = config else { return }
+        options["threads"] = 2
+        let two = try #require(try KernelFactory.make(.object(options)) as? any StagedKernel)
+        options["threads"] = 1
+        let one = try #require(try KernelFactory.make(.object(options)) as? any StagedKernel)
+        for batch in [40, 8] {
+            var rng = SeededRandom(seed: UInt64(batch))
+            let steps = 4
+            let hidden = (0..<(steps * batch * two.dimension)).map { _ in Float(rng.gaussian()) }
+            let masks = (0..<(steps * batch)).map { i in i >= batch && rng.uniform() < 0.2 ? Float(1) : 0 }
+            let split = try run(two, batch: batch, hidden: hidden, masks: masks, blockFloats: 0)
+            #expect(try run(one, batch: batch, hidden: hidden, masks: masks, blockFloats: 0) == split, "batch \(batch)")
+            #expect(try run(two, batch: batch, hidden: hidden, masks: masks, blockFloats: nil) == split, "batch \(batch), sequence")
+        }
+    }
 }
