@@ -101,3 +101,19 @@ def test_step_can_write_into_the_callers_arrays():
         assert logs["write_strength"].base is logs_out and logs_out[:, 0].tolist() == [1.0, 1.0]
         with pytest.raises(TypeError, match="out\\[0\\]"):
             k.step(state, np.ones((2, 8)), out=(np.zeros((2, 8)), logs_out))
+
+
+def test_sequence_can_write_into_the_callers_arrays():
+    with strata.Kernel(RING) as k:
+        hidden = np.random.default_rng(2).standard_normal((3, 2, 8)).astype(np.float32)
+        expected, _, expected_logs = k.sequence(k.initial_state(2), hidden)
+        state = k.initial_state(2)
+        read_out = np.zeros((3, 2, 8), dtype=np.float32)
+        logs_out = np.zeros((3, 2, 4), dtype=np.float32)
+        read, _, logs = k.sequence(state, hidden, out=(read_out, logs_out))
+        assert read is read_out
+        np.testing.assert_array_equal(read_out, expected)
+        np.testing.assert_array_equal(logs["read_entropy"], expected_logs["read_entropy"])
+        assert logs["read_entropy"].base is logs_out
+        with pytest.raises(ValueError, match="out\\[1\\] \\(logs\\) has shape"):
+            k.sequence(state, hidden, out=(read_out, np.zeros((3, 2, 3), dtype=np.float32)))

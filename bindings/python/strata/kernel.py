@@ -157,16 +157,25 @@ class Kernel:
             ffi.from_buffer("float[]", logs)))
         return read, state, {name: logs[:, i] for i, name in enumerate(self.log_names)}
 
-    def sequence(self, state: np.ndarray, hidden: Any, masks: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def sequence(
+        self, state: np.ndarray, hidden: Any, masks: Any = None, *, out: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """``T`` steps at once: ``hidden`` [T, batch, D], ``masks`` [T, batch] or None. Returns
-        ``(read [T, batch, D], state, logs)`` with each log a [T, batch] array."""
+        ``(read [T, batch, D], state, logs)`` with each log a [T, batch] array.
+
+        ``out=(read, logs)`` gives float32 arrays [T, batch, D] and [T, batch, log_count] to write
+        into, as ``step`` takes them."""
         batch = state.shape[0] if isinstance(state, np.ndarray) and state.ndim == 2 else -1
         s = _floats(state, (batch, self.state_size), "state", writable=True)
         steps = np.shape(hidden)[0] if np.ndim(hidden) == 3 else -1
         h = _floats(hidden, (steps, batch, self.dimension), "hidden")
         m = None if masks is None else _floats(masks, (steps, batch), "masks")
-        read = np.empty((steps, batch, self.dimension), dtype=np.float32)
-        logs = np.empty((steps, batch, len(self.log_names)), dtype=np.float32)
+        if out is None:
+            read = np.empty((steps, batch, self.dimension), dtype=np.float32)
+            logs = np.empty((steps, batch, len(self.log_names)), dtype=np.float32)
+        else:
+            read = _floats(out[0], (steps, batch, self.dimension), "out[0] (read)", writable=True)
+            logs = _floats(out[1], (steps, batch, len(self.log_names)), "out[1] (logs)", writable=True)
         _check(lib.strata_kernel_sequence(
             self._live(), steps, batch, ffi.from_buffer("float[]", s), ffi.from_buffer("float[]", h),
             ffi.NULL if m is None else ffi.from_buffer("float[]", m), ffi.from_buffer("float[]", read),
