@@ -96,4 +96,16 @@ import Testing
             #expect(try run(two, batch: batch, hidden: hidden, masks: masks, blockFloats: nil) == split, "batch \(batch), sequence")
         }
     }
+
+    @Test func stepsAndSequencesInTurnSettleOnOneScratchBuffer() throws {
+        let k = try #require(try KernelFactory.make(["type": "ring", "memory_dim": 24, "buffer_size": 5]) as? RingKernel)
+        let batch = 3
+        var rng = SeededRandom(seed: 4)
+        for round in 0..<20 {
+            let steps = round % 2 == 0 ? 1 : 9 + round
+            let hidden = (0..<(steps * batch * 24)).map { _ in Float(rng.gaussian()) }
+            _ = try run(k, batch: batch, hidden: hidden, masks: [Float](repeating: 0, count: steps * batch), blockFloats: nil)
+        }
+        #expect(k.scratch.bufferCount == 1, "one call at a time needs one buffer, grown as the sizes grow")
+    }
 }

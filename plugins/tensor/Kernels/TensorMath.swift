@@ -81,21 +81,42 @@ public enum TensorMath {
 /// Reusable scratch buffers, so a step allocates nothing once the pool is warm. Concurrent calls
 /// (different states, one kernel) each take their own buffer.
 public final class ScratchPool: @unchecked Sendable {
+    /// Idle buffers and their capacities in floats.
     private var free: [UnsafeMutablePointer<Float>: Int] = [:]
+    private var made = 0
     private let lock = ReadWriteLock()
 
     public init() {}
 
-    /// Runs `body` with a buffer of at least `count` floats (contents undefined).
+    /// Buffers made so far (idle or in use): as many as calls ever ran at once, once warm, however
+    /// the sizes asked for alternate.
+    public var bufferCount: Int { lock.withReadLock { made } }
+
+    /// Runs `body` with a buffer of at least `count` floats (contents undefined): the smallest idle
+    /// buffer that is large enough; else the largest idle one grown to `count` (so alternating
+    /// sizes, a step then a sequence, settle on one buffer); else a new one.
     public func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws(StrataError) -> R) throws(StrataError) -> R {
-        let buffer: UnsafeMutablePointer<Float> = lock.withWriteLock {
-            if let (p, _) = free.first(where: { $0.value >= count }) {
-                free[p] = nil
-                return p
+        let want = max(count, 1)
+        let (buffer, capacity): (UnsafeMutablePointer<Float>, Int) = lock.withWriteLock {
+            // A plain loop: filter or sorted would allocate.
+            var fit: (UnsafeMutablePointer<Float>, Int)?, largest: (UnsafeMutablePointer<Float>, Int)?
+            for (p, c) in free {
+                if c >= want, c < fit?.1 ?? Int.max { fit = (p, c) }
+                if c > largest?.1 ?? -1 { largest = (p, c) }
             }
-            return UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            if let fit {
+                free[fit.0] = nil
+                return fit
+            }
+            if let largest {
+                free[largest.0] = nil
+                largest.0.deallocate()
+            } else {
+                made += 1
+            }
+            return (UnsafeMutablePointer<Float>.allocate(capacity: want), want)
         }
-        defer { lock.withWriteLock { free[buffer] = max(count, 1) } }
+        defer { lock.withWriteLock { free[buffer] = capacity } }
         return try body(buffer)
     }
 
