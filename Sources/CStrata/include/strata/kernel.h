@@ -94,7 +94,9 @@ strata_status strata_kernel_step(strata_kernel *kernel, size_t batch, float *sta
 /**
  * `steps` steps at once: hidden [steps x batch x D], done_masks [steps x
  * batch] (may be NULL), read [steps x batch x D], logs [steps x batch x
- * log_count] (may be NULL). The same as `steps` calls of strata_kernel_step.
+ * log_count] (may be NULL). The same as `steps` calls of strata_kernel_step
+ * (for the tensor plugin's kernels, the same bits), only faster: the products
+ * of `hidden` alone run once for many steps' rows.
  */
 strata_status strata_kernel_sequence(strata_kernel *kernel, size_t steps, size_t batch, float *state,
                                      const float *hidden, const float *done_masks, float *read, float *logs);
