@@ -82,10 +82,8 @@ public final class FractalKernel: StagedKernel {
     private struct Level {
         /// offset: the level's place in a state row; mixedOffset: in a row of mixed.
         let width: Int, input: Int, offset: Int, mixedOffset: Int
-        let encoder: PackedLinear, inputLSTM: PackedLinear, hiddenLSTM: PackedLinear, decoder: PackedLinear
-        /// Both LSTM products as one, over [e, h] (2w inputs), bias b_ih + b_hh: for the levels
-        /// above 0, whose encoding is made step by step (level 0's input product is a projection).
-        let lstm: PackedLinear
+        let encoder: PackedLinear, decoder: PackedLinear
+        let lstm: LSTMProducts
         /// σ(pᵢ) in double precision; `keep` is it in float.
         let persistence: [Double]
         let keep: [Float]
@@ -97,24 +95,33 @@ public final class FractalKernel: StagedKernel {
             self.offset = offset
             self.mixedOffset = mixedOffset
             encoder = parameters.linear(p + "encoder")
-            inputLSTM = PackedLinear(weight: parameters[p + "lstm.weight_ih"], outputs: 4 * width, inputs: width,
-                                     bias: parameters[p + "lstm.bias_ih"])
-            hiddenLSTM = PackedLinear(weight: parameters[p + "lstm.weight_hh"], outputs: 4 * width, inputs: width,
-                                      bias: parameters[p + "lstm.bias_hh"])
             decoder = parameters.linear(p + "decoder")
             let ih = parameters[p + "lstm.weight_ih"], hh = parameters[p + "lstm.weight_hh"]
-            var both = [Float](repeating: 0, count: 8 * width * width)
-            for j in 0..<(4 * width) {
-                for i in 0..<width {
-                    both[j * 2 * width + i] = ih[j * width + i]
-                    both[j * 2 * width + width + i] = hh[j * width + i]
+            let bih = parameters[p + "lstm.bias_ih"], bhh = parameters[p + "lstm.bias_hh"]
+            if i == 0 {
+                lstm = .split(input: PackedLinear(weight: ih, outputs: 4 * width, inputs: width, bias: bih),
+                              hidden: PackedLinear(weight: hh, outputs: 4 * width, inputs: width, bias: bhh))
+            } else {
+                var both = [Float](repeating: 0, count: 8 * width * width)
+                for j in 0..<(4 * width) {
+                    for k in 0..<width {
+                        both[j * 2 * width + k] = ih[j * width + k]
+                        both[j * 2 * width + width + k] = hh[j * width + k]
+                    }
                 }
+                lstm = .fused(PackedLinear(weight: both, outputs: 4 * width, inputs: 2 * width, bias: zip(bih, bhh).map { $0 + $1 }))
             }
-            lstm = PackedLinear(weight: both, outputs: 4 * width, inputs: 2 * width,
-                                bias: zip(parameters[p + "lstm.bias_ih"], parameters[p + "lstm.bias_hh"]).map { $0 + $1 })
             persistence = parameters[p + "persistence"].map { 1 / (1 + exp(-Double($0))) }
             keep = persistence.map { Float($0) }
         }
+    }
+
+    /// A level's LSTM products. Level 0's input product depends on hidden alone, so it is a
+    /// projection (batched over time in a sequence) and the hidden product is added to it; above
+    /// level 0 both run as one product over [e, h] (2w inputs, bias b_ih + b_hh).
+    private enum LSTMProducts {
+        case split(input: PackedLinear, hidden: PackedLinear)
+        case fused(PackedLinear)
     }
 
     public func initialRow(_ row: UnsafeMutablePointer<Float>) { row.update(repeating: 0, count: stateSize) }
@@ -134,7 +141,8 @@ public final class FractalKernel: StagedKernel {
         let enc = planes, zIH = planes + rows * w
         apply(level.encoder, hidden, rows: rows, into: enc)
         forEachRow(rows, work: w, EncodeRows(enc: enc, width: w, stride: w, state: nil, stateSize: 0, offset: 0))
-        apply(level.inputLSTM, enc, rows: rows, into: zIH)
+        guard case .split(let input, _) = level.lstm else { preconditionFailure("level 0's LSTM products are split") }
+        apply(input, enc, rows: rows, into: zIH)
     }
 
     /// The levels in order: encoder (above level 0), LSTM cell, persistence gate; each level's
@@ -153,14 +161,16 @@ public final class FractalKernel: StagedKernel {
                 // The first half is a projection; the second is summed into it, reading h where
                 // it lies in the state rows.
                 z = context.plane(w, width: 4 * w)
-                apply(level.hiddenLSTM, state + offset, rows: batch, into: z, accumulate: true, inputStride: size)
+                guard case .split(_, let hidden) = level.lstm else { preconditionFailure("level 0's LSTM products are split") }
+                apply(hidden, state + offset, rows: batch, into: z, accumulate: true, inputStride: size)
             } else {
                 // e and h side by side in one buffer, then one product for both halves.
                 z = gates
                 apply(level.encoder, mixed + levels[index - 1].mixedOffset, rows: batch, into: enc, inputStride: total,
                       outputStride: 2 * w)
                 forEachRow(batch, work: 2 * w, EncodeRows(enc: enc, width: w, stride: 2 * w, state: state, stateSize: size, offset: offset))
-                apply(level.lstm, enc, rows: batch, into: z)
+                guard case .fused(let both) = level.lstm else { preconditionFailure("upper levels' LSTM products are fused") }
+                apply(both, enc, rows: batch, into: z)
             }
             level.keep.withUnsafeBufferPointer { pi in
                 forEachRow(batch, work: 8 * w, BlendRows(

@@ -90,14 +90,6 @@ public final class KVKernel: RowStagedKernel {
         a[w] = TensorMath.dot(qb, keys + w * kd, count: kd) * scale
         TensorMath.softmax(a, count: n)
         TensorMath.weightedSum(a, rows: values, count: n, width: d, into: c.mixed + b * d)
-        if let logs = c.logs {
-            var used: Float = 0
-            for i in 0..<n { used += valid[i] }
-            let l = logs + b * 4
-            l[0] = 1
-            l[1] = TensorMath.entropy(a, count: n)
-            l[2] = conflict
-            l[3] = used / Float(n)
-        }
+        if let logs = c.logs { writeBufferLogs(logs, row: b, weights: a, valid: valid, slots: n, conflict: conflict) }
     }
 }

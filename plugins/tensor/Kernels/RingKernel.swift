@@ -66,14 +66,6 @@ public final class RingKernel: RowStagedKernel {
         let a = c.scratch + b * n
         strata_simd_attend(q + b * d, buffer, valid, n, d, scale, a, c.mixed + b * d)
         TensorMath.softmax(a, count: n)
-        if let logs = c.logs {
-            var used: Float = 0
-            for i in 0..<n { used += valid[i] }
-            let l = logs + b * 4
-            l[0] = 1
-            l[1] = TensorMath.entropy(a, count: n)
-            l[2] = a[w]
-            l[3] = used / Float(n)
-        }
+        if let logs = c.logs { writeBufferLogs(logs, row: b, weights: a, valid: valid, slots: n, conflict: a[w]) }
     }
 }

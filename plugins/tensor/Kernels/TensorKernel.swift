@@ -56,6 +56,21 @@ extension TensorKernel {
     }
 }
 
+/// Ring's and KV's logs for one row: every step writes (strength 1), the entropy of the read's
+/// weights, the given conflict, and the share of valid slots.
+func writeBufferLogs(
+    _ logs: UnsafeMutablePointer<Float>, row b: Int, weights: UnsafePointer<Float>, valid: UnsafePointer<Float>, slots n: Int,
+    conflict: Float
+) {
+    var used: Float = 0
+    for i in 0..<n { used += valid[i] }
+    let l = logs + b * 4
+    l[0] = 1
+    l[1] = TensorMath.entropy(weights, count: n)
+    l[2] = conflict
+    l[3] = used / Float(n)
+}
+
 /// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
 /// calling thread (a few µs of work on one core here: the row workers spin between jobs, so
 /// handing out one costs well under a microsecond).
