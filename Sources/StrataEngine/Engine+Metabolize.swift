@@ -6,7 +6,8 @@ extension Engine {
     /// into episodes and folded into patterns, each change with a history row giving its reason.
     ///
     /// The cycle holds the writer lock from reading the memories to committing the change, so
-    /// it sees and writes one consistent state (stores and updates wait for it; recalls do not).
+    /// it sees and writes one consistent state (stores and updates wait for it; recalls do not,
+    /// and the access counts they record meanwhile are applied when the cycle commits).
     /// A summarizer or embedder failure leaves the memories concerned as they were and is listed
     /// in the report's `errors`; the rest of the cycle is committed.
     /// - Parameters:
@@ -15,7 +16,7 @@ extension Engine {
     public func metabolize(now: Timestamp? = nil, dryRun: Bool = false) throws(StrataError) -> MetabolizeReport {
         let started = ContinuousClock.now
         let at = now ?? clock.now()
-        let plan = try writer.withLock { (state: inout WriterState) throws(StrataError) -> Metabolism.Plan in
+        let plan = try write { (state: inout WriterState) throws(StrataError) -> Metabolism.Plan in
             var records: [StoredRecord] = []
             try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
                 records.append(r)
@@ -31,9 +32,11 @@ extension Engine {
             plan.change.history.append(HistoryEntry(event: .update, memoryID: LifecycleLedger.id, at: at, old: nil, new: nil,
                                                     reason: JSONWriter.string(totals.json)))
             try commit(plan.change, &state)
-            for id in plan.change.removals { state.keywords?.remove(id: id) }
-            for r in plan.change.upserts { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
-            state.operations["metabolize", default: 0] += 1
+            shared.withLock { s in
+                for id in plan.change.removals { s.keywords?.remove(id: id) }
+                for r in plan.change.upserts { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
+                s.operations["metabolize", default: 0] += 1
+            }
             return plan
         }
         var report = plan.report

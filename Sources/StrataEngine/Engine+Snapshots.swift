@@ -21,9 +21,9 @@ extension Engine {
     public func snapshot(name: String) throws(StrataError) -> SnapshotInfo {
         try SnapshotName.validate(name)
         let now = clock.now()
-        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> SnapshotInfo in
+        return try write { (_: inout WriterState) throws(StrataError) -> SnapshotInfo in
             let info = try store.snapshot(name: name, at: now)
-            state.operations["snapshot", default: 0] += 1
+            shared.withLock { $0.operations["snapshot", default: 0] += 1 }
             return info
         }
     }
@@ -44,13 +44,13 @@ extension Engine {
     public func rollback(name: String) throws(StrataError) -> RollbackReport {
         try SnapshotName.validate(name)
         let now = clock.now()
-        let report = try writer.withLock { (state: inout WriterState) throws(StrataError) -> RollbackReport in
+        let report = try write { (state: inout WriterState) throws(StrataError) -> RollbackReport in
             let report = try store.rollback(name: name, at: now)
             if !store.keepsHistory {
                 for h in report.history { state.history[h.memoryID, default: []].append(h) }
             }
-            state.operations["rollback", default: 0] += 1
-            if state.keywords != nil, !report.history.isEmpty {
+            shared.withLock { $0.operations["rollback", default: 0] += 1 }
+            if shared.withLock({ $0.keywords != nil }), !report.history.isEmpty {
                 // Rebuilt from the store, as at open: the store is now the snapshot's.
                 var index = KeywordIndex()
                 do throws(StrataError) {
@@ -61,7 +61,7 @@ extension Engine {
                 } catch {
                     throw StrataError(error.code, "rolled back to snapshot \"\(name)\", but rebuilding the keyword index failed: \(error.message)")
                 }
-                state.keywords = index
+                shared.withLock { $0.keywords = index }
             }
             return report
         }

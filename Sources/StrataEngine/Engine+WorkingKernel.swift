@@ -15,8 +15,8 @@ extension Engine {
         return kernel
     }
 
-    /// Steps the working kernel once per stored embedding, in order (writer lock held).
-    func feedWorkingKernel(_ embeddings: [[Float]], _ state: inout WriterState) throws(StrataError) {
+    /// Steps the working kernel once per stored embedding, in order (writer and shared locks held).
+    func feedWorkingKernel(_ embeddings: [[Float]], _ state: inout SharedState) throws(StrataError) {
         guard let kernel = workingKernel, !embeddings.isEmpty else { return }
         let hidden = embeddings.flatMap { $0 }
         var read = [Float](repeating: 0, count: hidden.count)
@@ -33,7 +33,7 @@ extension Engine {
     /// working memory holds.
     func readWorkingKernel(_ query: [Float]) throws(StrataError) -> [Float]? {
         guard let kernel = workingKernel else { return nil }
-        var copy = writer.withLock { $0.kernelState }
+        var copy = shared.withLock { $0.kernelState }
         var read = [Float](repeating: 0, count: kernel.dimension)
         try copy.withUnsafeMutableBufferPointer { (s) throws(StrataError) in
             try query.withUnsafeBufferPointer { (h) throws(StrataError) in

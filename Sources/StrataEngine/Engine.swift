@@ -6,7 +6,8 @@ import Synchronization
 /// memory verbs: store, recall, get, update, forget, history, stats, events.
 ///
 /// Thread-safe: any number of threads may call any method at once. Writes are serialised by one
-/// lock; recall searches run concurrently and only take the lock to record access.
+/// lock (the writer lock); recall never waits for it (see `SharedState`), so recalls go on while
+/// a lifecycle cycle waits for its summarizer.
 ///
 ///     let engine = try Engine()                       // the embedded default
 ///     let id = try engine.store(NewMemory("Alice prefers tea")).id
@@ -20,19 +21,30 @@ public final class Engine: Sendable {
     /// The memory kernel run over stored embeddings and read at recall (`working_kernel`), or nil.
     public let workingKernel: (any MemoryKernel)?
 
+    /// What only writers touch, under the writer lock.
     struct WriterState {
         /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
         var history: [String: [HistoryEntry]] = [:]
+        var lastIDMillis: Int64 = 0
+        var idSequence: UInt32 = 0
+    }
+
+    /// What recall reads or records besides the store, under a lock of its own that is only ever
+    /// held for a few operations: a lifecycle cycle holds the writer lock for as long as its
+    /// summarizer takes (seconds, for a remote model), and recall must not wait for that.
+    /// Lock order: `writer`, then `shared`, never the other way round.
+    struct SharedState {
         var operations: [String: Int] = [:]
         /// Keyword index kept by the engine when the store has no keyword search.
         var keywords: KeywordIndex?
-        var lastIDMillis: Int64 = 0
-        var idSequence: UInt32 = 0
         /// The working-memory kernel's state (one batch row), when one is configured.
         var kernelState: [Float] = []
+        /// Access counts recorded by recalls that found the writer lock taken (`recordAccess`).
+        var pendingAccess = PendingAccess()
     }
 
     let writer: Mutex<WriterState>
+    let shared: Mutex<SharedState>
     let hub = EventHub()
     private let schedule = LifecycleSchedule()
 
@@ -60,7 +72,7 @@ public final class Engine: Sendable {
                               "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")
         }
         summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
-        var state = WriterState()
+        var state = SharedState()
         if let wk = configuration.workingKernel {
             let kernel = try Self.makeWorkingKernel(wk, dimension: embedder.dimension, backends: backends)
             state.kernelState = [Float](repeating: 0, count: kernel.stateSize)
@@ -77,9 +89,14 @@ public final class Engine: Sendable {
             }
             state.keywords = index
         }
-        writer = Mutex(state)
+        writer = Mutex(WriterState())
+        shared = Mutex(state)
         if let minutes = configuration.lifecycle.scheduleMinutes { schedule.start(everySeconds: minutes * 60, engine: self) }
     }
+
+    /// Writes the access counts recalls queued while a writer held the lock and no writer has
+    /// applied yet (`recordAccess`), so closing an engine loses none.
+    deinit { try? writer.withLock { (_: inout WriterState) throws(StrataError) in try applyPendingAccess() } }
 
     /// Floats per vector.
     public var dimension: Int { embedder.dimension }
@@ -124,7 +141,7 @@ public final class Engine: Sendable {
         let model = vectors == nil ? embedder.modelID : "caller"
         let units = configuration.dedupe.enabled ? embeddings.map(Vectors.normalized) : []
 
-        let (outcomes, events) = try writer.withLock { (state: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
+        let (outcomes, events) = try write { (state: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
             var recordUnits: [[Float]] = []  // unit vectors of `records`, for de-duplication within the batch
             var indexOfID: [String: Int] = [:]
@@ -172,9 +189,11 @@ public final class Engine: Sendable {
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
             }
             try commit(StoreChange(upserts: records, history: history), &state)
-            for r in records { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
-            try feedWorkingKernel(embeddings, &state)
-            state.operations["store", default: 0] += items.count
+            try shared.withLock { (s: inout SharedState) throws(StrataError) in
+                for r in records { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
+                try feedWorkingKernel(embeddings, &s)
+                s.operations["store", default: 0] += items.count
+            }
             return (outcomes, events)
         }
         hub.publish(events)
@@ -346,13 +365,13 @@ public final class Engine: Sendable {
         hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
         if hits.count > k { hits.removeLast(hits.count - k) }
         if settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
-        writer.withLock { $0.operations["recall", default: 0] += 1 }
+        shared.withLock { $0.operations["recall", default: 0] += 1 }
         return hits
     }
 
     private func keywordCandidates(_ text: String, k: Int, filter: Filter) throws(StrataError) -> [ScoredRecord] {
         if store.providesKeywordSearch { return try store.keywordSearch(text, k: k, filter: filter) }
-        let ranked = writer.withLock { $0.keywords?.search(text, k: Int.max) ?? [] }
+        let ranked = shared.withLock { $0.keywords?.search(text, k: Int.max) ?? [] }
         var out: [ScoredRecord] = []
         for (id, score) in ranked {
             guard let r = try store.get(id: id), filter.matches(r.memory) else { continue }
@@ -362,20 +381,6 @@ public final class Engine: Sendable {
         return out
     }
 
-    /// Bumps access count and time, re-reading each record under the lock so a concurrent
-    /// update is never overwritten with stale content.
-    private func recordAccess(_ ids: [String], now: Timestamp) throws(StrataError) {
-        try writer.withLock { (_: inout WriterState) throws(StrataError) in
-            var touched: [StoredRecord] = []
-            for id in ids {
-                guard var r = try store.get(id: id) else { continue }
-                r.memory.accessCount += 1
-                r.memory.accessedAt = max(r.memory.accessedAt, now)
-                touched.append(r)
-            }
-            try store.upsert(touched)
-        }
-    }
 
     // MARK: - Get, update, forget
 
@@ -393,7 +398,7 @@ public final class Engine: Sendable {
         }
         let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
         let now = clock.now()
-        let updated = try writer.withLock { (state: inout WriterState) throws(StrataError) -> Memory in
+        let updated = try write { (state: inout WriterState) throws(StrataError) -> Memory in
             guard var r = try store.get(id: change.id) else {
                 throw StrataError(.notFound, "no memory with id \"\(change.id)\"")
             }
@@ -412,8 +417,10 @@ public final class Engine: Sendable {
             try commit(StoreChange(upserts: [r], history: [
                 HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"),
             ]), &state)
-            if change.content != nil { state.keywords?.add(id: r.memory.id, text: r.memory.content) }
-            state.operations["update", default: 0] += 1
+            shared.withLock { s in
+                if change.content != nil { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
+                s.operations["update", default: 0] += 1
+            }
             return r.memory
         }
         hub.publish([MemoryEvent(kind: .updated, memoryID: updated.id, at: now, memory: updated)])
@@ -449,14 +456,16 @@ public final class Engine: Sendable {
 
     private func forget(ids select: () throws(StrataError) -> [Memory]) throws(StrataError) -> [Memory] {
         let now = clock.now()
-        let forgotten = try writer.withLock { (state: inout WriterState) throws(StrataError) -> [Memory] in
+        let forgotten = try write { (state: inout WriterState) throws(StrataError) -> [Memory] in
             let memories = try select()
             guard !memories.isEmpty else { return [] }
             try commit(StoreChange(removals: memories.map(\.id), history: memories.map { m in
                 HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten")
             }), &state)
-            for m in memories { state.keywords?.remove(id: m.id) }
-            state.operations["forget", default: 0] += memories.count
+            shared.withLock { s in
+                for m in memories { s.keywords?.remove(id: m.id) }
+                s.operations["forget", default: 0] += memories.count
+            }
             return memories
         }
         hub.publish(forgotten.map { MemoryEvent(kind: .forgotten, memoryID: $0.id, at: now, memory: $0) })
@@ -501,7 +510,7 @@ public final class Engine: Sendable {
             byScope[r.memory.scope.description, default: 0] += 1
             return true
         }
-        let operations = writer.withLock { $0.operations }
+        let operations = shared.withLock { $0.operations }
         return EngineStats(
             memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
             store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations, access: access,

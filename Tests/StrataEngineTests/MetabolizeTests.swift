@@ -2,6 +2,7 @@ import StrataBackends
 import StrataCore
 import StrataEngine
 import StrataTesting
+import Dispatch
 import Synchronization
 import Testing
 
@@ -19,9 +20,35 @@ final class SwitchableSummarizer: Summarizer {
     }
 }
 
+/// A summarizer that, once `hold` is set, blocks every call until `release` (as a remote model
+/// that takes its time would), and says when a call is waiting.
+final class GatedSummarizer: Summarizer {
+    private let inner = try! ExtractiveSummarizer()
+    private let waiting = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+    let hold = Mutex(false)
+    var name: String { "gated" }
+
+    func summarize(_ texts: [String], maxCharacters: Int) throws(StrataError) -> String {
+        if hold.withLock({ $0 }) {
+            waiting.signal()
+            gate.wait()
+        }
+        return try inner.summarize(texts, maxCharacters: maxCharacters)
+    }
+
+    /// Waits (up to `seconds`) until a call is blocked in `summarize`.
+    func awaitCall(seconds: Double) -> Bool { waiting.wait(timeout: .now() + seconds) == .success }
+
+    /// Lets every call through from now on.
+    func release() {
+        hold.withLock { $0 = false }
+        gate.signal()
+    }
+}
+
 /// The built-in backends with the summarizer swapped for one a test controls.
 struct TestBackends: BackendProvider {
-    let summarizer: SwitchableSummarizer
+    let summarizer: any Summarizer
     let builtin = BuiltinBackends()
     func makeVectorStore(_ c: BackendChoice, dimension: Int, path: String) throws(StrataError) -> any VectorStore {
         try builtin.makeVectorStore(c, dimension: dimension, path: path)
@@ -184,6 +211,54 @@ struct TestBackends: BackendProvider {
         let next = try e.metabolize()
         #expect(next.errors.isEmpty && next.consolidated == 1 && next.consolidatedSources == 3)
         #expect(try e.stats().lifecycle.errors == 1)
+    }
+
+    /// A cycle holds the writer lock while its summarizer runs; recall must go on meanwhile, and
+    /// the access it records must land once the cycle commits.
+    @Test func recallDoesNotWaitForACycleBlockedInItsSummarizer() throws {
+        let gated = GatedSummarizer()
+        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
+        o["dedupe"] = ["enabled": false]
+        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
+        let scope = try ScopePath("s")
+        for i in 0..<3 { try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)) }
+        let kept = try e.store(NewMemory("The launch checklist lives in the ops wiki", pinned: true)).id
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        clock.advance(hours: 24)
+        let accessBefore = try e.get(id: kept).accessCount
+        let recallsBefore = try e.stats().operations["recall"] ?? 0
+
+        gated.hold.withLock { $0 = true }
+        let cycle = DispatchGroup()
+        let report = Mutex<MetabolizeReport?>(nil)
+        DispatchQueue.global().async(group: cycle) {
+            let r = try? e.metabolize()
+            report.withLock { $0 = r }
+        }
+        #expect(gated.awaitCall(seconds: 60), "the cycle reached its summarizer")
+
+        // The recall runs on its own thread so that, were it to wait for the cycle, the test
+        // reports it instead of hanging: the cycle is only released after the recall returns.
+        let recall = DispatchGroup()
+        let hits = Mutex<[Hit]?>(nil)
+        DispatchQueue.global().async(group: recall) {
+            let h = try? e.recall(RecallQuery("launch checklist wiki"))
+            hits.withLock { $0 = h }
+        }
+        let returned = recall.wait(timeout: .now() + 60) == .success
+        #expect(returned, "recall returned while the cycle held the writer lock")
+        #expect(report.withLock { $0 == nil }, "the cycle was still waiting for its summarizer")
+        #expect(hits.withLock { $0?.first?.memory.id } == kept)
+        #expect(try e.get(id: kept).accessCount == accessBefore, "the access waits for the cycle to commit")
+
+        gated.release()
+        #expect(cycle.wait(timeout: .now() + 60) == .success)
+        _ = recall.wait(timeout: .now() + 60)
+        let done = try #require(report.withLock { $0 })
+        #expect(done.consolidated == 1 && done.errors.isEmpty)
+        #expect(try e.get(id: kept).accessCount == accessBefore + 1, "the queued access was applied when the cycle committed")
+        #expect(try e.stats().operations["recall"] == recallsBefore + 1)
     }
 
     @Test func summaryCompressionShortensTheContentAndCountsTheRatio() throws {
