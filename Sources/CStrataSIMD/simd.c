@@ -157,10 +157,48 @@ static inline float strata_lanes_sum(const float *acc)
     return s;
 }
 
+/* 16 floats as one vector (GCC and Clang), loaded from any float address. */
+typedef float strata_v16 __attribute__((vector_size(64), aligned(4)));
+
+/* Rows i..i+3 against vectors k..k+3: 16 accumulators, each chunk of a row and of a vector
+ * loaded once for four products (half the loads per multiply-add of the 2 x 4 block below:
+ * 3.0 against 3.7 ms for PMM's 256 x 64 slots x 8 heads x 1024 on two cores here). */
+static inline __attribute__((always_inline)) void strata_dots_4x4(const float *rows, size_t count, const float *vectors, size_t d,
+                                                                  size_t i, size_t k, float *out)
+{
+    const size_t body = d / 16 * 16;
+    const float *r[4] = {rows + i * d, rows + (i + 1) * d, rows + (i + 2) * d, rows + (i + 3) * d};
+    const float *v[4] = {vectors + k * d, vectors + (k + 1) * d, vectors + (k + 2) * d, vectors + (k + 3) * d};
+    strata_v16 acc[4][4];
+    for (int p = 0; p < 4; p++)
+        for (int q = 0; q < 4; q++) acc[p][q] = (strata_v16){0};
+    for (size_t j = 0; j < body; j += 16) {
+        strata_v16 x[4], y[4];
+        for (int p = 0; p < 4; p++) x[p] = *(const strata_v16 *)(r[p] + j);
+        for (int q = 0; q < 4; q++) y[q] = *(const strata_v16 *)(v[q] + j);
+        for (int p = 0; p < 4; p++)
+            for (int q = 0; q < 4; q++) acc[p][q] += x[p] * y[q];
+    }
+    for (int p = 0; p < 4; p++)
+        for (int q = 0; q < 4; q++) {
+            float lanes[16];
+            memcpy(lanes, &acc[p][q], sizeof lanes);
+            float s = strata_lanes_sum(lanes);
+            for (size_t j = body; j < d; j++) s += r[p][j] * v[q][j];
+            out[(k + q) * count + i + p] = s;
+        }
+}
+
 CLONES void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out)
 {
     const size_t body = d / 16 * 16;
     size_t i = 0;
+    for (; i + 4 <= count && nvec >= 4; i += 4) {
+        size_t k = 0;
+        for (; k + 4 <= nvec; k += 4) strata_dots_4x4(rows, count, vectors, d, i, k, out);
+        for (; k < nvec; k++)
+            for (size_t p = 0; p < 4; p++) out[k * count + i + p] = strata_simd_dot(rows + (i + p) * d, vectors + k * d, d);
+    }
     for (; i + 2 <= count; i += 2) {
         const float *r0 = rows + i * d, *r1 = r0 + d;
         size_t k = 0;
