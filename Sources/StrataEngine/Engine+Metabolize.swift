@@ -28,7 +28,7 @@ extension Engine {
             var plan = metabolism.plan(records) { nextID(&state, now: at) }
             plan.report.durationMilliseconds = Self.milliseconds(since: started)
             guard !dryRun else { return plan }
-            let totals = try lifecycleTotals(state).adding(plan.report)
+            let totals = try lifecycleTotals().adding(plan.report)
             plan.change.history.append(HistoryEntry(event: .update, memoryID: LifecycleLedger.id, at: at, old: nil, new: nil,
                                                     reason: JSONWriter.string(totals.json)))
             try commit(plan.change, &state)
@@ -47,13 +47,7 @@ extension Engine {
 
     /// The totals of every cycle so far (the last row of the lifecycle ledger).
     public func lifecycleTotals() throws(StrataError) -> LifecycleLedger {
-        if store.keepsHistory { return try lifecycleTotals(nil) }
-        return try writer.withLock { (state: inout WriterState) throws(StrataError) -> LifecycleLedger in try lifecycleTotals(state) }
-    }
-
-    /// The ledger's totals read with the writer lock held (`state`), or from the store.
-    private func lifecycleTotals(_ state: WriterState?) throws(StrataError) -> LifecycleLedger {
-        let rows = store.keepsHistory ? try store.history(id: LifecycleLedger.id) : state?.history[LifecycleLedger.id] ?? []
+        let rows = store.keepsHistory ? try store.history(id: LifecycleLedger.id) : history(of: LifecycleLedger.id)
         guard let last = rows.last else { return LifecycleLedger() }
         return try LifecycleLedger(text: last.reason, what: "lifecycle ledger row of \(last.at.iso8601)")
     }

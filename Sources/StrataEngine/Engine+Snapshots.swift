@@ -44,11 +44,9 @@ extension Engine {
     public func rollback(name: String) throws(StrataError) -> RollbackReport {
         try SnapshotName.validate(name)
         let now = clock.now()
-        let report = try write { (state: inout WriterState) throws(StrataError) -> RollbackReport in
+        let report = try write { (_: inout WriterState) throws(StrataError) -> RollbackReport in
             let report = try store.rollback(name: name, at: now)
-            if !store.keepsHistory {
-                for h in report.history { state.history[h.memoryID, default: []].append(h) }
-            }
+            if !store.keepsHistory { record(report.history) }
             shared.withLock { $0.operations["rollback", default: 0] += 1 }
             if shared.withLock({ $0.keywords != nil }), !report.history.isEmpty {
                 // Rebuilt from the store, as at open: the store is now the snapshot's.

@@ -23,8 +23,6 @@ public final class Engine: Sendable {
 
     /// What only writers touch, under the writer lock.
     struct WriterState {
-        /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`).
-        var history: [String: [HistoryEntry]] = [:]
         var lastIDMillis: Int64 = 0
         var idSequence: UInt32 = 0
     }
@@ -34,6 +32,9 @@ public final class Engine: Sendable {
     /// summarizer takes (seconds, for a remote model), and recall must not wait for that.
     /// Lock order: `writer`, then `shared`, never the other way round.
     struct SharedState {
+        /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`);
+        /// written only with the writer lock held too.
+        var history: [String: [HistoryEntry]] = [:]
         var operations: [String: Int] = [:]
         /// Keyword index kept by the engine when the store has no keyword search.
         var keywords: KeywordIndex?
@@ -476,7 +477,7 @@ public final class Engine: Sendable {
 
     /// Every change to a memory, oldest first; `.notFound` for an id never seen.
     public func history(id: String) throws(StrataError) -> [HistoryEntry] {
-        let entries = store.keepsHistory ? try store.history(id: id) : writer.withLock { $0.history[id] } ?? []
+        let entries = store.keepsHistory ? try store.history(id: id) : history(of: id)
         guard !entries.isEmpty else { throw StrataError(.notFound, "no history for id \"\(id)\"") }
         return entries
     }
@@ -485,10 +486,16 @@ public final class Engine: Sendable {
     /// Called with the writer lock held.
     func commit(_ change: StoreChange, _ state: inout WriterState) throws(StrataError) {
         try store.commit(change)
-        if !store.keepsHistory {
-            for h in change.history { state.history[h.memoryID, default: []].append(h) }
-        }
+        if !store.keepsHistory { record(change.history) }
     }
+
+    /// Appends history rows the engine keeps itself (writer lock held).
+    func record(_ rows: [HistoryEntry]) {
+        shared.withLock { s in for h in rows { s.history[h.memoryID, default: []].append(h) } }
+    }
+
+    /// The rows the engine keeps itself for `id` (stores without history).
+    func history(of id: String) -> [HistoryEntry] { shared.withLock { $0.history[id] } ?? [] }
 
     public func stats() throws(StrataError) -> EngineStats {
         var byTier: [String: Int] = [:], byCategory: [String: Int] = [:], byScope: [String: Int] = [:]

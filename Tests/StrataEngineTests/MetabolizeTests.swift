@@ -213,8 +213,8 @@ struct TestBackends: BackendProvider {
         #expect(try e.stats().lifecycle.errors == 1)
     }
 
-    /// A cycle holds the writer lock while its summarizer runs; recall must go on meanwhile, and
-    /// the access it records must land once the cycle commits.
+    /// A cycle holds the writer lock while its summarizer runs; recall (and history and stats)
+    /// must go on meanwhile, and the access a recall records must land once the cycle commits.
     @Test func recallDoesNotWaitForACycleBlockedInItsSummarizer() throws {
         let gated = GatedSummarizer()
         guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
@@ -241,13 +241,18 @@ struct TestBackends: BackendProvider {
         // The recall runs on its own thread so that, were it to wait for the cycle, the test
         // reports it instead of hanging: the cycle is only released after the recall returns.
         let recall = DispatchGroup()
-        let hits = Mutex<[Hit]?>(nil)
+        let hits = Mutex<[Hit]?>(nil), rows = Mutex<[HistoryEntry]?>(nil), cycles = Mutex<Int?>(nil)
         DispatchQueue.global().async(group: recall) {
             let h = try? e.recall(RecallQuery("launch checklist wiki"))
             hits.withLock { $0 = h }
+            let r = try? e.history(id: kept)
+            rows.withLock { $0 = r }
+            let c = try? e.stats().lifecycle.cycles
+            cycles.withLock { $0 = c }
         }
         let returned = recall.wait(timeout: .now() + 60) == .success
-        #expect(returned, "recall returned while the cycle held the writer lock")
+        #expect(returned, "recall, history and stats returned while the cycle held the writer lock")
+        #expect(rows.withLock { $0?.count } == 1 && cycles.withLock { $0 } == 1, "the history and the ledger before this cycle")
         #expect(report.withLock { $0 == nil }, "the cycle was still waiting for its summarizer")
         #expect(hits.withLock { $0?.first?.memory.id } == kept)
         #expect(try e.get(id: kept).accessCount == accessBefore, "the access waits for the cycle to commit")
