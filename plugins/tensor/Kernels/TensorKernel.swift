@@ -72,9 +72,12 @@ func writeBufferLogs(
 }
 
 /// Below this many floats read by a batch's per-row work, `forEachRow(_:work:_:)` stays on the
-/// calling thread (a few µs of work on one core here: the row workers spin between jobs, so
-/// handing out one costs well under a microsecond).
-let tensorParallelThreshold = 1 << 15
+/// calling thread (about a microsecond of work on one core here: the row workers spin between
+/// jobs, so handing out one costs well under a microsecond). Measured on fractal at batch 32,
+/// D 256, whose many short row passes run between products: 2,795–2,850 steps/s at 2^15,
+/// 2,986–3,053 at 2^11 to 2^12, no better at 0; the other kernels' row passes are larger and
+/// were already split.
+let tensorParallelThreshold = 1 << 12
 
 extension TensorKernel {
     /// y = x · Wᵀ + b through `layer` (see `PackedLinear.apply`), split over the cores when the
