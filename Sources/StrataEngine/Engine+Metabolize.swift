@@ -5,33 +5,38 @@ extension Engine {
     /// answer): memories migrate between tiers, are compressed, pruned, merged, consolidated
     /// into episodes and folded into patterns, each change with a history row giving its reason.
     ///
-    /// The cycle holds the writer lock from reading the memories to committing the change, so
-    /// it sees and writes one consistent state (stores and updates wait for it; recalls do not,
-    /// and the access counts they record meanwhile are applied when the cycle commits).
-    /// A summarizer or embedder failure leaves the memories concerned as they were and is listed
-    /// in the report's `errors`; the rest of the cycle is committed.
+    /// The cycle plans from a scan of the memories without the writer lock, so the summarizer
+    /// and embedder calls (seconds, for a remote model) hold up no store, update or recall. It
+    /// then takes the lock and commits the plan if no memory the plan changes or removes was
+    /// changed meanwhile (access counts aside: those recorded meanwhile are kept); otherwise it
+    /// plans again from the memories as they are, under the lock, and commits that. Either way
+    /// the change is one consistent step. A summarizer or embedder failure leaves the memories
+    /// concerned as they were and is listed in the report's `errors`; the rest is committed.
     /// - Parameters:
     ///   - now: the time the rules are applied at (default: the engine's clock).
     ///   - dryRun: plan and report without changing anything (nor calling the summarizer).
     public func metabolize(now: Timestamp? = nil, dryRun: Bool = false) throws(StrataError) -> MetabolizeReport {
         let started = ContinuousClock.now
         let at = now ?? clock.now()
-        let plan = try write { (state: inout WriterState) throws(StrataError) -> Metabolism.Plan in
-            var records: [StoredRecord] = []
-            try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
-                records.append(r)
-                return true
+        let metabolism = Metabolism(
+            configuration: configuration, now: at, dryRun: dryRun, summarizer: summarizer,
+            embed: { (texts: [String]) throws(StrataError) -> [[Float]] in try self.embed(texts) }, model: embedder.modelID)
+        let scanned = try allRecords()
+        let draft = metabolism.plan(scanned) { nextID(now: at) }
+        if dryRun {
+            var report = draft.report
+            report.durationMilliseconds = Self.milliseconds(since: started)
+            return report
+        }
+        let plan = try write { (_: inout WriterState) throws(StrataError) -> Metabolism.Plan in
+            var plan = draft
+            if try !rebase(&plan, scanned: scanned) {
+                plan = metabolism.plan(try allRecords()) { nextID(now: at) }
             }
-            let metabolism = Metabolism(
-                configuration: configuration, now: at, dryRun: dryRun, summarizer: summarizer,
-                embed: { (texts: [String]) throws(StrataError) -> [[Float]] in try self.embed(texts) }, model: embedder.modelID)
-            var plan = metabolism.plan(records) { nextID(&state, now: at) }
-            plan.report.durationMilliseconds = Self.milliseconds(since: started)
-            guard !dryRun else { return plan }
             let totals = try lifecycleTotals().adding(plan.report)
             plan.change.history.append(HistoryEntry(event: .update, memoryID: LifecycleLedger.id, at: at, old: nil, new: nil,
                                                     reason: JSONWriter.string(totals.json)))
-            try commit(plan.change, &state)
+            try commit(plan.change)
             shared.withLock { s in
                 for id in plan.change.removals { s.keywords?.remove(id: id) }
                 for r in plan.change.upserts { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
@@ -41,8 +46,43 @@ extension Engine {
         }
         var report = plan.report
         report.durationMilliseconds = Self.milliseconds(since: started)
-        if !dryRun { hub.publish(plan.events + [MemoryEvent(kind: .metabolized, memoryID: LifecycleLedger.id, at: at, memory: nil)]) }
+        hub.publish(plan.events + [MemoryEvent(kind: .metabolized, memoryID: LifecycleLedger.id, at: at, memory: nil)])
         return report
+    }
+
+    /// Every stored record.
+    private func allRecords() throws(StrataError) -> [StoredRecord] {
+        var records: [StoredRecord] = []
+        try store.scan(filter: nil) { (r: StoredRecord) throws(StrataError) -> Bool in
+            records.append(r)
+            return true
+        }
+        return records
+    }
+
+    /// Whether `plan`, made from `scanned`, still applies to the store (writer lock held): every
+    /// memory it replaces or removes is as it was scanned, but for its access count and time.
+    /// Those changed by recalls since are carried into the replacements, so no access is lost.
+    private func rebase(_ plan: inout Metabolism.Plan, scanned: [StoredRecord]) throws(StrataError) -> Bool {
+        var before: [String: StoredRecord] = [:]
+        for r in scanned { before[r.memory.id] = r }
+        func unchanged(_ old: StoredRecord, _ now: StoredRecord) -> Bool {
+            var a = old.memory, b = now.memory
+            a.accessCount = 0
+            b.accessCount = 0
+            a.accessedAt = b.accessedAt
+            return a == b && old.vector == now.vector
+        }
+        for id in plan.change.removals {
+            guard let old = before[id], let now = try store.get(id: id), unchanged(old, now) else { return false }
+        }
+        for i in plan.change.upserts.indices {
+            guard let old = before[plan.change.upserts[i].memory.id] else { continue }  // made by this cycle
+            guard let now = try store.get(id: old.memory.id), unchanged(old, now) else { return false }
+            plan.change.upserts[i].memory.accessCount += now.memory.accessCount - old.memory.accessCount
+            plan.change.upserts[i].memory.accessedAt = max(plan.change.upserts[i].memory.accessedAt, now.memory.accessedAt)
+        }
+        return true
     }
 
     /// The totals of every cycle so far (the last row of the lifecycle ledger).

@@ -6,8 +6,8 @@ import Synchronization
 /// memory verbs: store, recall, get, update, forget, history, stats, events.
 ///
 /// Thread-safe: any number of threads may call any method at once. Writes are serialised by one
-/// lock (the writer lock); recall never waits for it (see `SharedState`), so recalls go on while
-/// a lifecycle cycle waits for its summarizer.
+/// lock (the writer lock); recall never waits for it (see `SharedState`), and a lifecycle cycle
+/// makes its plan, summarizer calls included, without it (see `metabolize`).
 ///
 ///     let engine = try Engine()                       // the embedded default
 ///     let id = try engine.store(NewMemory("Alice prefers tea")).id
@@ -21,17 +21,18 @@ public final class Engine: Sendable {
     /// The memory kernel run over stored embeddings and read at recall (`working_kernel`), or nil.
     public let workingKernel: (any MemoryKernel)?
 
-    /// What only writers touch, under the writer lock.
-    struct WriterState {
-        var lastIDMillis: Int64 = 0
-        var idSequence: UInt32 = 0
-    }
+    /// What only writers touch, under the writer lock (nothing yet: the lock itself orders the
+    /// writes).
+    struct WriterState {}
 
     /// What recall reads or records besides the store, under a lock of its own that is only ever
     /// held for a few operations: a lifecycle cycle holds the writer lock for as long as its
     /// summarizer takes (seconds, for a remote model), and recall must not wait for that.
     /// Lock order: `writer`, then `shared`, never the other way round.
     struct SharedState {
+        /// The last id's millisecond and its sequence within it (`nextID`).
+        var lastIDMillis: Int64 = 0
+        var idSequence: UInt32 = 0
         /// History of every memory, when the store keeps none itself (`VectorStore.keepsHistory`);
         /// written only with the writer lock held too.
         var history: [String: [HistoryEntry]] = [:]
@@ -142,7 +143,7 @@ public final class Engine: Sendable {
         let model = vectors == nil ? embedder.modelID : "caller"
         let units = configuration.dedupe.enabled ? embeddings.map(Vectors.normalized) : []
 
-        let (outcomes, events) = try write { (state: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
+        let (outcomes, events) = try write { (_: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
             var recordUnits: [[Float]] = []  // unit vectors of `records`, for de-duplication within the batch
             var indexOfID: [String: Int] = [:]
@@ -177,7 +178,7 @@ public final class Engine: Sendable {
                     continue
                 }
                 let memory = Memory(
-                    id: nextID(&state, now: now), content: item.content, metadata: item.metadata, scope: item.scope,
+                    id: nextID(now: now), content: item.content, metadata: item.metadata, scope: item.scope,
                     visibility: item.visibility ?? defaults.visibility, tier: item.tier ?? defaults.tier,
                     category: item.category ?? defaults.category, importance: item.importance ?? startingImportance(item),
                     pinned: item.pinned, createdAt: at, model: model,
@@ -189,7 +190,7 @@ public final class Engine: Sendable {
                 history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
             }
-            try commit(StoreChange(upserts: records, history: history), &state)
+            try commit(StoreChange(upserts: records, history: history))
             try shared.withLock { (s: inout SharedState) throws(StrataError) in
                 for r in records { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
                 try feedWorkingKernel(embeddings, &s)
@@ -241,14 +242,17 @@ public final class Engine: Sendable {
         return best?.0
     }
 
-    func nextID(_ state: inout WriterState, now: Timestamp) -> String {
+    func nextID(now: Timestamp) -> String {
         // Time-ordered ids: 12 hex digits of milliseconds, a sequence within the millisecond, random bits.
-        let ms = max(now.milliseconds, state.lastIDMillis)
-        if ms == state.lastIDMillis { state.idSequence &+= 1 } else { state.idSequence = 0 }
-        state.lastIDMillis = ms
+        let (ms, sequence) = shared.withLock { s -> (Int64, UInt32) in
+            let ms = max(now.milliseconds, s.lastIDMillis)
+            if ms == s.lastIDMillis { s.idSequence &+= 1 } else { s.idSequence = 0 }
+            s.lastIDMillis = ms
+            return (ms, s.idSequence)
+        }
         var rng = SystemRandomNumberGenerator()
         let random = UInt32.random(in: 0...UInt32.max, using: &rng)
-        return "m-" + hex(UInt64(ms), 12) + hex(UInt64(state.idSequence & 0xFFFF), 4) + hex(UInt64(random), 8)
+        return "m-" + hex(UInt64(ms), 12) + hex(UInt64(sequence & 0xFFFF), 4) + hex(UInt64(random), 8)
     }
 
     private func hex(_ v: UInt64, _ width: Int) -> String {
@@ -399,7 +403,7 @@ public final class Engine: Sendable {
         }
         let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
         let now = clock.now()
-        let updated = try write { (state: inout WriterState) throws(StrataError) -> Memory in
+        let updated = try write { (_: inout WriterState) throws(StrataError) -> Memory in
             guard var r = try store.get(id: change.id) else {
                 throw StrataError(.notFound, "no memory with id \"\(change.id)\"")
             }
@@ -417,7 +421,7 @@ public final class Engine: Sendable {
             r.memory.updatedAt = max(now, old.updatedAt)
             try commit(StoreChange(upserts: [r], history: [
                 HistoryEntry(event: .update, memoryID: r.memory.id, at: now, old: old, new: r.memory, reason: "updated"),
-            ]), &state)
+            ]))
             shared.withLock { s in
                 if change.content != nil { s.keywords?.add(id: r.memory.id, text: r.memory.content) }
                 s.operations["update", default: 0] += 1
@@ -457,12 +461,12 @@ public final class Engine: Sendable {
 
     private func forget(ids select: () throws(StrataError) -> [Memory]) throws(StrataError) -> [Memory] {
         let now = clock.now()
-        let forgotten = try write { (state: inout WriterState) throws(StrataError) -> [Memory] in
+        let forgotten = try write { (_: inout WriterState) throws(StrataError) -> [Memory] in
             let memories = try select()
             guard !memories.isEmpty else { return [] }
             try commit(StoreChange(removals: memories.map(\.id), history: memories.map { m in
                 HistoryEntry(event: .delete, memoryID: m.id, at: now, old: m, new: nil, reason: "forgotten")
-            }), &state)
+            }))
             shared.withLock { s in
                 for m in memories { s.keywords?.remove(id: m.id) }
                 s.operations["forget", default: 0] += memories.count
@@ -484,7 +488,7 @@ public final class Engine: Sendable {
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
     /// Called with the writer lock held.
-    func commit(_ change: StoreChange, _ state: inout WriterState) throws(StrataError) {
+    func commit(_ change: StoreChange) throws(StrataError) {
         try store.commit(change)
         if !store.keepsHistory { record(change.history) }
     }

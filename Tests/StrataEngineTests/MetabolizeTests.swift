@@ -39,6 +39,9 @@ final class GatedSummarizer: Summarizer {
     /// Waits (up to `seconds`) until a call is blocked in `summarize`.
     func awaitCall(seconds: Double) -> Bool { waiting.wait(timeout: .now() + seconds) == .success }
 
+    /// Lets the call waiting now through; later calls still wait.
+    func pass() { gate.signal() }
+
     /// Lets every call through from now on.
     func release() {
         hold.withLock { $0 = false }
@@ -213,21 +216,26 @@ struct TestBackends: BackendProvider {
         #expect(try e.stats().lifecycle.errors == 1)
     }
 
-    /// A cycle holds the writer lock while its summarizer runs; recall (and history and stats)
-    /// must go on meanwhile, and the access a recall records must land once the cycle commits.
-    @Test func recallDoesNotWaitForACycleBlockedInItsSummarizer() throws {
+    /// A cycle plans without the writer lock, so while its summarizer runs every verb goes on;
+    /// a memory changed meanwhile makes it plan again under the lock, and even then recall,
+    /// history and stats go on, the access a recall records landing when the cycle commits.
+    @Test func aCycleWaitingForItsSummarizerHoldsUpNoVerbAndSeesChangesMadeMeanwhile() throws {
         let gated = GatedSummarizer()
         guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
         o["dedupe"] = ["enabled": false]
         let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
         let scope = try ScopePath("s")
-        for i in 0..<3 { try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)) }
+        var sources: [String] = []
+        for i in 0..<3 {
+            sources.append(try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)).id)
+        }
         let kept = try e.store(NewMemory("The launch checklist lives in the ops wiki", pinned: true)).id
         clock.advance(hours: 2)
         _ = try e.metabolize()
         clock.advance(hours: 24)
         let accessBefore = try e.get(id: kept).accessCount
         let recallsBefore = try e.stats().operations["recall"] ?? 0
+        let first = sources[0]
 
         gated.hold.withLock { $0 = true }
         let cycle = DispatchGroup()
@@ -236,34 +244,47 @@ struct TestBackends: BackendProvider {
             let r = try? e.metabolize()
             report.withLock { $0 = r }
         }
-        #expect(gated.awaitCall(seconds: 60), "the cycle reached its summarizer")
+        #expect(gated.awaitCall(seconds: 60), "the cycle's plan reached its summarizer")
 
-        // The recall runs on its own thread so that, were it to wait for the cycle, the test
-        // reports it instead of hanging: the cycle is only released after the recall returns.
-        let recall = DispatchGroup()
-        let hits = Mutex<[Hit]?>(nil), rows = Mutex<[HistoryEntry]?>(nil), cycles = Mutex<Int?>(nil)
-        DispatchQueue.global().async(group: recall) {
+        // Each batch of verbs runs on its own thread so that, were one to wait for the cycle,
+        // the test reports it instead of hanging: the summarizer is only let go afterwards.
+        let verbs = DispatchGroup()
+        let hits = Mutex<[Hit]?>(nil), rows = Mutex<[HistoryEntry]?>(nil), cycles = Mutex<Int?>(nil), added = Mutex<String?>(nil)
+        DispatchQueue.global().async(group: verbs) {
             let h = try? e.recall(RecallQuery("launch checklist wiki"))
             hits.withLock { $0 = h }
             let r = try? e.history(id: kept)
             rows.withLock { $0 = r }
             let c = try? e.stats().lifecycle.cycles
             cycles.withLock { $0 = c }
+            let a = try? e.store(NewMemory("Stored while the cycle plans")).id
+            added.withLock { $0 = a }
+            _ = try? e.update(MemoryUpdate(id: first, pinned: true))  // the plan consolidates it
         }
-        let returned = recall.wait(timeout: .now() + 60) == .success
-        #expect(returned, "recall, history and stats returned while the cycle held the writer lock")
-        #expect(rows.withLock { $0?.count } == 1 && cycles.withLock { $0 } == 1, "the history and the ledger before this cycle")
+        #expect(verbs.wait(timeout: .now() + 60) == .success, "recall, history, stats, store and update went on while the cycle planned")
         #expect(report.withLock { $0 == nil }, "the cycle was still waiting for its summarizer")
+        #expect(rows.withLock { $0?.count } == 1 && cycles.withLock { $0 } == 1, "the history and the ledger before this cycle")
         #expect(hits.withLock { $0?.first?.memory.id } == kept)
-        #expect(try e.get(id: kept).accessCount == accessBefore, "the access waits for the cycle to commit")
+        #expect(try e.get(id: kept).accessCount == accessBefore + 1, "no writer held the lock: the access landed at once")
+
+        // Let the plan's one summary through: the cycle finds a source pinned since its scan and
+        // plans again under the writer lock, reaching the summarizer again.
+        gated.pass()
+        #expect(gated.awaitCall(seconds: 60), "the cycle planned again")
+        let again = DispatchGroup()
+        DispatchQueue.global().async(group: again) { _ = try? e.recall(RecallQuery("launch checklist wiki")) }
+        #expect(again.wait(timeout: .now() + 60) == .success, "recall went on while the cycle held the writer lock")
+        #expect(try e.get(id: kept).accessCount == accessBefore + 1, "the second access waits for the cycle to commit")
 
         gated.release()
         #expect(cycle.wait(timeout: .now() + 60) == .success)
-        _ = recall.wait(timeout: .now() + 60)
         let done = try #require(report.withLock { $0 })
-        #expect(done.consolidated == 1 && done.errors.isEmpty)
-        #expect(try e.get(id: kept).accessCount == accessBefore + 1, "the queued access was applied when the cycle committed")
-        #expect(try e.stats().operations["recall"] == recallsBefore + 1)
+        #expect(done.errors.isEmpty && done.consolidatedSources < 3, "the pinned source was left out")
+        let pinned = try e.get(id: first)
+        #expect(pinned.pinned, "the update made during the plan was not overwritten")
+        #expect(try e.get(id: #require(added.withLock { $0 })).content == "Stored while the cycle plans")
+        #expect(try e.get(id: kept).accessCount == accessBefore + 2, "the queued access was applied when the cycle committed")
+        #expect(try e.stats().operations["recall"] == recallsBefore + 2)
     }
 
     @Test func summaryCompressionShortensTheContentAndCountsTheRatio() throws {

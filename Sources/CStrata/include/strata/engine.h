@@ -18,10 +18,10 @@
  *
  * Threads: a strata_engine is [thread-safe]: any number of threads may call
  * any verb on the same handle at once. Writes queue behind one another;
- * recall never waits for a write, not even a lifecycle cycle waiting for its
- * summarizer (the access counts a recall records then land when that write
- * finishes). strata_engine_close must not race with other calls on the same
- * handle.
+ * recall never waits for a write (the access counts it records then land
+ * when that write finishes), and a lifecycle cycle plans, summarizer calls
+ * included, without holding up any verb. strata_engine_close must not race
+ * with other calls on the same handle.
  *
  * The memory object, as answered by get / recall / history:
  *   {"id": "m-...", "content": "...", "metadata": {...}, "scope": "org/planner",
