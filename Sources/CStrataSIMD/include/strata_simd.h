@@ -30,13 +30,19 @@ float strata_simd_dot(const float *a, const float *b, size_t n);
  *  faster than calling it for each (each row chunk is loaded once for four vectors). */
 void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out);
 
-/** Attention in one pass over `rows` (n rows of d floats): scores[i] = scale · q · rows[i] for
- *  the rows whose mask[i] is non-zero (all when mask is NULL; −∞ for the others), and
- *  out = Σ softmax(scores)_i rows[i]. The running maximum rescales the partial sum when it
- *  grows, so each row is read once, while it is in cache, instead of once for its score and
- *  again for the sum. With no row unmasked, out is 0. */
+/** out = Σ weights[i] · rows[i] over the n rows of d floats whose weight is non-zero (rows with
+ *  weight 0 are not read, so they may hold anything). */
+void strata_simd_weighted_sum(const float *weights, const float *rows, size_t n, size_t d, float *out);
+
+/** Attention over `rows` (n rows of d floats) in two passes: weights = softmax of
+ *  scale · q · rows[i] over the rows whose mask[i] is non-zero (all when mask is NULL; 0 for the
+ *  others), then out = Σ weights[i] rows[i]. The second pass reads the rows again, from the
+ *  core's cache when they fit (n·d floats, 256 KiB for 64 x 1024), four rows per pass over out.
+ *  A single pass that rescales a running sum reads each row once but makes the sum wait on each
+ *  row's score; over Ring's large state this form ran 1.0-1.4x faster (bench/attend_bench.c).
+ *  With no row unmasked, weights and out are 0. */
 void strata_simd_attend(const float *q, const float *rows, const float *mask, size_t n, size_t d, float scale,
-                        float *scores, float *out);
+                        float *weights, float *out);
 
 /** y[i] += alpha · x[i]. */
 void strata_simd_axpy(float alpha, const float *x, float *y, size_t n);

@@ -62,10 +62,9 @@ public final class RingKernel: RowStagedKernel {
         (buffer + w * d).update(from: c.hidden + b * d, count: d)
         valid[w] = 1
         pointer.pointee = Float((w + 1) % n)
-        // Scores and the read in one pass over the buffer; then the weights again, for the logs.
+        // The weights (kept for the logs), then the read, the buffer still in the core's cache.
         let a = c.scratch + b * n
         strata_simd_attend(q + b * d, buffer, valid, n, d, scale, a, c.mixed + b * d)
-        TensorMath.softmax(a, count: n)
         if let logs = c.logs { writeBufferLogs(logs, row: b, weights: a, valid: valid, slots: n, conflict: a[w]) }
     }
 }
