@@ -62,7 +62,10 @@ extension Engine {
 
     /// Whether `plan`, made from `scanned`, still applies to the store (writer lock held): every
     /// memory it replaces or removes is as it was scanned, but for its access count and time.
-    /// Those changed by recalls since are carried into the replacements, so no access is lost.
+    /// Those changed by recalls since are carried into the replacements, so no access is lost,
+    /// and into the plan's history rows and events, so they show the memories as committed.
+    /// (An access to a memory the plan merges away is not carried into the memory it merges
+    /// into: the merge counted the accesses it scanned.)
     private func rebase(_ plan: inout Metabolism.Plan, scanned: [StoredRecord]) throws(StrataError) -> Bool {
         var before: [String: StoredRecord] = [:]
         for r in scanned { before[r.memory.id] = r }
@@ -73,15 +76,32 @@ extension Engine {
             a.accessedAt = b.accessedAt
             return a == b && old.vector == now.vector
         }
+        // The access fields each touched memory has now (`found`) and will have once committed
+        // (`committed`), for the plan's history rows and events, written from the scan.
+        var found: [String: Memory] = [:], committed: [String: Memory] = [:]
         for id in plan.change.removals {
             guard let old = before[id], let now = try store.get(id: id), unchanged(old, now) else { return false }
+            found[id] = now.memory
         }
         for i in plan.change.upserts.indices {
             guard let old = before[plan.change.upserts[i].memory.id] else { continue }  // made by this cycle
             guard let now = try store.get(id: old.memory.id), unchanged(old, now) else { return false }
             plan.change.upserts[i].memory.accessCount += now.memory.accessCount - old.memory.accessCount
             plan.change.upserts[i].memory.accessedAt = max(plan.change.upserts[i].memory.accessedAt, now.memory.accessedAt)
+            found[old.memory.id] = now.memory
+            committed[old.memory.id] = plan.change.upserts[i].memory
         }
+        func carry(_ memory: inout Memory?, from source: Memory?) {
+            guard let source, memory != nil else { return }
+            memory!.accessCount = source.accessCount
+            memory!.accessedAt = source.accessedAt
+        }
+        for i in plan.change.history.indices {
+            let id = plan.change.history[i].memoryID
+            carry(&plan.change.history[i].old, from: found[id])
+            carry(&plan.change.history[i].new, from: committed[id])
+        }
+        for i in plan.events.indices { carry(&plan.events[i].memory, from: committed[plan.events[i].memoryID]) }
         return true
     }
 

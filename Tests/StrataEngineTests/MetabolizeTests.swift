@@ -287,6 +287,48 @@ struct TestBackends: BackendProvider {
         #expect(try e.stats().operations["recall"] == recallsBefore + 2)
     }
 
+    /// A recall while the cycle plans touches a memory the plan moves to another tier: the plan
+    /// still applies (only access fields changed), and the access lands in the moved memory, in
+    /// its history row and in the migration event, as if the recall had come first.
+    @Test func accessRecordedWhileACyclePlansReachesTheMovedMemoryItsHistoryAndItsEvent() throws {
+        let gated = GatedSummarizer()
+        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
+        o["dedupe"] = ["enabled": false]
+        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
+        let scope = try ScopePath("s")
+        for i in 0..<3 {
+            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
+        }
+        let moved = try e.store(NewMemory("The launch checklist lives in the ops wiki", importance: 0.9)).id
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        clock.advance(hours: 24)
+        let tierBefore = try e.get(id: moved).tier
+        let events = Mutex<[MemoryEvent]>([])
+        let subscription = e.subscribe { event in events.withLock { $0.append(event) } }
+        defer { e.unsubscribe(subscription) }
+
+        gated.hold.withLock { $0 = true }
+        let cycle = DispatchGroup()
+        DispatchQueue.global().async(group: cycle) { _ = try? e.metabolize() }
+        #expect(gated.awaitCall(seconds: 60), "the cycle's plan reached its summarizer")
+        let accessed = try e.get(id: moved).accessCount
+        #expect(try e.recall(RecallQuery("launch checklist ops wiki")).first?.memory.id == moved)
+        #expect(try e.get(id: moved).accessCount == accessed + 1)
+        gated.release()
+        #expect(cycle.wait(timeout: .now() + 60) == .success)
+
+        let now = try e.get(id: moved)
+        #expect(now.tier != tierBefore, "the cycle moved it")
+        #expect(now.accessCount == accessed + 1, "the access made during the plan was kept")
+        let row = try #require(try e.history(id: moved).last)
+        #expect(row.new?.tier == now.tier)
+        #expect(row.old?.accessCount == accessed + 1, "the row's old side is the memory as the cycle found it at commit")
+        #expect(row.new?.accessCount == accessed + 1, "the row's new side is the memory as committed")
+        let migrated = events.withLock { $0.last { $0.kind == .migrated && $0.memoryID == moved } }
+        #expect(migrated?.memory?.accessCount == accessed + 1, "the event carries the memory as committed")
+    }
+
     @Test func summaryCompressionShortensTheContentAndCountsTheRatio() throws {
         let e = try metabolic()
         let long = (1...8).map { "Sentence \($0) of a long design note about the storage engine and its write-ahead log." }.joined(separator: " ")
