@@ -10,13 +10,23 @@ extension Engine {
     /// then takes the lock and commits the plan if no memory the plan changes or removes was
     /// changed meanwhile (access counts aside: those recorded meanwhile are kept); otherwise it
     /// plans again from the memories as they are, under the lock, and commits that. Either way
-    /// the change is one consistent step. A summarizer or embedder failure leaves the memories
-    /// concerned as they were and is listed in the report's `errors`; the rest is committed.
+    /// the change is one consistent step. Cycles run one at a time (a second waits for the first
+    /// to commit, then plans from its result); dry runs do not wait. A summarizer or embedder
+    /// failure leaves the memories concerned as they were and is listed in the report's
+    /// `errors`; the rest is committed.
     /// - Parameters:
     ///   - now: the time the rules are applied at (default: the engine's clock).
     ///   - dryRun: plan and report without changing anything (nor calling the summarizer).
     public func metabolize(now: Timestamp? = nil, dryRun: Bool = false) throws(StrataError) -> MetabolizeReport {
         let started = ContinuousClock.now
+        if dryRun { return try cycle(now: now, dryRun: true, started: started) }
+        return try cycles.withLock { (_: inout Void) throws(StrataError) -> MetabolizeReport in
+            try cycle(now: now, dryRun: false, started: started)
+        }
+    }
+
+    /// One cycle, `cycles` held unless it is a dry run.
+    private func cycle(now: Timestamp?, dryRun: Bool, started: ContinuousClock.Instant) throws(StrataError) -> MetabolizeReport {
         let at = now ?? clock.now()
         let metabolism = Metabolism(
             configuration: configuration, now: at, dryRun: dryRun, summarizer: summarizer,

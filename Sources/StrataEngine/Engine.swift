@@ -47,6 +47,10 @@ public final class Engine: Sendable {
 
     let writer: Mutex<WriterState>
     let shared: Mutex<SharedState>
+    /// Held for the whole of a lifecycle cycle (before `writer`, which the cycle takes only to
+    /// commit), so a second cycle plans from what the first committed instead of paying the
+    /// summarizer for the same work and then planning again under the writer lock.
+    let cycles = Mutex(())
     let hub = EventHub()
     private let schedule = LifecycleSchedule()
 

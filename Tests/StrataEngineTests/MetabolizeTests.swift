@@ -3,6 +3,7 @@ import StrataCore
 import StrataEngine
 import StrataTesting
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -26,9 +27,12 @@ final class GatedSummarizer: Summarizer {
     private let inner = try! ExtractiveSummarizer()
     private let waiting = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
     let hold = Mutex(false)
+    /// Calls so far.
+    let calls = Mutex(0)
     var name: String { "gated" }
 
     func summarize(_ texts: [String], maxCharacters: Int) throws(StrataError) -> String {
+        calls.withLock { $0 += 1 }
         if hold.withLock({ $0 }) {
             waiting.signal()
             gate.wait()
@@ -327,6 +331,56 @@ struct TestBackends: BackendProvider {
         #expect(row.new?.accessCount == accessed + 1, "the row's new side is the memory as committed")
         let migrated = events.withLock { $0.last { $0.kind == .migrated && $0.memoryID == moved } }
         #expect(migrated?.memory?.accessCount == accessed + 1, "the event carries the memory as committed")
+    }
+
+    /// Two cycles started together: the second waits for the first to commit and plans from its
+    /// result, so the summarizer is paid once, not once per cycle.
+    @Test func aSecondCycleWaitsForTheFirstInsteadOfSummarizingTheSameMemoriesAgain() throws {
+        let gated = GatedSummarizer()
+        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
+        o["dedupe"] = ["enabled": false]
+        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
+        let scope = try ScopePath("s")
+        for i in 0..<3 {
+            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
+        }
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        clock.advance(hours: 24)
+        let callsBefore = gated.calls.withLock { $0 }
+
+        gated.hold.withLock { $0 = true }
+        let reports = Mutex<[MetabolizeReport]>([])
+        // Threads of their own: a cycle blocked in the summarizer must not be what keeps the
+        // other from starting (Dispatch's global pool did not start the second here while the
+        // first was blocked).
+        let first = Self.thread { if let r = try? e.metabolize() { reports.withLock { $0.append(r) } } }
+        #expect(gated.awaitCall(seconds: 60), "the first cycle's plan reached its summarizer")
+        let second = Self.thread { if let r = try? e.metabolize() { reports.withLock { $0.append(r) } } }
+        // A dry run plans from the same memories without waiting for the cycle; with the gate
+        // shut it would hang if it called the summarizer, which a dry run must not.
+        let preview = try e.metabolize(dryRun: true)
+        #expect(preview.consolidatedSources == 3, "the dry run sees the three sources still there")
+        #expect(second.wait(timeout: .now() + 0.5) == .timedOut, "the second cycle waits for the first")
+        #expect(gated.calls.withLock { $0 } == callsBefore + 1, "only the first cycle has called the summarizer")
+        gated.release()
+        #expect(first.wait(timeout: .now() + 60) == .success && second.wait(timeout: .now() + 60) == .success)
+
+        let done = reports.withLock { $0 }
+        #expect(done.count == 2)
+        #expect(done.map(\.consolidatedSources).sorted() == [0, 3], "the first consolidated, the second found nothing left")
+        #expect(gated.calls.withLock { $0 } == callsBefore + 1, "one summary for the two cycles")
+        #expect(try e.stats().lifecycle.cycles == 3)
+    }
+
+    /// Runs `body` on a new thread; the semaphore is signalled when it returns.
+    static func thread(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            body()
+            done.signal()
+        }
+        return done
     }
 
     @Test func summaryCompressionShortensTheContentAndCountsTheRatio() throws {
