@@ -73,9 +73,8 @@ extension Engine {
     /// Whether `plan`, made from `scanned`, still applies to the store (writer lock held): every
     /// memory it replaces or removes is as it was scanned, but for its access count and time.
     /// Those changed by recalls since are carried into the replacements, so no access is lost,
-    /// and into the plan's history rows and events, so they show the memories as committed.
-    /// (An access to a memory the plan merges away is not carried into the memory it merges
-    /// into: the merge counted the accesses it scanned.)
+    /// (those of a near-duplicate merged away into the memory it merged into), and into the
+    /// plan's history rows and events, so they show the memories as committed.
     private func rebase(_ plan: inout Metabolism.Plan, scanned: [StoredRecord]) throws(StrataError) -> Bool {
         var before: [String: StoredRecord] = [:]
         for r in scanned { before[r.memory.id] = r }
@@ -93,14 +92,21 @@ extension Engine {
             guard let old = before[id], let now = try store.get(id: id), unchanged(old, now) else { return false }
             found[id] = now.memory
         }
+        var upserted: [String: Int] = [:]
         for i in plan.change.upserts.indices {
             guard let old = before[plan.change.upserts[i].memory.id] else { continue }  // made by this cycle
             guard let now = try store.get(id: old.memory.id), unchanged(old, now) else { return false }
-            plan.change.upserts[i].memory.accessCount += now.memory.accessCount - old.memory.accessCount
-            plan.change.upserts[i].memory.accessedAt = max(plan.change.upserts[i].memory.accessedAt, now.memory.accessedAt)
+            carryAccess(into: &plan.change.upserts[i].memory, old: old.memory, now: now.memory)
             found[old.memory.id] = now.memory
-            committed[old.memory.id] = plan.change.upserts[i].memory
+            upserted[old.memory.id] = i
         }
+        // A near-duplicate merged away hands its accesses to the memory it merged into, as the
+        // merge did with those it scanned.
+        for (id, keeper) in plan.mergedInto {
+            guard let i = upserted[keeper], let old = before[id], let now = found[id] else { continue }
+            carryAccess(into: &plan.change.upserts[i].memory, old: old.memory, now: now)
+        }
+        for (id, i) in upserted { committed[id] = plan.change.upserts[i].memory }
         func carry(_ memory: inout Memory?, from source: Memory?) {
             guard let source, memory != nil else { return }
             memory!.accessCount = source.accessCount
@@ -113,6 +119,12 @@ extension Engine {
         }
         for i in plan.events.indices { carry(&plan.events[i].memory, from: committed[plan.events[i].memoryID]) }
         return true
+    }
+
+    /// Adds the accesses recorded between `old` and `now` to `memory`.
+    private func carryAccess(into memory: inout Memory, old: Memory, now: Memory) {
+        memory.accessCount += now.accessCount - old.accessCount
+        memory.accessedAt = max(memory.accessedAt, now.accessedAt)
     }
 
     /// The totals of every cycle so far (the last row of the lifecycle ledger).

@@ -35,6 +35,8 @@ struct Metabolism {
         var change = StoreChange()
         var report: MetabolizeReport
         var events: [MemoryEvent] = []
+        /// Each memory merged away as a near-duplicate → the memory it was merged into.
+        var mergedInto: [String: String] = [:]
     }
 
     /// What the cycle does to one memory.
@@ -329,6 +331,7 @@ struct Metabolism {
             case .merged(let keeper, let cosine):
                 let why = "near-duplicate (cosine \(Self.number(Double(cosine)))) of \(records[keeper].memory.id), merged into it"
                 plan.report.pruned.redundancy += 1
+                plan.mergedInto[m.id] = records[keeper].memory.id
                 plan.report.moves.append(.init(id: m.id, action: .merge, from: m.tier, to: nil, reason: why))
                 remove(i, "pruned (redundancy): \(why)")
             case .consolidated(let episode):

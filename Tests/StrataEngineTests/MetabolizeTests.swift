@@ -333,6 +333,47 @@ struct TestBackends: BackendProvider {
         #expect(migrated?.memory?.accessCount == accessed + 1, "the event carries the memory as committed")
     }
 
+    /// A recall while the cycle plans touches two near-duplicates the plan merges: the memory
+    /// kept gets both accesses, as the merge sums the counts it scanned.
+    @Test func accessToANearDuplicateMergedAwayWhileACyclePlansReachesTheMemoryKept() throws {
+        let gated = GatedSummarizer()
+        guard case .object(var o) = ConfigurationPresets.metabolic, case .object(var lifecycle) = o["lifecycle"] else { fatalError() }
+        lifecycle["redundancy"] = ["threshold": 0.9]
+        o["lifecycle"] = .object(lifecycle)
+        o["dedupe"] = ["enabled": false]
+        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
+        let scope = try ScopePath("s")
+        for i in 0..<3 {
+            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
+        }
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        clock.advance(hours: 24)
+        func near(_ salt: Int) -> [Float] {
+            var v = [Float](repeating: 0, count: 256)
+            v[3] = 1
+            v[(20 + salt * 31) % 256] = 0.1
+            return Vectors.normalized(v)
+        }
+        let pair = try e.store([NewMemory("", scope: try ScopePath("d"), importance: 0.9), NewMemory("", scope: try ScopePath("d"), importance: 0.4)],
+                               vectors: [near(1), near(2)]).map(\.id)
+
+        gated.hold.withLock { $0 = true }
+        let cycle = Self.thread { _ = try? e.metabolize() }
+        #expect(gated.awaitCall(seconds: 60), "the cycle's plan reached its summarizer")
+        var probe = [Float](repeating: 0, count: 256)
+        probe[3] = 1
+        let hits = try e.recall(RecallQuery(vector: probe, k: 2)).map(\.memory.id)
+        #expect(Set(hits) == Set(pair))
+        gated.release()
+        #expect(cycle.wait(timeout: .now() + 60) == .success)
+
+        let kept = try e.get(id: pair[0])
+        #expect(throws: StrataError.self) { try e.get(id: pair[1]) }
+        #expect(kept.accessCount == 2, "the access to the memory merged away was carried to the one kept")
+        #expect(try e.history(id: pair[0]).last?.new?.accessCount == 2)
+    }
+
     /// Two cycles started together: the second waits for the first to commit and plans from its
     /// result, so the summarizer is paid once, not once per cycle.
     @Test func aSecondCycleWaitsForTheFirstInsteadOfSummarizingTheSameMemoriesAgain() throws {
