@@ -63,6 +63,15 @@ void strata_simd_tanh(float *v, size_t n);
 /** v[i] = 1 / (1 + e^-v[i]). */
 void strata_simd_sigmoid(float *v, size_t n);
 
+/** Softmax of n values in place: e^(v[i] - max v) / Σ, with e^x as in strata_simd_tanh (within
+ *  a few ulp of libm; below e^-87.3 it stays at e^-87.3 rather than going to 0). −∞ gives 0;
+ *  all −∞ (or n 0) gives all 0. */
+void strata_simd_softmax(float *v, size_t n);
+
+/** −Σ p[i] ln p[i] over n probabilities; values below FLT_MIN (0 among them) count 0. ln is
+ *  Cephes' polynomial, within a few ulp of libm. */
+float strata_simd_entropy(const float *p, size_t n);
+
 /** One row of an LSTM cell (PyTorch's gate order) and a persistence blend, the fractal kernel's
  *  state work: with z = [zi, zf, zg, zo] (w each), c = σ(zf) c + σ(zi) tanh(zg), h = σ(zo)
  *  tanh(c), then m = m · keep + h · (1 − keep), copied to out. *change gets Σ |m_new − m_old|,

@@ -5,25 +5,15 @@ import StrataCore
 /// The few vector operations the kernels are built from besides their matrix products
 /// (`PackedLinear`): most are CStrataSIMD's loops, built for AVX-512, AVX2 and baseline x86-64.
 public enum TensorMath {
-    /// Softmax of `count` values in place (max-subtracted, so large scores do not overflow).
+    /// Softmax of `count` values in place (max-subtracted, so large scores do not overflow; −∞
+    /// gives 0). CStrataSIMD's vector loop: e^x within a few ulp of libm's.
     public static func softmax(_ v: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, v[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = expf(v[i] - m)
-            v[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<count { v[i] *= inv }
+        strata_simd_softmax(v, count)
     }
 
-    /// -Σ p log p over `count` probabilities (0 log 0 = 0).
+    /// -Σ p log p over `count` probabilities (0 log 0 = 0). CStrataSIMD's vector loop.
     public static func entropy(_ p: UnsafePointer<Float>, count: Int) -> Float {
-        var h: Float = 0
-        for i in 0..<count where p[i] > 0 { h -= p[i] * logf(p[i]) }
-        return h
+        strata_simd_entropy(p, count)
     }
 
     public static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
