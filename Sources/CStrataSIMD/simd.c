@@ -141,14 +141,14 @@ CLONES void strata_simd_softmax(float *v, size_t n)
     for (; i + 16 <= n; i += 16)
         for (int l = 0; l < 16; l++) {
             const float x = v[i + l];
-            const float e = x == -INFINITY ? 0.0f : strata_expf(x - top);
+            const float e = x - top < -87.3f ? 0.0f : strata_expf(x - top); /* −∞ and underflow: 0 */
             v[i + l] = e;
             acc[l] += e;
         }
     float total = 0;
     for (int l = 0; l < 16; l++) total += acc[l];
     for (; i < n; i++) {
-        const float e = v[i] == -INFINITY ? 0.0f : strata_expf(v[i] - top);
+        const float e = v[i] - top < -87.3f ? 0.0f : strata_expf(v[i] - top);
         v[i] = e;
         total += e;
     }

@@ -25,6 +25,14 @@ import Testing
         }
     }
 
+    @Test func aScoreFarBelowTheMaximumGetsZeroAndTheRestStillSumToOne() {
+        var v: [Float] = [0, -50, -90, -200, 3]
+        strata_simd_softmax(&v, 5)
+        #expect(v[2] == 0 && v[3] == 0)
+        #expect(v[1] > 0, "e^-53 is still a normal float")
+        #expect(abs(v.reduce(0, +) - 1) <= 1e-6)
+    }
+
     @Test func allMaskedGivesZeros() {
         var v = [Float](repeating: -.infinity, count: 20)
         strata_simd_softmax(&v, 20)

@@ -64,8 +64,8 @@ void strata_simd_tanh(float *v, size_t n);
 void strata_simd_sigmoid(float *v, size_t n);
 
 /** Softmax of n values in place: e^(v[i] - max v) / Σ, with e^x as in strata_simd_tanh (within
- *  a few ulp of libm; below e^-87.3 it stays at e^-87.3 rather than going to 0). −∞ gives 0;
- *  all −∞ (or n 0) gives all 0. */
+ *  a few ulp of libm). Values more than 87.3 below the maximum, −∞ among them, give 0 (libm
+ *  would give a subnormal below 1.2e-38); all −∞ (or n 0) gives all 0. */
 void strata_simd_softmax(float *v, size_t n);
 
 /** −Σ p[i] ln p[i] over n probabilities; values below FLT_MIN (0 among them) count 0. ln is
