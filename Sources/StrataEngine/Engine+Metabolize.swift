@@ -72,9 +72,9 @@ extension Engine {
 
     /// Whether `plan`, made from `scanned`, still applies to the store (writer lock held): every
     /// memory it replaces or removes is as it was scanned, but for its access count and time.
-    /// Those changed by recalls since are carried into the replacements, so no access is lost,
-    /// (those of a near-duplicate merged away into the memory it merged into), and into the
-    /// plan's history rows and events, so they show the memories as committed.
+    /// Those changed by recalls since are carried into the replacements (a near-duplicate's
+    /// into the memory it is merged into), so no access is lost, and into the plan's history
+    /// rows and events, so they show the memories as committed.
     private func rebase(_ plan: inout Metabolism.Plan, scanned: [StoredRecord]) throws(StrataError) -> Bool {
         var before: [String: StoredRecord] = [:]
         for r in scanned { before[r.memory.id] = r }

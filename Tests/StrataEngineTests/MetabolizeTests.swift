@@ -220,23 +220,39 @@ struct TestBackends: BackendProvider {
         #expect(try e.stats().lifecycle.errors == 1)
     }
 
+    /// An engine on the metabolic preset (dedupe off, optionally a redundancy rule) whose
+    /// summarizer the test gates, holding three session facts in scope "s" that its next cycle
+    /// consolidates: stored (with whatever `extra` stores), moved on by a cycle 2 h later, and
+    /// the clock then 24 h further. Returns the engine, the summarizer and the facts' ids.
+    func engineWithASessionToConsolidate(
+        redundancy: Double? = nil, extra: (Engine) throws -> Void = { _ in }
+    ) throws -> (Engine, GatedSummarizer, [String]) {
+        let gated = GatedSummarizer()
+        guard case .object(var o) = ConfigurationPresets.metabolic, case .object(var lifecycle) = o["lifecycle"] else { fatalError() }
+        if let redundancy { lifecycle["redundancy"] = ["threshold": .number(redundancy)] }
+        o["lifecycle"] = .object(lifecycle)
+        o["dedupe"] = ["enabled": false]
+        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
+        let scope = try ScopePath("s")
+        let sources = try (0..<3).map { i in
+            try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)).id
+        }
+        try extra(e)
+        clock.advance(hours: 2)
+        _ = try e.metabolize()
+        clock.advance(hours: 24)
+        return (e, gated, sources)
+    }
+
     /// A cycle plans without the writer lock, so while its summarizer runs every verb goes on;
     /// a memory changed meanwhile makes it plan again under the lock, and even then recall,
     /// history and stats go on, the access a recall records landing when the cycle commits.
     @Test func aCycleWaitingForItsSummarizerHoldsUpNoVerbAndSeesChangesMadeMeanwhile() throws {
-        let gated = GatedSummarizer()
-        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
-        o["dedupe"] = ["enabled": false]
-        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
-        let scope = try ScopePath("s")
-        var sources: [String] = []
-        for i in 0..<3 {
-            sources.append(try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7)).id)
+        var keptID = ""
+        let (e, gated, sources) = try engineWithASessionToConsolidate {
+            keptID = try $0.store(NewMemory("The launch checklist lives in the ops wiki", pinned: true)).id
         }
-        let kept = try e.store(NewMemory("The launch checklist lives in the ops wiki", pinned: true)).id
-        clock.advance(hours: 2)
-        _ = try e.metabolize()
-        clock.advance(hours: 24)
+        let kept = keptID
         let accessBefore = try e.get(id: kept).accessCount
         let recallsBefore = try e.stats().operations["recall"] ?? 0
         let first = sources[0]
@@ -295,26 +311,18 @@ struct TestBackends: BackendProvider {
     /// still applies (only access fields changed), and the access lands in the moved memory, in
     /// its history row and in the migration event, as if the recall had come first.
     @Test func accessRecordedWhileACyclePlansReachesTheMovedMemoryItsHistoryAndItsEvent() throws {
-        let gated = GatedSummarizer()
-        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
-        o["dedupe"] = ["enabled": false]
-        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
-        let scope = try ScopePath("s")
-        for i in 0..<3 {
-            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
+        var movedID = ""
+        let (e, gated, _) = try engineWithASessionToConsolidate {
+            movedID = try $0.store(NewMemory("The launch checklist lives in the ops wiki", importance: 0.9)).id
         }
-        let moved = try e.store(NewMemory("The launch checklist lives in the ops wiki", importance: 0.9)).id
-        clock.advance(hours: 2)
-        _ = try e.metabolize()
-        clock.advance(hours: 24)
+        let moved = movedID
         let tierBefore = try e.get(id: moved).tier
         let events = Mutex<[MemoryEvent]>([])
         let subscription = e.subscribe { event in events.withLock { $0.append(event) } }
         defer { e.unsubscribe(subscription) }
 
         gated.hold.withLock { $0 = true }
-        let cycle = DispatchGroup()
-        DispatchQueue.global().async(group: cycle) { _ = try? e.metabolize() }
+        let cycle = Self.thread { _ = try? e.metabolize() }
         #expect(gated.awaitCall(seconds: 60), "the cycle's plan reached its summarizer")
         let accessed = try e.get(id: moved).accessCount
         #expect(try e.recall(RecallQuery("launch checklist ops wiki")).first?.memory.id == moved)
@@ -336,19 +344,7 @@ struct TestBackends: BackendProvider {
     /// A recall while the cycle plans touches two near-duplicates the plan merges: the memory
     /// kept gets both accesses, as the merge sums the counts it scanned.
     @Test func accessToANearDuplicateMergedAwayWhileACyclePlansReachesTheMemoryKept() throws {
-        let gated = GatedSummarizer()
-        guard case .object(var o) = ConfigurationPresets.metabolic, case .object(var lifecycle) = o["lifecycle"] else { fatalError() }
-        lifecycle["redundancy"] = ["threshold": 0.9]
-        o["lifecycle"] = .object(lifecycle)
-        o["dedupe"] = ["enabled": false]
-        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
-        let scope = try ScopePath("s")
-        for i in 0..<3 {
-            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
-        }
-        clock.advance(hours: 2)
-        _ = try e.metabolize()
-        clock.advance(hours: 24)
+        let (e, gated, _) = try engineWithASessionToConsolidate(redundancy: 0.9)
         func near(_ salt: Int) -> [Float] {
             var v = [Float](repeating: 0, count: 256)
             v[3] = 1
@@ -377,17 +373,7 @@ struct TestBackends: BackendProvider {
     /// Two cycles started together: the second waits for the first to commit and plans from its
     /// result, so the summarizer is paid once, not once per cycle.
     @Test func aSecondCycleWaitsForTheFirstInsteadOfSummarizingTheSameMemoriesAgain() throws {
-        let gated = GatedSummarizer()
-        guard case .object(var o) = ConfigurationPresets.metabolic else { fatalError() }
-        o["dedupe"] = ["enabled": false]
-        let e = try Engine(configuration: EngineConfiguration(json: .object(o)), backends: TestBackends(summarizer: gated), clock: clock)
-        let scope = try ScopePath("s")
-        for i in 0..<3 {
-            _ = try e.store(NewMemory("Session fact \(i): the quarterly report covers region \(i).", scope: scope, importance: 0.7))
-        }
-        clock.advance(hours: 2)
-        _ = try e.metabolize()
-        clock.advance(hours: 24)
+        let (e, gated, _) = try engineWithASessionToConsolidate()
         let callsBefore = gated.calls.withLock { $0 }
 
         gated.hold.withLock { $0 = true }

@@ -31,7 +31,10 @@ float strata_simd_dot(const float *a, const float *b, size_t n);
 void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out);
 
 /** out = Σ weights[i] · rows[i] over the n rows of d floats whose weight is non-zero (rows with
- *  weight 0 are not read, so they may hold anything). */
+ *  weight 0 are not read, so they may hold anything), four rows per pass over out. For rows
+ *  already in the core's cache (strata_simd_attend's second pass): rows streamed from memory
+ *  once go faster one after another (one stream the hardware prefetcher follows, as
+ *  TensorMath.weightedSum does for KV's values) than four side by side. */
 void strata_simd_weighted_sum(const float *weights, const float *rows, size_t n, size_t d, float *out);
 
 /** Attention over `rows` (n rows of d floats) in two passes: weights = softmax of
