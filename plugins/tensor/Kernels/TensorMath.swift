@@ -38,7 +38,7 @@ public enum TensorMath {
     /// out[width] = Σᵢ weights[i] · rows[i], over `count` rows of `width` floats (an attention
     /// read); rows of weight 0 (masked slots) are skipped. One row after another, for rows read
     /// from memory once (KV's values): `strata_simd_weighted_sum` takes four side by side, which
-    /// suits rows already in cache but ran 0.9-1.05x this in a C model of KV's pass.
+    /// suits rows already in cache but ran 0.85-1.06x this in a C model of KV's pass.
     public static func weightedSum(
         _ weights: UnsafePointer<Float>, rows: UnsafePointer<Float>, count: Int, width: Int, into out: UnsafeMutablePointer<Float>
     ) {
