@@ -17,9 +17,12 @@ struct ExportCommand: ParsableCommand {
             keys. Expired memories are exported too. Embeddings are not: import embeds the \
             text again. strata import reads the file back as it is.
 
-            A file is written next to its final name and renamed into place when complete, \
-            so an existing file is replaced only by a whole export. With - the lines go to \
-            stdout (and --json is refused, as it would mix a summary into the data).
+            A file is written next to its final name (mode 0600) and moved into place when \
+            complete. An existing file is refused (exit 24) unless --force is given, and then \
+            replaced only by a whole export; a file of the store itself (anything in the store \
+            folder, the database or log and the files beside it) is refused even with --force. \
+            With - the lines go to stdout (and --json is refused, as it would mix a summary \
+            into the data).
 
             Example:
               strata export backup.jsonl
@@ -28,6 +31,9 @@ struct ExportCommand: ParsableCommand {
 
     @Argument(help: ArgumentHelp("The JSONL file to write, or - for standard output.", valueName: "file"))
     var file: String
+
+    @Flag(help: "Replace an existing file (never one of the store's own files).")
+    var force = false
 
     @OptionGroup var store: StoreLocation
     @OptionGroup var output: OutputOptions
@@ -38,7 +44,14 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let engine = try store.openEngine()
+            let configuration = try store.configuration()
+            if file != "-" {
+                try store.files(configuration).refuseOverwrite(file, what: "export")
+                if !force, access(file, F_OK) == 0 {
+                    throw StrataError(.conflict, "\(file) already exists; pass --force to replace it")
+                }
+            }
+            let engine = try StoreLocation.openEngine(configuration: configuration)
             let target = file == "-" ? "-" : "\(file).tmp-\(getpid())"
             let out = try OutputFile(path: target, name: file)
             var count = 0
@@ -49,7 +62,7 @@ struct ExportCommand: ParsableCommand {
                     return true
                 }
                 try out.close()
-                if target != "-" { try FileSystem.publish(target, as: file, replacing: true) }
+                if target != "-" { try FileSystem.publish(target, as: file, replacing: force) }
             } catch {
                 if target != "-" { unlink(target) }
                 throw error

@@ -10,17 +10,17 @@ enum FileSystem {
         StrataError(.io, "cannot \(what) \(path): \(String(cString: strerror(errno)))")
     }
 
-    /// `mkdir -p`: creates `path` and any missing parent folders.
+    /// `mkdir -p`: creates `path` and any missing parent folders, each 0700 (`PrivateFile`).
     static func makeDirectories(_ path: String) throws(StrataError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw failure("create folder", prefix) }
+            if !PrivateFile.makeFolder(prefix) { throw failure("create folder", prefix) }
             prefix += "/"
         }
     }
 
-    /// Writes `text` to a new or truncated file.
+    /// Writes `text` to a new file (0600; an existing one is refused).
     static func writeFile(_ path: String, _ text: String) throws(StrataError) {
         let file = try OutputFile(path: path)
         try file.write(text)

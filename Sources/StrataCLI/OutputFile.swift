@@ -3,7 +3,11 @@ import Glibc
 #endif
 import StrataCore
 
-/// A file opened for writing, or standard output for `-`. Errors are `.io` naming the file.
+/// A new file opened for writing, or standard output for `-`. Errors are `.io` naming the file.
+///
+/// The file is created, never opened over an existing one (`O_EXCL`: a file staged under a
+/// temporary name cannot be someone else's), and is readable by its owner alone (0600 whatever
+/// the umask): memories are private data.
 final class OutputFile {
     /// The file as messages name it.
     let path: String
@@ -15,8 +19,11 @@ final class OutputFile {
         self.path = name ?? path
         // Standard output is written through its own FILE on a duplicate descriptor: closing
         // it flushes the data and leaves descriptor 1 open for anything printed afterwards.
-        guard let f = path == "-" ? fdopen(dup(1), "wb") : fopen(path, "wb") else {
-            throw StrataError(.io, "cannot create \(name ?? path): \(String(cString: strerror(errno)))")
+        let fd = path == "-" ? dup(1) : PrivateFile.create(path)
+        guard fd >= 0, let f = fdopen(fd, "wb") else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { Glibc.close(fd) }
+            throw StrataError(.io, "cannot create \(name ?? path): \(reason)")
         }
         handle = f
     }

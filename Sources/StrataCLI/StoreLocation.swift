@@ -35,18 +35,33 @@ struct StoreLocation: ParsableArguments {
     /// - Throws: `.io` naming the folder and how it was chosen when it holds no `strata.json`;
     ///   otherwise whatever reading the configuration or opening the engine throws.
     func openEngine() throws(StrataError) -> Engine {
+        try Self.openEngine(configuration: try configuration())
+    }
+
+    /// The store folder's configuration, read and checked.
+    /// - Throws: `.io` naming the folder and how it was chosen when it holds no `strata.json`.
+    func configuration() throws(StrataError) -> EngineConfiguration {
         let file = configurationFile
         guard access(file, F_OK) == 0 else {
             let (dir, source) = directory
             throw StrataError(.io, "no Strata store in \(dir) (\(source)): \(file) does not exist; "
                 + "run `strata init\(source == "--dir" ? " --dir \(dir)" : "")` first, or choose another folder with --dir or STRATA_DIR")
         }
-        return try Self.openEngine(configurationFile: file)
+        return try EngineConfiguration(contentsOfFile: file)
+    }
+
+    /// The files of this store, which commands that write files must not write over.
+    func files(_ configuration: EngineConfiguration) -> StoreFiles {
+        StoreFiles(folder: directory.path, configuration: configuration)
     }
 
     /// Opens the engine a configuration file describes, with the plugin loader.
     static func openEngine(configurationFile file: String) throws(StrataError) -> Engine {
-        let config = try EngineConfiguration(contentsOfFile: file)
-        return try Engine(configuration: config, backends: PluginBackends(loader: PluginLoader(configuredDirectories: config.pluginDirectories)))
+        try openEngine(configuration: try EngineConfiguration(contentsOfFile: file))
+    }
+
+    /// Opens the engine a configuration describes, with the plugin loader.
+    static func openEngine(configuration config: EngineConfiguration) throws(StrataError) -> Engine {
+        try Engine(configuration: config, backends: PluginBackends(loader: PluginLoader(configuredDirectories: config.pluginDirectories)))
     }
 }
