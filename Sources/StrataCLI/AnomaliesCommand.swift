@@ -79,7 +79,7 @@ struct AnomaliesCommand: ParsableCommand {
 
     /// The content on one line, cut to `previewLength` characters ending in "...".
     static func preview(_ content: String) -> String {
-        let line = String(content.map { $0.isNewline ? " " : $0 })
+        let line = TerminalText.escaped(String(content.map { $0.isNewline ? " " : $0 }), keepNewlines: false)
         guard !line.isEmpty else { return "(no content)" }
         return line.count > previewLength ? String(line.prefix(previewLength - 3)) + "..." : line
     }

@@ -40,13 +40,16 @@ struct HistoryCommand: ParsableCommand {
     /// The fields that differ between two versions, as `field: old -> new` (or the content alone
     /// for an ADD or DELETE). Access bookkeeping and the update time are left out: they change
     /// on every write and would hide what the user did.
+    /// Content on one line of the listing (see `TerminalText`).
+    static func line(_ content: String) -> String { TerminalText.escaped(content, keepNewlines: false) }
+
     static func changes(from old: Memory?, to new: Memory?) -> [String] {
         switch (old, new) {
-        case (nil, let m?): return ["+ \(m.content)"]
-        case (let m?, nil): return ["- \(m.content)"]
+        case (nil, let m?): return ["+ \(Self.line(m.content))"]
+        case (let m?, nil): return ["- \(Self.line(m.content))"]
         case (let a?, let b?):
             var out: [String] = []
-            if a.content != b.content { out += ["- \(a.content)", "+ \(b.content)"] }
+            if a.content != b.content { out += ["- \(Self.line(a.content))", "+ \(Self.line(b.content))"] }
             func field(_ name: String, _ x: String, _ y: String) { if x != y { out.append("\(name): \(x) -> \(y)") } }
             field("metadata", Format.json(.object(a.metadata)), Format.json(.object(b.metadata)))
             field("category", a.category, b.category)

@@ -5,7 +5,7 @@ enum MemoryText {
     static func lines(_ m: Memory) -> [String] {
         let rows: [(String, String)] = [
             ("id", m.id),
-            ("content", m.content),
+            ("content", TerminalText.escaped(m.content, keepNewlines: false)),
             ("metadata", Format.json(.object(m.metadata))),
             ("scope", Format.scope(m.scope)),
             ("visibility", m.visibility.rawValue),
@@ -24,6 +24,6 @@ enum MemoryText {
     }
 
     static func print(_ m: Memory) {
-        for line in lines(m) { Swift.print(line) }
+        for line in lines(m) { StrataCLI.print(line) }
     }
 }

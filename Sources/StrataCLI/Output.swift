@@ -12,12 +12,12 @@ struct OutputOptions: ParsableArguments {
 
 /// Prints JSON pretty-printed with sorted keys.
 func printJSON(_ value: JSONValue) {
-    print(JSONWriter.string(value, pretty: true))
+    Swift.print(JSONWriter.string(value, pretty: true))
 }
 
 /// Writes a line (or, without `newline`, just the text) to standard error.
 func printError(_ text: String, newline: Bool = true) {
-    var line = newline ? text + "\n" : text
+    var line = TerminalText.escaped(text) + (newline ? "\n" : "")
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 

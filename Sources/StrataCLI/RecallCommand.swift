@@ -58,7 +58,7 @@ struct RecallCommand: ParsableCommand {
             for (rank, hit) in hits.enumerated() {
                 let m = hit.memory
                 print("\(rank + 1). \(Format.number(hit.score))  \(m.id)  scope \(Format.scope(m.scope))  tier \(m.tier)")
-                print("   \(m.content)")
+                print("   \(TerminalText.escaped(m.content, keepNewlines: false))")
                 let p = hit.scores
                 print("   vector \(Format.number(p.vector))  keyword \(Format.number(p.keyword))  fused \(Format.number(p.fused))  "
                     + "recency \(Format.number(p.recency))  importance \(Format.number(p.importance))  access \(Format.number(p.access))")

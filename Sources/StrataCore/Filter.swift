@@ -142,8 +142,26 @@ public indirect enum Filter: Sendable, Hashable {
         }
     }
 
-    /// True when the filter matches everything (an empty conjunction).
-    public var isAlways: Bool { if case .all(let parts) = self { parts.allSatisfy(\.isAlways) } else { false } }
+    /// True when the filter matches everything whatever the memory: an empty conjunction, a
+    /// disjunction with such a part (`{"$or": [{}]}`), the negation of one that never matches.
+    public var isAlways: Bool {
+        switch self {
+        case .all(let parts): parts.allSatisfy(\.isAlways)
+        case .any(let parts): parts.contains(where: \.isAlways)
+        case .not(let inner): inner.isNever
+        case .condition: false
+        }
+    }
+
+    /// True when the filter matches nothing whatever the memory (`{"$or": []}`, `{"$not": {}}`).
+    public var isNever: Bool {
+        switch self {
+        case .all(let parts): parts.contains(where: \.isNever)
+        case .any(let parts): parts.allSatisfy(\.isNever)
+        case .not(let inner): inner.isAlways
+        case .condition: false
+        }
+    }
 
     /// Joins filters with AND, dropping trivial ones.
     public static func and(_ filters: [Filter]) -> Filter {

@@ -34,13 +34,33 @@ public struct ScopePath: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (a: ScopePath, b: ScopePath) -> Bool { a.description < b.description }
 
-    /// Whether a memory stored at `owner` with `visibility` may be seen from `self` (seed 001):
-    /// GLOBAL everywhere, LOCAL only at the owner, SHARED at the owner, its parent and its children.
+    /// Whether a memory stored at `owner` with `visibility` may be seen from `self`: GLOBAL
+    /// everywhere, LOCAL only at the owner, SHARED at the owner, its parent and its children.
+    /// This evaluates `visibleFilter`, the filter recall and every other read by scope use, so
+    /// the rule is written once.
     public func canSee(owner: ScopePath, visibility: Visibility) -> Bool {
-        switch visibility {
-        case .global: return true
-        case .local: return owner == self
-        case .shared: return owner == self || owner.parent == self || parent == owner
-        }
+        var fields: [String: JSONValue] = ["scope": .string(owner.description), "visibility": .string(visibility.rawValue)]
+        if let p = owner.parent { fields["parent_scope"] = .string(p.description) }
+        return visibleFilter.matches(JSONValue.object(fields))
     }
+
+    /// The memories this node may see, as a filter on a memory's `scope`, `visibility` and
+    /// `parent_scope` fields (see `canSee`).
+    public var visibleFilter: Filter {
+        var sees: [Filter] = [
+            .condition(path: ["visibility"], .eq("global")),
+            .condition(path: ["scope"], .eq(.string(description))),
+            .all([.condition(path: ["visibility"], .eq("shared")),
+                  .condition(path: ["parent_scope"], .eq(.string(description)))]),
+        ]
+        if let parent {
+            sees.append(.all([.condition(path: ["visibility"], .eq("shared")),
+                              .condition(path: ["scope"], .eq(.string(parent.description)))]))
+        }
+        return .any(sees)
+    }
+
+    /// The memories this node owns (stored at this node, whatever their visibility): what a
+    /// node may change or forget. Seeing a GLOBAL or SHARED memory gives no right to remove it.
+    public var ownedFilter: Filter { .condition(path: ["scope"], .eq(.string(description))) }
 }

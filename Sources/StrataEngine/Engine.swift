@@ -284,19 +284,7 @@ public final class Engine: Sendable {
     func visibilityFilter(_ q: RecallQuery, now: Timestamp?) -> Filter {
         var parts: [Filter] = []
         if let filter = q.filter { parts.append(filter) }
-        if let node = q.scope {
-            var sees: [Filter] = [
-                .condition(path: ["visibility"], .eq("global")),
-                .condition(path: ["scope"], .eq(.string(node.description))),
-                .all([.condition(path: ["visibility"], .eq("shared")),
-                      .condition(path: ["parent_scope"], .eq(.string(node.description)))]),
-            ]
-            if let parent = node.parent {
-                sees.append(.all([.condition(path: ["visibility"], .eq("shared")),
-                                  .condition(path: ["scope"], .eq(.string(parent.description)))]))
-            }
-            parts.append(.any(sees))
-        }
+        if let node = q.scope { parts.append(node.visibleFilter) }
         if let tiers = q.tiers {
             // Tiers whose rule is `recall: always` (the working tier) are searched whatever the
             // request names.
@@ -445,15 +433,20 @@ public final class Engine: Sendable {
         precondition(removed.count == 1)
     }
 
-    /// Forgets every memory matching a metadata filter (as seen from `scope`, if given).
+    /// Forgets every memory matching a metadata filter; with `scope`, only the memories that
+    /// node owns (stored at it), never those it can merely see (another node's GLOBAL or
+    /// SHARED memories). Expired memories are forgotten too.
     /// Returns the ids forgotten; a filter matching nothing returns an empty list.
+    /// - Parameter all: must be true when `filter` has no condition at all (`{}`,
+    ///   `{"$or": [{}]}`): forgetting everything in view is never done by accident.
+    /// - Throws: `.invalidArgument` for a filter without a condition and `all` false.
     @discardableResult
-    public func forget(filter: Filter, scope: ScopePath? = nil) throws(StrataError) -> [String] {
-        try forget(ids: { () throws(StrataError) -> [Memory] in
-            var q = RecallQuery()
-            q.filter = filter
-            q.scope = scope
-            let full = visibilityFilter(q, now: nil)  // expired memories can be forgotten too
+    public func forget(filter: Filter, scope: ScopePath? = nil, all: Bool = false) throws(StrataError) -> [String] {
+        if filter.isAlways, !all {
+            throw StrataError(.invalidArgument, "the filter has no condition, so it would forget every memory\(scope.map { " of scope \"\($0)\"" } ?? " in the store"); say all to do that")
+        }
+        return try forget(ids: { () throws(StrataError) -> [Memory] in
+            let full = Filter.and([filter, scope?.ownedFilter ?? .always])
             var found: [Memory] = []
             try store.scan(filter: full) { (r: StoredRecord) throws(StrataError) -> Bool in
                 found.append(r.memory)

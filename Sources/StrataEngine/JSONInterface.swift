@@ -59,21 +59,23 @@ extension Engine {
         try update(try MemoryUpdate(json: request, path: "update request")).publicJSON
     }
 
-    /// `{"id"}` or `{"filter", "scope"?}` -> `{"forgotten": [ids]}`.
+    /// `{"id"}` or `{"filter", "scope"?, "all"?}` -> `{"forgotten": [ids]}`. With a scope, only
+    /// the memories that node owns; a filter without a condition needs `"all": true`.
     public func forgetJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
         var r = try JSONObjectReader(request, path: "forget request")
         let id = try r.optionalString("id")
         let filterJSON = r.optionalValue("filter")
         let scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
+        let all = try r.optionalBool("all") ?? false
         try r.finish()
         switch (id, filterJSON) {
         case (let id?, nil):
-            guard scope == nil else { throw StrataError(.invalidJSON, "forget request: \"scope\" goes with \"filter\", not \"id\"") }
+            guard scope == nil, !all else { throw StrataError(.invalidJSON, "forget request: \"scope\" and \"all\" go with \"filter\", not \"id\"") }
             try forget(id: id)
             return .object(["forgotten": .array([.string(id)])])
         case (nil, let f?):
             let filter = try Filter.parse(f, prefix: ["metadata"], what: "forget request.filter")
-            return .object(["forgotten": .array(try forget(filter: filter, scope: scope).map { .string($0) })])
+            return .object(["forgotten": .array(try forget(filter: filter, scope: scope, all: all).map { .string($0) })])
         default:
             throw StrataError(.invalidJSON, "forget request needs exactly one of \"id\" or \"filter\"")
         }
