@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 
 /// `strata`: the command-line face of the engine.
@@ -24,6 +27,28 @@ struct StrataCommand: ParsableCommand {
             SnapshotCommand.self, SnapshotsCommand.self, RollbackCommand.self,
             VersionCommand.self, DemoCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
         ])
+}
+
+extension StrataCommand {
+    /// Checks every argument's bytes before parsing: Swift decodes `argv` by replacing invalid
+    /// UTF-8 with U+FFFD, which would store text other than what was given. An argument that
+    /// is not UTF-8 is refused (exit 20, STRATA_ERR_INVALID_UTF8), naming it and the byte.
+    static func main() {
+        let argv = CommandLine.unsafeArgv
+        for i in 1..<Int(CommandLine.argc) {
+            guard let arg = argv[i] else { continue }
+            let count = strlen(arg)
+            do {
+                _ = try arg.withMemoryRebound(to: UInt8.self, capacity: count) { (p) throws(StrataError) -> String in
+                    try validatedString(UnsafeBufferPointer(start: p, count: count), what: "argument \(i)")
+                }
+            } catch {
+                printError("strata: \(error.code.cName): \(error.message); nothing was stored")
+                Glibc.exit(error.code.exitCode)
+            }
+        }
+        main(nil)
+    }
 }
 
 enum StrataVersion {

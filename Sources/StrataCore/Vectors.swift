@@ -15,10 +15,24 @@ public enum Vectors {
         guard v.count == dimension else {
             throw StrataError(.dimension, "\(what) has dimension \(v.count), the store's dimension is \(dimension)")
         }
-        for i in 0..<v.count where !v[i].isFinite {
-            throw StrataError(.invalidVector, "\(what) holds \(v[i]) at position \(i): vectors must be finite")
+        var squared = 0.0
+        for i in 0..<v.count {
+            guard v[i].isFinite else {
+                throw StrataError(.invalidVector, "\(what) holds \(v[i]) at position \(i): vectors must be finite")
+            }
+            squared += Double(v[i]) * Double(v[i])
+        }
+        // Finite floats can still overflow every score: near 3e38 the squared norm is infinite
+        // in float32, and cosine, dot and L2 all become 0, inf or NaN. Below this bound a dot
+        // product (|a||b|) and a squared L2 distance ((|a| + |b|)^2) both stay finite.
+        guard squared <= maximumSquaredNorm else {
+            throw StrataError(.invalidVector, "\(what) has a squared norm of \(squared), above \(maximumSquaredNorm): scores of vectors that long overflow float32; scale it down")
         }
     }
+
+    /// The largest squared L2 norm a stored or query vector may have: a quarter of the largest
+    /// float32, so that every score between two vectors stays finite.
+    public static let maximumSquaredNorm = Double(Float.greatestFiniteMagnitude) / 4
 
     public static func validate(_ v: [Float], dimension: Int, what: String) throws(StrataError) {
         try v.withUnsafeBufferPointer { p throws(StrataError) in try validate(p, dimension: dimension, what: what) }

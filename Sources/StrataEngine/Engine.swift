@@ -115,6 +115,10 @@ public final class Engine: Sendable {
         try store([item])[0]
     }
 
+    /// How far ahead of the clock a memory's `at` may be: clocks of machines differ, but a
+    /// memory dated years ahead would never age out of its tier or lose recency.
+    public static let maximumFutureSkewSeconds = 86_400.0
+
     /// Stores a batch atomically: either every item is stored or none is.
     ///
     /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
@@ -125,7 +129,12 @@ public final class Engine: Sendable {
     public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
         guard !items.isEmpty else { return [] }
         let defaults = configuration.defaults
+        let latest = clock.now().adding(seconds: Self.maximumFutureSkewSeconds)
         for (i, item) in items.enumerated() {
+            try TextRules.rejectNUL(item.content, what: "item \(i): content")
+            if let at = item.at, latest < at {
+                throw StrataError(.invalidArgument, "item \(i): at \(at.iso8601) is more than a day ahead of the engine's clock; a memory cannot have happened in the future (it would never age out)")
+            }
             if let imp = item.importance, !(0...1).contains(imp) {
                 throw StrataError(.invalidArgument, "item \(i): importance must be in 0...1, got \(imp)")
             }
@@ -393,6 +402,7 @@ public final class Engine: Sendable {
         if let imp = change.importance, !(0...1).contains(imp) {
             throw StrataError(.invalidArgument, "importance must be in 0...1, got \(imp)")
         }
+        if let content = change.content { try TextRules.rejectNUL(content, what: "content") }
         let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
         let now = clock.now()
         let updated = try write { (_: inout WriterState) throws(StrataError) -> Memory in
