@@ -125,11 +125,14 @@ public indirect enum Filter: Sendable, Hashable {
         return out
     }
 
-    /// The canonical JSON form, with full paths (as `strata_host_api.filter_json` hands to plugins).
+    /// The canonical JSON form, with full paths (as `strata_host_api.filter_json` hands to
+    /// plugins). `parse` reads it back to an equivalent filter: an empty conjunction is `{}`
+    /// (no condition) and an empty disjunction `{"$not": {}}`, since `parse` refuses an empty
+    /// `$and` or `$or` array.
     public var json: JSONValue {
         switch self {
-        case .all(let parts): return .object(["$and": .array(parts.map(\.json))])
-        case .any(let parts): return .object(["$or": .array(parts.map(\.json))])
+        case .all(let parts): return parts.isEmpty ? .object([:]) : .object(["$and": .array(parts.map(\.json))])
+        case .any(let parts): return parts.isEmpty ? .object(["$not": .object([:])]) : .object(["$or": .array(parts.map(\.json))])
         case .not(let inner): return .object(["$not": inner.json])
         case .condition(let path, let condition):
             let operand: JSONValue
