@@ -78,8 +78,8 @@ enum ConfigurationFilePaths {
 }
 
 /// Reads a whole file into memory; errors are `.io` and name the path and the system's reason.
-enum ConfigurationFileBytes {
-    static func read(_ path: String) throws(StrataError) -> [UInt8] {
+public enum ConfigurationFileBytes {
+    public static func read(_ path: String) throws(StrataError) -> [UInt8] {
         guard let file = fopen(path, "rb") else {
             throw StrataError(.io, "cannot open configuration file \(path): \(String(cString: strerror(errno)))")
         }

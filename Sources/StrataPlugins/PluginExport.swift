@@ -35,7 +35,7 @@ public enum PluginExport {
     /// host's ABI major differs, so an old host never calls vtables laid out for another major.
     public static func descriptor(
         host: UnsafePointer<strata_host_api>?, name: String, version: String, description: String,
-        vectorStore: Factory<any VectorStore>? = nil, embedder: Factory<any Embedder>? = nil,
+        vectorStore: Factory<any VectorStore>? = nil, salvage: StoreSalvage? = nil, embedder: Factory<any Embedder>? = nil,
         summarizer: Factory<any Summarizer>? = nil, memoryKernel: Factory<any MemoryKernel>? = nil
     ) -> UnsafePointer<strata_plugin_descriptor>? {
         if let built { return built }
@@ -48,6 +48,7 @@ public enum PluginExport {
         }
         if let vectorStore {
             VectorStoreExport.factory = vectorStore
+            VectorStoreExport.salvage = salvage
             add(STRATA_SEAM_VECTOR_STORE, vectorStore.name, UnsafeRawPointer(VectorStoreExport.vtable))
         }
         if let embedder {

@@ -7,6 +7,58 @@ import StrataCore
 /// The C vtable of a Swift `VectorStore` in a plugin (see `PluginExport`).
 enum VectorStoreExport {
     nonisolated(unsafe) static var factory: PluginExport.Factory<any VectorStore>?
+    /// The store's salvage (`strata doctor`, `strata salvage`), when it has one.
+    nonisolated(unsafe) static var salvage: StoreSalvage?
+
+    /// The host's callbacks for one salvage call, and whether one of them asked to stop.
+    private final class SalvageCallbacks {
+        let recordFn: strata_record_fn?
+        let findingFn: strata_finding_fn?
+        let context: UnsafeMutableRawPointer?
+        var stopped = false
+
+        init(_ recordFn: strata_record_fn?, _ findingFn: strata_finding_fn?, _ context: UnsafeMutableRawPointer?) {
+            self.recordFn = recordFn
+            self.findingFn = findingFn
+            self.context = context
+        }
+
+        static let stop = StrataError(.internal, "salvage stopped by the host's callback")
+
+        func record(_ r: StoredRecord) throws(StrataError) {
+            guard !stopped, let fn = recordFn else { throw Self.stop }
+            let context = self.context
+            if emit(r, score: 0, { c, _ in fn(context, c) }) != 0 {
+                stopped = true
+                throw Self.stop
+            }
+        }
+
+        func finding(_ f: DamageFinding) {
+            guard !stopped, let fn = findingFn else { return }
+            let context = self.context
+            if JSONWriter.string(f.json).withCString({ fn(context, $0) }) != 0 { stopped = true }
+        }
+    }
+
+    /// Calls a Swift salvage for the C `salvage` entry: findings and records out through the
+    /// host's callbacks; a callback's non-zero answer stops the salvage, which still succeeds.
+    private static func runSalvage(
+        _ salvage: StoreSalvage, config: UnsafePointer<CChar>?, recordFn: strata_record_fn?, findingFn: strata_finding_fn?,
+        context: UnsafeMutableRawPointer?
+    ) throws(StrataError) {
+        let callbacks = SalvageCallbacks(recordFn, findingFn, context)
+        let options = try PluginExport.json(config, what: "config")
+        do {
+            if recordFn != nil {
+                try salvage(options, callbacks.record, callbacks.finding)
+            } else {
+                try salvage(options, nil, callbacks.finding)
+            }
+        } catch {
+            if !callbacks.stopped { throw error }
+        }
+    }
 
     /// Calls `fn` with a record, keeping its C strings alive for the call.
     private static func emit(_ r: StoredRecord, score: Float, _ body: (UnsafePointer<strata_record>, Float) -> Int32) -> Int32 {
@@ -187,6 +239,12 @@ enum VectorStoreExport {
                     let store = PluginExport.object(me, as: (any VectorStore).self)
                     guard let name else { throw StrataError(.invalidArgument, "name is NULL") }
                     try store.deleteSnapshot(name: String(cString: name))
+                }
+            },
+            salvage: salvage == nil ? nil : { config, recordFn, findingFn, context in
+                PluginExport.run { () throws(StrataError) in
+                    guard let salvage else { throw StrataError(.unsupported, "no salvage registered") }
+                    try runSalvage(salvage, config: config, recordFn: recordFn, findingFn: findingFn, context: context)
                 }
             }))
         return UnsafePointer(p)

@@ -83,6 +83,13 @@ enum {
  */
 typedef int32_t (*strata_snapshot_fn)(void *context, const char *json);
 
+/**
+ * Receives one damaged part of a store found by `salvage` (since ABI 1.4),
+ * as a JSON object {"file", "location", "problem", "lost"?}, borrowed for the
+ * call. Return 0 to go on, non-zero to stop.
+ */
+typedef int32_t (*strata_finding_fn)(void *context, const char *json);
+
 /** A vector search. */
 typedef struct strata_search_request {
     uint32_t struct_size;         /**< sizeof(strata_search_request). */
@@ -238,12 +245,51 @@ typedef struct strata_vector_store_vtable {
      * deleted by hand (the host answers STRATA_ERR_UNSUPPORTED).
      */
     strata_status (*delete_snapshot)(void *self, const char *name);
+
+    /*
+     * Appended in ABI 1.4: damage reports and salvage. A plugin built against
+     * ABI 1.3 or older (whose vtable ends at `delete_snapshot`) still loads;
+     * the host then answers STRATA_ERR_UNSUPPORTED for `strata doctor` and
+     * `strata salvage` on its stores.
+     */
+
+    /**
+     * Reads the store that `config_json` describes (the options `create`
+     * gets, "dimension" and "metric" included) without opening it for use and
+     * without changing any of its files, even when they are damaged: for
+     * `strata doctor` (fn NULL) and `strata salvage` (fn non-NULL).
+     *
+     * Each damaged part the store skips is described once to `finding_fn` as
+     * a JSON object {"file", "location", "problem", "lost"?} (strings; the
+     * string is borrowed for the callback). Then, when `record_fn` is
+     * non-NULL, every memory the store can still read is passed to it once,
+     * in its latest readable state (removed memories are not passed). A
+     * callback returning non-zero stops the call, which then returns
+     * STRATA_OK.
+     *
+     * @param[in] config_json  the store's options, borrowed for the call.
+     * @param[in] record_fn    receives each readable record; may be NULL.
+     * @param[in] finding_fn   receives each finding; may be NULL.
+     * @param[in] context      passed to both callbacks.
+     * @return STRATA_OK when the files could be read (with or without
+     *         findings); STRATA_ERR_IO when they cannot be read at all (a
+     *         missing file); STRATA_ERR_CORRUPT when nothing in them is
+     *         recognisable as this store; STRATA_ERR_INVALID_CONFIG for bad
+     *         options.
+     * [thread-safe] May be called while no instance of the store is open, and
+     * while one is: it takes no lock a writer holds.
+     * May be NULL: no salvage.
+     */
+    strata_status (*salvage)(const char *config_json, strata_record_fn record_fn, strata_finding_fn finding_fn,
+                             void *context);
 } strata_vector_store_vtable;
 
 /** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_0 (offsetof(strata_vector_store_vtable, commit))
 /** sizeof an ABI 1.1 vector-store vtable (no snapshots). */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_1 (offsetof(strata_vector_store_vtable, snapshot))
+/** sizeof an ABI 1.2 or 1.3 vector-store vtable (no salvage). */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_3 (offsetof(strata_vector_store_vtable, salvage))
 
 #ifdef __cplusplus
 }
