@@ -30,8 +30,9 @@ import Synchronization
 ///   from one by the compaction's steps (see FileSnapshots.swift).
 /// - One writer: the open takes an exclusive `flock` on the log; a second opener gets
 ///   `.conflict`. A read-only open (`FileStoreOptions.readOnly`) takes a shared one, changes
-///   nothing on disk and refuses every write with `.unsupported`. Within a process every method is thread-safe: writes take one lock, reads go
-///   to the index, which runs them side by side.
+///   nothing on disk and refuses every write with `.unsupported`. Within a process every
+///   method is thread-safe: writes take one lock, reads go to the index, which runs them side
+///   by side.
 public final class FileVectorStore: ChangeApplyingStore {
     public let dimension: Int
     public let metric: Metric
@@ -65,8 +66,8 @@ public final class FileVectorStore: ChangeApplyingStore {
     let report: @Sendable (String) -> Void
 
     /// Opens or creates the store at `options.path`.
-    /// - Parameter report: receives a line for each repair the open makes (a torn tail cut off)
-    ///   and for failures of background work; the plugin passes the host's log. Default: stderr.
+    /// - Parameter report: receives a line for each repair the open makes (an incomplete tail cut
+    ///   off and kept aside; read-only, one left in place) and for failures of background work; the plugin passes the host's log. Default: stderr.
     /// - Throws: see `LogRecovery.open`: `.conflict`, `.invalidConfig`, `.corrupt`,
     ///   `.unsupported`, `.io`, each naming the file.
     /// - Complexity: O(size of the snapshot and the log).

@@ -8,7 +8,9 @@
 /// Finding an intact frame after damage tries every byte offset, since a damaged length says
 /// nothing about where the next frame starts. Each try costs one 4-byte checksum unless the
 /// length checksum matches by chance (about 1 in 4 billion), so this is O(n) and only runs on
-/// damage.
+/// damage. A payload that itself holds the bytes of an intact frame could make a torn tail look
+/// like damage with an intact frame after it; that errs towards refusing to open, never towards
+/// a wrong record.
 struct FrameScanner {
     enum Damage: Equatable {
         /// The bytes from `offset` to the end are an append that did not finish (`isTornTail`),
