@@ -69,30 +69,39 @@ struct ThreeCommits {
         #expect(try Observed(try open(log.path), historyOf: log.ids + ["d"]) == expected)
     }
 
-    @Test func aFlippedByteAnywhereInTheLastFrameIsCutOff() throws {
+    @Test func aFlippedByteAnywhereInTheLastFrameIsCorruptAndChangesNothing() throws {
         let log = try ThreeCommits("flip-last")
         for at in log.lastFrame {
             var damaged = log.bytes
             damaged[at] ^= 0x40
             try overwrite(log.path, with: damaged)
-            let reports = Reports()
-            let s = try open(log.path, reports: reports)
-            #expect(try Observed(s, historyOf: log.ids) == log.afterTwo, "byte \(at) flipped")
-            #expect(try contents(log.path).count == log.sizes[2], "byte \(at) flipped")
-            #expect(reports.all.count == 1 && reports.all[0].contains("dropped \(log.lastFrame.count) bytes"), "byte \(at): \(reports.all)")
+            let error = strataError { _ = try open(log.path) }
+            #expect(error?.code == .corrupt && error?.message.contains("offset \(log.sizes[2])") == true, "byte \(at) flipped: \(error?.message ?? "")")
+            #expect(try contents(log.path) == damaged, "byte \(at) flipped: the file changed")
         }
     }
 
-    @Test func garbageAfterTheLastFrameIsCutOff() throws {
+    @Test func zerosOrPartOfAHeaderAfterTheLastFrameAreCutOffAndKept() throws {
         let log = try ThreeCommits("garbage")
-        for garbage in [[UInt8](repeating: 0, count: 4096), Array("not a frame at all".utf8), [0xFF]] {
+        for garbage in [[UInt8](repeating: 0, count: 4096), Array("torn".utf8), [0xFF]] {
             try overwrite(log.path, with: log.bytes + garbage)
             let reports = Reports()
             let s = try open(log.path, reports: reports)
             #expect(try Observed(s, historyOf: log.ids) == log.afterThree)
             #expect(try contents(log.path) == log.bytes)
             #expect(reports.all.first?.contains("dropped \(garbage.count) bytes") == true, "\(reports.all)")
+            let kept = siblings(of: log.path, startingWith: ".torn-\(log.sizes[3])").last ?? ""
+            #expect(try contents(kept) == garbage)
         }
+    }
+
+    @Test func garbageLongerThanAHeaderAfterTheLastFrameIsCorrupt() throws {
+        let log = try ThreeCommits("garbage-long")
+        let damaged = log.bytes + Array("not a frame at all".utf8)
+        try overwrite(log.path, with: damaged)
+        let error = strataError { _ = try open(log.path) }
+        #expect(error?.code == .corrupt && error?.message.contains("offset \(log.sizes[3])") == true, "\(error?.message ?? "")")
+        #expect(try contents(log.path) == damaged)
     }
 
     @Test func aFlippedByteInAnEarlierFrameIsCorruptAndChangesNothing() throws {

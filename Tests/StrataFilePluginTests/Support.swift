@@ -100,3 +100,24 @@ func strataError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_s
         return nil
     }
 }
+
+/// Opens the store at `path` with `read_only`.
+func readOnly(_ path: String, reports: Reports = Reports()) throws -> FileVectorStore {
+    var o = options(path)
+    o.readOnly = true
+    return try FileVectorStore(options: o, report: reports.sink)
+}
+
+/// The names in the folder of `path` that start with its name plus `suffix`.
+func siblings(of path: String, startingWith suffix: String) -> [String] {
+    let dir = POSIXFile.directory(of: path)
+    let prefix = String(path.dropFirst(dir.count + 1)) + suffix
+    guard let d = opendir(dir) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name.hasPrefix(prefix) { out.append(dir + "/" + name) }
+    }
+    return out.sorted()
+}

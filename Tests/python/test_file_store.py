@@ -1,5 +1,5 @@
 """The file store plugin (libstrata-file.so) from Python: the configuration the crash tests use,
-memories and history across engines, one writer per file, and a torn tail cut off on open."""
+memories and history across engines, one writer per file, a torn tail cut off (and kept) on open, damage in the last frame refused."""
 
 from __future__ import annotations
 
@@ -60,9 +60,11 @@ def test_a_torn_tail_is_cut_off_with_a_message(tmp_path):
     path = tmp_path / "memories.log"
     with strata.Engine(file_config(path)) as e:
         kept = e.store("the first memory is whole")
-    whole = path.stat().st_size
-    with open(path, "ab") as f:
-        f.write(b"\x05\x00\x00\x00half a frame")
+        whole = path.stat().st_size
+        e.store("the second memory is torn")
+    # What a crash during the second append leaves: its frame cut short.
+    os.truncate(path, path.stat().st_size - 5)
+    torn = path.read_bytes()[whole:]
     script = textwrap.dedent(f"""
         import strata
         with strata.Engine({file_config(path)!r}) as e:
@@ -71,5 +73,21 @@ def test_a_torn_tail_is_cut_off_with_a_message(tmp_path):
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert run.stdout.strip() == "1 the first memory is whole"
-    assert str(path) in run.stderr and f"offset {whole}" in run.stderr and "dropped 16 bytes" in run.stderr
+    assert str(path) in run.stderr and f"offset {whole}" in run.stderr and f"dropped {len(torn)} bytes" in run.stderr
     assert path.stat().st_size == whole
+    # The cut bytes are kept beside the log, byte for byte.
+    assert (tmp_path / f"memories.log.torn-{whole}").read_bytes() == torn
+
+
+def test_a_damaged_last_frame_is_corrupt_and_changes_nothing(tmp_path):
+    path = tmp_path / "memories.log"
+    with strata.Engine(file_config(path)) as e:
+        e.store("the first memory")
+        e.store("the second memory")
+    damaged = bytearray(path.read_bytes())
+    damaged[-10] ^= 0x01
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(strata.StrataError) as caught:
+        strata.Engine(file_config(path))
+    assert caught.value.status == "STRATA_ERR_CORRUPT" and str(path) in str(caught.value)
+    assert path.read_bytes() == bytes(damaged)

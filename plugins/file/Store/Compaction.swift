@@ -32,6 +32,7 @@ extension FileVectorStore {
     /// - Throws: `.io` naming the file and call; the store stays usable unless the log was
     ///   already being cut, when writes fail until it is reopened.
     public func compact() throws(StrataError) {
+        try refuseIfReadOnly("compaction")
         try writer.withLock { (w) throws(StrataError) in
             if let failure = w.failure { throw failure }
             try compact(&w)
@@ -41,7 +42,7 @@ extension FileVectorStore {
     /// Compacts when the log has grown past `compactAfterBytes`. A failure is reported, not
     /// thrown: the commit that triggered it is durable already, and the log still holds it.
     func compactIfDue(_ w: inout WriterState) {
-        guard w.end - LogRecovery.headerSize > options.compactAfterBytes, w.end >= w.compactionRetryAt else { return }
+        guard !options.readOnly, w.end - LogRecovery.headerSize > options.compactAfterBytes, w.end >= w.compactionRetryAt else { return }
         do {
             try compact(&w)
         } catch {
@@ -64,6 +65,8 @@ extension FileVectorStore {
     /// along; if it fails, writes stop until the store is reopened (which reads the files).
     func replaceSnapshot(records: [StoredRecord], history rows: [String: [HistoryEntry]], _ w: inout WriterState,
                          renamed: () throws(StrataError) -> Void) throws(StrataError) {
+        // Compaction and rollback both end here; neither may touch a read-only store's files.
+        try refuseIfReadOnly("rewriting its snapshot")
         let fault = w.compactionFault
         func reached(_ step: CompactionStep) throws(StrataError) { try fault?(step) }
         let header = FileHeader(kind: .snapshot, dimension: dimension, metric: metric, lastSequence: w.lastSequence)

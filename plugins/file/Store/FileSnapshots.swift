@@ -28,6 +28,7 @@ extension FileVectorStore {
 
     /// - Complexity: O(size of the records); commits wait for it, reads go on.
     public func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo {
+        try refuseIfReadOnly("snapshots")
         try SnapshotName.validate(name)
         let folder = snapshotFolder
         return try writer.withLock { (w) throws(StrataError) -> SnapshotInfo in
@@ -71,6 +72,7 @@ extension FileVectorStore {
     /// - Complexity: O(size of the snapshot + size of the store, history included): the
     ///   store's files are rewritten whole.
     public func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport {
+        try refuseIfReadOnly("rollbacks")
         try SnapshotName.validate(name)
         let folder = snapshotFolder
         return try writer.withLock { (w) throws(StrataError) -> RollbackReport in
@@ -96,6 +98,7 @@ extension FileVectorStore {
     }
 
     public func deleteSnapshot(name: String) throws(StrataError) {
+        try refuseIfReadOnly("deleting snapshots")
         try SnapshotName.validate(name)
         let folder = snapshotFolder
         try writer.withLock { (_) throws(StrataError) in try folder.remove(name) }

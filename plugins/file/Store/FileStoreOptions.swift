@@ -8,6 +8,7 @@ import StrataCore
 /// | `fsync`               | "always" or "group"                     | "always"       |
 /// | `group_commit_ms`     | 1...10000, with "group" only            | 10             |
 /// | `compact_after_bytes` | compact when the log grows past this    | 67108864 (64 MiB) |
+/// | `read_only`           | open for reading only (see `readOnly`)  | false          |
 /// | `dimension`, `metric` | set by the host from the embedder       |                |
 public struct FileStoreOptions: Sendable, Equatable {
     /// When a commit's frame reaches the disk.
@@ -25,20 +26,29 @@ public struct FileStoreOptions: Sendable, Equatable {
     public var durability: Durability
     /// Compact once the log's frames take more than this many bytes.
     public var compactAfterBytes: Int
+    /// Open for reading only: the log is opened `O_RDONLY` (a missing log is `.io`, never
+    /// created) under a shared `flock` (readers side by side; a writer holds the exclusive one,
+    /// so either waits for the other and then gets `.conflict`), nothing on disk changes (an
+    /// incomplete tail is ignored, not cut; a temporary snapshot is left alone; no
+    /// compaction), and every write throws `.unsupported`. For `strata stats` and other reads
+    /// of a store that must not be repaired behind the user's back.
+    public var readOnly: Bool
 
     public static let defaultCompactAfterBytes = 64 << 20
     public static let defaultGroupCommitMilliseconds = 10
 
     public init(path: String, dimension: Int, metric: Metric = .cosine, durability: Durability = .always,
-                compactAfterBytes: Int = defaultCompactAfterBytes) {
+                compactAfterBytes: Int = defaultCompactAfterBytes, readOnly: Bool = false) {
         self.path = path
         self.dimension = dimension
         self.metric = metric
         self.durability = durability
         self.compactAfterBytes = compactAfterBytes
+        self.readOnly = readOnly
     }
 
-    /// Decodes `{"path", "fsync", "group_commit_ms", "compact_after_bytes", "dimension", "metric"}`.
+    /// Decodes `{"path", "fsync", "group_commit_ms", "compact_after_bytes", "read_only", "dimension",
+    /// "metric"}`.
     /// - Throws: `.invalidConfig` naming the key for an unknown key, a missing path or
     ///   dimension, or a value out of range.
     public init(json: JSONValue) throws(StrataError) {
@@ -56,11 +66,12 @@ public struct FileStoreOptions: Sendable, Equatable {
             throw StrataError(.invalidConfig, "file options.group_commit_ms applies only with \"fsync\": \"group\"")
         }
         let compact = try r.optionalInt("compact_after_bytes", in: 1...(1 << 40)) ?? Self.defaultCompactAfterBytes
+        let readOnly = try r.optionalBool("read_only") ?? false
         try r.finish()
         self.init(
             path: path, dimension: dimension, metric: metric,
             durability: fsync == "always" ? .always : .group(milliseconds: groupMilliseconds ?? Self.defaultGroupCommitMilliseconds),
-            compactAfterBytes: compact)
+            compactAfterBytes: compact, readOnly: readOnly)
     }
 
     /// The snapshot file beside the log.

@@ -16,8 +16,10 @@ import Synchronization
 ///   `Frame` per commit (length, CRC-32C, payload = one `StoreChange`, see `ChangeCodec`).
 ///   `PATH.snapshot` holds the whole state as of a sequence number.
 /// - Open: the snapshot, then the log frames after it, into an `InMemoryVectorStore` (exact
-///   search, BM25) and a per-memory history. A torn tail is cut off and reported; damage
-///   followed by intact frames is `.corrupt` and leaves the file as it is (`LogRecovery`).
+///   search, BM25) and a per-memory history. An incomplete tail (an append that did not
+///   finish, see `FrameScanner.isTornTail`) is copied to `PATH.torn-OFFSET`, then cut off and
+///   reported; any other damage, in the last frame too, is `.corrupt` and leaves the files as
+///   they are (`LogRecovery`). `FileStoreSalvage` reads what a damaged store still holds.
 /// - Durability (`FileStoreOptions.Durability`): `.always` syncs each frame before `commit`
 ///   returns; `.group(ms)` returns after `write(2)` and syncs within `ms`. A SIGKILL loses
 ///   nothing under either, since written bytes live in the kernel's page cache, not the
@@ -27,8 +29,10 @@ import Synchronization
 /// - Named snapshots: `PATH.snapshots/NAME.snapshot`; a rollback rewrites `PATH.snapshot`
 ///   from one by the compaction's steps (see FileSnapshots.swift).
 /// - One writer: the open takes an exclusive `flock` on the log; a second opener gets
-///   `.conflict`. Within a process every method is thread-safe: writes take one lock, reads go
-///   to the index, which runs them side by side.
+///   `.conflict`. A read-only open (`FileStoreOptions.readOnly`) takes a shared one, changes
+///   nothing on disk and refuses every write with `.unsupported`. Within a process every
+///   method is thread-safe: writes take one lock, reads go to the index, which runs them side
+///   by side.
 public final class FileVectorStore: ChangeApplyingStore {
     public let dimension: Int
     public let metric: Metric
@@ -62,8 +66,8 @@ public final class FileVectorStore: ChangeApplyingStore {
     let report: @Sendable (String) -> Void
 
     /// Opens or creates the store at `options.path`.
-    /// - Parameter report: receives a line for each repair the open makes (a torn tail cut off)
-    ///   and for failures of background work; the plugin passes the host's log. Default: stderr.
+    /// - Parameter report: receives a line for each repair the open makes (an incomplete tail cut
+    ///   off and kept aside; read-only, one left in place) and for failures of background work; the plugin passes the host's log. Default: stderr.
     /// - Throws: see `LogRecovery.open`: `.conflict`, `.invalidConfig`, `.corrupt`,
     ///   `.unsupported`, `.io`, each naming the file.
     /// - Complexity: O(size of the snapshot and the log).
@@ -110,6 +114,7 @@ public final class FileVectorStore: ChangeApplyingStore {
     /// of it or none. Returns how many of the removed ids were there. Complexity: O(size of the
     /// change), plus a compaction now and then.
     public func apply(_ change: StoreChange) throws(StrataError) -> Int {
+        try refuseIfReadOnly("writes")
         try change.validateVectors(dimension: dimension)
         return try writer.withLock { (w) throws(StrataError) -> Int in
             if let failure = w.failure {
@@ -178,6 +183,13 @@ public final class FileVectorStore: ChangeApplyingStore {
             w.unsynced = true
             scheduleSync(&w, milliseconds: milliseconds)
         }
+    }
+
+    /// Throws `.unsupported` when the store was opened read-only: `what` names the refused call.
+    /// Checked before any lock is taken or byte is written.
+    func refuseIfReadOnly(_ what: String) throws(StrataError) {
+        guard options.readOnly else { return }
+        throw StrataError(.unsupported, "file store \"\(options.path)\" was opened read-only (\"read_only\": true), so it refuses \(what); open it without read_only to change it")
     }
 
     // MARK: - Group commit

@@ -4,8 +4,18 @@ import Glibc
 import StrataCore
 
 /// Opening a file store: take the log's lock, read the snapshot, replay the log after it, and
-/// cut off a torn tail. Nothing on disk changes unless the whole log was read and judged
-/// (a new log's header, a torn tail, a temporary snapshot left by an interrupted compaction).
+/// cut off an incomplete tail. Nothing on disk changes unless the whole log was read and judged
+/// (a new log's header, an incomplete tail, a temporary snapshot left by an interrupted
+/// compaction), and nothing at all in a read-only open.
+///
+/// What the first frame that is not intact means (`FrameScanner.isTornTail` defines it):
+/// - an incomplete tail (fewer than 12 bytes of a header, a short final frame whose length
+///   checksum matches, zeros): the last append did not finish, and no commit in it was
+///   acknowledged as durable. A writing open copies those bytes to `PATH.torn-OFFSET` (0600,
+///   synced, the folder synced) and only then cuts the log there; a read-only open ignores them.
+/// - anything else (a complete frame with a bad payload checksum, a damaged length followed by
+///   a frame's worth of bytes, an intact frame after a bad one), last frame included: damage
+///   to acknowledged commits, `.corrupt`, and the files stay as they are.
 enum LogRecovery {
     /// The locked log, where its next frame goes, and the state it holds.
     struct Opened {
@@ -18,33 +28,39 @@ enum LogRecovery {
     /// How long an open waits for the log's lock before answering `.conflict`.
     static let lockWaitMilliseconds = 1_000
 
-    /// - Parameter report: receives one line per repair made (a tail cut off, a header rewritten).
-    /// - Throws: `.conflict` when another opener holds the lock; `.invalidConfig` for another
-    ///   dimension or metric; `.corrupt` (file and offset named, nothing changed) for damage
-    ///   followed by intact frames, a damaged snapshot or a gap in the sequence; `.unsupported`
-    ///   for a newer format; `.io` for failing system calls.
+    /// - Parameter report: receives one line per repair made (a tail cut off, a header rewritten)
+    ///   and, read-only, per incomplete tail left in place.
+    /// - Throws: `.conflict` when another opener holds the lock (a writer, or any opener for a
+    ///   writing open); `.invalidConfig` for another dimension or metric; `.corrupt` (file and
+    ///   offset named, nothing changed) for damage as the type describes, a damaged snapshot or
+    ///   a gap in the sequence; `.unsupported` for a newer format; `.io` for failing system calls
+    ///   and, read-only, for a missing log.
     static func open(_ options: FileStoreOptions, report: (String) -> Void) throws(StrataError) -> Opened {
         let path = options.path
         let name = "file store \"\(path)\""
-        // Checked before the open creates an empty log, so a refused open changes nothing.
-        if !POSIXFile.exists(path), POSIXFile.exists(options.snapshotPath) {
-            throw StrataError(.corrupt, "\(name) is missing, but its snapshot \"\(options.snapshotPath)\" exists: the log was moved or deleted by something other than this store, and commits after the snapshot may be in it; refusing to start a new one")
-        }
-        let log = try POSIXFile(path: path, create: true)
-        var waited = 0
-        while try !log.tryLockExclusive() {
-            // A child forked anywhere in this program holds copies of our descriptors until its
-            // exec closes them (O_CLOEXEC acts at exec, not at fork), and with them the lock of
-            // a store closed a moment ago. A short wait rides that out; a real second writer
-            // still holds the lock when it ends.
-            guard waited < lockWaitMilliseconds else {
-                throw StrataError(.conflict, "\(name) is in use: another process (or another open store in this process) holds its lock; a file store has one writer at a time")
+        let log: POSIXFile
+        if options.readOnly {
+            guard POSIXFile.exists(path) else {
+                throw StrataError(.io, "\(name) was opened read-only, and its log \"\(path)\" does not exist; a read-only open never creates it")
             }
-            usleep(5_000)
-            waited += 5
+            log = try POSIXFile(readingOnly: path)
+        } else {
+            // Checked before the open creates an empty log, so a refused open changes nothing.
+            if !POSIXFile.exists(path), POSIXFile.exists(options.snapshotPath) {
+                throw StrataError(.corrupt, "\(name) is missing, but its snapshot \"\(options.snapshotPath)\" exists: the log was moved or deleted by something other than this store, and commits after the snapshot may be in it; refusing to start a new one")
+            }
+            log = try POSIXFile(path: path, create: true)
         }
+        try lock(log, shared: options.readOnly, name: name)
         var bytes = try log.readAll()
-        if bytes.count < headerSize { bytes = try startLog(log, found: bytes, options, report: report) }
+        if bytes.count < headerSize {
+            try checkUnfinishedHeader(bytes, options)
+            // An unfinished header holds no commit: read-only, that is an empty store as it is.
+            guard !options.readOnly else {
+                return Opened(log: log, end: bytes.count, state: try RecoveredState(dimension: options.dimension, metric: options.metric))
+            }
+            bytes = try startLog(log, found: bytes, options, report: report)
+        }
         return try bytes.withBytes { (b) throws(StrataError) -> Opened in
             let header = try FileHeader.decode(b, kind: .log, path: path)
             guard header.dimension == options.dimension else {
@@ -58,21 +74,67 @@ enum LogRecovery {
                 try SnapshotFile.load(path: options.snapshotPath, logHeader: header, into: &state)
             }
             let scan = FrameScanner(b, from: headerSize)
-            if case .inner(let offset, let next) = scan.damage {
-                throw StrataError(.corrupt, "\(name) is damaged at offset \(offset), and an intact frame follows at offset \(next): this is damage inside the log, not a torn last write, so nothing was cut off and the file is unchanged")
+            if case .damaged(let offset, let inspection, let next) = scan.damage {
+                let after = next.map { "an intact frame follows at offset \($0)" }
+                    ?? "no intact frame follows, but an unfinished append cannot leave this"
+                throw StrataError(.corrupt, "\(name) is damaged at offset \(offset): \(inspection.problem); \(after). This is damage to acknowledged commits, not a torn last write, so nothing was cut off and the file is unchanged (FileStoreSalvage reads what is left)")
             }
             try replay(scan.payloads, in: b, into: &state, name: name)
-            if case .tail(let offset) = scan.damage {
-                // "A torn tail": the last append did not finish (or the file system left bytes past
-                // it). No commit there was acknowledged as durable, so the log ends before it.
-                try log.truncate(to: offset)
-                try log.sync(includingMetadata: true)
-                report("\(name): cut off a torn or damaged tail at offset \(offset): dropped \(b.count - offset) bytes; the store holds every commit up to sequence \(state.lastSequence)")
+            if case .torn(let offset) = scan.damage {
+                let dropped = b.count - offset
+                if options.readOnly {
+                    report("\(name): ignored an incomplete last frame at offset \(offset) (\(dropped) bytes of an unfinished commit, never acknowledged as durable): opened read-only, so nothing was cut; the store holds every commit up to sequence \(state.lastSequence)")
+                } else {
+                    let kept = try keepTail(UnsafeRawBufferPointer(rebasing: b[offset...]), at: offset, of: path)
+                    try log.truncate(to: offset)
+                    try log.sync(includingMetadata: true)
+                    report("\(name): cut off an incomplete last frame at offset \(offset): dropped \(dropped) bytes of an unfinished commit, never acknowledged as durable, and kept them in \"\(kept)\"; the store holds every commit up to sequence \(state.lastSequence)")
+                }
             }
-            // A temporary snapshot is what an interrupted compaction leaves; the real one (or the
-            // log) still holds everything, and we hold the lock, so no compaction is running.
-            try POSIXFile.remove(options.snapshotTemporaryPath)
+            if !options.readOnly {
+                // A temporary snapshot is what an interrupted compaction leaves; the real one (or
+                // the log) still holds everything, and we hold the lock, so no compaction runs.
+                try POSIXFile.remove(options.snapshotTemporaryPath)
+            }
             return Opened(log: log, end: scan.intactEnd, state: state)
+        }
+    }
+
+    /// Takes the log's `flock`: exclusive for a writer, shared for a read-only open or a salvage.
+    static func lock(_ log: POSIXFile, shared: Bool, name: String) throws(StrataError) {
+        var waited = 0
+        while try !(shared ? log.tryLockShared() : log.tryLockExclusive()) {
+            // A child forked anywhere in this program holds copies of our descriptors until its
+            // exec closes them (O_CLOEXEC acts at exec, not at fork), and with them the lock of
+            // a store closed a moment ago. A short wait rides that out; a real second writer
+            // still holds the lock when it ends.
+            guard waited < lockWaitMilliseconds else {
+                if shared {
+                    throw StrataError(.conflict, "\(name) is in use by a writer (another process, or an open store in this process, holds its exclusive lock); a read-only open or a salvage shares the file with other readers only")
+                }
+                throw StrataError(.conflict, "\(name) is in use: another process (or another open store in this process) holds its lock; a file store has one writer at a time, and no readers beside it")
+            }
+            usleep(5_000)
+            waited += 5
+        }
+    }
+
+    /// Copies `tail`, the incomplete end of the log at `path` from `offset`, to a new file beside
+    /// it before the log is cut, so that cutting loses no byte for good: `PATH.torn-OFFSET`
+    /// (`.1`, `.2`, ... after it when that name is taken), mode 0600 as it may hold memories,
+    /// synced, and the folder synced so the name survives a power cut. Returns its path.
+    private static func keepTail(_ tail: UnsafeRawBufferPointer, at offset: Int, of path: String) throws(StrataError) -> String {
+        let base = "\(path).torn-\(offset)"
+        var attempt = 0
+        while true {
+            let candidate = attempt == 0 ? base : "\(base).\(attempt)"
+            if let file = try POSIXFile(creatingNew: candidate, mode: 0o600) {
+                try file.write(tail, at: 0)
+                try file.sync(includingMetadata: true)
+                try POSIXFile.syncDirectory(of: candidate)
+                return candidate
+            }
+            attempt += 1
         }
     }
 
@@ -99,12 +161,10 @@ enum LogRecovery {
         }
     }
 
-    /// Writes the header of a new log. A log shorter than its header is one whose creation was
-    /// interrupted (a header is synced before the first commit can be acknowledged), so it holds
-    /// no commit; anything else that short is refused.
-    private static func startLog(_ log: POSIXFile, found: [UInt8], _ options: FileStoreOptions, report: (String) -> Void)
-        throws(StrataError) -> [UInt8]
-    {
+    /// Checks a log shorter than its header: one whose creation was interrupted (a header is
+    /// synced before the first commit can be acknowledged) holds no commit and is a prefix of a
+    /// header; anything else that short, or one with a snapshot beside it, is refused.
+    private static func checkUnfinishedHeader(_ found: [UInt8], _ options: FileStoreOptions) throws(StrataError) {
         let name = "file store \"\(options.path)\""
         let magic = FileHeader.Kind.log.magic
         guard Array(found.prefix(magic.count)) == Array(magic.prefix(min(found.count, magic.count))) else {
@@ -114,6 +174,13 @@ enum LogRecovery {
         guard !POSIXFile.exists(options.snapshotPath) else {
             throw StrataError(.corrupt, "\(name) has no complete header, but its snapshot \"\(options.snapshotPath)\" exists: the log was replaced or cut short by something other than this store; refusing to guess what it held")
         }
+    }
+
+    /// Writes the header of a new log over the unfinished one `checkUnfinishedHeader` accepted.
+    private static func startLog(_ log: POSIXFile, found: [UInt8], _ options: FileStoreOptions, report: (String) -> Void)
+        throws(StrataError) -> [UInt8]
+    {
+        let name = "file store \"\(options.path)\""
         let header = FileHeader(kind: .log, dimension: options.dimension, metric: options.metric).bytes
         try log.write(header, at: 0)
         try log.truncate(to: header.count)

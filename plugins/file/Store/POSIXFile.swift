@@ -26,6 +26,27 @@ final class POSIXFile: Sendable {
         self.fd = fd
     }
 
+    /// `open(2)` with `O_RDONLY | O_CLOEXEC`: never creates the file, and every write on it
+    /// fails in the kernel as well as in the store.
+    init(readingOnly path: String) throws(StrataError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.failure("open", path) }
+        self.fd = fd
+    }
+
+    /// `open(2)` with `O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC` and `mode`: a new file, or nil when
+    /// `path` exists already (the caller picks another name rather than overwrite it).
+    init?(creatingNew path: String, mode: mode_t) throws(StrataError) {
+        self.path = path
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0, errno == EEXIST { return nil }
+        guard fd >= 0 else { throw Self.failure("open", path) }
+        self.fd = fd
+        // The umask may have taken bits away but never adds any; set the mode exactly.
+        guard fchmod(fd, mode) == 0 else { throw Self.failure("fchmod", path) }
+    }
+
     deinit { close(fd) }
 
     static func failure(_ call: String, _ path: String, _ code: Int32 = errno) -> StrataError {
@@ -35,8 +56,14 @@ final class POSIXFile: Sendable {
     /// `flock(LOCK_EX | LOCK_NB)`: true when this descriptor now holds the exclusive lock, false
     /// when another open file description holds it (another process, or another open of the
     /// same file in this one).
-    func tryLockExclusive() throws(StrataError) -> Bool {
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+    func tryLockExclusive() throws(StrataError) -> Bool { try tryLock(LOCK_EX) }
+
+    /// `flock(LOCK_SH | LOCK_NB)`: true when this descriptor now holds a shared lock (other
+    /// readers may hold one too), false when some descriptor holds the exclusive one (a writer).
+    func tryLockShared() throws(StrataError) -> Bool { try tryLock(LOCK_SH) }
+
+    private func tryLock(_ operation: Int32) throws(StrataError) -> Bool {
+        while flock(fd, operation | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK { return false }
             throw Self.failure("flock", path)

@@ -122,10 +122,11 @@ enum SnapshotFile {
                 throw StrataError(.corrupt, "\(name) holds dimension \(header.dimension) and metric \(header.metric.rawValue), its store dimension \(dimension) and metric \(metric.rawValue)")
             }
             let scan = FrameScanner(b, from: header.kind.size)
-            switch scan.damage {
-            case .tail(let offset), .inner(let offset, _):
-                throw StrataError(.corrupt, "\(name) is damaged at offset \(offset) (of \(b.count) bytes): a snapshot is written whole before it is renamed into place, so this is damage to the file, not a torn write")
-            case nil: break
+            if let damage = scan.damage {
+                // A snapshot is written whole before it is renamed into place, so even a
+                // short last frame is damage to the file, not a torn write.
+                let problem = if case .damaged(_, let inspection, _) = damage { inspection.problem } else { "an incomplete frame" }
+                throw StrataError(.corrupt, "\(name) is damaged at offset \(damage.offset) (of \(b.count) bytes): \(problem); a snapshot is written whole before it is renamed into place, so this is damage to the file, not a torn write")
             }
             guard scan.payloads.count == header.frameCount else {
                 throw StrataError(.corrupt, "\(name) holds \(scan.payloads.count) frames, its header says \(header.frameCount)")
