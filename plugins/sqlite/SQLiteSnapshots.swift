@@ -120,6 +120,7 @@ extension SQLiteVectorStore {
                 // lock, so the difference is exact however other processes wrote before it.
                 var current: [StoredRecord] = []
                 let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories")
+                defer { rows.reset() }
                 while try rows.step() { current.append(try record(rows)) }
                 let change = RollbackReport.change(RollbackReport.rows(from: current, to: target, snapshot: name, at: at), target: target)
                 if !change.isEmpty { _ = try write(EncodedChange(change), seq: state.lastSeq + 1) }

@@ -117,10 +117,14 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let seq = try currentSeq()
         guard seq != state.lastSeq else { return }
         var change = StoreChange()
+        // Reset on every exit: a cached statement left on a row (a damaged one threw) would pin
+        // its read snapshot, and this connection would stop seeing other processes' commits.
         let removed = try db.statement("SELECT id FROM removed WHERE seq > ?")
+        defer { removed.reset() }
         try removed.bind(1, state.lastSeq)
         while try removed.step() { change.removals.append(removed.text(0)) }
         let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories WHERE seq > ?")
+        defer { rows.reset() }
         try rows.bind(1, state.lastSeq)
         while try rows.step() { change.upserts.append(try record(rows)) }
         // Removals first: an id removed and stored again since the last look ends up stored.
@@ -319,6 +323,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public func history(id: String) throws(StrataError) -> [HistoryEntry] {
         try synced { () throws(StrataError) -> [HistoryEntry] in
             let s = try db.statement("SELECT \(SQLiteHistoryRow.columns) FROM history WHERE memory_id = ? ORDER BY hid")
+            defer { s.reset() }  // also when a damaged row throws: see applyChanges
             try s.bind(1, id)
             var out: [HistoryEntry] = []
             while try s.step() { out.append(try SQLiteHistoryRow.decode(s, file: path)) }
