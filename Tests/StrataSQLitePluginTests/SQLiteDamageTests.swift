@@ -260,3 +260,97 @@ func damageRecords(_ n: Int, dimension: Int, seed: UInt64 = 7) -> [StoredRecord]
         #expect(DamagedFile.bytes(path) == before)
     }
 }
+
+/// `SQLiteSalvage`: what is left of a damaged file, read without changing it.
+@Suite struct SQLiteSalvageTests {
+    struct Salvaged {
+        var records: [StoredRecord] = []
+        var findings: [DamageFinding] = []
+    }
+
+    func salvage(_ path: String, dimension: Int? = 384) throws -> Salvaged {
+        var out = Salvaged()
+        var options: [String: JSONValue] = ["path": .string(path), "read_only": true]
+        if let dimension { options["dimension"] = .number(Double(dimension)) }
+        try SQLiteSalvage.run(.object(options), { out.records.append($0) }, { out.findings.append($0) })
+        return out
+    }
+
+    /// A closed store of `n` records of dimension 384, and the records.
+    func store(_ path: String, _ n: Int) throws -> [String: StoredRecord] {
+        let records = damageRecords(n, dimension: 384)
+        let s = try SQLiteVectorStore(options: ["path": .string(path), "dimension": 384])
+        for batch in stride(from: 0, to: n, by: 500) { try s.upsert(Array(records[batch..<min(n, batch + 500)])) }
+        return Dictionary(uniqueKeysWithValues: records.map { ($0.memory.id, $0) })
+    }
+
+    @Test func aFileTruncatedToHalfYieldsTheReadableRecordsAndDescribesTheRest() throws {
+        let dir = scratchFolder("salvage-truncated")
+        let path = dir + "/s.db"
+        let stored = try store(path, 2000)
+        let whole = try #require(DamagedFile.bytes(path))
+        DamagedFile.write(path, Array(whole.prefix(whole.count / 2)))
+        let opened = try #require(throws: StrataError.self) { _ = try SQLiteVectorStore(options: ["path": .string(path), "dimension": 384]) }
+        #expect(opened.code == .corrupt && opened.message.contains(path), "\(opened)")
+        let damaged = try #require(DamagedFile.bytes(path))
+        let names = DamagedFile.names(dir)
+
+        let got = try salvage(path)
+        #expect(got.records.count > 0 && got.records.count < 2000, "\(got.records.count) records")
+        #expect(got.records.count > 500, "a substantial part: \(got.records.count)")
+        for r in got.records { #expect(identical(r, try #require(stored[r.memory.id])), "\(r.memory.id)") }
+        #expect(Set(got.records.map(\.memory.id)).count == got.records.count, "each record once")
+        #expect(got.findings.contains { $0.location == "end of file" && $0.problem.contains("truncated") }, "\(got.findings)")
+        #expect(got.findings.contains { $0.location.hasPrefix("rows after rowid") }, "\(got.findings)")
+        #expect(got.findings.allSatisfy { $0.file == path })
+        let integrity = got.findings.filter { $0.location == "integrity check" }
+        #expect(!integrity.isEmpty && integrity.count <= SQLiteSalvage.integrityFindings, "\(integrity)")
+        #expect(DamagedFile.bytes(path) == damaged, "salvage changes no byte")
+        #expect(DamagedFile.names(dir) == names, "and creates nothing beside it")
+    }
+
+    @Test func oneFlippedVectorBitLosesThatRecordAloneWithOneFinding() throws {
+        let dir = scratchFolder("salvage-bit")
+        let path = dir + "/s.db"
+        let stored = try store(path, 300)
+        var bytes = try #require(DamagedFile.bytes(path))
+        let victim = try #require(stored["m-150"])
+        let at = try #require(DamagedFile.find(DamagedFile.floatBytes(victim.vector), in: bytes))
+        bytes[at + 400] ^= 0x10
+        DamagedFile.write(path, bytes)
+        let got = try salvage(path)
+        #expect(got.records.count == 299)
+        #expect(!got.records.contains { $0.memory.id == "m-150" })
+        for r in got.records { #expect(identical(r, try #require(stored[r.memory.id]))) }
+        #expect(got.findings.count == 1, "\(got.findings)")
+        #expect(got.findings.first?.location == "record m-150 (rowid 151)")
+        #expect(got.findings.first?.problem.contains("CRC-32C") == true)
+        #expect(DamagedFile.bytes(path) == bytes, "salvage changes no byte")
+        #expect(DamagedFile.names(dir) == ["s.db"])
+        // Without a dimension in the options, the file's is used.
+        #expect(try salvage(path, dimension: nil).records.count == 299)
+    }
+
+    @Test func anIntactStoreYieldsEverythingAndNoFinding() throws {
+        let path = scratchFolder("salvage-intact") + "/s.db"
+        let stored = try store(path, 50)
+        let got = try salvage(path)
+        #expect(got.findings.isEmpty, "\(got.findings)")
+        #expect(got.records.count == 50 && got.records.allSatisfy { identical($0, stored[$0.memory.id]!) })
+    }
+
+    @Test func emptyMissingAndForeignFiles() throws {
+        let dir = scratchFolder("salvage-files")
+        DamagedFile.write(dir + "/empty.db", [])
+        let empty = try salvage(dir + "/empty.db")
+        #expect(empty.records.isEmpty && empty.findings.count == 1 && empty.findings[0].problem.contains("empty"), "\(empty.findings)")
+        let missing = try #require(throws: StrataError.self) { _ = try salvage(dir + "/missing.db") }
+        #expect(missing.code == .io && missing.message.contains(dir + "/missing.db"))
+        #expect(!DamagedFile.exists(dir + "/missing.db"))
+        DamagedFile.write(dir + "/text.db", Array(String(repeating: "not a database. ", count: 100).utf8))
+        let foreign = try #require(throws: StrataError.self) { _ = try salvage(dir + "/text.db") }
+        #expect(foreign.code == .corrupt && foreign.message.contains(dir + "/text.db"))
+        let noPath = try #require(throws: StrataError.self) { try SQLiteSalvage.run(["dimension": 4], nil, { _ in }) }
+        #expect(noPath.code == .invalidConfig)
+    }
+}
