@@ -15,8 +15,9 @@ import StrataCore
 /// - Rollback: the snapshot is opened read-only and checked whole before anything changes
 ///   (schema version, `PRAGMA quick_check`, dimension, metric, every record and vector, and
 ///   the rows' checksum, since SQLite keeps none and a damaged byte inside a record would
-///   otherwise come back as data); any damage, or a file that is not a snapshot of this
-///   store, is `.corrupt` naming the file.
+///   otherwise come back as data; from schema version 2 each row's own checksum too, while a
+///   version-1 snapshot is checked by its stamp alone); any damage, or a file that is not a
+///   snapshot of this store, is `.corrupt` naming the file.
 ///   Then one `BEGIN IMMEDIATE` transaction compares it with the live rows and writes the
 ///   difference with its history rows through the same path as every commit: upserts and
 ///   removals get the next change sequence number (and tombstones), so the in-process index
