@@ -217,6 +217,24 @@ func damageRecords(_ n: Int, dimension: Int, seed: UInt64 = 7) -> [StoredRecord]
         #expect(isCorrupt(e, naming: [path, "record m-8 (rowid 9)"]), "\(e)")
     }
 
+    @Test func aSnapshotTakenBeforeChecksumsStillRollsBack() throws {
+        let path = scratchFolder("v1-snapshot") + "/s.db"
+        let s = try open(path)
+        let records = damageRecords(6, dimension: 16)
+        try s.upsert(records)
+        _ = try s.snapshot(name: "old", at: Timestamp(milliseconds: 0))
+        do {
+            // As schema version 1 wrote it: no checksum columns.
+            let snap = try SQLiteConnection(path: path + ".snapshots/old.sqlite", busyTimeoutMilliseconds: 1000)
+            defer { snap.close() }
+            try snap.execute("ALTER TABLE memories DROP COLUMN crc; ALTER TABLE history DROP COLUMN crc; PRAGMA user_version = 1", "test")
+        }
+        _ = try s.remove(ids: ["m-2"])
+        let report = try s.rollback(name: "old", at: Timestamp(milliseconds: 1))
+        #expect(report.added == ["m-2"])
+        #expect(sameMemory(try s.get(id: "m-2"), records[2]))
+    }
+
     @Test func readOnlyRefusesWritesCreatesNothingAndChangesNoByte() throws {
         let dir = scratchFolder("read-only")
         let path = dir + "/s.db"
