@@ -17,16 +17,38 @@ final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
 
-    /// Opens (creating if needed) the database at `path`; "" opens a private temporary database.
-    /// - Parameters:
-    ///   - busyTimeoutMilliseconds: how long a write waits for another writer.
-    ///   - readOnly: open an existing file for reading only (a snapshot); nothing is created.
-    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws(StrataError) {
+    /// How a connection opens its file.
+    enum OpenMode {
+        /// Read and write; creates the file if missing (the store creates files only through
+        /// `SQLiteStoreFile.create`, so a file never appears empty under its name).
+        case create
+        /// Read and write an existing file; a missing one is an error.
+        case readWrite
+        /// Read an existing file (SQLITE_OPEN_READONLY): it sees other connections' WAL, and
+        /// SQLite may create the `-shm` and an empty `-wal` beside it, but never writes the file.
+        case readOnly
+        /// Read an existing file as a file that nothing else writes (`immutable=1`): no locks, no
+        /// `-wal` read, no `-shm` created, nothing at all written beside it (salvage).
+        case immutable
+    }
+
+    /// Opens the database at `path` as `mode` says; "" opens a private temporary database.
+    /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer.
+    init(path: String, busyTimeoutMilliseconds: Int32, mode: OpenMode) throws(StrataError) {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let flags: Int32
+        var name = path
+        switch mode {
+        case .create: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .readWrite: flags = path.isEmpty ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE
+        case .readOnly: flags = SQLITE_OPEN_READONLY
+        case .immutable:
+            flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Self.uriEscaped(path) + "?immutable=1"
+        }
+        let rc = sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
@@ -35,6 +57,28 @@ final class SQLiteConnection {
         handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+    }
+
+    /// Opens (creating if needed) the database at `path`; "" opens a private temporary database.
+    /// - Parameter readOnly: open an existing file for reading only (a snapshot); nothing is created.
+    convenience init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws(StrataError) {
+        try self.init(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, mode: readOnly ? .readOnly : .create)
+    }
+
+    /// `path` as the path of a `file:` URI: every byte but unreserved ones and "/" percent-encoded.
+    static func uriEscaped(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF")
+                out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
+            }
+        }
+        return out
     }
 
     deinit { close() }
@@ -48,9 +92,17 @@ final class SQLiteConnection {
     /// The error for a failed call: names the file, what was being done and SQLite's message.
     func error(_ rc: Int32, _ what: String) -> StrataError {
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+        return Self.failure(rc, path: path, what, message)
+    }
+
+    /// SQLITE_CORRUPT and SQLITE_NOTADB ("database disk image is malformed", "file is not a
+    /// database") are `.corrupt` with what to do about it; everything else is `.io`.
+    static func failure(_ rc: Int32, path: String, _ what: String, _ message: String) -> StrataError {
         let primary = rc & 0xFF
-        let code: StrataError.Code = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? .corrupt : .io
-        return StrataError(code, "sqlite store \"\(path)\": \(what): \(message) (SQLite code \(rc))")
+        guard primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB else {
+            return StrataError(.io, "sqlite store \"\(path)\": \(what): \(message) (SQLite code \(rc))")
+        }
+        return StrataError(.corrupt, "sqlite store \"\(path)\" is damaged: \(what): \(message) (SQLite code \(rc)); \(SQLiteStoreFile.damageAdvice)")
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
@@ -73,8 +125,7 @@ final class SQLiteConnection {
         defer { sqlite3_free(message) }
         guard rc == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
-            let code: StrataError.Code = (rc & 0xFF) == SQLITE_CORRUPT || (rc & 0xFF) == SQLITE_NOTADB ? .corrupt : .io
-            throw StrataError(code, "sqlite store \"\(path)\": \(what): \(text) (SQLite code \(rc))")
+            throw Self.failure(rc, path: path, what, text)
         }
     }
 
@@ -205,6 +256,15 @@ final class SQLiteStatement {
         let p = sqlite3_column_blob(raw, column)
         let count = Int(sqlite3_column_bytes(raw, column))
         return try body(UnsafeBufferPointer(start: p?.assumingMemoryBound(to: UInt8.self), count: count))
+    }
+
+    /// The column's size in bytes.
+    func byteCount(_ column: Int32) -> Int { Int(sqlite3_column_bytes(raw, column)) }
+
+    /// The column's bytes as stored (a TEXT column's UTF-8), for checksums.
+    func withRawBytes<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let p = sqlite3_column_blob(raw, column)  // before sqlite3_column_bytes, as SQLite asks
+        return body(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(raw, column))))
     }
 
     /// A BLOB column as floats; nil when its length is not `dimension` floats.

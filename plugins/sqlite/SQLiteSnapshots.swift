@@ -15,8 +15,9 @@ import StrataCore
 /// - Rollback: the snapshot is opened read-only and checked whole before anything changes
 ///   (schema version, `PRAGMA quick_check`, dimension, metric, every record and vector, and
 ///   the rows' checksum, since SQLite keeps none and a damaged byte inside a record would
-///   otherwise come back as data); any damage, or a file that is not a snapshot of this
-///   store, is `.corrupt` naming the file.
+///   otherwise come back as data; from schema version 2 each row's own checksum too, while a
+///   version-1 snapshot is checked by its stamp alone); any damage, or a file that is not a
+///   snapshot of this store, is `.corrupt` naming the file.
 ///   Then one `BEGIN IMMEDIATE` transaction compares it with the live rows and writes the
 ///   difference with its history rows through the same path as every commit: upserts and
 ///   removals get the next change sequence number (and tombstones), so the in-process index
@@ -36,6 +37,7 @@ extension SQLiteVectorStore {
     public func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo {
         try SnapshotName.validate(name)
         try requireFile()
+        try requireWritable("taking snapshot \"\(name)\"")
         guard !folder.contains(name) else { throw folder.taken(name) }
         try folder.create()
         let temporary = folder.temporaryFile(name)
@@ -65,9 +67,10 @@ extension SQLiteVectorStore {
         try copy.transaction(immediate: true) { () throws(StrataError) in
             var count = 0
             var crc: UInt32 = 0
-            let rows = try copy.statement("SELECT id, record, vector FROM memories ORDER BY rid")
+            let rows = try copy.statement("SELECT \(SQLiteRecordRow.columns) FROM memories ORDER BY rid")
             while try rows.step() {
-                crc = try Self.checksum(rows, continuing: crc)
+                _ = try record(rows, file: file)  // a damaged row is not copied into a snapshot as data
+                crc = SQLiteRecordRow.storedChecksum(rows, continuing: crc)
                 count += 1
             }
             let meta = try copy.statement("INSERT OR REPLACE INTO strata_meta(key, value) VALUES (?, ?)")
@@ -91,7 +94,7 @@ extension SQLiteVectorStore {
     /// The description stamped into snapshot `name`.
     private func info(_ name: String) throws(StrataError) -> SnapshotInfo {
         let file = folder.file(name)
-        return try readingSnapshot(file) { (snap) throws(StrataError) -> SnapshotInfo in
+        return try readingSnapshot(file) { (snap, _) throws(StrataError) -> SnapshotInfo in
             let meta = try self.meta(snap, file: file)
             guard let at = meta["snapshot_created_at"].flatMap({ Timestamp(iso8601: $0) }),
                 let count = meta["snapshot_memories"].flatMap({ Int($0) })
@@ -106,6 +109,7 @@ extension SQLiteVectorStore {
     public func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport {
         try SnapshotName.validate(name)
         try requireFile()
+        try requireWritable("rolling back to snapshot \"\(name)\"")
         guard folder.contains(name) else { throw folder.unknown(name) }
         // Read and checked whole before the write lock: a damaged file changes nothing. A
         // published snapshot file is never written again, so reading it early is safe.
@@ -116,8 +120,9 @@ extension SQLiteVectorStore {
                 // The live rows as stored (raw BLOBs, like the snapshot's), read inside the write
                 // lock, so the difference is exact however other processes wrote before it.
                 var current: [StoredRecord] = []
-                let rows = try db.statement("SELECT record, vector FROM memories")
-                while try rows.step() { current.append(try record(rows, record: 0, vector: 1)) }
+                let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories")
+                defer { rows.reset() }
+                while try rows.step() { current.append(try record(rows)) }
                 let change = RollbackReport.change(RollbackReport.rows(from: current, to: target, snapshot: name, at: at), target: target)
                 if !change.isEmpty { _ = try write(EncodedChange(change), seq: state.lastSeq + 1) }
                 return change
@@ -133,6 +138,7 @@ extension SQLiteVectorStore {
     public func deleteSnapshot(name: String) throws(StrataError) {
         try SnapshotName.validate(name)
         try requireFile()
+        try requireWritable("deleting snapshot \"\(name)\"")
         try folder.remove(name)
     }
 
@@ -141,7 +147,7 @@ extension SQLiteVectorStore {
     ///   this store (another schema version, dimension or metric); `.io` when it cannot be read.
     private func snapshotRecords(_ name: String) throws(StrataError) -> [StoredRecord] {
         let file = folder.file(name)
-        return try readingSnapshot(file) { (snap) throws(StrataError) -> [StoredRecord] in
+        return try readingSnapshot(file) { (snap, version) throws(StrataError) -> [StoredRecord] in
             let check = try snap.statement("PRAGMA quick_check")
             defer { check.reset() }
             guard try check.step(), check.text(0) == "ok" else {
@@ -154,12 +160,15 @@ extension SQLiteVectorStore {
             var out: [StoredRecord] = []
             var seen = Set<String>()
             var crc: UInt32 = 0
-            let rows = try snap.statement("SELECT id, record, vector FROM memories ORDER BY rid")
+            // Version 1 snapshots (taken before rows had checksums) still roll back, checked by
+            // their stamp's checksum alone.
+            let checksummed = version >= 2
+            let rows = try snap.statement("SELECT rid, id, \(checksummed ? "crc" : "NULL"), record, vector FROM memories ORDER BY rid")
             while try rows.step() {
-                crc = try Self.checksum(rows, continuing: crc)
-                let r = try record(rows, record: 1, vector: 2, file: file)
+                crc = SQLiteRecordRow.storedChecksum(rows, continuing: crc)
+                let r = try record(rows, file: file, checksummed: checksummed)
                 try Vectors.validate(r.vector, dimension: dimension, what: "the vector of \(r.memory.id)")
-                guard r.memory.id == rows.text(0), seen.insert(r.memory.id).inserted else {
+                guard seen.insert(r.memory.id).inserted else {
                     throw StrataError(.corrupt, "record \(r.memory.id) appears twice or under another id")
                 }
                 out.append(r)
@@ -171,20 +180,6 @@ extension SQLiteVectorStore {
         }
     }
 
-    /// Continues a CRC-32C over one row of `SELECT id, record, vector`: each column's bytes
-    /// followed by its length, so moving bytes between columns changes the sum.
-    private static func checksum(_ row: SQLiteStatement, continuing crc: UInt32) throws(StrataError) -> UInt32 {
-        var crc = crc
-        for column: Int32 in 0...2 {
-            let length = try row.withBytes(column) { (b) -> Int in
-                crc = CRC32C.checksum(UnsafeRawBufferPointer(b), continuing: crc)
-                return b.count
-            }
-            withUnsafeBytes(of: UInt64(length).littleEndian) { crc = CRC32C.checksum($0, continuing: crc) }
-        }
-        return crc
-    }
-
     /// The `strata_meta` rows of a snapshot.
     private func meta(_ snap: SQLiteConnection, file: String) throws(StrataError) -> [String: String] {
         let s = try snap.statement("SELECT key, value FROM strata_meta")
@@ -194,20 +189,21 @@ extension SQLiteVectorStore {
         return out
     }
 
-    /// Opens snapshot `file` read-only, checks it holds this schema, and runs `body` on it.
+    /// Opens snapshot `file` read-only, checks it holds a schema this plugin reads, and runs
+    /// `body` on it with the file's schema version.
     /// What a damaged or foreign file makes SQLite or the decoders say becomes `.corrupt`
     /// naming the file; a file that cannot be opened at all stays `.io`.
-    private func readingSnapshot<T>(_ file: String, _ body: (SQLiteConnection) throws(StrataError) -> T) throws(StrataError) -> T {
+    private func readingSnapshot<T>(_ file: String, _ body: (SQLiteConnection, Int64) throws(StrataError) -> T) throws(StrataError) -> T {
         let what = "sqlite snapshot \"\(file)\""
         let snap = try SQLiteConnection(path: file, busyTimeoutMilliseconds: db.busyTimeoutMilliseconds, readOnly: true)
         defer { snap.close() }
         do throws(StrataError) {
             let version = try snap.integer("PRAGMA user_version") ?? 0
             let tables = try snap.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('strata_meta', 'memories')") ?? 0
-            guard version == SQLiteSchema.currentVersion, tables == 2 else {
-                throw StrataError(.corrupt, "\(what) is not a Strata SQLite snapshot of schema version \(SQLiteSchema.currentVersion) (it has schema version \(version)\(tables == 2 ? "" : " and lacks the strata tables"))")
+            guard 1...SQLiteSchema.currentVersion ~= version, tables == 2 else {
+                throw StrataError(.corrupt, "\(what) is not a Strata SQLite snapshot of schema version 1 to \(SQLiteSchema.currentVersion) (it has schema version \(version)\(tables == 2 ? "" : " and lacks the strata tables"))")
             }
-            return try body(snap)
+            return try body(snap, version)
         } catch {
             switch error.code {
             case .corrupt where error.message.hasPrefix(what): throw error

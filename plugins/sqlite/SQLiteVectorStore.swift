@@ -19,11 +19,21 @@ import Synchronization
 ///   difference to a snapshot as one ordinary commit with its history rows (SQLiteSnapshots.swift).
 /// - Keyword search is FTS5 (BM25); `scan` and keyword search push metadata filters down to SQL
 ///   as far as SQL can say them (`SQLFilter`) and check each row with the exact filter.
+/// - Damage is never data: every memory row carries a CRC-32C of its id, record JSON and vector
+///   bytes, and every history row one of its columns (schema version 2, SQLiteRecordRow.swift),
+///   written with the row and checked on every read; a mismatch, a record that does not decode
+///   and SQLite's own "malformed" are `.corrupt` naming the file and the record (id and rowid).
+///   An existing file that is empty or shorter than a database is `.corrupt` too, never an empty
+///   store: new files appear whole, by link (SQLiteStoreFile.swift). `SQLiteSalvage` reads what
+///   is left of a damaged file.
 ///
-/// Options: `path` (the file; without it, a private temporary database deleted on close),
-/// `synchronous` ("full", "normal" or "off"), `busy_timeout_ms`, plus the host's `dimension`
-/// and `metric`. Thread-safe: one connection behind a lock; searches run beside each other on
-/// the in-process index.
+/// Options: `path` (the file; without it, a private temporary database deleted on close; a
+/// missing file is created), `synchronous` ("full", "normal" or "off"), `busy_timeout_ms`,
+/// `read_only` (true: open an existing file with SQLITE_OPEN_READONLY, create nothing, run no
+/// migration, and refuse every write, snapshot, rollback and snapshot deletion with
+/// `.unsupported`; a missing file is `.io`; a file needing a migration is an error saying to
+/// open it once for writing), plus the host's `dimension` and `metric`. Thread-safe: one
+/// connection behind a lock; searches run beside each other on the in-process index.
 public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
@@ -32,6 +42,8 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public var keepsHistory: Bool { true }
     /// The database file ("" for a temporary one).
     public let path: String
+    /// Opened with `"read_only": true`: every write throws `.unsupported`.
+    public let readOnly: Bool
 
     /// The connection and what the in-process index has seen. `@unchecked Sendable` above: every
     /// use of `db` goes through `lock`.
@@ -56,16 +68,35 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let path = try r.optionalString("path") ?? ""
         let synchronous = try r.optionalChoice("synchronous", ["full", "normal", "off"]) ?? "full"
         let busy = try r.optionalInt("busy_timeout_ms", in: 0...3_600_000) ?? 10_000
+        let readOnly = try r.optionalBool("read_only") ?? false
         try r.finish()
         dimension = dim
-        metric = Metric(rawValue: metricName)!
+        let metric = Metric(rawValue: metricName)!
+        self.metric = metric
         self.path = path
+        self.readOnly = readOnly
         name = "sqlite"
-        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy))
+        if readOnly && path.isEmpty {
+            throw StrataError(.invalidConfig, "sqlite options.read_only needs options.path: a temporary database starts empty")
+        }
+        if !path.isEmpty, try SQLiteStoreFile.state(path) == .missing {
+            guard !readOnly else {
+                throw StrataError(.io, "sqlite store \"\(path)\" does not exist, and read_only never creates it")
+            }
+            try SQLiteStoreFile.create(path, busyTimeoutMilliseconds: Int32(busy)) { (db) throws(StrataError) in
+                try db.execute("PRAGMA journal_mode = WAL", "switching to WAL")
+                try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
+            }
+        }
+        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy), mode: readOnly ? .readOnly : .readWrite)
         folder = SnapshotFolder(beside: path, suffix: ".sqlite", owner: "sqlite store \"\(path)\"")
-        if !path.isEmpty { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
+        if !path.isEmpty && !readOnly { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
         try db.execute("PRAGMA synchronous = \(synchronous.uppercased())", "setting synchronous")
-        try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
+        if readOnly {
+            try SQLiteSchema.verify(db, dimension: dim, metric: metric)
+        } else {
+            try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
+        }
         index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: false)
         try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
     }
@@ -86,12 +117,16 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let seq = try currentSeq()
         guard seq != state.lastSeq else { return }
         var change = StoreChange()
+        // Reset on every exit: a cached statement left on a row (a damaged one threw) would pin
+        // its read snapshot, and this connection would stop seeing other processes' commits.
         let removed = try db.statement("SELECT id FROM removed WHERE seq > ?")
+        defer { removed.reset() }
         try removed.bind(1, state.lastSeq)
         while try removed.step() { change.removals.append(removed.text(0)) }
-        let rows = try db.statement("SELECT record, vector FROM memories WHERE seq > ?")
+        let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories WHERE seq > ?")
+        defer { rows.reset() }
         try rows.bind(1, state.lastSeq)
-        while try rows.step() { change.upserts.append(try record(rows, record: 0, vector: 1)) }
+        while try rows.step() { change.upserts.append(try record(rows)) }
         // Removals first: an id removed and stored again since the last look ends up stored.
         try index.commit(StoreChange(removals: change.removals))
         try index.commit(StoreChange(upserts: change.upserts))
@@ -105,17 +140,17 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         return s.int64(0)
     }
 
-    /// Decodes one row's record JSON and vector BLOB; `file` names the database in errors.
-    func record(_ s: SQLiteStatement, record: Int32, vector: Int32, file: String? = nil) throws(StrataError) -> StoredRecord {
-        let file = file ?? path
-        let memory = try s.withBytes(record) { (bytes) throws(StrataError) -> Memory in
-            let json = try JSONParser.parse(bytes: bytes, what: "record in \(file)")
-            return try Memory(json: json, what: "record in \(file)")
+    /// Checks and decodes the row whose `SQLiteRecordRow.columns` start at `first`.
+    /// - Parameters:
+    ///   - file: names the database in errors (the store's own file when nil).
+    ///   - checksummed: false for a schema-version-1 snapshot, whose rows carry no checksum.
+    /// - Throws: `.corrupt` naming the file, the record's id and its rowid.
+    func record(_ s: SQLiteStatement, from first: Int32 = 0, file: String? = nil, checksummed: Bool = true) throws(StrataError) -> StoredRecord {
+        do {
+            return try SQLiteRecordRow.decode(s, from: first, dimension: dimension, checksummed: checksummed)
+        } catch {
+            throw error.error(file: file ?? path)
         }
-        guard let v = s.floats(vector, dimension: dimension) else {
-            throw StrataError(.corrupt, "sqlite store \"\(file)\": the vector of \(memory.id) is not \(dimension) floats")
-        }
-        return StoredRecord(memory: memory, vector: v)
     }
 
     /// Runs `body` with the connection, after catching up with other processes.
@@ -132,6 +167,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public func apply(_ change: StoreChange) throws(StrataError) -> Int {
         try change.validateVectors(dimension: dimension)
         guard !change.isEmpty else { return 0 }
+        try requireWritable("writing")
         let encoded = EncodedChange(change)
         return try lock.withLock { (state: inout SyncState) throws(StrataError) -> Int in
             let removed = try db.transaction(immediate: true) { () throws(StrataError) -> Int in
@@ -148,16 +184,31 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         }
     }
 
-    /// A change with its records and history rows already written as JSON (outside the lock).
+    /// `.unsupported` naming the file and `what` when the store was opened read-only.
+    func requireWritable(_ what: String) throws(StrataError) {
+        guard readOnly else { return }
+        throw StrataError(.unsupported, "sqlite store \"\(path)\" was opened read-only (options.read_only), so \(what) is refused; open it without read_only to change it")
+    }
+
+    /// A change with its records and history rows already written as JSON, with their
+    /// checksums (outside the lock).
     struct EncodedChange {
         let change: StoreChange
         let records: [String]
+        let recordChecksums: [UInt32]
         let history: [String]
+        let historyChecksums: [UInt32]
 
         init(_ change: StoreChange) {
             self.change = change
             records = change.upserts.map { JSONWriter.string($0.memory.json) }
+            recordChecksums = zip(change.upserts, records).map { r, json in
+                SQLiteRecordRow.checksum(id: r.memory.id, record: json, vector: r.vector)
+            }
             history = change.history.map { JSONWriter.string($0.json) }
+            historyChecksums = zip(change.history, history).map { h, json in
+                SQLiteHistoryRow.checksum(memoryID: h.memoryID, at: h.at.iso8601, event: h.event.rawValue, entry: json)
+            }
         }
     }
 
@@ -169,18 +220,19 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         try bump.bind(1, String(seq))
         try bump.run()
         let insert = try db.statement("""
-            INSERT INTO memories(id, seq, content, record, vector) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO memories(id, seq, content, record, vector, crc) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, content = excluded.content,
-                record = excluded.record, vector = excluded.vector
+                record = excluded.record, vector = excluded.vector, crc = excluded.crc
             """)
         let unremove = try db.statement("DELETE FROM removed WHERE id = ?")
-        for (r, json) in zip(change.upserts, encoded.records) {
+        for (i, r) in change.upserts.enumerated() {
             insert.reset()
             try insert.bind(1, r.memory.id)
             try insert.bind(2, seq)
             try insert.bind(3, r.memory.content)
-            try insert.bind(4, json)
+            try insert.bind(4, encoded.records[i])
             try insert.bind(5, floats: r.vector)
+            try insert.bind(6, Int64(encoded.recordChecksums[i]))
             try insert.run()
             unremove.reset()
             try unremove.bind(1, r.memory.id)
@@ -200,13 +252,14 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
             try tombstone.bind(2, seq)
             try tombstone.run()
         }
-        let log = try db.statement("INSERT INTO history(memory_id, at, event, entry) VALUES (?, ?, ?, ?)")
-        for (json, entry) in zip(encoded.history, change.history) {
+        let log = try db.statement("INSERT INTO history(memory_id, at, event, entry, crc) VALUES (?, ?, ?, ?, ?)")
+        for (i, entry) in change.history.enumerated() {
             log.reset()
             try log.bind(1, entry.memoryID)
             try log.bind(2, entry.at.iso8601)
             try log.bind(3, entry.event.rawValue)
-            try log.bind(4, json)
+            try log.bind(4, encoded.history[i])
+            try log.bind(5, Int64(encoded.historyChecksums[i]))
             try log.run()
         }
         return removed
@@ -236,16 +289,16 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let pushed = SQLFilter(filter, column: "m.record")
         return try synced { () throws(StrataError) -> [ScoredRecord] in
             let s = try db.statement("""
-                SELECT m.record, m.vector, -bm25(memories_fts) FROM memories_fts JOIN memories m ON m.rid = memories_fts.rowid
+                SELECT m.rid, m.id, m.crc, m.record, m.vector, -bm25(memories_fts) FROM memories_fts JOIN memories m ON m.rid = memories_fts.rowid
                 WHERE memories_fts MATCH ? AND \(pushed.sql) ORDER BY bm25(memories_fts)
                 """, cached: false)
             try s.bind(1, match)
             try pushed.bind(s, from: 2)
             var out: [ScoredRecord] = []
             while out.count < k, try s.step() {
-                let r = try record(s, record: 0, vector: 1)
+                let r = try record(s)
                 if let filter, !filter.matches(r.memory) { continue }
-                out.append(ScoredRecord(record: r, score: Float(s.double(2))))
+                out.append(ScoredRecord(record: r, score: Float(s.double(5))))
             }
             return out
         }
@@ -255,11 +308,11 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let pushed = SQLFilter(filter)
         // Collected under the lock, visited outside it: `body` may call the store.
         let records = try synced { () throws(StrataError) -> [StoredRecord] in
-            let s = try db.statement("SELECT record, vector FROM memories WHERE \(pushed.sql) ORDER BY rid", cached: false)
+            let s = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories WHERE \(pushed.sql) ORDER BY rid", cached: false)
             try pushed.bind(s)
             var out: [StoredRecord] = []
             while try s.step() {
-                let r = try record(s, record: 0, vector: 1)
+                let r = try record(s)
                 if filter?.matches(r.memory) ?? true { out.append(r) }
             }
             return out
@@ -269,14 +322,11 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
     public func history(id: String) throws(StrataError) -> [HistoryEntry] {
         try synced { () throws(StrataError) -> [HistoryEntry] in
-            let s = try db.statement("SELECT entry FROM history WHERE memory_id = ? ORDER BY hid")
+            let s = try db.statement("SELECT \(SQLiteHistoryRow.columns) FROM history WHERE memory_id = ? ORDER BY hid")
+            defer { s.reset() }  // also when a damaged row throws: see applyChanges
             try s.bind(1, id)
             var out: [HistoryEntry] = []
-            while try s.step() {
-                let what = "history of \(id) in \(path)"
-                let json = try s.withBytes(0) { (b) throws(StrataError) -> JSONValue in try JSONParser.parse(bytes: b, what: what) }
-                out.append(try HistoryEntry(json: json, what: what))
-            }
+            while try s.step() { out.append(try SQLiteHistoryRow.decode(s, file: path)) }
             return out
         }
     }
