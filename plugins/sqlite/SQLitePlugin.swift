@@ -8,5 +8,6 @@ import StrataPlugins
     PluginExport.descriptor(
         host: host, name: "sqlite", version: "0.1.0",
         description: "memories, vectors and history in one SQLite file (WAL, FTS5 keyword search, exact vector search)",
-        vectorStore: .init(name: "sqlite") { options throws(StrataError) in try SQLiteVectorStore(options: options) })
+        vectorStore: .init(name: "sqlite") { options throws(StrataError) in try SQLiteVectorStore(options: options) },
+        salvage: SQLiteSalvage.run)
 }

@@ -12,7 +12,8 @@ import StrataPlugins
         description: "append-only log with CRC-32C frames plus a snapshot; exact vector search, BM25, history",
         vectorStore: .init(name: "file") { options throws(StrataError) in
             try FileVectorStore(options: options, report: log.warning)
-        })
+        },
+        salvage: FileStoreSalvage.run)
 }
 
 /// The host's log function, for the store's reports (a torn tail cut off, a failed background
