@@ -62,10 +62,12 @@ public struct SnapshotFolder: Sendable {
     /// Creates the folder unless it exists, and syncs its parent so the new name survives a
     /// power cut.
     public func create() throws(StrataError) {
-        guard mkdir(path, 0o755) == 0 else {
+        guard mkdir(path, PrivateFile.folderMode) == 0 else {
             if errno == EEXIST { return }
             throw Self.failure("mkdir", path)
         }
+        // 0700 whatever the umask: snapshots are copies of every memory.
+        guard chmod(path, PrivateFile.folderMode) == 0 else { throw Self.failure("chmod", path) }
         try Self.syncDirectory(Self.parent(of: path))
     }
 

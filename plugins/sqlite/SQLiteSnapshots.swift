@@ -42,13 +42,16 @@ extension SQLiteVectorStore {
         try folder.create()
         let temporary = folder.temporaryFile(name)
         unlink(temporary)  // VACUUM INTO needs a new file; this one can only be a leftover of a crash
-        do {
+        do throws(StrataError) {
             try lock.withLock { (_: inout SyncState) throws(StrataError) in
                 let vacuum = try db.statement("VACUUM INTO ?", cached: false)
                 try vacuum.bind(1, temporary)
                 try vacuum.run()
             }
             try stamp(temporary, name: name, at: at)
+            guard chmod(temporary, PrivateFile.fileMode) == 0 else {
+                throw StrataError(.io, "cannot set the mode of \(temporary): \(String(cString: strerror(errno)))")
+            }
             try SnapshotFolder.syncFile(temporary)
             try folder.publish(temporary, as: name)
         } catch {

@@ -53,10 +53,12 @@ enum SQLiteStoreFile {
         defer {
             for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
         }
-        do {
+        do throws(StrataError) {
             let db = try SQLiteConnection(path: temporary, busyTimeoutMilliseconds: busyTimeoutMilliseconds, mode: .create)
             try prepare(db)
             db.close()  // the last connection: SQLite checkpoints the WAL into the file and removes it
+            // Private whatever the umask; SQLite gives the -wal and -shm files the database's mode.
+            guard chmod(temporary, PrivateFile.fileMode) == 0 else { throw failure("setting the mode of", temporary) }
             try SnapshotFolder.syncFile(temporary)
         } catch {
             throw error.prefixed("creating sqlite store \"\(path)\"")

@@ -77,7 +77,7 @@ enum LogRecovery {
             if case .damaged(let offset, let inspection, let next) = scan.damage {
                 let after = next.map { "an intact frame follows at offset \($0)" }
                     ?? "no intact frame follows, but an unfinished append cannot leave this"
-                throw StrataError(.corrupt, "\(name) is damaged at offset \(offset): \(inspection.problem); \(after). This is damage to acknowledged commits, not a torn last write, so nothing was cut off and the file is unchanged (FileStoreSalvage reads what is left)")
+                throw StrataError(.corrupt, "\(name) is damaged at offset \(offset): \(inspection.problem); \(after). This is damage to acknowledged commits, not a torn last write, so nothing was cut off and the file is unchanged; `strata doctor` describes the damage and `strata salvage OUT` copies every readable memory into a new store")
             }
             try replay(scan.payloads, in: b, into: &state, name: name)
             if case .torn(let offset) = scan.damage {

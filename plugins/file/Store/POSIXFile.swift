@@ -14,16 +14,18 @@ final class POSIXFile: Sendable {
     let path: String
     private let fd: Int32
 
-    /// `open(2)` with `O_RDWR | O_CLOEXEC`, plus `O_CREAT` (mode 0644) when `create`, plus
-    /// `O_TRUNC` when `truncate`.
+    /// `open(2)` with `O_RDWR | O_CLOEXEC`, plus `O_CREAT` when `create` (a file it creates is
+    /// 0600 whatever the umask: `PrivateFile`), plus `O_TRUNC` when `truncate`.
     init(path: String, create: Bool, truncate: Bool = false) throws(StrataError) {
         self.path = path
         var flags = O_RDWR | O_CLOEXEC
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
-        let fd = open(path, flags, 0o644)
+        let existed = access(path, F_OK) == 0
+        let fd = open(path, flags, PrivateFile.fileMode)
         guard fd >= 0 else { throw Self.failure("open", path) }
         self.fd = fd
+        if !existed || truncate, fchmod(fd, PrivateFile.fileMode) != 0 { throw Self.failure("set the mode of", path) }
     }
 
     /// `open(2)` with `O_RDONLY | O_CLOEXEC`: never creates the file, and every write on it
