@@ -45,6 +45,8 @@ let package = Package(
     targets: [
         // The published C headers (include/strata/*.h); no logic.
         .target(name: "CStrata", path: "Sources/CStrata"),
+        // The ELF note that identifies a Swift plugin file before it is loaded (plugin.h).
+        .target(name: "CStrataPluginNote", dependencies: ["CStrata"], path: "Sources/CStrataPluginNote"),
         // dladdr is hidden from Swift's Glibc module (_GNU_SOURCE); five lines of C expose it.
         .target(name: "CStrataShim", path: "Sources/CStrataShim"),
         // OpenBLAS from Debian (libopenblas-dev) for exact search in batches.
@@ -80,12 +82,12 @@ let package = Package(
 
         // Plugins: one dynamic product each.
         .target(
-            name: "StrataMemoryPlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata"],
+            name: "StrataMemoryPlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata", "CStrataPluginNote"],
             path: "plugins/memory", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
         .target(
-            name: "StrataSQLitePlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata", "CSQLite"],
+            name: "StrataSQLitePlugin", dependencies: ["StrataBackends", "StrataPlugins", "CStrata", "CSQLite", "CStrataPluginNote"],
             path: "plugins/sqlite", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
@@ -93,7 +95,7 @@ let package = Package(
             name: "StrataFileStore", dependencies: ["StrataBackends", "StrataCore"],
             path: "plugins/file/Store", swiftSettings: swiftSettings),
         .target(
-            name: "StrataFilePlugin", dependencies: ["StrataFileStore", "StrataPlugins", "CStrata"],
+            name: "StrataFilePlugin", dependencies: ["StrataFileStore", "StrataPlugins", "CStrata", "CStrataPluginNote"],
             path: "plugins/file/Plugin", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
@@ -107,7 +109,7 @@ let package = Package(
             name: "StrataTensor", dependencies: ["StrataCore", "CStrataSIMD"], path: "plugins/tensor/Kernels",
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(
-            name: "StrataTensorPlugin", dependencies: ["StrataTensor", "StrataPlugins", "CStrata"],
+            name: "StrataTensorPlugin", dependencies: ["StrataTensor", "StrataPlugins", "CStrata", "CStrataPluginNote"],
             path: "plugins/tensor/Plugin", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 

@@ -18,7 +18,7 @@ struct StoreInspection {
 
     init(configuration: EngineConfiguration) throws(StrataError) {
         self.configuration = configuration
-        backends = PluginBackends(loader: PluginLoader(configuredDirectories: configuration.pluginDirectories))
+        backends = PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: configuration.sourceFile)
         dimension = try backends.makeEmbedder(configuration.embedder, path: "config.embedder").dimension
     }
 

@@ -47,6 +47,14 @@ struct StoreLocation: ParsableArguments {
             throw StrataError(.io, "no Strata store in \(dir) (\(source)): \(file) does not exist; "
                 + "run `strata init\(source == "--dir" ? " --dir \(dir)" : "")` first, or choose another folder with --dir or STRATA_DIR")
         }
+        // Like git's safe.directory: a store another user owns or can write could name any
+        // plugin or file; it is refused before anything in it is read.
+        for path in [directory.path, file] {
+            if let why = PluginTrust.unsafeOwnership(path) {
+                throw StrataError(.invalidConfig, "refusing the store in \(directory.path): \(why); "
+                    + "make it yours and private (chown, chmod go-w) if you trust it")
+            }
+        }
         return try EngineConfiguration(contentsOfFile: file)
     }
 
@@ -62,6 +70,6 @@ struct StoreLocation: ParsableArguments {
 
     /// Opens the engine a configuration describes, with the plugin loader.
     static func openEngine(configuration config: EngineConfiguration) throws(StrataError) -> Engine {
-        try Engine(configuration: config, backends: PluginBackends(loader: PluginLoader(configuredDirectories: config.pluginDirectories)))
+        try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories, configurationFile: config.sourceFile))
     }
 }

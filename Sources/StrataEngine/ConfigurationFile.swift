@@ -28,6 +28,7 @@ extension EngineConfiguration {
         let bytes = try ConfigurationFileBytes.read(path)
         let text = try bytes.withUnsafeBufferPointer { (b) throws(StrataError) -> String in try validatedString(b, what: path) }
         try self.init(text: text, source: path)
+        sourceFile = path
         let folder = ConfigurationFilePaths.absoluteFolder(of: path)
         store = store.resolvingRelativePath(against: folder)
         for i in tiers.indices { tiers[i].store = tiers[i].store?.resolvingRelativePath(against: folder) }
@@ -77,25 +78,9 @@ enum ConfigurationFilePaths {
     }
 }
 
-/// Reads a whole file into memory; errors are `.io` and name the path and the system's reason.
+/// Reads a configuration file whole; errors are `.io` naming it.
 public enum ConfigurationFileBytes {
     public static func read(_ path: String) throws(StrataError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else {
-            throw StrataError(.io, "cannot open configuration file \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-            if n < buffer.count {
-                // A folder opens with fopen on Linux and fails here with EISDIR.
-                if ferror(file) != 0 {
-                    throw StrataError(.io, "cannot read configuration file \(path): \(String(cString: strerror(errno)))")
-                }
-                return bytes
-            }
-        }
+        try WholeFile.read(path, what: "configuration file")
     }
 }

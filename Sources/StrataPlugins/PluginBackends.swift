@@ -10,8 +10,11 @@ public struct PluginBackends: BackendProvider {
 
     public init(loader: PluginLoader = PluginLoader()) { self.loader = loader }
 
-    /// Searches the configuration's `plugin_dirs` first.
-    public init(pluginDirectories: [String]) { self.init(loader: PluginLoader(configuredDirectories: pluginDirectories)) }
+    /// Searches the configuration's `plugin_dirs` first; when they were read from a
+    /// `configurationFile`, only where they are trusted folders (`PluginTrust`).
+    public init(pluginDirectories: [String], configurationFile: String? = nil) {
+        self.init(loader: PluginLoader(configuredDirectories: pluginDirectories, configurationFile: configurationFile))
+    }
 
     private func resolve(_ choice: BackendChoice, _ kind: strata_seam_kind, path: String) throws(StrataError) -> (LoadedPlugin, PluginFactory)? {
         guard let name = choice.plugin else { return nil }

@@ -49,18 +49,33 @@ public struct LoadedPlugin: Sendable {
 ///
 /// Search order for a plugin named N (include/strata/plugin.h): a path (anything with a "/"
 /// or ending in ".so") is used as is; otherwise each folder of `plugin_dirs` from the
-/// configuration, then of `STRATA_PLUGIN_PATH` (colon-separated), then the folder of
-/// libstrata.so, is tried for `libstrata-N.so`, `strata-N.so`, `libN.so` and `N.so`.
+/// configuration, then of `STRATA_PLUGIN_PATH` (colon-separated), then the settings file's
+/// `trusted_plugin_dirs`, then the folder of libstrata.so, then the system folders, is tried
+/// for `libstrata-N.so`, `strata-N.so`, `libN.so` and `N.so`.
+///
+/// Nothing runs from a place the user did not choose (`PluginTrust`): a plugin found by name
+/// in a folder that is not trusted is refused, as is a path named by a configuration file
+/// outside the trusted folders; every file is identified by its ELF note and checked for
+/// ownership before it is loaded.
 public struct PluginLoader: Sendable {
     public let directories: [String]
+    /// The folders plugins may be loaded from by name.
+    public let trust: PluginTrust
+    /// The configuration file the plugin names and `plugin_dirs` came from, or nil when the
+    /// program passed them (as configuration text, a command-line argument).
+    public let configurationFile: String?
 
-    /// - Parameter configuredDirectories: the configuration's `plugin_dirs`, searched first.
-    public init(configuredDirectories: [String] = []) {
-        var dirs = configuredDirectories
-        if let env = getenv("STRATA_PLUGIN_PATH") {
-            dirs += String(cString: env).split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        }
+    /// - Parameters:
+    ///   - configuredDirectories: the configuration's `plugin_dirs`, searched first.
+    ///   - configurationFile: the file they were read from, when they were: then they, and the
+    ///     plugin paths the file names, count only where they are trusted folders already.
+    public init(configuredDirectories: [String] = [], configurationFile: String? = nil) {
+        self.configurationFile = configurationFile
+        trust = PluginTrust(also: configurationFile == nil ? configuredDirectories : [])
+        var dirs = configuredDirectories + PluginTrust.environmentFolders
+        dirs += (try? PluginTrust.settingsFolders()) ?? []
         if let own = Self.libraryDirectory { dirs.append(own) }
+        dirs += PluginTrust.systemFolders
         var seen = Set<String>()
         directories = dirs.filter { seen.insert($0).inserted }
     }
@@ -91,17 +106,31 @@ public struct PluginLoader: Sendable {
             guard access(nameOrPath, F_OK) == 0 else {
                 throw StrataError(.plugin, "plugin file \(nameOrPath) does not exist")
             }
+            if let configurationFile, !trust.trusts(folder: PluginTrust.folderOf(nameOrPath)) {
+                throw untrusted(nameOrPath, folder: PluginTrust.folderOf(nameOrPath), configurationFile: configurationFile)
+            }
             return nameOrPath
         }
         for dir in directories {
             for file in Self.candidateNames(nameOrPath) {
                 let path = dir + "/" + file
-                if access(path, F_OK) == 0 { return path }
+                guard access(path, F_OK) == 0 else { continue }
+                guard trust.trusts(folder: dir) else {
+                    throw untrusted(path, folder: dir, configurationFile: configurationFile ?? "the configuration")
+                }
+                return path
             }
         }
         let names = Self.candidateNames(nameOrPath).joined(separator: ", ")
         let dirs = directories.isEmpty ? "(no folders: set plugin_dirs or STRATA_PLUGIN_PATH)" : directories.joined(separator: ", ")
         throw StrataError(.plugin, "plugin \"\(nameOrPath)\" not found: looked for \(names) in \(dirs)")
+    }
+
+    private func untrusted(_ path: String, folder: String, configurationFile: String) -> StrataError {
+        let settings = PluginTrust.settingsFile ?? "~/.config/strata/settings.json"
+        return StrataError(.plugin, "plugin file \(path) is in \(folder), which is not a trusted plugin folder, so it was not loaded: "
+            + "plugin folders and paths that \(configurationFile) names are used only when the user trusts them. "
+            + "To trust it, list it under \"trusted_plugin_dirs\" in \(settings) or in STRATA_PLUGIN_PATH")
     }
 
     /// Loads a plugin by name or path (once per file; later calls return the same plugin).
@@ -123,6 +152,10 @@ public struct PluginLoader: Sendable {
     }
 
     private static func openUncached(_ path: String) throws(StrataError) -> LoadedPlugin {
+        // dlopen runs the file's constructors: first make sure it is a file no other user could
+        // have put there, and a Strata plugin for this ABI, by reading it.
+        try PluginTrust.checkOwnership(of: path)
+        let identity = try PluginIdentity.read(path: path)
         // RTLD_LOCAL keeps the plugin's symbols out of the global namespace; RTLD_NOW fails here,
         // with the linker's message, rather than later at a call.
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
@@ -144,6 +177,9 @@ public struct PluginLoader: Sendable {
         guard PluginABI.isCompatible(d.abi_version) else {
             throw StrataError(.abiMismatch,
                               "plugin file \(path) was built for Strata ABI \(PluginABI.describe(d.abi_version)), this library has ABI \(PluginABI.describe(PluginABI.hostVersion)) (a plugin needs the same major and a minor no newer)")
+        }
+        guard d.abi_version == identity.abiVersion else {
+            throw StrataError(.plugin, "plugin file \(path): its note says ABI \(PluginABI.describe(identity.abiVersion)) but its descriptor says \(PluginABI.describe(d.abi_version))")
         }
         guard let namePointer = d.name else { throw StrataError(.plugin, "plugin file \(path): descriptor has no name") }
         let name = String(cString: namePointer)
@@ -189,6 +225,8 @@ public struct PluginLoader: Sendable {
             closedir(d)
             for name in files.sorted() {
                 let path = dir + "/" + name
+                // Only files that say they are Strata plugins are loaded: a folder's other
+                // libraries are reported, never run.
                 do { out.append(Discovery(path: path, result: .success(try Self.open(path: path)))) } catch {
                     out.append(Discovery(path: path, result: .failure(error)))
                 }

@@ -15,6 +15,19 @@
  * end. A plugin sets abi_version to STRATA_ABI_VERSION; the host refuses a
  * plugin whose major differs or whose minor is newer than the host's, with an
  * error naming the file and both versions.
+ *
+ * Identification (since ABI 1.4): loading a shared library runs its
+ * constructors, so the host reads a plugin file before it loads it. A plugin
+ * carries one ELF note, which a C plugin declares once at file scope with
+ *
+ *     STRATA_PLUGIN_NOTE;
+ *
+ * and the host refuses, without loading it, a file that is not an ELF shared
+ * object, carries no such note, or whose note names another ABI major or a
+ * newer minor. The host also refuses a file, or a folder holding it, that is
+ * writable by other users or owned by a user other than the one running the
+ * host (or root), and loads a plugin found by name only from a folder the
+ * user chose: see "Trust" in the README.
  */
 #ifndef STRATA_PLUGIN_H
 #define STRATA_PLUGIN_H
@@ -111,6 +124,35 @@ typedef const strata_plugin_descriptor *(*strata_plugin_entry_fn)(const strata_h
 
 /** The name of that symbol. */
 #define STRATA_PLUGIN_ENTRY_SYMBOL "strata_plugin_entry"
+
+/**
+ * The ELF note that identifies a plugin file without running it (ABI 1.4):
+ * owner "Strata", type STRATA_PLUGIN_NOTE_TYPE, and a descriptor of two
+ * 32-bit words, the ABI version the plugin was built against and flags (0).
+ * This struct is the whole note as it sits in the file.
+ */
+typedef struct strata_plugin_note {
+    uint32_t name_size;    /**< 7: the bytes of "Strata" with its NUL. */
+    uint32_t desc_size;    /**< 8: abi_version and flags. */
+    uint32_t type;         /**< STRATA_PLUGIN_NOTE_TYPE. */
+    char name[8];          /**< "Strata", NUL-padded to a multiple of 4. */
+    uint32_t abi_version;  /**< STRATA_ABI_VERSION the plugin was built against. */
+    uint32_t flags;        /**< 0; reserved. */
+} strata_plugin_note;
+
+/** The note's type under the owner "Strata". */
+#define STRATA_PLUGIN_NOTE_TYPE 1u
+/** The section the note is placed in (an SHT_NOTE section, in a PT_NOTE segment). */
+#define STRATA_PLUGIN_NOTE_SECTION ".note.strata.plugin"
+
+/**
+ * Declares the note, once per plugin, at file scope (GCC and Clang):
+ * `STRATA_PLUGIN_NOTE;`. It adds 28 bytes of read-only data and no symbol.
+ */
+#define STRATA_PLUGIN_NOTE                                                               \
+    __attribute__((section(STRATA_PLUGIN_NOTE_SECTION), used, aligned(4)))              \
+    static const strata_plugin_note strata_plugin_note_ = {                              \
+        7, 8, STRATA_PLUGIN_NOTE_TYPE, "Strata", STRATA_ABI_VERSION, 0}
 
 #ifdef __cplusplus
 }
