@@ -22,7 +22,7 @@ final class EngineHandle: Sendable {
         guard let out else { throw StrataError(.invalidArgument, "out is NULL") }
         let text = try cString(config_json, what: "config") ?? ""
         let configuration = try EngineConfiguration(text: text, source: "config")
-        let engine = try Engine(configuration: configuration, backends: PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: configuration.sourceFile))
+        let engine = try Engine(configuration: configuration, backends: PluginBackends(pluginDirectories: configuration.pluginDirectories))
         out.pointee = OpaquePointer(Unmanaged.passRetained(EngineHandle(engine)).toOpaque())
     }
 }

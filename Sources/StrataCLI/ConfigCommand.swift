@@ -33,7 +33,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             try withEngineErrors(json: output.json) {
                 let config = try EngineConfiguration(contentsOfFile: file)
-                let engine = try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories, configurationFile: config.sourceFile))
+                let engine = try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories, configurationFile: file))
                 if output.json {
                     printJSON(.object(["file": .string(file), "ok": true, "store": .string(engine.store.name),
                                        "embedder": .string(engine.embedder.modelID), "summarizer": .string(engine.summarizer.name),

@@ -28,7 +28,7 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let inspection = try StoreInspection(configuration: try store.configuration())
+            let inspection = try StoreInspection(configuration: try store.configuration(), file: store.configurationFile)
             var reports: [JSONValue] = []
             var damaged = false
             for part in inspection.parts {

@@ -57,7 +57,7 @@ struct InitCommand: ParsableCommand {
                 // Opening the engine loads the plugin and creates the store's files, so a
                 // preset that cannot work here fails now, not at the first `add`.
                 let configuration = try EngineConfiguration(contentsOfFile: staged)
-                let engine = try StoreLocation.openEngine(configuration: configuration)
+                let engine = try StoreLocation.openEngine(configuration: configuration, file: staged)
                 let newFiles = StoreFiles(folder: dir, configuration: configuration).paths
                 if let old, !old.files.isEmpty, !newFiles.isEmpty, Set(old.files) != Set(newFiles) {
                     let count = try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
@@ -100,7 +100,7 @@ struct InitCommand: ParsableCommand {
     private static func openOld(_ store: StoreLocation) throws(StrataError) -> (engine: Engine, files: [String]) {
         do {
             let configuration = try store.configuration()
-            let engine = try StoreLocation.openEngine(configuration: configuration)
+            let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
             return (engine, store.files(configuration).paths)
         } catch {
             throw error.prefixed("the existing store could not be opened to move its memories (nothing was changed; repair it with strata doctor, or move it aside)")

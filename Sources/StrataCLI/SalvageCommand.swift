@@ -35,7 +35,7 @@ struct SalvageCommand: ParsableCommand {
             let configuration = try store.configuration()
             try store.files(configuration).refuseOverwrite(out + "/" + StoreLocation.configurationFileName, what: "salvaged store")
             try Self.prepareEmptyFolder(out)
-            let inspection = try StoreInspection(configuration: configuration)
+            let inspection = try StoreInspection(configuration: configuration, file: store.configurationFile)
             let file = out + "/" + StoreLocation.configurationFileName
             try FileSystem.writeFile(file, JSONWriter.string(Self.relocated(try Self.document(store.configurationFile)), pretty: true) + "\n")
             let target = try StoreLocation.openEngine(configurationFile: file)

@@ -16,9 +16,10 @@ struct StoreInspection {
     let backends: PluginBackends
     let dimension: Int
 
-    init(configuration: EngineConfiguration) throws(StrataError) {
+    /// - Parameter file: the configuration file it was read from (see `PluginTrust`).
+    init(configuration: EngineConfiguration, file: String) throws(StrataError) {
         self.configuration = configuration
-        backends = PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: configuration.sourceFile)
+        backends = PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: file)
         dimension = try backends.makeEmbedder(configuration.embedder, path: "config.embedder").dimension
     }
 

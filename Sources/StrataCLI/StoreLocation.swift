@@ -35,7 +35,7 @@ struct StoreLocation: ParsableArguments {
     /// - Throws: `.io` naming the folder and how it was chosen when it holds no `strata.json`;
     ///   otherwise whatever reading the configuration or opening the engine throws.
     func openEngine() throws(StrataError) -> Engine {
-        try Self.openEngine(configuration: try configuration())
+        try Self.openEngine(configuration: try configuration(), file: configurationFile)
     }
 
     /// The store folder's configuration, read and checked.
@@ -65,11 +65,13 @@ struct StoreLocation: ParsableArguments {
 
     /// Opens the engine a configuration file describes, with the plugin loader.
     static func openEngine(configurationFile file: String) throws(StrataError) -> Engine {
-        try openEngine(configuration: try EngineConfiguration(contentsOfFile: file))
+        try openEngine(configuration: try EngineConfiguration(contentsOfFile: file), file: file)
     }
 
-    /// Opens the engine a configuration describes, with the plugin loader.
-    static func openEngine(configuration config: EngineConfiguration) throws(StrataError) -> Engine {
-        try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories, configurationFile: config.sourceFile))
+    /// Opens the engine a configuration read from `file` describes, with the plugin loader
+    /// (which trusts the file's `plugin_dirs` and plugin paths only where they are trusted
+    /// folders already: `PluginTrust`).
+    static func openEngine(configuration config: EngineConfiguration, file: String) throws(StrataError) -> Engine {
+        try Engine(configuration: config, backends: PluginBackends(pluginDirectories: config.pluginDirectories, configurationFile: file))
     }
 }

@@ -28,7 +28,6 @@ extension EngineConfiguration {
         let bytes = try ConfigurationFileBytes.read(path)
         let text = try bytes.withUnsafeBufferPointer { (b) throws(StrataError) -> String in try validatedString(b, what: path) }
         try self.init(text: text, source: path)
-        sourceFile = path
         let folder = ConfigurationFilePaths.absoluteFolder(of: path)
         store = store.resolvingRelativePath(against: folder)
         for i in tiers.indices { tiers[i].store = tiers[i].store?.resolvingRelativePath(against: folder) }

@@ -22,10 +22,6 @@ import StrataCore
 /// Every key is optional; an unknown key or a bad value is `.invalidConfig` naming the key path.
 public struct EngineConfiguration: Sendable, Hashable {
     public var pluginDirectories: [String] = []
-    /// The file this configuration was read from (`init(contentsOfFile:)`), nil for text a
-    /// program passed. The plugin loader trusts the `plugin_dirs` and plugin paths of a file
-    /// only where they are trusted folders already (see `PluginTrust`). Not part of `json`.
-    public var sourceFile: String?
     public var store = BackendChoice(backend: "memory")
     /// Tiers, in order; a tier with a store of its own keeps its memories there.
     public var tiers: [TierSettings] = []

@@ -505,10 +505,12 @@ def test_export_into_a_missing_folder_names_the_file_and_leaves_nothing(store):
     assert "cannot create no/such/folder/out.jsonl: No such file or directory" in r.err
 
 
-def test_export_replaces_an_existing_file_whole(store):
+def test_export_replaces_an_existing_file_whole_with_force(store):
     (store.cwd / "out.jsonl").write_text("old content\n")
     store.add("the only memory")
-    store.ok("export", "out.jsonl")
+    store.fails(24, "export", "out.jsonl")
+    assert (store.cwd / "out.jsonl").read_text() == "old content\n"
+    store.ok("export", "out.jsonl", "--force")
     assert [r["content"] for r in records((store.cwd / "out.jsonl").read_text())] == ["the only memory"]
     assert sorted(p.name for p in store.cwd.iterdir() if p.name.startswith("out.jsonl")) == ["out.jsonl"]
 

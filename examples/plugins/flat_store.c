@@ -581,6 +581,10 @@ static strata_status flat_count(void *self, uint64_t *out_count)
 #define FLAT_ABI_VERSION STRATA_ABI_VERSION
 #endif
 
+/* The ELF note the host reads, without loading the file, to know it is a Strata
+ * plugin for this ABI (plugin.h); it must say what the descriptor says. */
+STRATA_PLUGIN_NOTE_FOR_ABI(FLAT_ABI_VERSION);
+
 static const strata_vector_store_vtable flat_vtable = {
     .struct_size = FLAT_VTABLE_SIZE,
     .flags = 0, /* not thread-safe: the host serialises calls on each instance */

@@ -376,14 +376,26 @@ class Engine:
         return Memory.from_json(self._call(lib.strata_engine_update, request, verb="update"))
 
     def forget(
-        self, id: str | None = None, *, filter: Mapping[str, Any] | None = None, scope: str | None = None
+        self,
+        id: str | None = None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        all: bool = False,
     ) -> list[str]:
-        """Forgets one memory by id, or every memory matching ``filter`` (within ``scope``).
+        """Forgets one memory by id, or every memory matching ``filter``.
+
+        With ``scope``, only the memories that node owns (stored there) are forgotten,
+        never another node's GLOBAL or SHARED memories it can see. A filter with no
+        condition (``{}``) would forget everything: it needs ``all=True`` (otherwise
+        :class:`strata.InvalidArgument`), and ``forget(all=True)`` alone means that filter.
 
         Returns the forgotten ids. An unknown id raises :class:`strata.NotFound`; a
         filter matching nothing returns []. History keeps a DELETE entry.
         """
-        request = _drop_none(id=id, filter=dict(filter) if filter is not None else None, scope=scope)
+        if all and id is None and filter is None:
+            filter = {}
+        request = _drop_none(id=id, filter=dict(filter) if filter is not None else None, scope=scope, all=all or None)
         answer = self._call(lib.strata_engine_forget, request, verb="forget")
         return list(answer["forgotten"])
 

@@ -131,7 +131,11 @@ strata_status strata_engine_get(strata_engine *engine, const char *request_json,
 strata_status strata_engine_update(strata_engine *engine, const char *request_json, char **out_json);
 
 /**
- * Forgets memories. Request: {"id": "m-..."} or {"filter": {...}, "scope"?}.
+ * Forgets memories. Request: {"id": "m-..."} or {"filter": {...}, "scope"?,
+ * "all"?}. With "scope", only the memories that node owns (stored at it) are
+ * forgotten, never another node's GLOBAL or SHARED memories it can see. A
+ * filter with no condition ({} or {"$or": [{}]}) forgets every memory in view
+ * only with "all": true, and is STRATA_ERR_INVALID_ARGUMENT otherwise.
  * Answer: {"forgotten": ["m-...", ...]}. Forgetting by id an unknown id is
  * STRATA_ERR_NOT_FOUND; a filter matching nothing answers an empty list.
  * History keeps a DELETE row with the old value.

@@ -148,11 +148,16 @@ typedef struct strata_plugin_note {
 /**
  * Declares the note, once per plugin, at file scope (GCC and Clang):
  * `STRATA_PLUGIN_NOTE;`. It adds 28 bytes of read-only data and no symbol.
+ * The version must be the descriptor's `abi_version`: the host refuses a
+ * plugin whose note and descriptor disagree.
  */
-#define STRATA_PLUGIN_NOTE                                                               \
+#define STRATA_PLUGIN_NOTE STRATA_PLUGIN_NOTE_FOR_ABI(STRATA_ABI_VERSION)
+
+/** The note for a plugin whose descriptor says `abi` (tests of older ABIs). */
+#define STRATA_PLUGIN_NOTE_FOR_ABI(abi)                                                  \
     __attribute__((section(STRATA_PLUGIN_NOTE_SECTION), used, aligned(4)))              \
     static const strata_plugin_note strata_plugin_note_ = {                              \
-        7, 8, STRATA_PLUGIN_NOTE_TYPE, "Strata", STRATA_ABI_VERSION, 0}
+        7, 8, STRATA_PLUGIN_NOTE_TYPE, "Strata", (abi), 0}
 
 #ifdef __cplusplus
 }
