@@ -27,9 +27,7 @@ struct StoreFiles {
     /// not exist; its folder is resolved, so `./x/../.strata/strata.db` and symbolic links are
     /// seen through, and a hard link to a store file is caught by its inode.
     func conflict(with target: String) -> String? {
-        let (dir, base) = Self.split(target)
-        guard let resolvedDir = Self.resolved(dir) else { return nil }
-        let full = resolvedDir == "/" ? "/" + base : resolvedDir + "/" + base
+        let full = Self.absolute(target)
         let final = Self.resolved(full) ?? full
         if let folder, final == folder || final.hasPrefix(folder + "/") {
             return "\(target) is inside the store folder \(folder)"
@@ -56,10 +54,24 @@ struct StoreFiles {
         }
     }
 
-    private static func split(_ path: String) -> (String, String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let dir = slash == path.startIndex ? "/" : String(path[..<slash])
-        return (dir, String(path[path.index(after: slash)...]))
+    /// `path` made absolute through its deepest existing ancestor (symbolic links there
+    /// followed), the missing part appended: `.strata/new/x` is inside the store folder even
+    /// before `new` exists.
+    static func absolute(_ path: String) -> String {
+        var head = path.isEmpty ? "." : path
+        var tail: [Substring] = []
+        while true {
+            if let r = resolved(head) {
+                return ([r == "/" ? "" : r] + tail.reversed().map(String.init)).joined(separator: "/")
+            }
+            guard let slash = head.lastIndex(of: "/") else {
+                tail.append(Substring(head))
+                head = "."
+                continue
+            }
+            tail.append(head[head.index(after: slash)...])
+            head = slash == head.startIndex ? "/" : String(head[..<slash])
+        }
     }
 
     static func resolved(_ path: String) -> String? {

@@ -74,6 +74,36 @@ public enum VectorStoreConformance {
             try expect(none.isEmpty, "a filter matching nothing returned \(none.count) hits")
         }
 
+        runner.run("every filter means what Filter.matches says, trivial ones too") {
+            // One filter semantics for every backend: a store that translates filters (to SQL,
+            // through the JSON a plugin receives) must agree with the reference evaluation,
+            // also for filters with no condition ({}, {"$or": [{}]}) and for $exists on null.
+            let s = try make()
+            let records = (0..<8).map { i in
+                StoredRecord(memory: memory("f\(i)", "f", metadata: [
+                    "group": .number(Double(i % 3)), "note": i % 2 == 0 ? .null : .string("n\(i)"),
+                ]), vector: vectors[i])
+            }
+            try s.upsert(records)
+            let filters: [(String, JSONValue)] = [
+                ("{}", [:]), ("{\"$or\": [{}]}", ["$or": [[:]]]), ("{\"$not\": {}}", ["$not": [:]]),
+                ("{\"$not\": {\"$or\": [{}]}}", ["$not": ["$or": [[:]]]]),
+                ("{\"group\": 1, \"$or\": [{}]}", ["group": 1, "$or": [[:]]]),
+                ("{\"$or\": [{}, {\"group\": 2}]}", ["$or": [[:], ["group": 2]]]),
+                ("{\"note\": {\"$exists\": true}}", ["note": ["$exists": true]]),
+                ("{\"note\": {\"$exists\": false}}", ["note": ["$exists": false]]),
+            ]
+            for (text, json) in filters {
+                let filter = try Filter.parse(json, prefix: ["metadata"])
+                let expected = Set(records.filter { filter.matches($0.memory) }.map(\.memory.id))
+                let found = Set(try s.search(vectors[0], k: 100, filter: filter).map(\.record.memory.id))
+                try expect(found == expected, "search with \(text) found \(found.sorted()), expected \(expected.sorted())")
+                var scanned = Set<String>()
+                try s.scan(filter: filter) { scanned.insert($0.memory.id); return true }
+                try expect(scanned == expected, "scan with \(text) found \(scanned.sorted()), expected \(expected.sorted())")
+            }
+        }
+
         runner.run("remove deletes known ids and skips unknown ones") {
             let s = try make()
             try s.upsert((0..<3).map { StoredRecord(memory: memory("r\($0)", "r"), vector: vectors[$0]) })

@@ -654,8 +654,9 @@ def test_bad_option_values_are_engine_errors_naming_the_option(store, args, code
 
 
 @pytest.mark.parametrize("args, message", [
-    (["forget"], "give the id of a memory or --filter"),
-    (["forget", "m-1", "--filter", "{}"], "either an id or --filter, not both"),
+    (["forget"], "give the id of a memory, --filter JSON or --all"),
+    (["forget", "m-1", "--filter", "{}"], "give one of an id, --filter or --all"),
+    (["forget", "m-1", "--all"], "give one of an id, --filter or --all"),
     (["forget", "m-1", "--scope", "org"], "--scope goes with --filter"),
     (["update", "m-1"], "nothing to change"),
     (["add", ""], "TEXT must not be empty"),
@@ -745,9 +746,11 @@ def test_metabolize_rejects_a_bad_time(store):
     assert "--now \"yesterday\" is not an ISO-8601 time" in r.err
 
 
-def test_a_summarizer_failing_mid_cycle_loses_nothing_and_the_next_cycle_completes(tmp_path):
+def test_a_summarizer_failing_mid_cycle_loses_nothing_and_the_next_cycle_completes(tmp_path, monkeypatch):
     plugin = ROOT / ".build" / "c" / "switchable_summarizer.so"
     assert plugin.exists(), f"{plugin} is built by Tests/c/run.sh, which scripts/test runs first"
+    # A plugin path in strata.json loads only from a folder the user trusts (README, "Trust").
+    monkeypatch.setenv("STRATA_PLUGIN_PATH", str(plugin.parent))
     flag = tmp_path / "service-down"
     s = Store(tmp_path)
     s.ok("init", "--preset", "metabolic")

@@ -188,7 +188,7 @@ def test_sqlite_half_truncated_salvage_copies_what_is_readable(tmp_path):
     r = s.run("salvage", str(out), "--json")
     assert r.code == CORRUPT
     copied = json.loads(r.out)["copied"]
-    assert 0 < copied < 2000
+    assert 800 <= copied < 2000, "about half the records sit on the pages that are left"
     stats = strata("stats", "--json", "--dir", str(out), cwd=tmp_path).json()
     assert stats["memories"] == copied
 
