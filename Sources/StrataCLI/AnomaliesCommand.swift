@@ -59,7 +59,7 @@ struct AnomaliesCommand: ParsableCommand {
             }
             if let filter { q.filter = try OptionValues.filter(filter) }
             if let scope { q.scope = try OptionValues.scope(scope) }
-            let report = try store.openEngine().anomalies(q)
+            let report = try store.openEngineForReading().anomalies(q)
             if output.json {
                 printJSON(report.json)
                 return

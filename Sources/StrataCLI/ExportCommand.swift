@@ -51,7 +51,7 @@ struct ExportCommand: ParsableCommand {
                     throw StrataError(.conflict, "\(file) already exists; pass --force to replace it")
                 }
             }
-            let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
+            let engine = try store.openEngineForReading()
             let target = file == "-" ? "-" : "\(file).tmp-\(getpid())"
             let out = try OutputFile(path: target, name: file)
             var count = 0

@@ -24,7 +24,7 @@ struct GetCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let memory = try store.openEngine().get(id: id)
+            let memory = try store.openEngineForReading().get(id: id)
             if output.json { printJSON(memory.publicJSON) } else { MemoryText.print(memory) }
         }
     }

@@ -25,7 +25,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let entries = try store.openEngine().history(id: id)
+            let entries = try store.openEngineForReading().history(id: id)
             if output.json {
                 printJSON(.object(["history": .array(entries.map(\.json))]))
                 return

@@ -69,7 +69,7 @@ struct SnapshotsCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let list = try store.openEngine().snapshots()
+            let list = try store.openEngineForReading().snapshots()
             if output.json {
                 printJSON(.object(["snapshots": .array(list.map(\.json))]))
                 return

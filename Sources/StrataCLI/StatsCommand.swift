@@ -22,7 +22,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try withEngineErrors(json: output.json) {
-            let stats = try store.openEngine().stats()
+            let stats = try store.openEngineForReading().stats()
             if output.json {
                 printJSON(stats.json)
                 return

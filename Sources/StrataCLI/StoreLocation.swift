@@ -38,6 +38,27 @@ struct StoreLocation: ParsableArguments {
         try Self.openEngine(configuration: try configuration(), file: configurationFile)
     }
 
+    /// Opens the engine for a command that only reads (stats, get, history, export, snapshots,
+    /// anomalies): stores that take `"read_only"` get it, so such a command never changes a
+    /// store's files (a file store then leaves an unfinished last append in place instead of
+    /// cutting it off; only a command that writes cuts it, keeping the bytes aside).
+    func openEngineForReading() throws(StrataError) -> Engine {
+        var config = try configuration()
+        config.store = Self.readOnly(config.store)
+        for i in config.tiers.indices { config.tiers[i].store = config.tiers[i].store.map(Self.readOnly) }
+        return try Self.openEngine(configuration: config, file: configurationFile)
+    }
+
+    /// The file store's choice with `"read_only": true`. The SQLite store changes nothing on a
+    /// read either way, and its read-only mode refuses a database that needs a migration, so
+    /// it is opened as usual.
+    static func readOnly(_ choice: BackendChoice) -> BackendChoice {
+        guard choice.backend == "file", choice.plugin != nil else { return choice }
+        var c = choice
+        c.options = c.options.setting("read_only", .bool(true))
+        return c
+    }
+
     /// The store folder's configuration, read and checked.
     /// - Throws: `.io` naming the folder and how it was chosen when it holds no `strata.json`.
     func configuration() throws(StrataError) -> EngineConfiguration {

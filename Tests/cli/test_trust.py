@@ -395,3 +395,22 @@ def test_or_of_an_empty_filter_means_the_same_on_every_backend(tmp_path, preset)
     for f, expected in [('{"$or": [{}]}', 1), ('{"user": "x", "$or": [{}]}', 1), ('{"$not": {"$or": [{}]}}', 0)]:
         hits = s.json("recall", "hello", "--filter", f)["hits"]
         assert len(hits) == expected, f
+
+
+def test_read_only_verbs_leave_an_unfinished_append_and_a_writer_keeps_it_aside(tmp_path):
+    s = Store(tmp_path)
+    s.ok("init", "--preset", "file")
+    mid = s.add("hello there")
+    log = tmp_path / ".strata" / "strata.log"
+    with open(log, "ab") as f:
+        f.write(b"ab")  # what a process killed in the middle of writing a length header leaves
+    before = digest(log)
+    for verb in (["stats"], ["get", mid], ["history", mid], ["export", "-"], ["snapshots"], ["anomalies"]):
+        r = s.run(*verb)
+        assert r.code == 0, r.err
+        assert "nothing was cut" in r.err
+        assert digest(log) == before, f"{verb[0]} changed the log"
+    s.add("written after")
+    torn = [p for p in (tmp_path / ".strata").iterdir() if ".torn-" in p.name]
+    assert len(torn) == 1 and torn[0].read_bytes() == b"ab" and torn[0].stat().st_mode & 0o777 == 0o600
+    assert s.json("stats")["memories"] == 2

@@ -67,6 +67,7 @@ def test_plugin_built_for_another_abi_major_is_refused(tmp_path):
         textwrap.dedent(
             """
             #include <strata/plugin.h>
+            STRATA_PLUGIN_NOTE_FOR_ABI((2u << 16) | 0u);
             static const strata_plugin_descriptor descriptor = {
                 sizeof(strata_plugin_descriptor), (2u << 16) | 0u, "future", "9.0.0", "from the future", 0, 0
             };
@@ -85,3 +86,32 @@ def test_plugin_built_for_another_abi_major_is_refused(tmp_path):
     message = str(info.value)
     host = strata.abi_version()
     assert "libstrata-future.so" in message and "2.0" in message and f"{host >> 16}.{host & 0xFFFF}" in message
+
+
+def test_a_library_without_the_plugin_note_is_refused_unrun(tmp_path):
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    assert cc, "scripts/setup installs a C compiler"
+    marker = tmp_path / "constructor-ran"
+    source = tmp_path / "plain.c"
+    source.write_text(
+        textwrap.dedent(
+            f"""
+            #include <stdio.h>
+            #include <strata/plugin.h>
+            __attribute__((constructor)) static void ran(void) {{ FILE *f = fopen("{marker}", "w"); if (f) fclose(f); }}
+            static const strata_plugin_descriptor descriptor = {{
+                sizeof(strata_plugin_descriptor), STRATA_ABI_VERSION, "plain", "1.0.0", "no note", 0, 0
+            }};
+            const strata_plugin_descriptor *strata_plugin_entry(const strata_host_api *host) {{
+                (void)host;
+                return &descriptor;
+            }}
+            """
+        )
+    )
+    plugin = tmp_path / "libstrata-plain.so"
+    subprocess.run([cc, "-shared", "-fPIC", f"-I{INCLUDE}", "-o", str(plugin), str(source)], check=True)
+    with pytest.raises(strata.PluginError, match="no Strata plugin note") as info:
+        strata.Engine({"plugin_dirs": [str(tmp_path)], "store": {"backend": "memory", "plugin": "plain"}})
+    assert info.value.code == -4 and "libstrata-plain.so" in str(info.value)
+    assert not marker.exists(), "the library's constructor ran"
