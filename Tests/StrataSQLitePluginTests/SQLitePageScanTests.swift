@@ -133,6 +133,67 @@ import Testing
         #expect(got.findings.contains { $0.location == "freelist" && $0.problem.contains("beyond the end") }, "\(got.findings)")
     }
 
+    /// A store that was not closed: its latest changes are in the `-wal` beside it. The page
+    /// scan reads pages as SQLite would, the WAL's newest committed copy first, so the main
+    /// file's older copies of replaced records do not come back with their old content.
+    @Test func theWALsCommittedPagesAreReadBeforeTheFilesOlderOnes() throws {
+        let dir = scratchFolder("page-scan-wal")
+        let path = dir + "/s.db"
+        let n = 600
+        let records = shortRecords(n, dimension: 256)
+        var latest = Dictionary(uniqueKeysWithValues: records.map { ($0.memory.id, $0) })
+        do {
+            let s = try SQLiteVectorStore(options: ["path": .string(path), "dimension": 256])
+            for batch in stride(from: 0, to: n, by: 200) { try s.upsert(Array(records[batch..<batch + 200])) }
+        }
+        let removed = Set((0..<50).map { "m-\($0 * 3)" })
+        let replaced = (0..<100).map { $0 * 3 + 1 }
+        let copy = scratchFolder("page-scan-wal-copy") + "/s.db"
+        do {
+            let s = try SQLiteVectorStore(options: ["path": .string(path), "dimension": 256])
+            _ = try s.remove(ids: Array(removed).sorted())
+            let updates = replaced.map { i in
+                shortRecords(1, dimension: 256, seed: 2000 + UInt64(i), from: i, tag: " (edited, now rather longer)")[0]
+            }
+            try s.upsert(updates)
+            for r in updates { latest[r.memory.id] = r }
+            for id in removed { latest[id] = nil }
+            // The files as a crash would leave them: the changes are in the WAL only.
+            DamagedFile.write(copy + "-wal", try #require(DamagedFile.bytes(path + "-wal")))
+            DamagedFile.write(copy, try #require(DamagedFile.bytes(path)))
+        }
+        #expect((DamagedFile.bytes(copy + "-wal")?.count ?? 0) > 0)
+        // Whole, the pages read through the WAL (and its freelist) hold each live record once,
+        // as last stored, and no removed one; the file alone holds the old copies.
+        guard case .success(let pages) = SQLitePages.open(copy) else { Issue.record("the header reads"); return }
+        #expect(!pages.walPages.isEmpty)
+        var raw: [String: [Int64]] = [:]
+        let free = pages.freelist()
+        #expect(free.problem == nil)
+        for number in 1...pages.pageCount where !free.pages.contains(number) {
+            guard let p = pages.page(number), let parsed = pages.cells(p, number: number, skip: free.pages),
+                  parsed.kind == .tableLeaf else { continue }
+            for case let cell? in parsed.cells {
+                if let row = SQLiteSalvageRun.rawRow(cell, rowid: cell.rowid!, page: number, shape: .current) { raw[row.id, default: []].append(row.seq) }
+            }
+        }
+        pages.close()
+        #expect(Set(raw.keys) == Set(latest.keys))
+        #expect(raw.values.allSatisfy { $0.count == 1 }, "one copy each")
+        #expect(replaced.allSatisfy { raw["m-\($0)"]?.first ?? 0 > raw["m-599"]!.first! }, "the replaced ones newer")
+        try cut(copy, keeping: 0.5)
+        let damaged = try #require(DamagedFile.bytes(copy))
+        let got = try salvage(copy)
+        #expect(Set(got.records.map(\.memory.id)).count == got.records.count, "each record once")
+        #expect(got.records.count > n / 4, "\(got.records.count); \(got.findings)")
+        for r in got.records {
+            #expect(!removed.contains(r.memory.id), "removed \(r.memory.id) came back")
+            if let want = latest[r.memory.id] { #expect(identical(r, want), "\(r.memory.id) is not as last stored") }
+        }
+        #expect(replaced.contains { got.byID["m-\($0)"] != nil }, "some replaced records survive")
+        #expect(DamagedFile.bytes(copy) == damaged, "salvage changes no byte of the file")
+    }
+
     // MARK: - Hostile files
 
     /// A real header, then random bytes: findings or a `.corrupt` error, never a crash or a hang.

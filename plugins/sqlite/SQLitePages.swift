@@ -8,7 +8,9 @@ import Glibc
 ///
 /// Follows the file format document (https://www.sqlite.org/fileformat2.html): the 100-byte
 /// header of page 1, b-tree page headers, cell pointer arrays, varints, records with serial
-/// types, payloads spilling to overflow pages, the freelist. Read-only, and every offset is
+/// types, payloads spilling to overflow pages, the freelist, and the `-wal` beside the file
+/// (its committed frames, salts and checksums checked, read before the file's pages as SQLite
+/// reads them, so a store that was not closed shows its latest pages). Read-only, and every offset is
 /// checked: a damaged or hostile file gives `nil`s and `problems`, never a trap, and every loop
 /// is bounded by the number of pages in the file.
 struct SQLitePages {
@@ -16,13 +18,18 @@ struct SQLitePages {
     let pageSize: Int
     /// Page size minus the reserved bytes at the end of each page.
     let usable: Int
-    /// Complete pages in the file (a partial last page is not read).
-    let pageCount: Int
+    /// Complete pages in the file (a partial last page is not read), or the database's size
+    /// after the WAL's last commit when that is larger.
+    var pageCount: Int
     /// Bytes 32-35 and 36-39 of the header: first freelist trunk page and freelist pages.
-    let freelistTrunk: Int
-    let freelistCount: Int
+    var freelistTrunk: Int
+    var freelistCount: Int
     /// Byte 56: 1 is UTF-8 (the only encoding Strata writes).
     let textEncoding: Int
+    /// The `-wal` beside the file, when it holds committed frames: page -> offset of its
+    /// newest committed copy there (read instead of the file's, as SQLite would).
+    var walFD: Int32 = -1
+    var walPages: [Int: Int] = [:]
 
     /// Opens `path` for reading; nil (with the reason) when its header is not a usable one.
     static func open(_ path: String) -> Result<SQLitePages, PageProblem> {
@@ -48,18 +55,93 @@ struct SQLitePages {
             _ = Glibc.close(fd)
             return .failure(PageProblem("its header reserves \(header[20]) bytes per page, leaving \(usable) of \(pageSize): not a SQLite file"))
         }
-        return .success(SQLitePages(fd: fd, pageSize: pageSize, usable: usable, pageCount: Int(st.st_size) / pageSize,
-                                    freelistTrunk: be(32, 4), freelistCount: be(36, 4), textEncoding: be(56, 4)))
+        var pages = SQLitePages(fd: fd, pageSize: pageSize, usable: usable, pageCount: Int(st.st_size) / pageSize,
+                                freelistTrunk: be(32, 4), freelistCount: be(36, 4), textEncoding: be(56, 4))
+        pages.readWAL(path + "-wal")
+        return .success(pages)
     }
 
-    func close() { _ = Glibc.close(fd) }
+    func close() {
+        _ = Glibc.close(fd)
+        if walFD >= 0 { _ = Glibc.close(walFD) }
+    }
 
-    /// Page `number` (1-based) whole, or nil when it is not (wholly) in the file.
+    /// Page `number` (1-based) whole, or nil when it is not (wholly) in the file or the WAL.
     func page(_ number: Int) -> [UInt8]? {
         guard number >= 1, number <= pageCount else { return nil }
         var out = [UInt8](repeating: 0, count: pageSize)
-        let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress, pageSize, off_t(number - 1) * off_t(pageSize)) }
+        let (from, at) = walPages[number].map { (walFD, off_t($0)) } ?? (fd, off_t(number - 1) * off_t(pageSize))
+        let n = out.withUnsafeMutableBytes { pread(from, $0.baseAddress, pageSize, at) }
         return n == pageSize ? out : nil
+    }
+
+    // MARK: - The WAL
+
+    /// Reads the frames of the WAL at `path` that SQLite would: those after its header whose
+    /// salts match it and whose running checksum holds, up to the last commit frame; the newest
+    /// copy of each page wins. A missing, empty or foreign WAL is none.
+    mutating func readWAL(_ path: String) {
+        let wfd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard wfd >= 0 else { return }
+        var st = stat()
+        guard fstat(wfd, &st) == 0, st.st_size >= 32 + 24 + pageSize else { _ = Glibc.close(wfd); return }
+        func read(_ count: Int, at: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0, count: count)
+            let n = out.withUnsafeMutableBytes { pread(wfd, $0.baseAddress, count, off_t(at)) }
+            return n == count ? out : nil
+        }
+        guard let header = read(32, at: 0) else { _ = Glibc.close(wfd); return }
+        let magic = Self.be(header, 0, 4)
+        guard magic == 0x377f_0682 || magic == 0x377f_0683, Self.be(header, 8, 4) == pageSize else {
+            _ = Glibc.close(wfd)
+            return
+        }
+        let bigEndian = magic == 0x377f_0683
+        var sum = Self.walChecksum(header[0..<24], bigEndian: bigEndian, (0, 0))
+        guard sum.0 == UInt32(Self.be(header, 24, 4)), sum.1 == UInt32(Self.be(header, 28, 4)) else { _ = Glibc.close(wfd); return }
+        var pending: [Int: Int] = [:]
+        var committed: [Int: Int] = [:]
+        var databasePages = 0
+        var at = 32
+        while at + 24 + pageSize <= Int(st.st_size), let frame = read(24 + pageSize, at: at) {
+            let number = Self.be(frame, 0, 4)
+            guard number >= 1, frame[8..<16] == header[16..<24] else { break }
+            sum = Self.walChecksum(frame[0..<8], bigEndian: bigEndian, sum)
+            sum = Self.walChecksum(frame[24...], bigEndian: bigEndian, sum)
+            guard sum.0 == UInt32(Self.be(frame, 16, 4)), sum.1 == UInt32(Self.be(frame, 20, 4)) else { break }
+            pending[number] = at + 24
+            let size = Self.be(frame, 4, 4)
+            if size > 0 {
+                committed.merge(pending) { _, new in new }
+                pending = [:]
+                databasePages = size
+            }
+            at += 24 + pageSize
+        }
+        guard !committed.isEmpty else { _ = Glibc.close(wfd); return }
+        walFD = wfd
+        walPages = committed.filter { $0.key <= databasePages }
+        pageCount = databasePages
+        if let first = page(1) {
+            freelistTrunk = Self.be(first, 32, 4)
+            freelistCount = Self.be(first, 36, 4)
+        }
+    }
+
+    /// The WAL's running checksum (two 32-bit sums over 32-bit words) continued over `bytes`.
+    static func walChecksum(_ bytes: ArraySlice<UInt8>, bigEndian: Bool, _ start: (UInt32, UInt32)) -> (UInt32, UInt32) {
+        var (s0, s1) = start
+        var i = bytes.startIndex
+        func word(_ at: Int) -> UInt32 {
+            let b = (UInt32(bytes[at]), UInt32(bytes[at + 1]), UInt32(bytes[at + 2]), UInt32(bytes[at + 3]))
+            return bigEndian ? b.0 << 24 | b.1 << 16 | b.2 << 8 | b.3 : b.3 << 24 | b.2 << 16 | b.1 << 8 | b.0
+        }
+        while i + 8 <= bytes.endIndex {
+            s0 = s0 &+ word(i) &+ s1
+            s1 = s1 &+ word(i + 4) &+ s0
+            i += 8
+        }
+        return (s0, s1)
     }
 
     // MARK: - The freelist

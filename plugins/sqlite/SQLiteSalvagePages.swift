@@ -98,7 +98,7 @@ extension SQLiteSalvageRun {
                   let parsed = pages.cells(p, number: number, skip: free) else { continue }
             for case let cell? in parsed.cells {
                 guard let rowid = cell.rowid, !walkedRowids.contains(rowid),
-                      let row = rawRow(cell, rowid: rowid, page: number, shape: shape),
+                      let row = Self.rawRow(cell, rowid: rowid, page: number, shape: shape),
                       !seenIDs.contains(row.id) else { continue }
                 if let other = best[row.id], other.seq >= row.seq { continue }
                 best[row.id] = row
@@ -150,7 +150,7 @@ extension SQLiteSalvageRun {
     }
 
     /// The cell as a `memories` row whose checksum matches, else nil.
-    func rawRow(_ cell: SQLitePages.Cell, rowid: Int64, page: Int, shape: RowShape) -> RawRow? {
+    static func rawRow(_ cell: SQLitePages.Cell, rowid: Int64, page: Int, shape: RowShape) -> RawRow? {
         guard let values = SQLitePages.record(cell.payload), shape.matches(values),
               case .text(let id) = values[shape.id], case .integer(let seq) = values[shape.seq],
               case .text(let json) = values[shape.record], case .blob(let vector) = values[shape.vector],
