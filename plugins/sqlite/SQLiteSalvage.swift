@@ -16,6 +16,15 @@ import StrataCore
 ///   each in turn until a read succeeds, and goes on from there; with no intact index it probes
 ///   forward in growing steps. The rows in between are one finding, naming the records the
 ///   `id` index still knows.
+/// - A row returning out of rowid order (a damaged b-tree) ends a stretch like an error, so
+///   the walk always moves forward and ends.
+/// - When anything was found damaged, a page scan (`scanPages`, on `SQLitePages`) then reads
+///   the file's table-leaf pages straight from its bytes, as SQLite's own recovery does, and
+///   hands over the `memories` rows the walk could not reach whose checksum matches (a file cut
+///   short loses the interior pages near the root, while many leaf pages are still there);
+///   nothing removed or replaced comes back (the freelist, tombstones and `seq` decide), and one
+///   finding says how many it recovered. When SQLite cannot read the schema at all, the page
+///   scan alone runs, with the plugin's own schema for the row's shape.
 /// - Every row read is checked like the store checks it (`SQLiteRecordRow`): a checksum
 ///   mismatch or a record that does not decode is a finding naming the record and its rowid.
 /// - A header that promises more pages than the file holds is a finding (truncated), and so is
@@ -50,6 +59,15 @@ struct SQLiteSalvageRun {
     var seenIDs = Set<String>()
     /// Every rowid the intact indexes know, once a damaged stretch needed them.
     var knownRowids: [Int64]?
+    /// Every rowid the walk read (whether its record was whole or not): the page scan does not
+    /// take these again.
+    var walkedRowids = Set<Int64>()
+    /// How many findings were reported: any at all, and the page scan runs.
+    let reported = Counter()
+
+    final class Counter {
+        var value = 0
+    }
 
     init(options: JSONValue, finding: @escaping (DamageFinding) -> Void) throws(StrataError) {
         var r = try JSONObjectReader(options, path: "sqlite salvage options", code: .invalidConfig)
@@ -67,6 +85,7 @@ struct SQLiteSalvageRun {
     }
 
     func report(_ location: String, _ problem: String, lost: String? = nil) {
+        reported.value += 1
         finding(DamageFinding(file: path, location: location, problem: problem, lost: lost))
     }
 
@@ -83,7 +102,13 @@ struct SQLiteSalvageRun {
         do {
             tables = try db.integer("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'memories'") ?? 0
         } catch {
-            throw StrataError(.corrupt, "sqlite store \"\(path)\": its schema (page 1) cannot be read, so no record can be found: \(error.message)")
+            // Without a schema SQLite finds no table; the pages may still hold records.
+            let unreadable = StrataError(.corrupt, "sqlite store \"\(path)\": its schema (page 1) cannot be read, so no record can be found: \(error.message)")
+            let found = try scanPages(nil, record: record)
+            guard found > 0 else { throw unreadable }
+            report("schema (page 1)", "cannot be read: \(error.message); the records were looked for page by page",
+                   lost: "every record that is not on an intact table page")
+            return
         }
         guard tables == 1 else {
             throw StrataError(.corrupt, "sqlite store \"\(path)\" is a SQLite database without a memories table: not a Strata store")
@@ -93,6 +118,8 @@ struct SQLiteSalvageRun {
         collectKnownIDs(db)
         try walk(db, checksummed: version >= 2, record: record)
         integrityCheck(db)
+        // Damage anywhere: the pages the walk could not reach may still hold records.
+        if reported.value > 0 && version >= 2 { _ = try scanPages(db, record: record) }
     }
 
     // MARK: - Before SQLite
@@ -238,9 +265,17 @@ struct SQLiteSalvageRun {
                 stretch.error = error
                 return stretch
             }
-            stretch.last = s.int64(0)
+            // A damaged b-tree can hand rows back out of order (below `from`, or not ascending):
+            // the stretch ends there, so the walk always moves forward and ends.
+            let rowid = s.int64(0)
+            guard rowid >= from, stretch.last.map({ rowid > $0 }) ?? true else {
+                stretch.error = StrataError(.corrupt, "rowid \(rowid) came after rowid \(stretch.last ?? from) in a walk in rowid order: the b-tree is damaged")
+                return stretch
+            }
+            stretch.last = rowid
             if limit == 0 { return stretch }
             stretch.rows += 1
+            walkedRowids.insert(s.int64(0))
             let decoded: Result<StoredRecord, SQLiteRecordRow.Damage>
             do { decoded = .success(try SQLiteRecordRow.decode(s, dimension: dimension, checksummed: checksummed)) } catch { decoded = .failure(error) }
             switch decoded {
