@@ -5,7 +5,9 @@ import Testing
 
 @Suite struct InMemoryVectorStoreTests {
     @Test func passesTheVectorStoreConformanceSuite() {
-        for r in VectorStoreConformance.run(make: { try InMemoryVectorStore(dimension: VectorStoreConformance.dimension) }) {
+        let results = VectorStoreConformance.run(make: { try InMemoryVectorStore(dimension: VectorStoreConformance.dimension) })
+        #expect(results.count >= 10, "the suite ran its cases (an empty list passes every loop)")
+        for r in results {
             #expect(r.passed, "\(r.name): \(r.failure ?? "")")
         }
     }
@@ -31,7 +33,7 @@ import Testing
     @Test func batchSearchAgreesWithOneQueryAtATime() throws {
         let d = 24
         let store = try InMemoryVectorStore(dimension: d)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: 1034)  // seeded: a failure replays
         func v() -> [Float] { (0..<d).map { _ in Float.random(in: -1...1, using: &rng) } }
         try store.upsert((0..<700).map { record("r\($0)", v()) })
         let queries = (0..<9).map { _ in v() }
@@ -65,7 +67,7 @@ import Testing
         // 6,000 x 128 floats is above the size at which the scan is split across threads.
         let d = 128, n = 6000
         let store = try InMemoryVectorStore(dimension: d, metric: metric)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: 1068)  // seeded: a failure replays
         // Integer-valued vectors: sums are exact in any order, so ties are real ties.
         var rows = (0..<n).map { _ in (0..<d).map { _ in Float(Int.random(in: -3...3, using: &rng)) } }
         for i in stride(from: 100, to: n, by: 500) { rows[i] = rows[7] }  // exact duplicates across both halves
@@ -120,7 +122,7 @@ import Testing
         // each checked against a plain loop over what should be stored.
         let d = 8
         let store = try InMemoryVectorStore(dimension: d, metric: .dot)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: 1123)  // seeded: a failure replays
         var truth: [String: StoredRecord] = [:]
         func vector() -> [Float] { (0..<d).map { _ in Float(Int.random(in: -4...4, using: &rng)) } }
         for round in 0..<30 {
@@ -181,7 +183,9 @@ import Testing
 
 @Suite struct HashingEmbedderTests {
     @Test func passesTheEmbedderConformanceSuite() {
-        for r in EmbedderConformance.run(make: { try HashingEmbedder(dimension: 128) }) {
+        let results = EmbedderConformance.run(make: { try HashingEmbedder(dimension: 128) })
+        #expect(results.count >= 3, "the suite ran its cases (an empty list passes every loop)")
+        for r in results {
             #expect(r.passed, "\(r.name): \(r.failure ?? "")")
         }
     }
@@ -204,7 +208,9 @@ import Testing
 
 @Suite struct ExtractiveSummarizerTests {
     @Test func passesTheSummarizerConformanceSuite() {
-        for r in SummarizerConformance.run(make: { try ExtractiveSummarizer() }) {
+        let results = SummarizerConformance.run(make: { try ExtractiveSummarizer() })
+        #expect(results.count >= 2, "the suite ran its cases (an empty list passes every loop)")
+        for r in results {
             #expect(r.passed, "\(r.name): \(r.failure ?? "")")
         }
     }

@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func slicingByEightAgreesWithTheBitwiseDefinitionAtEveryLengthAndAlignment() {
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(seed: 1024)  // seeded: a failure replays
         let data = (0..<200).map { _ in UInt8.random(in: 0...255, using: &g) }
         for start in 0..<8 {
             for length in 0..<(data.count - start) {

@@ -37,7 +37,7 @@ import Testing
 @Suite struct TopKTests {
     @Test(arguments: 0...12)
     func keepsTheKBestInOrder(k: Int) {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: 1040)  // seeded: a failure replays
         let scores = (0..<50).map { _ in Double(Int.random(in: 0..<20, using: &rng)) }
         var top = TopK<Int>(k: k)
         for (i, s) in scores.enumerated() { top.insert(i, score: s) }

@@ -530,7 +530,9 @@ struct TestBackends: BackendProvider {
         #expect(try engine!.stats().lifecycle.cycles >= 1)
         weak let weakEngine = engine
         engine = nil
-        try await Task.sleep(for: .milliseconds(200))
+        // Polled, not slept on: the schedule's task may hold the engine until its current wait
+        // ends; a schedule that keeps it alive for good fails after 10 s.
+        for _ in 0..<500 where weakEngine != nil { try await Task.sleep(for: .milliseconds(20)) }
         #expect(weakEngine == nil, "the schedule does not keep the engine alive")
     }
 }

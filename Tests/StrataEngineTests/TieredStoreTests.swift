@@ -55,6 +55,7 @@ import Testing
                                   tiers: ["working": InMemoryVectorStore(dimension: VectorStoreConformance.dimension),
                                           "other": InMemoryVectorStore(dimension: VectorStoreConformance.dimension)])
         }
+        #expect(results.count >= 10, "the conformance suite ran its cases (an empty list passes every loop)")
         for r in results { #expect(r.passed, "\(r.name): \(r.failure ?? "")") }
     }
 

@@ -19,6 +19,7 @@ import Testing
             return try FileVectorStore(options: ["path": .string("\(dir)/\(n).log"), "dimension": 16, "metric": "cosine"])
         }
         #expect(results.count >= 14)
+        #expect(results.count >= 10, "the conformance suite ran its cases (an empty list passes every loop)")
         for r in results { #expect(r.passed, "\(r.name): \(r.failure ?? "")") }
     }
 

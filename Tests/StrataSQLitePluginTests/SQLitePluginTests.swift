@@ -28,6 +28,7 @@ func sqliteEngine(_ path: String, clock: any Clock = SystemClock(), dedupe: Bool
             n += 1
             return try SQLiteVectorStore(options: ["path": .string("\(dir)/\(n).db"), "dimension": 16, "metric": "cosine"])
         }
+        #expect(results.count >= 10, "the conformance suite ran its cases (an empty list passes every loop)")
         for r in results { #expect(r.passed, "\(r.name): \(r.failure ?? "")") }
     }
 

@@ -44,7 +44,12 @@ echo "== building the flat plugin (plain C, headers only)"
 # The documented command, plus warnings: no libstrata, no extra libraries.
 "$CC" -std=c11 -O2 -shared -fPIC -fvisibility=hidden "${WARN[@]}" -I include \
     examples/plugins/flat_store.c -o "$OUT/libstrata-flat.so"
-if command -v nm >/dev/null 2>&1; then
+# nm and readelf come with binutils (scripts/setup installs a C toolchain): a missing tool
+# fails the run instead of skipping the export checks without a word.
+for tool in nm readelf; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: $tool is missing: install binutils (scripts/setup)" >&2; exit 1; }
+done
+{
     # Linker-made markers (__bss_start, _edata, _end, _init, _fini) are not the plugin's symbols.
     exported="$(nm -D --defined-only "$OUT/libstrata-flat.so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' |
         grep -Ev '^(__bss_start|_edata|_end|_init|_fini)$' | sort -u)"
@@ -53,16 +58,16 @@ if command -v nm >/dev/null 2>&1; then
         echo "$exported" >&2
         exit 1
     fi
-fi
+}
 
-if command -v readelf >/dev/null 2>&1; then
+{
     # What other objects can link to: defined GLOBAL or WEAK dynamic symbols. (Swift leaves some
     # type metadata in .dynsym bound LOCAL, which nothing outside can resolve.)
     for lib in "$LIB_DIR/libstrata.so:^strata_" "$LIB_DIR/libstrata-memory.so:^strata_plugin_entry$" \
         "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$" \
         "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$"; do
         file="${lib%%:*}" allowed="${lib#*:}"
-        [[ -f "$file" ]] || continue
+        [[ -f "$file" ]] || { echo "run.sh: $file was not built" >&2; exit 1; }
         others="$(readelf -W --dyn-syms "$file" | awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 != "UND" {print $8}' |
             grep -Ev '^(__bss_start|_edata|_end|_init|_fini)$' | grep -Ev "$allowed" || true)"
         if [[ -n "$others" ]]; then
@@ -72,7 +77,18 @@ if command -v readelf >/dev/null 2>&1; then
         fi
         echo "$(basename "$file"): exports only $allowed"
     done
+}
+
+# Each plugin carries the note the loader reads before loading it (plugin.h); libstrata.so,
+# the host, carries none.
+for plugin in memory sqlite file tensor; do
+    readelf -n "$LIB_DIR/libstrata-$plugin.so" | grep -q "Strata" ||
+        { echo "run.sh: libstrata-$plugin.so carries no Strata plugin note" >&2; exit 1; }
+done
+if readelf -n "$LIB_DIR/libstrata.so" | grep -q "Strata"; then
+    echo "run.sh: libstrata.so carries a plugin note" >&2; exit 1
 fi
+echo "plugin notes: in each plugin, not in libstrata.so"
 
 echo "== building the fixture plugins"
 for source in Tests/fixtures/plugins/*.c; do
