@@ -85,7 +85,12 @@ def test_sigkill_during_batched_stores_loses_no_acknowledged_memory(tmp_path, pl
         assert first, f"writer exited before its first batch: {writer.stderr.read()}"
         time.sleep(rng.uniform(0.0, 0.08))
         os.kill(writer.pid, signal.SIGKILL)
-        rest, _ = writer.communicate()
+        # Read the rest through the same buffered file as the first line: communicate() reads
+        # the raw pipe and would drop lines readline() had already buffered, so batches stored
+        # and acknowledged would look unacknowledged (seen as "more stored than acknowledged").
+        rest = writer.stdout.read()
+        writer.wait()
+        writer.stderr.close()
         assert writer.returncode == -signal.SIGKILL
         # A line cut by the kill has no closing brace: that batch was not acknowledged.
         lines = [line.strip() for line in [first] + rest.splitlines()]
