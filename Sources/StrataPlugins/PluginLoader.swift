@@ -73,7 +73,7 @@ public struct PluginLoader: Sendable {
         self.configurationFile = configurationFile
         trust = PluginTrust(also: configurationFile == nil ? configuredDirectories : [])
         var dirs = configuredDirectories + PluginTrust.environmentFolders
-        dirs += (try? PluginTrust.settingsFolders()) ?? []
+        dirs += trust.settingsFolders
         if let own = Self.libraryDirectory { dirs.append(own) }
         dirs += PluginTrust.systemFolders
         var seen = Set<String>()
@@ -130,7 +130,8 @@ public struct PluginLoader: Sendable {
         let settings = PluginTrust.settingsFile ?? "~/.config/strata/settings.json"
         return StrataError(.plugin, "plugin file \(path) is in \(folder), which is not a trusted plugin folder, so it was not loaded: "
             + "plugin folders and paths that \(configurationFile) names are used only when the user trusts them. "
-            + "To trust it, list it under \"trusted_plugin_dirs\" in \(settings) or in STRATA_PLUGIN_PATH")
+            + "To trust it, list it under \"trusted_plugin_dirs\" in \(settings) or in STRATA_PLUGIN_PATH"
+            + (trust.settingsProblem.map { " (the settings file was not read: \($0.message))" } ?? ""))
     }
 
     /// Loads a plugin by name or path (once per file; later calls return the same plugin).

@@ -20,6 +20,11 @@ import StrataCore
 public struct PluginTrust: Sendable {
     /// Trusted folders, resolved (symbolic links followed).
     public let folders: Set<String>
+    /// The settings file's `trusted_plugin_dirs`, as written.
+    public let settingsFolders: [String]
+    /// Why the settings file was not read (a bad document, a file others can write), if it
+    /// was not: its folders are then not trusted, and messages about untrusted plugins say why.
+    public let settingsProblem: StrataError?
 
     /// The system-wide plugin folders.
     public static let systemFolders = ["/usr/local/lib/strata/plugins", "/usr/lib/strata/plugins"]
@@ -28,7 +33,14 @@ public struct PluginTrust: Sendable {
     public init(also extra: [String] = []) {
         var all = extra + Self.environmentFolders + Self.systemFolders
         if let own = PluginLoader.libraryDirectory { all.append(own) }
-        all += (try? Self.settingsFolders()) ?? []
+        do {
+            settingsFolders = try Self.readSettingsFolders()
+            settingsProblem = nil
+        } catch {
+            settingsFolders = []
+            settingsProblem = error
+        }
+        all += settingsFolders
         folders = Set(all.compactMap(Self.resolved))
     }
 
@@ -49,7 +61,7 @@ public struct PluginTrust: Sendable {
 
     /// The settings file's `trusted_plugin_dirs`; none when there is no file.
     /// - Throws: `.invalidConfig` naming the file for a bad document, a file writable by others.
-    public static func settingsFolders() throws(StrataError) -> [String] {
+    static func readSettingsFolders() throws(StrataError) -> [String] {
         guard let file = settingsFile, access(file, F_OK) == 0 else { return [] }
         if let why = unsafeOwnership(file) { throw StrataError(.invalidConfig, "settings file \(file) is ignored: \(why)") }
         let bytes = try WholeFile.read(file, what: "settings file")
