@@ -31,7 +31,8 @@ enum MemoryLine {
         var memory = NewMemory(try r.string("content"))
         guard !memory.content.isEmpty else { throw StrataError(.invalidJSON, "\(what).content must not be empty") }
         memory.metadata = try r.optionalObject("metadata") ?? [:]
-        memory.scope = try ScopePath(try r.optionalString("scope") ?? "")
+        let scope = try r.optionalString("scope") ?? ""
+        do { memory.scope = try ScopePath(scope) } catch { throw error.prefixed("\(what).scope") }
         memory.visibility = try r.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)).flatMap(Visibility.init)
         memory.tier = try r.optionalString("tier")
         memory.category = try r.optionalString("category")
@@ -51,6 +52,9 @@ enum MemoryLine {
         }
         for key in ignoredKeys { _ = r.optionalValue(key) }
         try r.finish()
+        // The engine's own rules (no NUL in content, not dated ahead), so `--check` passes
+        // exactly the lines a store takes and a refused line is named by its number.
+        try Engine.check(memory, what: what, atName: "created_at", now: now)
         return memory
     }
 

@@ -56,8 +56,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             return true
         }
         guard let y = num(4), expect("-"), let mo = num(2), expect("-"), let d = num(2),
-            (1...12).contains(mo), (1...31).contains(d)
-        else { return nil }
+            (1...12).contains(mo), (1...Self.daysIn(month: mo, year: y)).contains(d)
+        else { return nil }  // February 30 is refused, not read as March 1
         var h: Int64 = 0, mi: Int64 = 0, s: Int64 = 0, frac: Int64 = 0
         if i < b.count {
             guard expect("T") || expect(" "), let hh = num(2), expect(":"), let mm = num(2) else { return nil }
@@ -84,7 +84,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 i += 1
                 guard let oh = num(2) else { return nil }
                 _ = expect(":")
-                guard let om = num(2) else { return nil }
+                guard let om = num(2), oh < 24, om < 60 else { return nil }  // +25:00 is no zone
                 offset = sign * (oh * 60 + om) * 60_000
             } else {
                 return nil  // a time without a zone is ambiguous
@@ -93,6 +93,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + frac - offset
         } else {
             milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000
+        }
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar.
+    static func daysIn(month m: Int64, year y: Int64) -> Int64 {
+        switch m {
+        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
         }
     }
 

@@ -119,6 +119,27 @@ public final class Engine: Sendable {
     /// memory dated years ahead would never age out of its tier or lose recency.
     public static let maximumFutureSkewSeconds = 86_400.0
 
+    /// The rules a memory must meet to be stored, beyond what its fields' types say: content
+    /// without NUL (`TextRules`), `at` no more than `maximumFutureSkewSeconds` ahead of `now`,
+    /// importance in 0...1, a positive TTL. `store` applies them to every item before anything
+    /// is embedded; a caller that validates memories before storing them (`strata import
+    /// --check`) applies the same ones, so a check never passes what a store refuses.
+    /// - Parameters:
+    ///   - what: names the item in the message ("item 3", "line 12").
+    ///   - atName: the name of the `at` field where the caller's input calls it otherwise ("created_at").
+    public static func check(_ item: NewMemory, what: String, atName: String = "at", now: Timestamp) throws(StrataError) {
+        try TextRules.rejectNUL(item.content, what: "\(what): content")
+        if let at = item.at, now.adding(seconds: maximumFutureSkewSeconds) < at {
+            throw StrataError(.invalidArgument, "\(what): \(atName) \(at.iso8601) is more than a day ahead of the engine's clock; a memory cannot have happened in the future (it would never age out)")
+        }
+        if let imp = item.importance, !(0...1).contains(imp) {
+            throw StrataError(.invalidArgument, "\(what): importance must be in 0...1, got \(imp)")
+        }
+        if let ttl = item.ttlSeconds, !(ttl > 0) {
+            throw StrataError(.invalidArgument, "\(what): ttl_seconds must be positive, got \(ttl)")
+        }
+    }
+
     /// Stores a batch atomically: either every item is stored or none is.
     ///
     /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
@@ -129,18 +150,9 @@ public final class Engine: Sendable {
     public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
         guard !items.isEmpty else { return [] }
         let defaults = configuration.defaults
-        let latest = clock.now().adding(seconds: Self.maximumFutureSkewSeconds)
+        let checkedAt = clock.now()
         for (i, item) in items.enumerated() {
-            try TextRules.rejectNUL(item.content, what: "item \(i): content")
-            if let at = item.at, latest < at {
-                throw StrataError(.invalidArgument, "item \(i): at \(at.iso8601) is more than a day ahead of the engine's clock; a memory cannot have happened in the future (it would never age out)")
-            }
-            if let imp = item.importance, !(0...1).contains(imp) {
-                throw StrataError(.invalidArgument, "item \(i): importance must be in 0...1, got \(imp)")
-            }
-            if let ttl = item.ttlSeconds, !(ttl > 0) {
-                throw StrataError(.invalidArgument, "item \(i): ttl_seconds must be positive, got \(ttl)")
-            }
+            try Self.check(item, what: "item \(i)", now: checkedAt)
         }
         let embeddings: [[Float]]
         if let vectors {
@@ -402,7 +414,10 @@ public final class Engine: Sendable {
         if let imp = change.importance, !(0...1).contains(imp) {
             throw StrataError(.invalidArgument, "importance must be in 0...1, got \(imp)")
         }
-        if let content = change.content { try TextRules.rejectNUL(content, what: "content") }
+        if let content = change.content {
+            guard !content.isEmpty else { throw StrataError(.invalidArgument, "content must be non-empty text: an empty memory would be embedded as nothing") }
+            try TextRules.rejectNUL(content, what: "content")
+        }
         let newVector = try change.content.map { (c: String) throws(StrataError) -> [Float] in try embed([c])[0] }
         let now = clock.now()
         let updated = try write { (_: inout WriterState) throws(StrataError) -> Memory in

@@ -169,6 +169,9 @@ extension MemoryUpdate {
         pinned = try r.optionalBool("pinned")
         visibility = try r.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)).flatMap(Visibility.init)
         try r.finish()
+        // As in a store request: an empty content would be embedded as nothing and then match
+        // every query (the CLI's `update --text ""` is refused the same way).
+        if let content, content.isEmpty { throw StrataError(.invalidJSON, "\(path).content must be non-empty text") }
         if content == nil, metadata == nil, category == nil, importance == nil, pinned == nil, visibility == nil {
             throw StrataError(.invalidJSON, "\(path) changes nothing: give content, metadata, category, importance, pinned or visibility")
         }

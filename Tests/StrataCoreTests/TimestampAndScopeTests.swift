@@ -18,7 +18,10 @@ import Testing
         #expect(Timestamp(iso8601: text)?.milliseconds == ms)
     }
 
-    @Test(arguments: ["2026-13-01T00:00:00Z", "2026-11-22T03:59:00", "yesterday", "2026-11-22T25:00:00Z", "2026-11-22T03:59:00.Z"])
+    @Test(arguments: ["2026-13-01T00:00:00Z", "2026-11-22T03:59:00", "yesterday", "2026-11-22T25:00:00Z", "2026-11-22T03:59:00.Z",
+                            // no silent roll-over into the next month, no impossible zones
+                            "2024-02-30T00:00:00Z", "2023-02-29T12:00:00Z", "2024-04-31T00:00:00Z",
+                            "2024-01-01T00:00:00+25:00", "2024-01-01T00:00:00+05:99"])
     func rejectsWhatIsNotAnISOTimeWithAZone(text: String) {
         #expect(Timestamp(iso8601: text) == nil)
     }

@@ -99,6 +99,20 @@ import Testing
         #expect(try e.get(id: id).content == "clean")
     }
 
+    /// Updating a memory to empty content was taken (and the empty memory then ranked first for
+    /// any query); a store refuses empty content, so an update does too, on every face.
+    @Test func anUpdateToEmptyContentIsRefused() throws {
+        let e = try engine()
+        let id = try e.store(NewMemory("clean")).id
+        #expect { try e.update(MemoryUpdate(id: id, content: "")) } throws: { ($0 as? StrataError)?.code == .invalidArgument }
+        #expect { try MemoryUpdate(json: ["id": .string(id), "content": ""], path: "update request") } throws: { error in
+            let e = error as? StrataError
+            return e?.code == .invalidJSON && e!.message == "update request.content must be non-empty text"
+        }
+        #expect(try e.get(id: id).content == "clean")
+        #expect(try e.history(id: id).count == 1)
+    }
+
     @Test func aMemoryDatedMoreThanADayAheadIsRefused() throws {
         let e = try engine()
         let now = clock.now()
@@ -109,5 +123,25 @@ import Testing
         let ok = try e.store(NewMemory("clock skew", at: now.adding(seconds: Engine.maximumFutureSkewSeconds)))
         #expect(try e.get(id: ok.id).createdAt == now.adding(seconds: Engine.maximumFutureSkewSeconds))
         #expect(try e.stats().memories == 1)
+    }
+
+    /// `Engine.check` is the rule `store` applies, so a caller validating ahead (`strata import
+    /// --check`) refuses exactly what a store would, naming the item its own way.
+    @Test func checkRefusesWhatStoreRefusesNamingTheItem() throws {
+        let now = clock.now()
+        let refused: [(NewMemory, String)] = [
+            (NewMemory("a\u{0}b"), "line 7: content holds a NUL character (U+0000) at byte offset 1"),
+            (NewMemory("future", at: Timestamp(iso8601: "9999-01-01T00:00:00Z")!), "line 7: created_at 9999-01-01T00:00:00.000Z is more than a day ahead"),
+        ]
+        let e = try engine()
+        for (item, message) in refused {
+            #expect { try Engine.check(item, what: "line 7", atName: "created_at", now: now) } throws: { error in
+                let e = error as? StrataError
+                return e?.code == .invalidArgument && e!.message.contains(message)
+            }
+            #expect { try e.store([NewMemory("fine"), item]) } throws: { ($0 as? StrataError)?.message.hasPrefix("item 1: ") == true }
+        }
+        try Engine.check(NewMemory("fine", at: now.adding(seconds: Engine.maximumFutureSkewSeconds)), what: "line 7", now: now)
+        #expect(try e.stats().memories == 0)
     }
 }

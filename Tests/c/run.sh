@@ -13,6 +13,7 @@
 # It builds into .build/c/:
 #   libstrata-flat.so        examples/plugins/flat_store.c, with only the headers
 #   <fixture>.so             each Tests/fixtures/plugins/*.c
+#   bad_inputs_table.h       Tests/bad_inputs.json as C, by Tests/c/bad_inputs.py (for test_bad_inputs.c)
 #   strata_c_tests           Tests/c/*.c, linked to libstrata.so
 #   quickstart               examples/c/quickstart.c
 #   kernel_example           examples/c/kernel.c
@@ -97,7 +98,9 @@ for source in Tests/fixtures/plugins/*.c; do
 done
 
 echo "== building the C tests"
-"$CC" -std=c11 "${WARN[@]}" -g -pthread -I include Tests/c/*.c \
+# The one table of bad inputs, Tests/bad_inputs.json, in the form test_bad_inputs.c includes.
+python3 Tests/c/bad_inputs.py Tests/bad_inputs.json > "$OUT/bad_inputs_table.h"
+"$CC" -std=c11 "${WARN[@]}" -g -pthread -I include -I "$OUT" Tests/c/*.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/strata_c_tests"
 
 echo "== building the quickstart and the kernel example"

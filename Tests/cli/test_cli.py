@@ -495,6 +495,21 @@ def test_import_check_validates_without_storing(store):
     assert store.json("stats")["memories"] == 0
 
 
+@pytest.mark.parametrize("line, problem", [
+    (b'{"content": "before\\u0000after"}', "line 2: content holds a NUL character (U+0000) at byte offset 6"),
+    (b'{"content": "x", "created_at": "9999-01-01T00:00:00Z"}', "line 2: created_at 9999-01-01T00:00:00.000Z is more than a day ahead"),
+    (b'{"content": "x", "scope": "a//b"}', 'line 2.scope: scope "a//b" has an empty component'),
+])
+def test_import_check_refuses_what_the_engine_would_naming_the_line(store, line, problem):
+    # --check passed the first two (the engine refused them only when storing, as "item 1" of
+    # a batch), and the scope error named no line.
+    (store.cwd / "in.jsonl").write_bytes(b'{"content": "first line is fine"}\n' + line + b"\n")
+    for args in (["import", "in.jsonl", "--check"], ["import", "in.jsonl"]):
+        r = store.fails(11, *args)
+        assert problem in r.err, r.err
+    assert store.json("stats")["memories"] == 0
+
+
 def test_import_of_a_missing_file_names_it(store):
     r = store.fails(16, "import", "missing.jsonl")
     assert "cannot open missing.jsonl: No such file or directory" in r.err
