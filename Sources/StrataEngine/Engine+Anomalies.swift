@@ -65,7 +65,8 @@ extension Engine {
     ///
     ///     let outliers = try engine.anomalies(AnomalyQuery(limit: 10)).anomalies
     ///
-    /// - Throws: `.invalidArgument` for a threshold outside 0...1 or a limit below 1; what the
+    /// - Throws: `.invalidArgument` for a threshold outside 0...1, a limit below 1 or a tier that
+    ///   is not configured; what the
     ///   store's `scan` throws.
     /// - Complexity: one scan; O(n * d * k) to project n vectors of d floats to k values, and
     ///   O(n * trees * log sampleSize) to score, spread over the cores.
@@ -74,6 +75,7 @@ extension Engine {
         let threshold = q.threshold ?? settings.threshold
         guard (0...1).contains(threshold) else { throw StrataError(.invalidArgument, "threshold must be in 0...1, got \(threshold)") }
         if let limit = q.limit, limit < 1 { throw StrataError(.invalidArgument, "limit must be at least 1, got \(limit)") }
+        if let tiers = q.tiers { try requireConfiguredTiers(tiers, what: "anomalies tiers:") }
         let now = clock.now()
         var parts = [visibilityFilter(RecallQuery(filter: q.filter, scope: q.scope, category: q.category), now: now)]
         if let tiers = q.tiers { parts.append(.condition(path: ["tier"], .in(tiers.map { .string($0) }))) }

@@ -140,6 +140,17 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Throws `.invalidArgument` naming the first of `names` that is not a configured tier, when
+    /// tiers are configured: a memory stored in, or a recall limited to, a tier no rule knows
+    /// would silently never move or never be found.
+    func requireConfiguredTiers(_ names: [String], what: String) throws(StrataError) {
+        let known = configuration.tiers.map(\.name)
+        guard !known.isEmpty else { return }
+        for name in names where !known.contains(name) {
+            throw StrataError(.invalidArgument, "\(what) \"\(name)\" is not a configured tier (\(known.joined(separator: ", ")))")
+        }
+    }
+
     /// Stores a batch atomically: either every item is stored or none is.
     ///
     /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
@@ -153,6 +164,7 @@ public final class Engine: Sendable {
         let checkedAt = clock.now()
         for (i, item) in items.enumerated() {
             try Self.check(item, what: "item \(i)", now: checkedAt)
+            if let tier = item.tier { try requireConfiguredTiers([tier], what: "item \(i): tier") }
         }
         let embeddings: [[Float]]
         if let vectors {
@@ -331,6 +343,7 @@ public final class Engine: Sendable {
         let settings = configuration.recall
         let k = q.k ?? settings.k
         guard k >= 1, k <= 10_000 else { throw StrataError(.invalidArgument, "k must be in 1...10000, got \(k)") }
+        if let tiers = q.tiers { try requireConfiguredTiers(tiers, what: "recall tiers:") }
         let now = clock.now()
         let filter = visibilityFilter(q, now: now)
         let candidates = max(settings.candidates, k)

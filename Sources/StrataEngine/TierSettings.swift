@@ -8,7 +8,8 @@ import StrataCore
 ///
 /// - A tier with its own `store` keeps its memories there (for example the working tier in
 ///   memory and the rest in SQLite); a tier without one uses the engine's main `store`. Memories
-///   whose tier is not listed live in the main store too.
+///   whose tier is not listed cannot be stored once tiers are configured: a store, recall or
+///   anomaly scan naming one is `.invalidArgument` (the lifecycle's rules would never see it).
 /// - `retention_hours` bounds a memory's age (from when it happened) in the tier, `capacity` the
 ///   number of memories (null or absent: no bound); `compression` says what a memory keeps when
 ///   it moves into the tier; `promote` says when a memory moves on to the next tier before its

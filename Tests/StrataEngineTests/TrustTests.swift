@@ -144,4 +144,20 @@ import Testing
         try Engine.check(NewMemory("fine", at: now.adding(seconds: Engine.maximumFutureSkewSeconds)), what: "line 7", now: now)
         #expect(try e.stats().memories == 0)
     }
+
+    @Test func aTierNoRuleKnowsIsRefusedWhereverItIsNamed() throws {
+        let e = try engine(["tiers": [["name": "working"], ["name": "archive"]], "dedupe": ["enabled": false]])
+        #expect { try e.store(NewMemory("lost in limbo", tier: "nope")) } throws: { error in
+            let e = error as? StrataError
+            return e?.code == .invalidArgument && e!.message.contains("\"nope\"") && e!.message.contains("working, archive")
+        }
+        #expect { try e.recall(RecallQuery("limbo", tiers: ["nope"])) } throws: { ($0 as? StrataError)?.code == .invalidArgument }
+        #expect { try e.anomalies(AnomalyQuery(tiers: ["nope"])) } throws: { ($0 as? StrataError)?.code == .invalidArgument }
+        let id = try e.store(NewMemory("kept where rules apply", tier: "archive")).id
+        #expect(try e.recall(RecallQuery("kept rules", tiers: ["archive"])).map(\.memory.id) == [id])
+        #expect(try e.stats().memories == 1)
+        // Without configured tiers a tier is a free label, as before.
+        let free = try engine()
+        #expect(try free.get(id: try free.store(NewMemory("labelled", tier: "anything")).id).tier == "anything")
+    }
 }

@@ -414,3 +414,22 @@ def test_read_only_verbs_leave_an_unfinished_append_and_a_writer_keeps_it_aside(
     torn = [p for p in (tmp_path / ".strata").iterdir() if ".torn-" in p.name]
     assert len(torn) == 1 and torn[0].read_bytes() == b"ab" and torn[0].stat().st_mode & 0o777 == 0o600
     assert s.json("stats")["memories"] == 2
+
+
+def test_a_settings_file_others_can_write_is_not_trusted_and_the_message_says_so(tmp_path):
+    repo = tmp_path / "r"
+    (repo / ".strata").mkdir(parents=True)
+    os.chmod(repo / ".strata", 0o700)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir(mode=0o700)
+    build_evil(plugins, "libstrata-sqlite.so", note=True)
+    (repo / ".strata" / "strata.json").write_text(json.dumps(
+        {"plugin_dirs": [str(plugins)], "store": {"backend": "sqlite", "plugin": "sqlite"}}))
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"trusted_plugin_dirs": [str(plugins)]}))
+    os.chmod(settings, 0o666)
+    pwned = tmp_path / "pwned"
+    r = strata("stats", cwd=repo, env={"STRATA_SETTINGS": str(settings), "STRATA_PWNED": str(pwned)})
+    assert r.code == PLUGIN and "not a trusted plugin folder" in r.err
+    assert "settings file was not read" in r.err and "writable by other users" in r.err
+    assert not pwned.exists()
