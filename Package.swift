@@ -139,3 +139,15 @@ let package = Package(
             swiftSettings: swiftSettings),
     ]
 )
+
+// fuzz/: the libFuzzer harnesses (fuzz/README.md), only when scripts/fuzz builds them
+// (STRATA_FUZZ=1, into .build-fuzz with --sanitize=fuzzer,address): the normal build never
+// sees this target. `-parse-as-library` because libFuzzer supplies `main`.
+if Context.environment["STRATA_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "StrataFuzz",
+            dependencies: ["StrataEngine", "StrataPlugins", "StrataFileStore", "StrataSQLitePlugin", "StrataCore", "CSQLite"],
+            path: "fuzz/Harness",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+}
