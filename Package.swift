@@ -57,7 +57,8 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        .target(name: "StrataCore", swiftSettings: swiftSettings),
+        // CStrataSIMD gives the core its hardware CRC-32C (SSE4.2), picked at run time.
+        .target(name: "StrataCore", dependencies: ["CStrataSIMD"], swiftSettings: swiftSettings),
         .target(
             name: "StrataBackends", dependencies: ["StrataCore", "COpenBLAS"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),

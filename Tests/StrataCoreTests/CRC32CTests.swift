@@ -27,7 +27,9 @@ import Testing
             for length in 0..<(data.count - start) {
                 let slice = Array(data[start..<start + length])
                 let fast = data.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<start + length])) }
+                let tables = data.withUnsafeBytes { CRC32C.checksumWithTables(UnsafeRawBufferPointer(rebasing: $0[start..<start + length])) }
                 #expect(fast == reference(slice), "start \(start), length \(length)")
+                #expect(tables == reference(slice), "tables: start \(start), length \(length)")
             }
         }
     }
