@@ -258,20 +258,27 @@ def test_a_plugin_dir_named_by_a_store_in_the_working_folder_runs_nothing(tmp_pa
         assert r.code == PLUGIN and not pwned.exists()
 
 
-def test_a_folder_the_user_trusts_in_their_settings_is_searched(tmp_path):
+def stats_with_trusted_plugin_folder(tmp_path: Path, note: bool, settings_mode: int):
+    """`strata stats` in a repository whose strata.json names a plugin folder holding a
+    constructor that leaves a file, with a settings file trusting that folder (of
+    `settings_mode`). Returns the result and the file the constructor would create."""
     repo = tmp_path / "r"
     (repo / ".strata").mkdir(parents=True)
     os.chmod(repo / ".strata", 0o700)
     plugins = tmp_path / "plugins"
     plugins.mkdir(mode=0o700)
-    build_evil(plugins, "libstrata-sqlite.so", note=False)
+    build_evil(plugins, "libstrata-sqlite.so", note=note)
     (repo / ".strata" / "strata.json").write_text(json.dumps(
         {"plugin_dirs": [str(plugins)], "store": {"backend": "sqlite", "plugin": "sqlite"}}))
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"trusted_plugin_dirs": [str(plugins)]}))
-    os.chmod(settings, 0o600)
+    os.chmod(settings, settings_mode)
     pwned = tmp_path / "pwned"
-    r = strata("stats", cwd=repo, env={"STRATA_SETTINGS": str(settings), "STRATA_PWNED": str(pwned)})
+    return strata("stats", cwd=repo, env={"STRATA_SETTINGS": str(settings), "STRATA_PWNED": str(pwned)}), pwned
+
+
+def test_a_folder_the_user_trusts_in_their_settings_is_searched(tmp_path):
+    r, pwned = stats_with_trusted_plugin_folder(tmp_path, note=False, settings_mode=0o600)
     # Trusted now, so it is examined: it carries no Strata note and is still not loaded.
     assert r.code == PLUGIN and "no Strata plugin note" in r.err, r.err
     assert not pwned.exists()
@@ -417,19 +424,7 @@ def test_read_only_verbs_leave_an_unfinished_append_and_a_writer_keeps_it_aside(
 
 
 def test_a_settings_file_others_can_write_is_not_trusted_and_the_message_says_so(tmp_path):
-    repo = tmp_path / "r"
-    (repo / ".strata").mkdir(parents=True)
-    os.chmod(repo / ".strata", 0o700)
-    plugins = tmp_path / "plugins"
-    plugins.mkdir(mode=0o700)
-    build_evil(plugins, "libstrata-sqlite.so", note=True)
-    (repo / ".strata" / "strata.json").write_text(json.dumps(
-        {"plugin_dirs": [str(plugins)], "store": {"backend": "sqlite", "plugin": "sqlite"}}))
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps({"trusted_plugin_dirs": [str(plugins)]}))
-    os.chmod(settings, 0o666)
-    pwned = tmp_path / "pwned"
-    r = strata("stats", cwd=repo, env={"STRATA_SETTINGS": str(settings), "STRATA_PWNED": str(pwned)})
+    r, pwned = stats_with_trusted_plugin_folder(tmp_path, note=True, settings_mode=0o666)
     assert r.code == PLUGIN and "not a trusted plugin folder" in r.err
     assert "settings file was not read" in r.err and "writable by other users" in r.err
     assert not pwned.exists()
