@@ -53,6 +53,11 @@ public protocol VectorStore: AnyObject, Sendable {
     /// Throws `.unsupported` unless `keepsHistory`.
     func history(id: String) throws(StrataError) -> [HistoryEntry]
 
+    /// Whether records outlive the instance: a new store made with the same options sees every
+    /// record and history row committed before (STRATA_STORE_PERSISTENT). False for a store
+    /// kept in memory or in a temporary file.
+    var persists: Bool { get }
+
     /// Whether `snapshot`, `snapshots`, `rollback` and `deleteSnapshot` are implemented.
     /// Otherwise each throws `.unsupported` naming the store.
     var providesSnapshots: Bool { get }
@@ -135,6 +140,8 @@ extension VectorStore {
     }
 
     public var providesSnapshots: Bool { false }
+
+    public var persists: Bool { false }
 
     public func snapshot(name: String, at: Timestamp) throws(StrataError) -> SnapshotInfo { throw noSnapshots }
 

@@ -45,7 +45,7 @@ enum EmbedderExport {
                         for j in 0..<e.dimension { out![i * e.dimension + j] = v[j] }
                     }
                 }
-            }))
+            }, create_with_host: nil))
         return UnsafePointer(p)
     }()
 }

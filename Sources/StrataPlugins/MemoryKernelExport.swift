@@ -84,7 +84,7 @@ enum MemoryKernelExport {
                     guard let path else { throw StrataError(.invalidArgument, "path is NULL") }
                     try kernel(me).writeWeights(to: String(cString: path))
                 }
-            }))
+            }, create_with_host: nil))
         return UnsafePointer(p)
     }()
 }

@@ -17,16 +17,17 @@ public final class PluginEmbedder: Embedder, @unchecked Sendable {
 
     public init(plugin: LoadedPlugin, factory: PluginFactory, options: JSONValue) throws(StrataError) {
         let table = factory.vtable.assumingMemoryBound(to: strata_embedder_vtable.self)
-        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_embedder_vtable>.size, seam: "embedder", plugin: plugin)
-        let v = table.pointee
-        guard let create = v.create, v.destroy != nil, let dim = v.dimension, let model = v.model_id, v.embed != nil else {
+        // Plugins built before ABI 1.5 end before `create_with_host`: read what they declare.
+        let v = try readVTable(table, size: table.pointee.struct_size,
+                               minimum: MemoryLayout<strata_embedder_vtable>.offset(of: \.create_with_host)!,
+                               seam: "embedder", plugin: plugin)
+        guard v.create != nil || v.create_with_host != nil, v.destroy != nil, let dim = v.dimension, let model = v.model_id, v.embed != nil else {
             throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): embedder \"\(factory.name)\" leaves a required function NULL")
         }
         vtable = v
         pluginName = plugin.name
         lock = InstanceLock(flags: v.flags)
-        var out: UnsafeMutableRawPointer?
-        try pluginCheck(JSONWriter.string(options).withCString { create($0, &out) }, plugin.name, "create \(factory.name)")
+        let out = try createInstance(v.create, v.create_with_host, config: JSONWriter.string(options), plugin: plugin, factory: factory.name)
         instance = out
         dimension = dim(out)
         guard dimension >= 1, dimension <= 1 << 16 else {

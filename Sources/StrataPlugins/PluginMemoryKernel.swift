@@ -20,7 +20,7 @@ public final class PluginMemoryKernel: MemoryKernel, @unchecked Sendable {
         let v = try readVTable(table, size: table.pointee.struct_size,
                                minimum: MemoryLayout<strata_memory_kernel_vtable>.offset(of: \.sequence)!,
                                seam: "memory kernel", plugin: plugin)
-        guard let create = v.create, v.destroy != nil, let dim = v.dimension, let stateSize = v.state_size,
+        guard v.create != nil || v.create_with_host != nil, v.destroy != nil, let dim = v.dimension, let stateSize = v.state_size,
             let logCount = v.log_count, let logName = v.log_name, let params = v.parameter_count, v.initial_state != nil,
             v.step != nil, v.reset != nil
         else {
@@ -29,8 +29,7 @@ public final class PluginMemoryKernel: MemoryKernel, @unchecked Sendable {
         vtable = v
         pluginName = plugin.name
         lock = InstanceLock(flags: v.flags)
-        var out: UnsafeMutableRawPointer?
-        try pluginCheck(JSONWriter.string(options).withCString { create($0, &out) }, plugin.name, "create \(factory.name)")
+        let out = try createInstance(v.create, v.create_with_host, config: JSONWriter.string(options), plugin: plugin, factory: factory.name)
         instance = out
         dimension = dim(out)
         self.stateSize = stateSize(out)

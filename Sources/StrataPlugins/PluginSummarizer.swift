@@ -26,18 +26,18 @@ public final class PluginSummarizer: Summarizer, @unchecked Sendable {
 
     public init(plugin: LoadedPlugin, factory: PluginFactory, options: JSONValue) throws(StrataError) {
         let table = factory.vtable.assumingMemoryBound(to: strata_summarizer_vtable.self)
-        try checkVTableSize(table.pointee.struct_size, expected: MemoryLayout<strata_summarizer_vtable>.size, seam: "summarizer", plugin: plugin)
-        let v = table.pointee
-        guard let create = v.create, v.destroy != nil, v.summarize != nil else {
+        // Plugins built before ABI 1.5 end before `create_with_host`: read what they declare.
+        let v = try readVTable(table, size: table.pointee.struct_size,
+                               minimum: MemoryLayout<strata_summarizer_vtable>.offset(of: \.create_with_host)!,
+                               seam: "summarizer", plugin: plugin)
+        guard v.create != nil || v.create_with_host != nil, v.destroy != nil, v.summarize != nil else {
             throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): summarizer \"\(factory.name)\" leaves a required function NULL")
         }
         vtable = v
         pluginName = plugin.name
         name = "plugin:\(plugin.name)/\(factory.name)"
         lock = InstanceLock(flags: v.flags)
-        var out: UnsafeMutableRawPointer?
-        try pluginCheck(JSONWriter.string(options).withCString { create($0, &out) }, plugin.name, "create \(factory.name)")
-        instance = out
+        instance = try createInstance(v.create, v.create_with_host, config: JSONWriter.string(options), plugin: plugin, factory: factory.name)
     }
 
     deinit { vtable.destroy(instance) }

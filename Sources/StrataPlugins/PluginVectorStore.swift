@@ -98,6 +98,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
     public let providesKeywordSearch: Bool
     public let keepsHistory: Bool
     public let providesSnapshots: Bool
+    public let persists: Bool
 
     private let vtable: strata_vector_store_vtable
     private let instance: UnsafeMutableRawPointer?
@@ -111,7 +112,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         let v = try readVTable(table, size: table.pointee.struct_size,
                                minimum: MemoryLayout<strata_vector_store_vtable>.offset(of: \.commit)!,
                                seam: "vector store", plugin: plugin)
-        guard v.create != nil, v.destroy != nil, v.upsert != nil, v.remove != nil, v.get != nil, v.search != nil,
+        guard v.create != nil || v.create_with_host != nil, v.destroy != nil, v.upsert != nil, v.remove != nil, v.get != nil, v.search != nil,
             v.scan != nil, v.count != nil
         else {
             throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" leaves a required function NULL")
@@ -127,8 +128,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         metric = m
         lock = InstanceLock(flags: v.flags)
         let config = JSONWriter.string(options.setting("dimension", .number(Double(dimension))).setting("metric", .string(m.rawValue)))
-        var out: UnsafeMutableRawPointer?
-        try pluginCheck(config.withCString { v.create(UnsafePointer($0), &out) }, plugin.name, "create \(factory.name)")
+        let out = try createInstance(v.create, v.create_with_host, config: config, plugin: plugin, factory: factory.name)
         instance = out
         let declared = v.capabilities.map { $0(out) }
         providesKeywordSearch = v.keyword_search != nil
@@ -150,6 +150,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             throw StrataError(.plugin, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" reports snapshots but leaves snapshot, snapshots or rollback NULL")
         }
         providesSnapshots = snapshots
+        persists = declared.map { $0 & UInt32(STRATA_STORE_PERSISTENT) != 0 } ?? false
     }
 
     deinit { vtable.destroy(instance) }
@@ -201,6 +202,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         let jsons = change.upserts.map { strings.add(JSONWriter.string($0.memory.json)) }
         let removals: [UnsafePointer<CChar>?] = change.removals.map { strings.add($0) }
         let history: [UnsafePointer<CChar>?] = keepsHistory ? change.history.map { strings.add(JSONWriter.string($0.json)) } : []
+        let historyIDs: [UnsafePointer<CChar>?] = keepsHistory ? change.history.map { strings.add($0.memoryID) } : []
         let flat = change.upserts.flatMap(\.vector)
         let status = withExtendedLifetime(strings) {
             flat.withUnsafeBufferPointer { vp in
@@ -211,11 +213,13 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
                 return records.withUnsafeBufferPointer { rp in
                     removals.withUnsafeBufferPointer { remp in
                         history.withUnsafeBufferPointer { hp in
-                            var c = strata_change(
-                                struct_size: UInt32(MemoryLayout<strata_change>.size), upserts: rp.baseAddress,
-                                upsert_count: rp.count, removals: remp.baseAddress, removal_count: remp.count,
-                                history: hp.baseAddress, history_count: hp.count)
-                            return locked { commitFunction(instance, &c) }
+                            historyIDs.withUnsafeBufferPointer { ip in
+                                var c = strata_change(
+                                    struct_size: UInt32(MemoryLayout<strata_change>.size), upserts: rp.baseAddress,
+                                    upsert_count: rp.count, removals: remp.baseAddress, removal_count: remp.count,
+                                    history: hp.baseAddress, history_count: hp.count, history_ids: ip.baseAddress)
+                                return locked { commitFunction(instance, &c) }
+                            }
                         }
                     }
                 }

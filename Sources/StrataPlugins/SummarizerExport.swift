@@ -29,7 +29,7 @@ enum SummarizerExport {
                     }
                     try s.summarize(list, maxCharacters: maxChars).withCString { fn(context, $0) }
                 }
-            }))
+            }, create_with_host: nil))
         return UnsafePointer(p)
     }()
 }

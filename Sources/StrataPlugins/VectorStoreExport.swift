@@ -78,8 +78,14 @@ enum VectorStoreExport {
         guard count == 0 || records != nil else { throw StrataError(.invalidArgument, "records is NULL") }
         var out: [StoredRecord] = []
         out.reserveCapacity(count)
+        // Strided by the first record's struct_size (vector_store.h, STRATA_RECORD_AT): a newer
+        // host may pass longer records than this plugin knows.
+        let stride = count == 0 ? 0 : Int(records!.pointee.struct_size)
+        guard count == 0 || stride >= MemoryLayout<strata_record>.offset(of: \.dimension)! + MemoryLayout<Int>.size else {
+            throw StrataError(.invalidArgument, "records[0].struct_size is \(stride), smaller than a strata_record")
+        }
         for i in 0..<count {
-            let r = records![i]
+            let r = UnsafeRawPointer(records!).advanced(by: i * stride).assumingMemoryBound(to: strata_record.self).pointee
             guard let json = r.json, let vector = r.vector, r.dimension == dimension else {
                 throw StrataError(.invalidArgument, "record \(i) has NULL json or vector, or dimension \(r.dimension) != \(dimension)")
             }
@@ -209,6 +215,7 @@ enum VectorStoreExport {
                 return (store.providesKeywordSearch ? UInt32(STRATA_STORE_KEYWORD_SEARCH) : 0)
                     | (store.keepsHistory ? UInt32(STRATA_STORE_HISTORY) : 0)
                     | (store.providesSnapshots ? UInt32(STRATA_STORE_SNAPSHOTS) : 0)
+                    | (store.persists ? UInt32(STRATA_STORE_PERSISTENT) : 0)
             },
             snapshot: { me, name, createdAt, fn, context in
                 PluginExport.run { () throws(StrataError) in
@@ -246,7 +253,7 @@ enum VectorStoreExport {
                     guard let salvage else { throw StrataError(.unsupported, "no salvage registered") }
                     try runSalvage(salvage, config: config, recordFn: recordFn, findingFn: findingFn, context: context)
                 }
-            }))
+            }, create_with_host: nil))
         return UnsafePointer(p)
     }()
 }

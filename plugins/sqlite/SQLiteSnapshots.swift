@@ -27,6 +27,9 @@ import StrataCore
 extension SQLiteVectorStore {
     public var providesSnapshots: Bool { !path.isEmpty }
 
+    /// A store in a file persists; one in a temporary database (empty path) does not.
+    public var persists: Bool { !path.isEmpty }
+
     private func requireFile() throws(StrataError) {
         guard !path.isEmpty else {
             throw StrataError(.unsupported, "sqlite store: a temporary database (no options.path) keeps no snapshots; give options.path")

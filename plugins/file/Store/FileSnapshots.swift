@@ -22,6 +22,9 @@ import StrataCore
 extension FileVectorStore {
     public var providesSnapshots: Bool { true }
 
+    /// Every commit is in the log file before it returns.
+    public var persists: Bool { true }
+
     var snapshotFolder: SnapshotFolder {
         SnapshotFolder(beside: options.path, suffix: ".snapshot", owner: "file store \"\(options.path)\"")
     }

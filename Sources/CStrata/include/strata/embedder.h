@@ -42,7 +42,21 @@ typedef struct strata_embedder_vtable {
      * row-major, caller-owned. Vectors must be finite.
      */
     strata_status (*embed)(void *self, const char *const *texts, size_t count, float *out);
+
+    /*
+     * Since ABI 1.5.
+     */
+
+    /**
+     * `create` with the host table, so an instance can keep it and a plugin
+     * needs no global. When non-NULL the host calls it instead of `create`,
+     * which may then be NULL.
+     */
+    strata_status (*create_with_host)(const strata_host_api *host, const char *config_json, void **out_self);
 } strata_embedder_vtable;
+
+/** sizeof an ABI 1.4 embedder vtable (no create_with_host). */
+#define STRATA_EMBEDDER_VTABLE_SIZE_1_4 (offsetof(strata_embedder_vtable, create_with_host))
 
 #ifdef __cplusplus
 }

@@ -70,10 +70,24 @@ typedef struct strata_memory_kernel_vtable {
 
     /** Writes the kernel's weights to a safetensors file at `path` (NULL: not supported). */
     strata_status (*write_weights)(void *self, const char *path);
+
+    /*
+     * Since ABI 1.5.
+     */
+
+    /**
+     * `create` with the host table, so an instance can keep it and a plugin
+     * needs no global. When non-NULL the host calls it instead of `create`,
+     * which may then be NULL.
+     */
+    strata_status (*create_with_host)(const strata_host_api *host, const char *config_json, void **out_self);
 } strata_memory_kernel_vtable;
 
 /** The size of the vtable at ABI 1.2, before `sequence` and `write_weights`. */
 #define STRATA_MEMORY_KERNEL_VTABLE_SIZE_1_2 (offsetof(strata_memory_kernel_vtable, sequence))
+
+/** sizeof an ABI 1.4 memory kernel vtable (no create_with_host). */
+#define STRATA_MEMORY_KERNEL_VTABLE_SIZE_1_4 (offsetof(strata_memory_kernel_vtable, create_with_host))
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,21 @@ typedef struct strata_summarizer_vtable {
      */
     strata_status (*summarize)(void *self, const char *const *texts, size_t count, size_t max_chars,
                                strata_text_fn fn, void *context);
+
+    /*
+     * Since ABI 1.5.
+     */
+
+    /**
+     * `create` with the host table, so an instance can keep it and a plugin
+     * needs no global. When non-NULL the host calls it instead of `create`,
+     * which may then be NULL.
+     */
+    strata_status (*create_with_host)(const strata_host_api *host, const char *config_json, void **out_self);
 } strata_summarizer_vtable;
+
+/** sizeof an ABI 1.4 summarizer vtable (no create_with_host). */
+#define STRATA_SUMMARIZER_VTABLE_SIZE_1_4 (offsetof(strata_summarizer_vtable, create_with_host))
 
 #ifdef __cplusplus
 }

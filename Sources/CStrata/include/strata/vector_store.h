@@ -32,6 +32,16 @@ typedef struct strata_record {
     size_t dimension;       /**< Equals the store's dimension. */
 } strata_record;
 
+/**
+ * Record `i` of an array of records the host passes (upsert, commit).
+ * Arrays of structs that begin with struct_size are strided by the first
+ * element's struct_size, never by the plugin's sizeof: a newer host may pass
+ * longer structs, whose fields the plugin does not know, and every element of
+ * one array has the same struct_size.
+ */
+#define STRATA_RECORD_AT(records, i) \
+    ((const strata_record *)(const void *)((const char *)(records) + (size_t)(i) * (records)[0].struct_size))
+
 /** Receives one record; return 0 to go on, non-zero to stop early. */
 typedef int32_t (*strata_record_fn)(void *context, const strata_record *record);
 
@@ -63,7 +73,18 @@ typedef struct strata_change {
     size_t removal_count;
     const char *const *history;        /**< `history_count` JSON rows. */
     size_t history_count;
+    /**
+     * The "memory_id" of each history row, `history_count` ids in the order of
+     * `history`, so a store need not parse the JSON to index rows by memory.
+     * Since ABI 1.5: read it only when struct_size covers it
+     * (STRATA_CHANGE_HAS_HISTORY_IDS); NULL when history_count is 0.
+     */
+    const char *const *history_ids;
 } strata_change;
+
+/** Whether `change` (a const strata_change *) carries history_ids (since ABI 1.5). */
+#define STRATA_CHANGE_HAS_HISTORY_IDS(change) \
+    ((change)->struct_size >= offsetof(strata_change, history_ids) + sizeof(const char *const *))
 
 /** Capability bits a store reports through `capabilities` (since ABI 1.1). */
 enum {
@@ -72,7 +93,13 @@ enum {
     /** commit persists history rows and history() reads them back. */
     STRATA_STORE_HISTORY = 1u << 1,
     /** snapshot, snapshots and rollback are implemented for this instance (since ABI 1.2). */
-    STRATA_STORE_SNAPSHOTS = 1u << 2
+    STRATA_STORE_SNAPSHOTS = 1u << 2,
+    /**
+     * Records survive the instance: after destroy, a create with the same
+     * options sees every record and history row committed before (since ABI
+     * 1.5). A store kept in memory, or in a temporary file, does not set it.
+     */
+    STRATA_STORE_PERSISTENT = 1u << 3
 };
 
 /**
@@ -282,6 +309,17 @@ typedef struct strata_vector_store_vtable {
      */
     strata_status (*salvage)(const char *config_json, strata_record_fn record_fn, strata_finding_fn finding_fn,
                              void *context);
+
+    /*
+     * Since ABI 1.5.
+     */
+
+    /**
+     * `create` with the host table, so an instance can keep it and a plugin
+     * needs no global. When non-NULL the host calls it instead of `create`,
+     * which may then be NULL.
+     */
+    strata_status (*create_with_host)(const strata_host_api *host, const char *config_json, void **out_self);
 } strata_vector_store_vtable;
 
 /** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
@@ -290,6 +328,8 @@ typedef struct strata_vector_store_vtable {
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_1 (offsetof(strata_vector_store_vtable, snapshot))
 /** sizeof an ABI 1.2 or 1.3 vector-store vtable (no salvage). */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_3 (offsetof(strata_vector_store_vtable, salvage))
+/** sizeof an ABI 1.4 vector-store vtable (no create_with_host). */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_4 (offsetof(strata_vector_store_vtable, create_with_host))
 
 #ifdef __cplusplus
 }
