@@ -85,14 +85,14 @@ struct PluginCommand: ParsableCommand {
                         "plugin": .string(p.name), "path": .string(p.path), "version": .string(p.version),
                         "passed": .number(Double(results.count - failed.count)), "failed": .number(Double(failed.count)),
                         "cases": .array(results.map {
-                            .object(["suite": .string($0.suite), "name": .string($0.name), "passed": .bool($0.passed),
+                            .object(["suite": .string($0.suite), "rule": .string($0.rule), "name": .string($0.name), "passed": .bool($0.passed),
                                      "failure": $0.failure.map { .string($0) } ?? .null])
                         }),
                     ]))
                 } else {
                     print("Plugin \(p.name) \(p.version) at \(p.path)")
                     for r in results {
-                        print("  \(r.passed ? "pass" : "FAIL")  \(r.suite): \(r.name)")
+                        print("  \(r.passed ? "pass" : "FAIL")  \(r.suite)\(r.rule == r.name ? ":" : " [\(r.rule)]") \(r.name)")
                         if let f = r.failure { print("        \(f)") }
                     }
                     print("\(results.count - failed.count) passed, \(failed.count) failed")
