@@ -29,7 +29,7 @@ public enum PluginCheck {
         for factory in plugin.factories {
             switch factory.kind {
             case STRATA_SEAM_VECTOR_STORE:
-                let maker = VectorStoreContract.Maker(factory: factory, pluginName: plugin.name, freshOptions: fresh)
+                let maker = VectorStoreContract.Maker(factory: factory, pluginName: plugin.name, abiVersion: plugin.abiVersion, freshOptions: fresh)
                 guard let metric = VectorStoreContract.run(maker, session: session) else { continue }
                 VectorStoreConformance.run(metric: metric, suite: "vector_store via host", session: session) {
                     try PluginVectorStore(plugin: plugin, factory: factory, dimension: VectorStoreConformance.dimension,
@@ -68,7 +68,7 @@ public enum PluginCheck {
         var failure: String?
         do { _ = try make() } catch { failure = "create failed: \(error)" }
         CaseRunner(suite: factory.kindName, session: session)
-            .record("creates a \(factory.kindName.replacingUnderscores) with the given options", rule: "create.options", failure: failure)
+            .record("creates \(article(factory.kindName)) \(factory.kindName.replacingUnderscores) with the given options", rule: "create.options", failure: failure)
         return failure == nil
     }
 
@@ -82,6 +82,9 @@ public enum PluginCheck {
         }
     }
 }
+
+/// "an" before a vowel, "a" otherwise.
+private func article(_ word: String) -> String { "aeiou".contains(word.first ?? "x") ? "an" : "a" }
 
 extension String {
     fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
