@@ -144,3 +144,9 @@ def test_a_broken_plugin_fails_under_its_rule(fault_checks, fault):
     caught = [c for c in broken if c["rule"] == rule]
     assert caught, f"-DFAULT={fault} was not caught under [{rule}]; its failed cases:\n{summary(broken)}"
     assert all(c["failure"] for c in caught), f"a failed [{rule}] case has no message:\n{summary(caught)}"
+
+
+def test_a_misspelt_fault_is_refused_at_build_time():
+    cc = shutil.which("cc") or pytest.skip("no C compiler (cc)")
+    p = subprocess.run([cc, *CFLAGS, "-fsyntax-only", "-DFAULT=no_mesage", str(SOURCE)], capture_output=True, text=True)
+    assert p.returncode != 0 and "unknown FAULT" in p.stderr
