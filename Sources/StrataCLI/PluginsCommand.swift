@@ -65,34 +65,64 @@ struct PluginCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Run the conformance suite of every backend a plugin offers and report each case.",
-            discussion: "Exits 0 when every case passes, 1 when any fails, and 14 or 15 when the file cannot be loaded.")
+            discussion: """
+                Each case checks one rule of the plugin headers and names it (docs/plugins.md lists \
+                them). Cases run in a separate process: a plugin that crashes or hangs fails the case \
+                that was running and the check goes on. Exits 0 when every case passes, 1 when any \
+                fails, and 14 or 15 when the file cannot be loaded.
+                """)
 
         @Argument(help: "The plugin file (a path), or a plugin name to search for.")
         var plugin: String
 
-        @Option(help: "Options JSON passed to each backend's create; {n} in a string becomes a fresh number per case (e.g. '{\"path\": \"/tmp/check/{n}.db\"}').")
+        @Option(help: #"Options JSON passed to each backend's create; {n} in a string becomes a fresh number per case (e.g. '{"path": "/tmp/check/{n}.db"}')."#)
         var options: String = "{}"
 
+        @Option(help: "Seconds a case may run before it fails as hung.")
+        var caseTimeout: Int32 = 300
+
+        @Flag(help: "Run the cases in this process (a crash then ends the check).")
+        var inProcess = false
+
+        @Option(help: .hidden)
+        var childFrom: Int?
+
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard caseTimeout >= 1 else { throw ValidationError("--case-timeout must be at least 1") }
+        }
 
         func run() throws {
             try withEngineErrors(json: output.json) {
                 let opts = try JSONParser.parse(options, what: "--options")
-                let (p, results) = try PluginCheck.run(plugin, options: opts, loader: PluginLoader())
+                if let start = childFrom {
+                    IsolatedPluginCheck.child(plugin: plugin, options: opts, start: start)
+                    return
+                }
+                let p: (name: String, path: String, version: String)
+                let results: [ConformanceResult]
+                if inProcess {
+                    let (loaded, r) = try PluginCheck.run(plugin, options: opts, loader: PluginLoader())
+                    (p, results) = ((loaded.name, loaded.path, loaded.version), r)
+                } else {
+                    let outcome = try IsolatedPluginCheck.run(plugin: plugin, options: options, caseTimeout: caseTimeout)
+                    (p, results) = (outcome.plugin ?? (plugin, plugin, "?"), outcome.results)
+                }
                 let failed = results.filter { !$0.passed }
                 if output.json {
                     printJSON(.object([
                         "plugin": .string(p.name), "path": .string(p.path), "version": .string(p.version),
                         "passed": .number(Double(results.count - failed.count)), "failed": .number(Double(failed.count)),
                         "cases": .array(results.map {
-                            .object(["suite": .string($0.suite), "name": .string($0.name), "passed": .bool($0.passed),
+                            .object(["suite": .string($0.suite), "rule": .string($0.rule), "name": .string($0.name), "passed": .bool($0.passed),
                                      "failure": $0.failure.map { .string($0) } ?? .null])
                         }),
                     ]))
                 } else {
                     print("Plugin \(p.name) \(p.version) at \(p.path)")
                     for r in results {
-                        print("  \(r.passed ? "pass" : "FAIL")  \(r.suite): \(r.name)")
+                        print("  \(r.passed ? "pass" : "FAIL")  \(r.suite)\(r.rule == r.name ? ":" : " [\(r.rule)]") \(r.name)")
                         if let f = r.failure { print("        \(f)") }
                     }
                     print("\(results.count - failed.count) passed, \(failed.count) failed")

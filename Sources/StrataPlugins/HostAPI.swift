@@ -53,7 +53,8 @@ enum HostAPI {
                 writeStandardError("strata [\(tag)] \(name): \(text)\n")
             },
             fail: { status, message in
-                pluginFailure.set(message.map { String(cString: $0) } ?? "(no message)")
+                // Kept as given, empty for NULL: the checker's `failure.message` rule reads it.
+                pluginFailure.set(message.map { String(cString: $0) } ?? "")
                 return status
             },
             filter_matches: { filter, recordJSON in
@@ -95,7 +96,8 @@ public enum PluginABI {
 /// Turns a plugin's failing status into a `StrataError` carrying its `host->fail()` message.
 func pluginCheck(_ status: Int32, _ plugin: String, _ operation: String) throws(StrataError) {
     guard status != 0 else { return }
-    let message = pluginFailure.message ?? "failed without a message"
+    let given = pluginFailure.message ?? ""
+    let message = given.isEmpty ? "failed with \(StrataError.Code(rawValue: status)?.cName ?? "status \(status)") and no message" : given
     pluginFailure.clear()
     let code = StrataError.Code(rawValue: status) ?? .backend
     throw StrataError(code, "plugin \(plugin): \(operation): \(message)")

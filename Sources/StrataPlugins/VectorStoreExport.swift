@@ -86,8 +86,9 @@ enum VectorStoreExport {
         }
         for i in 0..<count {
             let r = UnsafeRawPointer(records!).advanced(by: i * stride).assumingMemoryBound(to: strata_record.self).pointee
-            guard let json = r.json, let vector = r.vector, r.dimension == dimension else {
-                throw StrataError(.invalidArgument, "record \(i) has NULL json or vector, or dimension \(r.dimension) != \(dimension)")
+            guard let json = r.json, let vector = r.vector else { throw StrataError(.invalidArgument, "record \(i) has NULL json or vector") }
+            guard r.dimension == dimension else {
+                throw StrataError(.dimension, "record \(i) has dimension \(r.dimension), the store's dimension is \(dimension)")
             }
             let memory = try Memory(json: try JSONParser.parse(String(cString: json), what: "record \(i)"), what: "record \(i)")
             out.append(StoredRecord(memory: memory, vector: Array(UnsafeBufferPointer(start: vector, count: r.dimension))))

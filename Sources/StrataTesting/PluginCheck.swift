@@ -2,20 +2,25 @@ import CStrata
 import StrataCore
 import StrataPlugins
 
-/// Runs the conformance suite of each backend a plugin file offers (`strata plugin check`).
+/// Runs the checks of each backend a plugin file offers (`strata plugin check`): for a vector
+/// store, the contract of include/strata/vector_store.h called directly on the vtable
+/// (`VectorStoreContract`), then the conformance suite through the host's adapter; for the
+/// other seams, their suites.
 public enum PluginCheck {
     /// - Parameters:
     ///   - path: the plugin file, or a plugin name to search for.
     ///   - options: options passed to every backend's create (a vector store also gets
-    ///     "dimension" and "metric" from the suite). Each case needs a new, empty backend:
-    ///     `{n}` in a string option becomes a fresh number for each one, so a file-backed store
-    ///     gets a file per case (`{"path": "/tmp/check/{n}.db"}`).
+    ///     "dimension", and "metric" unless the options name one: then only that metric is
+    ///     used beyond the metric cases). Each case needs a new, empty backend: `{n}` in a
+    ///     string option becomes a fresh number for each one, so a file-backed store gets a
+    ///     file per case (`{"path": "/tmp/check/{n}.db"}`).
+    ///   - session: where results go and which cases to skip (a resumed check).
     /// - Throws: when the file cannot be loaded (the reason names the file and versions).
-    public static func run(_ path: String, options: JSONValue = .object([:]), loader: PluginLoader = PluginLoader()) throws(StrataError)
+    public static func run(_ path: String, options: JSONValue = .object([:]), loader: PluginLoader = PluginLoader(),
+                           session: CheckSession = CheckSession()) throws(StrataError)
         -> (plugin: LoadedPlugin, results: [ConformanceResult])
     {
         let plugin = try loader.load(path)
-        var results: [ConformanceResult] = []
         var counter = 0
         func fresh() -> JSONValue {
             counter += 1
@@ -24,25 +29,41 @@ public enum PluginCheck {
         for factory in plugin.factories {
             switch factory.kind {
             case STRATA_SEAM_VECTOR_STORE:
-                results += VectorStoreConformance.run {
+                let maker = VectorStoreContract.Maker(factory: factory, pluginName: plugin.name, freshOptions: fresh)
+                guard let metric = VectorStoreContract.run(maker, session: session) else { continue }
+                VectorStoreConformance.run(metric: metric, suite: "vector_store via host", session: session) {
                     try PluginVectorStore(plugin: plugin, factory: factory, dimension: VectorStoreConformance.dimension,
-                                          options: fresh().setting("metric", "cosine"))
+                                          options: fresh().setting("metric", .string(metric.rawValue)))
                 }
             case STRATA_SEAM_EMBEDDER:
-                results += EmbedderConformance.run { try PluginEmbedder(plugin: plugin, factory: factory, options: fresh()) }
+                let make = { () throws -> any Embedder in try PluginEmbedder(plugin: plugin, factory: factory, options: fresh()) }
+                if created(factory, make, session) { EmbedderConformance.run(session: session, make: make) }
             case STRATA_SEAM_SUMMARIZER:
-                results += SummarizerConformance.run { try PluginSummarizer(plugin: plugin, factory: factory, options: fresh()) }
+                let make = { () throws -> any Summarizer in try PluginSummarizer(plugin: plugin, factory: factory, options: fresh()) }
+                if created(factory, make, session) { SummarizerConformance.run(session: session, make: make) }
             case STRATA_SEAM_MEMORY_KERNEL:
-                results += MemoryKernelConformance.run { try PluginMemoryKernel(plugin: plugin, factory: factory, options: fresh()) }
+                let make = { () throws -> any MemoryKernel in try PluginMemoryKernel(plugin: plugin, factory: factory, options: fresh()) }
+                if created(factory, make, session) { MemoryKernelConformance.run(session: session, make: make) }
             default:
-                results.append(ConformanceResult(suite: factory.kindName, name: "factory \"\(factory.name)\" has a known kind",
-                                                 failure: "unknown seam kind \(factory.kind.rawValue)"))
+                CaseRunner(suite: factory.kindName, session: session)
+                    .record("factory \"\(factory.name)\" has a known kind", rule: "plugin.factories", failure: "unknown seam kind \(factory.kind.rawValue)")
             }
         }
         if plugin.factories.isEmpty {
-            results.append(ConformanceResult(suite: "plugin", name: "offers at least one backend", failure: "the descriptor lists no factories"))
+            CaseRunner(suite: "plugin", session: session)
+                .record("offers at least one backend", rule: "plugin.factories", failure: "the descriptor lists no factories")
         }
-        return (plugin, results)
+        return (plugin, session.results)
+    }
+
+    /// Makes one backend to see that the options work; a failure is reported once, as a case,
+    /// instead of failing every case of the suite with the same message.
+    private static func created<T>(_ factory: PluginFactory, _ make: () throws -> T, _ session: CheckSession) -> Bool {
+        var failure: String?
+        do { _ = try make() } catch { failure = "create failed: \(error)" }
+        CaseRunner(suite: factory.kindName, session: session)
+            .record("creates a \(factory.kindName.replacingUnderscores) with the given options", rule: "create.options", failure: failure)
+        return failure == nil
     }
 
     /// `value` with every "{n}" in its strings replaced by `n`.
@@ -54,4 +75,8 @@ public enum PluginCheck {
         default: return value
         }
     }
+}
+
+extension String {
+    fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

@@ -2,8 +2,9 @@ import StrataCore
 
 /// The cases every embedder must pass.
 public enum EmbedderConformance {
-    public static func run(make: () throws -> any Embedder) -> [ConformanceResult] {
-        var runner = CaseRunner(suite: "embedder")
+    @discardableResult
+    public static func run(session: CheckSession = CheckSession(), make: () throws -> any Embedder) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: "embedder", session: session)
         runner.run("gives one finite vector of the declared dimension per text") {
             let e = try make()
             try expect(e.dimension >= 1, "dimension is \(e.dimension)")
@@ -37,8 +38,9 @@ public enum EmbedderConformance {
 
 /// The cases every summarizer must pass.
 public enum SummarizerConformance {
-    public static func run(make: () throws -> any Summarizer) -> [ConformanceResult] {
-        var runner = CaseRunner(suite: "summarizer")
+    @discardableResult
+    public static func run(session: CheckSession = CheckSession(), make: () throws -> any Summarizer) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: "summarizer", session: session)
         let texts = [
             "The team met on Monday to plan the launch. The launch is set for March.",
             "Marketing will prepare the launch announcement. Sales wants a demo before the launch.",
@@ -65,8 +67,9 @@ public enum SummarizerConformance {
 
 /// The cases every memory kernel must pass.
 public enum MemoryKernelConformance {
-    public static func run(make: () throws -> any MemoryKernel) -> [ConformanceResult] {
-        var runner = CaseRunner(suite: "memory_kernel")
+    @discardableResult
+    public static func run(session: CheckSession = CheckSession(), make: () throws -> any MemoryKernel) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: "memory_kernel", session: session)
         runner.run("initial state and a step give finite outputs of the declared shapes") {
             let k = try make()
             let batch = 3

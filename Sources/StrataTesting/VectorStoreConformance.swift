@@ -15,8 +15,13 @@ public enum VectorStoreConformance {
                createdAt: Timestamp(milliseconds: 1_700_000_000_000), model: "conformance")
     }
 
-    public static func run(make: () throws -> any VectorStore) -> [ConformanceResult] {
-        var runner = CaseRunner(suite: "vector_store")
+    /// - Parameters:
+    ///   - metric: the metric of the stores `make` returns; rankings are checked against it.
+    ///   - suite: the name results carry.
+    @discardableResult
+    public static func run(metric: Metric = .cosine, suite: String = "vector_store", session: CheckSession = CheckSession(),
+                           make: () throws -> any VectorStore) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: suite, session: session)
         let d = dimension
         var rng = SeededGenerator(state: 42)
         let vectors = (0..<64).map { _ in rng.vector(d) }
@@ -53,9 +58,9 @@ public enum VectorStoreConformance {
             for qi in [0, 17, 63] {
                 let hits = try s.search(vectors[qi], k: 5, filter: nil)
                 try expect(hits.count == 5, "k = 5 returned \(hits.count) hits")
-                try expect(hits[0].record.memory.id == "v\(qi)", "nearest to v\(qi) is \(hits[0].record.memory.id)")
-                let expected = vectors.enumerated().map { ($0.offset, Vectors.cosine(vectors[qi], $0.element)) }
-                    .sorted { $0.1 > $1.1 }.prefix(5).map { "v\($0.0)" }
+                // Under dot a longer vector can outscore the query's own: the reference decides.
+                try expect(metric == .dot || hits[0].record.memory.id == "v\(qi)", "nearest to v\(qi) is \(hits[0].record.memory.id)")
+                let expected = VectorStoreContract.reference(vectors[qi], vectors, metric: metric).prefix(5).map { "v\($0.index)" }
                 try expect(hits.map(\.record.memory.id) == expected, "top 5 \(hits.map(\.record.memory.id)) != exact \(expected)")
                 try expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score }, "hits are not best first")
             }
@@ -163,7 +168,7 @@ public enum VectorStoreConformance {
             try s.upsert(big)
             try expect(try s.count() == 2000, "count is \(try s.count())")
             let hits = try s.search(big[1234].vector, k: 1, filter: nil)
-            try expect(hits.first?.record.memory.id == "b1234", "nearest of b1234 is \(hits.first?.record.memory.id ?? "none")")
+            try expect(metric == .dot || hits.first?.record.memory.id == "b1234", "nearest of b1234 is \(hits.first?.record.memory.id ?? "none")")
         }
 
         runner.run("commit applies upserts and removals together") {
@@ -270,7 +275,7 @@ public enum VectorStoreConformance {
                        "rows carry reasons \(report.history.map(\.reason))")
             let r0 = report.history.first { $0.memoryID == "r0" }
             try expect(r0?.old == edited.memory && r0?.new == originals[0].memory, "the UPDATE row of r0 lost its old or new memory")
-            try expect(try s.search(vectors[2], k: 1, filter: nil).first?.record.memory.id == "r2", "search does not find the restored r2")
+            try expect(try s.search(vectors[2], k: 7, filter: nil).contains { $0.record.memory.id == "r2" }, "search does not find the restored r2")
             try expect(try s.search(vectors[50], k: 7, filter: nil).allSatisfy { $0.record.memory.id != "n1" }, "search finds the removed n1")
             if s.providesKeywordSearch {
                 try expect(try s.keywordSearch("edited", k: 5, filter: nil).isEmpty, "keyword search finds the rolled-back content")
