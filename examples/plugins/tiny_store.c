@@ -53,10 +53,10 @@ static float score(const store *s, const float *a, const float *b)
 /* The host has checked every vector already; the store checks again before it changes anything. */
 static strata_status check(const store *s, const char *what, const float *v, size_t dim)
 {
-    if (v == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "tiny: %s has a NULL vector", what);
-    if (dim != s->dim) return fail(s->host, STRATA_ERR_DIMENSION, "tiny: %s has dimension %zu, the store %zu", what, dim, s->dim);
+    if (v == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "%s has a NULL vector", what);
+    if (dim != s->dim) return fail(s->host, STRATA_ERR_DIMENSION, "%s has dimension %zu, the store %zu", what, dim, s->dim);
     for (size_t i = 0; i < dim; i++)
-        if (!isfinite(v[i])) return fail(s->host, STRATA_ERR_INVALID_VECTOR, "tiny: %s holds NaN or infinity at %zu", what, i);
+        if (!isfinite(v[i])) return fail(s->host, STRATA_ERR_INVALID_VECTOR, "%s holds NaN or infinity at %zu", what, i);
     return STRATA_OK;
 }
 
@@ -68,11 +68,11 @@ static strata_status create(const strata_host_api *host, const char *config, voi
     char key[64], value[16];
     int used;
     if (host == NULL) return STRATA_ERR_INVALID_ARGUMENT;
-    if (config == NULL || out == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL config or out_self");
+    if (config == NULL || out == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL config or out_self");
     for (const char *p = config; (p = strchr(p, '"')) != NULL;) {
         used = 0;
         if (sscanf(p, "\"%63[^\"]\" :%n", key, &used) != 1 || used == 0)
-            return host->fail(STRATA_ERR_INVALID_CONFIG, "tiny: malformed options");
+            return host->fail(STRATA_ERR_INVALID_CONFIG, "malformed options");
         p += used;
         if (strcmp(key, "dimension") == 0) {
             char *end;
@@ -81,17 +81,17 @@ static strata_status create(const strata_host_api *host, const char *config, voi
         } else if (strcmp(key, "metric") == 0) {
             used = 0;
             if (sscanf(p, " \"%15[^\"]\"%n", value, &used) != 1 || used == 0)
-                return host->fail(STRATA_ERR_INVALID_CONFIG, "tiny: \"metric\" must be a string");
+                return host->fail(STRATA_ERR_INVALID_CONFIG, "\"metric\" must be a string");
             p += used;
             s.metric = strcmp(value, "cosine") == 0 ? 0 : strcmp(value, "dot") == 0 ? 1 : strcmp(value, "l2") == 0 ? 2 : -1;
-            if (s.metric < 0) return fail(host, STRATA_ERR_INVALID_CONFIG, "tiny: metric \"%s\" is not cosine, dot or l2", value);
+            if (s.metric < 0) return fail(host, STRATA_ERR_INVALID_CONFIG, "metric \"%s\" is not cosine, dot or l2", value);
         } else {
-            return fail(host, STRATA_ERR_INVALID_CONFIG, "tiny: unknown option \"%s\"", key);
+            return fail(host, STRATA_ERR_INVALID_CONFIG, "unknown option \"%s\"", key);
         }
     }
-    if (s.dim < 1 || s.dim > 65536) return host->fail(STRATA_ERR_INVALID_CONFIG, "tiny: \"dimension\" must be 1...65536");
+    if (s.dim < 1 || s.dim > 65536) return host->fail(STRATA_ERR_INVALID_CONFIG, "\"dimension\" must be 1...65536");
     store *made = malloc(sizeof s);
-    if (made == NULL) return host->fail(STRATA_ERR_BACKEND, "tiny: out of memory");
+    if (made == NULL) return host->fail(STRATA_ERR_BACKEND, "out of memory");
     *made = s;
     *out = made;
     return STRATA_OK;
@@ -111,11 +111,13 @@ static strata_status upsert(void *self, const strata_record *records, size_t cou
     store *s = self;
     strata_status status;
     if (count == 0) return STRATA_OK;
-    if (records == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL records");
+    if (records == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL records");
     for (size_t i = 0; i < count; i++) {
         const strata_record *r = STRATA_RECORD_AT(records, i); /* strided by struct_size, never sizeof */
-        if (r->id == NULL || r->json == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "tiny: record %zu has a NULL id or json", i);
-        if ((status = check(s, r->id, r->vector, r->dimension)) != STRATA_OK) return status;
+        if (r->id == NULL || r->json == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "record %zu has a NULL id or json", i);
+        char what[112];
+        snprintf(what, sizeof what, "record %zu (\"%.64s\")", i, r->id);
+        if ((status = check(s, what, r->vector, r->dimension)) != STRATA_OK) return status;
     }
     item *fresh = calloc(count, sizeof *fresh);
     item *grown = fresh ? realloc(s->items, (s->n + count) * sizeof *grown) : NULL;
@@ -127,7 +129,7 @@ static strata_status upsert(void *self, const strata_record *records, size_t cou
         for (size_t j = 0; j <= i; j++) drop(&fresh[j]);
         grown = NULL;
     }
-    if (grown == NULL) { free(fresh); return s->host->fail(STRATA_ERR_BACKEND, "tiny: out of memory"); }
+    if (grown == NULL) { free(fresh); return s->host->fail(STRATA_ERR_BACKEND, "out of memory"); }
     for (size_t i = 0; i < count; i++) { /* replace by id (a later duplicate wins), or append */
         size_t at = find(s, fresh[i].id);
         if (at == NONE) s->items[s->n++] = fresh[i];
@@ -140,8 +142,8 @@ static strata_status upsert(void *self, const strata_record *records, size_t cou
 static strata_status remove_ids(void *self, const char *const *ids, size_t count, size_t *out_removed)
 {
     store *s = self;
-    if ((count > 0 && ids == NULL) || out_removed == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL ids or out_removed");
-    for (size_t i = 0; i < count; i++) if (ids[i] == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "tiny: id %zu is NULL", i);
+    if ((count > 0 && ids == NULL) || out_removed == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL ids or out_removed");
+    for (size_t i = 0; i < count; i++) if (ids[i] == NULL) return fail(s->host, STRATA_ERR_INVALID_ARGUMENT, "id %zu is NULL", i);
     *out_removed = 0;
     for (size_t i = 0, at; i < count; i++) { /* unknown ids are skipped */
         if ((at = find(s, ids[i])) == NONE) continue;
@@ -155,9 +157,9 @@ static strata_status remove_ids(void *self, const char *const *ids, size_t count
 static strata_status get(void *self, const char *id, strata_record_fn fn, void *context)
 {
     store *s = self;
-    if (id == NULL || fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL id or callback");
+    if (id == NULL || fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL id or callback");
     size_t at = find(s, id);
-    if (at == NONE) return fail(s->host, STRATA_ERR_NOT_FOUND, "tiny: no record with id \"%.200s\"", id);
+    if (at == NONE) return fail(s->host, STRATA_ERR_NOT_FOUND, "no record with id \"%.200s\"", id);
     strata_record r = record(s, at);
     fn(context, &r);
     return STRATA_OK;
@@ -168,13 +170,13 @@ static strata_status search(void *self, const strata_search_request *q, strata_h
 {
     store *s = self;
     strata_status status;
-    if (q == NULL || fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL request or callback");
+    if (q == NULL || fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL request or callback");
     if ((status = check(s, "the query", q->query, q->dimension)) != STRATA_OK) return status;
     char *done = calloc(s->n + 1, 1); /* 1: passed already, or the filter refuses it */
-    if (done == NULL) return s->host->fail(STRATA_ERR_BACKEND, "tiny: out of memory");
+    if (done == NULL) return s->host->fail(STRATA_ERR_BACKEND, "out of memory");
     for (size_t i = 0; q->filter != NULL && i < s->n; i++) {
         int32_t match = s->host->filter_matches(q->filter, s->items[i].json);
-        if (match < 0) { free(done); return s->host->fail(match, "tiny: the host could not match the filter"); }
+        if (match < 0) { free(done); return s->host->fail(match, "the host could not match the filter"); }
         done[i] = match == 0;
     }
     for (size_t hit = 0; hit < q->k; hit++) {
@@ -197,10 +199,10 @@ static strata_status search(void *self, const strata_search_request *q, strata_h
 static strata_status scan(void *self, const strata_filter *filter, strata_record_fn fn, void *context)
 {
     store *s = self;
-    if (fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL callback");
+    if (fn == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL callback");
     for (size_t i = 0; i < s->n; i++) {
         int32_t match = filter ? s->host->filter_matches(filter, s->items[i].json) : 1;
-        if (match < 0) return s->host->fail(match, "tiny: the host could not match the filter");
+        if (match < 0) return s->host->fail(match, "the host could not match the filter");
         strata_record r = record(s, i);
         if (match && fn(context, &r) != 0) break;
     }
@@ -210,7 +212,7 @@ static strata_status scan(void *self, const strata_filter *filter, strata_record
 static strata_status count(void *self, uint64_t *out)
 {
     store *s = self;
-    if (out == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "tiny: NULL out_count");
+    if (out == NULL) return s->host->fail(STRATA_ERR_INVALID_ARGUMENT, "NULL out_count");
     *out = s->n;
     return STRATA_OK;
 }
