@@ -11,7 +11,8 @@
  * bit for bit; a batch giving what single calls give (within 1e-5); finite
  * vectors, also for "" and for a 100,000-character text (truncating is the
  * embedder's business); a batch of 0 texts being STRATA_OK and writing
- * nothing; every failure carrying a message.
+ * nothing; every failure carrying a message; and, with
+ * STRATA_INSTANCE_THREAD_SAFE, the same vectors from many threads at once.
  *
  * Thread tags: [per instance] means one call at a time per instance unless the
  * vtable sets STRATA_INSTANCE_THREAD_SAFE (plugin.h, "Threads").

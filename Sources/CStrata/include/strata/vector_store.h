@@ -77,7 +77,9 @@ typedef struct strata_record {
  * first element's struct_size, never by the plugin's sizeof: a newer host may
  * pass longer structs, whose fields the plugin does not know, and every
  * element of one array has the same struct_size. Write
- * `STRATA_RECORD_AT(records, i)->id`, never `records[i].id`.
+ * `STRATA_RECORD_AT(records, i)->id`, never `records[i].id`. A host passes
+ * longer records only to a plugin built against ABI 1.5 or newer (an older
+ * plugin indexes by sizeof and keeps working). Since ABI 1.5.
  */
 #define STRATA_RECORD_AT(records, i) \
     ((const strata_record *)(const void *)((const char *)(records) + (size_t)(i) * (records)[0].struct_size))
