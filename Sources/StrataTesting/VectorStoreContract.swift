@@ -61,8 +61,9 @@ enum VectorStoreContract {
             if let store { created = store; maker.metric = m; break }
             createProblem = createProblem ?? "\(outcome.statusName): \(outcome.message ?? "(no message)")"
         }
-        runner.record("creates a store with the given options (metric \(maker.metric.rawValue))", rule: "create.options",
-                      failure: created == nil ? "create failed with every metric; first: \(createProblem ?? "?")" : nil)
+        let tried = metricGiven.map { "metric \($0.rawValue), as the options say" } ?? "every metric (cosine, dot, l2)"
+        runner.record(created == nil ? "creates a store with the given options" : "creates a store with the given options (metric \(maker.metric.rawValue))",
+                      rule: "create.options", failure: created == nil ? "create failed with \(tried); first: \(createProblem ?? "?")" : nil)
         guard let probe = created else { return nil }
         let capabilities = probe.capabilities ?? 0
         let threadSafe = probe.isThreadSafe
