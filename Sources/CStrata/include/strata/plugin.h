@@ -224,7 +224,56 @@ typedef struct strata_host_api {
      * [thread-safe]
      */
     const char *(*filter_json)(const strata_filter *filter);
+
+    /*
+     * Reading options without a JSON parser of the plugin's own. Since ABI 1.5.
+     * Read these members only when struct_size covers them
+     * (STRATA_HOST_HAS_OPTIONS).
+     */
+
+    /**
+     * Checks that `options_json` is a JSON object whose keys are all among
+     * `allowed`, so a typo in a configuration is an error, never ignored.
+     *
+     * @param[in] options_json  the options `create` received, borrowed.
+     * @param[in] allowed       the keys the plugin knows, separated by spaces,
+     *                          e.g. "dimension metric path"; borrowed.
+     * @return STRATA_OK; STRATA_ERR_INVALID_CONFIG naming the first unknown key
+     *         (in the order of the document) or saying the options are not a
+     *         JSON object. The message is recorded as with `fail`, so create
+     *         can return the status as it is.
+     * [thread-safe]
+     */
+    strata_status (*options_check)(const char *options_json, const char *allowed);
+
+    /**
+     * Reads the number at `key` of the options object.
+     *
+     * @param[out] out  receives the number; untouched unless STRATA_OK.
+     * @return STRATA_OK; STRATA_ERR_NOT_FOUND when the key is absent or null
+     *         (no message recorded: a default applies); STRATA_ERR_INVALID_CONFIG
+     *         naming the key when its value is not a number (message recorded).
+     * [thread-safe]
+     */
+    strata_status (*option_number)(const char *options_json, const char *key, double *out);
+
+    /**
+     * Copies the string at `key` of the options object into `out`, NUL-terminated.
+     *
+     * @param[out] out       a buffer of `capacity` bytes, owned by the plugin.
+     * @param[in]  capacity  its size in bytes, at least 1.
+     * @return STRATA_OK; STRATA_ERR_NOT_FOUND when the key is absent or null
+     *         (no message recorded); STRATA_ERR_INVALID_CONFIG naming the key when
+     *         its value is not a string, or when the string and its NUL do not
+     *         fit in `capacity` bytes (message recorded; `out` untouched).
+     * [thread-safe]
+     */
+    strata_status (*option_string)(const char *options_json, const char *key, char *out, size_t capacity);
 } strata_host_api;
+
+/** Whether `host` (a const strata_host_api *) has options_check, option_number and option_string (since ABI 1.5). */
+#define STRATA_HOST_HAS_OPTIONS(host) \
+    ((host)->struct_size >= offsetof(strata_host_api, option_string) + sizeof(void (*)(void)))
 
 /** One thing a plugin can make: a backend of one seam, under one name. */
 typedef struct strata_factory {
