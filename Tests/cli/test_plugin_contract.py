@@ -52,6 +52,7 @@ FAULTS = {
     "cosine_as_dot": "metric.cosine",
     "metric_any": "create.options",
     "history_all_ids": "history.order",
+    "null_count_ok": "arguments.null",
 }
 
 
