@@ -53,7 +53,12 @@ FAULTS = {
     "metric_any": "create.options",
     "history_all_ids": "history.order",
     "null_count_ok": "arguments.null",
+    "crash_on_k0": "search.k",
+    "hang_on_unknown": "remove.count",
 }
+
+# Faults that crash or hang the plugin: the check must name the case and go on with the rest.
+ISOLATED = {"crash_on_k0": "crashed with signal 11", "hang_on_unknown": "did not finish within 5 s"}
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +83,9 @@ def plugins(tmp_path_factory) -> dict:
         return dict(pool.map(build, [None, *FAULTS]))
 
 
-def check(plugin: Path, data: Path | None) -> tuple[int, dict]:
+def check(plugin: Path, data: Path | None, case_timeout: int = 300) -> tuple[int, dict]:
     """`strata plugin check PLUGIN --json`, with a store file per case under `data` when given."""
-    args = [str(BIN), "plugin", "check", str(plugin), "--json"]
+    args = [str(BIN), "plugin", "check", str(plugin), "--json", "--case-timeout", str(case_timeout)]
     if data is not None:
         args += ["--options", json.dumps({"path": f"{data}/{{n}}.db"})]
     p = subprocess.run(args, capture_output=True, text=True, timeout=900)
@@ -96,7 +101,8 @@ def fault_checks(request, plugins, tmp_path_factory) -> dict:
                 if item.module is request.module and hasattr(item, "callspec") and "fault" in item.callspec.params]
     pool = ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2))
     request.addfinalizer(pool.shutdown)
-    return {fault: pool.submit(check, plugins[fault], tmp_path_factory.mktemp(f"check-{fault}")) for fault in selected}
+    return {fault: pool.submit(check, plugins[fault], tmp_path_factory.mktemp(f"check-{fault}"), 5 if fault == "hang_on_unknown" else 300)
+            for fault in selected}
 
 
 def failed(report: dict) -> list[dict]:
@@ -135,6 +141,20 @@ def test_a_broken_plugin_fails_under_its_rule(fault_checks, fault):
     caught = [c for c in broken if c["rule"] == rule]
     assert caught, f"-DFAULT={fault} was not caught under [{rule}]; its failed cases:\n{summary(broken)}"
     assert all(c["failure"] for c in caught), f"a failed [{rule}] case has no message:\n{summary(caught)}"
+
+
+@pytest.mark.parametrize("fault", list(ISOLATED))
+def test_a_crash_or_a_hang_fails_its_case_and_the_check_goes_on(fault_checks, plugins, tmp_path, fault):
+    """Each case runs in a child process: a plugin that crashes or hangs fails the case that was
+    running, by name, and a new child runs the cases after it."""
+    code, report = fault_checks[fault].result()
+    _, correct = check(plugins[None], tmp_path)
+    names = [c["name"] for c in correct["cases"]]
+    assert [c["name"] for c in report["cases"]] == names, "every case of the check is reported once, in order"
+    hit = [c for c in failed(report) if ISOLATED[fault] in (c["failure"] or "")]
+    assert hit and hit[0]["rule"] == FAULTS[fault], f"no case failed with \"{ISOLATED[fault]}\":\n{summary(failed(report))}"
+    after = report["cases"][names.index(hit[-1]["name"]) + 1:]
+    assert after and any(c["passed"] for c in after), "the cases after the crash or hang ran, and some passed"
 
 
 def test_a_misspelt_fault_is_refused_at_build_time():
