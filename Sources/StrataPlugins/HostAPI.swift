@@ -59,7 +59,11 @@ enum HostAPI {
             },
             filter_matches: { filter, recordJSON in
                 guard let filter else { return 1 }
-                guard let recordJSON else { return Int32(STRATA_ERR_INVALID_ARGUMENT) }
+                // A failure records its message, as `fail` does: the plugin may return the status as is.
+                guard let recordJSON else {
+                    pluginFailure.set("filter_matches: record_json is NULL")
+                    return Int32(STRATA_ERR_INVALID_ARGUMENT)
+                }
                 do {
                     let length = strlen(recordJSON)
                     let value = try recordJSON.withMemoryRebound(to: UInt8.self, capacity: length) { (b) throws(StrataError) -> JSONValue in
@@ -67,8 +71,10 @@ enum HostAPI {
                     }
                     return HostFilter.from(filter).filter.matches(value) ? 1 : 0
                 } catch let error as StrataError {
+                    pluginFailure.set("filter_matches: \(error.message)")
                     return error.code.rawValue
                 } catch {
+                    pluginFailure.set("filter_matches: \(error)")
                     return Int32(STRATA_ERR_INTERNAL)
                 }
             },

@@ -143,5 +143,5 @@ static const strata_factory factory = {sizeof factory, STRATA_SEAM_VECTOR_STORE,
 static const strata_plugin_descriptor descriptor = {sizeof descriptor, STRATA_ABI_VERSION, "tiny", "1.0.0", "the smallest correct vector store", 1, &factory};
 __attribute__((visibility("default"))) const strata_plugin_descriptor *strata_plugin_entry(const strata_host_api *host)
 {
-    return host && host->abi_version >> 16 == STRATA_ABI_VERSION_MAJOR && STRATA_HOST_HAS_OPTIONS(host) ? &descriptor : NULL;
+    return host && host->abi_version >> 16 == STRATA_ABI_VERSION_MAJOR ? &descriptor : NULL; /* a host that loads a 1.5 plugin is 1.5 or newer */
 }

@@ -207,7 +207,9 @@ typedef struct strata_host_api {
      *                         (see vector_store.h), borrowed for the call.
      * @return 1 if it matches, 0 if not; a negative strata_status when
      *         record_json is NULL (STRATA_ERR_INVALID_ARGUMENT) or not valid
-     *         JSON, which the plugin then fails its call with.
+     *         JSON, which the plugin then fails its call with. The message of
+     *         such a failure is recorded already, as `fail` would: return the
+     *         status as it is (calling `fail` again replaces the message).
      * [thread-safe] Parses the JSON on each call: a store with many records
      * may prefer to translate filter_json into its own query language.
      */
@@ -227,8 +229,9 @@ typedef struct strata_host_api {
 
     /*
      * Reading options without a JSON parser of the plugin's own. Since ABI 1.5.
-     * Read these members only when struct_size covers them
-     * (STRATA_HOST_HAS_OPTIONS).
+     * A plugin that declares ABI 1.5 or newer always has them (a host never
+     * loads a plugin built for a newer minor than its own); code that declares
+     * an older abi_version checks STRATA_HOST_HAS_OPTIONS first.
      */
 
     /**

@@ -29,8 +29,9 @@
  *   - a NaN or an infinity in a record or query: STRATA_ERR_INVALID_VECTOR.
  *
  * Scores are higher for closer records, under the "metric" create received:
- * cosine similarity (0 when either vector is zero), the dot product, or minus
- * the squared L2 distance. A store that does not offer a metric refuses it at
+ * cosine similarity (0 when either vector is zero: an all-zero vector is a
+ * valid record and query, never STRATA_ERR_INVALID_VECTOR), the dot product,
+ * or minus the squared L2 distance. A store that does not offer a metric refuses it at
  * create with STRATA_ERR_INVALID_CONFIG and a message.
  *
  * Thread tags: [per instance] means one call at a time per instance unless the
@@ -79,7 +80,9 @@ typedef struct strata_record {
  * element of one array has the same struct_size. Write
  * `STRATA_RECORD_AT(records, i)->id`, never `records[i].id`. A host passes
  * longer records only to a plugin built against ABI 1.5 or newer (an older
- * plugin indexes by sizeof and keeps working). Since ABI 1.5.
+ * plugin indexes by sizeof and keeps working), and never shorter ones than
+ * the ABI the plugin declares: a struct_size below that is
+ * STRATA_ERR_INVALID_ARGUMENT. Since ABI 1.5.
  */
 #define STRATA_RECORD_AT(records, i) \
     ((const strata_record *)(const void *)((const char *)(records) + (size_t)(i) * (records)[0].struct_size))
@@ -136,9 +139,12 @@ typedef struct strata_change {
     /**
      * The "memory_id" of each history row, `history_count` ids in the order of
      * `history`, so a store need not parse the JSON to index rows by memory.
-     * Read it only when struct_size covers it (STRATA_CHANGE_HAS_HISTORY_IDS);
-     * a host before ABI 1.5 passes a shorter struct, and the store then reads
-     * "memory_id" from each row's JSON. Since ABI 1.5.
+     * A host never loads a plugin built for a newer minor than its own, so a
+     * plugin that declares ABI 1.5 or newer always receives it. Code compiled
+     * against these headers that declares an older abi_version (flat_store.c's
+     * 1.0 build) reads it only when STRATA_CHANGE_HAS_HISTORY_IDS says the
+     * struct covers it, and otherwise reads "memory_id" from each row's JSON.
+     * Since ABI 1.5.
      */
     const char *const *history_ids;
 } strata_change;
@@ -289,6 +295,8 @@ typedef struct strata_vector_store_vtable {
      * @param[in] request  the query, k and filter (strata_search_request).
      * @param[in] fn       receives each hit; non-zero stops the search.
      * @param[in] context  passed to fn.
+     * Arguments are checked first: k = 0 with valid arguments is STRATA_OK
+     * with no call of fn.
      * @return STRATA_OK (also for k = 0, with no call of fn);
      *         STRATA_ERR_INVALID_ARGUMENT for a NULL request, query or fn;
      *         STRATA_ERR_DIMENSION naming both dimensions;
