@@ -274,7 +274,7 @@ typedef struct strata_host_api {
     strata_status (*option_string)(const char *options_json, const char *key, char *out, size_t capacity);
 } strata_host_api;
 
-/** Whether `host` (a const strata_host_api *) has options_check, option_number and option_string (since ABI 1.5). */
+/** Whether `host` (a const strata_host_api *) has options_check, option_number and option_string. Since ABI 1.5. */
 #define STRATA_HOST_HAS_OPTIONS(host) \
     ((host)->struct_size >= offsetof(strata_host_api, option_string) + sizeof(void (*)(void)))
 
