@@ -75,7 +75,10 @@ enum HostAPI {
             filter_json: { filter in
                 guard let filter else { return nil }
                 return UnsafePointer(HostFilter.from(filter).json)
-            }))
+            },
+            options_check: { options, allowed in PluginOptions.check(options, allowed) },
+            option_number: { options, key, out in PluginOptions.number(options, key, out) },
+            option_string: { options, key, out, capacity in PluginOptions.string(options, key, out, capacity) }))
         return p
     }()
 }

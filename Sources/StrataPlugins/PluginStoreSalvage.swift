@@ -58,6 +58,8 @@ enum PluginStoreSalvage {
             throw StrataError(.unsupported, "plugin \(plugin.name) (\(plugin.path)): vector store \"\(factory.name)\" offers no salvage (it needs ABI 1.4)")
         }
         let metric = options.objectValue?["metric"]?.stringValue ?? "cosine"
+        // The same rule as PluginVectorStore: the plugin never sees a metric the ABI does not name.
+        guard Metric(rawValue: metric) != nil else { throw StrataError(.invalidConfig, "metric must be cosine, dot or l2, got \"\(metric)\"") }
         let config = JSONWriter.string(options.setting("dimension", .number(Double(dimension))).setting("metric", .string(metric)))
         let sink = Sink(plugin: plugin.name, dimension: dimension, visitor: record)
         let status = withExtendedLifetime(sink) {

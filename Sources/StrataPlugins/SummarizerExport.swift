@@ -27,7 +27,14 @@ enum SummarizerExport {
                         guard let t = texts![i] else { throw StrataError(.invalidArgument, "text \(i) is NULL") }
                         list.append(String(cString: t))
                     }
-                    try s.summarize(list, maxCharacters: maxChars).withCString { fn(context, $0) }
+                    var summary = try s.summarize(list, maxCharacters: maxChars)
+                    // summarizer.h counts max_chars in Unicode scalars; a Swift summarizer counts
+                    // Characters, which can hold several (e, then a combining accent). Drop whole
+                    // Characters until the scalars fit, so no character is cut in two.
+                    if maxChars > 0 {
+                        while summary.unicodeScalars.count > maxChars { summary.removeLast() }
+                    }
+                    summary.withCString { fn(context, $0) }
                 }
             }, create_with_host: nil))
         return UnsafePointer(p)

@@ -145,9 +145,13 @@ enum VectorStoreExport {
             remove: { me, ids, count, removed in
                 PluginExport.run { () throws(StrataError) in
                     let store = PluginExport.object(me, as: (any VectorStore).self)
-                    let list = (0..<count).compactMap { ids?[$0].map { String(cString: $0) } }
-                    let n = try store.remove(ids: list)
-                    removed?.pointee = n
+                    guard let removed, count == 0 || ids != nil else { throw StrataError(.invalidArgument, "ids or out_removed is NULL") }
+                    var list: [String] = []
+                    for i in 0..<count {
+                        guard let id = ids![i] else { throw StrataError(.invalidArgument, "ids[\(i)] is NULL") }
+                        list.append(String(cString: id))
+                    }
+                    removed.pointee = try store.remove(ids: list)
                 }
             },
             get: { me, id, fn, context in
@@ -192,7 +196,8 @@ enum VectorStoreExport {
             count: { me, out in
                 PluginExport.run { () throws(StrataError) in
                     let store = PluginExport.object(me, as: (any VectorStore).self)
-                    out?.pointee = UInt64(try store.count())
+                    guard let out else { throw StrataError(.invalidArgument, "out_count is NULL") }
+                    out.pointee = UInt64(try store.count())
                 }
             },
             commit: { me, change in

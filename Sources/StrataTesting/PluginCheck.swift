@@ -4,8 +4,8 @@ import StrataPlugins
 
 /// Runs the checks of each backend a plugin file offers (`strata plugin check`): for a vector
 /// store, the contract of include/strata/vector_store.h called directly on the vtable
-/// (`VectorStoreContract`), then the conformance suite through the host's adapter; for the
-/// other seams, their suites.
+/// (`VectorStoreContract`), then the conformance suite through the host's adapter; the same
+/// for the other seams (`EmbedderContract`, `SummarizerContract`, `MemoryKernelContract`).
 public enum PluginCheck {
     /// - Parameters:
     ///   - path: the plugin file, or a plugin name to search for.
@@ -29,7 +29,7 @@ public enum PluginCheck {
         for factory in plugin.factories {
             switch factory.kind {
             case STRATA_SEAM_VECTOR_STORE:
-                let maker = VectorStoreContract.Maker(factory: factory, pluginName: plugin.name, freshOptions: fresh)
+                let maker = VectorStoreContract.Maker(factory: factory, pluginName: plugin.name, abiVersion: plugin.abiVersion, freshOptions: fresh)
                 guard let metric = VectorStoreContract.run(maker, session: session) else { continue }
                 VectorStoreConformance.run(metric: metric, suite: "vector_store via host", session: session) {
                     try PluginVectorStore(plugin: plugin, factory: factory, dimension: VectorStoreConformance.dimension,
@@ -37,13 +37,19 @@ public enum PluginCheck {
                 }
             case STRATA_SEAM_EMBEDDER:
                 let make = { () throws -> any Embedder in try PluginEmbedder(plugin: plugin, factory: factory, options: fresh()) }
-                if created(factory, make, session) { EmbedderConformance.run(session: session, make: make) }
+                guard created(factory, make, session) else { continue }
+                EmbedderContract.run(RawMaker(factory: factory, freshOptions: fresh), session: session)
+                EmbedderConformance.run(suite: "embedder via host", session: session, make: make)
             case STRATA_SEAM_SUMMARIZER:
                 let make = { () throws -> any Summarizer in try PluginSummarizer(plugin: plugin, factory: factory, options: fresh()) }
-                if created(factory, make, session) { SummarizerConformance.run(session: session, make: make) }
+                guard created(factory, make, session) else { continue }
+                SummarizerContract.run(RawMaker(factory: factory, freshOptions: fresh), session: session)
+                SummarizerConformance.run(suite: "summarizer via host", session: session, make: make)
             case STRATA_SEAM_MEMORY_KERNEL:
                 let make = { () throws -> any MemoryKernel in try PluginMemoryKernel(plugin: plugin, factory: factory, options: fresh()) }
-                if created(factory, make, session) { MemoryKernelConformance.run(session: session, make: make) }
+                guard created(factory, make, session) else { continue }
+                MemoryKernelContract.run(RawMaker(factory: factory, freshOptions: fresh), session: session)
+                MemoryKernelConformance.run(suite: "memory_kernel via host", session: session, make: make)
             default:
                 CaseRunner(suite: factory.kindName, session: session)
                     .record("factory \"\(factory.name)\" has a known kind", rule: "plugin.factories", failure: "unknown seam kind \(factory.kind.rawValue)")
@@ -62,7 +68,7 @@ public enum PluginCheck {
         var failure: String?
         do { _ = try make() } catch { failure = "create failed: \(error)" }
         CaseRunner(suite: factory.kindName, session: session)
-            .record("creates a \(factory.kindName.replacingUnderscores) with the given options", rule: "create.options", failure: failure)
+            .record("creates \(article(factory.kindName)) \(factory.kindName.replacingUnderscores) with the given options", rule: "create.options", failure: failure)
         return failure == nil
     }
 
@@ -76,6 +82,9 @@ public enum PluginCheck {
         }
     }
 }
+
+/// "an" before a vowel, "a" otherwise.
+private func article(_ word: String) -> String { "aeiou".contains(word.first ?? "x") ? "an" : "a" }
 
 extension String {
     fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }

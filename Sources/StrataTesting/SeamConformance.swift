@@ -2,9 +2,11 @@ import StrataCore
 
 /// The cases every embedder must pass.
 public enum EmbedderConformance {
+    /// - Parameter suite: the name results carry ("embedder via host" after the raw contract).
     @discardableResult
-    public static func run(session: CheckSession = CheckSession(), make: () throws -> any Embedder) -> [ConformanceResult] {
-        let runner = CaseRunner(suite: "embedder", session: session)
+    public static func run(suite: String = "embedder", session: CheckSession = CheckSession(),
+                           make: () throws -> any Embedder) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: suite, session: session)
         runner.run("gives one finite vector of the declared dimension per text") {
             let e = try make()
             try expect(e.dimension >= 1, "dimension is \(e.dimension)")
@@ -38,9 +40,11 @@ public enum EmbedderConformance {
 
 /// The cases every summarizer must pass.
 public enum SummarizerConformance {
+    /// - Parameter suite: the name results carry ("summarizer via host" after the raw contract).
     @discardableResult
-    public static func run(session: CheckSession = CheckSession(), make: () throws -> any Summarizer) -> [ConformanceResult] {
-        let runner = CaseRunner(suite: "summarizer", session: session)
+    public static func run(suite: String = "summarizer", session: CheckSession = CheckSession(),
+                           make: () throws -> any Summarizer) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: suite, session: session)
         let texts = [
             "The team met on Monday to plan the launch. The launch is set for March.",
             "Marketing will prepare the launch announcement. Sales wants a demo before the launch.",
@@ -67,9 +71,11 @@ public enum SummarizerConformance {
 
 /// The cases every memory kernel must pass.
 public enum MemoryKernelConformance {
+    /// - Parameter suite: the name results carry ("memory_kernel via host" after the raw contract).
     @discardableResult
-    public static func run(session: CheckSession = CheckSession(), make: () throws -> any MemoryKernel) -> [ConformanceResult] {
-        let runner = CaseRunner(suite: "memory_kernel", session: session)
+    public static func run(suite: String = "memory_kernel", session: CheckSession = CheckSession(),
+                           make: () throws -> any MemoryKernel) -> [ConformanceResult] {
+        let runner = CaseRunner(suite: suite, session: session)
         runner.run("initial state and a step give finite outputs of the declared shapes") {
             let k = try make()
             let batch = 3

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CStrata
 import Dispatch
 import StrataCore
@@ -17,6 +20,8 @@ enum VectorStoreContract {
     struct Maker {
         let factory: PluginFactory
         let pluginName: String
+        /// The ABI the plugin was built against, (major << 16) | minor.
+        let abiVersion: UInt32
         /// The user's options with "{n}" made fresh for each call.
         let freshOptions: () -> JSONValue
         /// The metric the cases other than metric.* use.
@@ -56,8 +61,9 @@ enum VectorStoreContract {
             if let store { created = store; maker.metric = m; break }
             createProblem = createProblem ?? "\(outcome.statusName): \(outcome.message ?? "(no message)")"
         }
-        runner.record("creates a store with the given options (metric \(maker.metric.rawValue))", rule: "create.options",
-                      failure: created == nil ? "create failed with every metric; first: \(createProblem ?? "?")" : nil)
+        let tried = metricGiven.map { "metric \($0.rawValue), as the options say" } ?? "every metric (cosine, dot, l2)"
+        runner.record(created == nil ? "creates a store with the given options" : "creates a store with the given options (metric \(maker.metric.rawValue))",
+                      rule: "create.options", failure: created == nil ? "create failed with \(tried); first: \(createProblem ?? "?")" : nil)
         guard let probe = created else { return nil }
         let capabilities = probe.capabilities ?? 0
         let threadSafe = probe.isThreadSafe
@@ -201,6 +207,9 @@ enum VectorStoreContract {
         }
 
         runner.run("arrays of records are strided by struct_size (STRATA_RECORD_AT)", rule: "upsert.stride") {
+            // The rule is written since ABI 1.5: a host passes longer records only to plugins built
+            // against 1.5 or newer, so older plugins are not held to it.
+            guard make.abiVersion >= 1 << 16 | 5 else { return }
             let s = try make.make()
             defer { s.destroy() }
             let batch = (0..<5).map { record("p\($0)", content: "padded \($0)", vector: vectors[10 + $0]) }
@@ -359,6 +368,37 @@ enum VectorStoreContract {
                 try expect(s.vtable.snapshot != nil && s.vtable.snapshots != nil && s.vtable.rollback != nil,
                            "reports STRATA_STORE_SNAPSHOTS but snapshot, snapshots or rollback is NULL (or beyond struct_size)")
             }
+        }
+
+        runner.run("a NULL argument is STRATA_ERR_INVALID_ARGUMENT, never a crash", rule: "arguments.null") {
+            let s = try make.make()
+            defer { s.destroy() }
+            try expectOK(s.upsert([record("a", vector: vectors[0])]), "upsert")
+            let v = s.vtable, me = s.instance
+            let noRecord: strata_record_fn = { _, _ in 0 }
+            let noHit: strata_hit_fn = { _, _, _ in 0 }
+            var removed = 0, n: UInt64 = 0
+            let id = strdup("a")!
+            defer { free(id) }
+            var ids: [UnsafePointer<CChar>?] = [UnsafePointer(id)]
+            try vectors[0].withUnsafeBufferPointer { q in
+                var request = strata_search_request(struct_size: UInt32(MemoryLayout<strata_search_request>.size), query: q.baseAddress,
+                                                    dimension: d, k: 1, filter: nil)
+                let calls: [(String, () -> Int32)] = [
+                    ("get with a NULL id", { v.get!(me, nil, noRecord, nil) }),
+                    ("get with a NULL callback", { v.get!(me, id, nil, nil) }),
+                    ("search with a NULL request", { v.search!(me, nil, noHit, nil) }),
+                    ("search with a NULL callback", { v.search!(me, &request, nil, nil) }),
+                    ("upsert of 1 record at NULL", { v.upsert!(me, nil, 1) }),
+                    ("remove with NULL ids and count 1", { v.remove!(me, nil, 1, &removed) }),
+                    ("remove with a NULL id", { var none: [UnsafePointer<CChar>?] = [nil]; return v.remove!(me, &none, 1, &removed) }),
+                    ("remove with a NULL out_removed", { v.remove!(me, &ids, 1, nil) }),
+                    ("scan with a NULL callback", { v.scan!(me, nil, nil, nil) }),
+                    ("count with a NULL out_count", { v.count!(me, nil) }),
+                ]
+                for (what, call) in calls { try expectFailure(RawOutcome.of(call), .invalidArgument, what) }
+            }
+            try expect(v.count!(me, &n) == 0 && n == 1, "after the refused calls the store counts \(n) records, expected 1")
         }
 
         runner.run("every failing call leaves a message with host->fail", rule: "failure.message") {

@@ -1,13 +1,16 @@
 /*
- * flat_store.c: a complete Strata vector-store plugin in plain C11.
+ * flat_store.c: a complete Strata vector-store plugin in plain C11 (ABI 1.5).
  *
  * This file is documentation for plugin authors as much as it is code. It
  * shows that a third party needs nothing but the public headers: it does not
  * link against libstrata, only against libc (and libm for sqrt, which every
- * host process already has loaded). Build it with:
+ * host process already has loaded). docs/plugins.md starts smaller (a store in
+ * about 60 lines) and lists what `strata plugin check` holds a store to. Build
+ * it and check it with:
  *
  *     cc -std=c11 -O2 -shared -fPIC -fvisibility=hidden -I include \
  *        examples/plugins/flat_store.c -o build/libstrata-flat.so
+ *     strata plugin check build/libstrata-flat.so
  *
  * and use it from a configuration, by name (searched in "plugin_dirs", then
  * STRATA_PLUGIN_PATH, then the folder of libstrata.so) or by path:
@@ -22,13 +25,22 @@
  * up to some hundred thousand records, and the reference every approximate
  * index is measured against.
  *
- * The rules a vector store follows (include/strata/vector_store.h):
+ * The rules a vector store follows (include/strata/plugin.h and vector_store.h):
  *   - Everything the host passes in is borrowed for the call: copy what you keep.
  *   - Everything you hand back goes through a callback and is borrowed by the
  *     host for that callback only: no memory ever changes hands, so there is no
  *     "free" function to export.
- *   - On failure, return host->fail(status, "message"): it records the message
- *     for the calling thread and returns the status unchanged.
+ *   - On failure, return host->fail(status, "message"): it copies the message
+ *     (a stack buffer is fine), records it for the calling thread and returns
+ *     the status unchanged. Every failure carries a message naming the culprit.
+ *   - Check what you store even though the host checked it first: a NULL
+ *     pointer is STRATA_ERR_INVALID_ARGUMENT, a vector of the wrong dimension
+ *     STRATA_ERR_DIMENSION, a NaN or infinity STRATA_ERR_INVALID_VECTOR, all
+ *     before anything changes (a batch is all or none).
+ *   - Arrays of records are strided by records[0].struct_size: read them with
+ *     STRATA_RECORD_AT, since a newer host may pass longer records.
+ *   - A callback returning non-zero means "stop": make no further call of it
+ *     and return STRATA_OK.
  *   - flags = 0 means "not thread-safe": the host serialises every call on one
  *     instance, so this file needs no locks.
  *   - Keep the record JSON verbatim; let the host evaluate filters on it with
@@ -46,17 +58,27 @@
  * build uses -fvisibility=hidden, so nothing else leaks into the host. */
 #define FLAT_EXPORT __attribute__((visibility("default")))
 
-/* The host table, saved by strata_plugin_entry. The host keeps it alive for the
- * life of the process, and vtable functions receive no host argument, so a
- * plugin keeps it in a global. */
-static const strata_host_api *host;
+/*
+ * Where the host table lives. Since ABI 1.5 the host hands it to
+ * create_with_host, and each store keeps it in its own struct (flat_store.host):
+ * every function reaches it through `self`, so the plugin has no mutable state
+ * of its own at file scope, nothing that two instances share and nothing that
+ * concurrent creates could race over.
+ *
+ * The one exception is `entry_host`, written once by strata_plugin_entry and
+ * read only by flat_create: a host of ABI 1.0 to 1.4 (or this file built with
+ * FLAT_STORE_AS_ABI_1_0, whose vtable ends before create_with_host) calls
+ * `create`, which receives no host, so `create` must still be filled in and
+ * must find the table somewhere.
+ */
+static const strata_host_api *entry_host;
 
 /* ------------------------------------------------------------------------- */
 /* Small helpers                                                              */
 /* ------------------------------------------------------------------------- */
 
 /* Formats a message and hands it to host->fail (which copies it). */
-static strata_status flat_fail(strata_status status, const char *format, const char *argument)
+static strata_status flat_fail(const strata_host_api *host, strata_status status, const char *format, const char *argument)
 {
     char message[320];
     snprintf(message, sizeof message, format, argument);
@@ -86,6 +108,7 @@ typedef struct flat_entry {
 } flat_entry;
 
 typedef struct flat_store {
+    const strata_host_api *host;  /* from create_with_host (or entry_host): for host->fail and filters */
     size_t dimension;
     flat_metric metric;
     flat_entry *entries;  /* growable array: entries[0 .. count) are live */
@@ -255,7 +278,8 @@ static int scan_size(flat_scanner *s, size_t *out)
     return 0;
 }
 
-static strata_status flat_parse_config(const char *json, size_t *dimension, flat_metric *metric)
+static strata_status flat_parse_config(const strata_host_api *host, const char *json, size_t *dimension,
+                                       flat_metric *metric)
 {
     flat_scanner s = {json};
     int have_dimension = 0;
@@ -274,7 +298,7 @@ static strata_status flat_parse_config(const char *json, size_t *dimension, flat
             if (r == -1) return host->fail(STRATA_ERR_INVALID_CONFIG, "flat: malformed configuration (expected a key)");
             if (r == -2 || (strcmp(key, "dimension") != 0 && strcmp(key, "metric") != 0)) {
                 /* Unknown (or absurdly long, hence unknown) key: name it and stop. */
-                return flat_fail(STRATA_ERR_INVALID_CONFIG, "flat: unknown option \"%s\"", key);
+                return flat_fail(host, STRATA_ERR_INVALID_CONFIG, "flat: unknown option \"%s\"", key);
             }
             scan_space(&s);
             if (*s.at != ':') return host->fail(STRATA_ERR_INVALID_CONFIG, "flat: malformed configuration (expected ':')");
@@ -292,7 +316,7 @@ static strata_status flat_parse_config(const char *json, size_t *dimension, flat
                 if (strcmp(text, "cosine") == 0) *metric = FLAT_COSINE;
                 else if (strcmp(text, "dot") == 0) *metric = FLAT_DOT;
                 else if (strcmp(text, "l2") == 0) *metric = FLAT_L2;
-                else return flat_fail(STRATA_ERR_INVALID_CONFIG,
+                else return flat_fail(host, STRATA_ERR_INVALID_CONFIG,
                                       "flat: \"metric\" must be \"cosine\", \"dot\" or \"l2\", got \"%s\"", text);
             }
             scan_space(&s);
@@ -311,22 +335,31 @@ static strata_status flat_parse_config(const char *json, size_t *dimension, flat
 /* The vtable functions                                                       */
 /* ------------------------------------------------------------------------- */
 
-static strata_status flat_create(const char *config_json, void **out_self)
+/* What the host calls since ABI 1.5: the table comes in and stays with the store. */
+static strata_status flat_create_with_host(const strata_host_api *host, const char *config_json, void **out_self)
 {
     size_t dimension = 0;
     flat_metric metric = FLAT_COSINE;
+    if (host == NULL) return STRATA_ERR_INVALID_ARGUMENT; /* no table, so no one to tell */
     if (out_self == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: out_self is NULL");
     *out_self = NULL;
-    if (config_json == NULL) return host->fail(STRATA_ERR_INVALID_CONFIG, "flat: configuration is NULL");
-    strata_status status = flat_parse_config(config_json, &dimension, &metric);
+    if (config_json == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: configuration is NULL");
+    strata_status status = flat_parse_config(host, config_json, &dimension, &metric);
     if (status != STRATA_OK) return status;
 
     flat_store *store = calloc(1, sizeof *store);
     if (store == NULL) return host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
+    store->host = host;
     store->dimension = dimension;
     store->metric = metric;
     *out_self = store;
     return STRATA_OK;
+}
+
+/* What a host of ABI 1.0 to 1.4 calls (see entry_host). */
+static strata_status flat_create(const char *config_json, void **out_self)
+{
+    return flat_create_with_host(entry_host, config_json, out_self);
 }
 
 static void flat_destroy(void *self)
@@ -338,56 +371,78 @@ static void flat_destroy(void *self)
     free(store);
 }
 
+/* A record of the host's array with a size this file can read: the host passes
+ * at least sizeof(strata_record) as this file knows it (a newer host, more). */
+static int flat_record_size_ok(const strata_record *records)
+{
+    return records[0].struct_size >= offsetof(strata_record, dimension) + sizeof records[0].dimension;
+}
+
+/* Checks one record the host passes: 0 when it may be stored, else the failed
+ * status after host->fail. `what` and `i` name it in the message. */
+static strata_status flat_check_record(const flat_store *store, const strata_record *r, const char *what, size_t i)
+{
+    char message[200];
+    if (r->id == NULL || r->json == NULL || r->vector == NULL) {
+        snprintf(message, sizeof message, "flat: %s %zu has a NULL id, json or vector", what, i);
+        return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, message);
+    }
+    if (r->dimension != store->dimension) {
+        snprintf(message, sizeof message, "flat: %s %zu (\"%.64s\") has dimension %zu, the store has %zu", what, i,
+                 r->id, r->dimension, store->dimension);
+        return store->host->fail(STRATA_ERR_DIMENSION, message);
+    }
+    for (size_t j = 0; j < store->dimension; j++) {
+        if (!isfinite(r->vector[j])) {
+            snprintf(message, sizeof message, "flat: %s %zu (\"%.64s\") holds %s at position %zu", what, i, r->id,
+                     isnan(r->vector[j]) ? "NaN" : "infinity", j);
+            return store->host->fail(STRATA_ERR_INVALID_VECTOR, message);
+        }
+    }
+    return STRATA_OK;
+}
+
 /*
  * All or none, in three phases:
  *   1. validate every record (nothing changes if one is bad);
  *   2. copy every record and reserve room (nothing changes if memory runs out);
  *   3. commit, which cannot fail.
  * A later record with the same id as an earlier one in the batch wins.
+ * Records are read with STRATA_RECORD_AT: the array is strided by the first
+ * record's struct_size, which a newer host may make larger than ours.
  */
 static strata_status flat_upsert(void *self, const strata_record *records, size_t count)
 {
     flat_store *store = self;
     if (count == 0) return STRATA_OK;
-    if (records == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: upsert of NULL records");
+    if (records == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: upsert of NULL records");
+    if (!flat_record_size_ok(records)) {
+        return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: records[0].struct_size is smaller than a strata_record");
+    }
 
     /* 1. Validate. */
     for (size_t i = 0; i < count; i++) {
-        const strata_record *r = &records[i];
-        if (r->id == NULL || r->json == NULL || r->vector == NULL) {
-            return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: a record has a NULL id, json or vector");
-        }
-        if (r->dimension != store->dimension) {
-            char message[160];
-            snprintf(message, sizeof message, "flat: record %zu has dimension %zu, the store has %zu", i,
-                     r->dimension, store->dimension);
-            return host->fail(STRATA_ERR_DIMENSION, message);
-        }
-        for (size_t j = 0; j < store->dimension; j++) {
-            if (!isfinite(r->vector[j])) {
-                char message[160];
-                snprintf(message, sizeof message, "flat: record %zu holds NaN or infinity at position %zu", i, j);
-                return host->fail(STRATA_ERR_INVALID_VECTOR, message);
-            }
-        }
+        strata_status status = flat_check_record(store, STRATA_RECORD_AT(records, i), "record", i);
+        if (status != STRATA_OK) return status;
     }
 
     /* 2. Copy and reserve. */
     flat_entry *fresh = calloc(count, sizeof *fresh);
     if (fresh == NULL || flat_reserve(store, store->count + count) != 0) {
         free(fresh);
-        return host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
+        return store->host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
     }
     for (size_t i = 0; i < count; i++) {
-        fresh[i].id = flat_strdup(records[i].id);
-        fresh[i].json = flat_strdup(records[i].json);
+        const strata_record *r = STRATA_RECORD_AT(records, i);
+        fresh[i].id = flat_strdup(r->id);
+        fresh[i].json = flat_strdup(r->json);
         fresh[i].vector = malloc(store->dimension * sizeof(float));
         if (fresh[i].id == NULL || fresh[i].json == NULL || fresh[i].vector == NULL) {
             for (size_t j = 0; j <= i; j++) flat_entry_free(&fresh[j]);
             free(fresh);
-            return host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
+            return store->host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
         }
-        memcpy(fresh[i].vector, records[i].vector, store->dimension * sizeof(float));
+        memcpy(fresh[i].vector, r->vector, store->dimension * sizeof(float));
         if (store->metric == FLAT_COSINE) flat_normalise(fresh[i].vector, store->dimension);
     }
 
@@ -406,41 +461,50 @@ static strata_status flat_upsert(void *self, const strata_record *records, size_
 }
 
 /* Removes by id; unknown ids are skipped, as the header says. The last entry
- * moves into the hole, so the array stays dense. */
+ * moves into the hole, so the array stays dense. Arguments are checked before
+ * anything is removed. */
 static strata_status flat_remove(void *self, const char *const *ids, size_t count, size_t *out_removed)
 {
     flat_store *store = self;
     size_t removed = 0;
-    if (count > 0 && ids == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: remove of NULL ids");
+    if (out_removed == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: remove with a NULL out_removed");
+    if (count > 0 && ids == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: remove of NULL ids");
     for (size_t i = 0; i < count; i++) {
-        if (ids[i] == NULL) continue;
+        if (ids[i] == NULL) {
+            char message[80];
+            snprintf(message, sizeof message, "flat: remove: id %zu is NULL", i);
+            return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, message);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
         size_t at = flat_find(store, ids[i]);
         if (at == (size_t)-1) continue;
         flat_entry_free(&store->entries[at]);
         store->entries[at] = store->entries[--store->count];
         removed++;
     }
-    if (out_removed != NULL) *out_removed = removed;
+    *out_removed = removed;
     return STRATA_OK;
 }
 
+/* One record by id, or STRATA_ERR_NOT_FOUND naming the id (and no callback). */
 static strata_status flat_get(void *self, const char *id, strata_record_fn fn, void *context)
 {
     flat_store *store = self;
-    if (id == NULL || fn == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: get with a NULL id or callback");
+    if (id == NULL || fn == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: get with a NULL id or callback");
     size_t at = flat_find(store, id);
-    if (at == (size_t)-1) return flat_fail(STRATA_ERR_NOT_FOUND, "flat: no record with id \"%s\"", id);
+    if (at == (size_t)-1) return flat_fail(store->host, STRATA_ERR_NOT_FOUND, "flat: no record with id \"%.200s\"", id);
     strata_record record = flat_record(store, &store->entries[at]);
-    fn(context, &record);
+    fn(context, &record); /* called once: whatever it returns, there is nothing more to stop */
     return STRATA_OK;
 }
 
 /* Asks the host whether an entry passes the filter; NULL filter passes all.
  * Returns 1, 0, or a negative status (the host could not read the JSON). */
-static int32_t flat_matches(const strata_filter *filter, const flat_entry *entry)
+static int32_t flat_matches(const flat_store *store, const strata_filter *filter, const flat_entry *entry)
 {
     if (filter == NULL) return 1;
-    return host->filter_matches(filter, entry->json);
+    return store->host->filter_matches(filter, entry->json);
 }
 
 /* A min-heap of (score, entry index): the root is the worst of the k kept so
@@ -486,14 +550,22 @@ static strata_status flat_search(void *self, const strata_search_request *reques
 {
     flat_store *store = self;
     if (request == NULL || fn == NULL || request->query == NULL) {
-        return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: search with a NULL request, query or callback");
+        return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: search with a NULL request, query or callback");
     }
+    char message[128];
     if (request->dimension != store->dimension) {
-        char message[128];
         snprintf(message, sizeof message, "flat: query has dimension %zu, the store has %zu", request->dimension,
                  store->dimension);
-        return host->fail(STRATA_ERR_DIMENSION, message);
+        return store->host->fail(STRATA_ERR_DIMENSION, message);
     }
+    for (size_t j = 0; j < store->dimension; j++) {
+        if (!isfinite(request->query[j])) {
+            snprintf(message, sizeof message, "flat: the query holds %s at position %zu",
+                     isnan(request->query[j]) ? "NaN" : "infinity", j);
+            return store->host->fail(STRATA_ERR_INVALID_VECTOR, message);
+        }
+    }
+    /* k = 0 (or an empty store) is a search with no hits: STRATA_OK, no callback. */
     size_t k = request->k < store->count ? request->k : store->count;
     if (k == 0) return STRATA_OK;
 
@@ -503,7 +575,7 @@ static strata_status flat_search(void *self, const strata_search_request *reques
     if (query == NULL || heap == NULL) {
         free(query);
         free(heap);
-        return host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
+        return store->host->fail(STRATA_ERR_BACKEND, "flat: out of memory");
     }
     memcpy(query, request->query, store->dimension * sizeof(float));
     if (store->metric == FLAT_COSINE) flat_normalise(query, store->dimension);
@@ -511,8 +583,8 @@ static strata_status flat_search(void *self, const strata_search_request *reques
     size_t n = 0;
     strata_status status = STRATA_OK;
     for (size_t i = 0; i < store->count; i++) {
-        int32_t match = flat_matches(request->filter, &store->entries[i]);
-        if (match < 0) { status = host->fail(match, "flat: the host could not evaluate the filter"); break; }
+        int32_t match = flat_matches(store, request->filter, &store->entries[i]);
+        if (match < 0) { status = store->host->fail(match, "flat: the host could not evaluate the filter"); break; }
         if (match == 0) continue;
         flat_hit hit = {flat_score(store, query, store->entries[i].vector), i};
         if (n < k) {
@@ -534,7 +606,7 @@ static strata_status flat_search(void *self, const strata_search_request *reques
         }
         for (size_t i = 0; i < n; i++) {
             strata_record record = flat_record(store, &store->entries[heap[i].index]);
-            if (fn(context, &record, heap[i].score) != 0) break; /* the host has enough */
+            if (fn(context, &record, heap[i].score) != 0) break; /* stop: no further call, still STRATA_OK */
         }
     }
     free(query);
@@ -545,13 +617,13 @@ static strata_status flat_search(void *self, const strata_search_request *reques
 static strata_status flat_scan(void *self, const strata_filter *filter, strata_record_fn fn, void *context)
 {
     flat_store *store = self;
-    if (fn == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: scan with a NULL callback");
+    if (fn == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: scan with a NULL callback");
     for (size_t i = 0; i < store->count; i++) {
-        int32_t match = flat_matches(filter, &store->entries[i]);
-        if (match < 0) return host->fail(match, "flat: the host could not evaluate the filter");
+        int32_t match = flat_matches(store, filter, &store->entries[i]);
+        if (match < 0) return store->host->fail(match, "flat: the host could not evaluate the filter");
         if (match == 0) continue;
         strata_record record = flat_record(store, &store->entries[i]);
-        if (fn(context, &record) != 0) break;
+        if (fn(context, &record) != 0) break; /* stop: no further call, still STRATA_OK */
     }
     return STRATA_OK;
 }
@@ -559,7 +631,7 @@ static strata_status flat_scan(void *self, const strata_filter *filter, strata_r
 static strata_status flat_count(void *self, uint64_t *out_count)
 {
     flat_store *store = self;
-    if (out_count == NULL) return host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: count into NULL");
+    if (out_count == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: count into NULL");
     *out_count = (uint64_t)store->count;
     return STRATA_OK;
 }
@@ -597,6 +669,12 @@ static const strata_vector_store_vtable flat_vtable = {
     .keyword_search = NULL, /* the host keeps its own BM25 index over "content" */
     .scan = flat_scan,
     .count = flat_count,
+    /* commit, history and capabilities (ABI 1.1), the snapshot functions (1.2) and
+     * salvage (1.4) stay NULL: the engine then keeps history itself, in memory,
+     * and answers STRATA_ERR_UNSUPPORTED for snapshots, doctor and salvage. */
+    /* Read only when struct_size reaches it (ABI 1.5): the ABI 1.0 build's host
+     * never sees it and calls create instead. */
+    .create_with_host = flat_create_with_host,
 };
 
 static const strata_factory flat_factories[] = {
@@ -618,14 +696,15 @@ static const strata_plugin_descriptor flat_descriptor = {
     .factories = flat_factories,
 };
 
-/* Called once, right after the host loads the file. Keep the host table, and
- * check it is one this file understands (same major; the table only grows). */
+/* Called once, right after the host loads the file. Check that the host table is
+ * one this file understands (same major; the table only grows), and keep it for
+ * flat_create, the pre-1.5 path (see entry_host). */
 FLAT_EXPORT const strata_plugin_descriptor *strata_plugin_entry(const strata_host_api *host_api)
 {
     if (host_api == NULL || (host_api->abi_version >> 16) != STRATA_ABI_VERSION_MAJOR ||
         host_api->struct_size < sizeof(strata_host_api)) {
         return NULL; /* the host reports "returned NULL" with the file name */
     }
-    host = host_api;
+    entry_host = host_api;
     return &flat_descriptor;
 }

@@ -203,7 +203,8 @@ strata_status strata_engine_metabolize(strata_engine *engine, const char *reques
  * a named snapshot in the store: in memory for the in-memory store (gone when
  * the engine closes), in FILE.snapshots/NAME.sqlite beside a SQLite database,
  * in PATH.snapshots/NAME.snapshot beside a file-store log. Writes wait for it;
- * recalls go on. (ABI 1.2)
+ * recalls go on.
+ * Since ABI 1.2.
  *
  * Request: {"name": "before-import"}: 1 to 64 of A-Z a-z 0-9 '.' '_' '-'.
  * Answer: {"name", "created_at", "memories" (how many it holds),
@@ -223,7 +224,8 @@ strata_status strata_engine_snapshot(strata_engine *engine, const char *request_
  * Answer: {"snapshots": [{"name", "created_at", "memories", "bytes"}, ...]}.
  * Snapshots on disk are listed by every engine that opens the store.
  * @return STRATA_OK; STRATA_ERR_UNSUPPORTED; STRATA_ERR_CORRUPT naming a
- *         damaged snapshot file; STRATA_ERR_IO. (ABI 1.2)
+ *         damaged snapshot file; STRATA_ERR_IO.
+ * Since ABI 1.2.
  * [thread-safe]
  */
 strata_status strata_engine_snapshots(strata_engine *engine, const char *request_json, char **out_json);
@@ -236,7 +238,8 @@ strata_status strata_engine_snapshots(strata_engine *engine, const char *request
  * never rolled back: each memory the rollback changes gets one more row, ADD
  * (brought back), DELETE (removed) or UPDATE (changed), with reason
  * "rollback to snapshot NAME". Subscribers get one "memory.rolled_back" event
- * per changed memory. (ABI 1.2)
+ * per changed memory.
+ * Since ABI 1.2.
  *
  * Request: {"name": "before-import"}.
  * Answer: {"snapshot": "before-import", "added": [ids], "removed": [ids],
@@ -252,7 +255,8 @@ strata_status strata_engine_rollback(strata_engine *engine, const char *request_
 /**
  * Deletes a snapshot. Request: {"name": "before-import"}. Answer: {"deleted": name}.
  * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT; STRATA_ERR_NOT_FOUND naming
- *         an unknown snapshot; STRATA_ERR_UNSUPPORTED; STRATA_ERR_IO. (ABI 1.2)
+ *         an unknown snapshot; STRATA_ERR_UNSUPPORTED; STRATA_ERR_IO.
+ * Since ABI 1.2.
  * [thread-safe]
  */
 strata_status strata_engine_delete_snapshot(strata_engine *engine, const char *request_json, char **out_json);

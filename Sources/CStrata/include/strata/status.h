@@ -36,7 +36,7 @@ enum {
     STRATA_ERR_UNSUPPORTED = -13,       /**< The backend does not offer this operation. */
     STRATA_ERR_CONFLICT = -14,          /**< The operation conflicts with the current state (e.g. a duplicate id). */
     STRATA_ERR_INTERNAL = -15,          /**< A bug in Strata: please report it with the message. */
-    STRATA_ERR_CORRUPT = -16            /**< A stored file is damaged beyond what can be cut off safely; the message names the file and where. (ABI 1.1) */
+    STRATA_ERR_CORRUPT = -16            /**< A stored file is damaged beyond what can be cut off safely; the message names the file and where. Since ABI 1.1. */
 };
 
 /**
