@@ -66,7 +66,7 @@ done
     # type metadata in .dynsym bound LOCAL, which nothing outside can resolve.)
     for lib in "$LIB_DIR/libstrata.so:^strata_" "$LIB_DIR/libstrata-memory.so:^strata_plugin_entry$" \
         "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$" \
-        "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$"; do
+        "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-minilm.so:^strata_plugin_entry$"; do
         file="${lib%%:*}" allowed="${lib#*:}"
         [[ -f "$file" ]] || { echo "run.sh: $file was not built" >&2; exit 1; }
         others="$(readelf -W --dyn-syms "$file" | awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 != "UND" {print $8}' |
@@ -82,7 +82,7 @@ done
 
 # Each plugin carries the note the loader reads before loading it (plugin.h); libstrata.so,
 # the host, carries none.
-for plugin in memory sqlite file tensor; do
+for plugin in memory sqlite file tensor minilm; do
     readelf -n "$LIB_DIR/libstrata-$plugin.so" | grep -q "Strata" ||
         { echo "run.sh: libstrata-$plugin.so carries no Strata plugin note" >&2; exit 1; }
 done
