@@ -119,7 +119,7 @@ let package = Package(
         // folder) in StrataMiniLM, its products on StrataTensor's packed layers and row workers,
         // its per-token loops in C at -O3 (so a debug build stays usable); libstrata-minilm.so
         // serves it through the embedder seam. No Foundation, no NIO.
-        .target(name: "CStrataMiniLM", path: "plugins/minilm/C", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CStrataMiniLM", dependencies: ["CStrataSIMD"], path: "plugins/minilm/C", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "StrataMiniLM", dependencies: ["StrataCore", "StrataTensor", "CStrataMiniLM"], path: "plugins/minilm/Embedder",
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),

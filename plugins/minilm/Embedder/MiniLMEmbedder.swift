@@ -106,7 +106,8 @@ final class Workspace: @unchecked Sendable {
     private(set) var context: UnsafeMutablePointer<Float>
     private(set) var projected: UnsafeMutablePointer<Float>
     private(set) var inner: UnsafeMutablePointer<Float>
-    /// Per part: the scores of one head (256 x 256) and its keys transposed (head width x 256).
+    /// Per part, for `minilm_attention`: the scores of one head (256 x 256) and its keys and
+    /// values, plain and packed (2 x 256 x head width floats; `hidden` x 256 is more than enough).
     let attention: UnsafeMutablePointer<Float>
     let attentionStride: Int
 

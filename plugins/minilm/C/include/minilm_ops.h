@@ -37,7 +37,8 @@ void minilm_gelu(float *x, size_t count);
  * (rows ld_qkv floats apart), the query, key and value projections side by side (heads · head_dim
  * floats each, head h at h · head_dim). Writes head h of token i's context, softmax(q kᵀ /
  * √head_dim) v, to ctx[i · ld_ctx + h · head_dim ...], for h in [h0, h1). scratch holds
- * len · len + head_dim · len floats.
+ * len · len + 2 · L · head_dim floats, L being len rounded up to a multiple of 16, and head_dim
+ * must be a multiple of 16 (the products' panel width).
  */
 void minilm_attention(const float *qkv, size_t len, size_t ld_qkv, size_t heads, size_t head_dim, size_t h0,
                       size_t h1, float *ctx, size_t ld_ctx, float *scratch);
