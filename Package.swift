@@ -121,7 +121,7 @@ let package = Package(
         // serves it through the embedder seam. No Foundation, no NIO.
         .target(name: "CStrataMiniLM", dependencies: ["CStrataSIMD"], path: "plugins/minilm/C", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
-            name: "StrataMiniLM", dependencies: ["StrataCore", "StrataTensor", "CStrataMiniLM"], path: "plugins/minilm/Embedder",
+            name: "StrataMiniLM", dependencies: ["StrataCore", "StrataPlugins", "StrataTensor", "CStrataMiniLM"], path: "plugins/minilm/Embedder",
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(
             name: "StrataMiniLMPlugin", dependencies: ["StrataMiniLM", "StrataPlugins", "CStrata", "CStrataPluginNote"],

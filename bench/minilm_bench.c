@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     strata_plugin_entry_fn entry = (strata_plugin_entry_fn)dlsym(lib, "strata_plugin_entry");
-    static strata_host_api host = {sizeof(strata_host_api), STRATA_ABI_VERSION, NULL, fail, NULL, NULL};
+    static const strata_host_api host = {.struct_size = sizeof(strata_host_api), .abi_version = STRATA_ABI_VERSION, .fail = fail};
     const strata_plugin_descriptor *d = entry(&host);
     const strata_embedder_vtable *v = NULL;
     for (size_t i = 0; d && i < d->factory_count; i++)

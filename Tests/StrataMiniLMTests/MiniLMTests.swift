@@ -66,6 +66,38 @@ struct Reference {
         }
     }
 
+    @Test func cStringsTokenizeAsTheirStringsDo() throws {
+        let tokenizer = try installedModel().tokenizer
+        var scratch = BertTokenizer.Scratch()
+        func both(_ bytes: [UInt8]) -> ([Int32], [Int32]) {
+            var fromString: [Int32] = [], fromBytes: [Int32] = []
+            let text = (bytes + [0]).withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            tokenizer.encode(text, maxTokens: 256, into: &fromString, scratch: &scratch)
+            (bytes + [0]).withUnsafeBufferPointer {
+                $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count + 1) {
+                    tokenizer.encode(cString: $0, maxTokens: 256, into: &fromBytes, scratch: &scratch)
+                }
+            }
+            return (fromString, fromBytes)
+        }
+        for r in Reference.all {
+            let (a, b) = both(Array(r.text.utf8))
+            #expect(a == r.ids && b == r.ids)
+        }
+        // Invalid UTF-8 (a stray byte, an overlong form, a surrogate, past U+10FFFF, cut short)
+        // and random bytes: the same ids as String(cString:)'s repair.
+        let bad: [UInt8] = Array("ab".utf8) + [0xFF] + Array("cd".utf8) + [0xE0, 0x80, 0x80] + Array("ef".utf8) + [0xED, 0xA0, 0x80]
+            + Array("gh".utf8) + [0xF4, 0x90, 0x80, 0x80] + Array("ij".utf8) + [0xC3] + Array(" é".utf8) + [0xE2, 0x82]
+        let (a, b) = both(bad)
+        #expect(a == b)
+        var random = SeededRandom(seed: 7)
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next() % 255 + 1) }
+            let (x, y) = both(bytes)
+            #expect(x == y, "bytes \(bytes)")
+        }
+    }
+
     @Test func edgeCasesOfCleaningSplittingAndWordPiece() throws {
         let tokenizer = try installedModel().tokenizer
         var scratch = BertTokenizer.Scratch()

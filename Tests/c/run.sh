@@ -18,6 +18,8 @@
 #   quickstart               examples/c/quickstart.c
 #   kernel_example           examples/c/kernel.c
 #   kernel_allocations       Tests/c/standalone/kernel_allocations.c (replaces malloc, so not in the suite)
+#   minilm_allocations       Tests/c/standalone/minilm_allocations.c (the same for the minilm embedder,
+#                            on the model scripts/setup installs)
 # then runs the tests (last line "N passed, M failed") and the quickstart, and
 # exits non-zero if anything fails. Extra arguments are passed to the test
 # program (test-name substrings to run a subset).
@@ -110,6 +112,7 @@ echo "== building the quickstart and the kernel example"
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/kernel_example"
 "$CC" -std=c11 "${WARN[@]}" -I include Tests/c/standalone/kernel_allocations.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/kernel_allocations"
+"$CC" -std=c11 "${WARN[@]}" -I include Tests/c/standalone/minilm_allocations.c -ldl -o "$OUT/minilm_allocations"
 
 echo "== running the C tests"
 status=0
@@ -139,5 +142,8 @@ echo "== running the kernel example"
 "$OUT/kernel_example"
 echo "== checking that kernel steps allocate nothing once warm"
 OPENBLAS_NUM_THREADS=1 "$OUT/kernel_allocations"
+echo "== checking that minilm embed calls allocate nothing once warm"
+"$OUT/minilm_allocations" "$LIB_DIR/libstrata-minilm.so" \
+    "${STRATA_MINILM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/strata/models/all-MiniLM-L6-v2}"
 
 echo "== C side: all good ($summary)"

@@ -14,8 +14,9 @@ import StrataCore
 ///    nothing is one `[UNK]`;
 /// 7. `[CLS]` pieces `[SEP]`, the pieces cut so the whole is at most `maxTokens`.
 ///
-/// The character tables are Unicode 14.0 (`UnicodeTables.version`); the reference's own tables
-/// are of other versions, so characters assigned or changed since may tokenize differently.
+/// The character tables are Unicode 14.0 (`UnicodeTables.version`), corrected where the
+/// reference's older tables class a character otherwise (scripts/gen-minilm-unicode lists them
+/// and checks the result against the reference: the same on every assigned code point).
 ///
 /// The vocabulary is immutable after `init`; `encode` works in the caller's `Scratch`, so one
 /// tokenizer serves any number of threads, each with its own scratch.
@@ -63,6 +64,7 @@ public final class BertTokenizer: Sendable {
     /// Working buffers for `encode`, grown as needed and kept: once they have seen the longest
     /// text, encoding allocates nothing.
     public struct Scratch {
+        var scalars: [UInt32] = []
         var decomposed: [UInt32] = []
         var normalized: [UInt32] = []
         var word: [UInt8] = []
@@ -77,8 +79,27 @@ public final class BertTokenizer: Sendable {
     /// - Complexity: O(n) in the characters of `text` (times the ≤ 100² substrings of a word
     ///   in the worst case); words after the cut are not looked at.
     public func encode(_ text: String, maxTokens: Int, into ids: inout [Int32], scratch: inout Scratch) {
+        scratch.scalars.removeAll(keepingCapacity: true)
+        for scalar in text.unicodeScalars { scratch.scalars.append(scalar.value) }
+        normalize(&scratch)
+        split(maxTokens: maxTokens, into: &ids, scratch: &scratch)
+    }
+
+    /// The same for a NUL-terminated UTF-8 text, read in place. Invalid UTF-8 gives what
+    /// `String(cString:)` gives: U+FFFD for each bad sequence, which text cleaning drops.
+    public func encode(cString text: UnsafePointer<CChar>, maxTokens: Int, into ids: inout [Int32], scratch: inout Scratch) {
+        scratch.scalars.removeAll(keepingCapacity: true)
+        text.withMemoryRebound(to: UInt8.self, capacity: 1) {
+            var decoder = CStringScalars(position: $0)
+            while let c = decoder.next() { scratch.scalars.append(c) }
+        }
+        normalize(&scratch)
+        split(maxTokens: maxTokens, into: &ids, scratch: &scratch)
+    }
+
+    /// Steps 5 to 7 on `scratch.normalized`.
+    private func split(maxTokens: Int, into ids: inout [Int32], scratch: inout Scratch) {
         precondition(maxTokens >= 2, "BertTokenizer.encode: maxTokens must leave room for [CLS] and [SEP]")
-        normalize(text, &scratch)
         ids.append(clsID)
         let budget = maxTokens - 2
         var count = 0
@@ -171,13 +192,19 @@ public final class BertTokenizer: Sendable {
     }
 
     /// Steps 1 to 4 into `s.normalized`.
-    private func normalize(_ text: String, _ s: inout Scratch) {
+    ///
+    /// Loops here and below run on indices: a debug build iterates with the generic,
+    /// unspecialised IndexingIterator, which allocates on every step (a debug build is what the
+    /// allocation test, Tests/c/standalone/minilm_allocations.c, runs).
+    private func normalize(_ s: inout Scratch) {
         let tables = UnicodeClasses.shared
         s.decomposed.removeAll(keepingCapacity: true)
         s.normalized.removeAll(keepingCapacity: true)
         var plain = true  // only ASCII so far: nothing to decompose or reorder
-        for scalar in text.unicodeScalars {
-            var c = scalar.value
+        var at = 0
+        while at < s.scalars.count {
+            var c = s.scalars[at]
+            at += 1
             if c < 0x80 {
                 if c == 0x09 || c == 0x0A || c == 0x0D { c = 0x20 } else if c < 0x20 || c == 0x7F { continue }
                 s.decomposed.append(c)
@@ -195,14 +222,21 @@ public final class BertTokenizer: Sendable {
             if cjk { s.decomposed.append(0x20) }
         }
         if !plain { canonicalOrder(&s.decomposed, tables) }
-        for c in s.decomposed {
+        at = 0
+        while at < s.decomposed.count {
+            let c = s.decomposed[at]
+            at += 1
             if c < 0x80 {
                 s.normalized.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c)
                 continue
             }
             if tables.nonspacing.contains(c) { continue }
             if let r = tables.lowercase.lookup(c) {
-                for i in r { s.normalized.append(tables.lowercase.values[i]) }
+                var i = r.lowerBound
+                while i < r.upperBound {
+                    s.normalized.append(tables.lowercase.values[i])
+                    i += 1
+                }
             } else {
                 s.normalized.append(c)
             }
@@ -219,7 +253,11 @@ public final class BertTokenizer: Sendable {
             out.append(0x1161 + (s % 588) / 28)
             if s % 28 != 0 { out.append(0x11A7 + s % 28) }
         } else if let r = tables.decompositions.lookup(c) {
-            for i in r { out.append(tables.decompositions.values[i]) }
+            var i = r.lowerBound
+            while i < r.upperBound {
+                out.append(tables.decompositions.values[i])
+                i += 1
+            }
         } else {
             out.append(c)
         }
@@ -241,6 +279,48 @@ public final class BertTokenizer: Sendable {
                 }
             }
             i += 1
+        }
+    }
+}
+
+/// The code points of NUL-terminated UTF-8, read in place. A byte that does not start a
+/// well-formed sequence (Unicode's table 3-7: no overlong forms, surrogates or values past
+/// U+10FFFF) is passed over alone, so decoding resumes where `String(cString:)` resumes after
+/// its U+FFFD; the tokenizer drops U+FFFD, so passing over gives the same tokens.
+struct CStringScalars {
+    var position: UnsafePointer<UInt8>
+
+    mutating func next() -> UInt32? {
+        while true {
+            let b0 = UInt32(position[0])
+            if b0 == 0 { return nil }
+            if b0 < 0x80 {
+                position += 1
+                return b0
+            }
+            let (count, low, high): (Int, UInt32, UInt32) = switch b0 {
+            case 0xC2...0xDF: (2, 0x80, 0xBF)
+            case 0xE0: (3, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (3, 0x80, 0xBF)
+            case 0xED: (3, 0x80, 0x9F)
+            case 0xF0: (4, 0x90, 0xBF)
+            case 0xF1...0xF3: (4, 0x80, 0xBF)
+            case 0xF4: (4, 0x80, 0x8F)
+            default: (0, 0, 0)
+            }
+            var value = count == 2 ? b0 & 0x1F : count == 3 ? b0 & 0x0F : b0 & 0x07
+            var ok = count > 0, i = 1
+            while ok, i < count {
+                let b = UInt32(position[i])  // a NUL here fails the range test, so no read past it
+                ok = i == 1 ? b >= low && b <= high : b >= 0x80 && b <= 0xBF
+                value = value << 6 | (b & 0x3F)
+                i += 1
+            }
+            if ok {
+                position += count
+                return value
+            }
+            position += 1
         }
     }
 }
@@ -282,8 +362,13 @@ struct ByteTable: Sendable {
 
     @inline(__always)
     private static func fnv(_ s: ArraySlice<UInt8>, _ state: UInt64) -> UInt64 {
-        var h = state
-        for b in s { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        // Index loops, not `for b in s`: a debug build iterates a slice through the generic,
+        // unspecialised IndexingIterator, which allocates on every step.
+        var h = state, i = s.startIndex
+        while i < s.endIndex {
+            h = (h ^ UInt64(s[i])) &* 0x100_0000_01b3
+            i += 1
+        }
         return h
     }
 
@@ -299,10 +384,11 @@ struct ByteTable: Sendable {
         let extra = continuation ? 2 : 0
         guard to - from == s.count + extra else { return false }
         if continuation, bytes[from] != 0x23 || bytes[from + 1] != 0x23 { return false }
-        var k = from + extra
-        for b in s {
-            if bytes[k] != b { return false }
+        var k = from + extra, i = s.startIndex
+        while i < s.endIndex {
+            if bytes[k] != s[i] { return false }
             k += 1
+            i += 1
         }
         return true
     }

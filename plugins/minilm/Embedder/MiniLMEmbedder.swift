@@ -1,5 +1,6 @@
 import CStrataMiniLM
 import StrataCore
+import StrataPlugins
 import StrataTensor
 import Synchronization
 
@@ -16,7 +17,7 @@ import Synchronization
 /// Threading: `embed` may be called from any thread; calls on one instance take turns (they
 /// share the instance's working buffers, behind `workspace`'s lock), and each spreads its work
 /// over the cores.
-public final class MiniLMEmbedder: Embedder, Sendable {
+public final class MiniLMEmbedder: CStringEmbedder, Sendable {
     public let model: MiniLMModel
     public let threads: Int
     public var dimension: Int { model.hidden }
@@ -58,17 +59,34 @@ public final class MiniLMEmbedder: Embedder, Sendable {
     /// Writes the vectors of `texts` to `out` (texts.count x dimension floats, row-major).
     /// Allocates nothing once the instance has seen a batch as large (tokens) and a text as long.
     public func embed(_ texts: [String], into out: UnsafeMutablePointer<Float>) {
+        run(texts.count, into: out) { i, ids, scratch in
+            model.tokenizer.encode(texts[i], maxTokens: MiniLMModel.maxTokens, into: &ids, scratch: &scratch)
+        }
+    }
+
+    /// The same for the C ABI's texts, read in place (see `CStringEmbedder`): the exported
+    /// vtable's `embed` allocates nothing once warm.
+    public func embed(cStrings: UnsafePointer<UnsafePointer<CChar>?>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        run(count, into: out) { i, ids, scratch in
+            model.tokenizer.encode(cString: cStrings[i]!, maxTokens: MiniLMModel.maxTokens, into: &ids, scratch: &scratch)
+        }
+    }
+
+    /// Tokenizes text i with `tokenize(i, &ids, &scratch)` (appending to ids) for i < count and
+    /// runs the encoder over chunks of whole texts.
+    private func run(_ count: Int, into out: UnsafeMutablePointer<Float>,
+                     _ tokenize: (Int, inout [Int32], inout BertTokenizer.Scratch) -> Void) {
         workspace.withLock { ws in
             var next = 0
-            while next < texts.count {
+            while next < count {
                 // Whole texts until the chunk is full (one text always fits: at most 256 tokens).
                 ws.ids.removeAll(keepingCapacity: true)
                 ws.starts.removeAll(keepingCapacity: true)
                 ws.starts.append(0)
                 let first = next
-                while next < texts.count {
+                while next < count {
                     let before = ws.ids.count
-                    model.tokenizer.encode(texts[next], maxTokens: MiniLMModel.maxTokens, into: &ws.ids, scratch: &ws.tokenizer)
+                    tokenize(next, &ws.ids, &ws.tokenizer)
                     if ws.ids.count > Self.chunkTokens, next > first {
                         ws.ids.removeSubrange(before...)
                         break
@@ -160,7 +178,10 @@ struct MiniLMEncoder {
         ws.starts.withUnsafeBufferPointer { startsBuffer in
             let starts = startsBuffer.baseAddress!
             embeddings(starts: starts, texts: texts)
-            for layer in model.layers {
+            // By index: a debug build iterates an array of structs through the generic
+            // IndexingIterator, which allocates on every step (minilm_allocations.c counts).
+            for l in 0..<model.layers.count {
+                let layer = model.layers[l]
                 product(layer.qkv, ws.x, rows: tokens, into: ws.qkv)
                 split(AttentionJob(qkv: ws.qkv, context: ws.context, starts: starts, texts: texts, heads: model.heads,
                                    hidden: h, scratch: ws.attention, scratchStride: ws.attentionStride),
