@@ -25,6 +25,12 @@ func installedModel() throws -> MiniLMModel {
     }
 }
 
+/// The embedder on `installedModel()`, failing the same way when the model is missing.
+func installedEmbedder() throws -> MiniLMEmbedder {
+    _ = try installedModel()
+    return try Shared.embedder.get()
+}
+
 enum Shared {
     /// Read once for the whole suite: loading and packing takes a second in a debug build.
     static let model = Result { () throws(StrataError) in try MiniLMModel(directory: MiniLMModel.defaultDirectory()) }
@@ -124,7 +130,7 @@ struct Reference {
 
 @Suite struct MiniLMEmbedderTests {
     @Test func embeddingsMatchTheReferenceOnAll20Texts() throws {
-        let embedder = try Shared.embedder.get()
+        let embedder = try installedEmbedder()
         // One batch of all 20: texts stacked without padding, attention per text.
         let vectors = try embedder.embed(Reference.all.map(\.text))
         var worstCosine = 1.0, worstDifference: Float = 0
@@ -148,7 +154,7 @@ struct Reference {
     }
 
     @Test func aBatchEqualsItsTextsOneByOne() throws {
-        let embedder = try Shared.embedder.get()
+        let embedder = try installedEmbedder()
         let texts = Reference.all.map(\.text)
         let batch = try embedder.embed(texts)
         for (i, text) in texts.enumerated() {
@@ -160,7 +166,7 @@ struct Reference {
     }
 
     @Test func theEmptyTextIsAFiniteUnitVector() throws {
-        let v = try Shared.embedder.get().embed([""])[0]
+        let v = try installedEmbedder().embed([""])[0]
         #expect(v.allSatisfy { $0.isFinite })
         let norm = v.reduce(0) { $0 + Double($1) * Double($1) }
         #expect(abs(norm - 1) < 1e-5)
@@ -174,7 +180,7 @@ struct Reference {
         var scratch = BertTokenizer.Scratch()
         model.tokenizer.encode(String(text), maxTokens: MiniLMModel.maxTokens, into: &ids, scratch: &scratch)
         #expect(ids.count == 256 && ids.last == model.tokenizer.sepID)
-        let v = try Shared.embedder.get().embed([String(text), String(repeating: "x", count: 100_000)])
+        let v = try installedEmbedder().embed([String(text), String(repeating: "x", count: 100_000)])
         #expect(v.count == 2 && v.allSatisfy { $0.count == 384 && $0.allSatisfy { $0.isFinite } })
     }
 
