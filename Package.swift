@@ -122,7 +122,7 @@ let package = Package(
         .target(name: "CStrataMiniLM", dependencies: ["CStrataSIMD"], path: "plugins/minilm/C", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "StrataMiniLM", dependencies: ["StrataCore", "StrataPlugins", "StrataTensor", "CStrataMiniLM"], path: "plugins/minilm/Embedder",
-            swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: swiftSettings),
         .target(
             name: "StrataMiniLMPlugin", dependencies: ["StrataMiniLM", "StrataPlugins", "CStrata", "CStrataPluginNote"],
             path: "plugins/minilm/Plugin", swiftSettings: swiftSettings,
