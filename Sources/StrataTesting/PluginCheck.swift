@@ -21,10 +21,14 @@ public enum PluginCheck {
         -> (plugin: LoadedPlugin, results: [ConformanceResult])
     {
         let plugin = try loader.load(path)
-        var counter = 0
+        // "{n}" is numbered by the case that asks (its index times 1000, plus a count within the
+        // case), not by a counter from the start: a check resumed after a crash in a new process
+        // must not hand a case the files an earlier case filled.
+        var lastCase = -1, withinCase = 0
         func fresh() -> JSONValue {
-            counter += 1
-            return numbered(options, counter)
+            if session.next != lastCase { lastCase = session.next; withinCase = 0 }
+            withinCase += 1
+            return numbered(options, lastCase * 1000 + withinCase)
         }
         for factory in plugin.factories {
             switch factory.kind {

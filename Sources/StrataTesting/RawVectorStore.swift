@@ -194,7 +194,10 @@ final class RawVectorStore: @unchecked Sendable {
     }
 
     /// Commits upserts, removals and history rows (JSON text and memory id each).
-    func commit(upserts: [RawRecord] = [], removals: [String] = [], history: [(json: String, id: String)] = []) -> RawOutcome {
+    /// - Parameter withoutHistoryIDs: send the change as an ABI 1.4 host would, its struct
+    ///   ending before `history_ids`.
+    func commit(upserts: [RawRecord] = [], removals: [String] = [], history: [(json: String, id: String)] = [],
+                withoutHistoryIDs: Bool = false) -> RawOutcome {
         guard let commitFunction = vtable.commit else { return RawOutcome(status: Int32(STRATA_ERR_UNSUPPORTED), message: "commit is NULL") }
         let strings = (removals + history.map(\.json) + history.map(\.id)).map { strdup($0) }
         defer { strings.forEach { free($0) } }
@@ -207,10 +210,10 @@ final class RawVectorStore: @unchecked Sendable {
                 historyPointers.withUnsafeBufferPointer { hp in
                     idPointers.withUnsafeBufferPointer { ip in
                         var change = strata_change(
-                            struct_size: UInt32(MemoryLayout<strata_change>.size), upserts: n == 0 ? nil : p, upsert_count: n,
+                            struct_size: UInt32(withoutHistoryIDs ? MemoryLayout<strata_change>.offset(of: \.history_ids)! : MemoryLayout<strata_change>.size), upserts: n == 0 ? nil : p, upsert_count: n,
                             removals: rp.count == 0 ? nil : rp.baseAddress, removal_count: rp.count,
                             history: hp.count == 0 ? nil : hp.baseAddress, history_count: hp.count,
-                            history_ids: ip.count == 0 ? nil : ip.baseAddress)
+                            history_ids: ip.count == 0 || withoutHistoryIDs ? nil : ip.baseAddress)
                         return RawOutcome.of { commitFunction(instance, &change) }
                     }
                 }
@@ -218,8 +221,8 @@ final class RawVectorStore: @unchecked Sendable {
         }
     }
 
-    func history(_ id: String) -> (RawOutcome, RawCollector) {
-        let c = RawCollector()
+    func history(_ id: String, stopAfter: Int = .max) -> (RawOutcome, RawCollector) {
+        let c = RawCollector(stopAfter: stopAfter)
         guard let historyFunction = vtable.history else {
             return (RawOutcome(status: Int32(STRATA_ERR_UNSUPPORTED), message: "history is NULL"), c)
         }

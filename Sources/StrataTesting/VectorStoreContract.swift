@@ -288,6 +288,12 @@ enum VectorStoreContract {
             let (o2, scanned) = try s.scan(stopAfter: 3)
             try expectOK(o2, "scan stopped by its callback")
             try expect(scanned.callsAfterStop == 0, "scan called the callback \(scanned.callsAfterStop) more time(s) after it answered 1")
+            if keepsHistory {
+                try expectOK(s.commit(upserts: [record("h", vector: vectors[0])], history: (0..<4).map { historyRow("h", .update, Double($0)) }), "commit")
+                let (o3, rows) = s.history("h", stopAfter: 1)
+                try expectOK(o3, "history stopped by its callback")
+                try expect(rows.callsAfterStop == 0, "history called the callback \(rows.callsAfterStop) more time(s) after it answered 1")
+            }
         }
 
         runner.run("remove skips unknown ids and counts only what it removed", rule: "remove.count") {
@@ -350,6 +356,14 @@ enum VectorStoreContract {
                 let (o2, none) = s.history("never")
                 try expectOK(o2, "history of an id never seen")
                 try expect(none.texts.isEmpty, "history of an id never seen gave \(none.texts.count) rows")
+                // Rows of one commit append in the order given; a change from an ABI 1.4 host
+                // has no history_ids, and the store finds each row's memory in its JSON.
+                let k = [historyRow("k", .add, 4), historyRow("k", .update, 4), historyRow("k", .update, 4)]
+                try expectOK(s.commit(upserts: [record("k", vector: vectors[3])], history: k), "a commit with three rows")
+                try expect(s.history("k").1.texts == k.map(\.json), "the three rows of one commit came back in another order or changed")
+                let old = historyRow("k", .delete, 5)
+                try expectOK(s.commit(removals: ["k"], history: [old], withoutHistoryIDs: true), "a commit without history_ids (an ABI 1.4 host)")
+                try expect(s.history("k").1.texts == k.map(\.json) + [old.json], "a row sent without history_ids is missing from its memory's history")
             }
         }
 
