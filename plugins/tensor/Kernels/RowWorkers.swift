@@ -2,7 +2,8 @@ import CStrataSIMD
 import Glibc
 import Synchronization
 
-/// A fixed pool of worker threads for the kernels' per-row work and split matrix products.
+/// A fixed pool of worker threads for the kernels' per-row work and split matrix products (and
+/// the minilm embedder's, plugins/minilm, whose plugin image has its own copy of this module).
 /// Unlike `parallelFor` (Dispatch), handing out a job allocates nothing (see `run`).
 ///
 /// The jobs are short (a 32-row product takes ~20 µs) and come in bursts (a step is a handful of

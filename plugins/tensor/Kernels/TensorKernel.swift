@@ -126,8 +126,8 @@ let tensorSplitProductThreshold = 1 << 17
 
 
 /// The number of cores this process may run on.
-public enum ProcessInfoCores {
-    public static let count: Int = {
+enum ProcessInfoCores {
+    static let count: Int = {
         let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return max(1, n)
     }()
