@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "strata-sqlite", type: .dynamic, targets: ["StrataSQLitePlugin"]),
         .library(name: "strata-file", type: .dynamic, targets: ["StrataFilePlugin"]),
         .library(name: "strata-tensor", type: .dynamic, targets: ["StrataTensorPlugin"]),
+        .library(name: "strata-minilm", type: .dynamic, targets: ["StrataMiniLMPlugin"]),
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -114,6 +115,19 @@ let package = Package(
             path: "plugins/tensor/Plugin", swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("plugins/plugin-exports.map")),
 
+        // plugins/minilm: the all-MiniLM-L6-v2 sentence embedder (tokenizer, encoder, model
+        // folder) in StrataMiniLM, its products on StrataTensor's packed layers and row workers,
+        // its per-token loops in C at -O3 (so a debug build stays usable); libstrata-minilm.so
+        // serves it through the embedder seam. No Foundation, no NIO.
+        .target(name: "CStrataMiniLM", dependencies: ["CStrataSIMD"], path: "plugins/minilm/C", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "StrataMiniLM", dependencies: ["StrataCore", "StrataPlugins", "StrataTensor", "CStrataMiniLM"], path: "plugins/minilm/Embedder",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "StrataMiniLMPlugin", dependencies: ["StrataMiniLM", "StrataPlugins", "CStrata", "CStrataPluginNote"],
+            path: "plugins/minilm/Plugin", swiftSettings: swiftSettings,
+            linkerSettings: exportsOnly("plugins/plugin-exports.map")),
+
         // examples/swift: the Swift quickstart, built and run by scripts/test.
         .executableTarget(
             name: "StrataQuickstart", dependencies: ["StrataEngine"], path: "examples/swift", swiftSettings: swiftSettings),
@@ -134,6 +148,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataTensorTests", dependencies: ["StrataTensor", "StrataPlugins", "StrataTesting", "CStrataSIMD", "COpenBLAS"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataMiniLMTests", dependencies: ["StrataMiniLM", "StrataPlugins", "StrataTesting", "StrataCore"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],

@@ -21,14 +21,18 @@ public enum Safetensors {
         try readFile(path, metadataOnly: true).metadata
     }
 
-    /// Reads every tensor of the file at `path`.
+    /// Reads every tensor of the file at `path`, or only those in `names` (the others, of any
+    /// dtype, are passed over: a model file may carry integer buffers nobody computes with).
+    /// A name in `names` that the file lacks is simply absent from the answer.
     /// - Throws: `.io` when the file cannot be read; `.corrupt` naming the file and the tensor
     ///   when the header or the data is malformed; `.unsupported` for a dtype other than F32.
-    public static func read(_ path: String) throws(StrataError) -> [String: Tensor] {
-        try readFile(path, metadataOnly: false).tensors
+    public static func read(_ path: String, names: Set<String>? = nil) throws(StrataError) -> [String: Tensor] {
+        try readFile(path, metadataOnly: false, names: names).tensors
     }
 
-    private static func readFile(_ path: String, metadataOnly: Bool) throws(StrataError) -> (tensors: [String: Tensor], metadata: [String: String]) {
+    private static func readFile(
+        _ path: String, metadataOnly: Bool, names: Set<String>? = nil
+    ) throws(StrataError) -> (tensors: [String: Tensor], metadata: [String: String]) {
         let bytes = try readFile(path)
         guard bytes.count >= 8 else { throw StrataError(.corrupt, "\(path): \(bytes.count) bytes, too short for a safetensors file") }
         var headerLength = 0
@@ -54,7 +58,7 @@ public enum Safetensors {
         let dataStart = 8 + headerLength
         let dataCount = bytes.count - dataStart
         var out: [String: Tensor] = [:]
-        for (name, entry) in entries where name != "__metadata__" {
+        for (name, entry) in entries where name != "__metadata__" && names.map({ $0.contains(name) }) ?? true {
             guard case .object(let e) = entry, case .string(let dtype)? = e["dtype"], case .array(let shapeJSON)? = e["shape"],
                 case .array(let offsets)? = e["data_offsets"], offsets.count == 2,
                 case .number(let begin)? = offsets.first, case .number(let end)? = offsets.last

@@ -18,6 +18,8 @@
 #   quickstart               examples/c/quickstart.c
 #   kernel_example           examples/c/kernel.c
 #   kernel_allocations       Tests/c/standalone/kernel_allocations.c (replaces malloc, so not in the suite)
+#   minilm_allocations       Tests/c/standalone/minilm_allocations.c (the same for the minilm embedder,
+#                            on the model scripts/setup installs)
 # then runs the tests (last line "N passed, M failed") and the quickstart, and
 # exits non-zero if anything fails. Extra arguments are passed to the test
 # program (test-name substrings to run a subset).
@@ -66,7 +68,7 @@ done
     # type metadata in .dynsym bound LOCAL, which nothing outside can resolve.)
     for lib in "$LIB_DIR/libstrata.so:^strata_" "$LIB_DIR/libstrata-memory.so:^strata_plugin_entry$" \
         "$LIB_DIR/libstrata-sqlite.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-file.so:^strata_plugin_entry$" \
-        "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$"; do
+        "$LIB_DIR/libstrata-tensor.so:^strata_plugin_entry$" "$LIB_DIR/libstrata-minilm.so:^strata_plugin_entry$"; do
         file="${lib%%:*}" allowed="${lib#*:}"
         [[ -f "$file" ]] || { echo "run.sh: $file was not built" >&2; exit 1; }
         others="$(readelf -W --dyn-syms "$file" | awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 != "UND" {print $8}' |
@@ -82,7 +84,7 @@ done
 
 # Each plugin carries the note the loader reads before loading it (plugin.h); libstrata.so,
 # the host, carries none.
-for plugin in memory sqlite file tensor; do
+for plugin in memory sqlite file tensor minilm; do
     readelf -n "$LIB_DIR/libstrata-$plugin.so" | grep -q "Strata" ||
         { echo "run.sh: libstrata-$plugin.so carries no Strata plugin note" >&2; exit 1; }
 done
@@ -110,6 +112,7 @@ echo "== building the quickstart and the kernel example"
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -lm -o "$OUT/kernel_example"
 "$CC" -std=c11 "${WARN[@]}" -I include Tests/c/standalone/kernel_allocations.c \
     -L "$LIB_DIR" -lstrata -Wl,-rpath,"$LIB_DIR" -o "$OUT/kernel_allocations"
+"$CC" -std=c11 "${WARN[@]}" -I include Tests/c/standalone/minilm_allocations.c -ldl -o "$OUT/minilm_allocations"
 
 echo "== running the C tests"
 status=0
@@ -139,5 +142,8 @@ echo "== running the kernel example"
 "$OUT/kernel_example"
 echo "== checking that kernel steps allocate nothing once warm"
 OPENBLAS_NUM_THREADS=1 "$OUT/kernel_allocations"
+echo "== checking that minilm embed calls allocate nothing once warm"
+"$OUT/minilm_allocations" "$LIB_DIR/libstrata-minilm.so" \
+    "${STRATA_MINILM_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/strata/models/all-MiniLM-L6-v2}"
 
 echo "== C side: all good ($summary)"

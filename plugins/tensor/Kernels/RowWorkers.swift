@@ -2,7 +2,8 @@ import CStrataSIMD
 import Glibc
 import Synchronization
 
-/// A fixed pool of worker threads for the kernels' per-row work and split matrix products.
+/// A fixed pool of worker threads for the kernels' per-row work and split matrix products (and
+/// the minilm embedder's, plugins/minilm, whose plugin image has its own copy of this module).
 /// Unlike `parallelFor` (Dispatch), handing out a job allocates nothing (see `run`).
 ///
 /// The jobs are short (a 32-row product takes ~20 µs) and come in bursts (a step is a handful of
@@ -11,15 +12,15 @@ import Synchronization
 /// variable: waking a sleeping thread costs tens of microseconds on this VM, as much as the job.
 /// One job runs at a time; a caller that finds the pool busy (another kernel call on another
 /// thread) runs its parts itself.
-final class RowWorkers: @unchecked Sendable {
+public final class RowWorkers: @unchecked Sendable {
     /// One thread fewer than the cores: the caller works too.
-    static let shared = RowWorkers(threads: max(0, ProcessInfoCores.count - 1))
+    public static let shared = RowWorkers(threads: max(0, ProcessInfoCores.count - 1))
 
     /// Pauses a worker spins through before sleeping: about 110 µs here (a `pause` and an atomic
     /// load take ~27 ns on this machine's CPU).
     static let spinLimit = 4_000
 
-    let threads: Int
+    public let threads: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Bumped (under `mutex`) for every job; spinning workers watch it without the mutex.
@@ -54,7 +55,7 @@ final class RowWorkers: @unchecked Sendable {
     /// The job is a value the workers reach through a pointer to the caller's copy, and its type
     /// through an existential metatype: no closure crosses threads, because making a closure
     /// escape (`withoutActuallyEscaping`) allocates on every call.
-    func run<Job: PartJob>(_ parts: Int, _ job: Job) {
+    public func run<Job: PartJob>(_ parts: Int, _ job: Job) {
         guard threads > 0, parts > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for p in 0..<parts { job.runPart(p) }
             return
@@ -124,7 +125,7 @@ final class RowWorkers: @unchecked Sendable {
 }
 
 /// Work split into numbered parts for `RowWorkers`.
-protocol PartJob {
+public protocol PartJob {
     func runPart(_ part: Int)
 }
 
