@@ -36,6 +36,8 @@ enum DemoData {
              visibility: .shared, metadata: ["kind": "task"], importance: 0.5),
         Item(content: "Eve from finance approves travel budgets above 2000 euros.", scope: "org", visibility: .global,
              metadata: ["kind": "people", "team": "finance"], importance: 0.5),
+        Item(content: "Alice prefers a window seat when she flies long distances.", scope: "org/assistant", visibility: .shared,
+             metadata: ["user": "alice", "kind": "preference"], importance: 0.6),
     ]
 
     /// A query and the memory (by index into `items`) that must come first.
@@ -44,6 +46,10 @@ enum DemoData {
         let expected: Int
         let scope: String?
         let filter: JSONValue?
+        /// A paraphrase sharing almost no word with its memory but the name: only a sentence
+        /// embedder (minilm) can be held to it. With the hashing embedder it is shown and not
+        /// counted, and the demo says so.
+        var paraphrase = false
     }
 
     static let queries: [Query] = [
@@ -54,7 +60,8 @@ enum DemoData {
         Query(text: "guest wifi password", expected: 5, scope: nil, filter: nil),
         Query(text: "when is the product launch", expected: 7, scope: nil, filter: nil),
         Query(text: "who approves travel budgets", expected: 11, scope: nil, filter: ["team": "finance"]),
-        Query(text: "which ranking method works on short queries", expected: 6, scope: "org/planner/researcher", filter: nil),
+        Query(text: "which ranking method works on short keyword queries", expected: 6, scope: "org/planner/researcher", filter: nil),
+        Query(text: "Where does Alice like to sit on a plane?", expected: 12, scope: nil, filter: nil, paraphrase: true),
     ]
 
     /// Scoped recalls: what one node sees and must not see.

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataPlugins
 
 /// `strata init`: writes the store folder's `strata.json` from a preset.
 struct InitCommand: ParsableCommand {
@@ -24,9 +25,18 @@ struct InitCommand: ParsableCommand {
             the new store, vectors and history included, and the old files are left in place \
             (the message names them).
 
+            The embedder (--embedder, else $STRATA_EMBEDDER, else auto) is written into \
+            strata.json, so the store keeps embedding the way its vectors were made. auto \
+            picks minilm (the all-MiniLM-L6-v2 sentence embedder, libstrata-minilm.so: recall \
+            by meaning) when its model is installed (scripts/setup installs it with \
+            scripts/install-model), else the hashing embedder, with a one-line notice on \
+            stderr saying why. With --force, auto keeps the embedder of the store being \
+            replaced; naming another one is refused while the store holds memories (their \
+            vectors come from the old embedder).
+
             Example:
-              strata init                      # ./.strata/strata.json on SQLite
-              strata init --dir /tmp/notes --preset file
+              strata init                      # ./.strata/strata.json on SQLite, minilm if installed
+              strata init --dir /tmp/notes --preset file --embedder hashing
             """)
 
     @Option(help: ArgumentHelp("The starting configuration (\(StorePreset.helpText)).", valueName: "name"))
@@ -34,6 +44,9 @@ struct InitCommand: ParsableCommand {
 
     @Flag(help: "Replace an existing strata.json; memories move to the new store when it names other files.")
     var force = false
+
+    @Option(help: ArgumentHelp("The embedder (\(EmbedderOption.helpText)).", valueName: "name"))
+    var embedder: EmbedderOption?
 
     @OptionGroup var store: StoreLocation
     @OptionGroup var output: OutputOptions
@@ -48,16 +61,21 @@ struct InitCommand: ParsableCommand {
             }
             // The old store is opened first, so a store that cannot be read stops the init
             // before anything is written.
+            let option = try EmbedderOption.resolved(embedder)
             let old: (engine: Engine, files: [String])? = existed ? try Self.openOld(store) : nil
+            let chosen = try Self.embedder(option, old: old?.engine, file: file)
+            chosen.printNotice()
+            let written = preset.configuration.setting("embedder", Self.json(chosen.choice))
             try FileSystem.makeDirectories(dir)
             let staged = "\(file).tmp-\(getpid())"
-            try FileSystem.writeFile(staged, JSONWriter.string(preset.configuration, pretty: true) + "\n")
+            try FileSystem.writeFile(staged, JSONWriter.string(written, pretty: true) + "\n")
             var moved: (count: Int, from: [String], to: [String])?
             do throws(StrataError) {
                 // Opening the engine loads the plugin and creates the store's files, so a
                 // preset that cannot work here fails now, not at the first `add`.
                 let configuration = try EngineConfiguration(contentsOfFile: staged)
-                let engine = try StoreLocation.openEngine(configuration: configuration, file: staged)
+                let engine = try Engine(configuration: configuration, backends: PreparedBackends(
+                    base: PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: staged), prepared: chosen))
                 let newFiles = StoreFiles(folder: dir, configuration: configuration).paths
                 if let old, !old.files.isEmpty, !newFiles.isEmpty, Set(old.files) != Set(newFiles) {
                     let count = try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
@@ -71,7 +89,8 @@ struct InitCommand: ParsableCommand {
             if output.json {
                 var o: [String: JSONValue] = [
                     "file": .string(file), "dir": .string(dir), "preset": .string(preset.name),
-                    "persists": .bool(preset.persists), "replaced": .bool(existed), "configuration": preset.configuration,
+                    "persists": .bool(preset.persists), "replaced": .bool(existed), "configuration": written,
+                    "embedder": .string(chosen.embedder.modelID), "embedder_notice": chosen.fallbackReason.map { .string($0) } ?? .null,
                 ]
                 if let moved {
                     o["moved"] = .object([
@@ -83,6 +102,7 @@ struct InitCommand: ParsableCommand {
                 return
             }
             print("\(existed ? "Replaced" : "Created") \(file) (preset \(preset.name): \(preset.summary)).")
+            print("Embedder: \(chosen.embedder.modelID) (\(chosen.embedder.dimension) dimensions)\(chosen.fallbackReason == nil ? "" : ", as the notice above says").")
             if let moved {
                 let to = moved.to.isEmpty ? "memory (nothing persists there)" : moved.to.joined(separator: ", ")
                 print("Moved \(moved.count) memor\(moved.count == 1 ? "y" : "ies") from \(moved.from.joined(separator: ", ")) to \(to); the old files are left in place.")
@@ -93,6 +113,37 @@ struct InitCommand: ParsableCommand {
                 print("Note: nothing persists with the \(preset.name) preset; every strata command starts with an empty store.")
             }
         }
+    }
+
+    /// The embedder of the new store: the old store's under `auto` (a store keeps the embedder
+    /// its vectors came from), else what `option` makes.
+    /// - Throws: `.conflict` when the old store holds memories and the new embedder is another
+    ///   model: its vectors would sit beside vectors of another space, or be copied into one.
+    private static func embedder(_ option: EmbedderOption, old: Engine?, file: String) throws(StrataError) -> DefaultEmbedder {
+        if let old, option == .auto {
+            return DefaultEmbedder(choice: old.configuration.embedder, embedder: old.embedder, fallbackReason: nil)
+        }
+        let made = try DefaultEmbedder.make(option, backends: PluginBackends(pluginDirectories: [], configurationFile: file))
+        guard let old else { return made }
+        if made.embedder.modelID == old.embedder.modelID {
+            return DefaultEmbedder(choice: old.configuration.embedder, embedder: old.embedder, fallbackReason: nil)
+        }
+        let count = try old.store.count()
+        if count > 0 {
+            throw StrataError(.conflict, "the store holds \(count) memor\(count == 1 ? "y" : "ies") embedded by \(old.embedder.modelID); "
+                + "--embedder \(option.rawValue) (\(made.embedder.modelID)) would put them beside vectors of another model. "
+                + "Keep its embedder (leave out --embedder), or move the memories: strata export FILE, then "
+                + "strata init --dir NEW --embedder \(option.rawValue) and strata import FILE --dir NEW (import embeds them again)")
+        }
+        return made
+    }
+
+    /// The configuration's `"embedder"` as `strata init` writes it: without an empty `"options"`.
+    static func json(_ choice: BackendChoice) -> JSONValue {
+        var o: [String: JSONValue] = ["backend": .string(choice.backend)]
+        if let plugin = choice.plugin { o["plugin"] = .string(plugin) }
+        if choice.options != .object([:]) { o["options"] = choice.options }
+        return .object(o)
     }
 
     /// The store the existing `strata.json` describes, open, with its files (none when it

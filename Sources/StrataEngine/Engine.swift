@@ -297,7 +297,18 @@ public final class Engine: Sendable {
         return s.count >= width ? String(s.suffix(width)) : String(repeating: "0", count: width - s.count) + s
     }
 
-    func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
+    /// Embeds texts with the engine's embedder, as `store` embeds content and `recall` a query,
+    /// and stores nothing: one embedder call for the whole batch, row i for text i, each row
+    /// `dimension` finite floats (what `store(_:vectors:)` and a vector recall take).
+    ///
+    ///     let rows = try engine.embed(["Alice prefers a window seat", "Where does Alice sit?"])
+    ///
+    /// - Throws: `.invalidArgument` naming the first text holding a NUL character; `.backend`
+    ///   when the embedder fails or answers the wrong count, dimension or a non-finite float.
+    /// - Complexity: one embedder call; an empty batch calls nothing.
+    public func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
+        for (i, text) in texts.enumerated() { try TextRules.rejectNUL(text, what: "text \(i)") }
+        guard !texts.isEmpty else { return [] }
         let vectors = try embedder.embed(texts)
         guard vectors.count == texts.count else {
             throw StrataError(.backend, "embedder \(embedder.modelID) returned \(vectors.count) vectors for \(texts.count) texts")

@@ -101,6 +101,14 @@
     X(snapshot__damaged_sqlite_snapshot_returns_STRATA_ERR_CORRUPT_naming_it_and_keeps_data) \
     X(snapshot__plugin_without_snapshots_returns_STRATA_ERR_UNSUPPORTED) \
     X(bad_inputs__every_row_fails_with_its_status_names_its_culprit_and_keeps_the_store) \
+    X(dimension__is_the_embedders_and_0_for_null) \
+    X(embed__writes_the_vectors_store_and_recall_use_and_stores_nothing) \
+    X(embed__count_0_is_STRATA_OK_and_writes_nothing) \
+    X(embed__invalid_utf8_returns_STRATA_ERR_INVALID_UTF8_naming_the_text_and_offset) \
+    X(embed__bad_arguments_return_STRATA_ERR_INVALID_ARGUMENT_naming_them) \
+    X(embed__more_than_STRATA_EMBED_MAX_TEXTS_returns_STRATA_ERR_INVALID_ARGUMENT) \
+    X(embed__wrong_dimension_returns_STRATA_ERR_DIMENSION_naming_both) \
+    X(embed__minilm_puts_a_paraphrase_nearest) \
     /* end */
 
 #define STRATA_TEST_DECLARE(name) void name(void);

@@ -44,6 +44,7 @@ def as_bytes(item, ids) -> bytes:
 
 def run(cwd: Path, *args: bytes, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    environment["STRATA_EMBEDDER"] = "hashing"  # the table's dimensions are the hashing embedder's
     environment.update(env or {})
     return subprocess.run([bytes(BIN), *args], cwd=cwd, env=environment, capture_output=True, stdin=subprocess.DEVNULL)
 

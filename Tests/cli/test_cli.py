@@ -36,8 +36,14 @@ class Result:
 
 
 def strata(*args, cwd, env=None, stdin=b""):
-    """Runs one strata process; STRATA_DIR is removed from the environment unless `env` sets it."""
+    """Runs one strata process; STRATA_DIR is removed from the environment unless `env` sets it.
+
+    Stores are made with the hashing embedder (STRATA_EMBEDDER=hashing) unless `env` says
+    otherwise: these tests check its exact outputs and run hundreds of commands, each of which
+    would read minilm's model. The default embedder has its own tests (test_default_embedder.py).
+    """
     environment = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    environment["STRATA_EMBEDDER"] = "hashing"
     environment.update(env or {})
     p = subprocess.run([str(BIN), *args], cwd=cwd, env=environment, input=stdin, capture_output=True)
     return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
@@ -84,7 +90,8 @@ def test_init_writes_the_sqlite_preset_and_creates_the_database(tmp_path):
     r = strata("init", cwd=tmp_path)
     assert r.code == 0, r.err
     written = json.loads((tmp_path / ".strata" / "strata.json").read_text())
-    assert written == {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}}}
+    assert written == {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}},
+                       "embedder": {"backend": "hashing"}}
     assert (tmp_path / ".strata" / "strata.db").exists(), "the path is relative to the store folder"
     assert ".strata/strata.json" in r.out and "sqlite" in r.out
 
@@ -112,7 +119,7 @@ def test_init_memory_preset_says_nothing_persists(tmp_path):
     r = strata("init", "--preset", "memory", cwd=tmp_path)
     assert r.code == 0
     assert "nothing persists" in r.out
-    assert json.loads((tmp_path / ".strata" / "strata.json").read_text()) == {"store": {"backend": "memory"}}
+    assert json.loads((tmp_path / ".strata" / "strata.json").read_text()) == {"store": {"backend": "memory"}, "embedder": {"backend": "hashing"}}
     r = strata("init", "--preset", "memory", "--dir", "m2", "--json", cwd=tmp_path)
     assert r.json()["persists"] is False
 

@@ -33,6 +33,9 @@ ABI_VERSION_MAJOR = 1
 #: :class:`strata.Unsupported` when called.
 ABI_VERSION_MINOR = 3
 
+#: STRATA_EMBED_MAX_TEXTS of include/strata/engine.h: the most texts one ``Engine.embed`` call takes.
+EMBED_MAX_TEXTS = 65536
+
 #: The environment variable naming the library file to load.
 ENV_VAR = "STRATA_LIBRARY"
 
@@ -91,6 +94,9 @@ strata_status strata_engine_store_vectors(strata_engine *engine, const char *req
                                           char **out_json);
 strata_status strata_engine_recall_vector(strata_engine *engine, const char *request_json,
                                           const float *query, size_t dimension, char **out_json);
+size_t strata_engine_dimension(const strata_engine *engine);                        /* ABI 1.6 */
+strata_status strata_engine_embed(strata_engine *engine, const char *const *texts, size_t count, size_t dimension,
+                                  float *out_vectors);                                  /* ABI 1.6 */
 
 /* ---- strata/kernel.h (ABI 1.3) ---- */
 typedef struct strata_kernel strata_kernel;

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from ._ffi import ffi, lib
+from ._ffi import EMBED_MAX_TEXTS, ffi, lib
 from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, Unsupported, error_for
 from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot, format_time
 
@@ -291,6 +291,62 @@ class Engine:
             lib.strata_engine_store_vectors, request, buffer, count, dimension, verb="store_vectors"
         )
         return list(answer["ids"])
+
+    def embed(self, texts: Iterable[str | bytes]) -> np.ndarray:
+        """Embeds texts with the engine's embedder, as :meth:`store` and :meth:`recall` do; stores nothing.
+
+        The whole batch is one embedder call (``strata_engine_embed``). The rows can be
+        stored with :meth:`store_vectors` or used as queries with :meth:`recall_vector`.
+
+        Args:
+            texts: a sequence of str (or UTF-8 bytes), at most ``EMBED_MAX_TEXTS``
+                (65,536) of them; a bare str is refused (it would embed each character).
+
+        Returns:
+            A float32 array of shape ``(len(texts), dimension)``, row i for text i
+            (shape ``(0, dimension)`` for no texts).
+
+        Raises:
+            TypeError: ``texts`` is a str or bytes, or holds something else than str or bytes.
+            InvalidArgument: a text holds a NUL character (named by its index), or more than
+                ``EMBED_MAX_TEXTS`` texts.
+            InvalidUTF8: a text is not valid UTF-8 (a lone surrogate; the message names the
+                text and the byte offset).
+            BackendError: the embedder failed.
+        """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be a sequence of str, not one str: Engine.embed([text]) embeds one text")
+        items = list(texts)
+        if len(items) > EMBED_MAX_TEXTS:
+            raise InvalidArgument(
+                f"Engine.embed takes at most {EMBED_MAX_TEXTS} texts per call, got {len(items)}; embed a larger corpus in several calls"
+            )
+        encoded = []
+        for i, text in enumerate(items):
+            if not isinstance(text, (str, bytes)):
+                raise TypeError(f"text {i} must be a str or bytes, not {type(text).__name__}")
+            data = _encode(text)
+            # A C string ends at the first NUL: the rest of the text would be dropped without a word.
+            at = data.find(b"\0")
+            if at >= 0:
+                raise InvalidArgument(
+                    f"text {i} holds a NUL character (U+0000) at byte offset {at}; Strata embeds text without NUL, which C strings cannot carry"
+                )
+            encoded.append(ffi.new("char[]", data))
+        try:
+            function = lib.strata_engine_embed
+            dimension_of = lib.strata_engine_dimension
+        except AttributeError:
+            raise Unsupported("the loaded libstrata has no strata_engine_embed (it needs ABI 1.6): rebuild or update libstrata") from None
+        texts_c = ffi.new("const char *[]", encoded) if encoded else ffi.NULL
+        with self._using() as handle:
+            dimension = int(dimension_of(handle))
+            out = np.empty((len(encoded), dimension), dtype=np.float32)
+            buffer = ffi.from_buffer("float[]", out) if encoded else ffi.NULL
+            status = function(handle, texts_c, len(encoded), dimension, buffer)
+            if status != STRATA_OK:
+                raise self._error(status)
+        return out
 
     def recall(
         self,

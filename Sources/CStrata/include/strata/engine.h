@@ -337,6 +337,57 @@ strata_status strata_engine_recall_vector(strata_engine *engine, const char *req
                                           const float *query, size_t dimension, char **out_json);
 
 /**
+ * The most texts one strata_engine_embed call takes. A call holds the engine's
+ * embedder for its whole batch (store and recall on other threads wait for
+ * it), so a larger corpus is embedded in several calls. Since ABI 1.6.
+ */
+#define STRATA_EMBED_MAX_TEXTS 65536
+
+/**
+ * Floats per vector of the engine's embedder: the dimension strata_engine_embed
+ * writes and strata_engine_store_vectors and strata_engine_recall_vector take
+ * (the "dimension" of strata_engine_stats). 0 for NULL.
+ * Since ABI 1.6.
+ * [thread-safe] Never fails.
+ */
+size_t strata_engine_dimension(const strata_engine *engine);
+
+/**
+ * Embeds texts with the engine's embedder, exactly as strata_engine_store
+ * embeds content and strata_engine_recall a query, and stores nothing. The
+ * whole batch is one embedder call. The rows can be stored later with
+ * strata_engine_store_vectors or used as queries with
+ * strata_engine_recall_vector.
+ *
+ *     size_t d = strata_engine_dimension(engine);
+ *     const char *texts[] = {"Alice prefers a window seat", "Where does Alice sit?"};
+ *     float *rows = malloc(2 * d * sizeof(float));
+ *     strata_status s = strata_engine_embed(engine, texts, 2, d, rows);
+ *
+ * @param[in]  engine       the engine.
+ * @param[in]  texts        `count` UTF-8, NUL-terminated texts, borrowed for the
+ *                          call; "" is valid. May be NULL when count is 0.
+ * @param[in]  count        texts to embed, 0 to STRATA_EMBED_MAX_TEXTS; 0 is
+ *                          STRATA_OK and writes nothing.
+ * @param[in]  dimension    floats per row of out_vectors; must equal
+ *                          strata_engine_dimension(engine).
+ * @param[out] out_vectors  count * dimension floats, owned by the caller,
+ *                          written row-major (row i is text i), every float
+ *                          finite; its content is unspecified on failure.
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for NULL texts or
+ *         out_vectors with count > 0, a NULL text (named by its index) or a
+ *         count above STRATA_EMBED_MAX_TEXTS; STRATA_ERR_INVALID_UTF8 naming
+ *         the text and the byte offset; STRATA_ERR_DIMENSION naming both
+ *         dimensions; STRATA_ERR_BACKEND or STRATA_ERR_IO when the embedder
+ *         fails (named, with its message). Every text is checked before the
+ *         embedder runs.
+ * Since ABI 1.6.
+ * [thread-safe]
+ */
+strata_status strata_engine_embed(strata_engine *engine, const char *const *texts, size_t count, size_t dimension,
+                                  float *out_vectors);
+
+/**
  * Receives one event as JSON: {"type", "memory_id", "at", "memory": {...}|null,
  * "score"?}. The types: "memory.stored", "memory.updated",
  * "memory.deduplicated", "memory.forgotten";
