@@ -53,7 +53,10 @@ typedef struct strata_engine strata_engine;
  * @param[in]  config_json  the configuration document (see docs in README,
  *                          examples/configs/embedded-default.json); NULL or ""
  *                          opens the embedded default: in-memory store, hashing
- *                          embedder, extractive summarizer, no files, no network.
+ *                          embedder, extractive summarizer, no files, no network;
+ *                          the same on every machine, with or without the minilm
+ *                          model installed (name {"embedder": {"backend": "minilm",
+ *                          "plugin": "minilm"}} for it: README, "The default embedder").
  * @return STRATA_OK; STRATA_ERR_INVALID_JSON for malformed JSON;
  *         STRATA_ERR_INVALID_CONFIG for an unknown key or bad value (the message
  *         names the key path); STRATA_ERR_PLUGIN / STRATA_ERR_ABI_MISMATCH when a
