@@ -305,7 +305,9 @@ public final class Engine: Sendable {
     ///
     /// - Throws: `.invalidArgument` naming the first text holding a NUL character; `.backend`
     ///   when the embedder fails or answers the wrong count, dimension or a non-finite float.
-    /// - Complexity: one embedder call; an empty batch calls nothing.
+    /// - Complexity: one embedder call, which holds the embedder for the whole batch (a store or
+    ///   recall on another thread waits for it); an empty batch calls nothing. The C ABI takes at
+    ///   most `STRATA_EMBED_MAX_TEXTS` texts a call for that reason; Swift callers size their own.
     public func embed(_ texts: [String]) throws(StrataError) -> [[Float]] {
         for (i, text) in texts.enumerated() { try TextRules.rejectNUL(text, what: "text \(i)") }
         guard !texts.isEmpty else { return [] }
