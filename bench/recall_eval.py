@@ -15,7 +15,11 @@ Rankings (the same engine, only the configuration differs):
   minilm hybrid, chosen   minilm with the configuration's default fusion for it (recall.fusion)
 
     STRATA_LIBRARY=$PWD/.build/debug/libstrata.so PYTHONPATH=bindings/python \\
-        python3 bench/recall_eval.py [--json] [--model-dir DIR]
+        python3 bench/recall_eval.py [--json] [--runs 3] [--model-dir DIR] [--tune]
+
+--tune prints how the defaults of recall.fusion were chosen: MRR on the tuning part only (the
+held-out part is never read) for minilm with reciprocal rank at several rrf_k and with score
+fusion over a grid of keyword_weight x keyword_saturation, each a fresh engine.
 
 Metrics, per query then averaged over the queries of a part: recall@k is the share of the
 query's relevant memories among the first k hits; MRR is 1 / the rank of the first relevant hit
@@ -98,34 +102,80 @@ def score(answers: list[list[str]], queries: list[dict[str, Any]], split: str | 
     return {"queries": n, "recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n}
 
 
-def evaluate(folder: Path) -> dict[str, dict[str, dict[str, float]]]:
-    """{ranking: {"tune" | "heldout" | "all": metrics}}."""
+def evaluate(folder: Path, runs: int = 1) -> dict[str, dict[str, dict[str, Any]]]:
+    """{ranking: {"tune" | "heldout" | "all": metrics}}, each metric the mean over `runs` fresh
+    engines, with its "min" and "max". Rank fusion gives exact ties, which the engine breaks by
+    memory id, and ids are new in every run, so those rankings move a little between runs."""
     memories, queries = load_set()
-    out = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (config, only) in rankings(folder).items():
-        answers = run(config, only, memories, queries)
-        out[name] = {part: score(answers, queries, None if part == "all" else part) for part in ("tune", "heldout", "all")}
+        per_run = [run(config, only, memories, queries) for _ in range(runs)]
+        out[name] = {}
+        for part in ("tune", "heldout", "all"):
+            scores = [score(answers, queries, None if part == "all" else part) for answers in per_run]
+            merged: dict[str, Any] = {"queries": scores[0]["queries"]}
+            for metric in ("recall@1", "recall@5", "mrr"):
+                values = [s[metric] for s in scores]
+                merged[metric] = sum(values) / len(values)
+                merged[metric + " min"], merged[metric + " max"] = min(values), max(values)
+            out[name][part] = merged
     return out
+
+
+def cell(m: dict[str, Any], metric: str) -> str:
+    low, high = m[metric + " min"], m[metric + " max"]
+    return f"{m[metric]:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{m[metric]:.3f} ({low:.3f}–{high:.3f})"
+
+
+TUNE_WEIGHTS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+TUNE_SATURATIONS = (1, 2, 3, 5, 8, 10, 20)
+
+
+def tune(folder: Path) -> None:
+    """The grid the defaults come from, on the tuning part alone."""
+    memories, queries = load_set()
+    queries = [q for q in queries if q["split"] == "tune"]
+    minilm = {"backend": "minilm", "plugin": "minilm", "options": {"model_dir": str(folder)}}
+
+    def mrr(recall: dict[str, Any], only: str | None = None) -> float:
+        return score(run({"embedder": minilm, "recall": recall}, only, memories, queries), queries, None)["mrr"]
+
+    print(f"tuning part only: {len(queries)} queries; MRR")
+    print(f"minilm vector only: {mrr({'fusion': {'minilm': {'method': 'scores', 'keyword_weight': 0, 'keyword_saturation': 5}}}, 'vector'):.3f}")
+    for k in (5, 10, 20, 60):
+        print(f"minilm rrf, rrf_k {k}: {mrr({'rrf_k': k, 'fusion': {'minilm': {'method': 'rrf'}}}):.3f}")
+    print("minilm scores: keyword_weight (rows) x keyword_saturation (columns)")
+    print("| | " + " | ".join(str(c) for c in TUNE_SATURATIONS) + " |")
+    print("|---" * (len(TUNE_SATURATIONS) + 1) + "|")
+    for w in TUNE_WEIGHTS:
+        row = [mrr({"fusion": {"minilm": {"method": "scores", "keyword_weight": w, "keyword_saturation": c}}}) for c in TUNE_SATURATIONS]
+        print(f"| {w} | " + " | ".join(f"{x:.3f}" for x in row) + " |", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="one JSON document instead of the table")
     parser.add_argument("--model-dir", help=f"the minilm model folder (default $STRATA_MINILM_DIR or {DEFAULT_MODEL_DIR})")
+    parser.add_argument("--runs", type=int, default=3, help="fresh engines per ranking, averaged (default 3)")
+    parser.add_argument("--tune", action="store_true", help="the grid on the tuning part the defaults were chosen from")
     args = parser.parse_args()
-    results = evaluate(model_dir(args.model_dir))
+    if args.tune:
+        tune(model_dir(args.model_dir))
+        return
+    results = evaluate(model_dir(args.model_dir), args.runs)
     if args.json:
         json.dump(results, sys.stdout, indent=2)
         print()
         return
     memories, queries = load_set()
     parts = {p: sum(q["split"] == p for q in queries) for p in ("tune", "heldout")}
-    print(f"{len(memories)} memories, {len(queries)} queries: tuning part {parts['tune']}, held-out part {parts['heldout']}")
+    print(f"{len(memories)} memories, {len(queries)} queries: tuning part {parts['tune']}, held-out part {parts['heldout']}; "
+          f"mean of {args.runs} runs (min–max where runs differ)")
     print("| ranking | tune R@1 | tune R@5 | tune MRR | held-out R@1 | held-out R@5 | held-out MRR |")
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
         t, h = r["tune"], r["heldout"]
-        print(f"| {name} | {t['recall@1']:.3f} | {t['recall@5']:.3f} | {t['mrr']:.3f} | {h['recall@1']:.3f} | {h['recall@5']:.3f} | {h['mrr']:.3f} |")
+        print(f"| {name} | " + " | ".join(cell(m, metric) for m in (t, h) for metric in ("recall@1", "recall@5", "mrr")) + " |")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import StrataCore
 ///       "summarizer": {"backend": "extractive", "options": {"max_chars": 400}},
 ///       "recall": {"k": 10, "candidates": 50, "rrf_k": 10, "recency_half_life_hours": 168,
 ///                  "track_access": true,
-///                  "fusion": {"minilm": {"method": "scores", "keyword_weight": 0.1, "keyword_saturation": 5},
+///                  "fusion": {"minilm": {"method": "scores", "keyword_weight": 0.2, "keyword_saturation": 8},
 ///                             "hashing": {"method": "rrf"}, "default": {"method": "rrf"}},
 ///                  "weights": {"relevance": 1.0, "recency": 0.05, "importance": 0.05, "access": 0.02}},
 ///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
@@ -65,7 +65,7 @@ public struct EngineConfiguration: Sendable, Hashable {
         /// with a light keyword weight beat vector-only recall, where reciprocal rank lost to it
         /// by 0.13 MRR; for hashing, whose vectors are as weak as BM25, reciprocal rank stays.
         public var fusion: [String: FusionSetting] = [
-            "minilm": .scores(keywordWeight: 0.1, keywordSaturation: 5),
+            "minilm": .scores(keywordWeight: 0.2, keywordSaturation: 8),
             "hashing": .reciprocalRank,
             "default": .reciprocalRank,
         ]

@@ -10,7 +10,7 @@ import Testing
 
     @Test func defaultsAreScoresForMiniLMAndRankFusionForTheRest() throws {
         let recall = EngineConfiguration().recall
-        #expect(recall.fusion(forEmbedder: "minilm") == .scores(keywordWeight: 0.1, keywordSaturation: 5))
+        #expect(recall.fusion(forEmbedder: "minilm") == .scores(keywordWeight: 0.2, keywordSaturation: 8))
         #expect(recall.fusion(forEmbedder: "hashing") == .reciprocalRank(k: 10))
         #expect(recall.fusion(forEmbedder: "some-plugin") == .reciprocalRank(k: 10))
     }
@@ -26,7 +26,7 @@ import Testing
         #expect(c.recall.fusion(forEmbedder: "minilm") == .reciprocalRank(k: 30))
         #expect(c.recall.fusion(forEmbedder: "openai") == .scores(keywordWeight: 0.25, keywordSaturation: 4))
         let kept = try configuration(#"{"recall": {"fusion": {"hashing": {"method": "rrf"}}}}"#)
-        #expect(kept.recall.fusion(forEmbedder: "minilm") == .scores(keywordWeight: 0.1, keywordSaturation: 5))
+        #expect(kept.recall.fusion(forEmbedder: "minilm") == .scores(keywordWeight: 0.2, keywordSaturation: 8))
     }
 
     @Test func theWrittenConfigurationStatesEveryEntryAndReadsBackTheSame() throws {
@@ -36,7 +36,7 @@ import Testing
             return
         }
         #expect(Set(fusion.keys) == ["minilm", "hashing", "default", "custom"])
-        #expect(fusion["minilm"] == .object(["method": .string("scores"), "keyword_weight": .number(0.1), "keyword_saturation": .number(5)]))
+        #expect(fusion["minilm"] == .object(["method": .string("scores"), "keyword_weight": .number(0.2), "keyword_saturation": .number(8)]))
         #expect(fusion["hashing"] == .object(["method": .string("rrf")]))
         #expect(try EngineConfiguration(json: c.json) == c)
     }
