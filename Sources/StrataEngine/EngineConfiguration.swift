@@ -63,7 +63,7 @@ public struct EngineConfiguration: Sendable, Hashable {
         /// with `"default"` for any other; entries a configuration names replace these. Chosen on
         /// the tuning part of bench/recall_set (bench/README.md, "Fusion"): for minilm, scores
         /// with a light keyword weight beat vector-only recall, where reciprocal rank lost to it
-        /// by 0.13 MRR; for hashing, whose vectors are as weak as BM25, reciprocal rank stays.
+        /// by 0.13 to 0.14 MRR; for hashing, whose vectors are as weak as BM25, reciprocal rank stays.
         public var fusion: [String: FusionSetting] = [
             "minilm": .scores(keywordWeight: 0.2, keywordSaturation: 8),
             "hashing": .reciprocalRank,
