@@ -60,7 +60,6 @@ public struct EmbeddingSpace: Sendable, Hashable, CustomStringConvertible {
         modelID = try r.string("model_id")
         dimension = try r.optionalInt("dimension", in: 1...65536) ?? 0
         normalized = try r.optionalBool("normalized")
-        _ = r.optionalValue("note")
         try r.finish()
     }
 
@@ -95,7 +94,8 @@ public struct EmbeddingSpace: Sendable, Hashable, CustomStringConvertible {
 final class EmbeddingSpaceLedger: Sendable {
     /// The configured embedder's space.
     let current: EmbeddingSpace
-    private let recorded: Mutex<Bool>
+    /// The space the store records (normalisation included), nil until it records one.
+    private let recorded: Mutex<EmbeddingSpace?>
 
     /// Reads the store's recorded space and checks it against `current`.
     /// - Throws: `.invalidConfig` naming both spaces when they differ (nothing is written);
@@ -103,12 +103,12 @@ final class EmbeddingSpaceLedger: Sendable {
     init(store: any VectorStore, current: EmbeddingSpace) throws(StrataError) {
         self.current = current
         guard store.keepsHistory else {
-            recorded = Mutex(false)
+            recorded = Mutex(nil)
             return
         }
         let rows = try store.history(id: EmbeddingSpace.historyID)
         guard let last = rows.last else {
-            recorded = Mutex(false)
+            recorded = Mutex(nil)
             return
         }
         let stored = try EmbeddingSpace(text: last.reason, what: "embedding space row of \(last.at.iso8601) in \(store.name)")
@@ -118,23 +118,22 @@ final class EmbeddingSpaceLedger: Sendable {
                 + "answer noise, so nothing was opened or changed. Configure the embedder the store was made with, "
                 + "or move the store to the new one with `strata reembed`")
         }
-        recorded = Mutex(true)
+        recorded = Mutex(stored)
     }
 
     /// The history row recording the space, when `change` is the first with vectors this store
     /// gets from this engine and the store has none yet; the caller commits it with `change`.
     /// Call with the writer lock held; `committed()` after the commit succeeded.
-    func row(for change: StoreChange, at: Timestamp, note: String? = nil) -> HistoryEntry? {
-        guard !change.upserts.isEmpty, !recorded.withLock({ $0 }) else { return nil }
+    func row(for change: StoreChange, at: Timestamp) -> (row: HistoryEntry, space: EmbeddingSpace)? {
+        guard !change.upserts.isEmpty, recorded.withLock({ $0 == nil }) else { return nil }
         var space = current
         space.normalized = EmbeddingSpace.unitLength(change.upserts.map(\.vector))
-        var json = space.json
-        if let note { json = json.setting("note", .string(note)) }
-        return HistoryEntry(event: .update, memoryID: EmbeddingSpace.historyID, at: at, old: nil, new: nil, reason: JSONWriter.string(json))
+        return (HistoryEntry(event: .update, memoryID: EmbeddingSpace.historyID, at: at, old: nil, new: nil, reason: JSONWriter.string(space.json)),
+                space)
     }
 
-    func committed() { recorded.withLock { $0 = true } }
+    func committed(_ space: EmbeddingSpace) { recorded.withLock { $0 = space } }
 
-    /// Whether the space is recorded in the store yet.
-    var isRecorded: Bool { recorded.withLock { $0 } }
+    /// The space the store records, else the configured embedder's (adopted on the first write).
+    var space: EmbeddingSpace { recorded.withLock { $0 } ?? current }
 }

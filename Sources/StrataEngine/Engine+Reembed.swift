@@ -89,6 +89,7 @@ extension Engine {
             }
             report.removed = gone.count
             report.memories = ids.count
+            report.to = target.space
         }
         return report
     }

@@ -56,9 +56,9 @@ public final class Engine: Sendable {
     /// The store's embedding space, checked at open and recorded on the first write (EmbeddingSpace.swift).
     let spaceLedger: EmbeddingSpaceLedger
 
-    /// The embedding space of the configured embedder, which the store holds (or adopts on its
-    /// first write, when it recorded none yet).
-    public var space: EmbeddingSpace { spaceLedger.current }
+    /// The embedding space the store holds: the one it records (normalisation included), else
+    /// the configured embedder's, which it adopts on its first write.
+    public var space: EmbeddingSpace { spaceLedger.space }
 
     /// Opens an engine.
     /// - Parameters:
@@ -539,10 +539,10 @@ public final class Engine: Sendable {
     /// The first change with vectors also records the store's embedding space (`EmbeddingSpaceLedger`).
     func commit(_ change: StoreChange) throws(StrataError) {
         var change = change
-        let spaceRow = spaceLedger.row(for: change, at: clock.now())
-        if let spaceRow { change.history.append(spaceRow) }
+        let recording = spaceLedger.row(for: change, at: clock.now())
+        if let recording { change.history.append(recording.row) }
         try store.commit(change)
-        if spaceRow != nil { spaceLedger.committed() }
+        if let recording { spaceLedger.committed(recording.space) }
         if !store.keepsHistory { record(change.history) }
     }
 
