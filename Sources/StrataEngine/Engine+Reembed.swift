@@ -158,3 +158,13 @@ extension Engine {
         return rows
     }
 }
+
+extension Engine {
+    /// `reembed` for the JSON faces (C, Python): request `{"batch_size": 64?}`, answer the report.
+    public func reembedJSON(into target: Engine, _ request: JSONValue) throws(StrataError) -> JSONValue {
+        var r = try JSONObjectReader(request, path: "reembed request")
+        let batch = try r.optionalInt("batch_size", in: 1...10_000) ?? 64
+        try r.finish()
+        return try reembed(into: target, batchSize: batch).json
+    }
+}
