@@ -29,9 +29,16 @@ def digest(path: Path) -> str:
 
 
 def filled(tmp_path: Path, count: int) -> Store:
-    """A SQLite store (the default preset, hashing embedder of 256 dimensions) with `count` memories."""
+    """A SQLite store (hashing embedder of 256 dimensions) with `count` memories."""
     s = Store(tmp_path)
-    s.ok("init")
+    # Written here rather than by `strata init`, whose default embedder may change (issue 15, deliverable 2).
+    folder = tmp_path / ".strata"
+    folder.mkdir(mode=0o700)
+    (folder / "strata.json").write_text(json.dumps({
+        "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}},
+        "embedder": {"backend": "hashing", "options": {"dimension": 256}},
+    }))
+    os.chmod(folder / "strata.json", 0o600)
     lines = [json.dumps({"content": f"note {i}: the team discussed item {i * 7 % 113} of the roadmap, to revisit on day {i % 30}"})
              for i in range(count)]
     (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
@@ -167,7 +174,7 @@ def test_sigkill_in_the_middle_then_resume_moves_every_memory_once_and_recall_an
     done = staged_count(folder)
     assert 0 < done < 600
     # Killed before the switch: the store is still the old one, whole.
-    assert "embedder" not in configuration(s)  # the default, hashing
+    assert configuration(s)["embedder"]["backend"] == "hashing"
     assert s.json("stats")["memories"] == 600
     out = s.json("reembed", "--embedder", "minilm", "--batch-size", "64")
     assert out["switched"] is True and out["memories"] == 600
