@@ -84,7 +84,22 @@ struct ReembedCommand: ParsableCommand {
             var target = source
             target.embedder = choice
             target.store.options = target.store.options.setting("path", .string(staging))
-            let result = try Self.move(source, into: target, file: file, batchSize: batchSize)
+            var result = try Self.move(source, into: target, file: file, batchSize: batchSize, showProgress: true)
+            // The last pass held this process's writer lock only: another process may have
+            // written since. Both stores are closed and opened again until a pass finds
+            // nothing left to carry over.
+            for attempt in 1...5 {
+                let check = try Self.move(source, into: target, file: file, batchSize: batchSize, showProgress: false)
+                result.embedded += check.embedded
+                result.removed += check.removed
+                result.batches += check.batches
+                result.memories = check.memories
+                result.to = check.to
+                if check.batches == 0 && check.removed == 0 { break }
+                if attempt == 5 {
+                    throw StrataError(.conflict, "the store \(path) kept changing while it was moved; the new vectors are kept in \(staging): stop the other writers and run the same strata reembed again")
+                }
+            }
             // Both engines are closed here (their stores too), so a WAL left beside the old
             // SQLite file means another process still has it open: switching now would leave
             // it writing to a file nobody reads.
@@ -109,12 +124,13 @@ struct ReembedCommand: ParsableCommand {
 
     /// Opens both engines, moves the memories, and closes both (on return) before the switch.
     private static func move(
-        _ source: EngineConfiguration, into target: EngineConfiguration, file: String, batchSize: Int
+        _ source: EngineConfiguration, into target: EngineConfiguration, file: String, batchSize: Int, showProgress: Bool
     ) throws(StrataError) -> ReembedReport {
         let old = try StoreLocation.openEngine(configuration: source, file: file)
         let new = try StoreLocation.openEngine(configuration: target, file: file)
         var bar: ProgressBar?
         let result = try old.reembed(into: new, batchSize: batchSize) { done, total in
+            guard showProgress else { return }
             if bar == nil { bar = ProgressBar(total: Int64(total)) }
             bar?.update(done: Int64(done), items: done)
         }
