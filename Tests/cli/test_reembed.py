@@ -184,3 +184,27 @@ def test_sigkill_in_the_middle_then_resume_moves_every_memory_once_and_recall_an
     assert len(ids) == 600 and len(set(ids)) == 600
     assert all(m["model"].startswith("minilm:") for m in after)
     assert s.json("stats")["dimension"] == 384
+
+
+@needs_minilm
+def test_memories_another_process_adds_or_forgets_during_the_move_are_carried_over(tmp_path):
+    s = filled(tmp_path, 300)
+    folder = s.cwd / ".strata"
+    first = exported(s, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    p = subprocess.Popen([str(BIN), "reembed", "--embedder", "minilm", "--batch-size", "16", "--json"], cwd=s.cwd, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while staged_count(folder) < 32 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert p.poll() is None, "the reembed finished before the other process could write"
+    added = s.add("Alice prefers a window seat when she flies long distances")
+    s.ok("forget", first[0]["id"])
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err.decode()
+    report = json.loads(out)
+    assert report["switched"] is True and report["memories"] == 300
+    after = {m["id"]: m for m in exported(s, tmp_path)}
+    assert len(after) == 300 and added in after and first[0]["id"] not in after
+    assert all(m["model"].startswith("minilm:") for m in after.values())
+    assert s.json("recall", "Where does Alice like to sit on a plane?", "-k", "1")["hits"][0]["id"] == added
