@@ -73,6 +73,9 @@ struct ReembedCommand: ParsableCommand {
                 throw StrataError(.invalidConfig, "\(file): store.options.path is not a string")
             }
             let staging = Self.stagingName(path, for: choice), rawStaging = Self.stagingName(rawPath, for: choice)
+            guard staging != path || config.embedder == choice else {
+                throw StrataError(.conflict, "\(path) is named as if it were the move of this store to \(embedder) already, yet strata.json names another embedder; rename the file (and strata.json's path) first")
+            }
 
             var source = config
             source.lifecycle.scheduleMinutes = nil  // no cycle of its own during the move

@@ -535,8 +535,8 @@ public final class Engine: Sendable {
     }
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
-    /// Called with the writer lock held.
-    /// The first change with vectors also records the store's embedding space (`EmbeddingSpaceLedger`).
+    /// The first change with vectors also records the store's embedding space, in the same
+    /// change (`EmbeddingSpaceLedger`). Called with the writer lock held.
     func commit(_ change: StoreChange) throws(StrataError) {
         var change = change
         let recording = spaceLedger.row(for: change, at: clock.now())
