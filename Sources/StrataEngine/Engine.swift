@@ -350,8 +350,8 @@ public final class Engine: Sendable {
         return Filter.and(parts)
     }
 
-    /// Hybrid recall: vector and keyword candidates fused by reciprocal rank, then weighted by
-    /// recency, importance and access. Each hit reports every part.
+    /// Hybrid recall: vector and keyword candidates fused as `recall.fusion` says for this
+    /// embedder, then weighted by recency, importance and access. Each hit reports every part.
     public func recall(_ q: RecallQuery) throws(StrataError) -> [Hit] {
         let settings = configuration.recall
         let k = q.k ?? settings.k
@@ -369,30 +369,25 @@ public final class Engine: Sendable {
         } else {
             throw StrataError(.invalidArgument, "recall needs query text or a query vector")
         }
-        var lists: [[ScoredRecord]] = []
+        var vectorHits: [ScoredRecord]?
+        var keywordHits: [ScoredRecord]?
+        if let queryVector { vectorHits = try store.search(queryVector, k: candidates, filter: filter) }
+        if !q.text.isEmpty { keywordHits = try keywordCandidates(q.text, k: candidates, filter: filter) }
         var vectorScore: [String: Double] = [:]
         var keywordScore: [String: Double] = [:]
-        if let queryVector {
-            let hits = try store.search(queryVector, k: candidates, filter: filter)
-            for h in hits { vectorScore[h.record.memory.id] = Double(h.score) }
-            lists.append(hits)
-        }
-        if !q.text.isEmpty {
-            let hits = try keywordCandidates(q.text, k: candidates, filter: filter)
-            for h in hits { keywordScore[h.record.memory.id] = Double(h.score) }
-            lists.append(hits)
-        }
-        // Reciprocal-rank fusion, scaled so 1 means first in every list.
-        let rrfK = settings.rrfK
-        let best = Double(lists.count) * Ranking.reciprocalRank(0, k: rrfK)
-        var fused: [String: Double] = [:]
         var records: [String: StoredRecord] = [:]
-        for list in lists {
-            for (rank, h) in list.enumerated() {
-                fused[h.record.memory.id, default: 0] += Ranking.reciprocalRank(rank, k: rrfK) / best
-                records[h.record.memory.id] = h.record
-            }
+        for h in vectorHits ?? [] {
+            vectorScore[h.record.memory.id] = Double(h.score)
+            records[h.record.memory.id] = h.record
         }
+        for h in keywordHits ?? [] {
+            keywordScore[h.record.memory.id] = Double(h.score)
+            records[h.record.memory.id] = h.record
+        }
+        let fused = Ranking.fuse(
+            vector: vectorHits?.map { (id: $0.record.memory.id, score: Double($0.score)) },
+            keyword: keywordHits?.map { (id: $0.record.memory.id, score: Double($0.score)) },
+            by: settings.fusion(forEmbedder: configuration.embedder.backend))
         let halfLife = settings.recencyHalfLifeHours * 3600
         let kernelRead = try queryVector.map { (v: [Float]) throws(StrataError) -> [Float]? in try readWorkingKernel(v) } ?? nil
         let kernelWeight = configuration.workingKernel?.weight ?? 0

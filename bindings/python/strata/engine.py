@@ -304,8 +304,8 @@ class Engine:
     ) -> list[Hit]:
         """The memories most relevant to ``query``, best first.
 
-        Hybrid vector + keyword (BM25) search fused by reciprocal rank, then weighted
-        by recency, importance and access count; each :class:`Hit` reports every part.
+        Hybrid vector + keyword (BM25) search fused as the configuration's
+        ``recall.fusion`` says for the embedder, then weighted by recency, importance and access count; each :class:`Hit` reports every part.
 
         Args:
             query: the text to search for.

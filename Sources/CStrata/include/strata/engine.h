@@ -93,8 +93,9 @@ strata_status strata_engine_store(strata_engine *engine, const char *request_jso
 
 /**
  * Recalls the memories most relevant to a query: hybrid vector + keyword
- * (BM25) search fused by reciprocal rank, then weighted by recency,
- * importance and access count. Every hit reports each part of its score.
+ * (BM25) search fused as the configuration's recall.fusion says for the
+ * embedder, then weighted by recency, importance and access count. Every
+ * hit reports each part of its score.
  *
  * Request: {"query": "text", "k": 10?, "filter": {...}?, "scope": "org/planner"?,
  *           "tiers": ["working", ...]?, "category": "name"?}
