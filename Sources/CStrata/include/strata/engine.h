@@ -390,6 +390,8 @@ strata_status strata_engine_unsubscribe(strata_engine *engine, uint64_t subscrip
  * memory ends up there once. Memories forgotten meanwhile are removed from the
  * target.
  *
+ * Since ABI 1.6 (with strata_engine_embed; issue 15).
+ *
  * Request: {"batch_size": 64?} (1...10000; NULL means {}).
  * Answer: {"from": SPACE, "to": SPACE, "memories", "embedded", "kept",
  *          "removed", "batches"}, where SPACE is {"embedder", "model_id",
