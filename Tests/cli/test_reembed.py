@@ -208,3 +208,34 @@ def test_memories_another_process_adds_or_forgets_during_the_move_are_carried_ov
     assert len(after) == 300 and added in after and first[0]["id"] not in after
     assert all(m["model"].startswith("minilm:") for m in after.values())
     assert s.json("recall", "Where does Alice like to sit on a plane?", "-k", "1")["hits"][0]["id"] == added
+
+
+def test_reembed_draws_a_progress_bar_on_a_terminal_with_real_control_codes(tmp_path):
+    import pty
+
+    s = filled(tmp_path, 120)
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    try:
+        p = subprocess.run([str(BIN), "reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 128}',
+                            "--batch-size", "40"], cwd=s.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=terminal)
+        os.close(terminal)
+        terminal = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the end of a pty whose other side closed is EIO on Linux
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert p.returncode == 0
+    assert b"\r\x1b[2K[##########" in drawn and b"100%  120 memories" in drawn, drawn
+    assert b"\\x1b" not in drawn, "the bar's own control codes are not escaped as text"
+    assert b"Re-embedded 120 memories" in p.stdout and b"%" not in p.stdout
