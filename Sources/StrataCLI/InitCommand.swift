@@ -60,7 +60,11 @@ struct InitCommand: ParsableCommand {
                 let engine = try StoreLocation.openEngine(configuration: configuration, file: staged)
                 let newFiles = StoreFiles(folder: dir, configuration: configuration).paths
                 if let old, !old.files.isEmpty, !newFiles.isEmpty, Set(old.files) != Set(newFiles) {
-                    let count = try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
+                    // Vectors are copied bit for bit only into the same embedding space; a new
+                    // embedder gets every memory embedded again (`Engine.reembed`), never a mix.
+                    let count = old.engine.space.matches(engine.space)
+                        ? try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
+                        : try old.engine.reembed(into: engine).memories
                     moved = (count, old.files, newFiles)
                 }
                 try FileSystem.publish(staged, as: file, replacing: force)

@@ -53,6 +53,12 @@ public final class Engine: Sendable {
     let cycles = Mutex(())
     let hub = EventHub()
     private let schedule = LifecycleSchedule()
+    /// The store's embedding space, checked at open and recorded on the first write (EmbeddingSpace.swift).
+    let spaceLedger: EmbeddingSpaceLedger
+
+    /// The embedding space the store holds: the one it records (normalisation included), else
+    /// the configured embedder's, which it adopts on its first write.
+    public var space: EmbeddingSpace { spaceLedger.space }
 
     /// Opens an engine.
     /// - Parameters:
@@ -66,17 +72,24 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.clock = clock
         embedder = try backends.makeEmbedder(configuration.embedder, path: "config.embedder")
-        let main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+        let space = EmbeddingSpace(choice: configuration.embedder, embedder: embedder)
+        let main: any VectorStore
         var tierStores: [String: any VectorStore] = [:]
-        for (i, tier) in configuration.tiers.enumerated() {
-            guard let choice = tier.store else { continue }
-            tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+        do {
+            main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+            for (i, tier) in configuration.tiers.enumerated() {
+                guard let choice = tier.store else { continue }
+                tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+            }
+        } catch {
+            throw space.explaining(error)
         }
         store = tierStores.isEmpty ? main : try TieredVectorStore(main: main, tiers: tierStores)
         guard store.dimension == embedder.dimension else {
             throw StrataError(.invalidConfig,
                               "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")
         }
+        spaceLedger = try EmbeddingSpaceLedger(store: store, current: space)
         summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
         var state = SharedState()
         if let wk = configuration.workingKernel {
@@ -517,9 +530,14 @@ public final class Engine: Sendable {
     }
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
-    /// Called with the writer lock held.
+    /// The first change with vectors also records the store's embedding space, in the same
+    /// change (`EmbeddingSpaceLedger`). Called with the writer lock held.
     func commit(_ change: StoreChange) throws(StrataError) {
+        var change = change
+        let recording = spaceLedger.row(for: change, at: clock.now())
+        if let recording { change.history.append(recording.row) }
         try store.commit(change)
+        if let recording { spaceLedger.committed(recording.space) }
         if !store.keepsHistory { record(change.history) }
     }
 
