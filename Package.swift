@@ -61,7 +61,7 @@ let package = Package(
         // CStrataSIMD gives the core its hardware CRC-32C (SSE4.2), picked at run time.
         .target(name: "StrataCore", dependencies: ["CStrataSIMD"], swiftSettings: swiftSettings),
         .target(
-            name: "StrataBackends", dependencies: ["StrataCore", "COpenBLAS"],
+            name: "StrataBackends", dependencies: ["StrataCore", "CStrataSIMD"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataBackends"], swiftSettings: swiftSettings),
         .target(

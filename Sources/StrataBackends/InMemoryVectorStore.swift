@@ -1,4 +1,3 @@
-import COpenBLAS
 import StrataCore
 
 /// The built-in vector store: exact search over a contiguous row-major matrix in memory.
@@ -220,6 +219,8 @@ public final class InMemoryVectorStore: VectorStore {
             guard n > 0, k > 0 else { return tops.map { _ in [] } }
             let block = Self.batchBlockRows(rows: n, queries: count)
             var scores = [Float](repeating: 0, count: count * block)
+            var product = PackedProduct()
+            defer { product.release() }
             s.matrix.withUnsafeBufferPointer { m in
                 s.norms.withUnsafeBufferPointer { norms in
                     qs.withUnsafeBufferPointer { qp in
@@ -229,10 +230,8 @@ public final class InMemoryVectorStore: VectorStore {
                                     var start = 0
                                     while start < n {
                                         let rows = min(block, n - start)
-                                        cblas_sgemm(
-                                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(rows), Int32(dimension), 1,
-                                            qp.baseAddress, Int32(dimension), m.baseAddress! + start * dimension, Int32(dimension), 0,
-                                            sp.baseAddress, Int32(rows))
+                                        product.multiply(x: qp.baseAddress!, m: count, w: m.baseAddress! + start * dimension,
+                                                         n: rows, k: dimension, into: sp.baseAddress!)
                                         ExactScan.selectBlock(
                                             scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
                                             norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp)

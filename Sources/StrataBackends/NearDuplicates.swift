@@ -1,4 +1,3 @@
-import COpenBLAS
 import StrataCore
 
 /// Groups of near-duplicate vectors: the connected components of the graph whose edges join
@@ -71,12 +70,16 @@ public struct NearDuplicates {
         let n = vectors.count
         var flat = [Float](repeating: 0, count: n * dimension)
         for (i, v) in vectors.enumerated() { flat.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: v) }
+        // The planes as rows (planes x dimension), the layout the packed product takes.
+        var planesByRow = [Float](repeating: 0, count: planes * dimension)
+        for d in 0..<dimension { for p in 0..<planes { planesByRow[p * dimension + d] = h[d * planes + p] } }
         var projections = [Float](repeating: 0, count: n * planes)
+        var product = PackedProduct()
+        defer { product.release() }
         flat.withUnsafeBufferPointer { a in
-            h.withUnsafeBufferPointer { b in
+            planesByRow.withUnsafeBufferPointer { b in
                 projections.withUnsafeMutableBufferPointer { c in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(planes), Int32(dimension), 1,
-                                a.baseAddress, Int32(dimension), b.baseAddress, Int32(planes), 0, c.baseAddress, Int32(planes))
+                    product.multiply(x: a.baseAddress!, m: n, w: b.baseAddress!, n: planes, k: dimension, into: c.baseAddress!)
                 }
             }
         }

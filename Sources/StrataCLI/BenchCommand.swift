@@ -171,9 +171,8 @@ struct BenchSearchCommand: ParsableCommand {
 
         // Machine bounds, measured after the search so the store's pages are warm and equal for both.
         let block = InMemoryVectorStore.batchBlockRows(rows: n, queries: min(batch, q))
-        let sgemmBlock = MachineBounds.sgemmGFLOPs(m: min(batch, q), n: block, k: d, runs: 3)
-        let sgemmSquare = MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: 3)
-        let sgemmBound = max(sgemmBlock, sgemmSquare)
+        let sgemm = MachineBounds.SgemmBound.measure(m: min(batch, q), n: block, k: d)
+        let sgemmBound = sgemm.best.gflops
         let bytes = streamMib << 20
         let stream1 = MachineBounds.streamReadGBps(bytes: bytes, threads: 1, runs: 3)
         let streamAll = MachineBounds.streamReadGBps(bytes: bytes, threads: MachineBounds.onlineCores, runs: 3)
@@ -189,8 +188,8 @@ struct BenchSearchCommand: ParsableCommand {
                 print(fmt("single     %9.1f QPS (%d queries, best of 2)  %.2f GB/s  recall@%d %.4f",
                              singleBest, singleCount, singleGB, k, singleRecall ?? 0))
             }
-            print(fmt("sgemm      %9.1f GFLOP/s bound (%d x %d x %d: %.1f; 2048^3: %.1f; OpenBLAS threads %d)",
-                         sgemmBound, min(batch, q), block, d, sgemmBlock, sgemmSquare, MachineBounds.blasThreads))
+            print(fmt("sgemm      %9.1f GFLOP/s bound, the best sgemm on this machine: ", sgemmBound) + sgemm.best.name
+                  + " (of: \(sgemm.summary); OpenBLAS threads \(MachineBounds.blasThreads))")
             print(fmt("stream     %9.2f GB/s bound, best of: SIMD sum 1 thread %.2f, %d threads %.2f; OpenBLAS sasum %.2f, sdot %.2f (%d MiB buffer); SIMD sum over the base vectors right after the single queries %.2f",
                          streamBound, stream1, MachineBounds.onlineCores, streamAll, blas.sasum, blas.sdot, streamMib, streamNear))
             print(fmt("ratio      batch %.1f%% of sgemm bound; single %.1f%% of stream bound", 100 * batchGF / sgemmBound,
@@ -220,8 +219,7 @@ struct BenchSearchCommand: ParsableCommand {
                 "machine": .object([
                     "cpu": .string(MachineBounds.cpuModel), "cores": .number(Double(MachineBounds.onlineCores)),
                     "openblas_threads": .number(Double(MachineBounds.blasThreads)),
-                    "sgemm_gflop_per_s": num(sgemmBound), "sgemm_search_shape_gflop_per_s": num(sgemmBlock),
-                    "sgemm_square_2048_gflop_per_s": num(sgemmSquare),
+                    "sgemm_gflop_per_s": num(sgemmBound), "sgemm_best": .string(sgemm.best.name), "sgemm_candidates": sgemm.json,
                     "stream_read_gb_per_s": num(streamBound), "stream_read_1_thread_gb_per_s": num(stream1),
                     "stream_read_all_cores_gb_per_s": num(streamAll), "stream_read_openblas_sasum_gb_per_s": num(blas.sasum),
                     "stream_read_openblas_sdot_gb_per_s": num(blas.sdot), "stream_buffer_mib": .number(Double(streamMib)),

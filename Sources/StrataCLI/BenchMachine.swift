@@ -82,6 +82,51 @@ enum MachineBounds {
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
 
+    /// Best GFLOP/s of numpy's float32 matmul (its own BLAS, often a newer OpenBLAS than
+    /// Debian's) on C = A · Bᵀ, m x n x k, best of `runs` after a warm-up, in a python3 child;
+    /// nil when python3 or numpy is not there.
+    static func numpySgemmGFLOPs(m: Int, n: Int, k: Int, runs: Int) -> Double? {
+        let script = """
+            import time, numpy as np
+            r = np.random.default_rng(7)
+            a = r.standard_normal((\(m), \(k)), dtype=np.float32); b = r.standard_normal((\(n), \(k)), dtype=np.float32)
+            a @ b.T
+            best = min((lambda t0: (a @ b.T, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(\(runs)))
+            print(2 * \(m) * \(n) * \(k) / best / 1e9)
+            """
+        guard let child = try? ChildProcess.spawn(["-c", script], executable: "python3") else { return nil }
+        let line = child.readLine(timeoutSeconds: 300)
+        guard case .exited(0) = child.wait(), let line, let value = Double(line) else { return nil }
+        return value
+    }
+
+    /// The machine's sgemm bound: the best of every sgemm on the machine (the packed kernel,
+    /// Debian's OpenBLAS, numpy's when present), each at the given shape and at 2048³, so a
+    /// figure is never judged against one slow library (issue 16: Debian's OpenBLAS 0.3.21 runs
+    /// its SSE3 kernels on some Xeons).
+    struct SgemmBound {
+        let candidates: [(name: String, gflops: Double)]
+        var best: (name: String, gflops: Double) { candidates.max { $0.gflops < $1.gflops }! }
+
+        static func measure(m: Int, n: Int, k: Int, runs: Int = 3) -> SgemmBound {
+            let threads = MachineBounds.onlineCores
+            var c: [(String, Double)] = [
+                ("packed sgemm \(m)x\(n)x\(k)", MachineBounds.packedSgemmGFLOPs(m: m, n: n, k: k, threads: threads, runs: runs)),
+                ("packed sgemm 2048^3", MachineBounds.packedSgemmGFLOPs(m: 2048, n: 2048, k: 2048, threads: threads, runs: runs)),
+                ("OpenBLAS \(m)x\(n)x\(k)", MachineBounds.sgemmGFLOPs(m: m, n: n, k: k, runs: runs)),
+                ("OpenBLAS 2048^3", MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: runs)),
+            ]
+            if let numpy = MachineBounds.numpySgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: runs) { c.append(("numpy 2048^3", numpy)) }
+            return SgemmBound(candidates: c)
+        }
+
+        var summary: String { candidates.map { "\($0.name) \(fmt("%.1f", $0.gflops))" }.joined(separator: ", ") }
+
+        var json: JSONValue {
+            .object(Dictionary(uniqueKeysWithValues: candidates.map { ($0.name, JSONValue.number(($0.gflops * 10).rounded() / 10)) }))
+        }
+    }
+
     /// Best streaming-read GB/s: `threads` threads each sum their share of a `bytes` buffer
     /// (16-float SIMD loads, 4 accumulators), best of `runs` runs after one warm-up.
     static func streamReadGBps(bytes: Int, threads: Int, runs: Int) -> Double {

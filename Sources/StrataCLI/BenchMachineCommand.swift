@@ -1,4 +1,5 @@
 import ArgumentParser
+import StrataBackends
 import StrataCore
 
 /// `strata bench machine`: only this machine's limits (sgemm GFLOP/s, streaming-read GB/s), for
@@ -25,23 +26,23 @@ struct BenchMachineCommand: ParsableCommand {
         let streamAll = MachineBounds.streamReadGBps(bytes: bytes, threads: MachineBounds.onlineCores, runs: 3)
         let blas = MachineBounds.blasReadGBps(bytes: bytes, runs: 3)
         let stream = max(stream1, streamAll, blas.sasum, blas.sdot)
-        let blasSgemm = MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: 3)
-        let packedSgemm = MachineBounds.packedSgemmGFLOPs(m: 2048, n: 2048, k: 2048, threads: MachineBounds.onlineCores, runs: 3)
-        let sgemm = max(blasSgemm, packedSgemm)
+        // The search shape of 1,000 queries over 100k x 384 (InMemoryVectorStore.batchBlockRows).
+        let bound = MachineBounds.SgemmBound.measure(m: 1000, n: InMemoryVectorStore.batchBlockRows(rows: 100_000, queries: 1000), k: 384)
+        let sgemm = bound.best.gflops
         if output.json {
             func num(_ x: Double) -> JSONValue { .number((x * 1000).rounded() / 1000) }
             printJSON(.object([
                 "cpu": .string(MachineBounds.cpuModel), "cores": .number(Double(MachineBounds.onlineCores)),
                 "stream_read_gb_per_s": num(stream), "stream_read_1_thread_gb_per_s": num(stream1),
                 "stream_read_all_cores_gb_per_s": num(streamAll), "sgemm_gflop_per_s": num(sgemm),
-                "sgemm_openblas_gflop_per_s": num(blasSgemm), "sgemm_packed_gflop_per_s": num(packedSgemm),
+                "sgemm_best": .string(bound.best.name), "sgemm_candidates": bound.json,
             ]))
         } else {
             print("machine    \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores")
             print(fmt("stream     %.2f GB/s (1 thread %.2f, %d threads %.2f, OpenBLAS sasum %.2f, sdot %.2f)",
                       stream, stream1, MachineBounds.onlineCores, streamAll, blas.sasum, blas.sdot))
-            print(fmt("sgemm      %.1f GFLOP/s (2048^3, the better of OpenBLAS with %d threads %.1f and the packed sgemm on %d threads %.1f)",
-                      sgemm, MachineBounds.blasThreads, blasSgemm, MachineBounds.onlineCores, packedSgemm))
+            print(fmt("sgemm      %.1f GFLOP/s, best: ", sgemm) + bound.best.name
+                  + " (of: \(bound.summary); OpenBLAS threads \(MachineBounds.blasThreads), packed on \(MachineBounds.onlineCores) threads)")
         }
     }
 }

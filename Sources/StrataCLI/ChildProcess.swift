@@ -40,8 +40,8 @@ final class ChildProcess {
         close(output)
     }
 
-    /// Starts /proc/self/exe with `arguments`.
-    static func spawn(_ arguments: [String]) throws(StrataError) -> ChildProcess {
+    /// Starts /proc/self/exe (or `executable`, found on PATH when it has no "/") with `arguments`.
+    static func spawn(_ arguments: [String], executable: String = "/proc/self/exe") throws(StrataError) -> ChildProcess {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw StrataError(.io, "cannot make a pipe for the check process: \(String(cString: strerror(errno)))") }
         var actions = posix_spawn_file_actions_t()
@@ -50,11 +50,11 @@ final class ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_addclose(&actions, fds[0])
         posix_spawn_file_actions_addclose(&actions, fds[1])
-        let executable = "/proc/self/exe"
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let rc = executable.contains("/") ? posix_spawn(&pid, executable, &actions, nil, argv, environ)
+            : posix_spawnp(&pid, executable, &actions, nil, argv, environ)
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])

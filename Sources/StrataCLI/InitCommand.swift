@@ -32,7 +32,7 @@ struct InitCommand: ParsableCommand {
             scripts/install-model), else the hashing embedder, with a one-line notice on \
             stderr saying why. With --force, auto keeps the embedder of the store being \
             replaced; naming another one is refused while the store holds memories (their \
-            vectors come from the old embedder).
+            vectors come from the old embedder: strata reembed moves them).
 
             Example:
               strata init                      # ./.strata/strata.json on SQLite, minilm if installed
@@ -78,7 +78,11 @@ struct InitCommand: ParsableCommand {
                     base: PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: staged), prepared: chosen))
                 let newFiles = StoreFiles(folder: dir, configuration: configuration).paths
                 if let old, !old.files.isEmpty, !newFiles.isEmpty, Set(old.files) != Set(newFiles) {
-                    let count = try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
+                    // Vectors are copied bit for bit only into the same embedding space; a new
+                    // embedder gets every memory embedded again (`Engine.reembed`), never a mix.
+                    let count = old.engine.space.matches(engine.space)
+                        ? try StoreCopy.copyAll(from: old.engine.store, into: engine.store)
+                        : try old.engine.reembed(into: engine).memories
                     moved = (count, old.files, newFiles)
                 }
                 try FileSystem.publish(staged, as: file, replacing: force)
@@ -132,8 +136,7 @@ struct InitCommand: ParsableCommand {
         if count > 0 {
             throw StrataError(.conflict, "the store holds \(count) memor\(count == 1 ? "y" : "ies") embedded by \(old.embedder.modelID); "
                 + "--embedder \(option.rawValue) (\(made.embedder.modelID)) would put them beside vectors of another model. "
-                + "Keep its embedder (leave out --embedder), or move the memories: strata export FILE, then "
-                + "strata init --dir NEW --embedder \(option.rawValue) and strata import FILE --dir NEW (import embeds them again)")
+                + "keep its embedder (leave out --embedder), or move the store to the new one with strata reembed --embedder \(option.rawValue)")
         }
         return made
     }

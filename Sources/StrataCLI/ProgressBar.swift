@@ -24,7 +24,10 @@ struct ProgressBar {
         line += "\(items) memories"
         guard line != shown else { return }
         shown = line
-        printError("\r\u{1B}[2K" + line, newline: false)
+        // Written raw, not through printError: its escaping (for store text) would show the
+        // carriage return and the erase-line sequence as text. The line holds only numbers.
+        var raw = "\r\u{1B}[2K" + line
+        raw.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     /// Ends the bar's line, if one was drawn.

@@ -8,8 +8,9 @@ struct RecallCommand: ParsableCommand {
         commandName: "recall",
         abstract: "Recall the memories that best answer a query, with each part of their score.",
         discussion: """
-            Hybrid recall: vector and keyword (BM25) candidates fused by reciprocal rank, then \
-            weighted by recency, importance and access count. Each hit shows its rank, total \
+            Hybrid recall: vector and keyword (BM25) candidates fused as the configuration's \
+            recall.fusion says for the embedder (scores for minilm, reciprocal rank for \
+            hashing), then weighted by recency, importance and access count. Each hit shows its rank, total \
             score, the parts (vector, keyword, fused, recency, importance, access; "-" when the \
             hit was not a candidate of that list), id, scope, tier and content. Recalling bumps \
             the access count of each hit.

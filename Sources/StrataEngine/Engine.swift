@@ -53,6 +53,12 @@ public final class Engine: Sendable {
     let cycles = Mutex(())
     let hub = EventHub()
     private let schedule = LifecycleSchedule()
+    /// The store's embedding space, checked at open and recorded on the first write (EmbeddingSpace.swift).
+    let spaceLedger: EmbeddingSpaceLedger
+
+    /// The embedding space the store holds: the one it records (normalisation included), else
+    /// the configured embedder's, which it adopts on its first write.
+    public var space: EmbeddingSpace { spaceLedger.space }
 
     /// Opens an engine.
     /// - Parameters:
@@ -66,17 +72,24 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.clock = clock
         embedder = try backends.makeEmbedder(configuration.embedder, path: "config.embedder")
-        let main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+        let space = EmbeddingSpace(choice: configuration.embedder, embedder: embedder)
+        let main: any VectorStore
         var tierStores: [String: any VectorStore] = [:]
-        for (i, tier) in configuration.tiers.enumerated() {
-            guard let choice = tier.store else { continue }
-            tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+        do {
+            main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
+            for (i, tier) in configuration.tiers.enumerated() {
+                guard let choice = tier.store else { continue }
+                tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+            }
+        } catch {
+            throw space.explaining(error)
         }
         store = tierStores.isEmpty ? main : try TieredVectorStore(main: main, tiers: tierStores)
         guard store.dimension == embedder.dimension else {
             throw StrataError(.invalidConfig,
                               "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")
         }
+        spaceLedger = try EmbeddingSpaceLedger(store: store, current: space)
         summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
         var state = SharedState()
         if let wk = configuration.workingKernel {
@@ -350,8 +363,8 @@ public final class Engine: Sendable {
         return Filter.and(parts)
     }
 
-    /// Hybrid recall: vector and keyword candidates fused by reciprocal rank, then weighted by
-    /// recency, importance and access. Each hit reports every part.
+    /// Hybrid recall: vector and keyword candidates fused as `recall.fusion` says for this
+    /// embedder, then weighted by recency, importance and access. Each hit reports every part.
     public func recall(_ q: RecallQuery) throws(StrataError) -> [Hit] {
         let settings = configuration.recall
         let k = q.k ?? settings.k
@@ -369,30 +382,25 @@ public final class Engine: Sendable {
         } else {
             throw StrataError(.invalidArgument, "recall needs query text or a query vector")
         }
-        var lists: [[ScoredRecord]] = []
+        var vectorHits: [ScoredRecord]?
+        var keywordHits: [ScoredRecord]?
+        if let queryVector { vectorHits = try store.search(queryVector, k: candidates, filter: filter) }
+        if !q.text.isEmpty { keywordHits = try keywordCandidates(q.text, k: candidates, filter: filter) }
         var vectorScore: [String: Double] = [:]
         var keywordScore: [String: Double] = [:]
-        if let queryVector {
-            let hits = try store.search(queryVector, k: candidates, filter: filter)
-            for h in hits { vectorScore[h.record.memory.id] = Double(h.score) }
-            lists.append(hits)
-        }
-        if !q.text.isEmpty {
-            let hits = try keywordCandidates(q.text, k: candidates, filter: filter)
-            for h in hits { keywordScore[h.record.memory.id] = Double(h.score) }
-            lists.append(hits)
-        }
-        // Reciprocal-rank fusion, scaled so 1 means first in every list.
-        let rrfK = settings.rrfK
-        let best = Double(lists.count) * Ranking.reciprocalRank(0, k: rrfK)
-        var fused: [String: Double] = [:]
         var records: [String: StoredRecord] = [:]
-        for list in lists {
-            for (rank, h) in list.enumerated() {
-                fused[h.record.memory.id, default: 0] += Ranking.reciprocalRank(rank, k: rrfK) / best
-                records[h.record.memory.id] = h.record
-            }
+        for h in vectorHits ?? [] {
+            vectorScore[h.record.memory.id] = Double(h.score)
+            records[h.record.memory.id] = h.record
         }
+        for h in keywordHits ?? [] {
+            keywordScore[h.record.memory.id] = Double(h.score)
+            records[h.record.memory.id] = h.record
+        }
+        let fused = Ranking.fuse(
+            vector: vectorHits?.map { (id: $0.record.memory.id, score: Double($0.score)) },
+            keyword: keywordHits?.map { (id: $0.record.memory.id, score: Double($0.score)) },
+            by: settings.fusion(forEmbedder: configuration.embedder.backend))
         let halfLife = settings.recencyHalfLifeHours * 3600
         let kernelRead = try queryVector.map { (v: [Float]) throws(StrataError) -> [Float]? in try readWorkingKernel(v) } ?? nil
         let kernelWeight = configuration.workingKernel?.weight ?? 0
@@ -535,9 +543,14 @@ public final class Engine: Sendable {
     }
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
-    /// Called with the writer lock held.
+    /// The first change with vectors also records the store's embedding space, in the same
+    /// change (`EmbeddingSpaceLedger`). Called with the writer lock held.
     func commit(_ change: StoreChange) throws(StrataError) {
+        var change = change
+        let recording = spaceLedger.row(for: change, at: clock.now())
+        if let recording { change.history.append(recording.row) }
         try store.commit(change)
+        if let recording { spaceLedger.committed(recording.space) }
         if !store.keepsHistory { record(change.history) }
     }
 

@@ -11,6 +11,8 @@ import StrataCore
 ///       "summarizer": {"backend": "extractive", "options": {"max_chars": 400}},
 ///       "recall": {"k": 10, "candidates": 50, "rrf_k": 10, "recency_half_life_hours": 168,
 ///                  "track_access": true,
+///                  "fusion": {"minilm": {"method": "scores", "keyword_weight": 0.2, "keyword_saturation": 8},
+///                             "hashing": {"method": "rrf"}, "default": {"method": "rrf"}},
 ///                  "weights": {"relevance": 1.0, "recency": 0.05, "importance": 0.05, "access": 0.02}},
 ///       "dedupe": {"enabled": true, "threshold": 0.95, "min_word_overlap": 0.8},
 ///       "defaults": {"tier": "working", "category": "general", "importance": 0.5, "visibility": "local"},
@@ -57,7 +59,61 @@ public struct EngineConfiguration: Sendable, Hashable {
         /// Whether recall bumps access count and last-access time of its hits.
         public var trackAccess = true
         public var weights = RankingWeights()
+        /// How the vector and keyword lists are fused, per embedder backend (`embedder.backend`),
+        /// with `"default"` for any other; entries a configuration names replace these. Chosen on
+        /// the tuning part of bench/recall_set (bench/README.md, "Fusion"): for minilm, scores
+        /// with a light keyword weight beat vector-only recall, where reciprocal rank lost to it
+        /// by 0.13 to 0.14 MRR; for hashing, whose vectors are as weak as BM25, reciprocal rank stays.
+        public var fusion: [String: FusionSetting] = [
+            "minilm": .scores(keywordWeight: 0.2, keywordSaturation: 8),
+            "hashing": .reciprocalRank,
+            "default": .reciprocalRank,
+        ]
         public init() {}
+
+        /// The fusion recall uses with the embedder `backend`: its entry, else the `"default"` one.
+        public func fusion(forEmbedder backend: String) -> Fusion {
+            switch fusion[backend] ?? fusion["default"] ?? .reciprocalRank {
+            case .reciprocalRank: .reciprocalRank(k: rrfK)
+            case .scores(let w, let s): .scores(keywordWeight: w, keywordSaturation: s)
+            }
+        }
+    }
+
+    /// One entry of `recall.fusion`: `{"method": "rrf"}` (with `recall.rrf_k`), or
+    /// `{"method": "scores", "keyword_weight": W, "keyword_saturation": S}` (see `Fusion.scores`).
+    public enum FusionSetting: Sendable, Hashable {
+        case reciprocalRank
+        case scores(keywordWeight: Double, keywordSaturation: Double)
+
+        init(json: JSONValue, path: String) throws(StrataError) {
+            var r = try JSONObjectReader(json, path: path, code: .invalidConfig)
+            guard let method = try r.optionalChoice("method", ["rrf", "scores"]) else {
+                throw StrataError(.invalidConfig, "\(path).method is required (\"rrf\" or \"scores\")")
+            }
+            if method == "rrf" {
+                self = .reciprocalRank
+            } else {
+                func required(_ key: String, _ range: ClosedRange<Double>) throws(StrataError) -> Double {
+                    guard let v = try r.optionalDouble(key, in: range) else {
+                        throw StrataError(.invalidConfig, "\(path).\(key) is required with method \"scores\"")
+                    }
+                    return v
+                }
+                let weight = try required("keyword_weight", 0...1)
+                let saturation = try required("keyword_saturation", 1e-9...1e9)
+                self = .scores(keywordWeight: weight, keywordSaturation: saturation)
+            }
+            try r.finish()
+        }
+
+        var json: JSONValue {
+            switch self {
+            case .reciprocalRank: .object(["method": .string("rrf")])
+            case .scores(let w, let s):
+                .object(["method": .string("scores"), "keyword_weight": .number(w), "keyword_saturation": .number(s)])
+            }
+        }
     }
 
     public struct DedupeSettings: Sendable, Hashable {
@@ -102,6 +158,11 @@ public struct EngineConfiguration: Sendable, Hashable {
                     importance: try wr.optionalDouble("importance", in: 0...1000) ?? w.importance,
                     access: try wr.optionalDouble("access", in: 0...1000) ?? w.access)
                 try wr.finish()
+            }
+            if let entries = try rr.optionalObject("fusion") {
+                for (name, value) in entries {
+                    recall.fusion[name] = try FusionSetting(json: value, path: rr.keyPath("fusion") + ".\(name)")
+                }
             }
             try rr.finish()
         }
@@ -165,6 +226,7 @@ public struct EngineConfiguration: Sendable, Hashable {
                 "k": .number(Double(recall.k)), "candidates": .number(Double(recall.candidates)),
                 "rrf_k": .number(recall.rrfK), "recency_half_life_hours": .number(recall.recencyHalfLifeHours),
                 "track_access": .bool(recall.trackAccess),
+                "fusion": .object(recall.fusion.mapValues(\.json)),
                 "weights": .object([
                     "relevance": .number(w.relevance), "recency": .number(w.recency),
                     "importance": .number(w.importance), "access": .number(w.access),

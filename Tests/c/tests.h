@@ -100,6 +100,7 @@
     X(snapshot__sqlite_rollback_is_seen_by_a_second_engine_on_the_file) \
     X(snapshot__damaged_sqlite_snapshot_returns_STRATA_ERR_CORRUPT_naming_it_and_keeps_data) \
     X(snapshot__plugin_without_snapshots_returns_STRATA_ERR_UNSUPPORTED) \
+    X(reembed__moves_every_memory_to_the_target_space_and_answers_the_report) \
     X(bad_inputs__every_row_fails_with_its_status_names_its_culprit_and_keeps_the_store) \
     X(dimension__is_the_embedders_and_0_for_null) \
     X(embed__writes_the_vectors_store_and_recall_use_and_stores_nothing) \

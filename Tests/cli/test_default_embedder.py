@@ -79,7 +79,7 @@ def test_init_force_keeps_the_embedder_and_refuses_another_while_memories_are_th
     s.ok("init", "--force", env=AUTO)
     assert written(tmp_path)["embedder"] == HASHING
     r = s.fails(24, "init", "--force", "--embedder", "minilm", env=AUTO)
-    assert "1 memory embedded by hashing-v1-256" in r.err and "strata export" in r.err
+    assert "1 memory embedded by hashing-v1-256" in r.err and "strata reembed --embedder minilm" in r.err
     assert written(tmp_path)["embedder"] == HASHING
     assert s.json("get", mid)["content"] == "kept across a forced init"
     # Without memories the embedder may change (in other files: a SQLite file keeps its dimension).

@@ -89,6 +89,7 @@ strata_status strata_engine_snapshots(strata_engine *engine, const char *request
 strata_status strata_engine_rollback(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_delete_snapshot(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_anomalies(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_reembed(strata_engine *engine, strata_engine *target, const char *request_json, char **out_json);
 strata_status strata_engine_store_vectors(strata_engine *engine, const char *request_json,
                                           const float *vectors, size_t count, size_t dimension,
                                           char **out_json);

@@ -360,8 +360,8 @@ class Engine:
     ) -> list[Hit]:
         """The memories most relevant to ``query``, best first.
 
-        Hybrid vector + keyword (BM25) search fused by reciprocal rank, then weighted
-        by recency, importance and access count; each :class:`Hit` reports every part.
+        Hybrid vector + keyword (BM25) search fused as the configuration's
+        ``recall.fusion`` says for the embedder, then weighted by recency, importance and access count; each :class:`Hit` reports every part.
 
         Args:
             query: the text to search for.
@@ -485,6 +485,34 @@ class Engine:
         if now is not None:
             request["now"] = format_time(now) if isinstance(now, datetime) else now
         return self._call(lib.strata_engine_metabolize, request, verb="metabolize")
+
+    def reembed(self, target: Engine, *, batch_size: int = 64) -> dict[str, Any]:
+        """Moves this engine's memories into ``target``, re-embedded by its embedder (see ``strata_engine_reembed``).
+
+        Every store records the embedding space of its vectors, and an engine refuses a store
+        made by another embedder (:class:`InvalidConfig` naming both): to change embedder, open
+        ``target`` on a new file with the new one, call this, close both and point the
+        configuration at the new file (``strata reembed`` does all of it for a store folder).
+        This engine answers recall from the old space until then. Batches are committed one at
+        a time, so after a crash calling it again with a target on the same file resumes.
+
+        Returns:
+            ``{"from", "to", "memories", "embedded", "kept", "removed", "batches"}``; ``from`` and
+            ``to`` are spaces: ``{"embedder", "model_id", "dimension", "normalized"}``.
+        Raises:
+            InvalidArgument: ``target`` is this engine, or a bad batch size.
+        """
+        if target is self:
+            raise InvalidArgument("reembed needs another engine as its target, on another store")
+        out = ffi.new("char **")
+        with self._using() as handle, target._using() as other:
+            status = lib.strata_engine_reembed(handle, other, _json_bytes({"batch_size": int(batch_size)}), out)
+            if status != STRATA_OK:
+                raise self._error(status)
+        try:
+            return json.loads(ffi.string(out[0]))
+        finally:
+            lib.strata_string_free(out[0])
 
     # ---- snapshots (ABI 1.2) ---------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class Hit:
     """One recall result, best first.
 
     ``scores`` holds each part of the score: ``vector`` and ``keyword`` (None when
-    that search did not find the memory), ``fused`` (reciprocal-rank fusion),
+    that search did not find the memory), ``fused`` (the two lists fused, ``recall.fusion``),
     ``recency``, ``importance`` and ``access``; ``score`` is the weighted total.
     """
 

@@ -21,7 +21,14 @@ public final class MiniLMEmbedder: CStringEmbedder, Sendable {
     public let model: MiniLMModel
     public let threads: Int
     public var dimension: Int { model.hidden }
-    public let modelID = "minilm:sentence-transformers/all-MiniLM-L6-v2"
+    /// `minilm:sentence-transformers/all-MiniLM-L6-v2@crc32c:XXXXXXXX`, the weights' digest
+    /// (`MiniLMModel.weightsDigest`) in hex: the identity a store records of its embedding space.
+    public var modelID: String { "minilm:sentence-transformers/all-MiniLM-L6-v2@crc32c:" + Self.hex(model.weightsDigest) }
+
+    static func hex(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 8 - s.count) + s
+    }
 
     /// Tokens run through the encoder at once: a batch of more is cut into chunks of whole texts,
     /// so the working buffers stay near 14 MB (the intermediate activations, 1,536 floats a token)

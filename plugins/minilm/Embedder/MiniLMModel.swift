@@ -23,6 +23,11 @@ public final class MiniLMModel: Sendable {
     public let layerNormEps: Float
     public let tokenizer: BertTokenizer
     public let directory: String
+    /// CRC-32C of every weight the encoder reads, tensor by tensor in name order (their F32 values
+    /// as stored): part of the embedder's `modelID`, so a store records which weights made its
+    /// vectors and another copy of the model (fine-tuned, damaged in a way the shapes miss) is
+    /// another embedding space. One hardware CRC-32C pass over the 91 MB at load.
+    public let weightsDigest: UInt32
 
     let word: [Float]
     let position: [Float]
@@ -118,6 +123,11 @@ public final class MiniLMModel: Sendable {
                 throw fail(StrataError(.corrupt, "model.safetensors: tensor \(name) has shape \(t.shape), expected \(wanted[name]!)"))
             }
         }
+        var digest: UInt32 = 0
+        for name in wanted.keys.sorted() {
+            tensors[name]!.values.withUnsafeBytes { digest = CRC32C.checksum($0, continuing: digest) }
+        }
+        weightsDigest = digest
         func take(_ name: String) -> [Float] { tensors.removeValue(forKey: name)!.values }
 
         word = take("embeddings.word_embeddings.weight")

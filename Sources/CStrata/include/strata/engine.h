@@ -96,8 +96,9 @@ strata_status strata_engine_store(strata_engine *engine, const char *request_jso
 
 /**
  * Recalls the memories most relevant to a query: hybrid vector + keyword
- * (BM25) search fused by reciprocal rank, then weighted by recency,
- * importance and access count. Every hit reports each part of its score.
+ * (BM25) search fused as the configuration's recall.fusion says for the
+ * embedder, then weighted by recency, importance and access count. Every
+ * hit reports each part of its score.
  *
  * Request: {"query": "text", "k": 10?, "filter": {...}?, "scope": "org/planner"?,
  *           "tiers": ["working", ...]?, "category": "name"?}
@@ -423,6 +424,45 @@ strata_status strata_engine_subscribe(strata_engine *engine, strata_event_fn cal
  * [thread-safe] but not from inside the callback itself.
  */
 strata_status strata_engine_unsubscribe(strata_engine *engine, uint64_t subscription);
+
+/**
+ * Moves the memories of `engine` into `target`, re-embedded by `target`'s
+ * embedder: the way to change a store's embedder (strata reembed). Every store
+ * records the embedding space of its vectors (embedder, model id, dimension,
+ * normalisation; as history of the id "strata:space"), and strata_engine_open
+ * refuses a store with another embedder (STRATA_ERR_INVALID_CONFIG naming
+ * both), so a store is moved, never silently mixed.
+ *
+ * Open `target` on another, new file with the new embedder (say PATH.new); call
+ * this; close both; then switch what your configuration names (strata reembed
+ * renames a strata.json naming the new file over the old one). Until then
+ * `engine` keeps its vectors and answers recall from the old space; writes to it
+ * during the call are carried over (a last pass holds its writer lock).
+ * Memories go over in batches, each committed atomically with its history, so
+ * after a crash calling it again with a target on the same file resumes: what
+ * is there with the same content is kept, nothing is embedded twice, every
+ * memory ends up there once. Memories forgotten meanwhile are removed from the
+ * target.
+ *
+ * Since ABI 1.6 (with strata_engine_embed; issue 15).
+ *
+ * Request: {"batch_size": 64?} (1...10000; NULL means {}).
+ * Answer: {"from": SPACE, "to": SPACE, "memories", "embedded", "kept",
+ *          "removed", "batches"}, where SPACE is {"embedder", "model_id",
+ *          "dimension", "normalized"}; "embedded" counts the memories this call
+ *          embedded, "kept" those a previous call had moved.
+ * @param[in]  engine    the store to move (borrowed).
+ * @param[in]  target    an engine on another store, empty or filled by an
+ *                       interrupted call; never `engine` (borrowed).
+ * @param[out] out_json  the answer; free with strata_string_free().
+ * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a NULL target, `target`
+ *         equal to `engine` or a bad batch size; STRATA_ERR_INVALID_JSON for an
+ *         unknown key; the embedder's or a store's error (batches committed
+ *         before it stay in `target`, for the next call).
+ * [thread-safe] on `engine`; `target` must not be used by other threads during
+ * the call.
+ */
+strata_status strata_engine_reembed(strata_engine *engine, strata_engine *target, const char *request_json, char **out_json);
 
 #ifdef __cplusplus
 }
