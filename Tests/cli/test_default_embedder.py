@@ -5,11 +5,13 @@ Needs the model scripts/setup installs (scripts/install-model) in its default fo
 """
 
 import json
+import re
 
 from test_cli import Store, strata
 
 MINILM = {"backend": "minilm", "plugin": "minilm"}
 HASHING = {"backend": "hashing"}
+# The model id, then "@crc32c:" and the digest of the weights as loaded (the embedding space).
 MINILM_ID = "minilm:sentence-transformers/all-MiniLM-L6-v2"
 AUTO = {"STRATA_EMBEDDER": "auto"}
 
@@ -28,7 +30,7 @@ def test_init_uses_minilm_when_its_model_is_installed(tmp_path):
     assert r.code == 0, r.err
     assert r.err == "", "no notice when minilm is used"
     assert written(tmp_path)["embedder"] == MINILM
-    assert f"Embedder: {MINILM_ID} (384 dimensions)." in r.out
+    assert re.search(rf"^Embedder: {re.escape(MINILM_ID)}@crc32c:[0-9a-f]{{8}} \(384 dimensions\)\.$", r.out, re.M), r.out
     s = Store(tmp_path)
     s.ok("add", "Alice prefers a window seat when she flies long distances", env=AUTO)
     s.ok("add", "Bob is allergic to peanuts", env=AUTO)
@@ -92,7 +94,7 @@ def test_demo_recalls_the_paraphrase_with_minilm(tmp_path):
     r = strata("demo", "--json", cwd=tmp_path, env=AUTO)
     assert r.code == 0, r.err
     answer = r.json()
-    assert answer["embedder"] == MINILM_ID and answer["embedder_notice"] is None
+    assert answer["embedder"].startswith(MINILM_ID + "@crc32c:") and answer["embedder_notice"] is None
     assert answer["failures"] == [] and answer["unchecked"] == []
     plane = next(q for q in answer["queries"] if q["query"] == "Where does Alice like to sit on a plane?")
     assert plane["checked"] and plane["ok"]
