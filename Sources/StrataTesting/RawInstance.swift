@@ -8,7 +8,7 @@ typealias RawCreateWithHost = @convention(c) (
     UnsafePointer<strata_host_api>?, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> Int32
 
-/// How the raw contract checks (`RawEmbedder`, `RawSummarizer`, `RawMemoryKernel`) read a
+/// How the raw contract checks (`RawVectorStore`, `RawEmbedder`, `RawSummarizer`, `RawMemoryKernel`) read a
 /// vtable and make an instance: exactly as the host does, so what they see is what the engine
 /// would get, minus the adapter's checks and repairs.
 enum RawVTable {

@@ -89,29 +89,10 @@ final class RawVectorStore: @unchecked Sendable {
     let dimension: Int
     private var destroyed = false
 
-    /// The vtable as the host reads it (only what struct_size covers; the rest NULL).
-    static func vtable(of factory: PluginFactory) -> (strata_vector_store_vtable, Int) {
-        let table = factory.rawVTable.assumingMemoryBound(to: strata_vector_store_vtable.self)
-        let size = Int(table.pointee.struct_size)
-        let full = MemoryLayout<strata_vector_store_vtable>.size
-        let out = UnsafeMutableRawPointer.allocate(byteCount: full, alignment: MemoryLayout<strata_vector_store_vtable>.alignment)
-        defer { out.deallocate() }
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: full)
-        out.copyMemory(from: UnsafeRawPointer(table), byteCount: min(full, max(0, size)))
-        return (out.load(as: strata_vector_store_vtable.self), size)
-    }
-
-    /// Calls create_with_host (when filled) or create with `config`.
+    /// Calls create_with_host (when filled) or create with `config`, as the host does.
     static func create(_ factory: PluginFactory, config: String, dimension: Int) -> (RawOutcome, RawVectorStore?) {
-        let (v, size) = vtable(of: factory)
-        var out: UnsafeMutableRawPointer?
-        let outcome = RawOutcome.of {
-            config.withCString { c in
-                if let withHost = v.create_with_host { return withHost(PluginHost.table, c, &out) }
-                if let create = v.create { return create(c, &out) }
-                return Int32(STRATA_ERR_PLUGIN)
-            }
-        }
+        let (v, size) = RawVTable.read(factory, as: strata_vector_store_vtable.self)
+        let (outcome, out) = RawVTable.create(config: config, create: v.create, createWithHost: v.create_with_host)
         guard outcome.ok else { return (outcome, nil) }
         return (outcome, RawVectorStore(vtable: v, declaredSize: size, instance: out, dimension: dimension))
     }
