@@ -1,11 +1,17 @@
 import StrataCore
 
-/// The built-in vector store: exact search over a contiguous row-major matrix in memory.
+/// The built-in vector store: rows of a contiguous row-major matrix in memory, searched
+/// exactly or through an HNSW graph (`VectorIndexSettings`: exact, hnsw, or auto by size).
 ///
-/// - Search scores every row with SIMD dot products on every core and keeps the k best
+/// - Rows are slots: a removed memory's slot is reused by a later insert, so row numbers stay
+///   put and the graph (which links rows by number) never has to be renumbered.
+/// - Exact search scores every row with SIMD dot products on every core and keeps the k best
 ///   in a heap (`ExactScan`): exact results, O(n·d) per query, at memory bandwidth. A filter
 ///   is evaluated only for rows that would enter the top k, which gives the same answer as
-///   filtering first. `searchBatch` runs a block of queries as one OpenBLAS sgemm.
+///   filtering first. `searchBatch` runs a block of queries as one packed sgemm.
+/// - Graph search visits a few thousand rows whatever the size. A filtered search picks its
+///   plan by the filter's selectivity (`SearchPlan`): a selective filter scans its candidate
+///   rows exactly, a broad one walks the graph with the filter applied inside the walk.
 /// - Cosine vectors are normalised on the way in, so cosine is a dot product.
 /// - Keyword search is BM25 over content (`KeywordIndex`).
 ///
@@ -20,13 +26,25 @@ public final class InMemoryVectorStore: VectorStore {
     public let name: String
     public let providesKeywordSearch: Bool
 
+    /// How nearest neighbours are found.
+    public let index: VectorIndexSettings
+
     private struct State {
-        var matrix: [Float] = []        // rows * dimension
+        var matrix: [Float] = []        // slots * dimension
         var norms: [Float] = []         // squared norms, for l2
-        var memories: [Memory] = []
+        var memories: [Memory?] = []    // nil: a free slot
         var rowOf: [String: Int] = [:]
+        /// Free slots, reused last freed first.
+        var free: [Int] = []
+        /// One bit per slot holding a memory.
+        var occupied = RowBitmap(rows: 0)
         var keywords = KeywordIndex()
         var metadata = MetadataIndex()
+        /// The HNSW graph over the occupied slots, when the settings want one. Derived data:
+        /// never part of a snapshot (a class, so a copy would share it); rebuilt after a rollback.
+        var graph: HNSWGraph?
+
+        var slots: Int { memories.count }
     }
 
     private let state = Guarded(State())
@@ -45,25 +63,30 @@ public final class InMemoryVectorStore: VectorStore {
     ///   - metric: how closeness is measured.
     ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own,
     ///     e.g. SQLite's FTS5, and uses this one only for vectors).
-    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true) throws(StrataError) {
+    ///   - index: exact search, an HNSW graph, or auto (exact below a size).
+    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true,
+                index: VectorIndexSettings = VectorIndexSettings()) throws(StrataError) {
         guard dimension >= 1, dimension <= 1 << 16 else {
             throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
         }
         self.dimension = dimension
         self.metric = metric
         self.name = name
+        self.index = index
         providesKeywordSearch = keywordSearch
     }
 
-    /// Creates the store from its JSON options: {"dimension": N, "metric": "cosine"|"dot"|"l2"}.
+    /// Creates the store from its JSON options:
+    /// {"dimension": N, "metric": "cosine"|"dot"|"l2", "index": {...} (`VectorIndexSettings`)}.
     public convenience init(options: JSONValue, path: String) throws(StrataError) {
         var r = try JSONObjectReader(options, path: path, code: .invalidConfig)
         guard let dim = try r.optionalInt("dimension", in: 1...65536) else {
             throw StrataError(.invalidConfig, "\(path).dimension is required")
         }
         let metric = try r.optionalChoice("metric", Metric.allCases.map(\.rawValue)).flatMap(Metric.init) ?? .cosine
+        let index = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "\(path).index") }
         try r.finish()
-        try self.init(dimension: dim, metric: metric)
+        try self.init(dimension: dim, metric: metric, index: index ?? VectorIndexSettings())
     }
 
     private func prepared(_ v: [Float]) -> [Float] { metric == .cosine ? Vectors.normalized(v) : v }
@@ -73,7 +96,11 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func remove(ids: [String]) throws(StrataError) -> Int {
-        state.write { s in ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) } }
+        state.write { s in
+            let removed = ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) }
+            maintainGraph(&s, linking: [])
+            return removed
+        }
     }
 
     /// Applies upserts then removals under one write lock: readers see all of it or none.
@@ -92,66 +119,118 @@ public final class InMemoryVectorStore: VectorStore {
         }
         let rows = vectorsAsKept ? change.upserts.map(\.vector) : change.upserts.map { prepared($0.vector) }
         state.write { s in
-            // Grow geometrically: reserving the exact size on every batch would copy the whole
-            // matrix per batch (quadratic in the number of batches).
-            let needed = s.matrix.count + change.upserts.count * dimension
-            if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
+            var linking: [Int] = []  // slots whose vector is new to the graph
             for (record, row) in zip(change.upserts, rows) {
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
-                    s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
-                    s.norms[at] = norm
-                    s.metadata.remove(s.memories[at], row: at)
+                    if !sameVector(s.matrix, at, row) {
+                        // The graph links this row by its old vector: unlink it (its neighbours
+                        // are repaired) and link it again below.
+                        if let graph = s.graph { withRows(s) { graph.remove(at, rows: $0) } }
+                        s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
+                        s.norms[at] = norm
+                        linking.append(at)
+                    }
+                    s.metadata.remove(s.memories[at]!, row: at)
                     s.memories[at] = record.memory
                     s.metadata.add(record.memory, row: at)
                 } else {
-                    s.rowOf[record.memory.id] = s.memories.count
-                    s.metadata.add(record.memory, row: s.memories.count)
-                    s.matrix.append(contentsOf: row)
-                    s.norms.append(norm)
-                    s.memories.append(record.memory)
+                    let at = takeSlot(&s)
+                    s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
+                    s.norms[at] = norm
+                    s.memories[at] = record.memory
+                    s.rowOf[record.memory.id] = at
+                    s.occupied.insert(at)
+                    s.metadata.add(record.memory, row: at)
+                    linking.append(at)
                 }
                 if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
             }
             for id in change.removals { _ = remove(id: id, from: &s) }
+            maintainGraph(&s, linking: linking)
         }
+    }
+
+    /// Whether slot `at` holds exactly `row` (an update that changes only the memory, such as
+    /// an access count, leaves the graph alone).
+    private func sameVector(_ matrix: [Float], _ at: Int, _ row: [Float]) -> Bool {
+        let base = at * dimension
+        for j in 0..<dimension where matrix[base + j].bitPattern != row[j].bitPattern { return false }
+        return true
+    }
+
+    /// A free slot, or a new one at the end (the matrix grows geometrically: reserving the
+    /// exact size on every batch would copy the whole matrix per batch).
+    private func takeSlot(_ s: inout State) -> Int {
+        if let at = s.free.popLast() { return at }
+        let at = s.slots
+        let needed = (at + 1) * dimension
+        if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
+        s.matrix.append(contentsOf: repeatElement(0, count: dimension))
+        s.norms.append(0)
+        s.memories.append(nil)
+        s.occupied.resize(rows: at + 1)
+        return at
     }
 
     private func remove(id: String, from s: inout State) -> Bool {
         guard let at = s.rowOf.removeValue(forKey: id) else { return false }
-        // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
-        let last = s.memories.count - 1
-        s.metadata.remove(s.memories[at], row: at)
-        if at != last {
-            for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
-            s.norms[at] = s.norms[last]
-            s.metadata.remove(s.memories[last], row: last)
-            s.memories[at] = s.memories[last]
-            s.metadata.add(s.memories[at], row: at)
-            s.rowOf[s.memories[at].id] = at
-        }
-        s.matrix.removeLast(dimension)
-        s.norms.removeLast()
-        s.memories.removeLast()
+        s.metadata.remove(s.memories[at]!, row: at)
+        s.memories[at] = nil
+        s.occupied.remove(at)
+        s.free.append(at)
         s.keywords.remove(id: id)
+        if let graph = s.graph { withRows(s) { graph.remove(at, rows: $0) } }
         return true
+    }
+
+    /// Brings the graph in line with the settings and the rows: builds it when the store
+    /// crosses `auto_rows` (on every core), drops it when an auto store shrinks below half of
+    /// that, otherwise links the slots in `linking` that still hold a memory.
+    private func maintainGraph(_ s: inout State, linking: [Int]) {
+        let live = s.rowOf.count
+        if index.wantsGraph(rows: live) {
+            if s.graph == nil {
+                s.graph = buildGraph(s)
+                return
+            }
+            let graph = s.graph!
+            var seen = Set<Int>()
+            let nodes = linking.filter { s.memories[$0] != nil && !graph.isLive($0) && seen.insert($0).inserted }
+            withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 1024) }
+        } else if s.graph != nil, index.kind == .auto, live < index.autoRows / 2 {
+            s.graph = nil
+        }
+    }
+
+    /// A graph over every occupied slot, linked on every core.
+    private func buildGraph(_ s: State) -> HNSWGraph {
+        let graph = HNSWGraph(dimension: dimension, metric: metric, settings: index)
+        let nodes = (0..<s.slots).filter { s.memories[$0] != nil }
+        withRows(s) { graph.insert(nodes, rows: $0, parallel: true) }
+        return graph
+    }
+
+    private func withRows<T>(_ s: State, _ body: (GraphRows) -> T) -> T {
+        s.matrix.withUnsafeBufferPointer { body(GraphRows(base: $0.baseAddress!, dimension: dimension)) }
     }
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
         state.read { s in
             guard let at = s.rowOf[id] else { return nil }
-            return StoredRecord(memory: s.memories[at], vector: Array(s.matrix[at * dimension..<(at + 1) * dimension]))
+            return record(s, at)
         }
     }
 
-    public func count() throws(StrataError) -> Int { state.read { $0.memories.count } }
+    public func count() throws(StrataError) -> Int { state.read { $0.rowOf.count } }
 
     public func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError) {
         // Copy out under the lock, call back outside it, so a callback may use the store.
         let records: [StoredRecord] = state.read { s in
             var out: [StoredRecord] = []
-            for (at, m) in s.memories.enumerated() where filter?.matches(m) ?? true {
-                out.append(StoredRecord(memory: m, vector: Array(s.matrix[at * dimension..<(at + 1) * dimension])))
+            for at in 0..<s.slots {
+                guard let m = s.memories[at], filter?.matches(m) ?? true else { continue }
+                out.append(record(s, at))
             }
             return out
         }
@@ -164,28 +243,68 @@ public final class InMemoryVectorStore: VectorStore {
         let q = prepared(query)
         let qNorm = Vectors.dot(q, q)
         return state.read { s in
-            let n = s.memories.count
-            guard n > 0 else { return [] }
+            let n = s.slots
+            guard s.rowOf.count > 0 else { return [] }
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
-            // Rows the metadata index rules out are skipped without reading their vectors.
-            let allowed = filter.flatMap { s.metadata.candidates(for: $0, rows: n) }
-            let hits = s.matrix.withUnsafeBufferPointer { m in
-                s.norms.withUnsafeBufferPointer { norms in
-                    q.withUnsafeBufferPointer { qp in
-                        s.memories.withUnsafeBufferPointer { memories in
-                            (allowed?.words ?? []).withUnsafeBufferPointer { bits in
-                                ExactScan.topK(
-                                    matrix: m.baseAddress!, norms: norms.baseAddress!, rows: n, dimension: dimension,
-                                    query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k,
-                                    allowed: allowed == nil ? nil : bits.baseAddress,
-                                    accept: filter.map { f in { row in f.matches(stored: memories.baseAddress! + row) } })
+            // Rows the metadata index rules out are skipped without reading their vectors, and
+            // so are free slots.
+            let narrowed = filter.flatMap { s.metadata.candidates(for: $0, rows: n) }
+            var allowed = narrowed
+            if !s.free.isEmpty {
+                if allowed == nil { allowed = s.occupied } else { allowed!.formIntersection(s.occupied) }
+            }
+            let hits: [(item: Int, score: Double)] = s.memories.withUnsafeBufferPointer { memories in
+                (allowed?.words ?? []).withUnsafeBufferPointer { bits in
+                    let bitmap = allowed == nil ? nil : bits.baseAddress
+                    let accept: ((Int) -> Bool)? = filter.map { f in { row in f.matches(memories[row]!) } }
+                    if let graph = s.graph {
+                        let plan = SearchPlan.choose(
+                            rows: s.rowOf.count, k: k, ef: index.efSearch, m: index.m, filter: filter,
+                            candidates: narrowed == nil ? nil : allowed?.count,
+                            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: n, occupied: s.occupied) { memories[$0] } })
+                        if plan == .graph {
+                            let found = withRows(s) { rows in
+                                q.withUnsafeBufferPointer { qp in
+                                    graph.search(qp.baseAddress!, rows: rows, k: k, ef: index.efSearch, accept: accept.map { a in
+                                        { node in
+                                            let row = Int(node)
+                                            if let bitmap, bitmap[row >> 6] & (1 << UInt64(row & 63)) == 0 { return false }
+                                            return a(row)
+                                        }
+                                    })
+                                }
+                            }
+                            // A filter the walk could not satisfy k times (it keeps the ef
+                            // nearest it reached) falls back to the exact plan below.
+                            if found.count == k || filter == nil {
+                                return found.map { (item: Int($0.node), score: Double(-$0.distance)) }
                             }
                         }
                     }
+                    return exactTopK(s, q, qNorm, k, bitmap, accept)
                 }
             }
             return hits.map { ScoredRecord(record: record(s, $0.item), score: Float($0.score)) }
         }
+    }
+
+    /// The exact plan: every allowed row scored, the k best kept.
+    private func exactTopK(_ s: State, _ q: [Float], _ qNorm: Float, _ k: Int, _ allowed: UnsafePointer<UInt64>?,
+                           _ accept: ((Int) -> Bool)?) -> [(item: Int, score: Double)] {
+        s.matrix.withUnsafeBufferPointer { m in
+            s.norms.withUnsafeBufferPointer { norms in
+                q.withUnsafeBufferPointer { qp in
+                    ExactScan.topK(
+                        matrix: m.baseAddress!, norms: norms.baseAddress!, rows: s.slots, dimension: dimension,
+                        query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k, allowed: allowed, accept: accept)
+                }
+            }
+        }
+    }
+
+    /// What the graph costs: its bytes, its live nodes, and whether there is one.
+    public var graphStats: (nodes: Int, bytes: Int)? {
+        state.read { s in s.graph.map { (nodes: $0.count, bytes: $0.bytes) } }
     }
 
     /// Rows per sgemm block in `searchBatch`: the block of scores (queries x rows floats) stays
@@ -195,7 +314,8 @@ public final class InMemoryVectorStore: VectorStore {
         max(256, min(rows, (1 << 21) / max(queries, 1)))
     }
 
-    /// Searches many queries at once as blocked sgemm: the fast path for batches.
+    /// Searches many queries at once as blocked sgemm, exactly (whatever the index): the fast
+    /// path for batches.
     /// - Parameter queries: `count` query vectors, row-major, `count * dimension` floats.
     /// - Returns: for each query, up to k (row id, score) pairs, best first.
     public func searchBatch(_ queries: [Float], count: Int, k: Int) throws(StrataError) -> [[(id: String, score: Float)]] {
@@ -214,28 +334,32 @@ public final class InMemoryVectorStore: VectorStore {
             qs.replaceSubrange(i * dimension..<(i + 1) * dimension, with: row)
         }
         return state.read { s in
-            let n = s.memories.count
+            let n = s.slots
             var tops = (0..<count).map { _ in TopK<Int>(k: k) }
             guard n > 0, k > 0 else { return tops.map { _ in [] } }
             let block = Self.batchBlockRows(rows: n, queries: count)
             var scores = [Float](repeating: 0, count: count * block)
             var product = PackedProduct()
             defer { product.release() }
+            let occupied = s.free.isEmpty ? nil : s.occupied
             s.matrix.withUnsafeBufferPointer { m in
                 s.norms.withUnsafeBufferPointer { norms in
                     qs.withUnsafeBufferPointer { qp in
                         qNorms.withUnsafeBufferPointer { qn in
                             scores.withUnsafeMutableBufferPointer { sp in
                                 tops.withUnsafeMutableBufferPointer { tp in
-                                    var start = 0
-                                    while start < n {
-                                        let rows = min(block, n - start)
-                                        product.multiply(x: qp.baseAddress!, m: count, w: m.baseAddress! + start * dimension,
-                                                         n: rows, k: dimension, into: sp.baseAddress!)
-                                        ExactScan.selectBlock(
-                                            scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
-                                            norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp)
-                                        start += rows
+                                    (occupied?.words ?? []).withUnsafeBufferPointer { bits in
+                                        var start = 0
+                                        while start < n {
+                                            let rows = min(block, n - start)
+                                            product.multiply(x: qp.baseAddress!, m: count, w: m.baseAddress! + start * dimension,
+                                                             n: rows, k: dimension, into: sp.baseAddress!)
+                                            ExactScan.selectBlock(
+                                                scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
+                                                norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp,
+                                                allowed: occupied == nil ? nil : bits.baseAddress)
+                                            start += rows
+                                        }
                                     }
                                 }
                             }
@@ -243,7 +367,7 @@ public final class InMemoryVectorStore: VectorStore {
                     }
                 }
             }
-            return tops.map { $0.sortedDescending().map { (id: s.memories[$0.item].id, score: Float($0.score)) } }
+            return tops.map { $0.sortedDescending().map { (id: s.memories[$0.item]!.id, score: Float($0.score)) } }
         }
     }
 
@@ -252,7 +376,7 @@ public final class InMemoryVectorStore: VectorStore {
         return state.read { s in
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
-                return filter.matches(s.memories[s.rowOf[id]!])
+                return filter.matches(s.memories[s.rowOf[id]!]!)
             }
             return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
         }
@@ -268,8 +392,9 @@ public final class InMemoryVectorStore: VectorStore {
             guard shelf[snapshotName] == nil else {
                 throw StrataError(.conflict, "\(name): snapshot \"\(snapshotName)\" exists; delete it first or choose another name")
             }
-            let copy = state.read { $0 }
-            let info = SnapshotInfo(name: snapshotName, createdAt: at, memories: copy.memories.count)
+            var copy = state.read { $0 }
+            copy.graph = nil  // derived, and shared by reference: rebuilt on rollback instead
+            let info = SnapshotInfo(name: snapshotName, createdAt: at, memories: copy.rowOf.count)
             shelf[snapshotName] = Saved(info: info, state: copy)
             return info
         }
@@ -285,7 +410,10 @@ public final class InMemoryVectorStore: VectorStore {
             guard let target = shelf[snapshotName] else { throw unknownSnapshot(snapshotName, shelf) }
             return state.write { s in
                 let rows = RollbackReport.rows(from: records(s), to: records(target.state), snapshot: snapshotName, at: at)
-                if !rows.isEmpty { s = target.state }
+                if !rows.isEmpty {
+                    s = target.state
+                    maintainGraph(&s, linking: [])
+                }
                 return RollbackReport(snapshot: snapshotName, history: rows)
             }
         }
@@ -303,17 +431,12 @@ public final class InMemoryVectorStore: VectorStore {
         return StrataError(.notFound, "\(name): no snapshot \"\(snapshotName)\" (" + (known.isEmpty ? "there are none" : "there are: " + known.joined(separator: ", ")) + ")")
     }
 
-    /// Every record of `s`, vectors as kept (normalised for cosine).
+    /// Every record of `s`, vectors as kept (normalised for cosine), in slot order.
     private func records(_ s: State) -> [StoredRecord] {
-        (0..<s.memories.count).map { record(s, $0) }
-    }
-
-    @inline(__always)
-    private func score(dot: Float, rowNorm: Float, queryNorm: Float) -> Float {
-        metric == .l2 ? -(rowNorm - 2 * dot + queryNorm) : dot
+        (0..<s.slots).compactMap { s.memories[$0] == nil ? nil : record(s, $0) }
     }
 
     private func record(_ s: State, _ row: Int) -> StoredRecord {
-        StoredRecord(memory: s.memories[row], vector: Array(s.matrix[row * dimension..<(row + 1) * dimension]))
+        StoredRecord(memory: s.memories[row]!, vector: Array(s.matrix[row * dimension..<(row + 1) * dimension]))
     }
 }

@@ -91,10 +91,20 @@ struct RowBitmap {
     }
 
     mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
+
+    /// Room for `rows` rows; new rows are clear.
+    mutating func resize(rows: Int) {
+        let needed = (rows + 63) / 64
+        if needed > words.count { words.append(contentsOf: repeatElement(0, count: needed - words.count)) }
+    }
+
+    /// Rows set.
+    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
     mutating func remove(_ row: Int) { words[row >> 6] &= ~(1 << UInt64(row & 63)) }
 
+    /// Keeps the rows set in both (rows beyond the shorter one are cleared).
     mutating func formIntersection(_ other: RowBitmap) {
-        for i in words.indices { words[i] &= other.words[i] }
+        for i in words.indices { words[i] &= i < other.words.count ? other.words[i] : 0 }
     }
 
     mutating func formUnion(_ other: RowBitmap) {

@@ -1,0 +1,193 @@
+import StrataBackends
+import StrataCore
+import Testing
+
+/// Seeded clustered vectors, as embeddings are: `clusters` centres, points spread around them.
+private struct Mixture {
+    let dimension: Int
+    var random: SeededRandom
+    let centres: [[Float]]
+
+    init(dimension: Int, clusters: Int, seed: UInt64) {
+        self.dimension = dimension
+        var r = SeededRandom(seed: seed)
+        centres = (0..<clusters).map { _ in (0..<dimension).map { _ in Float(r.gaussian()) } }
+        random = r
+    }
+
+    mutating func next() -> [Float] {
+        let c = centres[Int(random.next() % UInt64(centres.count))]
+        return c.map { $0 + 0.6 * Float(random.gaussian()) }
+    }
+}
+
+private func record(_ id: Int, _ v: [Float], metadata: [String: JSONValue] = [:]) -> StoredRecord {
+    StoredRecord(memory: Memory(id: "m\(id)", content: "", metadata: metadata, createdAt: Timestamp(milliseconds: 0)), vector: v)
+}
+
+/// Mean fraction of the exact top k found by the approximate search.
+private func recall(_ approximate: InMemoryVectorStore, _ exact: InMemoryVectorStore, queries: [[Float]], k: Int,
+                    filter: Filter? = nil) throws -> Double {
+    var total = 0.0
+    for q in queries {
+        let truth = Set(try exact.search(q, k: k, filter: filter).map(\.record.memory.id))
+        let found = try approximate.search(q, k: k, filter: filter).map(\.record.memory.id)
+        #expect(found.count == truth.count, "a search returns as many hits as the exact one")
+        total += truth.isEmpty ? 1 : Double(Set(found).intersection(truth).count) / Double(truth.count)
+    }
+    return total / Double(queries.count)
+}
+
+private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMemoryVectorStore {
+    try InMemoryVectorStore(dimension: d, metric: metric, name: "hnsw",
+                            index: VectorIndexSettings(kind: .hnsw, m: 12, efConstruction: 100, efSearch: efSearch, seed: 7))
+}
+
+@Suite struct HNSWIndexTests {
+    static let d = 24
+
+    @Test(arguments: [Metric.cosine, .dot, .l2])
+    func recallAtTenIsCloseToExactForEveryMetric(metric: Metric) throws {
+        var data = Mixture(dimension: Self.d, clusters: 24, seed: 11)
+        let rows = (0..<3000).map { record($0, data.next()) }
+        let queries = (0..<60).map { _ in data.next() }
+        let graph = try hnsw(Self.d, metric)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: metric, index: .exact)
+        try graph.upsert(rows)  // one batch of 3,000: linked on every core
+        try exact.upsert(rows)
+        #expect(graph.graphStats?.nodes == 3000)
+        let r = try recall(graph, exact, queries: queries, k: 10)
+        #expect(r >= (metric == .dot ? 0.9 : 0.95), "recall@10 \(r) for \(metric)")
+    }
+
+    @Test func removalsUpdatesAndReusedSlotsKeepRecallAndNeverReturnRemovedRows() throws {
+        var data = Mixture(dimension: Self.d, clusters: 20, seed: 5)
+        var random = SeededRandom(seed: 99)
+        let graph = try hnsw(Self.d, .cosine)
+        var live: [Int: [Float]] = [:]
+        var nextId = 0
+        // Small batches (linked one at a time), removals and vector updates interleaved.
+        for _ in 0..<30 {
+            var batch: [StoredRecord] = []
+            for _ in 0..<100 {
+                let v = data.next()
+                live[nextId] = v
+                batch.append(record(nextId, v))
+                nextId += 1
+            }
+            try graph.upsert(batch)
+            let ids = live.keys.sorted()
+            let doomed = (0..<25).map { _ in ids[Int(random.next() % UInt64(ids.count))] }
+            let gone = Set(doomed)
+            _ = try graph.remove(ids: gone.map { "m\($0)" })
+            for id in gone { live[id] = nil }
+            let kept = live.keys.sorted()
+            var moved: [StoredRecord] = []
+            for _ in 0..<10 {
+                let id = kept[Int(random.next() % UInt64(kept.count))]
+                let v = data.next()
+                live[id] = v
+                moved.append(record(id, v))
+            }
+            try graph.upsert(moved)
+        }
+        #expect(try graph.count() == live.count)
+        #expect(graph.graphStats?.nodes == live.count)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: .exact)
+        try exact.upsert(live.keys.sorted().map { record($0, live[$0]!) })
+        let queries = (0..<60).map { _ in data.next() }
+        let r = try recall(graph, exact, queries: queries, k: 10)
+        #expect(r >= 0.95, "recall@10 \(r) after removals and updates")
+        // Removed rows never come back, even when the query is their own vector.
+        let removed = (0..<nextId).filter { live[$0] == nil }
+        #expect(!removed.isEmpty)
+        for id in removed.prefix(20) {
+            let hits = try graph.search(try exact.search(data.next(), k: 1, filter: nil)[0].record.vector, k: 20, filter: nil)
+            #expect(!hits.contains { $0.record.memory.id == "m\(id)" })
+        }
+    }
+
+    @Test(arguments: [50.0, 10.0, 1.0, 0.1])
+    func filteredSearchFindsKHitsAtAnySelectivity(percent: Double) throws {
+        var data = Mixture(dimension: Self.d, clusters: 24, seed: 3)
+        let n = 6000
+        let cut = Int(percent * 10)
+        let rows = (0..<n).map { i in record(i, data.next(), metadata: ["pass": .bool(i % 1000 < cut)]) }
+        let graph = try hnsw(Self.d, .cosine)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: .exact)
+        try graph.upsert(rows)
+        try exact.upsert(rows)
+        let queries = (0..<40).map { _ in data.next() }
+        // Narrowed by the metadata bitmap, and (`not`) by sampling: both plans must hold.
+        for filter in [Filter.condition(path: ["metadata", "pass"], .eq(.bool(true))), .not(.condition(path: ["metadata", "pass"], .eq(.bool(false))))] {
+            let r = try recall(graph, exact, queries: queries, k: 10, filter: filter)
+            #expect(r >= 0.95, "recall@10 \(r) with a \(percent)% filter \(filter)")
+        }
+    }
+
+    @Test func autoKeepsAGraphOnlyFromItsSizeOn() throws {
+        let settings = VectorIndexSettings(kind: .auto, m: 8, efConstruction: 40, autoRows: 400)
+        let store = try InMemoryVectorStore(dimension: 8, metric: .l2, index: settings)
+        var data = Mixture(dimension: 8, clusters: 4, seed: 1)
+        try store.upsert((0..<399).map { record($0, data.next()) })
+        #expect(store.graphStats == nil)
+        try store.upsert([record(399, data.next())])
+        #expect(store.graphStats?.nodes == 400)
+        _ = try store.remove(ids: (0..<250).map { "m\($0)" })
+        #expect(store.graphStats == nil, "an auto store below half its threshold drops the graph")
+        #expect(try store.count() == 150)
+    }
+
+    @Test func aRollbackRebuildsTheGraphForTheRestoredRows() throws {
+        var data = Mixture(dimension: Self.d, clusters: 10, seed: 8)
+        let graph = try hnsw(Self.d, .l2)
+        let first = (0..<1500).map { record($0, data.next()) }
+        try graph.upsert(first)
+        _ = try graph.snapshot(name: "before", at: Timestamp(milliseconds: 1))
+        _ = try graph.remove(ids: (0..<700).map { "m\($0)" })
+        try graph.upsert((1500..<2000).map { record($0, data.next()) })
+        _ = try graph.rollback(name: "before", at: Timestamp(milliseconds: 2))
+        #expect(try graph.count() == 1500)
+        #expect(graph.graphStats?.nodes == 1500)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .l2, index: .exact)
+        try exact.upsert(first)
+        let r = try recall(graph, exact, queries: (0..<40).map { _ in data.next() }, k: 10)
+        #expect(r >= 0.95, "recall@10 \(r) after a rollback")
+    }
+
+    @Test func aMetadataOnlyUpdateLeavesTheGraphAlone() throws {
+        var data = Mixture(dimension: 8, clusters: 3, seed: 2)
+        let store = try hnsw(8, .cosine)
+        let rows = (0..<300).map { record($0, data.next()) }
+        try store.upsert(rows)
+        let before = store.graphStats
+        try store.upsert(rows.map { StoredRecord(memory: Memory(id: $0.memory.id, content: "seen", createdAt: Timestamp(milliseconds: 5)), vector: $0.vector) })
+        #expect(store.graphStats?.nodes == before?.nodes)
+        #expect(try store.get(id: "m3")?.memory.content == "seen")
+    }
+
+    @Test func indexOptionsAreCheckedByName() {
+        func options(_ index: String) -> JSONValue {
+            try! JSONParser.parse("{\"dimension\": 4, \"index\": \(index)}")
+        }
+        let cases: [(String, String)] = [
+            ("{\"type\": \"hnsw\", \"mm\": 3}", "mm"),
+            ("{\"type\": \"tree\"}", "type"),
+            ("{\"type\": \"hnsw\", \"m\": 1}", "m"),
+            ("{\"type\": \"hnsw\", \"m\": 32, \"ef_construction\": 16}", "ef_construction"),
+            ("{\"type\": \"hnsw\", \"auto_rows\": 10}", "auto_rows"),
+        ]
+        for (index, key) in cases {
+            #expect {
+                _ = try InMemoryVectorStore(options: options(index), path: "memory options")
+            } throws: { error in
+                let e = error as! StrataError
+                return e.code == .invalidConfig && e.message.contains("memory options.index") && e.message.contains(key)
+            }
+        }
+        #expect(throws: Never.self) {
+            let store = try InMemoryVectorStore(options: options("{\"type\": \"hnsw\", \"m\": 8, \"ef_search\": 20}"), path: "memory options")
+            #expect(store.index.kind == .hnsw && store.index.m == 8 && store.index.efSearch == 20)
+        }
+    }
+}
