@@ -32,7 +32,8 @@ import Synchronization
 /// `read_only` (true: open an existing file with SQLITE_OPEN_READONLY, create nothing, run no
 /// migration, and refuse every write, snapshot, rollback and snapshot deletion with
 /// `.unsupported`; a missing file is `.io`; a file needing a migration is an error saying to
-/// open it once for writing), plus the host's `dimension` and `metric`. Thread-safe: one
+/// open it once for writing), `index` (how the in-process index finds neighbours:
+/// `VectorIndexSettings`, default auto), plus the host's `dimension` and `metric`. Thread-safe: one
 /// connection behind a lock; searches run beside each other on the in-process index.
 public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public let dimension: Int
@@ -69,6 +70,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let synchronous = try r.optionalChoice("synchronous", ["full", "normal", "off"]) ?? "full"
         let busy = try r.optionalInt("busy_timeout_ms", in: 0...3_600_000) ?? 10_000
         let readOnly = try r.optionalBool("read_only") ?? false
+        let indexSettings = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "sqlite options.index") }
         try r.finish()
         dimension = dim
         let metric = Metric(rawValue: metricName)!
@@ -97,7 +99,8 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         } else {
             try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
         }
-        index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: false)
+        index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: false,
+                                         index: indexSettings ?? VectorIndexSettings())
         try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
     }
 
