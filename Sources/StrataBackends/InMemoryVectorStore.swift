@@ -238,6 +238,13 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        try search(query, k: k, filter: filter, ef: nil)
+    }
+
+    /// `search` with the graph's candidate count for this query only (benchmarks sweep it).
+    /// - Parameter ef: candidates kept on the graph's layer 0 (at least k is used); nil: the
+    ///   store's `ef_search`. No effect on an exact search.
+    public func search(_ query: [Float], k: Int, filter: Filter?, ef: Int?) throws(StrataError) -> [ScoredRecord] {
         try Vectors.validate(query, dimension: dimension, what: "query vector")
         guard k > 0 else { return [] }
         let q = prepared(query)
@@ -259,13 +266,13 @@ public final class InMemoryVectorStore: VectorStore {
                     let accept: ((Int) -> Bool)? = filter.map { f in { row in f.matches(memories[row]!) } }
                     if let graph = s.graph {
                         let plan = SearchPlan.choose(
-                            rows: s.rowOf.count, k: k, ef: index.efSearch, m: index.m, filter: filter,
+                            rows: s.rowOf.count, k: k, ef: ef ?? index.efSearch, m: index.m, filter: filter,
                             candidates: narrowed == nil ? nil : allowed?.count,
                             sample: { f in SearchPlan.sampleSelectivity(of: f, slots: n, occupied: s.occupied) { memories[$0] } })
                         if plan == .graph {
                             let found = withRows(s) { rows in
                                 q.withUnsafeBufferPointer { qp in
-                                    graph.search(qp.baseAddress!, rows: rows, k: k, ef: index.efSearch, accept: accept.map { a in
+                                    graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef ?? index.efSearch, accept: accept.map { a in
                                         { node in
                                             let row = Int(node)
                                             if let bitmap, bitmap[row >> 6] & (1 << UInt64(row & 63)) == 0 { return false }
@@ -299,6 +306,20 @@ public final class InMemoryVectorStore: VectorStore {
                         query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k, allowed: allowed, accept: accept)
                 }
             }
+        }
+    }
+
+    /// How `search` would run for this filter now: "exact" or "graph" (for stats and benchmarks).
+    public func plan(k: Int, filter: Filter?) -> String {
+        state.read { s in
+            guard s.graph != nil else { return "exact" }
+            let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+            var narrowed = filter.flatMap { s.metadata.candidates(for: $0, rows: s.slots) }
+            if !s.free.isEmpty { narrowed?.formIntersection(s.occupied) }
+            let plan = SearchPlan.choose(
+                rows: s.rowOf.count, k: k, ef: index.efSearch, m: index.m, filter: filter, candidates: narrowed?.count,
+                sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots, occupied: s.occupied) { s.memories[$0] } })
+            return plan == .graph ? "graph" : "exact"
         }
     }
 
