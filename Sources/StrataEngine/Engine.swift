@@ -586,7 +586,7 @@ public final class Engine: Sendable {
         return EngineStats(
             memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
             store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations, access: access,
-            patterns: patterns, lifecycle: try lifecycleTotals())
+            patterns: patterns, lifecycle: try lifecycleTotals(), space: space)
     }
 
     /// Calls `handler` for every event from now on; returns a token for `unsubscribe`.
