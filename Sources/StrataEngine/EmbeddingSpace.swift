@@ -81,27 +81,37 @@ public struct EmbeddingSpace: Sendable, Hashable, CustomStringConvertible {
             + "(or call reembed from Swift, C or Python)")
     }
 
-    /// The refusal `error` of the store `choice` names, opened for vectors of this space, with
-    /// the space the store holds when that is why: the SQLite and file stores check their
+    /// The refusal of the store `choice` names, opened for vectors of this space, with
+    /// the space the store holds when that is why. The SQLite and file stores check their
     /// dimension as they open, before the engine can read the space they record, so the store
     /// is opened once more with `"dimension_as_stored"` (read-only, with the dimension it
-    /// holds; plugin.h, "Options") to read its space row. When that cannot say (a store
-    /// without the option or without a recorded space), `error` is returned with what it means.
-    func explaining(_ error: StrataError, of choice: BackendChoice, configured: BackendChoice, backends: any BackendProvider, path: String) -> StrataError {
-        guard error.code == .invalidConfig || error.code == .dimension else { return error }
-        let generic = StrataError(error.code, "\(error.message): the store holds vectors of another embedding space than the configured embedder's, "
-            + "\(self); nothing was changed. Configure the embedder the store was made with, or move the store to this one with `strata reembed`")
+    /// holds; plugin.h, "Options"). That open differing from the refused one in the dimension
+    /// only, its success says the dimension was the cause; its space row then names the space.
+    /// - Returns: the mismatch error naming both spaces; `refusal` explained, for a store that
+    ///   records no space (written before spaces were); `refusal` as it is when the second open
+    ///   fails too (a store without the option, or another cause) or finds this very space.
+    func explaining(_ refusal: StrataError, of choice: BackendChoice, configured: BackendChoice, backends: any BackendProvider, path: String) -> StrataError {
+        guard refusal.code == .invalidConfig || refusal.code == .dimension else { return refusal }
         var probe = choice
         probe.options = (choice.options.objectValue == nil ? JSONValue.object([:]) : choice.options).setting("dimension_as_stored", .bool(true))
+        let rows: [HistoryEntry], name: String
         do {
             let store = try backends.makeVectorStore(probe, dimension: dimension, path: path)
-            guard store.keepsHistory, let last = try store.history(id: Self.historyID).last else { return generic }
-            let stored = try EmbeddingSpace(text: last.reason, what: "embedding space row of \(last.at.iso8601) in \(store.name)")
-            guard !stored.matches(self) else { return error }
-            return mismatch(stored: stored, at: last.at, store: "\(store.name) (\(path))", choice: configured)
+            name = store.name
+            rows = store.keepsHistory ? try store.history(id: Self.historyID) : []
         } catch {
-            // The store cannot say (it has no such option, or no history): the first refusal stands.
-            return generic
+            return refusal
+        }
+        guard let last = rows.last else {
+            return StrataError(refusal.code, "\(refusal.message): the store holds vectors of another dimension than the configured embedder's, \(self), "
+                + "and records no embedding space (it was written before spaces were recorded); nothing was changed. "
+                + "Configure the embedder the store was made with, or move the store to this one with `strata reembed`")
+        }
+        do {
+            let stored = try EmbeddingSpace(text: last.reason, what: "embedding space row of \(last.at.iso8601) in \(name)")
+            return stored.matches(self) ? refusal : mismatch(stored: stored, at: last.at, store: "\(name) (\(path))", choice: configured)
+        } catch {
+            return refusal
         }
     }
 }

@@ -104,6 +104,30 @@ private func fill(_ e: Engine, _ count: Int) throws -> [String] {
         #expect(try engine(path).stats().memories == 3, "the right embedder still opens it")
     }
 
+    @Test func anOldStoreOfAnotherDimensionIsExplainedAndOtherRefusalsAreLeftAsTheyAre() throws {
+        let folder = scratchFolder("space-old-dimension")
+        do {
+            // As a store written before spaces were recorded: records, no space row.
+            let store = try SQLiteVectorStore(options: ["path": .string(folder + "/old.db"), "dimension": 64])
+            let m = Memory(id: "m-old", content: "an old memory", scope: ScopePath.root, createdAt: Timestamp(seconds: 0), model: "hashing-v1-64")
+            try store.commit(StoreChange(upserts: [StoredRecord(memory: m, vector: [Float](repeating: 0.125, count: 64))]))
+        }
+        let old = error { _ = try engine(folder + "/old.db", dimension: 96) }
+        #expect(old?.code == .invalidConfig)
+        #expect(old.map { $0.message.contains("holds dimension 64") && $0.message.contains("records no embedding space") && $0.message.contains("hashing-v1-96") } == true,
+                "\(old?.message ?? "no error")")
+        // A refusal that is not about the dimension is not dressed up as one.
+        _ = try fill(try engine(folder + "/s.db"), 1)
+        let typo = error {
+            _ = try Engine(configuration: try EngineConfiguration(json: [
+                "store": ["backend": "sqlite", "plugin": "sqlite", "options": ["path": .string(folder + "/s.db"), "synchronus": "full"]],
+                "embedder": ["backend": "hashing", "options": ["dimension": 64]],
+            ]), backends: PluginBackends())
+        }
+        #expect(typo?.code == .invalidConfig)
+        #expect(typo.map { $0.message.contains("synchronus") && !$0.message.contains("embedding space") } == true, "\(typo?.message ?? "no error")")
+    }
+
     @Test func dimensionAsStoredOpensTheFileWithItsOwnDimensionForReadingOnly() throws {
         let path = scratchFolder("space-as-stored") + "/s.db"
         _ = try fill(try engine(path), 2)
