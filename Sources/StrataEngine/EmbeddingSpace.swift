@@ -176,10 +176,8 @@ final class EmbeddingSpaceLedger: Sendable {
         state = Mutex(State(recorded: recorded, mainUnrecorded: !mainRecorded, tiersUnrecorded: unrecorded))
     }
 
-    /// What recording the space takes, when `change` is the first with vectors this engine
-    /// writes and a store records no space yet: `row` goes into `tiers` (each its own change,
-    /// committed first) and, when `main`, into `change` itself.
-    /// Call with the writer lock held; `committed()` after the commits succeeded.
+    /// What recording the space takes: `row` goes into each of `tiers` (each its own change,
+    /// committed first) and, when `main`, into the main change itself.
     struct Recording {
         let row: HistoryEntry
         let space: EmbeddingSpace
@@ -187,6 +185,9 @@ final class EmbeddingSpaceLedger: Sendable {
         let tiers: [any VectorStore]
     }
 
+    /// The recording to make with `change`, when it is the first with vectors this engine
+    /// writes and a store records no space yet. Call with the writer lock held;
+    /// `tiersCommitted()` after the tiers' commits succeeded, `committed()` after the main one did.
     func recording(for change: StoreChange, at: Timestamp) -> Recording? {
         guard !change.upserts.isEmpty else { return nil }
         return state.withLock { s -> Recording? in
@@ -198,6 +199,16 @@ final class EmbeddingSpaceLedger: Sendable {
         }
     }
 
+    /// After the tiers' rows were committed: a failing main change then writes no second row
+    /// into them, and the next try records the same space.
+    func tiersCommitted(_ r: Recording) {
+        state.withLock { s in
+            s.recorded = r.space
+            s.tiersUnrecorded = []
+        }
+    }
+
+    /// After the main change (with its row, when `r.main`) was committed.
     func committed(_ r: Recording) {
         state.withLock { s in
             s.recorded = r.space

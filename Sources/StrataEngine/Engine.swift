@@ -553,7 +553,10 @@ public final class Engine: Sendable {
         var change = change
         let recording = spaceLedger.recording(for: change, at: clock.now())
         if let recording {
-            for tierStore in recording.tiers { try tierStore.commit(StoreChange(history: [recording.row])) }
+            if !recording.tiers.isEmpty {
+                for tierStore in recording.tiers { try tierStore.commit(StoreChange(history: [recording.row])) }
+                spaceLedger.tiersCommitted(recording)
+            }
             if recording.main { change.history.append(recording.row) }
         }
         try store.commit(change)
