@@ -63,10 +63,11 @@ struct ReembedCommand: ParsableCommand {
     struct Part {
         var tier: String?
         var backend: String
-        /// Its file as the configuration names it once read (absolute) and as strata.json
-        /// writes it; nil for a store that keeps nothing between processes.
+        /// Its file as the configuration names it once read (absolute); nil for a store that
+        /// keeps nothing between processes.
         var path: String?
-        var rawPath: String?
+        /// The file a move writes, absolute and as strata.json writes it (relative when the
+        /// old path was).
         var staging: String?
         var rawStaging: String?
 
@@ -136,7 +137,7 @@ struct ReembedCommand: ParsableCommand {
             var document = raw.setting("embedder", choice.json)
             for part in parts {
                 guard let rawStaging = part.rawStaging else { continue }
-                document = Self.settingPath(rawStaging, of: part, in: document, config: config)
+                document = Self.settingPath(rawStaging, of: part, in: document)
             }
             let staged = "\(file).tmp-\(getpid())"
             try FileSystem.writeFile(staged, JSONWriter.string(document, pretty: true) + "\n")
@@ -159,7 +160,6 @@ struct ReembedCommand: ParsableCommand {
                 throw StrataError(.invalidConfig, "\(file): \(key).options.path is not a string")
             }
             p.path = path
-            p.rawPath = rawPath
             p.staging = stagingName(path, for: choice)
             p.rawStaging = stagingName(rawPath, for: choice)
             return p
@@ -175,7 +175,7 @@ struct ReembedCommand: ParsableCommand {
     }
 
     /// `document` with `part`'s store path set to `path`.
-    private static func settingPath(_ path: String, of part: Part, in document: JSONValue, config: EngineConfiguration) -> JSONValue {
+    private static func settingPath(_ path: String, of part: Part, in document: JSONValue) -> JSONValue {
         func withPath(_ store: JSONValue) -> JSONValue {
             guard case .object(var s) = store, case .object(var o)? = s["options"] else { return store }
             o["path"] = .string(path)
