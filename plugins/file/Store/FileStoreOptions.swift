@@ -12,6 +12,7 @@ import StrataCore
 /// | `read_only`           | open for reading only (see `readOnly`)  | false          |
 /// | `index`               | nearest-neighbour index (`VectorIndexSettings`) | auto   |
 /// | `dimension`, `metric` | set by the host from the embedder       |                |
+/// | `dimension_as_stored` | set by the host (see `dimensionAsStored`) | false        |
 public struct FileStoreOptions: Sendable, Equatable {
     /// When a commit's frame reaches the disk.
     public enum Durability: Sendable, Equatable {
@@ -37,6 +38,10 @@ public struct FileStoreOptions: Sendable, Equatable {
     public var readOnly: Bool
     /// How the in-memory index finds nearest neighbours.
     public var index = VectorIndexSettings()
+    /// A read-only open (as `readOnly`) with the dimension the log's header holds instead of
+    /// `dimension`: the host sets it to read the embedding space a store records after the
+    /// store refused the configured dimension (plugin.h, "Options").
+    public var dimensionAsStored = false
 
     public static let defaultCompactAfterBytes = 64 << 20
     public static let defaultGroupCommitMilliseconds = 10
@@ -52,7 +57,7 @@ public struct FileStoreOptions: Sendable, Equatable {
     }
 
     /// Decodes `{"path", "fsync", "group_commit_ms", "compact_after_bytes", "read_only", "index",
-    /// "dimension", "metric"}`.
+    /// "dimension", "metric", "dimension_as_stored"}`.
     /// - Throws: `.invalidConfig` naming the key for an unknown key, a missing path or
     ///   dimension, or a value out of range.
     public init(json: JSONValue) throws(StrataError) {
@@ -72,12 +77,14 @@ public struct FileStoreOptions: Sendable, Equatable {
         let compact = try r.optionalInt("compact_after_bytes", in: 1...(1 << 40)) ?? Self.defaultCompactAfterBytes
         let readOnly = try r.optionalBool("read_only") ?? false
         let index = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "file options.index") }
+        let asStored = try r.optionalBool("dimension_as_stored") ?? false
         try r.finish()
         self.init(
             path: path, dimension: dimension, metric: metric,
             durability: fsync == "always" ? .always : .group(milliseconds: groupMilliseconds ?? Self.defaultGroupCommitMilliseconds),
-            compactAfterBytes: compact, readOnly: readOnly)
+            compactAfterBytes: compact, readOnly: readOnly || asStored)
         self.index = index ?? VectorIndexSettings()
+        dimensionAsStored = asStored
     }
 
     /// The snapshot file beside the log.

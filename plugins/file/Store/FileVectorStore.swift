@@ -75,6 +75,8 @@ public final class FileVectorStore: ChangeApplyingStore {
         throws(StrataError)
     {
         let opened = try LogRecovery.open(options, report: report)
+        var options = options
+        options.dimension = opened.state.index.dimension  // the header's, with `dimensionAsStored`
         self.options = options
         dimension = options.dimension
         metric = options.metric

@@ -63,7 +63,7 @@ enum LogRecovery {
         }
         return try bytes.withBytes { (b) throws(StrataError) -> Opened in
             let header = try FileHeader.decode(b, kind: .log, path: path)
-            guard header.dimension == options.dimension else {
+            guard header.dimension == options.dimension || options.dimensionAsStored else {
                 throw StrataError(.invalidConfig, "\(name) holds vectors of dimension \(header.dimension), but it was opened with dimension \(options.dimension): open it with the embedder it was made with, or use another path")
             }
             guard header.metric == options.metric else {
