@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 
 /// The built-in vector store: rows of a contiguous row-major matrix in memory, searched
@@ -43,8 +46,21 @@ public final class InMemoryVectorStore: VectorStore {
         /// The HNSW graph over the occupied slots, when the settings want one. Derived data:
         /// never part of a snapshot (a class, so a copy would share it); rebuilt after a rollback.
         var graph: HNSWGraph?
+        /// Between `beginRestore` and `endRestore`: rows go back to the slots a saved graph
+        /// knows them by, and the graph waits.
+        var restoring: Restoring?
+        /// The graph changed since it was restored or saved.
+        var graphDirty = false
 
         var slots: Int { memories.count }
+    }
+
+    /// A saved graph being matched with the rows as they load.
+    private struct Restoring {
+        var saved: SavedGraph?
+        var slotOf: [String: Int] = [:]
+        /// Why the saved graph is not used, for the report.
+        var problem: String?
     }
 
     private let state = Guarded(State())
@@ -126,7 +142,10 @@ public final class InMemoryVectorStore: VectorStore {
                     if !sameVector(s.matrix, at, row) {
                         // The graph links this row by its old vector: unlink it (its neighbours
                         // are repaired) and link it again below.
-                        if let graph = s.graph { withRows(s) { graph.remove(at, rows: $0) } }
+                        if let graph = s.graph {
+                            withRows(s) { graph.remove(at, rows: $0) }
+                            s.graphDirty = true
+                        }
                         s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
                         s.norms[at] = norm
                         linking.append(at)
@@ -135,7 +154,7 @@ public final class InMemoryVectorStore: VectorStore {
                     s.memories[at] = record.memory
                     s.metadata.add(record.memory, row: at)
                 } else {
-                    let at = takeSlot(&s)
+                    let at = takeSlot(&s, for: record.memory.id)
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
                     s.norms[at] = norm
                     s.memories[at] = record.memory
@@ -161,7 +180,8 @@ public final class InMemoryVectorStore: VectorStore {
 
     /// A free slot, or a new one at the end (the matrix grows geometrically: reserving the
     /// exact size on every batch would copy the whole matrix per batch).
-    private func takeSlot(_ s: inout State) -> Int {
+    private func takeSlot(_ s: inout State, for id: String) -> Int {
+        if let at = s.restoring?.slotOf[id], at < s.slots, s.memories[at] == nil { return at }
         if let at = s.free.popLast() { return at }
         let at = s.slots
         let needed = (at + 1) * dimension
@@ -180,7 +200,10 @@ public final class InMemoryVectorStore: VectorStore {
         s.occupied.remove(at)
         s.free.append(at)
         s.keywords.remove(id: id)
-        if let graph = s.graph { withRows(s) { graph.remove(at, rows: $0) } }
+        if let graph = s.graph {
+            withRows(s) { graph.remove(at, rows: $0) }
+            s.graphDirty = true
+        }
         return true
     }
 
@@ -188,20 +211,136 @@ public final class InMemoryVectorStore: VectorStore {
     /// crosses `auto_rows` (on every core), drops it when an auto store shrinks below half of
     /// that, otherwise links the slots in `linking` that still hold a memory.
     private func maintainGraph(_ s: inout State, linking: [Int]) {
+        guard s.restoring == nil else { return }
         let live = s.rowOf.count
         if index.wantsGraph(rows: live) {
             if s.graph == nil {
                 s.graph = buildGraph(s)
+                s.graphDirty = true
                 return
             }
             let graph = s.graph!
             var seen = Set<Int>()
             let nodes = linking.filter { s.memories[$0] != nil && !graph.isLive($0) && seen.insert($0).inserted }
+            if !nodes.isEmpty { s.graphDirty = true }
             withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 1024) }
         } else if s.graph != nil, index.kind == .auto, live < index.autoRows / 2 {
             s.graph = nil
         }
     }
+
+    // MARK: - A graph saved beside a store
+
+    /// Starts loading a store's rows into this (empty) index with the graph saved at `path`:
+    /// rows whose ids the saved graph knows go back to their old slots, and no graph work runs
+    /// until `endRestore`. A missing or unreadable file is not an error (see `endRestore`).
+    public func beginRestore(graphFile path: String) {
+        state.write { s in
+            var plan = Restoring()
+            defer { s.restoring = plan }
+            guard index.kind != .exact, access(path, F_OK) == 0 else { return }
+            let saved: SavedGraph
+            do throws(StrataError) {
+                saved = try SavedGraph(bytes: try WholeFile.read(path, what: "graph file"))
+            } catch {
+                plan.problem = "\(error.message)"
+                return
+            }
+            guard saved.dimension == dimension, saved.metric == metric else {
+                plan.problem = "it was saved for \(saved.dimension) dimensions (\(saved.metric.rawValue)), the store has \(dimension) (\(metric.rawValue))"
+                return
+            }
+            guard saved.m == index.m, saved.efConstruction == index.efConstruction else {
+                plan.problem = "it was built with m \(saved.m) and ef_construction \(saved.efConstruction), the settings say \(index.m) and \(index.efConstruction)"
+                return
+            }
+            for (r, id) in saved.ids.enumerated() { if let id { plan.slotOf[id] = r } }
+            // Rows keep their numbers: make room for every saved row, all free for now.
+            s.matrix = [Float](repeating: 0, count: saved.rows * dimension)
+            s.norms = [Float](repeating: 0, count: saved.rows)
+            s.memories = [Memory?](repeating: nil, count: saved.rows)
+            s.occupied = RowBitmap(rows: saved.rows)
+            plan.saved = saved
+        }
+    }
+
+    /// Ends a restore: matches the saved graph with the rows that loaded (rows whose memory and
+    /// vector checksum are as saved keep their links; removed rows are unlinked and their
+    /// neighbours repaired; new and changed rows are linked), or builds the graph afresh when
+    /// there was no usable file or most rows changed.
+    /// - Returns: one line for the store's report when the saved graph could not be used as it
+    ///   was (naming what was done), nil when it was, or when no graph is wanted.
+    public func endRestore(graphFile path: String) -> String? {
+        state.write { s in
+            guard let plan = s.restoring else { return nil }
+            s.restoring = nil
+            s.free = (0..<s.slots).reversed().filter { s.memories[$0] == nil }
+            guard index.wantsGraph(rows: s.rowOf.count) else { return nil }
+            guard let saved = plan.saved else {
+                maintainGraph(&s, linking: [])
+                guard let problem = plan.problem else {
+                    return s.rowOf.count >= 10_000 ? "graph file \"\(path)\" is missing: built the graph from the \(s.rowOf.count) rows" : nil
+                }
+                return "graph file \"\(path)\" was not used (\(problem)): built the graph from the \(s.rowOf.count) rows"
+            }
+            var unlink: [Int] = []
+            var link: [Int] = []
+            for r in 0..<s.slots {
+                let wasLive = r < saved.rows && saved.levels[r] >= 0 && saved.dead[r] == 0
+                guard let memory = s.memories[r] else {
+                    if wasLive { unlink.append(r) }
+                    continue
+                }
+                let same = wasLive && saved.ids[r] == memory.id
+                    && s.matrix.withUnsafeBufferPointer { SavedGraph.checksum($0.baseAddress! + r * dimension, dimension: dimension) } == saved.checksums[r]
+                if !same {
+                    if wasLive { unlink.append(r) }
+                    link.append(r)
+                }
+            }
+            if (unlink.count + link.count) * 2 > s.rowOf.count {
+                maintainGraph(&s, linking: [])
+                return "graph file \"\(path)\" is stale (\(link.count) rows new or changed, \(unlink.count) unlinked): built the graph afresh"
+            }
+            let graph = HNSWGraph(saved: saved, settings: index)
+            graph.reserve(rows: s.slots)
+            withRows(s) { rows in
+                for r in unlink { graph.remove(r, rows: rows) }
+                graph.insert(link, rows: rows, parallel: link.count >= 1024)
+            }
+            s.graph = graph
+            s.graphDirty = !unlink.isEmpty || !link.isEmpty
+            guard !unlink.isEmpty || !link.isEmpty else { return nil }
+            return "graph file \"\(path)\" was behind the store: linked \(link.count) new or changed rows, unlinked \(unlink.count)"
+        }
+    }
+
+    /// Saves the graph to `path` (atomically: see `DerivedFile`), with each row's memory id
+    /// and vector checksum. Does nothing when there is no graph, or when it has not changed
+    /// since it was restored or last saved.
+    /// - Throws: `.io` naming the file.
+    public func saveGraph(to path: String) throws(StrataError) {
+        // Under the write lock: nothing changes the graph between encoding it and clearing the
+        // dirty mark (the write itself runs after, outside the lock).
+        let bytes: [UInt8]? = state.write { s in
+            guard let graph = s.graph, s.graphDirty else { return nil }
+            s.graphDirty = false
+            let checksums = s.matrix.withUnsafeBufferPointer { m in
+                (0..<s.slots).map { s.memories[$0] == nil ? 0 : SavedGraph.checksum(m.baseAddress! + $0 * dimension, dimension: dimension) }
+            }
+            return SavedGraph(graph: graph, rows: s.slots, ids: s.memories.map { $0?.id }, checksums: checksums, metric: metric).encoded()
+        }
+        guard let bytes else { return }
+        do {
+            try DerivedFile.write(bytes, to: path)
+        } catch {
+            state.write { $0.graphDirty = true }
+            throw error
+        }
+    }
+
+    /// Whether the index keeps a graph now.
+    public var hasGraph: Bool { state.read { $0.graph != nil } }
 
     /// A graph over every occupied slot, linked on every core.
     private func buildGraph(_ s: State) -> HNSWGraph {

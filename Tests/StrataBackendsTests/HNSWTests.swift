@@ -191,3 +191,94 @@ private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMe
         }
     }
 }
+
+@Suite struct HNSWSavedGraphTests {
+    static let d = 16
+
+    private func folder(_ name: String) -> String {
+        let path = "/tmp/strata-hnsw-tests-\(getpid())-\(name)"
+        _ = mkdir(path, 0o700)
+        return path
+    }
+
+    private func filled(_ rows: [StoredRecord]) throws -> InMemoryVectorStore {
+        let store = try hnsw(Self.d, .cosine)
+        try store.upsert(rows)
+        return store
+    }
+
+    @Test func aSavedGraphRestoresAsItWasAndAnswersTheSame() throws {
+        var data = Mixture(dimension: Self.d, clusters: 12, seed: 21)
+        let rows = (0..<1500).map { record($0, data.next()) }
+        let original = try filled(rows)
+        _ = try original.remove(ids: (0..<100).map { "m\($0 * 7)" })  // holes: rows keep their numbers
+        let path = folder("same") + "/g.hnsw"
+        try original.saveGraph(to: path)
+        let restored = try hnsw(Self.d, .cosine)
+        restored.beginRestore(graphFile: path)
+        // Rows arrive in another order, as a store's load may give them.
+        try restored.upsert(rows.reversed().filter { r in !(0..<100).contains { "m\($0 * 7)" == r.memory.id } })
+        #expect(restored.endRestore(graphFile: path) == nil, "an up-to-date file is used as it is, silently")
+        #expect(restored.graphStats?.nodes == 1400)
+        for _ in 0..<20 {
+            let q = data.next()
+            #expect(try restored.search(q, k: 10, filter: nil).map(\.record.memory.id) == original.search(q, k: 10, filter: nil).map(\.record.memory.id),
+                    "the same graph gives the same answers")
+        }
+    }
+
+    @Test func aGraphBehindTheRowsIsRepairedAndSaysSo() throws {
+        var data = Mixture(dimension: Self.d, clusters: 12, seed: 22)
+        let rows = (0..<1500).map { record($0, data.next()) }
+        let path = folder("behind") + "/g.hnsw"
+        try filled(rows).saveGraph(to: path)
+        // Since the save: 100 removed, 50 changed, 200 added.
+        var now = Array(rows[100...])
+        for i in 0..<50 { now[i] = record(100 + i, data.next()) }
+        now += (1500..<1700).map { record($0, data.next()) }
+        let restored = try hnsw(Self.d, .cosine)
+        restored.beginRestore(graphFile: path)
+        try restored.upsert(now)
+        let line = restored.endRestore(graphFile: path)
+        #expect(line?.contains("linked 250 new or changed rows, unlinked 150") == true, "\(line ?? "no report")")
+        #expect(restored.graphStats?.nodes == 1600)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: .exact)
+        try exact.upsert(now)
+        let r = try recall(restored, exact, queries: (0..<40).map { _ in data.next() }, k: 10)
+        #expect(r >= 0.95, "recall@10 \(r) after the repair")
+    }
+
+    @Test(arguments: ["flipped byte", "cut short", "other settings", "not a graph"])
+    func aDamagedOrForeignFileIsReportedAndTheGraphRebuilt(damage: String) throws {
+        var data = Mixture(dimension: Self.d, clusters: 12, seed: 23)
+        let rows = (0..<800).map { record($0, data.next()) }
+        let path = folder("damage-\(String(damage.map { $0 == " " ? "-" : $0 }))") + "/g.hnsw"
+        try filled(rows).saveGraph(to: path)
+        var bytes = try WholeFile.read(path)
+        switch damage {
+        case "flipped byte": bytes[bytes.count / 2] ^= 0x40
+        case "cut short": bytes.removeLast(bytes.count / 3)
+        case "not a graph": bytes = Array("{\"hello\": 1}".utf8)
+        default: break
+        }
+        if damage != "other settings" {
+            let f = fopen(path, "wb")!
+            fwrite(bytes, 1, bytes.count, f)
+            fclose(f)
+        }
+        let restored = try damage == "other settings"
+            ? InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: VectorIndexSettings(kind: .hnsw, m: 6, efConstruction: 50))
+            : hnsw(Self.d, .cosine)
+        restored.beginRestore(graphFile: path)
+        try restored.upsert(rows)
+        let line = restored.endRestore(graphFile: path)
+        #expect(line?.contains("was not used") == true && line?.contains(path) == true, "\(line ?? "no report")")
+        #expect(try restored.count() == 800, "no row is lost to a bad graph file")
+        #expect(restored.graphStats?.nodes == 800)
+        #expect(try restored.search(rows[5].vector, k: 1, filter: nil).first?.record.memory.id == "m5")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,6 +1,7 @@
 import StrataBackends
 import StrataCore
 @testable import StrataSQLitePlugin
+import Synchronization
 import Testing
 
 /// The SQLite store's in-process index under `"index"` options: the graph is built on open from
@@ -44,6 +45,51 @@ import Testing
         #expect(Double(found) / 600 >= 0.95, "recall@10 \(Double(found) / 600)")
     }
 
+    @Test func theGraphIsSavedOnCloseAndRestoredOnOpenOrRepairedWhenBehind() throws {
+        let path = scratchFolder("hnsw-saved") + "/s.db"
+        let options: JSONValue = ["path": .string(path), "dimension": 16,
+                                  "index": ["type": "hnsw", "m": 8, "ef_construction": 64]]
+        let lines = Lines()
+        do {
+            let store = try SQLiteVectorStore(options: options, report: lines.sink)
+            try store.commit(StoreChange(upserts: (0..<1000).map(record)))
+        }
+        #expect(access(path + ".hnsw", F_OK) == 0, "closing a writer saves the graph beside the database")
+        let saved = try WholeFile.read(path + ".hnsw")
+        do {
+            let store = try SQLiteVectorStore(options: options, report: lines.sink)
+            #expect(store.index.graphStats?.nodes == 1000)
+            try store.commit(StoreChange(upserts: (1000..<1100).map(record), removals: ["m1", "m2"]))
+        }
+        #expect(lines.all.isEmpty, "an up-to-date graph file opens silently: \(lines.all)")
+        // Put the older file back, as a crash before the save would have left it.
+        let f = fopen(path + ".hnsw", "wb")!
+        fwrite(saved, 1, saved.count, f)
+        fclose(f)
+        let store = try SQLiteVectorStore(options: options, report: lines.sink)
+        #expect(store.index.graphStats?.nodes == 1098)
+        #expect(lines.all.count == 1 && lines.all[0].contains("linked 100 new or changed rows, unlinked 2"), "\(lines.all)")
+        #expect(try store.search(vector(1050), k: 1, filter: nil).first?.record.memory.id == "m1050")
+    }
+
+    @Test func aReadOnlyOpenWritesNoGraphFile() throws {
+        let path = scratchFolder("hnsw-read-only") + "/s.db"
+        let options: [String: JSONValue] = ["path": .string(path), "dimension": 16, "index": ["type": "hnsw", "m": 8, "ef_construction": 32]]
+        do {
+            let store = try SQLiteVectorStore(options: .object(options))
+            try store.commit(StoreChange(upserts: (0..<300).map(record)))
+        }
+        unlink(path + ".hnsw")
+        var readOnly = options
+        readOnly["read_only"] = true
+        let lines = Lines()
+        do {
+            let store = try SQLiteVectorStore(options: .object(readOnly), report: lines.sink)
+            #expect(store.index.graphStats?.nodes == 300, "a read-only open still searches through a graph")
+        }
+        #expect(access(path + ".hnsw", F_OK) != 0, "read-only changes nothing on disk")
+    }
+
     @Test func aBadIndexOptionIsRefusedByNameBeforeAnythingIsCreated() throws {
         let path = scratchFolder("hnsw-bad") + "/s.db"
         #expect {
@@ -54,6 +100,13 @@ import Testing
         }
         #expect(!FileManagerless.exists(path))
     }
+}
+
+/// Report lines, kept for assertions.
+private final class Lines: @unchecked Sendable {
+    private let lock = Mutex([String]())
+    var all: [String] { lock.withLock { $0 } }
+    var sink: @Sendable (String) -> Void { { line in self.lock.withLock { $0.append(line) } } }
 }
 
 /// `access(2)`, so this file needs no Foundation.

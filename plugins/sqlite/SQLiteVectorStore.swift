@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataBackends
 import StrataCore
 import Synchronization
@@ -59,11 +62,14 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     let db: SQLiteConnection
     let lock = Mutex(SyncState())
     let index: InMemoryVectorStore
+    let report: @Sendable (String) -> Void
     /// Where named snapshots live: `PATH.snapshots/NAME.sqlite` (see SQLiteSnapshots.swift).
     let folder: SnapshotFolder
 
     /// Opens or creates the store; migrations run here.
-    public init(options: JSONValue) throws(StrataError) {
+    /// - Parameter report: receives a line when the open could not use the graph file beside the
+    ///   database as it was (missing, damaged or behind the file) and says what it did instead.
+    public init(options: JSONValue, report: @escaping @Sendable (String) -> Void = SQLiteVectorStore.standardError) throws(StrataError) {
         var r = try JSONObjectReader(options, path: "sqlite options", code: .invalidConfig)
         guard let configured = try r.optionalInt("dimension", in: 1...65536) else {
             throw StrataError(.invalidConfig, "sqlite options.dimension is required")
@@ -109,7 +115,32 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         }
         index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: false,
                                          index: indexSettings ?? VectorIndexSettings())
+        self.report = report
+        // The graph (when the index keeps one) is saved beside the database and restored here,
+        // so an open reads it instead of linking every row again.
+        if !path.isEmpty { index.beginRestore(graphFile: graphPath) }
         try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
+        if !path.isEmpty, let line = index.endRestore(graphFile: graphPath) { report("sqlite store \"\(path)\": \(line)") }
+    }
+
+    /// Saves the graph beside the database when it changed (a writer only: a read-only open
+    /// changes nothing on disk).
+    deinit {
+        guard !path.isEmpty, !readOnly else { return }
+        do {
+            try index.saveGraph(to: graphPath)
+        } catch {
+            report("sqlite store \"\(path)\": could not save the graph file (the next open links the rows again): \(error.message)")
+        }
+    }
+
+    /// Where the graph is saved: derived data beside the database, checked against it on open.
+    public var graphPath: String { path + ".hnsw" }
+
+    /// Writes a report line to stderr (standalone use, without a host).
+    public static let standardError: @Sendable (String) -> Void = { line in
+        var text = "strata [warning] sqlite: \(line)\n"
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     // MARK: - Keeping the in-process index in step with the file

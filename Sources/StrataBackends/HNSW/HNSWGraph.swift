@@ -41,25 +41,26 @@ final class HNSWGraph: @unchecked Sendable {
     let m: Int
     let m0: Int
     let efConstruction: Int
+    let seed: UInt64
     private let levelScale: Double
 
     private(set) var capacity = 0
     /// Layer 0: node n's list at `links0 + n * (m0 + 1)`: [count, neighbours...].
-    private var links0: UnsafeMutablePointer<UInt32>
+    var links0: UnsafeMutablePointer<UInt32>
     /// Layers 1...level of node n: `level * (m + 1)` words, or nil for a node on layer 0 only.
-    private var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
     /// Top layer of each node; -1 for a row that was never a node.
-    private var levels: UnsafeMutablePointer<Int8>
+    var levels: UnsafeMutablePointer<Int8>
     /// 1 for a removed node (walkable, never returned).
-    private var dead: UnsafeMutablePointer<UInt8>
+    var dead: UnsafeMutablePointer<UInt8>
     private var locks: UnsafeMutablePointer<UInt32>
     /// Guards `entry` and `maxLevel` during parallel inserts.
     private var entryLock: UInt32 = 0
 
-    private(set) var entry: Int32 = -1
-    private(set) var maxLevel = -1
+    var entry: Int32 = -1
+    var maxLevel = -1
     /// Live nodes.
-    private(set) var count = 0
+    var count = 0
     private var random: SeededRandom
     let scratch: HNSWScratchPool
 
@@ -71,6 +72,7 @@ final class HNSWGraph: @unchecked Sendable {
         m = settings.m
         m0 = 2 * settings.m
         efConstruction = settings.efConstruction
+        seed = settings.seed
         levelScale = 1 / log(Double(max(settings.m, 2)))
         random = SeededRandom(seed: settings.seed)
         scratch = HNSWScratchPool(maxDegree: 2 * settings.m)

@@ -87,6 +87,10 @@ public struct FileStoreOptions: Sendable, Equatable {
         dimensionAsStored = asStored
     }
 
+    /// The HNSW graph beside the log, when the index keeps one (derived data: see
+    /// `InMemoryVectorStore.saveGraph`).
+    public var graphPath: String { path + ".hnsw" }
+
     /// The snapshot file beside the log.
     public var snapshotPath: String { path + ".snapshot" }
     /// Where a compaction writes the next snapshot before renaming it into place.

@@ -57,7 +57,7 @@ enum LogRecovery {
             try checkUnfinishedHeader(bytes, options)
             // An unfinished header holds no commit: read-only, that is an empty store as it is.
             guard !options.readOnly else {
-                return Opened(log: log, end: bytes.count, state: try RecoveredState(dimension: options.dimension, metric: options.metric, index: options.index))
+                return Opened(log: log, end: bytes.count, state: try RecoveredState(dimension: options.dimension, metric: options.metric, index: options.index, graphFile: options.graphPath))
             }
             bytes = try startLog(log, found: bytes, options, report: report)
         }
@@ -69,7 +69,7 @@ enum LogRecovery {
             guard header.metric == options.metric else {
                 throw StrataError(.invalidConfig, "\(name) was made with metric \"\(header.metric.rawValue)\", but it was opened with metric \"\(options.metric.rawValue)\"")
             }
-            var state = try RecoveredState(dimension: header.dimension, metric: header.metric, index: options.index)
+            var state = try RecoveredState(dimension: header.dimension, metric: header.metric, index: options.index, graphFile: options.graphPath)
             if POSIXFile.exists(options.snapshotPath) {
                 try SnapshotFile.load(path: options.snapshotPath, logHeader: header, into: &state)
             }
