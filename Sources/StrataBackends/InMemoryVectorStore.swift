@@ -133,10 +133,13 @@ public final class InMemoryVectorStore: VectorStore {
         for (i, r) in change.upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
-        let rows = vectorsAsKept ? change.upserts.map(\.vector) : change.upserts.map { prepared($0.vector) }
         state.write { s in
             var linking: [Int] = []  // slots whose vector is new to the graph
-            for (record, row) in zip(change.upserts, rows) {
+            // One row's vector as kept, prepared here rather than as a copy of every vector of
+            // the change: a large import would otherwise hold its vectors twice.
+            var row = [Float](repeating: 0, count: dimension)
+            for record in change.upserts {
+                prepare(record.vector, into: &row, asKept: vectorsAsKept)
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
                     if !sameVector(s.matrix, at, row) {
@@ -168,6 +171,18 @@ public final class InMemoryVectorStore: VectorStore {
             for id in change.removals { _ = remove(id: id, from: &s) }
             maintainGraph(&s, linking: linking)
         }
+    }
+
+    /// Writes `vector` as this store keeps it into `row`: scaled to unit length for cosine (the
+    /// same bits as `Vectors.normalized`), as it is otherwise or when `asKept`.
+    private func prepare(_ vector: [Float], into row: inout [Float], asKept: Bool) {
+        guard metric == .cosine, !asKept else {
+            row.withUnsafeMutableBufferPointer { out in vector.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: dimension) } }
+            return
+        }
+        let n = Vectors.squaredNorm(vector).squareRoot()
+        let inv: Float = n > 0 ? 1 / n : 1
+        for j in 0..<dimension { row[j] = n > 0 ? vector[j] * inv : vector[j] }
     }
 
     /// Whether slot `at` holds exactly `row` (an update that changes only the memory, such as
