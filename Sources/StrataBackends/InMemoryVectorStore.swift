@@ -238,7 +238,7 @@ public final class InMemoryVectorStore: VectorStore {
             var seen = Set<Int>()
             let nodes = linking.filter { s.memories[$0] != nil && !graph.isLive($0) && seen.insert($0).inserted }
             if !nodes.isEmpty { s.graphDirty = true }
-            withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 1024) }
+            withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 128) }
         } else if s.graph != nil, index.kind == .auto, live < index.autoRows / 2 {
             s.graph = nil
         }

@@ -1,7 +1,8 @@
 import StrataCore
 
 /// An inverted index over the rows of `InMemoryVectorStore`: for each top-level metadata key, the
-/// rows holding each scalar value, and the rows that have an expiry time.
+/// rows holding each scalar value; the same for the memory fields every recall filters on (scope,
+/// visibility, parent scope, model, tier, category); and the rows that have an expiry time.
 ///
 /// Why: a filtered search used to score every row and test the filter on the rows that would
 /// enter the top k; each test reads a memory and its metadata dictionary from scattered places in
@@ -11,6 +12,21 @@ import StrataCore
 struct MetadataIndex {
     /// metadata key -> scalar value -> rows.
     private var postings: [String: [JSONValue: Set<Int>]] = [:]
+    /// memory field (`fieldNames`) -> value -> rows.
+    private var fields: [String: [JSONValue: Set<Int>]] = [:]
+
+    /// The memory fields indexed: those the engine's scope, tier and model filters name, so a
+    /// recall's plan knows how many rows its scope holds.
+    static let fieldNames: Set<String> = ["scope", "visibility", "parent_scope", "model", "tier", "category"]
+
+    private static func fieldValues(_ m: Memory) -> [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = [
+            ("scope", .string(m.scope.description)), ("visibility", .string(m.visibility.rawValue)),
+            ("model", .string(m.model)), ("tier", .string(m.tier)), ("category", .string(m.category)),
+        ]
+        if let parent = m.scope.parent { out.append(("parent_scope", .string(parent.description))) }
+        return out
+    }
     /// Rows whose memory has an expiry time.
     private var expiring: Set<Int> = []
 
@@ -26,6 +42,7 @@ struct MetadataIndex {
 
     mutating func add(_ m: Memory, row: Int) {
         for (key, value) in Self.keys(m) { postings[key, default: [:]][value, default: []].insert(row) }
+        for (field, value) in Self.fieldValues(m) { fields[field, default: [:]][value, default: []].insert(row) }
         if m.expiresAt != nil { expiring.insert(row) }
     }
 
@@ -34,6 +51,10 @@ struct MetadataIndex {
             postings[key]?[value]?.remove(row)
             if postings[key]?[value]?.isEmpty == true { postings[key]?[value] = nil }
             if postings[key]?.isEmpty == true { postings[key] = nil }
+        }
+        for (field, value) in Self.fieldValues(m) {
+            fields[field]?[value]?.remove(row)
+            if fields[field]?[value]?.isEmpty == true { fields[field]?[value] = nil }
         }
         if m.expiresAt != nil { expiring.remove(row) }
     }
@@ -66,7 +87,14 @@ struct MetadataIndex {
                 for row in expiring { bits.remove(row) }
                 return bits
             }
-            guard path.count == 2, path[0] == "metadata" else { return nil }
+            let lists: [JSONValue: Set<Int>]?
+            if path.count == 2, path[0] == "metadata" {
+                lists = postings[path[1]]
+            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
+                lists = fields[path[0]]
+            } else {
+                return nil
+            }
             let values: [JSONValue]
             switch condition {
             case .eq(let v): values = [v]
@@ -75,7 +103,7 @@ struct MetadataIndex {
             }
             var bits = RowBitmap(rows: rows)
             for v in values {
-                for row in postings[path[1]]?[v] ?? [] { bits.insert(row) }
+                for row in lists?[v] ?? [] { bits.insert(row) }
             }
             return bits
         }

@@ -125,6 +125,25 @@ private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMe
         }
     }
 
+    @Test func aRecallByScopeCountsItsRowsAndFindsKHitsInASmallScope() throws {
+        var data = Mixture(dimension: Self.d, clusters: 24, seed: 4)
+        let small = try ScopePath("org/team")
+        let rows = (0..<5000).map { i in
+            StoredRecord(memory: Memory(id: "m\(i)", content: "", scope: i % 100 == 0 ? small : .root, createdAt: Timestamp(milliseconds: 0)),
+                         vector: data.next())
+        }
+        let graph = try hnsw(Self.d, .cosine)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: .exact)
+        try graph.upsert(rows)
+        try exact.upsert(rows)
+        // The scope's own memories (1%): the field index counts them, so the plan scans them.
+        #expect(graph.plan(k: 10, filter: small.ownedFilter) == "exact")
+        let queries = (0..<30).map { _ in data.next() }
+        #expect(try recall(graph, exact, queries: queries, k: 10, filter: small.ownedFilter) == 1)
+        let r = try recall(graph, exact, queries: queries, k: 10, filter: ScopePath.root.visibleFilter)
+        #expect(r >= 0.95, "recall@10 \(r) for the root's view")
+    }
+
     @Test func autoKeepsAGraphOnlyFromItsSizeOn() throws {
         let settings = VectorIndexSettings(kind: .auto, m: 8, efConstruction: 40, autoRows: 400)
         let store = try InMemoryVectorStore(dimension: 8, metric: .l2, index: settings)

@@ -296,8 +296,9 @@ final class HNSWGraph: @unchecked Sendable {
             for (n, layer) in zip(nodes, layers) { link(UInt32(n), layer: layer, rows: rows, locked: false) }
             return
         }
-        // The first nodes go in alone, so the parallel part starts from a graph with some shape.
-        let head = min(nodes.count, 256)
+        // While the graph is small, nodes go in one at a time, so the parallel part starts from
+        // a graph with some shape rather than from threads racing to link an empty one.
+        let head = min(nodes.count, max(0, 256 - (count - nodes.count)))
         for i in 0..<head { link(UInt32(nodes[i]), layer: layers[i], rows: rows, locked: false) }
         let rest = nodes.count - head
         let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
