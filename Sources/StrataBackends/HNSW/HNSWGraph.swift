@@ -255,14 +255,27 @@ final class HNSWGraph: @unchecked Sendable {
             let nearest = s.candidates.pop()
             if NodeKey.distance(nearest) > bound { break }
             let node = NodeKey.node(nearest)
-            let count = copyList(node, layer, into: s.list, locked: locked)
+            // A search with no insert running beside it reads layer 0's list in place; otherwise
+            // the list is copied under its node's lock (and filtered, on upper layers).
+            let links: UnsafePointer<UInt32>
+            let count: Int
+            if !locked, layer == 0 {
+                let l = list(node, 0)
+                links = UnsafePointer(l + 1)
+                count = Int(l[0])
+            } else {
+                count = copyList(node, layer, into: s.list, locked: locked)
+                links = UnsafePointer(s.list + 1)
+            }
             var fresh = 0
-            for i in 1...max(count, 1) where i <= count {
-                let next = s.list[i]
+            var i = 0
+            while i < count {
+                let next = links[i]
                 if s.visit(next) {
                     s.ids[fresh] = next
                     fresh += 1
                 }
+                i += 1
             }
             guard fresh > 0 else { continue }
             strata_graph_distances(query, rows.base, dimension, s.ids, fresh, l2 ? 1 : 0, s.distances)
