@@ -1,3 +1,4 @@
+import Dispatch
 import StrataBackends
 import StrataCore
 import Testing
@@ -142,6 +143,43 @@ private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMe
         #expect(try recall(graph, exact, queries: queries, k: 10, filter: small.ownedFilter) == 1)
         let r = try recall(graph, exact, queries: queries, k: 10, filter: ScopePath.root.visibleFilter)
         #expect(r >= 0.95, "recall@10 \(r) for the root's view")
+    }
+
+    @Test func searchesRunBesideInsertsUpdatesAndRemovals() throws {
+        let store = try hnsw(Self.d, .l2)
+        var seed = Mixture(dimension: Self.d, clusters: 16, seed: 31)
+        try store.upsert((0..<1000).map { record($0, seed.next()) })
+        let queries = (0..<50).map { _ in seed.next() }
+        let failures = Guarded([String]())
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            if worker == 0 {
+                // The writer: batches of inserts, vector updates and removals.
+                var data = Mixture(dimension: Self.d, clusters: 16, seed: 32)
+                for round in 0..<40 {
+                    do {
+                        let fresh = (0..<25).map { record(1000 + round * 25 + $0, data.next()) }
+                        let moved = (0..<10).map { record(round * 10 + $0, data.next()) }
+                        try store.commit(StoreChange(upserts: fresh + moved, removals: (0..<5).map { "m\(500 + round * 5 + $0)" }))
+                    } catch {
+                        failures.write { $0.append("write: \(error)") }
+                    }
+                }
+            } else {
+                for round in 0..<200 {
+                    do {
+                        let hits = try store.search(queries[(round + worker) % queries.count], k: 10, filter: nil)
+                        if hits.count != 10 || Set(hits.map(\.record.memory.id)).count != 10 {
+                            failures.write { $0.append("search \(round): \(hits.count) hits") }
+                        }
+                    } catch {
+                        failures.write { $0.append("search: \(error)") }
+                    }
+                }
+            }
+        }
+        #expect(failures.read { $0 }.isEmpty, "\(failures.read { $0 }.prefix(3))")
+        #expect(try store.count() == 1000 + 40 * 25 - 40 * 5)
+        #expect(store.graphStats?.nodes == 1800)
     }
 
     @Test func autoKeepsAGraphOnlyFromItsSizeOn() throws {
