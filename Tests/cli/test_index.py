@@ -104,3 +104,20 @@ def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_re
     assert s.json("stats")["memories"] == 4000 + added
     # The repairing open saved the file: the next one is silent again.
     assert s.ok("recall", "report 5 on project 5").err == ""
+    # And the repaired graph answers like an exact scan of the same file (vector hits only, so
+    # keyword fusion does not hide a difference).
+    queries = [f"{WORDS[i]} {WORDS[(i * 5) % 26]} report" for i in range(0, 26, 2)]
+    def vector_ids() -> list[list[str]]:
+        out = []
+        for q in queries:
+            hits = json.loads(s.ok("recall", q, "--json", "-k", "10").out)["hits"]
+            out.append(sorted(h["id"] for h in hits if h["scores"]["vector"] is not None)[:10])
+        return out
+    graph_ids = vector_ids()
+    config = json.loads((folder / "strata.json").read_text())
+    config["store"]["options"]["index"] = {"type": "exact"}
+    (folder / "strata.json").write_text(json.dumps(config))
+    exact_ids = vector_ids()
+    found = sum(len(set(g) & set(e)) for g, e in zip(graph_ids, exact_ids))
+    total = sum(len(e) for e in exact_ids)
+    assert total > 0 and found / total >= 0.9, (found, total)
