@@ -407,42 +407,36 @@ public final class InMemoryVectorStore: VectorStore {
             let n = s.slots
             guard s.rowOf.count > 0 else { return [] }
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
-            // Rows the metadata index rules out are skipped without reading their vectors, and
-            // so are free slots.
-            let narrowed = filter.flatMap { s.metadata.candidates(for: $0, rows: n) }
-            var allowed = narrowed
-            if !s.free.isEmpty {
-                if allowed == nil { allowed = s.occupied } else { allowed!.formIntersection(s.occupied) }
-            }
+            // How many rows the filter may match, from the sizes of the metadata index's lists
+            // (no list is walked: a broad filter, such as a recall's scope, costs nothing here).
+            let estimate = filter.flatMap { s.metadata.estimate($0, rows: s.rowOf.count) }
             let hits: [(item: Int, score: Double)] = s.memories.withUnsafeBufferPointer { memories in
-                (allowed?.words ?? []).withUnsafeBufferPointer { bits in
-                    let bitmap = allowed == nil ? nil : bits.baseAddress
-                    let accept: ((Int) -> Bool)? = filter.map { f in { row in f.matches(memories[row]!) } }
-                    if let graph = s.graph {
-                        let plan = SearchPlan.choose(
-                            rows: s.rowOf.count, k: k, ef: ef ?? index.efSearch, m: index.m, filter: filter,
-                            candidates: narrowed == nil ? nil : allowed?.count,
-                            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: n, occupied: s.occupied) { memories[$0] } })
-                        if plan == .graph {
-                            let found = withRows(s) { rows in
-                                q.withUnsafeBufferPointer { qp in
-                                    graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef ?? index.efSearch, accept: accept.map { a in
-                                        { node in
-                                            let row = Int(node)
-                                            if let bitmap, bitmap[row >> 6] & (1 << UInt64(row & 63)) == 0 { return false }
-                                            return a(row)
-                                        }
-                                    })
-                                }
-                            }
-                            // A filter the walk could not satisfy k times (it keeps the ef
-                            // nearest it reached) falls back to the exact plan below.
-                            if found.count == k || filter == nil {
-                                return found.map { (item: Int($0.node), score: Double(-$0.distance)) }
-                            }
+                let accept: ((Int) -> Bool)? = filter.map { f in { row in f.matches(memories[row]!) } }
+                if let graph = s.graph, plan(s, k: k, ef: ef ?? index.efSearch, filter: filter, estimate: estimate) == .graph {
+                    let found = withRows(s) { rows in
+                        q.withUnsafeBufferPointer { qp in
+                            graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef ?? index.efSearch,
+                                         accept: accept.map { a in { a(Int($0)) } })
                         }
                     }
-                    return exactTopK(s, q, qNorm, k, bitmap, accept)
+                    // A filter the walk could not satisfy k times (it keeps the ef nearest it
+                    // reached) falls back to the exact plan below.
+                    if found.count == k || filter == nil {
+                        return found.map { (item: Int($0.node), score: Double(-$0.distance)) }
+                    }
+                }
+                // The exact plan. Rows the metadata index rules out are skipped without reading
+                // their vectors (its bitmap is built when it rules out at least half), and so are
+                // free slots.
+                var allowed: RowBitmap?
+                if let filter, let estimate, estimate * 2 <= s.rowOf.count {
+                    allowed = s.metadata.candidates(for: filter, rows: n)
+                }
+                if !s.free.isEmpty {
+                    if allowed == nil { allowed = s.occupied } else { allowed!.formIntersection(s.occupied) }
+                }
+                return (allowed?.words ?? []).withUnsafeBufferPointer { bits in
+                    exactTopK(s, q, qNorm, k, allowed == nil ? nil : bits.baseAddress, accept)
                 }
             }
             return hits.map { ScoredRecord(record: record(s, $0.item), score: Float($0.score)) }
@@ -468,13 +462,15 @@ public final class InMemoryVectorStore: VectorStore {
         state.read { s in
             guard s.graph != nil else { return "exact" }
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
-            var narrowed = filter.flatMap { s.metadata.candidates(for: $0, rows: s.slots) }
-            if !s.free.isEmpty { narrowed?.formIntersection(s.occupied) }
-            let plan = SearchPlan.choose(
-                rows: s.rowOf.count, k: k, ef: index.efSearch, m: index.m, filter: filter, candidates: narrowed?.count,
-                sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots, occupied: s.occupied) { s.memories[$0] } })
-            return plan == .graph ? "graph" : "exact"
+            return plan(s, k: k, ef: index.efSearch, filter: filter, estimate: filter.flatMap { s.metadata.estimate($0, rows: s.rowOf.count) }) == .graph
+                ? "graph" : "exact"
         }
+    }
+
+    private func plan(_ s: State, k: Int, ef: Int, filter: Filter?, estimate: Int?) -> SearchPlan {
+        SearchPlan.choose(
+            rows: s.rowOf.count, k: k, ef: ef, m: index.m, filter: filter, candidates: estimate,
+            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots, occupied: s.occupied) { s.memories[$0] } })
     }
 
     /// What the graph costs: its bytes, its live nodes, and whether there is one.

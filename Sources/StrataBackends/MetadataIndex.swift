@@ -59,6 +59,40 @@ struct MetadataIndex {
         if m.expiresAt != nil { expiring.remove(row) }
     }
 
+    /// An upper bound on the rows the filter matches, from the sizes of the lists alone (O(size
+    /// of the filter)), or nil when the index cannot bound it: nil exactly when `candidates`
+    /// gives nil.
+    func estimate(_ filter: Filter, rows: Int) -> Int? {
+        switch filter {
+        case .all(let parts):
+            return parts.compactMap { estimate($0, rows: rows) }.min()
+        case .any(let parts):
+            var total = 0
+            for part in parts {
+                guard let e = estimate(part, rows: rows) else { return nil }
+                total += e
+            }
+            return min(total, rows)
+        case .not:
+            return nil
+        case .condition(let path, let condition):
+            if path == ["expires_at"], case .exists(false) = condition { return max(0, rows - expiring.count) }
+            let lists: [JSONValue: Set<Int>]?
+            if path.count == 2, path[0] == "metadata" {
+                lists = postings[path[1]]
+            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
+                lists = fields[path[0]]
+            } else {
+                return nil
+            }
+            switch condition {
+            case .eq(let v): return lists?[v]?.count ?? 0
+            case .in(let vs): return vs.reduce(0) { $0 + (lists?[$1]?.count ?? 0) }
+            default: return nil
+            }
+        }
+    }
+
     /// A bitmap (one bit per row, `rows` rows) holding every row the filter may match, or nil
     /// when the index cannot narrow it down. It is a superset: rows in it are still tested with
     /// the exact filter before they are returned.
