@@ -245,14 +245,24 @@ final class HNSWGraph: @unchecked Sendable {
                              layer: Int, ef: Int, scratch s: HNSWScratch, locked: Bool, exclude: UInt32?,
                              accept: ((UInt32) -> Bool)?) {
         s.begin(nodes: capacity)
-        if let exclude { _ = s.visit(exclude) }
-        _ = s.visit(start)
+        // The hot loop works on locals: a class's stored properties are checked for exclusive
+        // access at run time on every read, which cost more than the arithmetic here.
+        let marks = s.marks, epoch = s.epoch
+        let dead = self.dead, links0 = self.links0, stride0 = m0 + 1
+        let ids = s.ids, distances = s.distances, dimension = self.dimension, l2 = self.l2 ? Int32(1) : 0
+        var candidates = s.candidates, results = s.results
+        defer {
+            s.candidates = candidates
+            s.results = results
+        }
+        if let exclude { marks[Int(exclude)] = epoch }
+        marks[Int(start)] = epoch
         let startKey = NodeKey.make(fromDistance, start)
-        s.candidates.push(startKey)
-        if dead[Int(start)] == 0, start != exclude, accept?(start) ?? true { s.results.push(startKey) }
-        var bound = s.results.count >= ef ? NodeKey.distance(s.results.top) : Float.infinity
-        while !s.candidates.isEmpty {
-            let nearest = s.candidates.pop()
+        candidates.push(startKey)
+        if dead[Int(start)] == 0, start != exclude, accept?(start) ?? true { results.push(startKey) }
+        var bound = results.count >= ef ? NodeKey.distance(results.top) : Float.infinity
+        while !candidates.isEmpty {
+            let nearest = candidates.pop()
             if NodeKey.distance(nearest) > bound { break }
             let node = NodeKey.node(nearest)
             // A search with no insert running beside it reads layer 0's list in place; otherwise
@@ -260,7 +270,7 @@ final class HNSWGraph: @unchecked Sendable {
             let links: UnsafePointer<UInt32>
             let count: Int
             if !locked, layer == 0 {
-                let l = list(node, 0)
+                let l = links0 + Int(node) * stride0
                 links = UnsafePointer(l + 1)
                 count = Int(l[0])
             } else {
@@ -271,24 +281,25 @@ final class HNSWGraph: @unchecked Sendable {
             var i = 0
             while i < count {
                 let next = links[i]
-                if s.visit(next) {
-                    s.ids[fresh] = next
+                if marks[Int(next)] != epoch {
+                    marks[Int(next)] = epoch
+                    ids[fresh] = next
                     fresh += 1
                 }
                 i += 1
             }
             guard fresh > 0 else { continue }
-            strata_graph_distances(query, rows.base, dimension, s.ids, fresh, l2 ? 1 : 0, s.distances)
+            strata_graph_distances(query, rows.base, dimension, ids, fresh, l2, distances)
             for i in 0..<fresh {
-                let d = s.distances[i]
-                guard s.results.count < ef || d < bound else { continue }
-                let next = s.ids[i]
+                let d = distances[i]
+                guard results.count < ef || d < bound else { continue }
+                let next = ids[i]
                 let key = NodeKey.make(d, next)
-                s.candidates.push(key)
+                candidates.push(key)
                 if dead[Int(next)] == 0, accept?(next) ?? true {
-                    s.results.push(key)
-                    if s.results.count > ef { s.results.pop() }
-                    if s.results.count >= ef { bound = NodeKey.distance(s.results.top) }
+                    results.push(key)
+                    if results.count > ef { results.pop() }
+                    if results.count >= ef { bound = NodeKey.distance(results.top) }
                 }
             }
         }
