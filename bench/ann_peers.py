@@ -367,12 +367,14 @@ def run_child(name: str, args, folder: Path) -> dict:
                "--peer-filters", ",".join(f"{p:g}" for p in args.peer_filters),
                "--filter-ef", ",".join(map(str, args.filter_ef))]
     log(f"{name}: building and searching in a child process")
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         return {"library": name, "error": f"child exited {done.returncode}"}
     result = json.loads(done.stdout)
     result["wall_seconds"] = time.perf_counter() - started
+    result["load_average"] = [load_before, os.getloadavg()[0]]
     result["child_max_rss_bytes"] = result.pop("_max_rss_kb") * 1024
     return result
 
@@ -386,6 +388,7 @@ def run_strata(cli: str, folder: Path, args) -> dict:
                "--ef-search", ",".join(map(str, args.ef_search)),
                "--filters", ",".join(f"{p:g}" for p in FILTERS), "--json"]
     log("strata: " + " ".join(command))
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -403,6 +406,7 @@ def run_strata(cli: str, folder: Path, args) -> dict:
         return {"library": "Strata", "command": command,
                 "error": f"stdout is not JSON ({error}): {done.stdout[:200]!r}"}
     result.update({"library": "Strata", "command": command, "wall_seconds": wall,
+                   "load_average": [load_before, os.getloadavg()[0]],
                    "children_max_rss_bytes": usage.ru_maxrss * 1024})
     return result
 
@@ -467,6 +471,10 @@ def goals(report: dict) -> list:
     rows.append({"goal": "memory: <= 1.1x hnswlib", "strata": strata and strata.get("memory_bytes"),
                  "peer": hnsw and hnsw["memory_bytes"], "peer_name": "hnswlib", "target": 1.1,
                  "higher_is_better": False, "unit": "MB"})
+    if strata and strata.get("store_rss_bytes") is not None:
+        rows.append({"goal": "memory, resident growth measured: <= 1.1x hnswlib's",
+                     "strata": strata["store_rss_bytes"], "peer": hnsw and hnsw["memory_retained_bytes"],
+                     "peer_name": "hnswlib", "target": 1.1, "higher_is_better": False, "unit": "MB"})
     for percent in (10.0, 1.0):
         s_f = strata and next((f for f in strata.get("filtered", []) if abs(f["percent"] - percent) < 1e-9), None)
         h_f = hnsw and best_filtered(hnsw, percent)
@@ -477,10 +485,13 @@ def goals(report: dict) -> list:
                      "peer": h_f and h_f["qps"], "peer_name": "hnswlib", "target": None, "higher_is_better": True,
                      "unit": "qps"})
     flat = next((r for r in report["results"] if r["library"] == "faiss Flat" and "error" not in r), None)
+    exact = (strata or {}).get("exact", {})
     for threads in (1, 2):
         key = f"qps_{threads}"
+        # `strata bench ann` may report its batched exact search on every core as qps_batch.
+        mine = exact.get(key, exact.get("qps_batch") if threads == os.cpu_count() else None)
         rows.append({"goal": f"exact QPS, {threads} thread(s), beside faiss IndexFlat",
-                     "strata": strata and strata.get("exact", {}).get(key), "peer": flat and flat["exact"][key],
+                     "strata": mine, "peer": flat and flat["exact"][key],
                      "peer_name": "faiss Flat", "target": None, "higher_is_better": True, "unit": "qps"})
     for row in rows:
         s, p = row["strata"], row["peer"]
@@ -503,16 +514,23 @@ def print_report(report: dict) -> None:
           f"numpy {report['versions']['numpy']}, hnswlib {report['versions']['hnswlib']}, "
           f"faiss-cpu {report['versions']['faiss-cpu']}")
     print(f"data: {report['data']} (mixture {report['mixture']})")
+    loads = [f"{r['library']} {r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f}"
+             for r in report["results"] if "load_average" in r]
+    if loads:
+        print("load average (1 min) before -> after each: " + ", ".join(loads) + f" on {report['nproc']} cores")
+    if "peers_from" in report:
+        print(f"peers: from {report['peers_from']['file']} (run of {report['peers_from']['started']})")
     print()
-    print("| library | build s | memory MB | QPS at recall@10 >= 0.95 (ef, recall) | filtered 10%: recall / QPS (ef) | filtered 1%: recall / QPS (ef) |")
-    print("|---|---:|---:|---|---|---|")
+    print("| library | build s | memory MB | RSS kept MB | QPS at recall@10 >= 0.95 (ef, recall) | filtered 10%: recall / QPS (ef) | filtered 1%: recall / QPS (ef) |")
+    print("|---|---:|---:|---:|---|---|---|")
     for r in report["results"]:
         if "error" in r:
-            print(f"| {r['library']} | not run: {r['error']} | | | | |")
+            print(f"| {r['library']} | not run: {r['error']} | | | | | |")
             continue
         if r["library"] == "faiss Flat":
             e = r["exact"]
             print(f"| faiss Flat (exact) | {r['build_seconds']:.2f} | {r['memory_bytes'] * mb:.0f} | "
+                  f"{r['memory_retained_bytes'] * mb:.0f} | "
                   f"{e['qps_1']:,.0f} (1 thread), {e['qps_2']:,.0f} (2 threads), recall {e['recall_at_10']:.4f} | | |")
             continue
         g = at_goal(r["searches"])
@@ -525,7 +543,11 @@ def print_report(report: dict) -> None:
                 f = best_filtered(r, percent)
                 cells.append(f"{f['recall_at_10']:.4f} / {f['qps']:,.0f} (ef {f['ef']})" if f else "–")
         goal_cell = f"{g['qps']:,.0f} (ef {g['ef']}, {g['recall_at_10']:.4f})" if g else "not reached"
-        print(f"| {r['library']} | {r['build_seconds']:.2f} | {r['memory_bytes'] * mb:.0f} | {goal_cell} | {cells[0]} | {cells[1]} |")
+        kept = r.get("memory_retained_bytes", r.get("store_rss_bytes"))
+        print(f"| {r['library']} | {r['build_seconds']:.2f} | {r['memory_bytes'] * mb:.0f} | {fmt(kept and kept * mb, '.0f')} | "
+              f"{goal_cell} | {cells[0]} | {cells[1]} |")
+    print("(memory: the peers' peak RSS growth during the build, measured in a fresh process; Strata's memory_bytes "
+          "as its bench reports it. RSS kept: the peers' RSS growth after the build, Strata's store_rss_bytes.)")
     print()
     searchers = [r for r in report["results"] if "searches" in r and "error" not in r]
     print("| ef | " + " | ".join(f"{r['library']} recall@10 | {r['library']} QPS" for r in searchers) + " |")
@@ -598,8 +620,10 @@ def main() -> None:
     parser.add_argument("--libraries", type=parse_list(str), default=list(CHILDREN),
                         help="peers to run: " + ",".join(CHILDREN))
     only = parser.add_mutually_exclusive_group()
-    only.add_argument("--peers-only", action="store_true")
-    only.add_argument("--strata-only", action="store_true")
+    only.add_argument("--peers-only", action="store_true", help="run the peers, not Strata")
+    only.add_argument("--strata-only", action="store_true", help="run Strata, not the peers")
+    parser.add_argument("--peers-from", metavar="FILE",
+                        help="take the peers' results from an earlier --json report instead of running them")
     parser.add_argument("--data-only", action="store_true", help="write the data set and stop")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
@@ -623,7 +647,15 @@ def main() -> None:
               "versions": {"python": platform.python_version(), "numpy": np.__version__,
                            "hnswlib": version_of("hnswlib"), "faiss-cpu": version_of("faiss-cpu")},
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": []}
-    if not args.strata_only:
+    if args.peers_from:
+        earlier = json.loads(Path(args.peers_from).read_text())
+        same = {key: earlier[key] for key in ("n", "dim", "metric", "queries", "seed", "mixture", "m", "ef_construction")}
+        if same != {key: report[key] for key in same}:
+            sys.exit(f"{args.peers_from} measured other data or parameters: {same}")
+        report["peers_from"] = {"file": args.peers_from, "started": earlier["started"], "cpu": earlier["cpu"]}
+        report["versions"] = earlier["versions"]
+        report["results"] += [r for r in earlier["results"] if r["library"] != "Strata"]
+    elif not args.strata_only:
         for name in args.libraries:
             report["results"].append(run_child(name, args, folder))
     if not args.peers_only:
