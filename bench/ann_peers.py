@@ -315,6 +315,7 @@ def child_faiss_hnsw(args, folder: Path) -> dict:
         index.add(base)
         build = time.perf_counter() - start
     out = {"library": "faiss HNSW", "version": faiss.__version__, "index": "IndexHNSWFlat",
+           "compile_options": faiss.get_compile_options(),
            "build_seconds": build, **memory.figures(), "searches": [], "filtered": []}
     faiss.omp_set_num_threads(1)
     for ef in args.ef_search:
@@ -358,6 +359,22 @@ def child_faiss_flat(args, folder: Path) -> dict:
 CHILDREN = {"hnswlib": child_hnswlib, "faiss-hnsw": child_faiss_hnsw, "faiss-flat": child_faiss_flat}
 
 
+def openblas_coretype(requested: str | None) -> str | None:
+    """The OpenBLAS core type the children run with. faiss-cpu's wheel bundles OpenBLAS 0.3.15,
+    whose CPU table predates this Xeon (family 6 model 207) and falls back to its generic kernels:
+    IndexFlat searches at about a quarter of its speed. Unless told otherwise, name the kernels
+    the CPU can run (SkylakeX with AVX-512, Haswell with AVX2); "" keeps OpenBLAS's own choice."""
+    if requested is not None:
+        return requested or None
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return os.environ["OPENBLAS_CORETYPE"]
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return None
+    return "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
+
+
 def run_child(name: str, args, folder: Path) -> dict:
     """This script again, in a fresh process, for one library; its JSON on stdout."""
     command = [sys.executable, os.path.abspath(__file__), "--child", name, "--child-data", str(folder),
@@ -369,7 +386,11 @@ def run_child(name: str, args, folder: Path) -> dict:
     log(f"{name}: building and searching in a child process")
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if args.coretype:
+        env["OPENBLAS_CORETYPE"] = args.coretype
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env)
     if done.returncode != 0:
         return {"library": name, "error": f"child exited {done.returncode}"}
     result = json.loads(done.stdout)
@@ -513,7 +534,8 @@ def print_report(report: dict) -> None:
     print(f"CPU: {report['cpu']} ({report['nproc']} cores); python {report['versions']['python']}, "
           f"numpy {report['versions']['numpy']}, hnswlib {report['versions']['hnswlib']}, "
           f"faiss-cpu {report['versions']['faiss-cpu']}")
-    print(f"data: {report['data']} (mixture {report['mixture']})")
+    print(f"data: {report['data']} (mixture {report['mixture']}); peers' OPENBLAS_CORETYPE "
+          f"{report.get('openblas_coretype') or 'unset'}")
     loads = [f"{r['library']} {r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f}"
              for r in report["results"] if "load_average" in r]
     if loads:
@@ -624,6 +646,9 @@ def main() -> None:
     only.add_argument("--strata-only", action="store_true", help="run Strata, not the peers")
     parser.add_argument("--peers-from", metavar="FILE",
                         help="take the peers' results from an earlier --json report instead of running them")
+    parser.add_argument("--openblas-coretype", dest="openblas_coretype",
+                        help="OPENBLAS_CORETYPE for the peers (default: from the CPU's flags; '' for OpenBLAS's own pick)")
+    parser.add_argument("--report", metavar="FILE", help="print an earlier --json report as tables and stop")
     parser.add_argument("--data-only", action="store_true", help="write the data set and stop")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
@@ -633,9 +658,14 @@ def main() -> None:
     if args.child:
         result = CHILDREN[args.child](args, Path(args.child_data))
         result["_max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
         print(json.dumps(result))
         return
 
+    if args.report:
+        print_report(json.loads(Path(args.report).read_text()))
+        return
+    args.coretype = openblas_coretype(args.openblas_coretype)
     folder = ensure_data(args)
     if args.data_only:
         print(folder)
@@ -646,6 +676,7 @@ def main() -> None:
               "ef_search": args.ef_search, "rounds": args.rounds, "cpu": cpu_model(), "nproc": os.cpu_count(),
               "versions": {"python": platform.python_version(), "numpy": np.__version__,
                            "hnswlib": version_of("hnswlib"), "faiss-cpu": version_of("faiss-cpu")},
+              "openblas_coretype": args.coretype, "loadavg_start": os.getloadavg(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": []}
     if args.peers_from:
         earlier = json.loads(Path(args.peers_from).read_text())
@@ -664,6 +695,8 @@ def main() -> None:
         else:
             report["results"].append({"library": "Strata", "error": "no CLI given (--strata PATH or STRATA_CLI)"})
     report["goals"] = goals(report)
+    report["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    report["children_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     if args.json:
         print(json.dumps(report, indent=2))
     else:
