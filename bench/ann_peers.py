@@ -233,6 +233,7 @@ class BuildMemory:
     """The build's memory: peak RSS (VmHWM) after it minus RSS before it, the peak reset first."""
 
     def __enter__(self):
+        self.load_peak_kb = status_kb("VmHWM")  # the data's loading, before the reset
         try:
             Path("/proc/self/clear_refs").write_text("5")
             self.reset = True
@@ -249,7 +250,7 @@ class BuildMemory:
         return {"memory_bytes": (self.peak_kb - self.before_kb) * 1024,
                 "memory_retained_bytes": (self.after_kb - self.before_kb) * 1024,
                 "rss_before_bytes": self.before_kb * 1024, "rss_peak_bytes": self.peak_kb * 1024,
-                "peak_reset": self.reset}
+                "peak_reset": self.reset, "_load_peak_kb": self.load_peak_kb}
 
 
 def timed_best(call, rounds: int) -> tuple[float, object]:
@@ -396,7 +397,7 @@ def run_child(name: str, args, folder: Path) -> dict:
     result = json.loads(done.stdout)
     result["wall_seconds"] = time.perf_counter() - started
     result["load_average"] = [load_before, os.getloadavg()[0]]
-    result["child_max_rss_bytes"] = result.pop("_max_rss_kb") * 1024
+    result["process_peak_rss_bytes"] = result.pop("_max_rss_kb") * 1024
     return result
 
 
@@ -412,11 +413,24 @@ def run_strata(cli: str, folder: Path, args) -> dict:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as error:
         return {"library": "Strata", "command": command, "error": f"cannot run {cli}: {error}"}
+    # The process's own peak: its VmHWM, read until it exits (ru_maxrss of a child would carry
+    # this process's peak over fork and exec).
+    peak_kb = 0
+    while True:
+        try:
+            stdout, stderr = process.communicate(timeout=0.25)
+            break
+        except subprocess.TimeoutExpired:
+            try:
+                peak_kb = max(peak_kb, int(next(line for line in Path(f"/proc/{process.pid}/status").read_text()
+                                                .splitlines() if line.startswith("VmHWM:")).split()[1]))
+            except (OSError, StopIteration, ValueError):
+                pass
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-5:]
         return {"library": "Strata", "command": command,
@@ -428,7 +442,7 @@ def run_strata(cli: str, folder: Path, args) -> dict:
                 "error": f"stdout is not JSON ({error}): {done.stdout[:200]!r}"}
     result.update({"library": "Strata", "command": command, "wall_seconds": wall,
                    "load_average": [load_before, os.getloadavg()[0]],
-                   "children_max_rss_bytes": usage.ru_maxrss * 1024})
+                   "process_peak_rss_bytes": peak_kb * 1024 or None})
     return result
 
 
@@ -543,16 +557,16 @@ def print_report(report: dict) -> None:
     if "peers_from" in report:
         print(f"peers: from {report['peers_from']['file']} (run of {report['peers_from']['started']})")
     print()
-    print("| library | build s | memory MB | RSS kept MB | QPS at recall@10 >= 0.95 (ef, recall) | filtered 10%: recall / QPS (ef) | filtered 1%: recall / QPS (ef) |")
-    print("|---|---:|---:|---:|---|---|---|")
+    print("| library | build s | memory MB | RSS kept MB | process peak MB | QPS at recall@10 >= 0.95 (ef, recall) | filtered 10%: recall / QPS (ef) | filtered 1%: recall / QPS (ef) |")
+    print("|---|---:|---:|---:|---:|---|---|---|")
     for r in report["results"]:
         if "error" in r:
-            print(f"| {r['library']} | not run: {r['error']} | | | | | |")
+            print(f"| {r['library']} | not run: {r['error']} | | | | | | |")
             continue
         if r["library"] == "faiss Flat":
             e = r["exact"]
             print(f"| faiss Flat (exact) | {r['build_seconds']:.2f} | {r['memory_bytes'] * mb:.0f} | "
-                  f"{r['memory_retained_bytes'] * mb:.0f} | "
+                  f"{r['memory_retained_bytes'] * mb:.0f} | {fmt(r.get('process_peak_rss_bytes') and r['process_peak_rss_bytes'] * mb, '.0f')} | "
                   f"{e['qps_1']:,.0f} (1 thread), {e['qps_2']:,.0f} (2 threads), recall {e['recall_at_10']:.4f} | | |")
             continue
         g = at_goal(r["searches"])
@@ -566,10 +580,13 @@ def print_report(report: dict) -> None:
                 cells.append(f"{f['recall_at_10']:.4f} / {f['qps']:,.0f} (ef {f['ef']})" if f else "–")
         goal_cell = f"{g['qps']:,.0f} (ef {g['ef']}, {g['recall_at_10']:.4f})" if g else "not reached"
         kept = r.get("memory_retained_bytes", r.get("store_rss_bytes"))
+        peak = r.get("process_peak_rss_bytes")
         print(f"| {r['library']} | {r['build_seconds']:.2f} | {r['memory_bytes'] * mb:.0f} | {fmt(kept and kept * mb, '.0f')} | "
+              f"{fmt(peak and peak * mb, '.0f')} | "
               f"{goal_cell} | {cells[0]} | {cells[1]} |")
     print("(memory: the peers' peak RSS growth during the build, measured in a fresh process; Strata's memory_bytes "
-          "as its bench reports it. RSS kept: the peers' RSS growth after the build, Strata's store_rss_bytes.)")
+          "as its bench reports it. RSS kept: the peers' RSS growth after the build, Strata's store_rss_bytes. "
+          "Process peak: each process's VmHWM, data and searches included.)")
     print()
     searchers = [r for r in report["results"] if "searches" in r and "error" not in r]
     print("| ef | " + " | ".join(f"{r['library']} recall@10 | {r['library']} QPS" for r in searchers) + " |")
@@ -657,7 +674,8 @@ def main() -> None:
 
     if args.child:
         result = CHILDREN[args.child](args, Path(args.child_data))
-        result["_max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # ru_maxrss would carry the parent's peak over fork and exec; VmHWM is this image's own.
+        result["_max_rss_kb"] = max(result.pop("_load_peak_kb"), status_kb("VmHWM"))
         result["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
         print(json.dumps(result))
         return
@@ -696,7 +714,8 @@ def main() -> None:
             report["results"].append({"library": "Strata", "error": "no CLI given (--strata PATH or STRATA_CLI)"})
     report["goals"] = goals(report)
     report["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    report["children_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    report["process_peak_rss_bytes"] = max([report["max_rss_bytes"]] + [
+        r.get("process_peak_rss_bytes", 0) for r in report["results"]])
     if args.json:
         print(json.dumps(report, indent=2))
     else:
