@@ -32,10 +32,13 @@ figure is its own: the child loads the data, resets its peak RSS (writing 5 to
 --build-threads threads, and reports VmHWM after the build minus VmRSS before it (the build's
 peak, the data it was given excluded). Searches then run on ONE thread (hnswlib
 `set_num_threads(1)` and `num_threads=1`, faiss `omp_set_num_threads(1)`), the whole query batch
-per call, best of --rounds, sweeping ef over --ef-search. hnswlib's filter is a Python callable,
-called per candidate under the GIL: its filtered QPS includes that cost. faiss's filter is an
-IDSelectorBitmap in SearchParametersHNSW (C++ side). faiss IndexFlat gives the exact QPS on 1
-and 2 threads.
+per call, best of --rounds, sweeping ef over --ef-search. Filtered searches run at
+--peer-filters (10 and 1 percent) with ef --filter-ef (64 and 256); the summary takes the
+fastest point reaching recall@10 0.95, else the best recall. hnswlib's filter is a Python
+callable, called per candidate under the GIL: its filtered QPS includes that cost. faiss's
+filter is an IDSelectorBitmap in SearchParametersHNSW (C++ side). faiss IndexFlat gives the
+exact QPS on 1 and 2 threads. The children get OPENBLAS_CORETYPE from the CPU's flags (see
+openblas_coretype) so faiss's bundled OpenBLAS does not fall back to generic kernels.
 
 Strata runs as `STRATA bench ann --data DIR ... --json` (given by --strata or STRATA_CLI) and
 its JSON is read from stdout; if the command is missing or fails the reason is printed and the
@@ -44,6 +47,8 @@ peers are reported alone.
     bench/ann_setup.sh                          # venv with numpy, hnswlib, faiss-cpu (/tmp/annvenv)
     /tmp/annvenv/bin/python bench/ann_peers.py [--n 100000 --dim 384] [--metric cosine] \\
         [--strata .build/release/strata-cli] [--peers-only | --strata-only] [--json]
+    /tmp/annvenv/bin/python bench/ann_peers.py --peers-from peers.json --strata CLI   # peers of an earlier run
+    /tmp/annvenv/bin/python bench/ann_peers.py --report run.json                      # a saved run as tables
 """
 
 import argparse
@@ -715,7 +720,7 @@ def main() -> None:
     report["goals"] = goals(report)
     report["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     report["process_peak_rss_bytes"] = max([report["max_rss_bytes"]] + [
-        r.get("process_peak_rss_bytes", 0) for r in report["results"]])
+        r.get("process_peak_rss_bytes") or 0 for r in report["results"]])
     if args.json:
         print(json.dumps(report, indent=2))
     else:
