@@ -708,6 +708,7 @@ def main() -> None:
             sys.exit(f"{args.peers_from} measured other data or parameters: {same}")
         report["peers_from"] = {"file": args.peers_from, "started": earlier["started"], "cpu": earlier["cpu"]}
         report["versions"] = earlier["versions"]
+        report["openblas_coretype"] = earlier.get("openblas_coretype")
         report["results"] += [r for r in earlier["results"] if r["library"] != "Strata"]
     elif not args.strata_only:
         for name in args.libraries:
