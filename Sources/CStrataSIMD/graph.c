@@ -6,10 +6,20 @@
 #define CLONES
 #endif
 
+/* Four independent 16-lane sums (64 floats a step): one sum would make every multiply-add wait
+ * for the one before (4 cycles each), and a 384-float row would take 24 dependent steps. Rows the
+ * search reads are often in cache already (neighbours of neighbours), so that chain, not memory,
+ * was the limit. */
 static inline __attribute__((always_inline)) float strata_l2sq_body(const float *a, const float *b, size_t n)
 {
-    float acc[16] = {0};
+    float acc[64] = {0};
     size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        for (int k = 0; k < 64; k++) {
+            const float t = a[i + k] - b[i + k];
+            acc[k] += t * t;
+        }
+    }
     for (; i + 16 <= n; i += 16) {
         for (int k = 0; k < 16; k++) {
             const float t = a[i + k] - b[i + k];
@@ -17,7 +27,7 @@ static inline __attribute__((always_inline)) float strata_l2sq_body(const float 
         }
     }
     float s = 0;
-    for (int k = 0; k < 16; k++) s += acc[k];
+    for (int k = 0; k < 64; k++) s += acc[k];
     for (; i < n; i++) {
         const float t = a[i] - b[i];
         s += t * t;
@@ -27,13 +37,16 @@ static inline __attribute__((always_inline)) float strata_l2sq_body(const float 
 
 static inline __attribute__((always_inline)) float strata_dot_body(const float *a, const float *b, size_t n)
 {
-    float acc[16] = {0};
+    float acc[64] = {0};
     size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        for (int k = 0; k < 64; k++) acc[k] += a[i + k] * b[i + k];
+    }
     for (; i + 16 <= n; i += 16) {
         for (int k = 0; k < 16; k++) acc[k] += a[i + k] * b[i + k];
     }
     float s = 0;
-    for (int k = 0; k < 16; k++) s += acc[k];
+    for (int k = 0; k < 64; k++) s += acc[k];
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
@@ -53,10 +66,9 @@ static inline void strata_prefetch_row(const float *row, size_t d)
 CLONES void strata_graph_distances(const float *q, const float *base, size_t d, const uint32_t *ids, size_t count,
                                    int l2, float *out)
 {
-    if (count > 0) strata_prefetch_row(base + (size_t)ids[0] * d, d);
-    if (count > 1) strata_prefetch_row(base + (size_t)ids[1] * d, d);
+    for (size_t i = 0; i < count && i < 4; i++) strata_prefetch_row(base + (size_t)ids[i] * d, d);
     for (size_t i = 0; i < count; i++) {
-        if (i + 2 < count) strata_prefetch_row(base + (size_t)ids[i + 2] * d, d);
+        if (i + 4 < count) strata_prefetch_row(base + (size_t)ids[i + 4] * d, d);
         const float *row = base + (size_t)ids[i] * d;
         out[i] = l2 ? strata_l2sq_body(q, row, d) : -strata_dot_body(q, row, d);
     }

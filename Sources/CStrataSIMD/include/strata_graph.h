@@ -30,6 +30,13 @@ static inline void strata_graph_prefetch(const float *base, size_t d, uint32_t r
     __builtin_prefetch(p + 64, 0, 3);
 }
 
+/** Asks for a node's neighbour list (its first two cache lines) into the cache. */
+static inline void strata_graph_prefetch_list(const uint32_t *list)
+{
+    __builtin_prefetch(list, 0, 3);
+    __builtin_prefetch((const char *)list + 64, 0, 3);
+}
+
 /** Takes a spin lock held in *word (0 free, 1 held). For short critical sections only (a node's
  *  neighbour list, a few hundred nanoseconds). */
 static inline void strata_spin_lock(uint32_t *word)

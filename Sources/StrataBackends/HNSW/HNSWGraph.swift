@@ -302,6 +302,9 @@ final class HNSWGraph: @unchecked Sendable {
                     if results.count >= ef { bound = NodeKey.distance(results.top) }
                 }
             }
+            // The node expanded next is the nearest candidate: ask for its list now, so the
+            // miss overlaps with the heap work instead of starting the next step.
+            if !candidates.isEmpty { strata_graph_prefetch_list(links0 + Int(NodeKey.node(candidates.top)) * stride0) }
         }
     }
 

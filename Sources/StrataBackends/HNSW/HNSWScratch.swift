@@ -6,9 +6,11 @@ import StrataCore
 struct NodeKey {
     @inline(__always)
     static func make(_ distance: Float, _ node: UInt32) -> UInt64 {
+        // Negative floats: flip every bit; others: set the sign bit. Branch-free: the sign
+        // spread over the word (arithmetic shift) chooses the flip mask.
         let b = distance.bitPattern
-        let ordered = b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
-        return UInt64(ordered) << 32 | UInt64(node)
+        let mask = UInt32(bitPattern: Int32(bitPattern: b) >> 31) | 0x8000_0000
+        return UInt64(b ^ mask) << 32 | UInt64(node)
     }
 
     @inline(__always)
@@ -21,17 +23,20 @@ struct NodeKey {
     }
 }
 
-/// A binary heap of `NodeKey`s on memory it owns; `max` chooses which end is on top.
-/// Not copyable in spirit: it lives inside one `HNSWScratch` and is reset, never reallocated,
-/// between searches (it grows only when a search needs more room).
+/// A binary heap of `NodeKey`s on memory it owns, the smallest key on top; a heap with `max`
+/// keeps the bitwise complement of each key instead (which reverses the order), so both kinds
+/// share one compare with no branch on the direction.
+/// Lives inside one `HNSWScratch` and is reset, never reallocated, between searches (it grows
+/// only when a search needs more room).
 struct KeyHeap {
     private(set) var items: UnsafeMutablePointer<UInt64>
     private(set) var count = 0
     private var capacity: Int
-    private let max: Bool
+    /// 0 for a min-heap, all ones for a max-heap: XOR-ed into every key on the way in and out.
+    private let flip: UInt64
 
     init(max: Bool, capacity: Int = 256) {
-        self.max = max
+        flip = max ? ~0 : 0
         self.capacity = capacity
         items = .allocate(capacity: capacity)
     }
@@ -39,49 +44,51 @@ struct KeyHeap {
     func deallocate() { items.deallocate() }
 
     @inline(__always) var isEmpty: Bool { count == 0 }
-    @inline(__always) var top: UInt64 { items[0] }
+    @inline(__always) var top: UInt64 { items[0] ^ flip }
 
     mutating func removeAll() { count = 0 }
 
     @inline(__always)
-    private func above(_ a: UInt64, _ b: UInt64) -> Bool { max ? a > b : a < b }
-
     mutating func push(_ key: UInt64) {
-        if count == capacity {
-            let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
-            bigger.update(from: items, count: count)
-            items.deallocate()
-            items = bigger
-            capacity *= 2
-        }
+        if count == capacity { grow() }
+        let stored = key ^ flip
         var i = count
         count += 1
         while i > 0 {
             let parent = (i - 1) >> 1
-            guard above(key, items[parent]) else { break }
+            guard stored < items[parent] else { break }
             items[i] = items[parent]
             i = parent
         }
-        items[i] = key
+        items[i] = stored
     }
 
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
+        bigger.update(from: items, count: count)
+        items.deallocate()
+        items = bigger
+        capacity *= 2
+    }
+
+    @inline(__always)
     @discardableResult
     mutating func pop() -> UInt64 {
         let out = items[0]
         count -= 1
-        guard count > 0 else { return out }
+        guard count > 0 else { return out ^ flip }
         let key = items[count]
         var i = 0
         while true {
             var child = 2 * i + 1
             guard child < count else { break }
-            if child + 1 < count, above(items[child + 1], items[child]) { child += 1 }
-            guard above(items[child], key) else { break }
+            if child + 1 < count, items[child + 1] < items[child] { child += 1 }
+            guard items[child] < key else { break }
             items[i] = items[child]
             i = child
         }
         items[i] = key
-        return out
+        return out ^ flip
     }
 }
 
