@@ -8,13 +8,9 @@ public enum Wire {
     /// The canonical text of a JSON value.
     public static func text(_ value: JSONValue) -> String { JSONWriter.string(value) }
 
-    /// Parses a request; `what` names it in errors (`"recall request"`).
+    /// Parses a request from UTF-8 bytes (a C string); `what` names it in errors (`"recall
+    /// request"`). Empty is `{}`, as a NULL request is.
     /// - Throws: `.invalidUTF8` or `.invalidJSON` naming `what`.
-    public static func parse(_ text: String, what: String) throws(StrataError) -> JSONValue {
-        try JSONParser.parse(text, what: what)
-    }
-
-    /// Parses a request from UTF-8 bytes (a C string); empty is `{}`, as a NULL request is.
     public static func parse(bytes: UnsafeBufferPointer<UInt8>, what: String) throws(StrataError) -> JSONValue {
         bytes.isEmpty ? .object([:]) : try JSONParser.parse(bytes: bytes, what: what)
     }

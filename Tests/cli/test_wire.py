@@ -137,6 +137,15 @@ def test_an_error_is_the_same_code_and_message_on_both_faces(store):
     assert via_cli["message"].removeprefix("--filter") == via_c["message"].removeprefix("recall request.filter")
 
 
+def test_an_exported_line_is_the_record_get_answers(store):
+    folder, config, ids = store
+    code, out, err = cli("export", "-", cwd=folder)
+    assert code == 0, err
+    lines = {json.loads(line)["id"]: line for line in out.splitlines()}
+    for mid in ids:
+        assert lines[mid] == cli_json("get", mid, cwd=folder) == c_answer(config, "get", {"id": mid})
+
+
 def test_store_answers_have_one_shape_on_both_faces(store):
     folder, config, _ = store
     via_cli = json.loads(cli_json("add", "Dave likes coffee", cwd=folder))
