@@ -124,6 +124,17 @@ def test_recall_is_the_same_bytes_on_both_faces(store, tmp_path, options, reques
     assert via_c == via_cli
 
 
+def test_forget_is_the_same_bytes_on_both_faces(store, tmp_path):
+    folder, config, ids = store
+    copy = tmp_path / "b"
+    shutil.copytree(folder, copy)
+    config["store"]["options"]["path"] = str(copy / ".strata" / "strata.db")
+    assert c_answer(config, "forget", {"id": ids[0]}) == cli_json("forget", ids[0], cwd=folder)
+    via_c = c_answer(config, "forget", {"filter": {"user": "carol"}})
+    assert via_c == cli_json("forget", "--filter", '{"user": "carol"}', cwd=folder)
+    assert json.loads(via_c) == {"forgotten": [ids[3]]}
+
+
 def test_an_error_is_the_same_code_and_message_on_both_faces(store):
     folder, config, _ = store
     code, out, err = cli("get", "m-000000000000000000000000", "--json", cwd=folder)
