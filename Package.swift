@@ -32,6 +32,7 @@ let package = Package(
     products: [
         .library(name: "strata", type: .dynamic, targets: ["Strata"]),
         .library(name: "StrataEngine", targets: ["StrataEngine"]),
+        .library(name: "StrataWire", targets: ["StrataWire"]),
         .library(name: "StrataTesting", targets: ["StrataTesting"]),
         .library(name: "strata-memory", type: .dynamic, targets: ["StrataMemoryPlugin"]),
         .library(name: "strata-sqlite", type: .dynamic, targets: ["StrataSQLitePlugin"]),
@@ -64,11 +65,14 @@ let package = Package(
             name: "StrataBackends", dependencies: ["StrataCore", "CStrataSIMD"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataBackends"], swiftSettings: swiftSettings),
+        // The JSON of requests, answers and errors, and the configuration file: one wire format
+        // for the C ABI, the CLI's --json and the server. The engine takes and returns typed values.
+        .target(name: "StrataWire", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: swiftSettings),
         .target(
             name: "StrataPlugins", dependencies: ["StrataCore", "StrataBackends", "CStrata", "CStrataShim"],
             swiftSettings: swiftSettings),
         .target(
-            name: "Strata", dependencies: ["StrataEngine", "StrataPlugins", "CStrata"],
+            name: "Strata", dependencies: ["StrataEngine", "StrataWire", "StrataPlugins", "CStrata"],
             exclude: ["exports.map"], swiftSettings: swiftSettings,
             linkerSettings: exportsOnly("Sources/Strata/exports.map")),
         .target(
@@ -77,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "StrataEngine", "StrataWire", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -140,6 +144,9 @@ let package = Package(
             name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "StrataWireTests", dependencies: ["StrataWire", "StrataEngine", "StrataTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "StrataSQLitePluginTests",
             dependencies: ["StrataSQLitePlugin", "StrataPlugins", "StrataTesting", "StrataEngine"],
             swiftSettings: swiftSettings),
@@ -165,7 +172,7 @@ if Context.environment["STRATA_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "StrataFuzz",
-            dependencies: ["StrataEngine", "StrataPlugins", "StrataFileStore", "StrataSQLitePlugin", "StrataCore", "CSQLite"],
+            dependencies: ["StrataEngine", "StrataWire", "StrataPlugins", "StrataFileStore", "StrataSQLitePlugin", "StrataCore", "CSQLite"],
             path: "fuzz/Harness",
             swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import StrataCore
+import StrataWire
 
 /// The thread-local message behind `strata_error_last()`.
 let lastError = ThreadLocalMessage()
@@ -45,9 +46,9 @@ func cString(_ p: UnsafePointer<CChar>?, what: String) throws(StrataError) -> St
 
 /// Parses a borrowed C JSON document; NULL or empty is `{}`.
 func cJSON(_ p: UnsafePointer<CChar>?, what: String) throws(StrataError) -> JSONValue {
-    guard let p, p.pointee != 0 else { return .object([:]) }
+    guard let p else { return .object([:]) }
     let length = strlen(p)
     return try p.withMemoryRebound(to: UInt8.self, capacity: length) { (bytes) throws(StrataError) -> JSONValue in
-        try JSONParser.parse(bytes: UnsafeBufferPointer(start: bytes, count: length), what: what)
+        try Wire.parse(bytes: UnsafeBufferPointer(start: bytes, count: length), what: what)
     }
 }

@@ -2,6 +2,7 @@ import CStrata
 import StrataCore
 import StrataEngine
 import StrataPlugins
+import StrataWire
 
 /// What a `strata_engine *` points to: a retained box around the Swift engine.
 final class EngineHandle: Sendable {
@@ -42,7 +43,7 @@ private func jsonVerb(
         guard let out else { throw StrataError(.invalidArgument, "out_json is NULL") }
         let e = try EngineHandle.from(engine)
         let answer = try verb(e, try cJSON(request, what: what))
-        out.pointee = mallocString(JSONWriter.string(answer))
+        out.pointee = mallocString(Wire.text(answer))
     }
 }
 
@@ -162,7 +163,7 @@ private func vectors(_ p: UnsafePointer<Float>?, count: Int, dimension: Int, eng
         guard items.count == count else {
             throw StrataError(.invalidArgument, "store request has \(items.count) items but count is \(count)")
         }
-        return Array(JSONWriter.string(try e.storeJSON(request, vectors: rows)).utf8)
+        return Array(Wire.text(try e.storeJSON(request, vectors: rows)).utf8)
     }
 }
 
@@ -193,7 +194,7 @@ private struct CEventCallback: @unchecked Sendable {
         guard let out_subscription else { throw StrataError(.invalidArgument, "out_subscription is NULL") }
         let c = CEventCallback(function: callback, userData: user_data)
         out_subscription.pointee = e.subscribe { event in
-            JSONWriter.string(event.json).withCString { c.function(c.userData, $0) }
+            Wire.text(Answer.event(event)).withCString { c.function(c.userData, $0) }
         }
     }
 }

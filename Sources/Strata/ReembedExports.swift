@@ -1,6 +1,7 @@
 import CStrata
 import StrataCore
 import StrataEngine
+import StrataWire
 
 @implementation @c public func strata_engine_reembed(
     _ engine: OpaquePointer!, _ target: OpaquePointer!, _ request_json: UnsafePointer<CChar>!,
@@ -12,6 +13,6 @@ import StrataEngine
         let e = try EngineHandle.from(engine)
         guard let target else { throw StrataError(.invalidArgument, "target is NULL") }
         let t = try EngineHandle.from(target)
-        out_json.pointee = mallocString(JSONWriter.string(try e.reembedJSON(into: t, try cJSON(request_json, what: "reembed request"))))
+        out_json.pointee = mallocString(Wire.text(try e.reembedJSON(into: t, try cJSON(request_json, what: "reembed request"))))
     }
 }

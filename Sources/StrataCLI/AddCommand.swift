@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata add TEXT`: stores one memory and prints its id.
 struct AddCommand: ParsableCommand {
@@ -10,7 +11,7 @@ struct AddCommand: ParsableCommand {
         discussion: """
             The text is embedded and stored in the store folder's engine. A near-identical \
             memory in the same scope is updated instead of copied: the id printed is then the \
-            existing one ("deduplicated": true with --json, a note on stderr otherwise).
+            existing one (its id in "deduplicated" with --json, a note on stderr otherwise).
 
             --at sets when the memory happened (ISO-8601 with a zone, or a date), so recency \
             ranks an old memory by its real age; --ttl counts from that time.
@@ -72,7 +73,7 @@ struct AddCommand: ParsableCommand {
             let engine = try store.openEngine()
             let outcome = try engine.store(memory)
             if output.json {
-                printJSON(.object(["id": .string(outcome.id), "deduplicated": .bool(outcome.deduplicated)]))
+                printJSON(Answer.store([outcome], batch: false))
                 return
             }
             print(outcome.id)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata anomalies`: the memories that stand out from the rest, by isolation-forest score.
 struct AnomaliesCommand: ParsableCommand {
@@ -61,7 +62,7 @@ struct AnomaliesCommand: ParsableCommand {
             if let scope { q.scope = try OptionValues.scope(scope) }
             let report = try store.openEngineForReading().anomalies(q)
             if output.json {
-                printJSON(report.json)
+                printJSON(Answer.anomalies(report))
                 return
             }
             let threshold = Format.number(report.threshold)

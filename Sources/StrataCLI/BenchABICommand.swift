@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataPlugins
 
 /// `strata bench abi`: the same engine work through the Swift API and through libstrata.so's C

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// The configuration every engine benchmark opens (Swift, C and Python alike).
 let benchEngineConfig = """

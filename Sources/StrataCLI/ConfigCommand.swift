@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataPlugins
 
 /// `strata config`: write out or check a configuration document.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataPlugins
 
 /// `strata demo`: stores the bundled memories in the embedded default and shows recall.
@@ -60,7 +61,7 @@ struct DemoCommand: ParsableCommand {
                 queryReports.append(.object([
                     "query": .string(q.text), "scope": q.scope.map { .string($0) } ?? .null, "filter": q.filter ?? .null,
                     "expected_first": .string(ids[q.expected]), "ok": .bool(ok), "checked": .bool(checked),
-                    "hits": .array(hits.map(\.json)),
+                    "hits": .array(hits.map(Answer.hit)),
                 ]))
                 if !output.json {
                     var heading = "recall \"\(q.text)\""

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata forget ID` or `strata forget --filter JSON`: removes memories (their history stays).
 struct ForgetCommand: ParsableCommand {
@@ -62,7 +63,7 @@ struct ForgetCommand: ParsableCommand {
                 forgotten = try store.openEngine().forget(filter: parsed, scope: node, all: all)
             }
             if output.json {
-                printJSON(.object(["forgotten": .array(forgotten.map { .string($0) })]))
+                printJSON(Answer.forgotten(forgotten))
                 return
             }
             if forgotten.isEmpty { printError("strata: the filter matched no memory; nothing was forgotten") }

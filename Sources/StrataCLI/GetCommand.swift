@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata get ID`: one memory, every field.
 struct GetCommand: ParsableCommand {
@@ -25,7 +26,7 @@ struct GetCommand: ParsableCommand {
     func run() throws {
         try withEngineErrors(json: output.json) {
             let memory = try store.openEngineForReading().get(id: id)
-            if output.json { printJSON(memory.publicJSON) } else { MemoryText.print(memory) }
+            if output.json { printJSON(Answer.memory(memory)) } else { MemoryText.print(memory) }
         }
     }
 }

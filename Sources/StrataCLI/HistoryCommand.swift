@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata history ID`: every change to one memory, oldest first.
 struct HistoryCommand: ParsableCommand {
@@ -27,7 +28,7 @@ struct HistoryCommand: ParsableCommand {
         try withEngineErrors(json: output.json) {
             let entries = try store.openEngineForReading().history(id: id)
             if output.json {
-                printJSON(.object(["history": .array(entries.map(\.json))]))
+                printJSON(Answer.history(entries))
                 return
             }
             for entry in entries {

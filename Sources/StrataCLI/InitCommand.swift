@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataPlugins
 
 /// `strata init`: writes the store folder's `strata.json` from a preset.

@@ -1,9 +1,11 @@
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// One line of a JSONL file for `strata import` and `strata export`: a memory record as JSON.
 ///
-/// Export writes every field of the record (`Memory.publicJSON`, compact, keys sorted):
+/// Export writes every field of the record, the bytes `get --json` prints (`Answer.memory` as
+/// `Wire.text` writes it: compact, keys sorted):
 ///
 ///     {"access_count":0,"accessed_at":"2024-03-01T09:30:00.000Z","category":"general",
 ///      "content":"Alice prefers green tea","created_at":"2024-03-01T09:30:00.000Z",
@@ -20,7 +22,7 @@ enum MemoryLine {
     /// Keys an exported record has that import accepts and drops.
     static let ignoredKeys = ["id", "updated_at", "accessed_at", "access_count", "model"]
 
-    static func encode(_ memory: Memory) -> String { JSONWriter.string(memory.publicJSON) }
+    static func encode(_ memory: Memory) -> String { Wire.text(Answer.memory(memory)) }
 
     /// Decodes one line; errors name it as `line N` and the key.
     /// - Parameter now: the creation time of a line without `created_at`, for its `expires_at`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata metabolize`: one lifecycle cycle over the store folder's memories.
 struct MetabolizeCommand: ParsableCommand {
@@ -47,7 +48,7 @@ struct MetabolizeCommand: ParsableCommand {
             let report = try store.openEngine().metabolize(now: at, dryRun: dryRun)
             errors = report.errors
             if output.json {
-                printJSON(report.json)
+                printJSON(Answer.metabolize(report))
             } else {
                 printText(report)
             }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import StrataCore
+import StrataWire
 
 /// `--json`, shared by every command.
 struct OutputOptions: ParsableArguments {
@@ -10,9 +11,10 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
-/// Prints JSON pretty-printed with sorted keys.
+/// Prints one JSON document on one line: the wire's bytes (`Wire.text`), the same the C ABI
+/// answers for the same request, so a script may use either face.
 func printJSON(_ value: JSONValue) {
-    Swift.print(JSONWriter.string(value, pretty: true))
+    Swift.print(Wire.text(value))
 }
 
 /// Writes a line (or, without `newline`, just the text) to standard error.
@@ -28,9 +30,7 @@ func withEngineErrors(json: Bool, _ body: () throws -> Void) throws {
         try body()
     } catch let error as StrataError {
         if json {
-            printJSON(.object(["error": .object([
-                "status": .string(error.code.cName), "code": .number(Double(error.code.rawValue)), "message": .string(error.message),
-            ])]))
+            printJSON(Answer.error(error))
         }
         printError("strata: \(error.code.cName): \(error.message)")
         throw ExitCode(error.code.exitCode)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata recall QUERY`: the memories that best answer a query, with every part of the score.
 struct RecallCommand: ParsableCommand {
@@ -15,8 +16,8 @@ struct RecallCommand: ParsableCommand {
             hit was not a candidate of that list), id, scope, tier and content. Recalling bumps \
             the access count of each hit.
 
-            --json prints {"hits": [{"id", "content", "metadata", "scope", "tier", "score", \
-            "scores"}]}, best first.
+            --json prints {"hits": [{"id", "content", "metadata", "scope", "tier", "category", \
+            "score", "scores"}]}, best first: the bytes strata_engine_recall answers.
 
             Example:
               strata recall "what does alice drink" -k 3
@@ -52,7 +53,7 @@ struct RecallCommand: ParsableCommand {
             if let scope { q.scope = try OptionValues.scope(scope) }
             let hits = try store.openEngine().recall(q)
             if output.json {
-                printJSON(.object(["hits": .array(hits.map(Self.json))]))
+                printJSON(Answer.recall(hits))
                 return
             }
             if hits.isEmpty { print("No memory matched.") }
@@ -65,15 +66,5 @@ struct RecallCommand: ParsableCommand {
                     + "recency \(Format.number(p.recency))  importance \(Format.number(p.importance))  access \(Format.number(p.access))")
             }
         }
-    }
-
-    /// One hit as the issue specifies it: exactly these keys, so scripts can rely on the shape.
-    static func json(_ hit: Hit) -> JSONValue {
-        let m = hit.memory
-        return .object([
-            "id": .string(m.id), "content": .string(m.content), "metadata": .object(m.metadata),
-            "scope": .string(m.scope.description), "tier": .string(m.tier), "score": .number(hit.score),
-            "scores": hit.scores.json,
-        ])
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata reembed`: moves the store to another embedder (`Engine.reembed`), building the new
 /// store beside the old one and switching by renaming `strata.json`.
@@ -212,7 +213,7 @@ struct ReembedCommand: ParsableCommand {
         if output.json {
             var o: [String: JSONValue] = ["memories": .number(Double(memories)), "to": space.json, "switched": .bool(r != nil)]
             o["store"] = (r == nil ? main.path : main.staging).map(JSONValue.string) ?? .null
-            if let r { o = o.merging(r.json.objectValue ?? [:]) { a, _ in a } }
+            if let r { o = o.merging(Answer.reembed(r).objectValue ?? [:]) { a, _ in a } }
             if r != nil, let old = main.path { o["old_store"] = .string(old) }
             if !tierParts.isEmpty {
                 o["tier_stores"] = .array(tierParts.map { p in

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata salvage OUT`: copies every readable memory of a damaged store into a new store.
 struct SalvageCommand: ParsableCommand {

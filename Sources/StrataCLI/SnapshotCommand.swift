@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata snapshot NAME`: saves every memory under a name, for `strata rollback NAME`.
 struct SnapshotCommand: ParsableCommand {
@@ -71,7 +72,7 @@ struct SnapshotsCommand: ParsableCommand {
         try withEngineErrors(json: output.json) {
             let list = try store.openEngineForReading().snapshots()
             if output.json {
-                printJSON(.object(["snapshots": .array(list.map(\.json))]))
+                printJSON(Answer.snapshots(list))
                 return
             }
             if list.isEmpty { printError("strata: the store has no snapshots; make one with strata snapshot NAME") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata stats`: counts over the store and the stack that serves it.
 struct StatsCommand: ParsableCommand {
@@ -26,7 +27,7 @@ struct StatsCommand: ParsableCommand {
         try withEngineErrors(json: output.json) {
             let stats = try store.openEngineForReading().stats()
             if output.json {
-                printJSON(stats.json)
+                printJSON(Answer.stats(stats))
                 return
             }
             let a = stats.access, l = stats.lifecycle

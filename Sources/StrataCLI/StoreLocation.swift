@@ -4,6 +4,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataPlugins
 
 /// `--dir`, shared by every command that works on a store: the folder holding `strata.json`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataEngine
+import StrataWire
 
 /// `strata update ID`: changes the given fields of one memory.
 struct UpdateCommand: ParsableCommand {
@@ -48,7 +49,7 @@ struct UpdateCommand: ParsableCommand {
             change.importance = try importance.map { (x: Double) throws(StrataError) -> Double in try OptionValues.importance(x) }
             if let metadata { change.metadata = try OptionValues.metadata(metadata) }
             let memory = try store.openEngine().update(change)
-            if output.json { printJSON(memory.publicJSON) } else { MemoryText.print(memory) }
+            if output.json { printJSON(Answer.memory(memory)) } else { MemoryText.print(memory) }
         }
     }
 }

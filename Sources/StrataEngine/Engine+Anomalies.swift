@@ -31,14 +31,6 @@ public struct AnomalyQuery: Sendable {
 public struct Anomaly: Sendable {
     public var memory: Memory
     public var score: Double
-
-    public var json: JSONValue {
-        .object([
-            "id": .string(memory.id), "content": .string(memory.content), "metadata": .object(memory.metadata),
-            "scope": .string(memory.scope.description), "tier": .string(memory.tier),
-            "category": .string(memory.category), "score": .number(score),
-        ])
-    }
 }
 
 /// What `Engine.anomalies` found.
@@ -49,10 +41,6 @@ public struct AnomalyReport: Sendable {
     public var scored: Int
     /// The threshold applied.
     public var threshold: Double
-
-    public var json: JSONValue {
-        .object(["anomalies": .array(anomalies.map(\.json)), "scored": .number(Double(scored)), "threshold": .number(threshold)])
-    }
 }
 
 extension Engine {
@@ -106,27 +94,6 @@ extension Engine {
         if let limit = q.limit, found.count > limit { found.removeLast(found.count - limit) }
         hub.publish(found.map { MemoryEvent(kind: .anomalyDetected, memoryID: $0.memory.id, at: now, memory: $0.memory, score: $0.score) })
         return AnomalyReport(anomalies: found, scored: memories.count, threshold: threshold)
-    }
-
-    /// `{"threshold"?, "limit"?, "filter"?, "scope"?, "tiers"?, "category"?}` ->
-    /// `{"anomalies": [{"id", "content", "metadata", "scope", "tier", "category", "score"}], "scored", "threshold"}`.
-    public func anomaliesJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
-        try anomalies(try AnomalyQuery(json: request, path: "anomalies request")).json
-    }
-}
-
-extension AnomalyQuery {
-    /// Decodes an anomalies request; `filter` paths are metadata keys.
-    public init(json: JSONValue, path: String) throws(StrataError) {
-        var r = try JSONObjectReader(json, path: path)
-        self.init()
-        threshold = try r.optionalDouble("threshold", in: 0...1)
-        limit = try r.optionalInt("limit", in: 1...Int(Int32.max))
-        if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
-        scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
-        tiers = try r.optionalStrings("tiers")
-        category = try r.optionalString("category")
-        try r.finish()
     }
 }
 

@@ -16,14 +16,6 @@ public struct ReembedReport: Sendable, Equatable {
     public var removed = 0
     /// Batches committed to the target.
     public var batches = 0
-
-    public var json: JSONValue {
-        func n(_ x: Int) -> JSONValue { .number(Double(x)) }
-        return .object([
-            "from": from.json, "to": to.json, "memories": n(memories), "embedded": n(embedded), "kept": n(kept),
-            "removed": n(removed), "batches": n(batches),
-        ])
-    }
 }
 
 extension Engine {
@@ -156,15 +148,5 @@ extension Engine {
             if theirs < mine.count { rows += mine[theirs...] }
         }
         return rows
-    }
-}
-
-extension Engine {
-    /// `reembed` for the JSON faces (C, Python): request `{"batch_size": 64?}`, answer the report.
-    public func reembedJSON(into target: Engine, _ request: JSONValue) throws(StrataError) -> JSONValue {
-        var r = try JSONObjectReader(request, path: "reembed request")
-        let batch = try r.optionalInt("batch_size", in: 1...10_000) ?? 64
-        try r.finish()
-        return try reembed(into: target, batchSize: batch).json
     }
 }

@@ -72,36 +72,4 @@ extension Engine {
         try SnapshotName.validate(name)
         try writer.withLock { (_: inout WriterState) throws(StrataError) in try store.deleteSnapshot(name: name) }
     }
-
-    // MARK: - JSON (include/strata/engine.h)
-
-    /// `{"name"}` -> `{"name", "created_at", "memories", "bytes"}`.
-    public func snapshotJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
-        try snapshot(name: try Self.snapshotName(request, "snapshot request")).json
-    }
-
-    /// `{}` -> `{"snapshots": [{"name", "created_at", "memories", "bytes"}, ...]}`, oldest first.
-    public func snapshotsJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
-        try JSONObjectReader(request, path: "snapshots request").finish()
-        return .object(["snapshots": .array(try snapshots().map(\.json))])
-    }
-
-    /// `{"name"}` -> `{"snapshot", "added": [ids], "removed": [ids], "changed": [ids]}`.
-    public func rollbackJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
-        try rollback(name: try Self.snapshotName(request, "rollback request")).json
-    }
-
-    /// `{"name"}` -> `{"deleted": name}`.
-    public func deleteSnapshotJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
-        let name = try Self.snapshotName(request, "delete snapshot request")
-        try deleteSnapshot(name: name)
-        return .object(["deleted": .string(name)])
-    }
-
-    private static func snapshotName(_ request: JSONValue, _ what: String) throws(StrataError) -> String {
-        var r = try JSONObjectReader(request, path: what)
-        let name = try r.string("name")
-        try r.finish()
-        return name
-    }
 }

@@ -207,15 +207,6 @@ public struct EngineConfiguration: Sendable, Hashable {
         if let t = lifecycle.patterns?.tier { try check(t, "patterns.tier") }
     }
 
-    /// Parses JSON text; empty text is the embedded default.
-    public init(text: String, source: String = "config") throws(StrataError) {
-        if text.allSatisfy(\.isWhitespace) {
-            self = .embeddedDefault
-            return
-        }
-        try self.init(json: try JSONParser.parse(text, what: source), source: source)
-    }
-
     /// The whole configuration written out, every default explicit.
     public var json: JSONValue {
         let w = recall.weights

@@ -20,11 +20,6 @@ public struct MetabolizeReport: Sendable {
         public var from: String
         public var to: String?
         public var reason: String
-
-        public var json: JSONValue {
-            .object(["id": .string(id), "action": .string(action.rawValue), "from": .string(from),
-                     "to": to.map { .string($0) } ?? .null, "reason": .string(reason)])
-        }
     }
 
     /// Memories pruned, by rule.
@@ -65,25 +60,5 @@ public struct MetabolizeReport: Sendable {
     public init(at: Timestamp, dryRun: Bool) {
         self.at = at
         self.dryRun = dryRun
-    }
-
-    /// The report without `moves`: what the lifecycle ledger keeps per cycle.
-    public var summaryJSON: JSONValue {
-        .object([
-            "at": .string(at.iso8601), "dry_run": .bool(dryRun), "before": .number(Double(before)), "after": .number(Double(after)),
-            "migrated": .object(migrated.mapValues { .number(Double($0)) }), "pruned": pruned.json,
-            "consolidated": .number(Double(consolidated)), "consolidated_sources": .number(Double(consolidatedSources)),
-            "patterns": .number(Double(patterns)), "compressed": .number(Double(compressed)),
-            "bytes_before_compression": .number(Double(bytesBeforeCompression)),
-            "bytes_after_compression": .number(Double(bytesAfterCompression)),
-            "pinned_kept": .number(Double(pinnedKept)),
-            "duration_ms": .number(durationMilliseconds), "errors": .array(errors.map { .string($0) }),
-        ])
-    }
-
-    public var json: JSONValue {
-        guard case .object(var o) = summaryJSON else { return summaryJSON }
-        o["moves"] = .array(moves.map(\.json))
-        return .object(o)
     }
 }

@@ -121,15 +121,6 @@ public struct MemoryEvent: Sendable {
     public var memory: Memory?
     /// The anomaly score of an `anomaly.detected` event, in (0, 1]; nil for the other kinds.
     public var score: Double? = nil
-
-    public var json: JSONValue {
-        var o: [String: JSONValue] = [
-            "type": .string(kind.rawValue), "memory_id": .string(memoryID), "at": .string(at.iso8601),
-            "memory": memory?.publicJSON ?? .null,
-        ]
-        if let score { o["score"] = .number(score) }
-        return .object(o)
-    }
 }
 
 /// Counts over the engine's memories.
@@ -154,16 +145,6 @@ public struct EngineStats: Sendable {
     /// The embedding space the store holds (`Engine.space`): the one it records, else the
     /// configured embedder's, which it adopts on its first write (normalisation then unknown).
     public var space: EmbeddingSpace
-
-    public var json: JSONValue {
-        func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
-        return .object([
-            "memories": .number(Double(memories)), "expired": .number(Double(expired)), "by_tier": counts(byTier), "by_category": counts(byCategory),
-            "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
-            "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
-            "access": access.json, "patterns": .number(Double(patterns)), "lifecycle": lifecycle.json, "space": space.json,
-        ])
-    }
 }
 
 /// How the memories recall can find have been accessed (seed 004's access patterns).
@@ -189,20 +170,5 @@ public struct AccessStatistics: Sendable, Equatable {
         let idle = now.seconds(since: m.accessedAt)
         if idle <= 86_400 { lastDay += 1 }
         if idle <= 7 * 86_400 { lastWeek += 1 }
-    }
-
-    public var json: JSONValue {
-        .object(["never": .number(Double(never)), "last_day": .number(Double(lastDay)), "last_week": .number(Double(lastWeek)),
-                 "mean_count": .number(meanCount), "max_count": .number(Double(max))])
-    }
-}
-
-extension Hit {
-    public var json: JSONValue {
-        .object([
-            "id": .string(memory.id), "content": .string(memory.content), "metadata": .object(memory.metadata),
-            "scope": .string(memory.scope.description), "tier": .string(memory.tier),
-            "category": .string(memory.category), "score": .number(score), "scores": scores.json,
-        ])
     }
 }

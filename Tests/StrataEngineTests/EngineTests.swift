@@ -238,13 +238,6 @@ import Testing
         }
     }
 
-    @Test func malformedTextIsInvalidJSONAndEmptyTextIsTheDefault() throws {
-        #expect { try EngineConfiguration(text: "{\"store\": ", source: "strata.json") } throws: {
-            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("strata.json")
-        }
-        #expect(try EngineConfiguration(text: "  ") == .embeddedDefault)
-    }
-
     @Test func writtenOutConfigurationReadsBackTheSame() throws {
         var c = EngineConfiguration()
         c.recall.k = 7

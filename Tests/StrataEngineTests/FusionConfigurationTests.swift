@@ -5,7 +5,7 @@ import Testing
 /// `recall.fusion`: the fusion per embedder, its defaults, and strict keys.
 @Suite struct FusionConfigurationTests {
     func configuration(_ text: String) throws(StrataError) -> EngineConfiguration {
-        try EngineConfiguration(text: text, source: "test.json")
+        try EngineConfiguration(json: try JSONParser.parse(text, what: "test.json"), source: "test.json")
     }
 
     @Test func defaultsAreScoresForMiniLMAndRankFusionForTheRest() throws {

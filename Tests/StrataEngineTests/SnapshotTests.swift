@@ -134,19 +134,6 @@ final class PlainStore: VectorStore {
         }
     }
 
-    @Test func theJSONVerbsAnswerTheDocumentedShapes() throws {
-        let e = try engine()
-        let id = try e.store(NewMemory("a memory to keep")).id
-        let info = try e.snapshotJSON(["name": "s1"])
-        #expect(info == ["name": "s1", "created_at": .string(clock.now().iso8601), "memories": 1, "bytes": .null])
-        #expect(try e.snapshotsJSON([:]) == ["snapshots": [info]])
-        try e.forget(id: id)
-        #expect(try e.rollbackJSON(["name": "s1"]) == ["snapshot": "s1", "added": [.string(id)], "removed": [], "changed": []])
-        #expect { _ = try e.rollbackJSON(["name": "s1", "extra": 1]) } throws: { ($0 as! StrataError).code == .invalidJSON }
-        #expect { _ = try e.snapshotJSON([:]) } throws: { ($0 as! StrataError).code == .invalidJSON }
-        #expect(try e.deleteSnapshotJSON(["name": "s1"]) == ["deleted": "s1"])
-    }
-
     @Test func aTieredEngineSnapshotsAndRollsBackEveryTiersStore() throws {
         let e = try engine(["tiers": [["name": "working", "store": ["backend": "memory"]], ["name": "episodic"]], "dedupe": ["enabled": false]])
         let hot = try e.store(NewMemory("a passing thought", tier: "working")).id

@@ -112,7 +112,6 @@ import Testing
         s = try e.stats()
         #expect(s.memories == 1 && s.expired == 1, "the hour-long note expired and is counted apart")
         #expect(s.byTier == ["working": 1])
-        #expect(s.json.objectValue?["expired"] == 1)
         #expect(try e.recall(RecallQuery("note lasts")).count == 1, "recall agrees with stats")
     }
 }

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("STRATA_CLI", ROOT / ".build" / "debug" / "strata-cli"))
 ID = re.compile(r"^m-[0-9a-f]{24}$")
 
-# Keys of one recall hit with --json, exactly (issue 3).
-HIT_KEYS = {"id", "content", "metadata", "scope", "tier", "score", "scores"}
+# Keys of one recall hit with --json, exactly (issue 3), as strata_engine_recall answers them
+# (one wire format, issue 17: the category is there on both faces).
+HIT_KEYS = {"id", "content", "metadata", "scope", "tier", "category", "score", "scores"}
 SCORE_KEYS = {"vector", "keyword", "fused", "recency", "importance", "access"}
 # Fields of an exported record that the engine assigns again on import.
 ENGINE_OWNED = {"id", "updated_at", "accessed_at", "access_count", "model"}
@@ -183,9 +184,9 @@ def test_add_stores_every_option_and_get_shows_it(store):
 
 def test_add_json_says_whether_it_deduplicated(store):
     first = store.json("add", "The standup is at 9:30 every weekday")
-    assert set(first) == {"id", "deduplicated"} and first["deduplicated"] is False and ID.match(first["id"])
+    assert set(first) == {"id", "deduplicated"} and first["deduplicated"] == [] and ID.match(first["id"])
     again = store.json("add", "The standup is at 9:30 every weekday")
-    assert again == {"id": first["id"], "deduplicated": True}
+    assert again == {"id": first["id"], "deduplicated": [first["id"]]}
     r = store.ok("add", "The standup is at 9:30 every weekday")
     assert r.out.strip() == first["id"] and "near-identical" in r.err
 

@@ -11,6 +11,7 @@ import Glibc
 #endif
 import StrataCore
 import StrataEngine
+import StrataWire
 import StrataFileStore
 import StrataPlugins
 import StrataSQLitePlugin

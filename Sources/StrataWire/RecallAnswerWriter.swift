@@ -1,7 +1,8 @@
 import StrataCore
+import StrataEngine
 
 /// Writes a recall answer, `{"hits": [...]}`, straight to JSON text: the same bytes as
-/// `JSONWriter.string(.object(["hits": .array(hits.map(\.json))]))`, without building the value
+/// `Wire.text(Answer.recall(hits))`, without building the value
 /// tree first.
 ///
 /// Why: through the C ABI every recall answer is written as JSON. Building dictionaries per hit,
@@ -69,8 +70,9 @@ enum RecallAnswerWriter {
 }
 
 extension Engine {
-    /// Like `storeVectorsJSON`, answering the JSON text directly (the C ABI's form):
-    /// `{"deduplicated":[...],"ids":[...]}`, keys in `JSONWriter`'s sorted order.
+    /// Stores `count` memories with no fields but their vectors (the C fast path with a NULL
+    /// request), answering the JSON text directly without decoding a request per item:
+    /// `{"deduplicated":[...],"ids":[...]}`, the bytes of `Wire.text(Answer.store(_, batch: true))`.
     public func storeVectorsAnswerText(_ vectors: [[Float]]) throws(StrataError) -> [UInt8] {
         let outcomes = try store(Array(repeating: NewMemory(""), count: vectors.count), vectors: vectors)
         var out: [UInt8] = []
@@ -91,7 +93,8 @@ extension Engine {
         return out
     }
 
-    /// Like `recallJSON`, answering the JSON text directly (the C ABI's form).
+    /// Like `recallJSON`, answering the JSON text directly (the C ABI's form): the bytes of
+    /// `Wire.text(recallJSON(request))`.
     public func recallAnswerText(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> [UInt8] {
         var q = try RecallQuery(json: request, path: "recall request", textRequired: vector == nil)
         q.vector = vector

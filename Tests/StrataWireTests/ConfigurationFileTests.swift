@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import StrataCore
-@testable import StrataEngine
+import StrataEngine
+@testable import StrataWire
 import Testing
 
 /// A fresh folder under /tmp holding the files a test writes; removed when the test ends.

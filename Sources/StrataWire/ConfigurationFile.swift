@@ -2,8 +2,21 @@
 import Glibc
 #endif
 import StrataCore
+import StrataEngine
 
 extension EngineConfiguration {
+    /// Parses JSON text; empty text is the embedded default.
+    /// - Throws: `.invalidUTF8` or `.invalidJSON` naming `source` when the text is not a JSON
+    ///   document; `.invalidConfig` naming `source` and the key path when the document is not a
+    ///   valid configuration.
+    public init(text: String, source: String = "config") throws(StrataError) {
+        if text.allSatisfy(\.isWhitespace) {
+            self = .embeddedDefault
+            return
+        }
+        try self.init(json: try JSONParser.parse(text, what: source), source: source)
+    }
+
     /// Reads and decodes a configuration file.
     ///
     /// **Relative paths.** A backend's `"path"` option (`store.options.path`, a tier's

@@ -1,5 +1,6 @@
 import StrataCore
-@testable import StrataEngine
+import StrataEngine
+@testable import StrataWire
 import Testing
 
 @Suite struct RecallAnswerTests {
@@ -11,9 +12,9 @@ import Testing
         for query in ["tea", "quotes backslashes", "zzz nothing"] {
             let hits = try e.recall(RecallQuery(query, k: 10))
             let direct = String(decoding: RecallAnswerWriter.write(hits), as: UTF8.self)
-            let viaTree = JSONWriter.string(.object(["hits": .array(hits.map(\.json))]))
+            let viaTree = Wire.text(Answer.recall(hits))
             #expect(direct == viaTree, "query \(query)")
-            #expect(try JSONParser.parse(direct) == .object(["hits": .array(hits.map(\.json))]))
+            #expect(try JSONParser.parse(direct) == Answer.recall(hits))
         }
         #expect(String(decoding: RecallAnswerWriter.write([]), as: UTF8.self) == #"{"hits":[]}"#)
     }
@@ -29,6 +30,6 @@ import Testing
         let ids = try #require(parsed.objectValue?["ids"]?.arrayValue)
         #expect(ids.count == 3 && ids[0] == ids[1] && ids[0] != ids[2])
         #expect(parsed.objectValue?["deduplicated"] == .array([ids[0]]))
-        #expect(text == JSONWriter.string(parsed), "keys in the writer's order, no spaces")
+        #expect(text == Wire.text(parsed), "keys in the writer's order, no spaces")
     }
 }

@@ -1,0 +1,80 @@
+import StrataCore
+import StrataEngine
+
+// Request decoders: JSON values into the engine's typed requests, every key checked (an
+// unknown key is an error naming it and the request).
+
+extension NewMemory {
+    /// Decodes one memory of a store request. Content may be left out only when the caller
+    /// brings the vector (`contentRequired` false).
+    public init(json: JSONValue, path: String, contentRequired: Bool = true) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        self.init(try r.optionalString("content") ?? "")
+        metadata = try r.optionalObject("metadata") ?? [:]
+        scope = try ScopePath(try r.optionalString("scope") ?? "")
+        visibility = try r.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)).flatMap(Visibility.init)
+        category = try r.optionalString("category")
+        importance = try r.optionalDouble("importance", in: 0...1)
+        pinned = try r.optionalBool("pinned") ?? false
+        tier = try r.optionalString("tier")
+        if let at = try r.optionalString("at") {
+            guard let t = Timestamp(iso8601: at) else {
+                throw StrataError(.invalidArgument, "\(path).at is not an ISO-8601 time with a zone: \"\(at)\"")
+            }
+            self.at = t
+        }
+        ttlSeconds = try r.optionalDouble("ttl_seconds", in: 0.001...1e12)
+        try r.finish()
+        if contentRequired, content.isEmpty { throw StrataError(.invalidJSON, "\(path).content is required (non-empty text)") }
+    }
+}
+
+extension RecallQuery {
+    /// Decodes a recall request; `filter` paths are metadata keys.
+    public init(json: JSONValue, path: String, textRequired: Bool = true) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        self.init(try r.optionalString("query") ?? "")
+        if textRequired, text.isEmpty { throw StrataError(.invalidJSON, "\(path).query is required (non-empty text)") }
+        k = try r.optionalInt("k", in: 1...10_000)
+        if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
+        scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
+        tiers = try r.optionalStrings("tiers")
+        category = try r.optionalString("category")
+        try r.finish()
+    }
+}
+
+extension MemoryUpdate {
+    public init(json: JSONValue, path: String) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        self.init(id: try r.string("id"))
+        content = try r.optionalString("content")
+        metadata = try r.optionalObject("metadata")
+        category = try r.optionalString("category")
+        importance = try r.optionalDouble("importance", in: 0...1)
+        pinned = try r.optionalBool("pinned")
+        visibility = try r.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)).flatMap(Visibility.init)
+        try r.finish()
+        // As in a store request: an empty content would be embedded as nothing and then match
+        // every query (the CLI's `update --text ""` is refused the same way).
+        if let content, content.isEmpty { throw StrataError(.invalidJSON, "\(path).content must be non-empty text") }
+        if content == nil, metadata == nil, category == nil, importance == nil, pinned == nil, visibility == nil {
+            throw StrataError(.invalidJSON, "\(path) changes nothing: give content, metadata, category, importance, pinned or visibility")
+        }
+    }
+}
+
+extension AnomalyQuery {
+    /// Decodes an anomalies request; `filter` paths are metadata keys.
+    public init(json: JSONValue, path: String) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        self.init()
+        threshold = try r.optionalDouble("threshold", in: 0...1)
+        limit = try r.optionalInt("limit", in: 1...Int(Int32.max))
+        if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
+        scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
+        tiers = try r.optionalStrings("tiers")
+        category = try r.optionalString("category")
+        try r.finish()
+    }
+}
