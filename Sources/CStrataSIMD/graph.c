@@ -56,6 +56,11 @@ CLONES float strata_simd_l2sq(const float *a, const float *b, size_t n)
     return strata_l2sq_body(a, b, n);
 }
 
+/* Every cache line of a row. Measured on the 2-core Xeon (100k x 384, ef 48, one thread): whole
+ * rows four ahead 7,306 QPS, two ahead 7,180, one ahead 6,752; the first eight lines two ahead
+ * 6,199; the first two lines only (leaving the rest to the core's streaming prefetcher) 5,926; no
+ * prefetch 4,429. More requests than the core's line-fill buffers make the prefetch instructions
+ * wait, but the waits overlap misses that would otherwise come one after another. */
 static inline void strata_prefetch_row(const float *row, size_t d)
 {
     const char *p = (const char *)row;

@@ -16,7 +16,7 @@ float strata_simd_l2sq(const float *a, const float *b, size_t n);
 
 /** out[i] = the distance from q to row ids[i] of base (rows of d floats, row r at base + r·d):
  *  −(q · row) when l2 is 0 (cosine on normalised rows, and dot), Σ (q − row)² when l2 is 1.
- *  Smaller is closer either way. While one row is scored, the whole of the row after next is
+ *  Smaller is closer either way. While one row is scored, the whole of the row four ahead is
  *  prefetched: the rows are scattered in RAM, so each one is a cache miss that the hardware
  *  prefetcher cannot predict, and asking for it early overlaps the misses with arithmetic. */
 void strata_graph_distances(const float *q, const float *base, size_t d, const uint32_t *ids, size_t count,
