@@ -60,7 +60,8 @@ public struct KeywordIndex: Sendable {
     private var termOf: [String: Int32] = [:]
     private var postings: [Postings] = []
     private var slotOf: [String: Int32] = [:]
-    /// Per slot: the id (nil once removed), the keyword count, the words (for df on removal).
+    /// Per slot: the id (nil once removed), the keyword count (-1 once removed: the one check
+    /// search makes), the words (for df on removal).
     private var ids: [String?] = []
     private var lengths: [Int32] = []
     private var termsOf: [[Int32]] = []
@@ -114,6 +115,7 @@ public struct KeywordIndex: Sendable {
         deadPostings += termsOf[s].count
         totalLength -= Int(lengths[s])
         ids[s] = nil
+        lengths[s] = -1
         termsOf[s] = []
         if deadPostings > livePostings || ids.count - slotOf.count > slotOf.count { compact() }
     }
@@ -175,99 +177,175 @@ public struct KeywordIndex: Sendable {
 
     private var averageLength: Double { max(Double(totalLength) / Double(slotOf.count), 1) }
 
+    /// A document's length normalisation, `k1 * (1 - b + b * length / averageLength)`, for one
+    /// search: a table for the common lengths (one division per length per query, not per
+    /// posting), the same expression beyond it.
+    struct LengthNorms {
+        let averageLength: Double
+        let table: [Double]
+
+        init(averageLength: Double) {
+            self.averageLength = averageLength
+            table = (0..<256).map { Self.norm(Int32($0), averageLength) }
+        }
+
+        @inline(__always)
+        static func norm(_ length: Int32, _ averageLength: Double) -> Double {
+            KeywordIndex.k1 * (1 - KeywordIndex.b + KeywordIndex.b * Double(length) / averageLength)
+        }
+
+        @inline(__always)
+        subscript(_ length: Int32) -> Double {
+            length < 256 ? table[Int(length)] : Self.norm(length, averageLength)
+        }
+    }
+
     /// One term's BM25 score. Every score and every bound goes through this one expression, so
     /// a bound (largest tf, shortest length) is never below a score it covers: with idf, tf and
     /// the norm positive, each operation rounds monotonically in the length, and in tf the real
     /// gap between consecutive integers is far above one rounding.
     @inline(__always)
-    static func termScore(idf: Double, tf: Int32, length: Int32, averageLength: Double) -> Double {
+    static func termScore(idf: Double, tf: Int32, norm: Double) -> Double {
         let f = Double(tf)
-        let norm = k1 * (1 - b + b * Double(length) / averageLength)
         return idf * f * (k1 + 1) / (f + norm)
     }
 
     /// The k best documents for `query` by BM25 among those `accept` lets through, best first
     /// (ties: the earlier added first). The same list as `searchExhaustive`.
     ///
-    /// `accept` is asked only about documents whose score would enter the current top k, so a
-    /// filter costs little when the top is found early.
+    /// Block-max MaxScore over windows: the slots are walked in windows that end where the first
+    /// of the query words' current blocks ends, so within a window each word has one block and
+    /// one bound. A window whose bounds together cannot beat the k-th best score so far is
+    /// skipped unread. Otherwise the words whose bounds together cannot beat it are
+    /// "non-essential": only documents in the other words' postings are candidates, and a
+    /// candidate looks the non-essential words up (from the largest bound down) only while its
+    /// score could still get in. Frequent words have a low idf, so once the top holds good
+    /// documents they stop producing candidates: the work follows k and the rarer query words.
+    /// `accept` is asked only about documents whose score would enter the current top k.
     ///
-    /// Complexity: skips every block whose bound cannot beat the k-th best score so far, and every
-    /// document whose query words' bounds together cannot: in practice it grows with k and the
-    /// postings of the rarest query words, and reads O(postings / blockSize) block bounds of the
-    /// others; at worst (k beyond the matches, or a filter that refuses nearly everything) it is
-    /// the exhaustive O(sum of postings · log(query words)).
+    /// Complexity: O(windows + candidates · log(blockSize)), windows ≤ (postings of the most
+    /// frequent query word) / blockSize; at worst (k beyond the matches, or a filter that
+    /// refuses nearly everything) candidates are every posting of every query word.
     public func search(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
         guard k > 0, !slotOf.isEmpty else { return [] }
         // Every match is kept: nothing to skip.
         if k >= slotOf.count { return searchExhaustive(query, k: k, accept: accept) }
         let terms = queryTerms(query)
         guard !terms.isEmpty else { return [] }
-        let avg = averageLength
+        let norms = LengthNorms(averageLength: averageLength)
         let m = terms.count
-        var cursors: [Cursor] = terms.map { Cursor(postings[$0.term], idf: $0.idf, averageLength: avg) }
-        // The pivot step sums bounds in slot order, not in the canonical order a score is summed
-        // in: widen them by more than the rounding of m additions either way.
-        let slack = 1 + 4 * Double(m) * Double.ulpOfOne
-        let widened = cursors.map { $0.bound * slack }
-        var order = Array(0..<m).filter { !cursors[$0].exhausted }
-        var inPrefix = [Bool](repeating: false, count: m)
+        var cursors: [Cursor] = terms.map { Cursor(postings[$0.term], idf: $0.idf, norms: norms) }
         var top = TopK<Int32>(k: k)
-        while !order.isEmpty {
-            // Sorted by current slot: few terms, nearly sorted from the last round.
-            for i in 1..<max(order.count, 1) {
-                let t = order[i]
-                let slot = cursors[t].slot
-                var j = i
-                while j > 0, cursors[order[j - 1]].slot > slot {
-                    order[j] = order[j - 1]
-                    j -= 1
-                }
-                order[j] = t
-            }
-            let threshold = top.threshold
-            // Pivot: the first slot at which the terms so far could together beat the threshold.
-            // A document before it holds only earlier terms, whose bounds sum to no more.
-            var sum = 0.0
-            var p = -1
-            for (j, t) in order.enumerated() {
-                sum += widened[t]
-                if sum > threshold {
-                    p = j
-                    break
-                }
-            }
-            guard p >= 0 else { break }
-            let pivot = cursors[order[p]].slot
-            while p + 1 < order.count, cursors[order[p + 1]].slot == pivot { p += 1 }
-            // Block bounds of the terms up to the pivot, in canonical order: exact against a score.
-            for j in 0...p { inPrefix[order[j]] = true }
-            var bound = 0.0
-            var next = p + 1 < order.count ? cursors[order[p + 1]].slot : Int32.max
-            for t in 0..<m where inPrefix[t] {
-                let (blockBound, blockEnd) = cursors[t].blockBound(covering: pivot)
-                bound += blockBound
-                next = min(next, blockEnd)
-            }
-            for j in 0...p { inPrefix[order[j]] = false }
-            if bound <= threshold {
-                // No document in [pivot, next) holds other terms or beats the bound; an equal score
-                // loses to the earlier slots already kept.
-                for j in 0...p { cursors[order[j]].advance(to: next) }
-            } else {
-                for j in 0...p { cursors[order[j]].advance(to: pivot) }
-                if let id = ids[Int(pivot)] {
-                    var score = 0.0
-                    for t in 0..<m where cursors[t].slot == pivot {
-                        score += Self.termScore(idf: cursors[t].idf, tf: cursors[t].tf, length: lengths[Int(pivot)], averageLength: avg)
+        // Raw buffers for the walk: no copy-on-write check per step.
+        var scratch = [Double](repeating: 0, count: 3 * m + 1)
+        var byBound = Array(0..<m)
+        cursors.withUnsafeMutableBufferPointer { cursors in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                byBound.withUnsafeMutableBufferPointer { byBound in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        Self.walk(cursors, byBound: byBound, scratch: scratch, lengths: lengths, norms: norms, top: &top) { ids[Int($0)].map(accept)! }
                     }
-                    if score > threshold, accept(id) { top.insert(pivot, score: score) }
                 }
-                for j in 0...p where cursors[order[j]].slot == pivot { cursors[order[j]].step() }
             }
-            order.removeAll { cursors[$0].exhausted }
         }
         return top.sortedDescending().map { (id: ids[Int($0.item)]!, score: $0.score) }
+    }
+
+    /// The walk of `search` over the query words' cursors (see there); `accept` takes a live slot.
+    /// - Parameter scratch: 3m + 1 doubles, zero.
+    private static func walk(
+        _ cursors: UnsafeMutableBufferPointer<Cursor>, byBound: UnsafeMutableBufferPointer<Int>, scratch: UnsafeMutableBufferPointer<Double>,
+        lengths: UnsafeBufferPointer<Int32>, norms: LengthNorms, top: inout TopK<Int32>, accept: (Int32) -> Bool
+    ) {
+        let m = cursors.count
+        // Bounds summed in another order than a score's canonical one are widened by more than
+        // the rounding of 2m additions either way; sums in the canonical order need no slack.
+        let slack = 1 + 8 * Double(m) * Double.ulpOfOne
+        // byBound[0..<essential] are non-essential; lower[j] = sum of local[byBound[0..<j]].
+        let local = UnsafeMutableBufferPointer(rebasing: scratch[0..<m])
+        let contribution = UnsafeMutableBufferPointer(rebasing: scratch[m..<2 * m])
+        let lower = UnsafeMutableBufferPointer(rebasing: scratch[(2 * m)..<scratch.count])
+        var threshold = top.threshold
+
+        while true {
+            var start = Int32.max, end = Int32.max
+            for t in 0..<m where !cursors[t].exhausted {
+                start = min(start, cursors[t].slot)
+                end = min(end, cursors[t].blockEnd)
+            }
+            guard start != .max else { break }
+            var total = 0.0
+            for t in 0..<m {
+                local[t] = cursors[t].slot <= end ? cursors[t].blockBound : 0
+                total += local[t]
+            }
+            if total <= threshold {
+                // No document in [start, end] beats the bound, and an equal score loses to the
+                // earlier slots already kept.
+                for t in 0..<m where cursors[t].slot <= end { cursors[t].advance(to: end + 1) }
+                continue
+            }
+            for i in 1..<max(m, 1) {
+                let t = byBound[i]
+                var j = i
+                while j > 0, local[byBound[j - 1]] > local[t] {
+                    byBound[j] = byBound[j - 1]
+                    j -= 1
+                }
+                byBound[j] = t
+            }
+            var essential = 0
+            var repartition = true
+            while true {
+                if repartition {
+                    while essential < m, (lower[essential] + local[byBound[essential]]) * slack <= threshold {
+                        lower[essential + 1] = lower[essential] + local[byBound[essential]]
+                        essential += 1
+                    }
+                    repartition = false
+                }
+                guard essential < m else { break }
+                var d = Int32.max
+                for j in essential..<m { d = min(d, cursors[byBound[j]].slot) }
+                guard d <= end else { break }
+                let length = lengths[Int(d)]
+                guard length >= 0 else {
+                    for j in essential..<m where cursors[byBound[j]].slot == d { cursors[byBound[j]].step() }
+                    continue
+                }
+                let norm = norms[length]
+                var partial = 0.0
+                for j in essential..<m where cursors[byBound[j]].slot == d {
+                    let t = byBound[j]
+                    contribution[t] = termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
+                    partial += contribution[t]
+                    cursors[t].step()
+                }
+                var pruned = (partial + lower[essential]) * slack <= threshold
+                var j = essential - 1
+                while !pruned, j >= 0 {
+                    let t = byBound[j]
+                    cursors[t].advance(to: d)
+                    if cursors[t].slot == d {
+                        contribution[t] = termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
+                        partial += contribution[t]
+                    }
+                    pruned = (partial + lower[j]) * slack <= threshold
+                    j -= 1
+                }
+                if !pruned {
+                    var score = 0.0
+                    for t in 0..<m { score += contribution[t] }
+                    if score > threshold, accept(d) {
+                        top.insert(d, score: score)
+                        threshold = top.threshold
+                        repartition = true
+                    }
+                }
+                for t in 0..<m { contribution[t] = 0 }
+            }
+            for t in 0..<m where cursors[t].slot <= end { cursors[t].advance(to: end + 1) }
+        }
     }
 
     /// The reference for `search`: scores every posting of every query word, then keeps the k
@@ -277,12 +355,12 @@ public struct KeywordIndex: Sendable {
         guard k > 0, !slotOf.isEmpty else { return [] }
         let terms = queryTerms(query)
         guard !terms.isEmpty else { return [] }
-        let avg = averageLength
+        let norms = LengthNorms(averageLength: averageLength)
         var scores = [Double](repeating: 0, count: ids.count)
         for (t, idf) in terms {
             let list = postings[t]
-            for (slot, tf) in zip(list.slots, list.tfs) where ids[Int(slot)] != nil {
-                scores[Int(slot)] += Self.termScore(idf: idf, tf: tf, length: lengths[Int(slot)], averageLength: avg)
+            for (slot, tf) in zip(list.slots, list.tfs) where lengths[Int(slot)] >= 0 {
+                scores[Int(slot)] += Self.termScore(idf: idf, tf: tf, norm: norms[lengths[Int(slot)]])
             }
         }
         var top = TopK<Int32>(k: k)
@@ -297,48 +375,48 @@ public struct KeywordIndex: Sendable {
         let slots: [Int32]
         let tfs: [Int32]
         let blockLast: [Int32]
-        /// This query's bound per block, and their maximum.
-        let blockBounds: [Double]
-        let bound: Double
+        let blockMaxTF: [Int32]
+        let blockMinLength: [Int32]
         let idf: Double
+        let norms: LengthNorms
         var position = 0
-        /// The block `blockBound(covering:)` last looked at; only moves forward.
-        var shallow = 0
+        /// The current slot; Int32.max once exhausted.
+        private(set) var slot: Int32
 
-        init(_ p: Postings, idf: Double, averageLength: Double) {
+        init(_ p: Postings, idf: Double, norms: LengthNorms) {
             slots = p.slots
             tfs = p.tfs
             blockLast = p.blockLast
-            blockBounds = (0..<p.blockLast.count).map { i in
-                KeywordIndex.termScore(idf: idf, tf: p.blockMaxTF[i], length: p.blockMinLength[i], averageLength: averageLength)
-            }
-            bound = blockBounds.max() ?? 0
+            blockMaxTF = p.blockMaxTF
+            blockMinLength = p.blockMinLength
             self.idf = idf
+            self.norms = norms
+            slot = p.slots.first ?? .max
         }
 
-        var exhausted: Bool { position >= slots.count }
-        /// The current slot; Int32.max once exhausted.
-        var slot: Int32 { position < slots.count ? slots[position] : .max }
+        var exhausted: Bool { slot == .max }
         var tf: Int32 { tfs[position] }
+        /// The last slot and the bound of the current block (not exhausted).
+        var blockEnd: Int32 { blockLast[position / KeywordIndex.blockSize] }
+        /// Computed when asked: most blocks of a frequent word are never looked at.
+        var blockBound: Double {
+            let block = position / KeywordIndex.blockSize
+            return KeywordIndex.termScore(idf: idf, tf: blockMaxTF[block], norm: norms[blockMinLength[block]])
+        }
 
-        mutating func step() { position += 1 }
-
-        /// The bound of the block that would hold `target`, and the first slot after that block
-        /// (0 and Int32.max when the list ends before `target`).
-        mutating func blockBound(covering target: Int32) -> (Double, Int32) {
-            shallow = max(shallow, position / KeywordIndex.blockSize)
-            while shallow < blockLast.count, blockLast[shallow] < target { shallow += 1 }
-            guard shallow < blockLast.count else { return (0, .max) }
-            return (blockBounds[shallow], blockLast[shallow] + 1)
+        mutating func step() {
+            position += 1
+            slot = position < slots.count ? slots[position] : .max
         }
 
         /// Moves to the first posting at or after `target`.
         mutating func advance(to target: Int32) {
-            guard position < slots.count, slots[position] < target else { return }
+            guard slot < target else { return }
             var block = position / KeywordIndex.blockSize
             while block < blockLast.count, blockLast[block] < target { block += 1 }
             guard block < blockLast.count else {
                 position = slots.count
+                slot = .max
                 return
             }
             var lo = max(position, block * KeywordIndex.blockSize)
@@ -348,6 +426,7 @@ public struct KeywordIndex: Sendable {
                 if slots[mid] < target { lo = mid + 1 } else { hi = mid }
             }
             position = lo
+            slot = slots[lo]
         }
     }
 }
