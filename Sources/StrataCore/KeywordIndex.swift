@@ -1,5 +1,5 @@
 /// An in-memory inverted index with Okapi BM25 ranking (k1 = 1.2, b = 0.75) and top-k retrieval
-/// that skips what cannot reach the top (block-max WAND).
+/// that skips what cannot reach the top (block-max MaxScore, see `search`).
 ///
 /// The score of a document d for a query with distinct keywords t is
 /// `sum over t in d of idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avgLength))`,
