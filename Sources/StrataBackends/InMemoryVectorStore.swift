@@ -43,8 +43,8 @@ public final class InMemoryVectorStore: VectorStore {
     /// - Parameters:
     ///   - dimension: floats per vector, at least 1.
     ///   - metric: how closeness is measured.
-    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own,
-    ///     e.g. SQLite's FTS5, and uses this one only for vectors).
+    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own
+    ///     and uses this one only for vectors).
     public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true) throws(StrataError) {
         guard dimension >= 1, dimension <= 1 << 16 else {
             throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
@@ -99,6 +99,11 @@ public final class InMemoryVectorStore: VectorStore {
             for (record, row) in zip(change.upserts, rows) {
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
+                    // Re-indexing the same text would change nothing but its place among equal
+                    // keyword scores (the latest added goes last): an access bump must not.
+                    if providesKeywordSearch, s.memories[at].content != record.memory.content {
+                        s.keywords.add(id: record.memory.id, text: record.memory.content)
+                    }
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
                     s.norms[at] = norm
                     s.metadata.remove(s.memories[at], row: at)
@@ -110,8 +115,8 @@ public final class InMemoryVectorStore: VectorStore {
                     s.matrix.append(contentsOf: row)
                     s.norms.append(norm)
                     s.memories.append(record.memory)
+                    if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
                 }
-                if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
             }
             for id in change.removals { _ = remove(id: id, from: &s) }
         }
