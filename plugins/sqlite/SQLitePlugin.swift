@@ -7,7 +7,7 @@ import StrataPlugins
 @c public func strata_plugin_entry(_ host: UnsafePointer<strata_host_api>?) -> UnsafePointer<strata_plugin_descriptor>? {
     PluginExport.descriptor(
         host: host, name: "sqlite", version: "0.1.0",
-        description: "memories, vectors and history in one SQLite file (WAL, FTS5 keyword search, exact vector search)",
+        description: "memories, vectors and history in one SQLite file (WAL, BM25 keyword search and exact vector search in process)",
         vectorStore: .init(name: "sqlite") { options throws(StrataError) in try SQLiteVectorStore(options: options) },
         salvage: SQLiteSalvage.run)
 }
