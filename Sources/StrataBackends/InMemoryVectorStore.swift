@@ -255,9 +255,14 @@ public final class InMemoryVectorStore: VectorStore {
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         guard providesKeywordSearch else { throw StrataError(.unsupported, "\(name) keeps no keyword index") }
         return state.read { s in
+            let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+            // The metadata index rules most refused rows out with one bit, before the exact test.
+            let allowed = filter.flatMap { s.metadata.candidates(for: $0, rows: s.memories.count) }
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
-                return filter.matches(s.memories[s.rowOf[id]!])
+                let row = s.rowOf[id]!
+                if let allowed, !allowed.contains(row) { return false }
+                return filter.matches(s.memories[row])
             }
             return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
         }

@@ -90,6 +90,7 @@ struct RowBitmap {
         words = Array(repeating: filled ? ~0 : 0, count: (rows + 63) / 64)
     }
 
+    func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
     mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
     mutating func remove(_ row: Int) { words[row >> 6] &= ~(1 << UInt64(row & 63)) }
 
