@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "StrataEngine", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
