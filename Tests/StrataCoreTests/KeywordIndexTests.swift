@@ -205,3 +205,18 @@ private struct NaiveBM25 {
         return scored.prefix(k).map { ($0.id, $0.score) }
     }
 }
+
+@Suite struct TokenizerTests {
+    /// ASCII text takes a byte-by-byte path; a non-ASCII word after it sends the same text down
+    /// the Unicode path: both must split and lower-case alike.
+    @Test func asciiTextSplitsAsTheUnicodePathDoes() {
+        var rng = SeededRandom(seed: 31)
+        let alphabet = Array("aZ09 \t\n.,;:-_'\"!?@[]`{}~/\\AbYz7mQ\u{7f}\u{1}")
+        for _ in 0..<500 {
+            let text = String((0..<Int.random(in: 0..<40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            #expect(Tokenizer.words(text) + ["é"] == Tokenizer.words(text + " é"), "\(text.debugDescription)")
+        }
+        #expect(Tokenizer.words("Hello, WORLD: 42nd-street") == ["hello", "world", "42nd", "street"])
+        #expect(Tokenizer.words("Ünïcode Straße") == ["ünïcode", "straße"])
+    }
+}
