@@ -99,8 +99,8 @@ public final class InMemoryVectorStore: VectorStore {
             for (record, row) in zip(change.upserts, rows) {
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
-                    // Re-indexing the same text would change nothing but its place among equal
-                    // keyword scores (the latest added goes last): an access bump must not.
+                    // The same text indexes the same way: every recall's access bump is an
+                    // upsert, and need not tokenise the content again.
                     if providesKeywordSearch, s.memories[at].content != record.memory.content {
                         s.keywords.add(id: record.memory.id, text: record.memory.content)
                     }

@@ -7,8 +7,9 @@
 /// those holding t, len(d) the keywords of d and avgLength their mean (at least 1). The terms are
 /// summed in the order of their spelling, so a score is the same double whichever way it is found.
 ///
-/// **Order.** Best score first; among equal scores, the document added earlier first (re-adding
-/// an id, as an update does, makes it the latest). `searchExhaustive` ranks the same way.
+/// **Order.** Best score first; among equal scores, the smaller id first (`String` order, as the
+/// engine orders its hits), so the answer is the same whatever order the documents were added in,
+/// in every process and store that indexes the same texts. `searchExhaustive` ranks the same way.
 ///
 /// **Layout.** Each document gets a slot, in the order documents are added. Each word keeps its
 /// postings, (slot, tf) pairs in slot order, in blocks of `blockSize`, and per block the largest
@@ -211,7 +212,7 @@ public struct KeywordIndex: Sendable {
     }
 
     /// The k best documents for `query` by BM25 among those `accept` lets through, best first
-    /// (ties: the earlier added first). The same list as `searchExhaustive`.
+    /// (ties: the smaller id first). The same list as `searchExhaustive`.
     ///
     /// Block-max MaxScore over windows: the slots are walked in windows that end where the first
     /// of the query words' current blocks ends, so within a window each word has one block and
@@ -235,7 +236,7 @@ public struct KeywordIndex: Sendable {
         let norms = LengthNorms(averageLength: averageLength)
         let m = terms.count
         var cursors: [Cursor] = terms.map { Cursor(postings[$0.term], idf: $0.idf, norms: norms) }
-        var top = TopK<Int32>(k: k)
+        var top = Top(k: k, ids: ids)
         // Raw buffers for the walk: no copy-on-write check per step.
         var scratch = [Double](repeating: 0, count: 3 * m + 1)
         var byBound = Array(0..<m)
@@ -248,14 +249,14 @@ public struct KeywordIndex: Sendable {
                 }
             }
         }
-        return top.sortedDescending().map { (id: ids[Int($0.item)]!, score: $0.score) }
+        return top.sortedDescending().map { (id: ids[Int($0.slot)]!, score: $0.score) }
     }
 
     /// The walk of `search` over the query words' cursors (see there); `accept` takes a live slot.
     /// - Parameter scratch: 3m + 1 doubles, zero.
     private static func walk(
         _ cursors: UnsafeMutableBufferPointer<Cursor>, byBound: UnsafeMutableBufferPointer<Int>, scratch: UnsafeMutableBufferPointer<Double>,
-        lengths: UnsafeBufferPointer<Int32>, norms: LengthNorms, top: inout TopK<Int32>, accept: (Int32) -> Bool
+        lengths: UnsafeBufferPointer<Int32>, norms: LengthNorms, top: inout Top, accept: (Int32) -> Bool
     ) {
         let m = cursors.count
         // Bounds summed in another order than a score's canonical one are widened by more than
@@ -279,9 +280,8 @@ public struct KeywordIndex: Sendable {
                 local[t] = cursors[t].slot <= end ? cursors[t].blockBound : 0
                 total += local[t]
             }
-            if total <= threshold {
-                // No document in [start, end] beats the bound, and an equal score loses to the
-                // earlier slots already kept.
+            if total < threshold {
+                // No document in [start, end] reaches the bound.
                 for t in 0..<m where cursors[t].slot <= end { cursors[t].advance(to: end + 1) }
                 continue
             }
@@ -298,7 +298,7 @@ public struct KeywordIndex: Sendable {
             var repartition = true
             while true {
                 if repartition {
-                    while essential < m, (lower[essential] + local[byBound[essential]]) * slack <= threshold {
+                    while essential < m, (lower[essential] + local[byBound[essential]]) * slack < threshold {
                         lower[essential + 1] = lower[essential] + local[byBound[essential]]
                         essential += 1
                     }
@@ -321,7 +321,7 @@ public struct KeywordIndex: Sendable {
                     partial += contribution[t]
                     cursors[t].step()
                 }
-                var pruned = (partial + lower[essential]) * slack <= threshold
+                var pruned = (partial + lower[essential]) * slack < threshold
                 var j = essential - 1
                 while !pruned, j >= 0 {
                     let t = byBound[j]
@@ -330,14 +330,14 @@ public struct KeywordIndex: Sendable {
                         contribution[t] = termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
                         partial += contribution[t]
                     }
-                    pruned = (partial + lower[j]) * slack <= threshold
+                    pruned = (partial + lower[j]) * slack < threshold
                     j -= 1
                 }
                 if !pruned {
                     var score = 0.0
                     for t in 0..<m { score += contribution[t] }
-                    if score > threshold, accept(d) {
-                        top.insert(d, score: score)
+                    if top.admits(score, slot: d), accept(d) {
+                        top.insert(score, slot: d)
                         threshold = top.threshold
                         repartition = true
                     }
@@ -363,11 +363,69 @@ public struct KeywordIndex: Sendable {
                 scores[Int(slot)] += Self.termScore(idf: idf, tf: tf, norm: norms[lengths[Int(slot)]])
             }
         }
-        var top = TopK<Int32>(k: k)
+        var top = Top(k: k, ids: ids)
         for (slot, score) in scores.enumerated() where score > 0 {
-            if let id = ids[slot], score > top.threshold, accept(id) { top.insert(Int32(slot), score: score) }
+            if let id = ids[slot], top.admits(score, slot: Int32(slot)), accept(id) { top.insert(score, slot: Int32(slot)) }
         }
-        return top.sortedDescending().map { (id: ids[Int($0.item)]!, score: $0.score) }
+        return top.sortedDescending().map { (id: ids[Int($0.slot)]!, score: $0.score) }
+    }
+
+    /// The k best (score, slot) pairs seen, in a min-heap: the worst kept at the root. Worse
+    /// means a lower score, or an equal score and a larger id. O(log k) an insert.
+    struct Top {
+        let k: Int
+        let ids: [String?]
+        private(set) var heap: [(score: Double, slot: Int32)] = []
+
+        init(k: Int, ids: [String?]) {
+            self.k = k
+            self.ids = ids
+            heap.reserveCapacity(min(k, 4096))
+        }
+
+        /// The score to reach (an equal one gets in with a smaller id); -infinity until k are kept.
+        var threshold: Double { heap.count < k ? -.infinity : heap[0].score }
+
+        @inline(__always)
+        private func worse(_ a: (score: Double, slot: Int32), _ b: (score: Double, slot: Int32)) -> Bool {
+            a.score < b.score || (a.score == b.score && ids[Int(a.slot)]! > ids[Int(b.slot)]!)
+        }
+
+        /// Whether a live document with `score` would be kept.
+        func admits(_ score: Double, slot: Int32) -> Bool {
+            heap.count < k || worse(heap[0], (score, slot))
+        }
+
+        /// Keeps (score, slot) if `admits` says so.
+        mutating func insert(_ score: Double, slot: Int32) {
+            if heap.count < k {
+                heap.append((score, slot))
+                var i = heap.count - 1
+                while i > 0 {
+                    let p = (i - 1) / 2
+                    guard worse(heap[i], heap[p]) else { break }
+                    heap.swapAt(i, p)
+                    i = p
+                }
+            } else if worse(heap[0], (score, slot)) {
+                heap[0] = (score, slot)
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var w = i
+                    if l < heap.count, worse(heap[l], heap[w]) { w = l }
+                    if r < heap.count, worse(heap[r], heap[w]) { w = r }
+                    if w == i { break }
+                    heap.swapAt(i, w)
+                    i = w
+                }
+            }
+        }
+
+        /// Best first.
+        func sortedDescending() -> [(score: Double, slot: Int32)] {
+            heap.sorted { worse($1, $0) }
+        }
     }
 
     /// A query term's position in its postings during `search`.

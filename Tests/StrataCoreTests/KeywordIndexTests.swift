@@ -33,7 +33,16 @@ import Testing
         var index = KeywordIndex()
         for i in 0..<10 { index.add(id: "d\(i)", text: "shared word") }
         let hits = index.search("word", k: 3) { $0.hasSuffix("7") || $0.hasSuffix("3") }
-        #expect(hits.map(\.id) == ["d3", "d7"], "equal scores: the earlier added first")
+        #expect(hits.map(\.id) == ["d3", "d7"], "equal scores: the smaller id first")
+    }
+
+    @Test func equalScoresRankByIDWhateverTheOrderOfAdds() {
+        var index = KeywordIndex()
+        for id in ["m2", "m10", "m1", "m3"] { index.add(id: id, text: "same words here") }
+        #expect(index.search("words", k: 3).map(\.id) == ["m1", "m10", "m2"])
+        index.add(id: "m1", text: "same words here")
+        #expect(index.search("words", k: 3).map(\.id) == ["m1", "m10", "m2"], "re-adding an id keeps its place")
+        #expect(index.search("words", k: 2, accept: { $0 != "m10" }).map(\.id) == ["m1", "m2"])
     }
 
     @Test func scoresAreOkapiBM25WithTheIndexsIDF() {
@@ -162,8 +171,8 @@ import Testing
     }
 }
 
-/// BM25 straight from the definition, over plain documents kept in the order they were (last)
-/// added: what `KeywordIndex` must answer, ties broken by that order.
+/// BM25 straight from the definition, over plain documents: what `KeywordIndex` must answer,
+/// ties broken by id.
 private struct NaiveBM25 {
     var order: [String] = []
     var words: [String: [String]] = [:]
@@ -185,8 +194,8 @@ private struct NaiveBM25 {
         let average = max(Double(order.reduce(0) { $0 + words[$1]!.count }) / n, 1)
         let terms = Set(Tokenizer.keywords(query)).sorted()
         let df = Dictionary(uniqueKeysWithValues: terms.map { t in (t, order.filter { words[$0]!.contains(t) }.count) })
-        var scored: [(id: String, score: Double, rank: Int)] = []
-        for (rank, id) in order.enumerated() where accept(id) {
+        var scored: [(id: String, score: Double)] = []
+        for id in order where accept(id) {
             let doc = words[id]!
             var score = 0.0
             var matched = false
@@ -199,9 +208,9 @@ private struct NaiveBM25 {
                 let norm = 1.2 * (1 - 0.75 + 0.75 * Double(doc.count) / average)
                 score += idf * tf * (1.2 + 1) / (tf + norm)
             }
-            if matched { scored.append((id, score, rank)) }
+            if matched { scored.append((id, score)) }
         }
-        scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.rank < $1.rank) }
+        scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
         return scored.prefix(k).map { ($0.id, $0.score) }
     }
 }
