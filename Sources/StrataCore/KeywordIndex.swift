@@ -121,8 +121,8 @@ public struct KeywordIndex: Sendable {
         if deadPostings > livePostings || ids.count - slotOf.count > slotOf.count { compact() }
     }
 
-    /// Rebuilds without the removed documents, keeping the live ones in slot order (so the order
-    /// among equal scores does not change). O(postings + slots).
+    /// Rebuilds without the removed documents, keeping the live ones in slot order (so every
+    /// posting list stays sorted). O(postings + slots).
     private mutating func compact() {
         var newSlot = [Int32](repeating: -1, count: ids.count)
         var newIDs: [String?] = []
@@ -348,9 +348,9 @@ public struct KeywordIndex: Sendable {
         }
     }
 
-    /// The reference for `search`: scores every posting of every query word, then keeps the k
-    /// best accepted in slot order. Same scores, same order. O(sum of postings + slots); for
-    /// tests and benchmarks.
+    /// The reference for `search`: scores every posting of every query word into an array by
+    /// slot, then keeps the k best accepted. Same scores, same order. O(sum of postings + slots);
+    /// for tests and benchmarks.
     public func searchExhaustive(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
         guard k > 0, !slotOf.isEmpty else { return [] }
         let terms = queryTerms(query)
