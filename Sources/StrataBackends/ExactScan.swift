@@ -91,7 +91,7 @@ enum ExactScan {
     static func selectBlock(
         scores: UnsafePointer<Float>, queries: Int, rows: Int, firstRow: Int,
         norms: UnsafePointer<Float>, queryNorms: UnsafePointer<Float>, l2: Bool,
-        tops: UnsafeMutableBufferPointer<TopK<Int>>
+        tops: UnsafeMutableBufferPointer<TopK<Int>>, allowed: UnsafePointer<UInt64>? = nil
     ) {
         let parts = threads(forFloats: queries * rows * 4)  // selection is cheaper per float than a scan
         let share = (queries + parts - 1) / parts
@@ -118,7 +118,8 @@ enum ExactScan {
                     }
                     while r < end {
                         let score = l2 ? -(norms[firstRow + r] - 2 * line[r] + qNorm) : line[r]
-                        if score > threshold {
+                        let row = firstRow + r
+                        if score > threshold, allowed.map({ $0[row >> 6] & (1 << UInt64(row & 63)) != 0 }) ?? true {
                             tops[q].insert(firstRow + r, score: Double(score))
                             threshold = Float(tops[q].threshold)
                         }

@@ -1,11 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 
-/// The built-in vector store: exact search over a contiguous row-major matrix in memory.
+/// The built-in vector store: rows of a contiguous row-major matrix in memory, searched
+/// exactly or through an HNSW graph (`VectorIndexSettings`: exact, hnsw, or auto by size).
 ///
-/// - Search scores every row with SIMD dot products on every core and keeps the k best
+/// - Rows are slots: a removed memory's slot is reused by a later insert, so row numbers stay
+///   put and the graph (which links rows by number) never has to be renumbered.
+/// - Exact search scores every row with SIMD dot products on every core and keeps the k best
 ///   in a heap (`ExactScan`): exact results, O(n·d) per query, at memory bandwidth. A filter
 ///   is evaluated only for rows that would enter the top k, which gives the same answer as
-///   filtering first. `searchBatch` runs a block of queries as one OpenBLAS sgemm.
+///   filtering first. `searchBatch` runs a block of queries as one packed sgemm.
+/// - Graph search visits a few thousand rows whatever the size. A filtered search picks its
+///   plan by the filter's selectivity (`SearchPlan`): a selective filter scans its candidate
+///   rows exactly, a broad one walks the graph with the filter applied inside the walk.
 /// - Cosine vectors are normalised on the way in, so cosine is a dot product.
 /// - Keyword search is BM25 over content (`KeywordIndex`).
 ///
@@ -20,13 +29,38 @@ public final class InMemoryVectorStore: VectorStore {
     public let name: String
     public let providesKeywordSearch: Bool
 
+    /// How nearest neighbours are found.
+    public let index: VectorIndexSettings
+
     private struct State {
-        var matrix: [Float] = []        // rows * dimension
+        var matrix: [Float] = []        // slots * dimension
         var norms: [Float] = []         // squared norms, for l2
-        var memories: [Memory] = []
+        var memories: [Memory?] = []    // nil: a free slot
         var rowOf: [String: Int] = [:]
+        /// Free slots, reused last freed first.
+        var free: [Int] = []
+        /// One bit per slot holding a memory.
+        var occupied = RowBitmap(rows: 0)
         var keywords = KeywordIndex()
         var metadata = MetadataIndex()
+        /// The HNSW graph over the occupied slots, when the settings want one. Derived data:
+        /// never part of a snapshot (a class, so a copy would share it); rebuilt after a rollback.
+        var graph: HNSWGraph?
+        /// Between `beginRestore` and `endRestore`: rows go back to the slots a saved graph
+        /// knows them by, and the graph waits.
+        var restoring: Restoring?
+        /// The graph changed since it was restored or saved.
+        var graphDirty = false
+
+        var slots: Int { memories.count }
+    }
+
+    /// A saved graph being matched with the rows as they load.
+    private struct Restoring {
+        var saved: SavedGraph?
+        var slotOf: [String: Int] = [:]
+        /// Why the saved graph is not used, for the report.
+        var problem: String?
     }
 
     private let state = Guarded(State())
@@ -45,25 +79,30 @@ public final class InMemoryVectorStore: VectorStore {
     ///   - metric: how closeness is measured.
     ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own
     ///     and uses this one only for vectors).
-    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true) throws(StrataError) {
+    ///   - index: exact search, an HNSW graph, or auto (exact below a size).
+    public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true,
+                index: VectorIndexSettings = VectorIndexSettings()) throws(StrataError) {
         guard dimension >= 1, dimension <= 1 << 16 else {
             throw StrataError(.invalidConfig, "\(name): dimension must be in 1...65536, got \(dimension)")
         }
         self.dimension = dimension
         self.metric = metric
         self.name = name
+        self.index = index
         providesKeywordSearch = keywordSearch
     }
 
-    /// Creates the store from its JSON options: {"dimension": N, "metric": "cosine"|"dot"|"l2"}.
+    /// Creates the store from its JSON options:
+    /// {"dimension": N, "metric": "cosine"|"dot"|"l2", "index": {...} (`VectorIndexSettings`)}.
     public convenience init(options: JSONValue, path: String) throws(StrataError) {
         var r = try JSONObjectReader(options, path: path, code: .invalidConfig)
         guard let dim = try r.optionalInt("dimension", in: 1...65536) else {
             throw StrataError(.invalidConfig, "\(path).dimension is required")
         }
         let metric = try r.optionalChoice("metric", Metric.allCases.map(\.rawValue)).flatMap(Metric.init) ?? .cosine
+        let index = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "\(path).index") }
         try r.finish()
-        try self.init(dimension: dim, metric: metric)
+        try self.init(dimension: dim, metric: metric, index: index ?? VectorIndexSettings())
     }
 
     private func prepared(_ v: [Float]) -> [Float] { metric == .cosine ? Vectors.normalized(v) : v }
@@ -73,7 +112,11 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func remove(ids: [String]) throws(StrataError) -> Int {
-        state.write { s in ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) } }
+        state.write { s in
+            let removed = ids.reduce(0) { $0 + (remove(id: $1, from: &s) ? 1 : 0) }
+            maintainGraph(&s, linking: [])
+            return removed
+        }
     }
 
     /// Applies upserts then removals under one write lock: readers see all of it or none.
@@ -90,73 +133,263 @@ public final class InMemoryVectorStore: VectorStore {
         for (i, r) in change.upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
-        let rows = vectorsAsKept ? change.upserts.map(\.vector) : change.upserts.map { prepared($0.vector) }
         state.write { s in
-            // Grow geometrically: reserving the exact size on every batch would copy the whole
-            // matrix per batch (quadratic in the number of batches).
-            let needed = s.matrix.count + change.upserts.count * dimension
-            if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
-            for (record, row) in zip(change.upserts, rows) {
+            var linking: [Int] = []  // slots whose vector is new to the graph
+            // One row's vector as kept, prepared here rather than as a copy of every vector of
+            // the change: a large import would otherwise hold its vectors twice.
+            var row = [Float](repeating: 0, count: dimension)
+            for record in change.upserts {
+                prepare(record.vector, into: &row, asKept: vectorsAsKept)
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
+                    if !sameVector(s.matrix, at, row) {
+                        // The graph links this row by its old vector: unlink it (its neighbours
+                        // are repaired) and link it again below.
+                        if let graph = s.graph {
+                            withRows(s) { graph.remove(at, rows: $0) }
+                            s.graphDirty = true
+                        }
+                        s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
+                        s.norms[at] = norm
+                        linking.append(at)
+                    }
                     // The same text indexes the same way: every recall's access bump is an
                     // upsert, and need not tokenise the content again.
-                    if providesKeywordSearch, s.memories[at].content != record.memory.content {
+                    if providesKeywordSearch, s.memories[at]!.content != record.memory.content {
                         s.keywords.add(id: record.memory.id, text: record.memory.content)
                     }
-                    s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
-                    s.norms[at] = norm
-                    s.metadata.remove(s.memories[at], row: at)
+                    s.metadata.remove(s.memories[at]!, row: at)
                     s.memories[at] = record.memory
                     s.metadata.add(record.memory, row: at)
                 } else {
-                    s.rowOf[record.memory.id] = s.memories.count
-                    s.metadata.add(record.memory, row: s.memories.count)
-                    s.matrix.append(contentsOf: row)
-                    s.norms.append(norm)
-                    s.memories.append(record.memory)
+                    let at = takeSlot(&s, for: record.memory.id)
+                    s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
+                    s.norms[at] = norm
+                    s.memories[at] = record.memory
+                    s.rowOf[record.memory.id] = at
+                    s.occupied.insert(at)
+                    s.metadata.add(record.memory, row: at)
                     if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
+                    linking.append(at)
                 }
             }
             for id in change.removals { _ = remove(id: id, from: &s) }
+            maintainGraph(&s, linking: linking)
         }
+    }
+
+    /// Writes `vector` as this store keeps it into `row`: scaled to unit length for cosine (the
+    /// same bits as `Vectors.normalized`), as it is otherwise or when `asKept`.
+    private func prepare(_ vector: [Float], into row: inout [Float], asKept: Bool) {
+        guard metric == .cosine, !asKept else {
+            row.withUnsafeMutableBufferPointer { out in vector.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: dimension) } }
+            return
+        }
+        let n = Vectors.squaredNorm(vector).squareRoot()
+        let inv: Float = n > 0 ? 1 / n : 1
+        for j in 0..<dimension { row[j] = n > 0 ? vector[j] * inv : vector[j] }
+    }
+
+    /// Whether slot `at` holds exactly `row` (an update that changes only the memory, such as
+    /// an access count, leaves the graph alone).
+    private func sameVector(_ matrix: [Float], _ at: Int, _ row: [Float]) -> Bool {
+        let base = at * dimension
+        for j in 0..<dimension where matrix[base + j].bitPattern != row[j].bitPattern { return false }
+        return true
+    }
+
+    /// A free slot, or a new one at the end (the matrix grows geometrically: reserving the
+    /// exact size on every batch would copy the whole matrix per batch).
+    private func takeSlot(_ s: inout State, for id: String) -> Int {
+        if let at = s.restoring?.slotOf[id], at < s.slots, s.memories[at] == nil { return at }
+        if let at = s.free.popLast() { return at }
+        let at = s.slots
+        let needed = (at + 1) * dimension
+        if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
+        s.matrix.append(contentsOf: repeatElement(0, count: dimension))
+        s.norms.append(0)
+        s.memories.append(nil)
+        s.occupied.resize(rows: at + 1)
+        return at
     }
 
     private func remove(id: String, from s: inout State) -> Bool {
         guard let at = s.rowOf.removeValue(forKey: id) else { return false }
-        // Swap the last row into the hole: O(d) per removal, rows stay contiguous.
-        let last = s.memories.count - 1
-        s.metadata.remove(s.memories[at], row: at)
-        if at != last {
-            for j in 0..<dimension { s.matrix[at * dimension + j] = s.matrix[last * dimension + j] }
-            s.norms[at] = s.norms[last]
-            s.metadata.remove(s.memories[last], row: last)
-            s.memories[at] = s.memories[last]
-            s.metadata.add(s.memories[at], row: at)
-            s.rowOf[s.memories[at].id] = at
-        }
-        s.matrix.removeLast(dimension)
-        s.norms.removeLast()
-        s.memories.removeLast()
+        s.metadata.remove(s.memories[at]!, row: at)
+        s.memories[at] = nil
+        s.occupied.remove(at)
+        s.free.append(at)
         s.keywords.remove(id: id)
+        if let graph = s.graph {
+            withRows(s) { graph.remove(at, rows: $0) }
+            s.graphDirty = true
+        }
         return true
+    }
+
+    /// Brings the graph in line with the settings and the rows: builds it when the store
+    /// crosses `auto_rows` (on every core), drops it when an auto store shrinks below half of
+    /// that, otherwise links the slots in `linking` that still hold a memory.
+    private func maintainGraph(_ s: inout State, linking: [Int]) {
+        guard s.restoring == nil else { return }
+        let live = s.rowOf.count
+        if index.wantsGraph(rows: live) {
+            if s.graph == nil {
+                s.graph = buildGraph(s)
+                s.graphDirty = true
+                return
+            }
+            let graph = s.graph!
+            var seen = Set<Int>()
+            let nodes = linking.filter { s.memories[$0] != nil && !graph.isLive($0) && seen.insert($0).inserted }
+            if !nodes.isEmpty { s.graphDirty = true }
+            withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 128) }
+        } else if s.graph != nil, index.kind == .auto, live < index.autoRows / 2 {
+            s.graph = nil
+        }
+    }
+
+    // MARK: - A graph saved beside a store
+
+    /// Starts loading a store's rows into this (empty) index with the graph saved at `path`:
+    /// rows whose ids the saved graph knows go back to their old slots, and no graph work runs
+    /// until `endRestore`. A missing or unreadable file is not an error (see `endRestore`).
+    public func beginRestore(graphFile path: String) {
+        state.write { s in
+            var plan = Restoring()
+            defer { s.restoring = plan }
+            guard index.kind != .exact, access(path, F_OK) == 0 else { return }
+            let saved: SavedGraph
+            do throws(StrataError) {
+                saved = try SavedGraph(bytes: try WholeFile.read(path, what: "graph file"))
+            } catch {
+                plan.problem = "\(error.message)"
+                return
+            }
+            guard saved.dimension == dimension, saved.metric == metric else {
+                plan.problem = "it was saved for \(saved.dimension) dimensions (\(saved.metric.rawValue)), the store has \(dimension) (\(metric.rawValue))"
+                return
+            }
+            guard saved.m == index.m, saved.efConstruction == index.efConstruction else {
+                plan.problem = "it was built with m \(saved.m) and ef_construction \(saved.efConstruction), the settings say \(index.m) and \(index.efConstruction)"
+                return
+            }
+            for (r, id) in saved.ids.enumerated() { if let id { plan.slotOf[id] = r } }
+            // Rows keep their numbers: make room for every saved row, all free for now.
+            s.matrix = [Float](repeating: 0, count: saved.rows * dimension)
+            s.norms = [Float](repeating: 0, count: saved.rows)
+            s.memories = [Memory?](repeating: nil, count: saved.rows)
+            s.occupied = RowBitmap(rows: saved.rows)
+            plan.saved = saved
+        }
+    }
+
+    /// Ends a restore: matches the saved graph with the rows that loaded (rows whose memory and
+    /// vector checksum are as saved keep their links; removed rows are unlinked and their
+    /// neighbours repaired; new and changed rows are linked), or builds the graph afresh when
+    /// there was no usable file or most rows changed.
+    /// - Returns: one line for the store's report when the saved graph could not be used as it
+    ///   was (naming what was done), nil when it was, or when no graph is wanted.
+    public func endRestore(graphFile path: String) -> String? {
+        state.write { s in
+            guard let plan = s.restoring else { return nil }
+            s.restoring = nil
+            s.free = (0..<s.slots).reversed().filter { s.memories[$0] == nil }
+            guard index.wantsGraph(rows: s.rowOf.count) else { return nil }
+            guard let saved = plan.saved else {
+                maintainGraph(&s, linking: [])
+                guard let problem = plan.problem else {
+                    return s.rowOf.count >= 10_000 ? "graph file \"\(path)\" is missing: built the graph from the \(s.rowOf.count) rows" : nil
+                }
+                return "graph file \"\(path)\" was not used (\(problem)): built the graph from the \(s.rowOf.count) rows"
+            }
+            var unlink: [Int] = []
+            var link: [Int] = []
+            for r in 0..<s.slots {
+                let wasLive = r < saved.rows && saved.levels[r] >= 0 && saved.dead[r] == 0
+                guard let memory = s.memories[r] else {
+                    if wasLive { unlink.append(r) }
+                    continue
+                }
+                let same = wasLive && saved.ids[r] == memory.id
+                    && s.matrix.withUnsafeBufferPointer { SavedGraph.checksum($0.baseAddress! + r * dimension, dimension: dimension) } == saved.checksums[r]
+                if !same {
+                    if wasLive { unlink.append(r) }
+                    link.append(r)
+                }
+            }
+            if (unlink.count + link.count) * 2 > s.rowOf.count {
+                maintainGraph(&s, linking: [])
+                return "graph file \"\(path)\" is stale (\(link.count) rows new or changed, \(unlink.count) unlinked): built the graph afresh"
+            }
+            let graph = HNSWGraph(saved: saved, settings: index)
+            graph.reserve(rows: s.slots)
+            withRows(s) { rows in
+                for r in unlink { graph.remove(r, rows: rows) }
+                graph.insert(link, rows: rows, parallel: link.count >= 1024)
+            }
+            s.graph = graph
+            s.graphDirty = !unlink.isEmpty || !link.isEmpty
+            guard !unlink.isEmpty || !link.isEmpty else { return nil }
+            return "graph file \"\(path)\" was behind the store: linked \(link.count) new or changed rows, unlinked \(unlink.count)"
+        }
+    }
+
+    /// Saves the graph to `path` (atomically: see `DerivedFile`), with each row's memory id
+    /// and vector checksum. Does nothing when there is no graph, or when it has not changed
+    /// since it was restored or last saved.
+    /// - Throws: `.io` naming the file.
+    public func saveGraph(to path: String) throws(StrataError) {
+        // Under the write lock: nothing changes the graph between encoding it and clearing the
+        // dirty mark (the write itself runs after, outside the lock).
+        let bytes: [UInt8]? = state.write { s in
+            guard let graph = s.graph, s.graphDirty else { return nil }
+            s.graphDirty = false
+            let checksums = s.matrix.withUnsafeBufferPointer { m in
+                (0..<s.slots).map { s.memories[$0] == nil ? 0 : SavedGraph.checksum(m.baseAddress! + $0 * dimension, dimension: dimension) }
+            }
+            return SavedGraph(graph: graph, rows: s.slots, ids: s.memories.map { $0?.id }, checksums: checksums, metric: metric).encoded()
+        }
+        guard let bytes else { return }
+        do {
+            try DerivedFile.write(bytes, to: path)
+        } catch {
+            state.write { $0.graphDirty = true }
+            throw error
+        }
+    }
+
+    /// Whether the index keeps a graph now.
+    public var hasGraph: Bool { state.read { $0.graph != nil } }
+
+    /// A graph over every occupied slot, linked on every core.
+    private func buildGraph(_ s: State) -> HNSWGraph {
+        let graph = HNSWGraph(dimension: dimension, metric: metric, settings: index)
+        let nodes = (0..<s.slots).filter { s.memories[$0] != nil }
+        withRows(s) { graph.insert(nodes, rows: $0, parallel: true) }
+        return graph
+    }
+
+    private func withRows<T>(_ s: State, _ body: (GraphRows) -> T) -> T {
+        s.matrix.withUnsafeBufferPointer { body(GraphRows(base: $0.baseAddress!, dimension: dimension)) }
     }
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
         state.read { s in
             guard let at = s.rowOf[id] else { return nil }
-            return StoredRecord(memory: s.memories[at], vector: Array(s.matrix[at * dimension..<(at + 1) * dimension]))
+            return record(s, at)
         }
     }
 
-    public func count() throws(StrataError) -> Int { state.read { $0.memories.count } }
+    public func count() throws(StrataError) -> Int { state.read { $0.rowOf.count } }
 
     public func scan(filter: Filter?, _ body: (StoredRecord) throws(StrataError) -> Bool) throws(StrataError) {
         // Copy out under the lock, call back outside it, so a callback may use the store.
         let records: [StoredRecord] = state.read { s in
             var out: [StoredRecord] = []
-            for (at, m) in s.memories.enumerated() where filter?.matches(m) ?? true {
-                out.append(StoredRecord(memory: m, vector: Array(s.matrix[at * dimension..<(at + 1) * dimension])))
+            for at in 0..<s.slots {
+                guard let m = s.memories[at], filter?.matches(m) ?? true else { continue }
+                out.append(record(s, at))
             }
             return out
         }
@@ -164,33 +397,90 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
+        try search(query, k: k, filter: filter, ef: nil)
+    }
+
+    /// `search` with the graph's candidate count for this query only (benchmarks sweep it).
+    /// - Parameter ef: candidates kept on the graph's layer 0 (at least k is used); nil: the
+    ///   store's `ef_search`. No effect on an exact search.
+    public func search(_ query: [Float], k: Int, filter: Filter?, ef: Int?) throws(StrataError) -> [ScoredRecord] {
         try Vectors.validate(query, dimension: dimension, what: "query vector")
         guard k > 0 else { return [] }
         let q = prepared(query)
         let qNorm = Vectors.dot(q, q)
         return state.read { s in
-            let n = s.memories.count
-            guard n > 0 else { return [] }
+            let n = s.slots
+            guard s.rowOf.count > 0 else { return [] }
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
-            // Rows the metadata index rules out are skipped without reading their vectors.
-            let allowed = filter.flatMap { s.metadata.candidates(for: $0, rows: n) }
-            let hits = s.matrix.withUnsafeBufferPointer { m in
-                s.norms.withUnsafeBufferPointer { norms in
-                    q.withUnsafeBufferPointer { qp in
-                        s.memories.withUnsafeBufferPointer { memories in
-                            (allowed?.words ?? []).withUnsafeBufferPointer { bits in
-                                ExactScan.topK(
-                                    matrix: m.baseAddress!, norms: norms.baseAddress!, rows: n, dimension: dimension,
-                                    query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k,
-                                    allowed: allowed == nil ? nil : bits.baseAddress,
-                                    accept: filter.map { f in { row in f.matches(stored: memories.baseAddress! + row) } })
-                            }
+            // How many rows the filter may match, from the sizes of the metadata index's lists
+            // (no list is walked: a broad filter, such as a recall's scope, costs nothing here).
+            let estimate = filter.flatMap { s.metadata.estimate($0, rows: s.rowOf.count) }
+            let hits: [(item: Int, score: Double)] = s.memories.withUnsafeBufferPointer { memories in
+                let accept: ((Int) -> Bool)? = filter.map { f in { row in f.matches(memories[row]!) } }
+                if let graph = s.graph, plan(s, k: k, ef: ef ?? index.efSearch, filter: filter, estimate: estimate) == .graph {
+                    let found = withRows(s) { rows in
+                        q.withUnsafeBufferPointer { qp in
+                            graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef ?? index.efSearch,
+                                         accept: accept.map { a in { a(Int($0)) } })
                         }
                     }
+                    // A filter the walk could not satisfy k times (it keeps the ef nearest it
+                    // reached) falls back to the exact plan below.
+                    if found.count == k || filter == nil {
+                        return found.map { (item: Int($0.node), score: Double(-$0.distance)) }
+                    }
+                }
+                // The exact plan. Rows the metadata index rules out are skipped without reading
+                // their vectors (its bitmap is built when it rules out at least half), and so are
+                // free slots.
+                var allowed: RowBitmap?
+                if let filter, let estimate, estimate * 2 <= s.rowOf.count {
+                    allowed = s.metadata.candidates(for: filter, rows: n)
+                }
+                if !s.free.isEmpty {
+                    if allowed == nil { allowed = s.occupied } else { allowed!.formIntersection(s.occupied) }
+                }
+                return (allowed?.words ?? []).withUnsafeBufferPointer { bits in
+                    exactTopK(s, q, qNorm, k, allowed == nil ? nil : bits.baseAddress, accept)
                 }
             }
             return hits.map { ScoredRecord(record: record(s, $0.item), score: Float($0.score)) }
         }
+    }
+
+    /// The exact plan: every allowed row scored, the k best kept.
+    private func exactTopK(_ s: State, _ q: [Float], _ qNorm: Float, _ k: Int, _ allowed: UnsafePointer<UInt64>?,
+                           _ accept: ((Int) -> Bool)?) -> [(item: Int, score: Double)] {
+        s.matrix.withUnsafeBufferPointer { m in
+            s.norms.withUnsafeBufferPointer { norms in
+                q.withUnsafeBufferPointer { qp in
+                    ExactScan.topK(
+                        matrix: m.baseAddress!, norms: norms.baseAddress!, rows: s.slots, dimension: dimension,
+                        query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k, allowed: allowed, accept: accept)
+                }
+            }
+        }
+    }
+
+    /// How `search` would run for this filter now: "exact" or "graph" (for stats and benchmarks).
+    public func plan(k: Int, filter: Filter?) -> String {
+        state.read { s in
+            guard s.graph != nil else { return "exact" }
+            let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+            return plan(s, k: k, ef: index.efSearch, filter: filter, estimate: filter.flatMap { s.metadata.estimate($0, rows: s.rowOf.count) }) == .graph
+                ? "graph" : "exact"
+        }
+    }
+
+    private func plan(_ s: State, k: Int, ef: Int, filter: Filter?, estimate: Int?) -> SearchPlan {
+        SearchPlan.choose(
+            rows: s.rowOf.count, k: k, ef: ef, m: index.m, filter: filter, candidates: estimate,
+            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots, occupied: s.occupied) { s.memories[$0] } })
+    }
+
+    /// What the graph costs: its bytes, its live nodes, and whether there is one.
+    public var graphStats: (nodes: Int, bytes: Int)? {
+        state.read { s in s.graph.map { (nodes: $0.count, bytes: $0.bytes) } }
     }
 
     /// Rows per sgemm block in `searchBatch`: the block of scores (queries x rows floats) stays
@@ -200,7 +490,8 @@ public final class InMemoryVectorStore: VectorStore {
         max(256, min(rows, (1 << 21) / max(queries, 1)))
     }
 
-    /// Searches many queries at once as blocked sgemm: the fast path for batches.
+    /// Searches many queries at once as blocked sgemm, exactly (whatever the index): the fast
+    /// path for batches.
     /// - Parameter queries: `count` query vectors, row-major, `count * dimension` floats.
     /// - Returns: for each query, up to k (row id, score) pairs, best first.
     public func searchBatch(_ queries: [Float], count: Int, k: Int) throws(StrataError) -> [[(id: String, score: Float)]] {
@@ -219,28 +510,32 @@ public final class InMemoryVectorStore: VectorStore {
             qs.replaceSubrange(i * dimension..<(i + 1) * dimension, with: row)
         }
         return state.read { s in
-            let n = s.memories.count
+            let n = s.slots
             var tops = (0..<count).map { _ in TopK<Int>(k: k) }
             guard n > 0, k > 0 else { return tops.map { _ in [] } }
             let block = Self.batchBlockRows(rows: n, queries: count)
             var scores = [Float](repeating: 0, count: count * block)
             var product = PackedProduct()
             defer { product.release() }
+            let occupied = s.free.isEmpty ? nil : s.occupied
             s.matrix.withUnsafeBufferPointer { m in
                 s.norms.withUnsafeBufferPointer { norms in
                     qs.withUnsafeBufferPointer { qp in
                         qNorms.withUnsafeBufferPointer { qn in
                             scores.withUnsafeMutableBufferPointer { sp in
                                 tops.withUnsafeMutableBufferPointer { tp in
-                                    var start = 0
-                                    while start < n {
-                                        let rows = min(block, n - start)
-                                        product.multiply(x: qp.baseAddress!, m: count, w: m.baseAddress! + start * dimension,
-                                                         n: rows, k: dimension, into: sp.baseAddress!)
-                                        ExactScan.selectBlock(
-                                            scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
-                                            norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp)
-                                        start += rows
+                                    (occupied?.words ?? []).withUnsafeBufferPointer { bits in
+                                        var start = 0
+                                        while start < n {
+                                            let rows = min(block, n - start)
+                                            product.multiply(x: qp.baseAddress!, m: count, w: m.baseAddress! + start * dimension,
+                                                             n: rows, k: dimension, into: sp.baseAddress!)
+                                            ExactScan.selectBlock(
+                                                scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
+                                                norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp,
+                                                allowed: occupied == nil ? nil : bits.baseAddress)
+                                            start += rows
+                                        }
                                     }
                                 }
                             }
@@ -248,21 +543,19 @@ public final class InMemoryVectorStore: VectorStore {
                     }
                 }
             }
-            return tops.map { $0.sortedDescending().map { (id: s.memories[$0.item].id, score: Float($0.score)) } }
+            return tops.map { $0.sortedDescending().map { (id: s.memories[$0.item]!.id, score: Float($0.score)) } }
         }
     }
 
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         guard providesKeywordSearch else { throw StrataError(.unsupported, "\(name) keeps no keyword index") }
         return state.read { s in
+            // No metadata bitmap here: a broad filter (a recall's scope) would cost O(rows) a query
+            // to build it, and the pruned search asks about few candidates.
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
-            // The metadata index rules most refused rows out with one bit, before the exact test.
-            let allowed = filter.flatMap { s.metadata.candidates(for: $0, rows: s.memories.count) }
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
-                let row = s.rowOf[id]!
-                if let allowed, !allowed.contains(row) { return false }
-                return filter.matches(s.memories[row])
+                return filter.matches(s.memories[s.rowOf[id]!]!)
             }
             return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
         }
@@ -278,8 +571,9 @@ public final class InMemoryVectorStore: VectorStore {
             guard shelf[snapshotName] == nil else {
                 throw StrataError(.conflict, "\(name): snapshot \"\(snapshotName)\" exists; delete it first or choose another name")
             }
-            let copy = state.read { $0 }
-            let info = SnapshotInfo(name: snapshotName, createdAt: at, memories: copy.memories.count)
+            var copy = state.read { $0 }
+            copy.graph = nil  // derived, and shared by reference: rebuilt on rollback instead
+            let info = SnapshotInfo(name: snapshotName, createdAt: at, memories: copy.rowOf.count)
             shelf[snapshotName] = Saved(info: info, state: copy)
             return info
         }
@@ -295,7 +589,10 @@ public final class InMemoryVectorStore: VectorStore {
             guard let target = shelf[snapshotName] else { throw unknownSnapshot(snapshotName, shelf) }
             return state.write { s in
                 let rows = RollbackReport.rows(from: records(s), to: records(target.state), snapshot: snapshotName, at: at)
-                if !rows.isEmpty { s = target.state }
+                if !rows.isEmpty {
+                    s = target.state
+                    maintainGraph(&s, linking: [])
+                }
                 return RollbackReport(snapshot: snapshotName, history: rows)
             }
         }
@@ -313,17 +610,12 @@ public final class InMemoryVectorStore: VectorStore {
         return StrataError(.notFound, "\(name): no snapshot \"\(snapshotName)\" (" + (known.isEmpty ? "there are none" : "there are: " + known.joined(separator: ", ")) + ")")
     }
 
-    /// Every record of `s`, vectors as kept (normalised for cosine).
+    /// Every record of `s`, vectors as kept (normalised for cosine), in slot order.
     private func records(_ s: State) -> [StoredRecord] {
-        (0..<s.memories.count).map { record(s, $0) }
-    }
-
-    @inline(__always)
-    private func score(dot: Float, rowNorm: Float, queryNorm: Float) -> Float {
-        metric == .l2 ? -(rowNorm - 2 * dot + queryNorm) : dot
+        (0..<s.slots).compactMap { s.memories[$0] == nil ? nil : record(s, $0) }
     }
 
     private func record(_ s: State, _ row: Int) -> StoredRecord {
-        StoredRecord(memory: s.memories[row], vector: Array(s.matrix[row * dimension..<(row + 1) * dimension]))
+        StoredRecord(memory: s.memories[row]!, vector: Array(s.matrix[row * dimension..<(row + 1) * dimension]))
     }
 }

@@ -1,7 +1,8 @@
 import StrataCore
 
 /// An inverted index over the rows of `InMemoryVectorStore`: for each top-level metadata key, the
-/// rows holding each scalar value, and the rows that have an expiry time.
+/// rows holding each scalar value; the same for the memory fields every recall filters on (scope,
+/// visibility, parent scope, model, tier, category); and the rows that have an expiry time.
 ///
 /// Why: a filtered search used to score every row and test the filter on the rows that would
 /// enter the top k; each test reads a memory and its metadata dictionary from scattered places in
@@ -11,6 +12,21 @@ import StrataCore
 struct MetadataIndex {
     /// metadata key -> scalar value -> rows.
     private var postings: [String: [JSONValue: Set<Int>]] = [:]
+    /// memory field (`fieldNames`) -> value -> rows.
+    private var fields: [String: [JSONValue: Set<Int>]] = [:]
+
+    /// The memory fields indexed: those the engine's scope, tier and model filters name, so a
+    /// recall's plan knows how many rows its scope holds.
+    static let fieldNames: Set<String> = ["scope", "visibility", "parent_scope", "model", "tier", "category"]
+
+    private static func fieldValues(_ m: Memory) -> [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = [
+            ("scope", .string(m.scope.description)), ("visibility", .string(m.visibility.rawValue)),
+            ("model", .string(m.model)), ("tier", .string(m.tier)), ("category", .string(m.category)),
+        ]
+        if let parent = m.scope.parent { out.append(("parent_scope", .string(parent.description))) }
+        return out
+    }
     /// Rows whose memory has an expiry time.
     private var expiring: Set<Int> = []
 
@@ -26,6 +42,7 @@ struct MetadataIndex {
 
     mutating func add(_ m: Memory, row: Int) {
         for (key, value) in Self.keys(m) { postings[key, default: [:]][value, default: []].insert(row) }
+        for (field, value) in Self.fieldValues(m) { fields[field, default: [:]][value, default: []].insert(row) }
         if m.expiresAt != nil { expiring.insert(row) }
     }
 
@@ -35,7 +52,45 @@ struct MetadataIndex {
             if postings[key]?[value]?.isEmpty == true { postings[key]?[value] = nil }
             if postings[key]?.isEmpty == true { postings[key] = nil }
         }
+        for (field, value) in Self.fieldValues(m) {
+            fields[field]?[value]?.remove(row)
+            if fields[field]?[value]?.isEmpty == true { fields[field]?[value] = nil }
+        }
         if m.expiresAt != nil { expiring.remove(row) }
+    }
+
+    /// An upper bound on the rows the filter matches, from the sizes of the lists alone (O(size
+    /// of the filter)), or nil when the index cannot bound it: nil exactly when `candidates`
+    /// gives nil.
+    func estimate(_ filter: Filter, rows: Int) -> Int? {
+        switch filter {
+        case .all(let parts):
+            return parts.compactMap { estimate($0, rows: rows) }.min()
+        case .any(let parts):
+            var total = 0
+            for part in parts {
+                guard let e = estimate(part, rows: rows) else { return nil }
+                total += e
+            }
+            return min(total, rows)
+        case .not:
+            return nil
+        case .condition(let path, let condition):
+            if path == ["expires_at"], case .exists(false) = condition { return max(0, rows - expiring.count) }
+            let lists: [JSONValue: Set<Int>]?
+            if path.count == 2, path[0] == "metadata" {
+                lists = postings[path[1]]
+            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
+                lists = fields[path[0]]
+            } else {
+                return nil
+            }
+            switch condition {
+            case .eq(let v): return lists?[v]?.count ?? 0
+            case .in(let vs): return vs.reduce(0) { $0 + (lists?[$1]?.count ?? 0) }
+            default: return nil
+            }
+        }
     }
 
     /// A bitmap (one bit per row, `rows` rows) holding every row the filter may match, or nil
@@ -66,7 +121,14 @@ struct MetadataIndex {
                 for row in expiring { bits.remove(row) }
                 return bits
             }
-            guard path.count == 2, path[0] == "metadata" else { return nil }
+            let lists: [JSONValue: Set<Int>]?
+            if path.count == 2, path[0] == "metadata" {
+                lists = postings[path[1]]
+            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
+                lists = fields[path[0]]
+            } else {
+                return nil
+            }
             let values: [JSONValue]
             switch condition {
             case .eq(let v): values = [v]
@@ -75,7 +137,7 @@ struct MetadataIndex {
             }
             var bits = RowBitmap(rows: rows)
             for v in values {
-                for row in postings[path[1]]?[v] ?? [] { bits.insert(row) }
+                for row in lists?[v] ?? [] { bits.insert(row) }
             }
             return bits
         }
@@ -90,12 +152,21 @@ struct RowBitmap {
         words = Array(repeating: filled ? ~0 : 0, count: (rows + 63) / 64)
     }
 
-    func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
     mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
+
+    /// Room for `rows` rows; new rows are clear.
+    mutating func resize(rows: Int) {
+        let needed = (rows + 63) / 64
+        if needed > words.count { words.append(contentsOf: repeatElement(0, count: needed - words.count)) }
+    }
+
+    /// Rows set.
+    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
     mutating func remove(_ row: Int) { words[row >> 6] &= ~(1 << UInt64(row & 63)) }
 
+    /// Keeps the rows set in both (rows beyond the shorter one are cleared).
     mutating func formIntersection(_ other: RowBitmap) {
-        for i in words.indices { words[i] &= other.words[i] }
+        for i in words.indices { words[i] &= i < other.words.count ? other.words[i] : 0 }
     }
 
     mutating func formUnion(_ other: RowBitmap) {

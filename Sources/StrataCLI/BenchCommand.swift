@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
             Benchmarks are measurements, not checks: they exit 0 whatever the figures. Build with \
             `swift build -c release` before measuring; a debug build is many times slower.
             """,
-        subcommands: [BenchSearchCommand.self, BenchGenerateCommand.self, BenchEngineCommand.self, BenchMachineCommand.self, BenchABICommand.self, BenchAnomaliesCommand.self, BenchKeywordCommand.self])
+        subcommands: [BenchSearchCommand.self, BenchAnnCommand.self, BenchGenerateCommand.self, BenchEngineCommand.self, BenchMachineCommand.self, BenchABICommand.self, BenchAnomaliesCommand.self, BenchKeywordCommand.self])
 }
 
 // MARK: - bench search
@@ -96,7 +96,7 @@ struct BenchSearchCommand: ParsableCommand {
         say("machine: \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores, OpenBLAS threads \(MachineBounds.blasThreads)")
 
         // Store.
-        let store = try InMemoryVectorStore(dimension: d, metric: .dot, name: "bench")
+        let store = try InMemoryVectorStore(dimension: d, metric: .dot, name: "bench", index: .exact)
         let at = Timestamp(milliseconds: 0)
         let t0 = benchNow()
         var start = 0

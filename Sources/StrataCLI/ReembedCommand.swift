@@ -27,8 +27,13 @@ struct ReembedCommand: ParsableCommand {
             move; the old file, its snapshots and the history of memories forgotten before \
             the move stay in place (the message names them: delete them once no process uses \
             them). The switch is refused (exit 24, nothing lost: run it again) while another \
-            process holds the SQLite store open. Stores with a "path" option only (sqlite, \
-            file), without per-tier stores.
+            process holds a SQLite store open.
+
+            With per-tier stores (tiers[].store), every store with a "path" option (sqlite, \
+            file) is moved the same way, each to a new file beside its old one, and strata.json \
+            names all the new files in the one rename. A store without a file (the memory \
+            store, or one with no "path") keeps nothing between processes: there is nothing to \
+            move, and it stays as configured. At least one store must have a file.
 
             Example:
               strata reembed --embedder minilm
@@ -54,6 +59,21 @@ struct ReembedCommand: ParsableCommand {
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...10000") }
     }
 
+    /// One store of the configuration: the main one (`tier` nil) or a tier's own.
+    struct Part {
+        var tier: String?
+        var backend: String
+        /// Its file as the configuration names it once read (absolute); nil for a store that
+        /// keeps nothing between processes.
+        var path: String?
+        /// The file a move writes, absolute and as strata.json writes it (relative when the
+        /// old path was).
+        var staging: String?
+        var rawStaging: String?
+
+        var label: String { tier.map { "the store of tier \"\($0)\"" } ?? "the store" }
+    }
+
     func run() throws {
         try withEngineErrors(json: output.json) {
             let file = store.configurationFile
@@ -61,32 +81,36 @@ struct ReembedCommand: ParsableCommand {
             let options = try JSONParser.parse(embedderOptions, what: "--embedder-options")
             guard case .object = options else { throw StrataError(.invalidArgument, "--embedder-options must be a JSON object") }
             let choice = BackendChoice(backend: embedder, plugin: plugin ?? (embedder == "hashing" ? nil : embedder), options: options)
-            guard config.tiers.allSatisfy({ $0.store == nil }) else {
-                throw StrataError(.unsupported, "reembed moves one store; this configuration keeps tiers in stores of their own")
-            }
-            guard case .string(let path)? = config.store.options.objectValue?["path"], !path.isEmpty else {
-                throw StrataError(.unsupported, "the \(config.store.backend) store keeps nothing between processes, so there is nothing to reembed; change the embedder in \(file)")
-            }
             let bytes = try WholeFile.read(file, what: file)
             let raw = try JSONParser.parse(try bytes.withUnsafeBufferPointer { (b) throws(StrataError) -> String in try validatedString(b, what: file) }, what: file)
-            guard case .string(let rawPath)? = raw.objectValue?["store"]?.objectValue?["options"]?.objectValue?["path"] else {
-                throw StrataError(.invalidConfig, "\(file): store.options.path is not a string")
+            let parts = try Self.parts(of: config, raw: raw, file: file, for: choice)
+            guard parts.contains(where: { $0.path != nil }) else {
+                throw StrataError(.unsupported, "the \(config.store.backend) store keeps nothing between processes, so there is nothing to reembed; change the embedder in \(file)")
             }
-            let staging = Self.stagingName(path, for: choice), rawStaging = Self.stagingName(rawPath, for: choice)
-            guard staging != path || config.embedder == choice else {
-                throw StrataError(.conflict, "\(path) is named as if it were the move of this store to \(embedder) already, yet strata.json names another embedder; rename the file (and strata.json's path) first")
+            for part in parts {
+                guard let path = part.path, part.staging == path, config.embedder != choice else { continue }
+                throw StrataError(.conflict, "\(path) is named as if it were the move of \(part.label) to \(embedder) already, yet strata.json names another embedder; rename the file (and strata.json's path) first")
             }
 
             var source = config
             source.lifecycle.scheduleMinutes = nil  // no cycle of its own during the move
             if config.embedder == choice {
                 let engine = try StoreLocation.openEngine(configuration: source, file: file)
-                report(nil, space: engine.space, path: path, memories: try engine.store.count())
+                report(nil, space: engine.space, parts: parts, memories: try engine.store.count())
                 return
             }
             var target = source
             target.embedder = choice
-            target.store.options = target.store.options.setting("path", .string(staging))
+            for part in parts {
+                guard let staging = part.staging else { continue }
+                if let tier = part.tier, let i = target.tiers.firstIndex(where: { $0.name == tier }), var c = target.tiers[i].store {
+                    c.options = c.options.setting("path", .string(staging))
+                    target.tiers[i].store = c
+                } else if part.tier == nil {
+                    target.store.options = target.store.options.setting("path", .string(staging))
+                }
+            }
+            let stagings = parts.compactMap(\.staging).joined(separator: ", ")
             var result = try Self.move(source, into: target, file: file, batchSize: batchSize, showProgress: true)
             // The last pass held this process's writer lock only: another process may have
             // written since. Both stores are closed and opened again until a pass finds
@@ -100,20 +124,20 @@ struct ReembedCommand: ParsableCommand {
                 result.to = check.to
                 if check.batches == 0 && check.removed == 0 { break }
                 if attempt == 5 {
-                    throw StrataError(.conflict, "the store \(path) kept changing while it was moved; the new vectors are kept in \(staging): stop the other writers and run the same strata reembed again")
+                    throw StrataError(.conflict, "the store kept changing while it was moved; the new vectors are kept in \(stagings): stop the other writers and run the same strata reembed again")
                 }
             }
-            // Both engines are closed here (their stores too), so a WAL left beside the old
+            // Both engines are closed here (their stores too), so a WAL left beside an old
             // SQLite file means another process still has it open: switching now would leave
             // it writing to a file nobody reads.
-            if config.store.backend == "sqlite", access(path + "-wal", F_OK) == 0 {
-                throw StrataError(.conflict, "another process has the store \(path) open, so the switch waits: the new vectors are kept in \(staging); close it and run the same strata reembed again")
+            for part in parts where part.backend == "sqlite" {
+                guard let path = part.path, access(path + "-wal", F_OK) == 0 else { continue }
+                throw StrataError(.conflict, "another process has \(part.label) \(path) open, so the switch waits: the new vectors are kept in \(stagings); close it and run the same strata reembed again")
             }
             var document = raw.setting("embedder", choice.json)
-            if case .object(var s)? = document.objectValue?["store"], case .object(var o)? = s["options"] {
-                o["path"] = .string(rawStaging)
-                s["options"] = .object(o)
-                document = document.setting("store", .object(s))
+            for part in parts {
+                guard let rawStaging = part.rawStaging else { continue }
+                document = Self.settingPath(rawStaging, of: part, in: document)
             }
             let staged = "\(file).tmp-\(getpid())"
             try FileSystem.writeFile(staged, JSONWriter.string(document, pretty: true) + "\n")
@@ -121,8 +145,49 @@ struct ReembedCommand: ParsableCommand {
                 unlink(staged)
                 throw error
             }
-            report(result, space: result.to, path: staging, memories: result.memories, oldPath: path)
+            report(result, space: result.to, parts: parts, memories: result.memories)
         }
+    }
+
+    /// The stores of `config`: the main one first, then each tier's own in the tiers' order,
+    /// with the files a move to `choice` writes for those that keep a file.
+    /// - Throws: `.invalidConfig` when strata.json's text does not say a path the configuration has.
+    static func parts(of config: EngineConfiguration, raw: JSONValue, file: String, for choice: BackendChoice) throws(StrataError) -> [Part] {
+        func part(_ c: BackendChoice, tier: String?, rawStore: JSONValue?, key: String) throws(StrataError) -> Part {
+            var p = Part(tier: tier, backend: c.backend)
+            guard case .string(let path)? = c.options.objectValue?["path"], !path.isEmpty else { return p }
+            guard case .string(let rawPath)? = rawStore?.objectValue?["options"]?.objectValue?["path"] else {
+                throw StrataError(.invalidConfig, "\(file): \(key).options.path is not a string")
+            }
+            p.path = path
+            p.staging = stagingName(path, for: choice)
+            p.rawStaging = stagingName(rawPath, for: choice)
+            return p
+        }
+        var parts = [try part(config.store, tier: nil, rawStore: raw.objectValue?["store"], key: "store")]
+        let rawTiers = raw.objectValue?["tiers"]?.arrayValue ?? []
+        for (i, tier) in config.tiers.enumerated() {
+            guard let c = tier.store else { continue }
+            let rawTier = rawTiers.first { $0.objectValue?["name"]?.stringValue == tier.name }
+            parts.append(try part(c, tier: tier.name, rawStore: rawTier?.objectValue?["store"], key: "tiers[\(i)].store"))
+        }
+        return parts
+    }
+
+    /// `document` with `part`'s store path set to `path`.
+    private static func settingPath(_ path: String, of part: Part, in document: JSONValue) -> JSONValue {
+        func withPath(_ store: JSONValue) -> JSONValue {
+            guard case .object(var s) = store, case .object(var o)? = s["options"] else { return store }
+            o["path"] = .string(path)
+            s["options"] = .object(o)
+            return .object(s)
+        }
+        guard let tier = part.tier else { return document.setting("store", withPath(document.objectValue?["store"] ?? .null)) }
+        guard case .array(var tiers)? = document.objectValue?["tiers"],
+              let i = tiers.firstIndex(where: { $0.objectValue?["name"]?.stringValue == tier }),
+              let store = tiers[i].objectValue?["store"] else { return document }
+        tiers[i] = tiers[i].setting("store", withPath(store))
+        return document.setting("tiers", .array(tiers))
     }
 
     /// Opens both engines, moves the memories, and closes both (on return) before the switch.
@@ -141,21 +206,41 @@ struct ReembedCommand: ParsableCommand {
         return result
     }
 
-    private func report(_ r: ReembedReport?, space: EmbeddingSpace, path: String, memories: Int, oldPath: String? = nil) {
+    private func report(_ r: ReembedReport?, space: EmbeddingSpace, parts: [Part], memories: Int) {
+        let main = parts[0]
+        let tierParts = parts.dropFirst()
         if output.json {
-            var o: [String: JSONValue] = ["store": .string(path), "memories": .number(Double(memories)), "to": space.json, "switched": .bool(r != nil)]
+            var o: [String: JSONValue] = ["memories": .number(Double(memories)), "to": space.json, "switched": .bool(r != nil)]
+            o["store"] = (r == nil ? main.path : main.staging).map(JSONValue.string) ?? .null
             if let r { o = o.merging(r.json.objectValue ?? [:]) { a, _ in a } }
-            if let oldPath { o["old_store"] = .string(oldPath) }
+            if r != nil, let old = main.path { o["old_store"] = .string(old) }
+            if !tierParts.isEmpty {
+                o["tier_stores"] = .array(tierParts.map { p in
+                    var t: [String: JSONValue] = ["tier": .string(p.tier ?? ""), "backend": .string(p.backend), "moved": .bool(p.path != nil && r != nil)]
+                    t["store"] = (r == nil ? p.path : p.staging).map(JSONValue.string) ?? .null
+                    if r != nil, let old = p.path { t["old_store"] = .string(old) }
+                    return .object(t)
+                })
+            }
             printJSON(.object(o))
             return
         }
-        guard let r, let oldPath else {
+        guard let r else {
             print("The store already uses that embedder: \(memories) memor\(memories == 1 ? "y" : "ies") in \(space); nothing to do.")
             return
         }
         print("Re-embedded \(r.memories) memor\(r.memories == 1 ? "y" : "ies") from \(r.from) to \(r.to): \(r.embedded) embedded, "
             + "\(r.kept) kept from an interrupted run, \(r.removed) removed (forgotten meanwhile), in \(r.batches) batch\(r.batches == 1 ? "" : "es").")
-        print("The store is now \(path), named by \(store.configurationFile). The old store \(oldPath) (and the files beside it) is left in place: delete it once no process uses it.")
+        for p in parts {
+            if let staging = p.staging, let old = p.path {
+                let what = p.tier == nil ? "The store" : "The store of tier \"\(p.tier!)\""
+                print("\(what) is now \(staging), named by \(store.configurationFile). The old one \(old) (and the files beside it) is left in place: delete it once no process uses it.")
+            } else if let tier = p.tier {
+                print("The store of tier \"\(tier)\" (\(p.backend)) keeps nothing between processes: it had nothing to move and stays as configured, filled in the new space from now on.")
+            } else {
+                print("The main store (\(p.backend)) keeps nothing between processes: it had nothing to move and stays as configured, filled in the new space from now on.")
+            }
+        }
     }
 
     /// `DIR/STEM.reembed-XXXXXXXX.EXT` for `path` (`DIR/STEM.EXT`, or a name a previous reembed

@@ -10,8 +10,10 @@ struct StatsCommand: ParsableCommand {
         discussion: """
             Memories past their expiry time are counted apart (expired) until they are forgotten. \
             --json prints the engine's stats object (memories, expired, by_tier, by_category, by_scope, dimension, store, \
-            embedder, summarizer, operations, access, patterns, lifecycle); operations counts this process's \
-            calls only; lifecycle totals every metabolize cycle the store has seen.
+            embedder, summarizer, operations, access, patterns, lifecycle, space); operations counts this process's \
+            calls only; lifecycle totals every metabolize cycle the store has seen; space is the embedding space \
+            of the store's vectors (embedder, model_id, dimension, normalized: null until the first vectors are \
+            written), the one the store records, else the configured embedder's.
 
             Example:
               strata stats --dir /tmp/notes
@@ -40,6 +42,7 @@ struct StatsCommand: ParsableCommand {
                 ("by scope", counts(stats.byScope) { $0.isEmpty ? "(root)" : $0 }),
                 ("store", stats.store),
                 ("embedder", "\(stats.embedder) (\(stats.dimension) dimensions)"),
+                ("space", Self.describe(stats.space)),
                 ("summarizer", stats.summarizer),
                 ("access", "never \(a.never), last day \(a.lastDay), last week \(a.lastWeek), mean \(round2(a.meanCount)), max \(a.max)"),
                 ("patterns", String(stats.patterns)),
@@ -55,5 +58,11 @@ struct StatsCommand: ParsableCommand {
             for (key, value) in rows { print("\(key.padding(12))\(value)") }
             for (key, value) in lifecycleRows { print("  \(key.padding(14))\(value)") }
         }
+    }
+
+    /// "hashing, model hashing-v1-256, 256 dimensions, unit length".
+    static func describe(_ space: EmbeddingSpace) -> String {
+        let unit = space.normalized.map { $0 ? "unit length" : "not normalised" } ?? "normalisation not known before the first write"
+        return "\(space.embedder), model \(space.modelID), \(space.dimension) dimensions, \(unit)"
     }
 }

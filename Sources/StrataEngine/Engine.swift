@@ -73,23 +73,26 @@ public final class Engine: Sendable {
         self.clock = clock
         embedder = try backends.makeEmbedder(configuration.embedder, path: "config.embedder")
         let space = EmbeddingSpace(choice: configuration.embedder, embedder: embedder)
-        let main: any VectorStore
-        var tierStores: [String: any VectorStore] = [:]
-        do {
-            main = try backends.makeVectorStore(configuration.store, dimension: embedder.dimension, path: "config.store")
-            for (i, tier) in configuration.tiers.enumerated() {
-                guard let choice = tier.store else { continue }
-                tierStores[tier.name] = try backends.makeVectorStore(choice, dimension: embedder.dimension, path: "config.tiers[\(i)].store")
+        let dimension = embedder.dimension
+        func open(_ choice: BackendChoice, _ path: String) throws(StrataError) -> any VectorStore {
+            do {
+                return try backends.makeVectorStore(choice, dimension: dimension, path: path)
+            } catch {
+                throw space.explaining(error, of: choice, configured: configuration.embedder, backends: backends, path: path)
             }
-        } catch {
-            throw space.explaining(error)
+        }
+        let main = try open(configuration.store, "config.store")
+        var tierStores: [String: any VectorStore] = [:]
+        for (i, tier) in configuration.tiers.enumerated() {
+            guard let choice = tier.store else { continue }
+            tierStores[tier.name] = try open(choice, "config.tiers[\(i)].store")
         }
         store = tierStores.isEmpty ? main : try TieredVectorStore(main: main, tiers: tierStores)
         guard store.dimension == embedder.dimension else {
             throw StrataError(.invalidConfig,
                               "config.store \(store.name) has dimension \(store.dimension) but the embedder \(embedder.modelID) makes \(embedder.dimension)")
         }
-        spaceLedger = try EmbeddingSpaceLedger(store: store, current: space)
+        spaceLedger = try EmbeddingSpaceLedger(main: main, tiers: tierStores, current: space, choice: configuration.embedder)
         summarizer = try backends.makeSummarizer(configuration.summarizer, path: "config.summarizer")
         var state = SharedState()
         if let wk = configuration.workingKernel {
@@ -552,14 +555,21 @@ public final class Engine: Sendable {
     }
 
     /// Writes one change through the store; history stays in memory when the store keeps none.
-    /// The first change with vectors also records the store's embedding space, in the same
-    /// change (`EmbeddingSpaceLedger`). Called with the writer lock held.
+    /// The first change with vectors also records the stores' embedding space, in the same
+    /// change (and, for tiers' own stores, in one just before: `EmbeddingSpaceLedger`). Called
+    /// with the writer lock held.
     func commit(_ change: StoreChange) throws(StrataError) {
         var change = change
-        let recording = spaceLedger.row(for: change, at: clock.now())
-        if let recording { change.history.append(recording.row) }
+        let recording = spaceLedger.recording(for: change, at: clock.now())
+        if let recording {
+            if !recording.tiers.isEmpty {
+                for tierStore in recording.tiers { try tierStore.commit(StoreChange(history: [recording.row])) }
+                spaceLedger.tiersCommitted(recording)
+            }
+            if recording.main { change.history.append(recording.row) }
+        }
         try store.commit(change)
-        if let recording { spaceLedger.committed(recording.space) }
+        if let recording { spaceLedger.committed(recording) }
         if !store.keepsHistory { record(change.history) }
     }
 
@@ -595,7 +605,7 @@ public final class Engine: Sendable {
         return EngineStats(
             memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
             store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations, access: access,
-            patterns: patterns, lifecycle: try lifecycleTotals())
+            patterns: patterns, lifecycle: try lifecycleTotals(), space: space)
     }
 
     /// Calls `handler` for every event from now on; returns a token for `unsubscribe`.

@@ -151,6 +151,9 @@ public struct EngineStats: Sendable {
     public var patterns = 0
     /// Totals of every `metabolize` cycle the store has seen.
     public var lifecycle = LifecycleLedger()
+    /// The embedding space the store holds (`Engine.space`): the one it records, else the
+    /// configured embedder's, which it adopts on its first write (normalisation then unknown).
+    public var space: EmbeddingSpace
 
     public var json: JSONValue {
         func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
@@ -158,7 +161,7 @@ public struct EngineStats: Sendable {
             "memories": .number(Double(memories)), "expired": .number(Double(expired)), "by_tier": counts(byTier), "by_category": counts(byCategory),
             "by_scope": counts(byScope), "dimension": .number(Double(dimension)), "store": .string(store),
             "embedder": .string(embedder), "summarizer": .string(summarizer), "operations": counts(operations),
-            "access": access.json, "patterns": .number(Double(patterns)), "lifecycle": lifecycle.json,
+            "access": access.json, "patterns": .number(Double(patterns)), "lifecycle": lifecycle.json, "space": space.json,
         ])
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import StrataBackends
 import StrataCore
 import StrataEngine
 @testable import StrataFileStore
@@ -184,5 +185,31 @@ import Testing
         let bad = try EngineConfiguration(json: ["store": ["backend": "file", "plugin": "file", "options": ["path": .string(path), "fsync": "never"]]])
         let error = strataError { _ = try Engine(configuration: bad, backends: PluginBackends()) }
         #expect(error?.code == .invalidConfig && error?.message.contains("fsync") == true, "\(error?.message ?? "")")
+    }
+}
+
+@Suite struct FileStoreIndexTests {
+    @Test func aGraphIndexIsRebuiltFromTheLogOnOpenAndFindsTheNearest() throws {
+        let path = scratchFolder("hnsw-reopen") + "/s.log"
+        var settings = options(path)
+        settings.index = VectorIndexSettings(kind: .hnsw, m: 8, efConstruction: 64, efSearch: 64)
+        do {
+            let store = try FileVectorStore(options: settings, report: Reports().sink)
+            try store.commit(StoreChange(upserts: (0..<600).map { StoredRecord(memory: memory("m\($0)", "row \($0)"), vector: vector($0)) }))
+            _ = try store.remove(ids: ["m7", "m8"])
+        }
+        let reopened = try FileVectorStore(options: settings, report: Reports().sink)
+        #expect(reopened.index.graphStats?.nodes == 598)
+        // Every stored vector finds itself first; removed ones are gone.
+        for i in [0, 1, 99, 300, 599] {
+            #expect(try reopened.search(vector(i), k: 1, filter: nil).first?.record.memory.id == "m\(i)")
+        }
+        #expect(try !reopened.search(vector(7), k: 5, filter: nil).contains { $0.record.memory.id == "m7" })
+    }
+
+    @Test func aBadIndexOptionIsRefusedByName() {
+        let error = strataError { _ = try FileStoreOptions(json: ["path": "/tmp/x.log", "dimension": 4, "index": ["type": "hnsw", "m": 500]]) }
+        #expect(error?.code == .invalidConfig)
+        #expect(error?.message.contains("file options.index.m") == true, "\(error?.message ?? "")")
     }
 }

@@ -38,6 +38,9 @@ void reembed__moves_every_memory_to_the_target_space_and_answers_the_report(void
     CHECK_CONTAINS(out, "\"model_id\":\"hashing-v1-32\"");
     strata_string_free(out);
     CHECK(memory_count(target) == 2, "both memories moved");
+    CHECK_STATUS(strata_engine_stats(target, NULL, &out), STRATA_OK);
+    CHECK_CONTAINS(out, "\"space\":{\"dimension\":32,\"embedder\":\"hashing\",\"model_id\":\"hashing-v1-32\",\"normalized\":true}");
+    strata_string_free(out);
     char *hits = recall(target, "{\"query\": \"window seat\", \"k\": 1}");
     CHECK(hit_rank(hits, id) == 0, "the target recalls in its own space: %s", hits ? hits : "(null)");
     strata_string_free(hits);
@@ -53,7 +56,11 @@ void reembed__moves_every_memory_to_the_target_space_and_answers_the_report(void
     /* The moved store records its space: opening it with the old embedder's settings is refused. */
     strata_engine *wrong = NULL;
     CHECK_STATUS(strata_engine_open(&wrong, sqlite_config(dir, "new.db", 64)), STRATA_ERR_INVALID_CONFIG);
-    CHECK_CONTAINS(strata_error_last(), "hashing-v1-64");
+    /* Of another dimension, so the store refuses it before the engine reads the space: the
+     * message still names the space the store holds, the configured one and the move. */
+    CHECK_CONTAINS(strata_error_last(), "holds vectors of the embedding space hashing (hashing-v1-32, 32 dimensions, unit length)");
+    CHECK_CONTAINS(strata_error_last(), "the configured embedder is hashing (hashing-v1-64, 64 dimensions)");
+    CHECK_CONTAINS(strata_error_last(), "strata reembed --embedder hashing");
     CHECK(wrong == NULL, "no engine on a failure");
     (void)!system(fmt("rm -rf '%s'", dir));
 }

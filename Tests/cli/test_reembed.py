@@ -78,14 +78,57 @@ def staged_count(folder: Path) -> int:
         return 0
 
 
-def test_another_dimension_names_the_configured_space_and_changes_nothing(tmp_path):
+def test_another_dimension_names_the_stored_space_the_configured_one_and_the_command_and_changes_nothing(tmp_path):
     s = filled(tmp_path, 20)
     db = s.cwd / ".strata" / "strata.db"
     before = digest(db)
     set_embedder(s, {"backend": "hashing", "options": {"dimension": 384}})
-    r = s.fails(13, "recall", "roadmap")
-    assert "dimension 256" in r.err and "384" in r.err and "hashing-v1-384" in r.err and "strata reembed" in r.err, r.err
+    for command in (["recall", "roadmap"], ["stats"], ["add", "a memory that must not land in the wrong space"]):
+        r = s.fails(13, *command)
+        assert "holds vectors of the embedding space hashing (hashing-v1-256, 256 dimensions, unit length)" in r.err, r.err
+        assert "the configured embedder is hashing (hashing-v1-384, 384 dimensions)" in r.err, r.err
+        assert """`strata reembed --embedder hashing --embedder-options '{"dimension":384}'`""" in r.err, r.err
     assert digest(db) == before
+    assert not (s.cwd / ".strata" / "strata.db-wal").exists(), "no connection left behind"
+    # The JSON error carries the same message and the code.
+    err = json.loads(s.fails(13, "stats", "--json").out)["error"]
+    assert err["status"] == "STRATA_ERR_INVALID_CONFIG" and "hashing-v1-256" in err["message"], err
+
+
+def test_a_file_store_of_another_dimension_names_both_spaces_and_changes_nothing(tmp_path):
+    s = Store(tmp_path)
+    folder = tmp_path / ".strata"
+    folder.mkdir(mode=0o700)
+    (folder / "strata.json").write_text(json.dumps({
+        "store": {"backend": "file", "plugin": "file", "options": {"path": "strata.log"}},
+        "embedder": {"backend": "hashing", "options": {"dimension": 64}},
+    }))
+    os.chmod(folder / "strata.json", 0o600)
+    s.add("Alice prefers a window seat")
+    log = folder / "strata.log"
+    files = sorted(p.name for p in folder.iterdir())
+    before = digest(log)
+    set_embedder(s, {"backend": "hashing", "options": {"dimension": 32}})
+    r = s.fails(13, "recall", "window")
+    assert "hashing (hashing-v1-64, 64 dimensions, unit length)" in r.err and "hashing (hashing-v1-32, 32 dimensions)" in r.err, r.err
+    assert "strata reembed --embedder hashing" in r.err, r.err
+    assert digest(log) == before and sorted(p.name for p in folder.iterdir()) == files
+
+
+def test_stats_shows_the_space_in_text_and_json(tmp_path):
+    s = Store(tmp_path)
+    folder = tmp_path / ".strata"
+    folder.mkdir(mode=0o700)
+    (folder / "strata.json").write_text(json.dumps({
+        "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}},
+        "embedder": {"backend": "hashing", "options": {"dimension": 128}},
+    }))
+    os.chmod(folder / "strata.json", 0o600)
+    assert s.json("stats")["space"] == {"embedder": "hashing", "model_id": "hashing-v1-128", "dimension": 128, "normalized": None}
+    assert "space       hashing, model hashing-v1-128, 128 dimensions, normalisation not known before the first write\n" in s.ok("stats").out
+    s.add("Bob drinks his coffee black")
+    assert s.json("stats")["space"] == {"embedder": "hashing", "model_id": "hashing-v1-128", "dimension": 128, "normalized": True}
+    assert "space       hashing, model hashing-v1-128, 128 dimensions, unit length\n" in s.ok("stats").out
 
 
 def test_reembed_without_a_model_records_the_new_space_and_keeps_the_old_file(tmp_path):
@@ -103,6 +146,123 @@ def test_reembed_without_a_model_records_the_new_space_and_keeps_the_old_file(tm
     # Back to 256 dimensions: a third file, the old one still untouched.
     back = s.json("reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 256}')
     assert back["memories"] == 40 and Path(back["store"]).name != Path(out["store"]).name
+
+
+def tiered(tmp_path: Path, hot: int, cold: int) -> Store:
+    """A SQLite main store (tier "hot"), a SQLite store of its own for tier "cold" and a memory
+    store for tier "scratch" (hashing embedder of 256 dimensions), with `hot` + `cold` memories."""
+    s = Store(tmp_path)
+    folder = tmp_path / ".strata"
+    folder.mkdir(mode=0o700)
+    (folder / "strata.json").write_text(json.dumps({
+        "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}},
+        "embedder": {"backend": "hashing", "options": {"dimension": 256}},
+        "tiers": [
+            {"name": "hot"},
+            {"name": "cold", "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "cold.db"}}},
+            {"name": "scratch", "store": {"backend": "memory"}},
+        ],
+    }))
+    os.chmod(folder / "strata.json", 0o600)
+    lines = [json.dumps({"content": f"note {i}: the team discussed item {i * 7 % 113} of the roadmap, to revisit on day {i % 30}",
+                         "tier": "hot" if i < hot else "cold"}) for i in range(hot + cold)]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    s.ok("import", str(tmp_path / "m.jsonl"), "--batch-size", "500")
+    return s
+
+
+def spaces_and_lengths(db: Path) -> tuple[list[str], set[int]]:
+    """The model ids a SQLite store file no process has open records as its space, and the lengths
+    of its vectors in bytes. Opened immutable: a read-only connection would leave a -wal file,
+    which reembed takes for another process holding the store."""
+    c = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    try:
+        rows = [json.loads(json.loads(e)["reason"])["model_id"]
+                for (e,) in c.execute("SELECT entry FROM history WHERE memory_id = 'strata:space' ORDER BY hid")]
+        lengths = {n for (n,) in c.execute("SELECT length(vector) FROM memories")}
+    finally:
+        c.close()
+    return rows, lengths
+
+
+def test_reembed_moves_every_tier_store_records_the_space_in_each_and_says_what_a_memory_store_does(tmp_path):
+    s = tiered(tmp_path, 30, 20)
+    folder = s.cwd / ".strata"
+    assert s.json("stats")["by_tier"] == {"hot": 30, "cold": 20}
+    assert spaces_and_lengths(folder / "cold.db") == (["hashing-v1-256"], {1024}), "a tier's store records the space too"
+    before = {name: digest(folder / name) for name in ("strata.db", "cold.db")}
+    out = s.json("reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 384}', "--batch-size", "7")
+    assert out["switched"] is True and out["memories"] == 50 and out["embedded"] == 50, out
+    cold, scratch = out["tier_stores"]
+    assert cold["tier"] == "cold" and cold["moved"] is True and cold["old_store"] == str((folder / "cold.db").resolve())
+    assert Path(cold["store"]).name.startswith("cold.reembed-") and Path(cold["store"]).exists()
+    assert scratch == {"tier": "scratch", "backend": "memory", "moved": False, "store": None}
+    c = configuration(s)
+    assert c["store"]["options"]["path"].startswith("strata.reembed-") and c["tiers"][1]["store"]["options"]["path"] == Path(cold["store"]).name
+    assert c["tiers"][2] == {"name": "scratch", "store": {"backend": "memory"}} and c["embedder"]["options"] == {"dimension": 384}
+    stats = s.json("stats")
+    assert stats["memories"] == 50 and stats["by_tier"] == {"hot": 30, "cold": 20} and stats["space"]["model_id"] == "hashing-v1-384"
+    assert spaces_and_lengths(Path(out["store"])) == (["hashing-v1-384"], {1536})
+    assert spaces_and_lengths(Path(cold["store"])) == (["hashing-v1-384"], {1536})
+    assert {name: digest(folder / name) for name in ("strata.db", "cold.db")} == before, "the old files are left as they were"
+    ids = [m["id"] for m in exported(s, tmp_path)]
+    assert len(ids) == 50 == len(set(ids))
+    # The text names every store: moved, or kept as it is.
+    r = s.ok("reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 256}')
+    assert 'The store of tier "cold" is now ' in r.out and "cold.reembed-" in r.out, r.out
+    assert 'The store of tier "scratch" (memory) keeps nothing between processes: it had nothing to move' in r.out, r.out
+    # A moved tier file opened as the main store of another embedder is refused, naming its space.
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "strata.json").write_text(json.dumps({
+        "store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": cold["store"]}},
+        "embedder": {"backend": "hashing", "options": {"dimension": 256}}}))
+    os.chmod(tmp_path / "other" / "strata.json", 0o600)
+    r = s.fails(13, "stats", "--dir", str(tmp_path / "other"))
+    assert "hashing (hashing-v1-384, 384 dimensions, unit length)" in r.err, r.err
+
+
+def test_a_tiered_reembed_stopped_before_the_switch_resumes_with_every_store_kept(tmp_path):
+    s = tiered(tmp_path, 25, 25)
+    folder = s.cwd / ".strata"
+    # Another process holding the cold store open stops the switch (exit 24) after the move.
+    holder = sqlite3.connect(folder / "cold.db")
+    holder.execute("SELECT count(*) FROM memories").fetchone()
+    try:
+        r = s.fails(24, "reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 96}', "--batch-size", "10")
+        assert 'another process has the store of tier "cold"' in r.err and "cold.reembed-" in r.err, r.err
+    finally:
+        holder.close()
+    assert configuration(s)["embedder"]["options"] == {"dimension": 256}, "not switched"
+    assert s.json("stats")["memories"] == 50
+    out = s.json("reembed", "--embedder", "hashing", "--embedder-options", '{"dimension": 96}', "--batch-size", "10")
+    assert out["switched"] is True and out["embedded"] == 0 and out["kept"] == 50 and out["memories"] == 50, out
+    assert spaces_and_lengths(Path(out["tier_stores"][0]["store"])) == (["hashing-v1-96"], {384})
+    assert s.json("stats")["by_tier"] == {"hot": 25, "cold": 25}
+
+
+@needs_minilm
+def test_sigkill_in_a_tiered_move_then_resume_moves_every_memory_of_every_tier_once(tmp_path):
+    s = tiered(tmp_path, 300, 300)
+    folder = s.cwd / ".strata"
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    p = subprocess.Popen([str(BIN), "reembed", "--embedder", "minilm", "--batch-size", "16"], cwd=s.cwd, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while staged_count(folder) < 32 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert p.poll() is None, "the reembed finished before it could be killed; make the store larger"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert configuration(s)["embedder"]["backend"] == "hashing" and s.json("stats")["memories"] == 600
+    out = s.json("reembed", "--embedder", "minilm", "--batch-size", "64")
+    assert out["switched"] is True and out["memories"] == 600 and out["kept"] >= 32 and out["kept"] + out["embedded"] == 600, out
+    after = exported(s, tmp_path)
+    assert len(after) == 600 and len({m["id"] for m in after}) == 600
+    assert all(m["model"].startswith("minilm:") for m in after)
+    assert s.json("stats")["by_tier"] == {"hot": 300, "cold": 300}
+    for db in (Path(out["store"]), Path(out["tier_stores"][0]["store"])):
+        models, lengths = spaces_and_lengths(db)
+        assert len(models) == 1 and models[0].startswith("minilm:") and lengths == {1536}
 
 
 def test_reembed_help_and_a_memory_store_is_unsupported(tmp_path):

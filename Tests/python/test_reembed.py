@@ -34,4 +34,14 @@ def test_reembed_moves_every_memory_and_the_moved_store_refuses_the_old_embedder
             old.reembed(old)
     with pytest.raises(strata.InvalidConfig) as refused:
         strata.Engine(sqlite(tmp_path / "new.db", 64))
-    assert "dimension 32" in str(refused.value) and "hashing-v1-64" in str(refused.value), str(refused.value)
+    message = str(refused.value)
+    assert "holds vectors of the embedding space hashing (hashing-v1-32, 32 dimensions, unit length)" in message, message
+    assert "the configured embedder is hashing (hashing-v1-64, 64 dimensions)" in message, message
+    assert "strata reembed --embedder hashing" in message, message
+
+
+def test_stats_carry_the_space(tmp_path):
+    with strata.Engine(sqlite(tmp_path / "s.db", 48)) as engine:
+        assert engine.stats()["space"] == {"embedder": "hashing", "model_id": "hashing-v1-48", "dimension": 48, "normalized": None}
+        engine.store("Erin keeps bees on the roof")
+        assert engine.stats()["space"]["normalized"] is True

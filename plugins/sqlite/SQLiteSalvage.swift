@@ -79,6 +79,7 @@ struct SQLiteSalvageRun {
         _ = try r.optionalChoice("synchronous", ["full", "normal", "off"])
         _ = try r.optionalInt("busy_timeout_ms", in: 0...3_600_000)
         _ = try r.optionalBool("read_only")
+        _ = r.optionalValue("index")  // the index is derived: salvage reads rows only
         try r.finish()
         self.path = path
         self.finding = finding

@@ -98,6 +98,17 @@ enum SQLiteSchema {
         }
     }
 
+    /// The dimension the file records, nil when it records none (a file never opened for
+    /// writing by a store). For `dimension_as_stored`.
+    static func storedDimension(_ db: SQLiteConnection) throws(StrataError) -> Int? {
+        let version = try db.integer("PRAGMA user_version") ?? 0
+        guard version > 0, let stored = try db.integer("SELECT CAST(value AS INTEGER) FROM strata_meta WHERE key = 'dimension'") else { return nil }
+        guard (1...65536).contains(stored) else {
+            throw StrataError(.corrupt, "sqlite store \"\(db.path)\" holds dimension \(stored) in strata_meta; \(SQLiteStoreFile.damageAdvice)")
+        }
+        return Int(stored)
+    }
+
     /// Migration 2's checksums for the rows already there. `UPDATE ... SET crc` touches no
     /// content, so the FTS5 triggers do not fire, and no change sequence moves: the rows are
     /// the same for every reader.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataBackends
 import StrataCore
 import Synchronization
@@ -41,7 +44,11 @@ import Synchronization
 /// `read_only` (true: open an existing file with SQLITE_OPEN_READONLY, create nothing, run no
 /// migration, and refuse every write, snapshot, rollback and snapshot deletion with
 /// `.unsupported`; a missing file is `.io`; a file needing a migration is an error saying to
-/// open it once for writing), plus the host's `dimension` and `metric`. Thread-safe: one
+/// open it once for writing), `index` (how the in-process index finds neighbours:
+/// `VectorIndexSettings`, default auto), plus the host's `dimension` and `metric`, and the host's
+/// `dimension_as_stored` (true: as `read_only`, with the dimension the file holds instead of
+/// `dimension`, for the host to read the embedding space a file records after it refused the
+/// configured dimension: plugin.h, "Options"). Thread-safe: one
 /// connection behind a lock; searches run beside each other on the in-process index.
 public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     public let dimension: Int
@@ -64,29 +71,33 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     let db: SQLiteConnection
     let lock = Mutex(SyncState())
     let index: InMemoryVectorStore
+    let report: @Sendable (String) -> Void
     /// Where named snapshots live: `PATH.snapshots/NAME.sqlite` (see SQLiteSnapshots.swift).
     let folder: SnapshotFolder
 
     /// Opens or creates the store; migrations run here.
-    public init(options: JSONValue) throws(StrataError) {
+    /// - Parameter report: receives a line when the open could not use the graph file beside the
+    ///   database as it was (missing, damaged or behind the file) and says what it did instead.
+    public init(options: JSONValue, report: @escaping @Sendable (String) -> Void = SQLiteVectorStore.standardError) throws(StrataError) {
         var r = try JSONObjectReader(options, path: "sqlite options", code: .invalidConfig)
-        guard let dim = try r.optionalInt("dimension", in: 1...65536) else {
+        guard let configured = try r.optionalInt("dimension", in: 1...65536) else {
             throw StrataError(.invalidConfig, "sqlite options.dimension is required")
         }
         let metricName = try r.optionalChoice("metric", Metric.allCases.map(\.rawValue)) ?? "cosine"
         let path = try r.optionalString("path") ?? ""
         let synchronous = try r.optionalChoice("synchronous", ["full", "normal", "off"]) ?? "full"
         let busy = try r.optionalInt("busy_timeout_ms", in: 0...3_600_000) ?? 10_000
-        let readOnly = try r.optionalBool("read_only") ?? false
+        let asStored = try r.optionalBool("dimension_as_stored") ?? false
+        let readOnly = try (r.optionalBool("read_only") ?? false) || asStored
+        let indexSettings = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "sqlite options.index") }
         try r.finish()
-        dimension = dim
         let metric = Metric(rawValue: metricName)!
         self.metric = metric
         self.path = path
         self.readOnly = readOnly
         name = "sqlite"
         if readOnly && path.isEmpty {
-            throw StrataError(.invalidConfig, "sqlite options.read_only needs options.path: a temporary database starts empty")
+            throw StrataError(.invalidConfig, "sqlite options.\(asStored ? "dimension_as_stored" : "read_only") needs options.path: a temporary database starts empty")
         }
         if !path.isEmpty, try SQLiteStoreFile.state(path) == .missing {
             guard !readOnly else {
@@ -94,20 +105,51 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
             }
             try SQLiteStoreFile.create(path, busyTimeoutMilliseconds: Int32(busy)) { (db) throws(StrataError) in
                 try db.execute("PRAGMA journal_mode = WAL", "switching to WAL")
-                try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
+                try SQLiteSchema.migrate(db, dimension: configured, metric: metric)
             }
         }
-        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy), mode: readOnly ? .readOnly : .readWrite)
+        // dimension_as_stored only reads, but through a connection like a usual open's: a
+        // read-only connection to a WAL file could leave a -wal file behind, which reads as
+        // another process holding the store.
+        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy), mode: readOnly && !asStored ? .readOnly : .readWrite)
         folder = SnapshotFolder(beside: path, suffix: ".sqlite", owner: "sqlite store \"\(path)\"")
         if !path.isEmpty && !readOnly { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
         try db.execute("PRAGMA synchronous = \(synchronous.uppercased())", "setting synchronous")
+        let dim = asStored ? try SQLiteSchema.storedDimension(db) ?? configured : configured
+        dimension = dim
         if readOnly {
             try SQLiteSchema.verify(db, dimension: dim, metric: metric)
         } else {
             try SQLiteSchema.migrate(db, dimension: dim, metric: metric)
         }
-        index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: true)
+        index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: true,
+                                         index: indexSettings ?? VectorIndexSettings())
+        self.report = report
+        // The graph (when the index keeps one) is saved beside the database and restored here,
+        // so an open reads it instead of linking every row again.
+        if !path.isEmpty { index.beginRestore(graphFile: graphPath) }
         try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
+        if !path.isEmpty, let line = index.endRestore(graphFile: graphPath) { report("sqlite store \"\(path)\": \(line)") }
+    }
+
+    /// Saves the graph beside the database when it changed (a writer only: a read-only open
+    /// changes nothing on disk).
+    deinit {
+        guard !path.isEmpty, !readOnly else { return }
+        do {
+            try index.saveGraph(to: graphPath)
+        } catch {
+            report("sqlite store \"\(path)\": could not save the graph file (the next open links the rows again): \(error.message)")
+        }
+    }
+
+    /// Where the graph is saved: derived data beside the database, checked against it on open.
+    public var graphPath: String { path + ".hnsw" }
+
+    /// Writes a report line to stderr (standalone use, without a host).
+    public static let standardError: @Sendable (String) -> Void = { line in
+        var text = "strata [warning] sqlite: \(line)\n"
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     // MARK: - Keeping the in-process index in step with the file

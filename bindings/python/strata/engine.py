@@ -463,7 +463,9 @@ class Engine:
     def stats(self) -> dict[str, Any]:
         """Counts and configuration summary: ``memories``, ``expired``, ``by_tier``, ``by_category``,
         ``by_scope``, ``dimension``, ``store``, ``embedder``, ``summarizer``, ``operations``,
-        ``access``, ``patterns`` and ``lifecycle`` (the totals of every metabolize cycle)."""
+        ``access``, ``patterns``, ``lifecycle`` (the totals of every metabolize cycle) and ``space``
+        (the embedding space of the store's vectors: ``embedder``, ``model_id``, ``dimension``,
+        ``normalized``, the last None until the first vectors are written)."""
         return self._call(lib.strata_engine_stats, {}, verb="stats")
 
     def metabolize(self, *, now: _Time | None = None, dry_run: bool = False, moves: bool = True) -> dict[str, Any]:

@@ -1,3 +1,4 @@
+import StrataBackends
 import StrataCore
 
 /// The settings of a `FileVectorStore`, decoded from its JSON options.
@@ -9,7 +10,9 @@ import StrataCore
 /// | `group_commit_ms`     | 1...10000, with "group" only            | 10             |
 /// | `compact_after_bytes` | compact when the log grows past this    | 67108864 (64 MiB) |
 /// | `read_only`           | open for reading only (see `readOnly`)  | false          |
+/// | `index`               | nearest-neighbour index (`VectorIndexSettings`) | auto   |
 /// | `dimension`, `metric` | set by the host from the embedder       |                |
+/// | `dimension_as_stored` | set by the host (see `dimensionAsStored`) | false        |
 public struct FileStoreOptions: Sendable, Equatable {
     /// When a commit's frame reaches the disk.
     public enum Durability: Sendable, Equatable {
@@ -33,6 +36,12 @@ public struct FileStoreOptions: Sendable, Equatable {
     /// compaction), and every write throws `.unsupported`. For `strata stats` and other reads
     /// of a store that must not be repaired behind the user's back.
     public var readOnly: Bool
+    /// How the in-memory index finds nearest neighbours.
+    public var index = VectorIndexSettings()
+    /// A read-only open (as `readOnly`) with the dimension the log's header holds instead of
+    /// `dimension`: the host sets it to read the embedding space a store records after the
+    /// store refused the configured dimension (plugin.h, "Options").
+    public var dimensionAsStored = false
 
     public static let defaultCompactAfterBytes = 64 << 20
     public static let defaultGroupCommitMilliseconds = 10
@@ -47,8 +56,8 @@ public struct FileStoreOptions: Sendable, Equatable {
         self.readOnly = readOnly
     }
 
-    /// Decodes `{"path", "fsync", "group_commit_ms", "compact_after_bytes", "read_only", "dimension",
-    /// "metric"}`.
+    /// Decodes `{"path", "fsync", "group_commit_ms", "compact_after_bytes", "read_only", "index",
+    /// "dimension", "metric", "dimension_as_stored"}`.
     /// - Throws: `.invalidConfig` naming the key for an unknown key, a missing path or
     ///   dimension, or a value out of range.
     public init(json: JSONValue) throws(StrataError) {
@@ -67,12 +76,20 @@ public struct FileStoreOptions: Sendable, Equatable {
         }
         let compact = try r.optionalInt("compact_after_bytes", in: 1...(1 << 40)) ?? Self.defaultCompactAfterBytes
         let readOnly = try r.optionalBool("read_only") ?? false
+        let index = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "file options.index") }
+        let asStored = try r.optionalBool("dimension_as_stored") ?? false
         try r.finish()
         self.init(
             path: path, dimension: dimension, metric: metric,
             durability: fsync == "always" ? .always : .group(milliseconds: groupMilliseconds ?? Self.defaultGroupCommitMilliseconds),
-            compactAfterBytes: compact, readOnly: readOnly)
+            compactAfterBytes: compact, readOnly: readOnly || asStored)
+        self.index = index ?? VectorIndexSettings()
+        dimensionAsStored = asStored
     }
+
+    /// The HNSW graph beside the log, when the index keeps one (derived data: see
+    /// `InMemoryVectorStore.saveGraph`).
+    public var graphPath: String { path + ".hnsw" }
 
     /// The snapshot file beside the log.
     public var snapshotPath: String { path + ".snapshot" }

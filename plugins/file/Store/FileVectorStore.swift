@@ -75,6 +75,8 @@ public final class FileVectorStore: ChangeApplyingStore {
         throws(StrataError)
     {
         let opened = try LogRecovery.open(options, report: report)
+        var options = options
+        options.dimension = opened.state.index.dimension  // the header's, with `dimensionAsStored`
         self.options = options
         dimension = options.dimension
         metric = options.metric
@@ -83,6 +85,7 @@ public final class FileVectorStore: ChangeApplyingStore {
         index = opened.state.index
         historyRows = Mutex(opened.state.history)
         writer = Mutex(WriterState(end: opened.end, lastSequence: opened.state.lastSequence))
+        if let line = index.endRestore(graphFile: options.graphPath) { report("file store \"\(options.path)\": \(line)") }
     }
 
     /// Opens the store from its JSON options (see `FileStoreOptions.init(json:)`).
@@ -93,6 +96,13 @@ public final class FileVectorStore: ChangeApplyingStore {
     }
 
     deinit {
+        if !options.readOnly {
+            do {
+                try index.saveGraph(to: options.graphPath)
+            } catch {
+                report("file store \"\(options.path)\": could not save the graph file (the next open links the rows again): \(error.message)")
+            }
+        }
         // Group commit: what is written but not yet synced gets synced on close.
         guard writer.withLock({ $0.unsynced }) else { return }
         do {

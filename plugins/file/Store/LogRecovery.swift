@@ -57,19 +57,19 @@ enum LogRecovery {
             try checkUnfinishedHeader(bytes, options)
             // An unfinished header holds no commit: read-only, that is an empty store as it is.
             guard !options.readOnly else {
-                return Opened(log: log, end: bytes.count, state: try RecoveredState(dimension: options.dimension, metric: options.metric))
+                return Opened(log: log, end: bytes.count, state: try RecoveredState(dimension: options.dimension, metric: options.metric, index: options.index, graphFile: options.graphPath))
             }
             bytes = try startLog(log, found: bytes, options, report: report)
         }
         return try bytes.withBytes { (b) throws(StrataError) -> Opened in
             let header = try FileHeader.decode(b, kind: .log, path: path)
-            guard header.dimension == options.dimension else {
+            guard header.dimension == options.dimension || options.dimensionAsStored else {
                 throw StrataError(.invalidConfig, "\(name) holds vectors of dimension \(header.dimension), but it was opened with dimension \(options.dimension): open it with the embedder it was made with, or use another path")
             }
             guard header.metric == options.metric else {
                 throw StrataError(.invalidConfig, "\(name) was made with metric \"\(header.metric.rawValue)\", but it was opened with metric \"\(options.metric.rawValue)\"")
             }
-            var state = try RecoveredState(dimension: header.dimension, metric: header.metric)
+            var state = try RecoveredState(dimension: header.dimension, metric: header.metric, index: options.index, graphFile: options.graphPath)
             if POSIXFile.exists(options.snapshotPath) {
                 try SnapshotFile.load(path: options.snapshotPath, logHeader: header, into: &state)
             }

@@ -9,9 +9,13 @@ struct RecoveredState {
     /// The sequence number of the last change applied (0: none).
     var lastSequence: UInt64 = 0
 
-    init(dimension: Int, metric: Metric) throws(StrataError) {
+    /// - Parameter graphFile: the graph saved beside the log, restored as the records load
+    ///   (`InMemoryVectorStore.beginRestore`); the opener ends the restore.
+    init(dimension: Int, metric: Metric, index settings: VectorIndexSettings = VectorIndexSettings(),
+         graphFile: String? = nil) throws(StrataError) {
         // keywordSearch: the file keeps no index of its own, so the in-memory one provides BM25.
-        index = try InMemoryVectorStore(dimension: dimension, metric: metric, name: "file index", keywordSearch: true)
+        index = try InMemoryVectorStore(dimension: dimension, metric: metric, name: "file index", keywordSearch: true, index: settings)
+        if let graphFile { index.beginRestore(graphFile: graphFile) }
     }
 
     /// Applies one decoded change. `what` names the file and frame if a stored vector is not

@@ -167,8 +167,12 @@ strata_status strata_engine_history(strata_engine *engine, const char *request_j
  *                        "pruned": {"age", "relevance", "redundancy", "capacity"},
  *                        "consolidated", "consolidated_sources", "patterns_written",
  *                        "compressed", "bytes_before_compression",
- *                        "bytes_after_compression", "compression_ratio", "errors"}}.
+ *                        "bytes_after_compression", "compression_ratio", "errors"},
+ *          "space": {"embedder", "model_id", "dimension", "normalized"}}.
  * The lifecycle totals cover every metabolize cycle the store has seen.
+ * "space" is the embedding space the store's vectors are in: the one the
+ * store records, else the configured embedder's ("normalized" null until
+ * the first vectors are written).
  * [thread-safe]
  */
 strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);

@@ -54,6 +54,16 @@
  *     are set beside the backend's own options, replacing any the options
  *     had. The engine refuses any other metric before calling create; a
  *     store refuses one anyway (`strata plugin check` calls create directly).
+ *   - vector store, after create refused the configured "dimension" with
+ *     STRATA_ERR_INVALID_CONFIG or STRATA_ERR_DIMENSION: the engine calls
+ *     create once more with "dimension_as_stored": true added, to read the
+ *     embedding space the store records (the history of "strata:space") and
+ *     name it in its error. A store that keeps vectors between processes may
+ *     take the key: it then opens the existing store for reading only, with
+ *     the dimension the store holds instead of "dimension", changes no file
+ *     and creates none (a missing store fails); the host calls only history
+ *     and destroy on that instance. A store without the key refuses it as
+ *     any unknown key, and the engine reports the first refusal as it is.
  *   - memory kernel used as the engine's working kernel: "memory_dim" (the
  *     embedder's dimension) is added when the options do not have it.
  *   - a "path" string option that does not start with "/", in a configuration

@@ -1,0 +1,55 @@
+/*
+ * The memory-bound inner steps of a graph index search (StrataBackends' HNSW):
+ * distances from one query to a list of rows picked by number, with the next
+ * rows prefetched, and a spin lock per node for parallel inserts.
+ */
+#ifndef STRATA_GRAPH_H
+#define STRATA_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata_simd.h"
+
+/** Σ (a[i] − b[i])², 16 independent partial sums (like strata_simd_dot). */
+float strata_simd_l2sq(const float *a, const float *b, size_t n);
+
+/** out[i] = the distance from q to row ids[i] of base (rows of d floats, row r at base + r·d):
+ *  −(q · row) when l2 is 0 (cosine on normalised rows, and dot), Σ (q − row)² when l2 is 1.
+ *  Smaller is closer either way. While one row is scored, the whole of the row after next is
+ *  prefetched: the rows are scattered in RAM, so each one is a cache miss that the hardware
+ *  prefetcher cannot predict, and asking for it early overlaps the misses with arithmetic. */
+void strata_graph_distances(const float *q, const float *base, size_t d, const uint32_t *ids, size_t count,
+                            int l2, float *out);
+
+/** Asks for the first cache lines of row `row` (d floats) into the cache. */
+static inline void strata_graph_prefetch(const float *base, size_t d, uint32_t row)
+{
+    const char *p = (const char *)(base + (size_t)row * d);
+    __builtin_prefetch(p, 0, 3);
+    __builtin_prefetch(p + 64, 0, 3);
+}
+
+/** Takes a spin lock held in *word (0 free, 1 held). For short critical sections only (a node's
+ *  neighbour list, a few hundred nanoseconds). */
+static inline void strata_spin_lock(uint32_t *word)
+{
+    while (__atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) != 0u) {
+        while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0u) strata_cpu_relax();
+    }
+}
+
+/** Adds 1 to *counter and returns the value before (sequentially consistent): hands out work
+ *  items to threads. */
+static inline long strata_fetch_add(long *counter)
+{
+    return __atomic_fetch_add(counter, 1L, __ATOMIC_SEQ_CST);
+}
+
+/** Releases a lock taken by strata_spin_lock. */
+static inline void strata_spin_unlock(uint32_t *word)
+{
+    __atomic_store_n(word, 0u, __ATOMIC_RELEASE);
+}
+
+#endif

@@ -1,0 +1,465 @@
+import CStrataSIMD
+import StrataCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The rows a graph links: `base + node * dimension` is node's vector. The graph keeps no vectors
+/// of its own (the store's matrix is the only copy), so every call is handed the matrix as it is
+/// now; it must hold every node the graph knows.
+struct GraphRows {
+    let base: UnsafePointer<Float>
+    let dimension: Int
+
+    @inline(__always)
+    func row(_ node: UInt32) -> UnsafePointer<Float> { base + Int(node) * dimension }
+}
+
+/// A hierarchical navigable small-world graph (Malkov and Yashunin, "Efficient and robust
+/// approximate nearest neighbor search using Hierarchical Navigable Small World graphs", 2016)
+/// over the rows of a store's matrix: node n is row n.
+///
+/// Layout, chosen for the search's memory traffic: layer 0 (where nearly all the work happens)
+/// is one flat array, `2m + 1` words per node (a count, then up to 2m neighbours), so a node's
+/// list is one or two cache lines found by arithmetic; the upper layers (about one node in m
+/// has any) are a separate allocation per node.
+///
+/// Removal marks the node dead and repairs every live neighbour that linked to it: the neighbour
+/// picks new links from its own list and the dead node's, by the same rule as an insert, so the
+/// graph stays connected around the hole. Dead nodes stay walkable (links from nodes that were
+/// not their neighbours may still lead through them) and are never returned; a later insert into
+/// the same row makes the node live again with fresh links.
+///
+/// Thread safety: searches may run side by side; inserts and removals need the caller's write
+/// lock, except `insert(_:rows:parallel:)`, which runs its inserts on several threads itself with
+/// a spin lock per node. `@unchecked Sendable`: the owning store's read-write lock orders every
+/// access.
+final class HNSWGraph: @unchecked Sendable {
+    let dimension: Int
+    let l2: Bool
+    let m: Int
+    let m0: Int
+    let efConstruction: Int
+    let seed: UInt64
+    private let levelScale: Double
+
+    private(set) var capacity = 0
+    /// Layer 0: node n's list at `links0 + n * (m0 + 1)`: [count, neighbours...].
+    var links0: UnsafeMutablePointer<UInt32>
+    /// Layers 1...level of node n: `level * (m + 1)` words, or nil for a node on layer 0 only.
+    var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    /// Top layer of each node; -1 for a row that was never a node.
+    var levels: UnsafeMutablePointer<Int8>
+    /// 1 for a removed node (walkable, never returned).
+    var dead: UnsafeMutablePointer<UInt8>
+    private var locks: UnsafeMutablePointer<UInt32>
+    /// Guards `entry` and `maxLevel` during parallel inserts.
+    private var entryLock: UInt32 = 0
+
+    var entry: Int32 = -1
+    var maxLevel = -1
+    /// Live nodes.
+    var count = 0
+    private var random: SeededRandom
+    let scratch: HNSWScratchPool
+
+    static let maxLevels = 16
+
+    init(dimension: Int, metric: Metric, settings: VectorIndexSettings) {
+        self.dimension = dimension
+        l2 = metric == .l2
+        m = settings.m
+        m0 = 2 * settings.m
+        efConstruction = settings.efConstruction
+        seed = settings.seed
+        levelScale = 1 / log(Double(max(settings.m, 2)))
+        random = SeededRandom(seed: settings.seed)
+        scratch = HNSWScratchPool(maxDegree: 2 * settings.m)
+        links0 = .allocate(capacity: 1)
+        upper = .allocate(capacity: 1)
+        levels = .allocate(capacity: 1)
+        dead = .allocate(capacity: 1)
+        locks = .allocate(capacity: 1)
+    }
+
+    deinit {
+        for n in 0..<capacity { upper[n]?.deallocate() }
+        links0.deallocate()
+        upper.deallocate()
+        levels.deallocate()
+        dead.deallocate()
+        locks.deallocate()
+    }
+
+    /// Bytes the graph holds (links, levels, flags), without the vectors.
+    var bytes: Int {
+        var total = capacity * ((m0 + 1) * 4 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.size + 1 + 1 + 4)
+        for n in 0..<capacity where levels[n] > 0 { total += Int(levels[n]) * (m + 1) * 4 }
+        return total
+    }
+
+    /// Makes room for nodes `0 ..< rows`. New rows are not nodes until inserted.
+    func reserve(rows: Int) {
+        guard rows > capacity else { return }
+        let new = max(rows, capacity + capacity / 2, 64)
+        func grow<T>(_ p: inout UnsafeMutablePointer<T>, per: Int, fill: T) {
+            let q = UnsafeMutablePointer<T>.allocate(capacity: new * per)
+            q.moveInitialize(from: p, count: capacity * per)
+            (q + capacity * per).initialize(repeating: fill, count: (new - capacity) * per)
+            p.deallocate()
+            p = q
+        }
+        grow(&links0, per: m0 + 1, fill: 0)
+        grow(&upper, per: 1, fill: nil)
+        grow(&levels, per: 1, fill: -1)
+        grow(&dead, per: 1, fill: 0)
+        grow(&locks, per: 1, fill: 0)
+        capacity = new
+    }
+
+    @inline(__always)
+    func isNode(_ n: Int) -> Bool { n < capacity && levels[n] >= 0 }
+
+    /// Node n's top layer (-1: not a node).
+    @inline(__always)
+    func level(_ n: Int) -> Int { Int(levels[n]) }
+
+    /// Marks a live node dead (see `remove`).
+    func markDead(_ n: Int) {
+        dead[n] = 1
+        count -= 1
+    }
+
+    /// Makes the entry a live node on the highest layer, or none when no node is live.
+    /// O(rows): needed only when the entry itself is removed.
+    func chooseEntry() {
+        entry = -1
+        maxLevel = -1
+        for n in 0..<capacity where isLive(n) && Int(levels[n]) > maxLevel {
+            entry = Int32(n)
+            maxLevel = Int(levels[n])
+        }
+    }
+
+    @inline(__always)
+    func isLive(_ n: Int) -> Bool { n < capacity && levels[n] >= 0 && dead[n] == 0 }
+
+    /// Node n's list on `layer`: [count, neighbours...].
+    @inline(__always)
+    func list(_ n: UInt32, _ layer: Int) -> UnsafeMutablePointer<UInt32> {
+        assert(layer <= Int(levels[Int(n)]), "HNSW: node \(n) (top layer \(levels[Int(n)])) has no layer \(layer)")
+        return layer == 0 ? links0 + Int(n) * (m0 + 1) : upper[Int(n)]! + (layer - 1) * (m + 1)
+    }
+
+    @inline(__always)
+    func maxDegree(_ layer: Int) -> Int { layer == 0 ? m0 : m }
+
+    @inline(__always)
+    func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
+        l2 ? strata_simd_l2sq(a, b, dimension) : -strata_simd_dot(a, b, dimension)
+    }
+
+    private func randomLevel() -> Int {
+        min(Self.maxLevels - 1, Int(-log(random.uniform()) * levelScale))
+    }
+
+    // MARK: - Search
+
+    /// The live nodes nearest `query`, nearest first, among those `accept` lets through.
+    /// - Parameters:
+    ///   - ef: candidates kept on layer 0 (at least k is used).
+    ///   - accept: nil accepts every live node; called once per node that would enter the results.
+    func search(_ query: UnsafePointer<Float>, rows: GraphRows, k: Int, ef: Int,
+                accept: ((UInt32) -> Bool)? = nil) -> [(node: UInt32, distance: Float)] {
+        guard entry >= 0, k > 0 else { return [] }
+        return scratch.withScratch(nodes: capacity) { s in
+            var current = UInt32(entry)
+            var currentDistance = distance(query, rows.row(current))
+            if maxLevel > 0 {
+                for layer in stride(from: maxLevel, through: 1, by: -1) {
+                    greedy(query, rows: rows, layer: layer, from: &current, distance: &currentDistance, scratch: s, locked: false)
+                }
+            }
+            searchLayer(query, rows: rows, from: current, fromDistance: currentDistance, layer: 0, ef: max(ef, k),
+                        scratch: s, locked: false, exclude: nil, accept: accept)
+            while s.results.count > k { s.results.pop() }
+            var out = [(node: UInt32, distance: Float)](repeating: (0, 0), count: s.results.count)
+            var i = s.results.count - 1
+            while !s.results.isEmpty {
+                let key = s.results.pop()
+                out[i] = (NodeKey.node(key), NodeKey.distance(key))
+                i -= 1
+            }
+            return out
+        }
+    }
+
+    /// Walks `layer` greedily from `current` to a local minimum of the distance to `query`.
+    private func greedy(_ query: UnsafePointer<Float>, rows: GraphRows, layer: Int, from current: inout UInt32,
+                        distance currentDistance: inout Float, scratch s: HNSWScratch, locked: Bool) {
+        var changed = true
+        while changed {
+            changed = false
+            let count = copyList(current, layer, into: s.list, locked: locked)
+            strata_graph_distances(query, rows.base, dimension, s.list + 1, count, l2 ? 1 : 0, s.distances)
+            for i in 0..<count where s.distances[i] < currentDistance {
+                currentDistance = s.distances[i]
+                current = s.list[1 + i]
+                changed = true
+            }
+        }
+    }
+
+    /// Copies node n's list on `layer` into `out` (count first); returns the count. Under the
+    /// node's lock when inserts run in parallel.
+    @inline(__always)
+    private func copyList(_ n: UInt32, _ layer: Int, into out: UnsafeMutablePointer<UInt32>, locked: Bool) -> Int {
+        // A row reused after a removal may now sit on fewer layers than an old link to it
+        // assumed: on a layer it no longer has, it has no links.
+        if layer > 0, Int(levels[Int(n)]) < layer { return 0 }
+        if locked { strata_spin_lock(locks + Int(n)) }
+        let l = list(n, layer)
+        var count = Int(l[0])
+        out.update(from: l, count: count + 1)
+        if locked { strata_spin_unlock(locks + Int(n)) }
+        if layer > 0 {
+            // Likewise an old link on this layer may lead to a reused row that no longer
+            // reaches it: skip such links.
+            var kept = 0
+            for i in 0..<count where Int(levels[Int(out[1 + i])]) >= layer {
+                out[1 + kept] = out[1 + i]
+                kept += 1
+            }
+            count = kept
+        }
+        return count
+    }
+
+    /// Best-first search of one layer from one entry node, keeping the `ef` nearest accepted
+    /// nodes in `scratch.results` (a max-heap: the farthest on top).
+    ///
+    /// Every node reached is walked whether or not it is accepted or alive, so a filter or a
+    /// removal never cuts the graph; only accepted live nodes enter the results.
+    private func searchLayer(_ query: UnsafePointer<Float>, rows: GraphRows, from start: UInt32, fromDistance: Float,
+                             layer: Int, ef: Int, scratch s: HNSWScratch, locked: Bool, exclude: UInt32?,
+                             accept: ((UInt32) -> Bool)?) {
+        s.begin(nodes: capacity)
+        // The hot loop works on locals: a class's stored properties are checked for exclusive
+        // access at run time on every read, which cost more than the arithmetic here.
+        let marks = s.marks, epoch = s.epoch
+        let dead = self.dead, links0 = self.links0, stride0 = m0 + 1
+        let ids = s.ids, distances = s.distances, dimension = self.dimension, l2 = self.l2 ? Int32(1) : 0
+        var candidates = s.candidates, results = s.results
+        defer {
+            s.candidates = candidates
+            s.results = results
+        }
+        if let exclude { marks[Int(exclude)] = epoch }
+        marks[Int(start)] = epoch
+        let startKey = NodeKey.make(fromDistance, start)
+        candidates.push(startKey)
+        if dead[Int(start)] == 0, start != exclude, accept?(start) ?? true { results.push(startKey) }
+        var bound = results.count >= ef ? NodeKey.distance(results.top) : Float.infinity
+        while !candidates.isEmpty {
+            let nearest = candidates.pop()
+            if NodeKey.distance(nearest) > bound { break }
+            let node = NodeKey.node(nearest)
+            // A search with no insert running beside it reads layer 0's list in place; otherwise
+            // the list is copied under its node's lock (and filtered, on upper layers).
+            let links: UnsafePointer<UInt32>
+            let count: Int
+            if !locked, layer == 0 {
+                let l = links0 + Int(node) * stride0
+                links = UnsafePointer(l + 1)
+                count = Int(l[0])
+            } else {
+                count = copyList(node, layer, into: s.list, locked: locked)
+                links = UnsafePointer(s.list + 1)
+            }
+            var fresh = 0
+            var i = 0
+            while i < count {
+                let next = links[i]
+                if marks[Int(next)] != epoch {
+                    marks[Int(next)] = epoch
+                    ids[fresh] = next
+                    fresh += 1
+                }
+                i += 1
+            }
+            guard fresh > 0 else { continue }
+            strata_graph_distances(query, rows.base, dimension, ids, fresh, l2, distances)
+            for i in 0..<fresh {
+                let d = distances[i]
+                guard results.count < ef || d < bound else { continue }
+                let next = ids[i]
+                let key = NodeKey.make(d, next)
+                candidates.push(key)
+                if dead[Int(next)] == 0, accept?(next) ?? true {
+                    results.push(key)
+                    if results.count > ef { results.pop() }
+                    if results.count >= ef { bound = NodeKey.distance(results.top) }
+                }
+            }
+        }
+    }
+
+    // MARK: - Insert
+
+    /// Links rows `nodes` (already written into the matrix) into the graph. A row that is a dead
+    /// node is made live again with fresh links. With `parallel`, the inserts run on every core.
+    func insert(_ nodes: [Int], rows: GraphRows, parallel: Bool) {
+        guard !nodes.isEmpty else { return }
+        reserve(rows: (nodes.max() ?? 0) + 1)
+        // Layers are drawn in order, so a seed gives the same layers however the work is split.
+        let layers = nodes.map { _ in randomLevel() }
+        for (n, layer) in zip(nodes, layers) { prepare(n, layer: layer) }
+        let threads = parallel ? min(ExactScan.cores, nodes.count / 64) : 1
+        if threads <= 1 {
+            for (n, layer) in zip(nodes, layers) { link(UInt32(n), layer: layer, rows: rows, locked: false) }
+            return
+        }
+        // While the graph is small, nodes go in one at a time, so the parallel part starts from
+        // a graph with some shape rather than from threads racing to link an empty one.
+        let head = min(nodes.count, max(0, 256 - (count - nodes.count)))
+        for i in 0..<head { link(UInt32(nodes[i]), layer: layers[i], rows: rows, locked: false) }
+        let rest = nodes.count - head
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: head)
+        defer { next.deallocate() }
+        parallelFor(threads) { _ in
+            while true {
+                let i = strata_fetch_add(next)
+                guard i < head + rest else { return }
+                link(UInt32(nodes[i]), layer: layers[i], rows: rows, locked: true)
+            }
+        }
+    }
+
+    /// Gives row n a fresh, empty set of lists on layers 0...layer; not yet reachable.
+    private func prepare(_ n: Int, layer: Int) {
+        upper[n]?.deallocate()
+        upper[n] = nil
+        if layer > 0 {
+            let lists = UnsafeMutablePointer<UInt32>.allocate(capacity: layer * (m + 1))
+            lists.initialize(repeating: 0, count: layer * (m + 1))
+            upper[n] = lists
+        }
+        links0[n * (m0 + 1)] = 0
+        precondition(!isLive(n), "HNSW: row \(n) is linked already; remove it before linking it again")
+        levels[n] = Int8(layer)
+        dead[n] = 0
+        count += 1
+    }
+
+    private func link(_ node: UInt32, layer: Int, rows: GraphRows, locked: Bool) {
+        let query = rows.row(node)
+        if locked { strata_spin_lock(&entryLock) }
+        let top = maxLevel
+        let start = entry
+        // A node above the top layer becomes the entry; hold the lock through its insert so
+        // nobody starts from an entry whose lists are still empty (as hnswlib does).
+        let raisesTop = layer > top
+        if locked, !raisesTop { strata_spin_unlock(&entryLock) }
+        defer { if locked, raisesTop { strata_spin_unlock(&entryLock) } }
+        // The entry is never a node being linked: removals and updates move it away first.
+        if start < 0 {
+            entry = Int32(node)
+            maxLevel = layer
+            return
+        }
+        scratch.withScratch(nodes: capacity) { s in
+            var current = UInt32(start)
+            var currentDistance = distance(query, rows.row(current))
+            if top > layer {
+                for l in stride(from: top, through: layer + 1, by: -1) {
+                    greedy(query, rows: rows, layer: l, from: &current, distance: &currentDistance, scratch: s, locked: locked)
+                }
+            }
+            for l in stride(from: min(layer, top), through: 0, by: -1) {
+                searchLayer(query, rows: rows, from: current, fromDistance: currentDistance, layer: l, ef: efConstruction,
+                            scratch: s, locked: locked, exclude: node, accept: nil)
+                var found = [UInt64]()
+                found.reserveCapacity(s.results.count)
+                while !s.results.isEmpty { found.append(s.results.pop()) }
+                found.reverse()  // nearest first
+                let chosen = selectNeighbours(of: query, from: found, max: m, rows: rows)
+                if let first = chosen.first {
+                    current = NodeKey.node(first)
+                    currentDistance = NodeKey.distance(first)
+                }
+                connect(node, to: chosen, layer: l, rows: rows, locked: locked)
+            }
+        }
+        if raisesTop {
+            entry = Int32(node)
+            maxLevel = layer
+        }
+    }
+
+    /// The neighbour-selection heuristic (the paper's algorithm 4): take candidates nearest
+    /// first, and keep one only if it is nearer to the base than to every one kept so far, so
+    /// the links spread in different directions instead of crowding into one cluster.
+    /// - Parameter candidates: keys (distance to the base, node), nearest first.
+    func selectNeighbours(of base: UnsafePointer<Float>, from candidates: [UInt64], max limit: Int, rows: GraphRows) -> [UInt64] {
+        guard candidates.count > limit else { return candidates }
+        var kept = [UInt64]()
+        kept.reserveCapacity(limit)
+        for c in candidates {
+            let node = NodeKey.node(c)
+            let toBase = NodeKey.distance(c)
+            var good = true
+            for k in kept where distance(rows.row(node), rows.row(NodeKey.node(k))) < toBase {
+                good = false
+                break
+            }
+            if good {
+                kept.append(c)
+                if kept.count == limit { break }
+            }
+        }
+        return kept
+    }
+
+    /// Sets node's list on `layer` to `chosen` and adds node to each chosen neighbour's list,
+    /// re-selecting that neighbour's links when its list is full.
+    private func connect(_ node: UInt32, to chosen: [UInt64], layer: Int, rows: GraphRows, locked: Bool) {
+        if locked { strata_spin_lock(locks + Int(node)) }
+        let own = list(node, layer)
+        own[0] = UInt32(chosen.count)
+        for (i, c) in chosen.enumerated() { own[1 + i] = NodeKey.node(c) }
+        if locked { strata_spin_unlock(locks + Int(node)) }
+        for c in chosen {
+            addLink(from: NodeKey.node(c), to: node, distance: NodeKey.distance(c), layer: layer, rows: rows, locked: locked)
+        }
+    }
+
+    /// Adds `to` to `from`'s list on `layer`; when the list is full, keeps the best by the
+    /// selection heuristic among the old links and the new one.
+    private func addLink(from: UInt32, to: UInt32, distance d: Float, layer: Int, rows: GraphRows, locked: Bool) {
+        if locked { strata_spin_lock(locks + Int(from)) }
+        defer { if locked { strata_spin_unlock(locks + Int(from)) } }
+        let l = list(from, layer)
+        let count = Int(l[0])
+        for i in 0..<count where l[1 + i] == to { return }
+        let limit = maxDegree(layer)
+        if count < limit {
+            l[1 + count] = to
+            l[0] = UInt32(count + 1)
+            return
+        }
+        let base = rows.row(from)
+        var candidates = [NodeKey.make(d, to)]
+        candidates.reserveCapacity(count + 1)
+        for i in 0..<count {
+            let other = l[1 + i]
+            candidates.append(NodeKey.make(distance(base, rows.row(other)), other))
+        }
+        candidates.sort()
+        let kept = selectNeighbours(of: base, from: candidates, max: limit, rows: rows)
+        l[0] = UInt32(kept.count)
+        for (i, k) in kept.enumerated() { l[1 + i] = NodeKey.node(k) }
+    }
+}
+
