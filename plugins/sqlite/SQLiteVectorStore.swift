@@ -23,12 +23,12 @@ import Synchronization
 /// - Keyword search runs on the in-process index too: the built-in BM25 (`KeywordIndex`, the
 ///   same ranking as the in-memory and file stores), whose top-k search skips what cannot reach
 ///   the top, so its cost follows k and the rarest query word rather than the store. FTS5's
-///   `bm25()` ranks every row that holds a query word: 12 ms a query at 10k memories over a
-///   small vocabulary and 138 ms at 100k, against 0.23 and 0.44 ms now (`strata bench keyword`,
-///   bench/README.md). The filter is checked exactly, on the in-process copy of each candidate
-///   that could enter the top k. The index is built from the rows on open (0.66 s of the 2.1 s
-///   at 100k). The FTS5 table stays in the schema, kept by its triggers, so files stay readable
-///   by earlier versions of this plugin.
+///   `bm25()` ranks every row that holds a query word: 12-14 ms a query at 10k memories over a
+///   small vocabulary and 130-138 ms at 100k, against 0.23 and 0.43 ms now (`strata bench
+///   keyword`, bench/README.md). The filter is checked exactly, on the in-process copy of each
+///   candidate that could enter the top k. The index is built from the rows on open (about
+///   0.7 s of 2.1-2.3 s at 100k). The FTS5 table stays in the schema, kept by its triggers, so
+///   files stay readable by earlier versions of this plugin.
 /// - `scan` pushes metadata filters down to SQL as far as SQL can say them (`SQLFilter`) and
 ///   checks each row with the exact filter.
 /// - Damage is never data: every memory row carries a CRC-32C of its id, record JSON and vector
