@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataWire", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "StrataEngine", "StrataWire", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

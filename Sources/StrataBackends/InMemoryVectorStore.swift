@@ -77,8 +77,8 @@ public final class InMemoryVectorStore: VectorStore {
     /// - Parameters:
     ///   - dimension: floats per vector, at least 1.
     ///   - metric: how closeness is measured.
-    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own,
-    ///     e.g. SQLite's FTS5, and uses this one only for vectors).
+    ///   - keywordSearch: keep a BM25 index over content (false when a store keeps its own
+    ///     and uses this one only for vectors).
     ///   - index: exact search, an HNSW graph, or auto (exact below a size).
     public init(dimension: Int, metric: Metric = .cosine, name: String = "memory", keywordSearch: Bool = true,
                 index: VectorIndexSettings = VectorIndexSettings()) throws(StrataError) {
@@ -153,6 +153,11 @@ public final class InMemoryVectorStore: VectorStore {
                         s.norms[at] = norm
                         linking.append(at)
                     }
+                    // The same text indexes the same way: every recall's access bump is an
+                    // upsert, and need not tokenise the content again.
+                    if providesKeywordSearch, s.memories[at]!.content != record.memory.content {
+                        s.keywords.add(id: record.memory.id, text: record.memory.content)
+                    }
                     s.metadata.remove(s.memories[at]!, row: at)
                     s.memories[at] = record.memory
                     s.metadata.add(record.memory, row: at)
@@ -164,9 +169,9 @@ public final class InMemoryVectorStore: VectorStore {
                     s.rowOf[record.memory.id] = at
                     s.occupied.insert(at)
                     s.metadata.add(record.memory, row: at)
+                    if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
                     linking.append(at)
                 }
-                if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
             }
             for id in change.removals { _ = remove(id: id, from: &s) }
             maintainGraph(&s, linking: linking)
@@ -545,6 +550,9 @@ public final class InMemoryVectorStore: VectorStore {
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         guard providesKeywordSearch else { throw StrataError(.unsupported, "\(name) keeps no keyword index") }
         return state.read { s in
+            // No metadata bitmap here: a broad filter (a recall's scope) would cost O(rows) a query
+            // to build it, and the pruned search asks about few candidates.
+            let filter = filter.flatMap { $0.isAlways ? nil : $0 }
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
                 return filter.matches(s.memories[s.rowOf[id]!]!)

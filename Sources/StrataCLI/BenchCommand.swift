@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
             Benchmarks are measurements, not checks: they exit 0 whatever the figures. Build with \
             `swift build -c release` before measuring; a debug build is many times slower.
             """,
-        subcommands: [BenchSearchCommand.self, BenchAnnCommand.self, BenchGenerateCommand.self, BenchEngineCommand.self, BenchMachineCommand.self, BenchABICommand.self, BenchAnomaliesCommand.self])
+        subcommands: [BenchSearchCommand.self, BenchAnnCommand.self, BenchGenerateCommand.self, BenchEngineCommand.self, BenchMachineCommand.self, BenchABICommand.self, BenchAnomaliesCommand.self, BenchKeywordCommand.self])
 }
 
 // MARK: - bench search

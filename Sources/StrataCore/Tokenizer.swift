@@ -2,6 +2,8 @@
 /// Used by keyword search and the hashing embedder, so both see the same words.
 public enum Tokenizer {
     public static func words(_ text: String) -> [String] {
+        var text = text
+        if let ascii = text.withUTF8(asciiWords) { return ascii }
         var out: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
@@ -13,6 +15,31 @@ public enum Tokenizer {
             }
         }
         if !current.isEmpty { out.append(String(current).lowercased()) }
+        return out
+    }
+
+    /// `words` for text that is all ASCII (nil otherwise), byte by byte: in ASCII the letters
+    /// and digits are exactly the scalars `isAlphabetic` or numeric, and lower-casing maps A-Z
+    /// to a-z, so the answer is the same as the general path's, without a Unicode property
+    /// lookup per character (most of the cost of indexing a memory).
+    private static func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+        var out: [String] = []
+        var word: [UInt8] = []
+        for c in bytes {
+            guard c < 0x80 else { return nil }
+            switch c {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                word.append(c)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                word.append(c + 32)
+            default:
+                if !word.isEmpty {
+                    out.append(String(decoding: word, as: UTF8.self))
+                    word.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !word.isEmpty { out.append(String(decoding: word, as: UTF8.self)) }
         return out
     }
 

@@ -426,14 +426,23 @@ public final class Engine: Sendable {
 
     private func keywordCandidates(_ text: String, k: Int, filter: Filter) throws(StrataError) -> [ScoredRecord] {
         if store.providesKeywordSearch { return try store.keywordSearch(text, k: k, filter: filter) }
-        let ranked = shared.withLock { $0.keywords?.search(text, k: Int.max) ?? [] }
+        // The engine's own index cannot see the store's records, so the filter is checked after:
+        // ask for the top k, and four times as many each time the filter leaves fewer than k, so
+        // the cost follows what the filter refuses rather than every match.
+        guard k > 0 else { return [] }
+        var wanted = k
+        var checked = Set<String>()
         var out: [ScoredRecord] = []
-        for (id, score) in ranked {
-            guard let r = try store.get(id: id), filter.matches(r.memory) else { continue }
-            out.append(ScoredRecord(record: r, score: Float(score)))
-            if out.count == k { break }
+        while true {
+            let ranked = shared.withLock { $0.keywords?.search(text, k: wanted) ?? [] }
+            for (id, score) in ranked where checked.insert(id).inserted {
+                guard let r = try store.get(id: id), filter.matches(r.memory) else { continue }
+                out.append(ScoredRecord(record: r, score: Float(score)))
+                if out.count == k { return out }
+            }
+            guard ranked.count == wanted, wanted < Int.max else { return out }
+            wanted = wanted > Int.max / 4 ? Int.max : wanted * 4
         }
-        return out
     }
 
 

@@ -1,39 +1,6 @@
 import StrataCore
 import Testing
 
-@Suite struct KeywordIndexTests {
-    @Test func ranksByBM25AndForgetsRemovedDocuments() {
-        var index = KeywordIndex()
-        index.add(id: "a", text: "the cat sat on the mat")
-        index.add(id: "b", text: "cats and dogs and cats")
-        index.add(id: "c", text: "cat cat cat")
-        index.add(id: "d", text: "nothing relevant here")
-        let hits = index.search("cat", k: 10)
-        #expect(hits.map(\.id) == ["c", "a"], "the word 'cat' is in c (3 times, short) and a; 'cats' is another word")
-        #expect(hits[0].score > hits[1].score)
-        index.remove(id: "c")
-        #expect(index.search("cat", k: 10).map(\.id) == ["a"])
-        #expect(index.count == 3)
-        index.add(id: "a", text: "replaced text about dogs")
-        #expect(index.search("cat", k: 10).isEmpty)
-        #expect(index.search("dogs", k: 10).map(\.id).sorted() == ["a", "b"])
-    }
-
-    @Test func stopWordsAloneMatchNothing() {
-        var index = KeywordIndex()
-        index.add(id: "a", text: "the plan for the launch")
-        #expect(index.search("the and of", k: 5).isEmpty)
-        #expect(index.search("the launch", k: 5).map(\.id) == ["a"])
-    }
-
-    @Test func acceptFilterIsApplied() {
-        var index = KeywordIndex()
-        for i in 0..<10 { index.add(id: "d\(i)", text: "shared word") }
-        let hits = index.search("word", k: 3) { $0.hasSuffix("7") || $0.hasSuffix("3") }
-        #expect(Set(hits.map(\.id)) == ["d3", "d7"])
-    }
-}
-
 @Suite struct TopKTests {
     @Test(arguments: 0...12)
     func keepsTheKBestInOrder(k: Int) {

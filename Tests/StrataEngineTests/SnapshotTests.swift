@@ -108,6 +108,21 @@ final class PlainStore: VectorStore {
         #expect(try e.recall(RecallQuery("alpha")).first?.scores.keyword != nil, "the snapshot's words are back")
     }
 
+    /// The engine's own index asks for the top k and widens while the filter refuses: a filter
+    /// that keeps one memory of 60, ranked last by keyword, still finds it.
+    @Test func theEnginesOwnKeywordIndexWidensUntilTheFilterLetsKThrough() throws {
+        let e = try engine(backends: StoreVariant(kind: .noKeywordSearch))
+        // More "widget"s, shorter text: memory 0 ranks last.
+        for i in 0..<60 {
+            let words = Array(repeating: "widget", count: 1 + i % 5) + ["item\(i)"] + (i == 0 ? ["padding", "words"] : [])
+            _ = try e.store(NewMemory(words.joined(separator: " "), metadata: ["n": .number(Double(i))]))
+        }
+        let filter = try Filter.parse(["n": ["$in": [0, 1]]], prefix: ["metadata"])
+        let hits = try e.recall(RecallQuery("widget", k: 2, filter: filter))
+        #expect(Set(hits.map { $0.memory.metadata["n"] }) == [.number(0), .number(1)])
+        #expect(hits.allSatisfy { $0.scores.keyword != nil }, "both found by keyword")
+    }
+
     @Test func namesAreCheckedAndAStoreWithoutSnapshotsIsNamed() throws {
         let e = try engine()
         for bad in ["", "a b", "x/y", String(repeating: "n", count: 65)] {

@@ -147,7 +147,8 @@ func damageRecords(_ n: Int, dimension: Int, seed: UInt64 = 7) -> [StoredRecord]
     }
 
     /// Rows changed behind the store's back (another program, not through the store) are
-    /// caught by every read path: change sync, scan, keyword search and history.
+    /// caught by every read path: change sync (which feeds vector and keyword search), scan and
+    /// history.
     @Test func everyReadChecksTheRows() throws {
         let path = scratchFolder("read-paths") + "/s.db"
         let s = try open(path)
@@ -158,14 +159,14 @@ func damageRecords(_ n: Int, dimension: Int, seed: UInt64 = 7) -> [StoredRecord]
         try other.execute("UPDATE memories SET record = replace(record, 'note-3-', 'note-X-') WHERE id = 'm-3'", "test")
         let scan = try #require(throws: StrataError.self) { try s.scan(filter: nil) { _ in true } }
         #expect(isCorrupt(scan, naming: [path, "record m-3 (rowid 4)"]), "\(scan)")
-        let keyword = try #require(throws: StrataError.self) { _ = try s.keywordSearch("harbour crane", k: 10, filter: nil) }
-        #expect(isCorrupt(keyword, naming: [path, "record m-3 (rowid 4)"]), "\(keyword)")
         try other.execute("UPDATE history SET at = '1999-01-01T00:00:00.000Z'", "test")
         let history = try #require(throws: StrataError.self) { _ = try s.history(id: "m-1") }
         #expect(isCorrupt(history, naming: [path, "history row 1 of record m-1"]), "\(history)")
         try other.execute("UPDATE memories SET seq = seq + 1 WHERE id = 'm-3'; UPDATE strata_meta SET value = value + 1 WHERE key = 'seq'", "test")
         let sync = try #require(throws: StrataError.self) { _ = try s.get(id: "m-0") }
         #expect(isCorrupt(sync, naming: [path, "record m-3 (rowid 4)"]), "\(sync)")
+        let keyword = try #require(throws: StrataError.self) { _ = try s.keywordSearch("harbour crane", k: 10, filter: nil) }
+        #expect(isCorrupt(keyword, naming: [path, "record m-3 (rowid 4)"]), "keyword search syncs first: \(keyword)")
     }
 
     @Test func aVersion1DatabaseMigratesGetsChecksumsAndALaterFlipIsCaught() throws {

@@ -48,7 +48,7 @@ func sqliteEngine(_ path: String, clock: any Clock = SystemClock(), dedupe: Bool
         #expect(try e.stats().memories == 1)
         let hits = try e.recall(RecallQuery("when does the deploy key rotate", filter: try Filter.parse(["team": "ops"], prefix: ["metadata"])))
         #expect(hits.first?.memory.id == id)
-        #expect(hits.first?.scores.keyword != nil, "FTS5 found it by keyword too")
+        #expect(hits.first?.scores.keyword != nil, "BM25 found it by keyword too")
     }
 
     @Test func twoEnginesOnOneFileSeeEachOthersWrites() throws {

@@ -80,7 +80,7 @@ import Testing
         #expect(try b.get(id: "r5")?.memory.content == "memory 5 with some words to index, number 5")
         #expect(try b.get(id: "new0") == nil)
         #expect(try b.search([1.25, 1, -1.0 / 3, 0.5], k: 1, filter: nil).first?.record.memory.id == "r1")
-        #expect(try b.keywordSearch("rewritten", k: 5, filter: nil).isEmpty, "FTS5 follows the rollback")
+        #expect(try b.keywordSearch("rewritten", k: 5, filter: nil).isEmpty, "keyword search follows the rollback")
         #expect(try b.history(id: "new0").map(\.reason) == ["rollback to snapshot v1"])
         #expect(try b.snapshots().map(\.name) == ["v1"])
     }

@@ -8,7 +8,7 @@ import StrataPlugins
     let log = HostLog(host, source: "sqlite")
     return PluginExport.descriptor(
         host: host, name: "sqlite", version: "0.1.0",
-        description: "memories, vectors and history in one SQLite file (WAL, FTS5 keyword search, exact vector search)",
+        description: "memories, vectors and history in one SQLite file (WAL, BM25 keyword search and exact vector search in process)",
         vectorStore: .init(name: "sqlite") { options throws(StrataError) in
             try SQLiteVectorStore(options: options, report: log.warning)
         },

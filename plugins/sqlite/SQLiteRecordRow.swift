@@ -6,7 +6,7 @@ import StrataCore
 /// SQLite keeps no checksum of row contents: a flipped bit inside a vector BLOB reads back as a
 /// slightly different vector, and damage inside a record's JSON as an error naming nothing.
 /// So every write stores a CRC-32C of the row's id, record JSON and vector bytes (`crc`), and
-/// every read of a record (the load on open, change sync, scan, keyword search, rollback,
+/// every read of a record (the load on open, change sync, scan, rollback,
 /// snapshot stamping, salvage) goes through `decode`, which checks it first.
 enum SQLiteRecordRow {
     /// The columns `decode` reads, in its order, from `first`.
