@@ -305,6 +305,27 @@ private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMe
         #expect(r >= 0.95, "recall@10 \(r) after the repair")
     }
 
+    @Test func aSaveRemovesTheTemporaryFilesOfGoneProcessesAndLeavesOthersAlone() throws {
+        var data = Mixture(dimension: Self.d, clusters: 4, seed: 24)
+        let rows = (0..<200).map { record($0, data.next()) }
+        let store = try filled(rows)
+        let path = folder("temporaries") + "/g.hnsw"
+        // A process killed in the middle of a save (no such pid), and one still saving (pid 1 runs).
+        for pid in ["2147483646", "1"] {
+            let f = fopen(path + ".tmp-" + pid, "wb")!
+            fputs("half a graph", f)
+            fclose(f)
+        }
+        try store.saveGraph(to: path)
+        #expect(access(path + ".tmp-2147483646", F_OK) != 0, "a gone process's temporary file is removed")
+        #expect(access(path + ".tmp-1", F_OK) == 0, "a running process's temporary file is left to it")
+        #expect(access(path + ".tmp-\(getpid())", F_OK) != 0, "our own temporary file was renamed into place")
+        let restored = try hnsw(Self.d, .cosine)
+        restored.beginRestore(graphFile: path)
+        try restored.upsert(rows)
+        #expect(restored.endRestore(graphFile: path) == nil, "the file saved beside the others is whole and current")
+    }
+
     @Test(arguments: ["flipped byte", "cut short", "other settings", "not a graph"])
     func aDamagedOrForeignFileIsReportedAndTheGraphRebuilt(damage: String) throws {
         var data = Mixture(dimension: Self.d, clusters: 12, seed: 23)

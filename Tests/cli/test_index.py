@@ -64,7 +64,8 @@ def test_a_bad_index_option_is_refused_by_name(tmp_path):
 def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_repairs_it(tmp_path):
     s = indexed(tmp_path, 4000, HNSW)
     folder = tmp_path / ".strata"
-    temporary = folder / "strata.db.hnsw.tmp"
+    def temporaries() -> list[Path]:
+        return list(folder.glob("strata.db.hnsw.tmp-*"))
     env = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
     env["STRATA_EMBEDDER"] = "hashing"
     killed_in_save = 0
@@ -72,14 +73,10 @@ def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_re
     for attempt in range(40):
         text = f"kilo lima fresh note {attempt} written before a kill"
         p = subprocess.Popen([str(BIN), "add", text], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # Kill it while the graph file is being written: its temporary file exists only then
-        # (a new one: an earlier kill leaves its own behind, which the next save replaces).
+        # Kill it while the graph file is being written: its temporary file (named by its
+        # process id) exists only then.
         def fresh_temporary() -> bool:
-            try:
-                return temporary.stat().st_ino != stale
-            except FileNotFoundError:
-                return False
-        stale = temporary.stat().st_ino if temporary.exists() else None
+            return (folder / f"strata.db.hnsw.tmp-{p.pid}").exists()
         deadline = time.time() + 60
         while p.poll() is None and not fresh_temporary() and time.time() < deadline:
             pass
@@ -95,6 +92,7 @@ def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_re
         if killed_in_save >= 3:
             break
     assert killed_in_save >= 3, "never caught a process while it saved the graph; make the store larger"
+    assert len(temporaries()) >= 1, "a killed save leaves its temporary file behind"
     # A fresh process opens, says what it repaired, and recalls the memory added last.
     r = s.ok("recall", f"kilo lima fresh note {attempt} written before a kill", "--json")
     assert "graph file" in r.err and "strata.db.hnsw" in r.err and "was behind the store" in r.err, r.err
@@ -102,7 +100,9 @@ def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_re
     assert hits[0]["content"] == f"kilo lima fresh note {attempt} written before a kill"
     # Every memory is there, once.
     assert s.json("stats")["memories"] == 4000 + added
-    # The repairing open saved the file: the next one is silent again.
+    # The repairing open saved the file, and removed the temporary files of the killed
+    # processes: the next open is silent again.
+    assert temporaries() == [], temporaries()
     assert s.ok("recall", "report 5 on project 5").err == ""
     # And the repaired graph answers like an exact scan of the same file (vector hits only, so
     # keyword fusion does not hide a difference).

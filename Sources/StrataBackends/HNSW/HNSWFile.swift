@@ -221,10 +221,17 @@ extension HNSWGraph {
 
 /// Writes a derived file so that a crash leaves the old one or the new one: a temporary file
 /// beside it, `fsync`, `rename`, then `fsync` of the folder.
+///
+/// The temporary file is named by process (`PATH.tmp-PID`): several processes may write one
+/// SQLite store, and two closing at once must not write into, or rename, each other's file.
+/// Temporary files of processes that no longer run (killed in the middle of a save) are removed.
 enum DerivedFile {
+    static func temporaryPrefix(of path: String) -> String { path + ".tmp-" }
+
     static func write(_ bytes: [UInt8], to path: String) throws(StrataError) {
-        let temporary = path + ".tmp"
-        unlink(temporary)  // left by a crash in the middle of an earlier save
+        removeAbandonedTemporaries(of: path)
+        let temporary = temporaryPrefix(of: path) + String(getpid())
+        unlink(temporary)
         let fd = PrivateFile.create(temporary)
         guard fd >= 0 else { throw failure("creating", temporary) }
         var written = 0
@@ -257,6 +264,24 @@ enum DerivedFile {
         if dir >= 0 {
             _ = fsync(dir)
             close(dir)
+        }
+    }
+
+    /// Removes `PATH.tmp-PID` files whose process is gone (`kill(pid, 0)` says ESRCH).
+    static func removeAbandonedTemporaries(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let prefix = String(temporaryPrefix(of: path).split(separator: "/", omittingEmptySubsequences: false).last ?? "")
+        guard let dir = opendir(folder.isEmpty ? "/" : folder) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)) else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                unlink((folder.isEmpty ? "" : folder) + "/" + name)
+            }
         }
     }
 
