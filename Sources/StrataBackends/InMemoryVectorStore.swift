@@ -475,7 +475,7 @@ public final class InMemoryVectorStore: VectorStore {
     private func plan(_ s: State, k: Int, ef: Int, filter: Filter?, estimate: Int?) -> SearchPlan {
         SearchPlan.choose(
             rows: s.rowOf.count, k: k, ef: ef, m: index.m, filter: filter, candidates: estimate,
-            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots, occupied: s.occupied) { s.memories[$0] } })
+            sample: { f in SearchPlan.sampleSelectivity(of: f, slots: s.slots) { s.memories[$0] } })
     }
 
     /// What the graph costs: its bytes, its live nodes, and whether there is one.

@@ -59,6 +59,24 @@ struct MetadataIndex {
         if m.expiresAt != nil { expiring.remove(row) }
     }
 
+    /// The lists of the key a condition names and the values it accepts, or nil when the index
+    /// cannot answer the condition (a key it does not keep, or a test other than equality).
+    private func lookup(_ path: [String], _ condition: Filter.Condition) -> (lists: [JSONValue: Set<Int>]?, values: [JSONValue])? {
+        let lists: [JSONValue: Set<Int>]?
+        if path.count == 2, path[0] == "metadata" {
+            lists = postings[path[1]]
+        } else if path.count == 1, Self.fieldNames.contains(path[0]) {
+            lists = fields[path[0]]
+        } else {
+            return nil
+        }
+        switch condition {
+        case .eq(let v): return (lists, [v])
+        case .in(let vs): return (lists, vs)
+        default: return nil
+        }
+    }
+
     /// An upper bound on the rows the filter matches, from the sizes of the lists alone (O(size
     /// of the filter)), or nil when the index cannot bound it: nil exactly when `candidates`
     /// gives nil.
@@ -77,19 +95,8 @@ struct MetadataIndex {
             return nil
         case .condition(let path, let condition):
             if path == ["expires_at"], case .exists(false) = condition { return max(0, rows - expiring.count) }
-            let lists: [JSONValue: Set<Int>]?
-            if path.count == 2, path[0] == "metadata" {
-                lists = postings[path[1]]
-            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
-                lists = fields[path[0]]
-            } else {
-                return nil
-            }
-            switch condition {
-            case .eq(let v): return lists?[v]?.count ?? 0
-            case .in(let vs): return vs.reduce(0) { $0 + (lists?[$1]?.count ?? 0) }
-            default: return nil
-            }
+            guard let (lists, values) = lookup(path, condition) else { return nil }
+            return values.reduce(0) { $0 + (lists?[$1]?.count ?? 0) }
         }
     }
 
@@ -121,20 +128,7 @@ struct MetadataIndex {
                 for row in expiring { bits.remove(row) }
                 return bits
             }
-            let lists: [JSONValue: Set<Int>]?
-            if path.count == 2, path[0] == "metadata" {
-                lists = postings[path[1]]
-            } else if path.count == 1, Self.fieldNames.contains(path[0]) {
-                lists = fields[path[0]]
-            } else {
-                return nil
-            }
-            let values: [JSONValue]
-            switch condition {
-            case .eq(let v): values = [v]
-            case .in(let vs): values = vs
-            default: return nil
-            }
+            guard let (lists, values) = lookup(path, condition) else { return nil }
             var bits = RowBitmap(rows: rows)
             for v in values {
                 for row in lists?[v] ?? [] { bits.insert(row) }

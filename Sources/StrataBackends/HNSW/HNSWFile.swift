@@ -229,63 +229,47 @@ enum DerivedFile {
     static func temporaryPrefix(of path: String) -> String { path + ".tmp-" }
 
     static func write(_ bytes: [UInt8], to path: String) throws(StrataError) {
-        removeAbandonedTemporaries(of: path)
+        let folder = SnapshotFolder.parent(of: path)
+        removeAbandonedTemporaries(of: path, in: folder)
         let temporary = temporaryPrefix(of: path) + String(getpid())
         unlink(temporary)
         let fd = PrivateFile.create(temporary)
-        guard fd >= 0 else { throw failure("creating", temporary) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                let e = failure("writing", temporary)
-                close(fd)
-                unlink(temporary)
-                throw e
+        guard fd >= 0 else { throw SnapshotFolder.failure("create", temporary) }
+        var open = true
+        do throws(StrataError) {
+            var written = 0
+            while written < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw SnapshotFolder.failure("write", temporary) }
+                written += n
             }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            let e = failure("syncing", temporary)
+            while fsync(fd) != 0 {
+                if errno == EINTR { continue }
+                throw SnapshotFolder.failure("fsync", temporary)
+            }
             close(fd)
+            open = false
+            guard rename(temporary, path) == 0 else { throw SnapshotFolder.failure("rename to \"\(path)\"", temporary) }
+        } catch {
+            if open { close(fd) }  // never twice: another thread may own that number by now
             unlink(temporary)
-            throw e
+            throw error
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let e = failure("renaming into place", temporary)
-            unlink(temporary)
-            throw e
-        }
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let dir = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
+        try SnapshotFolder.syncDirectory(folder)
     }
 
-    /// Removes `PATH.tmp-PID` files whose process is gone (`kill(pid, 0)` says ESRCH).
-    static func removeAbandonedTemporaries(of path: String) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
+    /// Removes `PATH.tmp-PID` files in `folder` whose process is gone (`kill(pid, 0)` says ESRCH).
+    static func removeAbandonedTemporaries(of path: String, in folder: String) {
         let prefix = String(temporaryPrefix(of: path).split(separator: "/", omittingEmptySubsequences: false).last ?? "")
-        guard let dir = opendir(folder.isEmpty ? "/" : folder) else { return }
+        guard let dir = opendir(folder) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)) else { continue }
-            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                unlink((folder.isEmpty ? "" : folder) + "/" + name)
-            }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { unlink(folder + "/" + name) }
         }
-    }
-
-    private static func failure(_ what: String, _ path: String) -> StrataError {
-        StrataError(.io, "\(what) \"\(path)\": \(String(cString: strerror(errno)))")
     }
 }

@@ -39,7 +39,7 @@ enum SearchPlan: Equatable {
 
     /// The fraction of up to 256 occupied slots, spread evenly over the store, that `filter`
     /// matches (at least one match counted, so a rare filter is not taken for an empty one).
-    static func sampleSelectivity(of filter: Filter, slots: Int, occupied: RowBitmap, memory: (Int) -> Memory?) -> Double {
+    static func sampleSelectivity(of filter: Filter, slots: Int, memory: (Int) -> Memory?) -> Double {
         guard slots > 0 else { return 1 }
         let step = max(1, slots / 256)
         var seen = 0
