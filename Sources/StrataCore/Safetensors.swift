@@ -33,58 +33,100 @@ public enum Safetensors {
     private static func readFile(
         _ path: String, metadataOnly: Bool, names: Set<String>? = nil
     ) throws(StrataError) -> (tensors: [String: Tensor], metadata: [String: String]) {
-        let bytes = try readFile(path)
-        guard bytes.count >= 8 else { throw StrataError(.corrupt, "\(path): \(bytes.count) bytes, too short for a safetensors file") }
-        var headerLength = 0
-        for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
-        guard headerLength > 1, headerLength <= bytes.count - 8, headerLength < 100_000_000 else {
-            throw StrataError(.corrupt, "\(path): header length \(headerLength) does not fit the file's \(bytes.count) bytes")
-        }
-        let header: JSONValue
-        do {
-            header = try bytes[8..<(8 + headerLength)].withUnsafeBufferPointer { (b) throws(StrataError) -> JSONValue in
-                try JSONParser.parse(bytes: b, what: "\(path) header")
-            }
-        } catch {
-            // A file, not a request: a header that does not parse is damage.
-            throw StrataError(.corrupt, "\(path): not a safetensors file: \(error.message)")
-        }
-        guard case .object(let entries) = header else { throw StrataError(.corrupt, "\(path): the header is not a JSON object") }
-        var metadata: [String: String] = [:]
-        if case .object(let m)? = entries["__metadata__"] {
-            for (k, v) in m { if case .string(let text) = v { metadata[k] = text } }
-        }
-        if metadataOnly { return ([:], metadata) }
-        let dataStart = 8 + headerLength
-        let dataCount = bytes.count - dataStart
+        let mapped = try Mapped(path, names: metadataOnly ? [] : names)
         var out: [String: Tensor] = [:]
-        for (name, entry) in entries where name != "__metadata__" && names.map({ $0.contains(name) }) ?? true {
-            guard case .object(let e) = entry, case .string(let dtype)? = e["dtype"], case .array(let shapeJSON)? = e["shape"],
-                case .array(let offsets)? = e["data_offsets"], offsets.count == 2,
-                case .number(let begin)? = offsets.first, case .number(let end)? = offsets.last
-            else { throw StrataError(.corrupt, "\(path): tensor \"\(name)\" lacks dtype, shape or data_offsets") }
-            guard dtype == "F32" else {
-                throw StrataError(.unsupported, "\(path): tensor \"\(name)\" is \(dtype); memory kernels read F32 only")
-            }
-            var shape: [Int] = []
-            for s in shapeJSON {
-                guard case .number(let x) = s, x >= 0, x == x.rounded(), x < 1e12 else {
-                    throw StrataError(.corrupt, "\(path): tensor \"\(name)\" has a bad shape")
-                }
-                shape.append(Int(x))
-            }
-            let count = shape.reduce(1, *)
-            guard begin >= 0, end >= begin, end <= Double(dataCount), Int(end) - Int(begin) == count * 4 else {
-                throw StrataError(.corrupt, "\(path): tensor \"\(name)\" data_offsets [\(Int(begin)), \(Int(end))] do not hold \(count) floats within the \(dataCount) data bytes")
-            }
-            var values = [Float](repeating: 0, count: count)
-            let from = dataStart + Int(begin)
-            values.withUnsafeMutableBytes { dst in
-                bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[from..<(from + count * 4)])) }
-            }
-            out[name] = Tensor(shape: shape, values: values)
+        for (name, entry) in mapped.entries {
+            out[name] = Tensor(shape: entry.shape, values: Array(mapped.floats(name)))
         }
-        return (out, metadata)
+        return (out, mapped.metadata)
+    }
+
+    /// Where one tensor lies in a mapped file.
+    public struct Entry: Sendable, Equatable {
+        public var shape: [Int]
+        /// Byte offsets in the file.
+        public var bytes: Range<Int>
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// A safetensors file mapped, its F32 tensors read in place: nothing is copied, and only the
+    /// pages a caller touches become resident (`MappedFile`). Keep it alive while its floats
+    /// are used.
+    public final class Mapped: Sendable {
+        public let file: MappedFile
+        /// The tensors read (those in `names`, or every one), checked: F32, a shape, and data
+        /// offsets that hold exactly that many floats inside the file.
+        public let entries: [String: Entry]
+        /// The header's `__metadata__` strings.
+        public let metadata: [String: String]
+
+        /// Maps `path` and checks the header of the tensors in `names` (every tensor when nil;
+        /// the others, of any dtype, are passed over). A name the file lacks is absent from
+        /// `entries`.
+        /// - Throws: as `Safetensors.read`.
+        public init(_ path: String, names: Set<String>? = nil) throws(StrataError) {
+            let file = try MappedFile(path)
+            let bytes = file.bytes
+            guard bytes.count >= 8 else { throw StrataError(.corrupt, "\(path): \(bytes.count) bytes, too short for a safetensors file") }
+            var headerLength = 0
+            for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
+            guard headerLength > 1, headerLength <= bytes.count - 8, headerLength < 100_000_000 else {
+                throw StrataError(.corrupt, "\(path): header length \(headerLength) does not fit the file's \(bytes.count) bytes")
+            }
+            let header: JSONValue
+            do {
+                header = try JSONParser.parse(bytes: UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)]).assumingMemoryBound(to: UInt8.self),
+                                              what: "\(path) header")
+            } catch {
+                // A file, not a request: a header that does not parse is damage.
+                throw StrataError(.corrupt, "\(path): not a safetensors file: \(error.message)")
+            }
+            guard case .object(let items) = header else { throw StrataError(.corrupt, "\(path): the header is not a JSON object") }
+            var metadata: [String: String] = [:]
+            if case .object(let m)? = items["__metadata__"] {
+                for (k, v) in m { if case .string(let text) = v { metadata[k] = text } }
+            }
+            let dataStart = 8 + headerLength
+            let dataCount = bytes.count - dataStart
+            var entries: [String: Entry] = [:]
+            for (name, entry) in items where name != "__metadata__" && names.map({ $0.contains(name) }) ?? true {
+                guard case .object(let e) = entry, case .string(let dtype)? = e["dtype"], case .array(let shapeJSON)? = e["shape"],
+                    case .array(let offsets)? = e["data_offsets"], offsets.count == 2,
+                    case .number(let begin)? = offsets.first, case .number(let end)? = offsets.last
+                else { throw StrataError(.corrupt, "\(path): tensor \"\(name)\" lacks dtype, shape or data_offsets") }
+                guard dtype == "F32" else {
+                    throw StrataError(.unsupported, "\(path): tensor \"\(name)\" is \(dtype); memory kernels read F32 only")
+                }
+                var shape: [Int] = []
+                for s in shapeJSON {
+                    guard case .number(let x) = s, x >= 0, x == x.rounded(), x < 1e12 else {
+                        throw StrataError(.corrupt, "\(path): tensor \"\(name)\" has a bad shape")
+                    }
+                    shape.append(Int(x))
+                }
+                let count = shape.reduce(1, *)
+                guard begin >= 0, end >= begin, end <= Double(dataCount), Int(end) - Int(begin) == count * 4 else {
+                    throw StrataError(.corrupt, "\(path): tensor \"\(name)\" data_offsets [\(Int(begin)), \(Int(end))] do not hold \(count) floats within the \(dataCount) data bytes")
+                }
+                // Floats are read in place, so they must sit on a 4-byte boundary (the format
+                // pads its header to 8 bytes; a writer that packed a tensor oddly made a file
+                // nobody can read without copying).
+                guard (dataStart + Int(begin)) % 4 == 0 else {
+                    throw StrataError(.corrupt, "\(path): tensor \"\(name)\" starts at byte \(dataStart + Int(begin)), not on a float boundary")
+                }
+                entries[name] = Entry(shape: shape, bytes: (dataStart + Int(begin))..<(dataStart + Int(end)))
+            }
+            self.file = file
+            self.entries = entries
+            self.metadata = metadata
+        }
+
+        /// The floats of tensor `name`, in place in the file. `name` must be in `entries`.
+        public func floats(_ name: String) -> UnsafeBufferPointer<Float> {
+            let e = entries[name]!
+            return UnsafeBufferPointer(start: (file.bytes.baseAddress! + e.bytes.lowerBound).assumingMemoryBound(to: Float.self),
+                                       count: e.count)
+        }
     }
 
     /// Writes `tensors` to `path` (names in sorted order), replacing the file atomically;
@@ -111,20 +153,6 @@ public enum Safetensors {
         bytes += text
         for name in names { tensors[name]!.values.withUnsafeBytes { bytes += $0 } }
         try writeFile(bytes, to: path)
-    }
-
-    private static func readFile(_ path: String) throws(StrataError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw StrataError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            out += chunk[0..<n]
-            if n < chunk.count { break }
-        }
-        guard ferror(f) == 0 else { throw StrataError(.io, "cannot read \(path)") }
-        return out
     }
 
     private static func writeFile(_ bytes: [UInt8], to path: String) throws(StrataError) {

@@ -210,7 +210,8 @@ struct MiniLMEncoder {
     private func embeddings(starts: UnsafePointer<Int>, texts: Int) {
         let h = model.hidden
         ws.ids.withUnsafeBufferPointer { ids in
-            model.word.withUnsafeBufferPointer { word in
+            do {
+                let word = model.word
                 model.position.withUnsafeBufferPointer { position in
                     model.type0.withUnsafeBufferPointer { type0 in
                         model.embeddingGamma.withUnsafeBufferPointer { gamma in

@@ -9,8 +9,9 @@ import StrataTensor
 /// scripts/install-model puts them there. The weights of each product are packed once, here, for
 /// `strata_gemm_packed`; the query, key and value projections are one product of 3 x 384 outputs.
 ///
-/// Immutable after `init`: any number of threads may read it.
-public final class MiniLMModel: Sendable {
+/// Immutable after `init`: any number of threads may read it (`@unchecked` for `word`, a
+/// pointer into the read-only mapping `weights` keeps alive).
+public final class MiniLMModel: @unchecked Sendable {
     /// The model's files and their sizes (the installed wheel's, checked by scripts/install-model).
     public static let safetensorsBytes = 90_868_376
     public static let name = "all-MiniLM-L6-v2"
@@ -29,7 +30,10 @@ public final class MiniLMModel: Sendable {
     /// another embedding space. One hardware CRC-32C pass over the 91 MB at load.
     public let weightsDigest: UInt32
 
-    let word: [Float]
+    /// The mapped model file: the word table is read in place from it.
+    let weights: Safetensors.Mapped
+    /// [vocabulary x hidden], in place in `weights` (47 MB of which a text touches a few rows).
+    let word: UnsafeBufferPointer<Float>
     let position: [Float]
     let type0: [Float]
     let embeddingGamma: [Float]
@@ -113,24 +117,46 @@ public final class MiniLMModel: Sendable {
                 wanted[p + name] = [hidden]
             }
         }
-        var tensors: [String: Safetensors.Tensor]
-        do { tensors = try Safetensors.read(path, names: Set(wanted.keys)) } catch {
+        let weights: Safetensors.Mapped
+        do { weights = try Safetensors.Mapped(path, names: Set(wanted.keys)) } catch {
             throw fail(StrataError(error.code == .io ? .io : .corrupt, error.message))
         }
         for name in wanted.keys.sorted() {
-            guard let t = tensors[name] else { throw fail(StrataError(.corrupt, "model.safetensors lacks the tensor \(name)")) }
+            guard let t = weights.entries[name] else { throw fail(StrataError(.corrupt, "model.safetensors lacks the tensor \(name)")) }
             guard t.shape == wanted[name]! else {
                 throw fail(StrataError(.corrupt, "model.safetensors: tensor \(name) has shape \(t.shape), expected \(wanted[name]!)"))
             }
         }
+        // The file is mapped, not read: the digest pass hands each chunk back as it goes and the
+        // packing pass each tensor once packed, so the process holds the packed products (43 MB)
+        // and the few rows of the word table its texts use, not the 91 MB file on top of them.
+        let file = weights.file
+        file.willNeed(0..<file.bytes.count)
         var digest: UInt32 = 0
+        let chunk = 1 << 22
         for name in wanted.keys.sorted() {
-            tensors[name]!.values.withUnsafeBytes { digest = CRC32C.checksum($0, continuing: digest) }
+            let range = weights.entries[name]!.bytes
+            var at = range.lowerBound
+            while at < range.upperBound {
+                let end = min(at + chunk, range.upperBound)
+                digest = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[at..<end]), continuing: digest)
+                file.release(at..<end)
+                at = end
+            }
         }
         weightsDigest = digest
-        func take(_ name: String) -> [Float] { tensors.removeValue(forKey: name)!.values }
+        func take(_ name: String) -> [Float] {
+            defer { file.release(weights.entries[name]!.bytes) }
+            return Array(weights.floats(name))
+        }
+        func pack(_ weight: String, _ bias: String, outputs: Int, inputs: Int) -> PackedLinear {
+            defer { file.release(weights.entries[weight]!.bytes) }
+            return PackedLinear(weight: weights.floats(weight).baseAddress!, outputs: outputs, inputs: inputs,
+                                bias: weights.floats(bias).baseAddress!)
+        }
 
-        word = take("embeddings.word_embeddings.weight")
+        self.weights = weights
+        word = weights.floats("embeddings.word_embeddings.weight")
         position = take("embeddings.position_embeddings.weight")
         type0 = Array(take("embeddings.token_type_embeddings.weight")[0..<hidden])
         embeddingGamma = take("embeddings.LayerNorm.weight")
@@ -139,16 +165,14 @@ public final class MiniLMModel: Sendable {
         for l in 0..<config.layers {
             let p = "encoder.layer.\(l)."
             let a = p + "attention.self."
+            // One product for query, key and value: their weights stacked into one matrix.
             let qkvWeight = take(a + "query.weight") + take(a + "key.weight") + take(a + "value.weight")
             let qkvBias = take(a + "query.bias") + take(a + "key.bias") + take(a + "value.bias")
             layers.append(EncoderLayer(
                 qkv: PackedLinear(weight: qkvWeight, outputs: 3 * hidden, inputs: hidden, bias: qkvBias),
-                attentionOutput: PackedLinear(weight: take(p + "attention.output.dense.weight"), outputs: hidden, inputs: hidden,
-                                              bias: take(p + "attention.output.dense.bias")),
-                intermediate: PackedLinear(weight: take(p + "intermediate.dense.weight"), outputs: intermediate, inputs: hidden,
-                                           bias: take(p + "intermediate.dense.bias")),
-                output: PackedLinear(weight: take(p + "output.dense.weight"), outputs: hidden, inputs: intermediate,
-                                     bias: take(p + "output.dense.bias")),
+                attentionOutput: pack(p + "attention.output.dense.weight", p + "attention.output.dense.bias", outputs: hidden, inputs: hidden),
+                intermediate: pack(p + "intermediate.dense.weight", p + "intermediate.dense.bias", outputs: intermediate, inputs: hidden),
+                output: pack(p + "output.dense.weight", p + "output.dense.bias", outputs: hidden, inputs: intermediate),
                 attentionGamma: take(p + "attention.output.LayerNorm.weight"), attentionBeta: take(p + "attention.output.LayerNorm.bias"),
                 outputGamma: take(p + "output.LayerNorm.weight"), outputBeta: take(p + "output.LayerNorm.bias")))
         }
