@@ -166,18 +166,6 @@ public struct KeywordIndex: Sendable {
         deadPostings = 0
     }
 
-    /// The query's known words in the canonical (spelling) order, with their idf.
-    private func queryTerms(_ query: String) -> [(term: Int, idf: Double)] {
-        let n = Double(slotOf.count)
-        return Set(Tokenizer.keywords(query)).sorted().compactMap { word in
-            guard let t = termOf[word], postings[Int(t)].live > 0 else { return nil }
-            let df = Double(postings[Int(t)].live)
-            return (Int(t), log(1 + (n - df + 0.5) / (df + 0.5)))
-        }
-    }
-
-    private var averageLength: Double { max(Double(totalLength) / Double(slotOf.count), 1) }
-
     /// A document's length normalisation, `k1 * (1 - b + b * length / averageLength)`, for one
     /// search: a table for the common lengths (one division per length per query, not per
     /// posting), the same expression beyond it.
@@ -212,6 +200,97 @@ public struct KeywordIndex: Sendable {
     }
 
     /// The k best documents for `query` by BM25 among those `accept` lets through, best first
+    /// (ties: the smaller id first). The same list as `searchExhaustive`. See `KeywordSearch`
+    /// for the method and its cost.
+    public func search(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
+        lengths.withUnsafeBufferPointer { KeywordSearch(view: View(index: self, lengths: $0)).search(query, k: k, accept: accept) }
+    }
+
+    /// The reference for `search`: every posting of every query word scored. Same scores, same
+    /// order. O(sum of postings + slots); for tests and benchmarks.
+    public func searchExhaustive(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
+        lengths.withUnsafeBufferPointer { KeywordSearch(view: View(index: self, lengths: $0)).searchExhaustive(query, k: k, accept: accept) }
+    }
+
+    /// The index as `KeywordSearch` reads it.
+    struct View: KeywordPostingsView {
+        let index: KeywordIndex
+        let lengths: UnsafeBufferPointer<Int32>
+        var documents: Int { index.slotOf.count }
+        var slots: Int { index.ids.count }
+        var totalLength: Int { index.totalLength }
+        func postings(of word: String) -> Postings? {
+            guard let t = index.termOf[word] else { return nil }
+            return index.postings[Int(t)]
+        }
+        func id(_ slot: Int32) -> String { index.ids[Int(slot)]! }
+    }
+
+    /// What `encoded` writes (MappedKeywordIndex.swift).
+    var parts: (termOf: [String: Int32], postings: [Postings], ids: [String?], lengths: [Int32], totalLength: Int, documents: Int) {
+        (termOf, postings, ids, lengths, totalLength, slotOf.count)
+    }
+}
+
+/// One word's postings as `KeywordSearch` reads them: slots ascending, their tfs, and per block
+/// of `KeywordIndex.blockSize` postings the last slot, largest tf and shortest document.
+protocol PostingList {
+    var count: Int { get }
+    /// Live documents holding the word: df.
+    var live: Int { get }
+    var blocks: Int { get }
+    func slot(_ i: Int) -> Int32
+    func tf(_ i: Int) -> Int32
+    func blockLast(_ b: Int) -> Int32
+    func blockMaxTF(_ b: Int) -> Int32
+    func blockMinLength(_ b: Int) -> Int32
+}
+
+extension KeywordIndex.Postings: PostingList {
+    var count: Int { slots.count }
+    var blocks: Int { blockLast.count }
+    @inline(__always) func slot(_ i: Int) -> Int32 { slots[i] }
+    @inline(__always) func tf(_ i: Int) -> Int32 { tfs[i] }
+    @inline(__always) func blockLast(_ b: Int) -> Int32 { blockLast[b] }
+    @inline(__always) func blockMaxTF(_ b: Int) -> Int32 { blockMaxTF[b] }
+    @inline(__always) func blockMinLength(_ b: Int) -> Int32 { blockMinLength[b] }
+}
+
+/// A keyword index as its search reads it: in memory (`KeywordIndex`) or mapped from a file
+/// (`MappedKeywordIndex`), so both rank with the one algorithm below.
+protocol KeywordPostingsView {
+    associatedtype List: PostingList
+    /// Live documents: n.
+    var documents: Int { get }
+    /// Slots, removed ones included.
+    var slots: Int { get }
+    /// Keywords of the live documents.
+    var totalLength: Int { get }
+    /// Per slot: its keyword count, -1 when removed.
+    var lengths: UnsafeBufferPointer<Int32> { get }
+    func postings(of word: String) -> List?
+    /// The id of a live slot.
+    func id(_ slot: Int32) -> String
+}
+
+/// BM25 top-k over a `KeywordPostingsView` (see `KeywordIndex` for the ranking and its order).
+struct KeywordSearch<View: KeywordPostingsView> {
+    let view: View
+    typealias Cursor = KeywordCursor<View.List>
+
+    /// The query's known words in the canonical (spelling) order, with their idf.
+    private func queryTerms(_ query: String) -> [(list: View.List, idf: Double)] {
+        let n = Double(view.documents)
+        return Set(Tokenizer.keywords(query)).sorted().compactMap { word in
+            guard let list = view.postings(of: word), list.live > 0 else { return nil }
+            let df = Double(list.live)
+            return (list, log(1 + (n - df + 0.5) / (df + 0.5)))
+        }
+    }
+
+    private var averageLength: Double { max(Double(view.totalLength) / Double(view.documents), 1) }
+
+    /// The k best documents for `query` by BM25 among those `accept` lets through, best first
     /// (ties: the smaller id first). The same list as `searchExhaustive`.
     ///
     /// Block-max MaxScore over windows: the slots are walked in windows that end where the first
@@ -227,36 +306,34 @@ public struct KeywordIndex: Sendable {
     /// Complexity: O(windows + candidates · log(blockSize)), windows ≤ (postings of the most
     /// frequent query word) / blockSize; at worst (k beyond the matches, or a filter that
     /// refuses nearly everything) candidates are every posting of every query word.
-    public func search(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
-        guard k > 0, !slotOf.isEmpty else { return [] }
+    func search(_ query: String, k: Int, accept: (String) -> Bool) -> [(id: String, score: Double)] {
+        guard k > 0, view.documents > 0 else { return [] }
         // Every match is kept: nothing to skip.
-        if k >= slotOf.count { return searchExhaustive(query, k: k, accept: accept) }
+        if k >= view.documents { return searchExhaustive(query, k: k, accept: accept) }
         let terms = queryTerms(query)
         guard !terms.isEmpty else { return [] }
-        let norms = LengthNorms(averageLength: averageLength)
+        let norms = KeywordIndex.LengthNorms(averageLength: averageLength)
         let m = terms.count
-        var cursors: [Cursor] = terms.map { Cursor(postings[$0.term], idf: $0.idf, norms: norms) }
-        var top = Top(k: k, ids: ids)
+        var cursors: [Cursor] = terms.map { Cursor($0.list, idf: $0.idf, norms: norms) }
+        var top = KeywordTop(k: k, id: view.id)
         // Raw buffers for the walk: no copy-on-write check per step.
         var scratch = [Double](repeating: 0, count: 3 * m + 1)
         var byBound = Array(0..<m)
         cursors.withUnsafeMutableBufferPointer { cursors in
             scratch.withUnsafeMutableBufferPointer { scratch in
                 byBound.withUnsafeMutableBufferPointer { byBound in
-                    lengths.withUnsafeBufferPointer { lengths in
-                        Self.walk(cursors, byBound: byBound, scratch: scratch, lengths: lengths, norms: norms, top: &top) { ids[Int($0)].map(accept)! }
-                    }
+                    Self.walk(cursors, byBound: byBound, scratch: scratch, lengths: view.lengths, norms: norms, top: &top) { accept(view.id($0)) }
                 }
             }
         }
-        return top.sortedDescending().map { (id: ids[Int($0.slot)]!, score: $0.score) }
+        return top.sortedDescending().map { (id: view.id($0.slot), score: $0.score) }
     }
 
     /// The walk of `search` over the query words' cursors (see there); `accept` takes a live slot.
     /// - Parameter scratch: 3m + 1 doubles, zero.
     private static func walk(
         _ cursors: UnsafeMutableBufferPointer<Cursor>, byBound: UnsafeMutableBufferPointer<Int>, scratch: UnsafeMutableBufferPointer<Double>,
-        lengths: UnsafeBufferPointer<Int32>, norms: LengthNorms, top: inout Top, accept: (Int32) -> Bool
+        lengths: UnsafeBufferPointer<Int32>, norms: KeywordIndex.LengthNorms, top: inout KeywordTop, accept: (Int32) -> Bool
     ) {
         let m = cursors.count
         // Bounds summed in another order than a score's canonical one are widened by more than
@@ -317,7 +394,7 @@ public struct KeywordIndex: Sendable {
                 var partial = 0.0
                 for j in essential..<m where cursors[byBound[j]].slot == d {
                     let t = byBound[j]
-                    contribution[t] = termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
+                    contribution[t] = KeywordIndex.termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
                     partial += contribution[t]
                     cursors[t].step()
                 }
@@ -327,7 +404,7 @@ public struct KeywordIndex: Sendable {
                     let t = byBound[j]
                     cursors[t].advance(to: d)
                     if cursors[t].slot == d {
-                        contribution[t] = termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
+                        contribution[t] = KeywordIndex.termScore(idf: cursors[t].idf, tf: cursors[t].tf, norm: norm)
                         partial += contribution[t]
                     }
                     pruned = (partial + lower[j]) * slack < threshold
@@ -349,143 +426,137 @@ public struct KeywordIndex: Sendable {
     }
 
     /// The reference for `search`: scores every posting of every query word into an array by
-    /// slot, then keeps the k best accepted. Same scores, same order. O(sum of postings + slots);
-    /// for tests and benchmarks.
-    public func searchExhaustive(_ query: String, k: Int, accept: (String) -> Bool = { _ in true }) -> [(id: String, score: Double)] {
-        guard k > 0, !slotOf.isEmpty else { return [] }
+    /// slot, then keeps the k best accepted. Same scores, same order.
+    func searchExhaustive(_ query: String, k: Int, accept: (String) -> Bool) -> [(id: String, score: Double)] {
+        guard k > 0, view.documents > 0 else { return [] }
         let terms = queryTerms(query)
         guard !terms.isEmpty else { return [] }
-        let norms = LengthNorms(averageLength: averageLength)
-        var scores = [Double](repeating: 0, count: ids.count)
-        for (t, idf) in terms {
-            let list = postings[t]
-            for (slot, tf) in zip(list.slots, list.tfs) where lengths[Int(slot)] >= 0 {
-                scores[Int(slot)] += Self.termScore(idf: idf, tf: tf, norm: norms[lengths[Int(slot)]])
+        let norms = KeywordIndex.LengthNorms(averageLength: averageLength)
+        let lengths = view.lengths
+        var scores = [Double](repeating: 0, count: view.slots)
+        for (list, idf) in terms {
+            for i in 0..<list.count where lengths[Int(list.slot(i))] >= 0 {
+                let slot = Int(list.slot(i))
+                scores[slot] += KeywordIndex.termScore(idf: idf, tf: list.tf(i), norm: norms[lengths[slot]])
             }
         }
-        var top = Top(k: k, ids: ids)
-        for (slot, score) in scores.enumerated() where score > 0 {
-            if let id = ids[slot], top.admits(score, slot: Int32(slot)), accept(id) { top.insert(score, slot: Int32(slot)) }
+        var top = KeywordTop(k: k, id: view.id)
+        for (slot, score) in scores.enumerated() where score > 0 && lengths[slot] >= 0 {
+            if top.admits(score, slot: Int32(slot)), accept(view.id(Int32(slot))) { top.insert(score, slot: Int32(slot)) }
         }
-        return top.sortedDescending().map { (id: ids[Int($0.slot)]!, score: $0.score) }
+        return top.sortedDescending().map { (id: view.id($0.slot), score: $0.score) }
     }
 
-    /// The k best (score, slot) pairs seen, in a min-heap: the worst kept at the root. Worse
-    /// means a lower score, or an equal score and a larger id. O(log k) an insert.
-    struct Top {
-        let k: Int
-        let ids: [String?]
-        private(set) var heap: [(score: Double, slot: Int32)] = []
+}
 
-        init(k: Int, ids: [String?]) {
-            self.k = k
-            self.ids = ids
-            heap.reserveCapacity(min(k, 4096))
-        }
+/// The k best (score, slot) pairs seen, in a min-heap: the worst kept at the root. Worse
+/// means a lower score, or an equal score and a larger id. O(log k) an insert.
+struct KeywordTop {
+    let k: Int
+    /// A slot's id, asked only to break a tie.
+    let id: (Int32) -> String
+    private(set) var heap: [(score: Double, slot: Int32)] = []
 
-        /// The score to reach (an equal one gets in with a smaller id); -infinity until k are kept.
-        var threshold: Double { heap.count < k ? -.infinity : heap[0].score }
+    init(k: Int, id: @escaping (Int32) -> String) {
+        self.k = k
+        self.id = id
+        heap.reserveCapacity(min(k, 4096))
+    }
 
-        @inline(__always)
-        private func worse(_ a: (score: Double, slot: Int32), _ b: (score: Double, slot: Int32)) -> Bool {
-            a.score < b.score || (a.score == b.score && ids[Int(a.slot)]! > ids[Int(b.slot)]!)
-        }
+    /// The score to reach (an equal one gets in with a smaller id); -infinity until k are kept.
+    var threshold: Double { heap.count < k ? -.infinity : heap[0].score }
 
-        /// Whether a live document with `score` would be kept.
-        func admits(_ score: Double, slot: Int32) -> Bool {
-            heap.count < k || worse(heap[0], (score, slot))
-        }
+    @inline(__always)
+    private func worse(_ a: (score: Double, slot: Int32), _ b: (score: Double, slot: Int32)) -> Bool {
+        a.score < b.score || (a.score == b.score && id(a.slot) > id(b.slot))
+    }
 
-        /// Keeps (score, slot) if `admits` says so.
-        mutating func insert(_ score: Double, slot: Int32) {
-            if heap.count < k {
-                heap.append((score, slot))
-                var i = heap.count - 1
-                while i > 0 {
-                    let p = (i - 1) / 2
-                    guard worse(heap[i], heap[p]) else { break }
-                    heap.swapAt(i, p)
-                    i = p
-                }
-            } else if worse(heap[0], (score, slot)) {
-                heap[0] = (score, slot)
-                var i = 0
-                while true {
-                    let l = 2 * i + 1, r = l + 1
-                    var w = i
-                    if l < heap.count, worse(heap[l], heap[w]) { w = l }
-                    if r < heap.count, worse(heap[r], heap[w]) { w = r }
-                    if w == i { break }
-                    heap.swapAt(i, w)
-                    i = w
-                }
+    /// Whether a live document with `score` would be kept.
+    func admits(_ score: Double, slot: Int32) -> Bool {
+        heap.count < k || worse(heap[0], (score, slot))
+    }
+
+    /// Keeps (score, slot) if `admits` says so.
+    mutating func insert(_ score: Double, slot: Int32) {
+        if heap.count < k {
+            heap.append((score, slot))
+            var i = heap.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard worse(heap[i], heap[p]) else { break }
+                heap.swapAt(i, p)
+                i = p
             }
-        }
-
-        /// Best first.
-        func sortedDescending() -> [(score: Double, slot: Int32)] {
-            heap.sorted { worse($1, $0) }
+        } else if worse(heap[0], (score, slot)) {
+            heap[0] = (score, slot)
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var w = i
+                if l < heap.count, worse(heap[l], heap[w]) { w = l }
+                if r < heap.count, worse(heap[r], heap[w]) { w = r }
+                if w == i { break }
+                heap.swapAt(i, w)
+                i = w
+            }
         }
     }
 
-    /// A query term's position in its postings during `search`.
-    struct Cursor {
-        let slots: [Int32]
-        let tfs: [Int32]
-        let blockLast: [Int32]
-        let blockMaxTF: [Int32]
-        let blockMinLength: [Int32]
-        let idf: Double
-        let norms: LengthNorms
-        var position = 0
-        /// The current slot; Int32.max once exhausted.
-        private(set) var slot: Int32
+    /// Best first.
+    func sortedDescending() -> [(score: Double, slot: Int32)] {
+        heap.sorted { worse($1, $0) }
+    }
+}
 
-        init(_ p: Postings, idf: Double, norms: LengthNorms) {
-            slots = p.slots
-            tfs = p.tfs
-            blockLast = p.blockLast
-            blockMaxTF = p.blockMaxTF
-            blockMinLength = p.blockMinLength
-            self.idf = idf
-            self.norms = norms
-            slot = p.slots.first ?? .max
-        }
+/// A query term's position in its postings during `search`.
+struct KeywordCursor<List: PostingList> {
+    let list: List
+    let idf: Double
+    let norms: KeywordIndex.LengthNorms
+    var position = 0
+    /// The current slot; Int32.max once exhausted.
+    private(set) var slot: Int32
 
-        var exhausted: Bool { slot == .max }
-        var tf: Int32 { tfs[position] }
-        /// The last slot and the bound of the current block (not exhausted).
-        var blockEnd: Int32 { blockLast[position / KeywordIndex.blockSize] }
-        /// Computed when asked: most blocks of a frequent word are never looked at.
-        var blockBound: Double {
-            let block = position / KeywordIndex.blockSize
-            return KeywordIndex.termScore(idf: idf, tf: blockMaxTF[block], norm: norms[blockMinLength[block]])
-        }
+    init(_ p: List, idf: Double, norms: KeywordIndex.LengthNorms) {
+        list = p
+        self.idf = idf
+        self.norms = norms
+        slot = p.count > 0 ? p.slot(0) : .max
+    }
 
-        mutating func step() {
-            position += 1
-            slot = position < slots.count ? slots[position] : .max
-        }
+    var exhausted: Bool { slot == .max }
+    var tf: Int32 { list.tf(position) }
+    /// The last slot and the bound of the current block (not exhausted).
+    var blockEnd: Int32 { list.blockLast(position / KeywordIndex.blockSize) }
+    /// Computed when asked: most blocks of a frequent word are never looked at.
+    var blockBound: Double {
+        let block = position / KeywordIndex.blockSize
+        return KeywordIndex.termScore(idf: idf, tf: list.blockMaxTF(block), norm: norms[list.blockMinLength(block)])
+    }
 
-        /// Moves to the first posting at or after `target`.
-        mutating func advance(to target: Int32) {
-            guard slot < target else { return }
-            var block = position / KeywordIndex.blockSize
-            while block < blockLast.count, blockLast[block] < target { block += 1 }
-            guard block < blockLast.count else {
-                position = slots.count
-                slot = .max
-                return
-            }
-            var lo = max(position, block * KeywordIndex.blockSize)
-            var hi = min(slots.count, (block + 1) * KeywordIndex.blockSize)
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if slots[mid] < target { lo = mid + 1 } else { hi = mid }
-            }
-            position = lo
-            slot = slots[lo]
+    mutating func step() {
+        position += 1
+        slot = position < list.count ? list.slot(position) : .max
+    }
+
+    /// Moves to the first posting at or after `target`.
+    mutating func advance(to target: Int32) {
+        guard slot < target else { return }
+        var block = position / KeywordIndex.blockSize
+        while block < list.blocks, list.blockLast(block) < target { block += 1 }
+        guard block < list.blocks else {
+            position = list.count
+            slot = .max
+            return
         }
+        var lo = max(position, block * KeywordIndex.blockSize)
+        var hi = min(list.count, (block + 1) * KeywordIndex.blockSize)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if list.slot(mid) < target { lo = mid + 1 } else { hi = mid }
+        }
+        position = lo
+        slot = list.slot(lo)
     }
 }
 

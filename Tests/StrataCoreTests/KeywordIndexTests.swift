@@ -165,9 +165,77 @@ import Testing
                 let reference = index.searchExhaustive(query, k: k, accept: accept)
                 #expect(reference.map(\.id) == got.map(\.id) && reference.map(\.score) == got.map(\.score),
                         "step \(step): searchExhaustive and search disagree")
+                if step % 25 == 0 {
+                    // The same index written out and searched in place: the same hits, bit for bit.
+                    let bytes = index.encoded()
+                    let mapped = bytes.withUnsafeBytes { raw -> [(id: String, score: Double)]? in
+                        guard let m = try? MappedKeywordIndex(bytes: raw) else { return nil }
+                        #expect(m.count == index.count)
+                        return m.search(query, k: k, accept: accept)
+                    }
+                    #expect(mapped.map { $0.map(\.id) } == got.map(\.id) && mapped.map { $0.map(\.score) } == got.map(\.score),
+                            "step \(step): the mapped index answers \(String(describing: mapped?.prefix(5))), the index \(got.prefix(5))")
+                }
                 if !same { return }
             }
         }
+    }
+}
+
+@Suite struct MappedKeywordIndexTests {
+    func sample() -> KeywordIndex {
+        var index = KeywordIndex()
+        for i in 0..<300 { index.add(id: "m\(i)", text: "note \(i % 7) about the launch plan w\(i % 13) w\(i % 5)") }
+        for i in stride(from: 0, to: 300, by: 4) { index.remove(id: "m\(i)") }
+        index.add(id: "ü-id", text: "unicode ünïcödé words")
+        return index
+    }
+
+    @Test func answersAsTheIndexItWasWrittenFrom() throws {
+        let index = sample()
+        let bytes = index.encoded()
+        try bytes.withUnsafeBytes { raw in
+            let mapped = try MappedKeywordIndex(bytes: raw)
+            #expect(mapped.count == index.count)
+            for query in ["launch", "w3 w4", "note 5", "ünïcödé", "absent", "w1 plan about", ""] {
+                for k in [1, 3, 10, 500] {
+                    let a = mapped.search(query, k: k), b = index.search(query, k: k)
+                    #expect(a.map(\.id) == b.map(\.id) && a.map(\.score) == b.map(\.score), "\(query) k \(k)")
+                    #expect(mapped.searchExhaustive(query, k: k).map(\.id) == b.map(\.id))
+                }
+            }
+            #expect(mapped.search("unicode", k: 2).map(\.id) == ["ü-id"])
+            #expect(mapped.search("launch", k: 5, accept: { $0.hasSuffix("9") }).allSatisfy { $0.id.hasSuffix("9") })
+        }
+        var empty = KeywordIndex()
+        empty.add(id: "x", text: "gone")
+        empty.remove(id: "x")
+        try empty.encoded().withUnsafeBytes { raw in
+            let m = try MappedKeywordIndex(bytes: raw)
+            #expect(m.count == 0 && m.search("gone", k: 3).isEmpty)
+        }
+    }
+
+    @Test func damageIsCorruptNeverACrash() {
+        let bytes = sample().encoded()
+        func check(_ b: [UInt8], _ why: String, mentioning: String) {
+            b.withUnsafeBytes { raw in
+                do throws(StrataError) {
+                    _ = try MappedKeywordIndex(bytes: raw)
+                    Issue.record("\(why): accepted")
+                } catch {
+                    #expect(error.code == .corrupt && error.message.contains(mentioning), "\(why): \(error.message)")
+                }
+            }
+        }
+        check(Array(bytes.dropLast(8)), "cut short", mentioning: "bytes")
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x40
+        check(flipped, "one bit flipped", mentioning: "checksum")
+        var magic = bytes
+        magic[0] = UInt8(ascii: "X")
+        check(magic, "another file", mentioning: "not a Strata keyword index")
+        check([UInt8](repeating: 0, count: 40), "too short", mentioning: "not a Strata keyword index")
     }
 }
 
