@@ -50,7 +50,12 @@ public final class InMemoryVectorStore: VectorStore {
         /// knows them by, and the graph waits.
         var restoring: Restoring?
         /// The graph changed since it was restored or saved.
-        var graphDirty = false
+        var graphDirty = false {
+            didSet { if graphDirty { imageDirty = true } }
+        }
+        /// Vectors, contents or the graph changed since the image beside the store was written
+        /// (`saveImage`), or the store found that image stale (`setImageStale`).
+        var imageDirty = false
 
         var slots: Int { memories.count }
     }
@@ -142,7 +147,12 @@ public final class InMemoryVectorStore: VectorStore {
                 prepare(record.vector, into: &row, asKept: vectorsAsKept)
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
-                    if !sameVector(s.matrix, at, row) {
+                    // A vector is unchanged when it is the row as kept, or as given to be kept:
+                    // `get` answers the kept row (normalised), and normalising that again need
+                    // not give the same bits, so an access count written back with it would
+                    // otherwise relink the row on every recall.
+                    let asKept = metric == .cosine && !vectorsAsKept && record.vector.count == dimension && sameVector(s.matrix, at, record.vector)
+                    if !asKept, !sameVector(s.matrix, at, row) {
                         // The graph links this row by its old vector: unlink it (its neighbours
                         // are repaired) and link it again below.
                         if let graph = s.graph {
@@ -157,6 +167,7 @@ public final class InMemoryVectorStore: VectorStore {
                     // upsert, and need not tokenise the content again.
                     if providesKeywordSearch, s.memories[at]!.content != record.memory.content {
                         s.keywords.add(id: record.memory.id, text: record.memory.content)
+                        s.imageDirty = true
                     }
                     s.metadata.remove(s.memories[at]!, row: at)
                     s.memories[at] = record.memory
@@ -166,6 +177,7 @@ public final class InMemoryVectorStore: VectorStore {
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
                     s.norms[at] = norm
                     s.memories[at] = record.memory
+                    s.imageDirty = true
                     s.rowOf[record.memory.id] = at
                     s.occupied.insert(at)
                     s.metadata.add(record.memory, row: at)
@@ -185,9 +197,14 @@ public final class InMemoryVectorStore: VectorStore {
             row.withUnsafeMutableBufferPointer { out in vector.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: dimension) } }
             return
         }
-        let n = Vectors.squaredNorm(vector).squareRoot()
-        let inv: Float = n > 0 ? 1 / n : 1
-        for j in 0..<dimension { row[j] = n > 0 ? vector[j] * inv : vector[j] }
+        // The same rule and arithmetic as `Vectors.normalized`, without its array.
+        let squared = Vectors.squaredNorm(vector)
+        guard squared > 0, !Vectors.isUnit(squared: squared, dimension: dimension) else {
+            row.withUnsafeMutableBufferPointer { out in vector.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: dimension) } }
+            return
+        }
+        let inv: Float = 1 / squared.squareRoot()
+        for j in 0..<dimension { row[j] = vector[j] * inv }
     }
 
     /// Whether slot `at` holds exactly `row` (an update that changes only the memory, such as
@@ -215,6 +232,7 @@ public final class InMemoryVectorStore: VectorStore {
 
     private func remove(id: String, from s: inout State) -> Bool {
         guard let at = s.rowOf.removeValue(forKey: id) else { return false }
+        s.imageDirty = true
         s.metadata.remove(s.memories[at]!, row: at)
         s.memories[at] = nil
         s.occupied.remove(at)
@@ -261,7 +279,7 @@ public final class InMemoryVectorStore: VectorStore {
             guard index.kind != .exact, access(path, F_OK) == 0 else { return }
             let saved: SavedGraph
             do throws(StrataError) {
-                saved = try SavedGraph(bytes: try WholeFile.read(path, what: "graph file"))
+                saved = try SavedGraph(file: path)
             } catch {
                 plan.problem = "\(error.message)"
                 return
@@ -357,6 +375,45 @@ public final class InMemoryVectorStore: VectorStore {
             state.write { $0.graphDirty = true }
             throw error
         }
+    }
+
+    /// Writes the image of this index (`StoreImage`) to `path`, beside the graph file at
+    /// `graphFile` it goes with, stamped with the store's sequence number `stamp`: what lets the
+    /// next process answer searches from a mapping (`MappedVectorIndex`). Does nothing unless the
+    /// index keeps a graph and a keyword index, and vectors, contents or the graph changed since
+    /// the last image (or the store found the image stale). Call it after `saveGraph`.
+    /// - Throws: `.io` naming the file.
+    public func saveImage(to path: String, graphFile: String, stamp: Int64) throws(StrataError) {
+        guard providesKeywordSearch else { return }
+        let bytes: [UInt8]? = state.write { s in
+            guard s.graph != nil, s.imageDirty, let identity = StoreImage.graphIdentity(graphFile) else { return nil }
+            s.imageDirty = false
+            return s.matrix.withUnsafeBufferPointer { m in
+                StoreImage.encode(
+                    dimension: dimension, metric: metric, graph: identity, stamp: stamp, ids: s.memories.map { $0?.id },
+                    contentChecksums: s.memories.map { $0.map { StoreImage.contentChecksum($0.content) } ?? 0 },
+                    matrix: m, keywords: s.keywords.encoded())
+            }
+        }
+        guard let bytes else { return }
+        do {
+            try DerivedFile.write(bytes, to: path)
+        } catch {
+            state.write { $0.imageDirty = true }
+            throw error
+        }
+    }
+
+    /// Whether the image beside the store needs a rewrite: true when the store found it missing,
+    /// damaged or behind its rows, false when the rows just loaded are what it shows.
+    public func setImageStale(_ stale: Bool) { state.write { $0.imageDirty = stale } }
+
+    /// `vector` as this index keeps it (unit length for cosine, the same bits as a commit
+    /// stores): what `get` answers.
+    public func kept(_ vector: [Float]) -> [Float] {
+        var row = [Float](repeating: 0, count: dimension)
+        prepare(vector, into: &row, asKept: false)
+        return row
     }
 
     /// Whether the index keeps a graph now.

@@ -74,12 +74,26 @@ public enum Vectors {
     /// Squared Euclidean norm.
     public static func squaredNorm(_ a: [Float]) -> Float { dot(a, a) }
 
-    /// `a` scaled to unit length; a zero vector stays zero.
+    /// `a` scaled to unit length; a zero vector stays zero, and a vector already of unit length
+    /// (`isUnit`) stays as it is, bit for bit.
+    ///
+    /// Why the second rule: scaling a unit vector by 1/|a| computed in float changes its last
+    /// bits, so normalising twice would not give what normalising once gave. A store keeps
+    /// vectors normalised and answers them that way; an update that writes back the vector it was
+    /// given (an access count) must find the same bits, or the row looks re-embedded.
     public static func normalized(_ a: [Float]) -> [Float] {
-        let n = squaredNorm(a).squareRoot()
-        guard n > 0 else { return a }
-        let inv = 1 / n
+        let squared = squaredNorm(a)
+        guard squared > 0, !isUnit(squared: squared, dimension: a.count) else { return a }
+        let inv = 1 / squared.squareRoot()
         return a.map { $0 * inv }
+    }
+
+    /// Whether a vector whose squared norm is `squared` counts as unit length: within the
+    /// rounding one normalisation in float leaves (4·d ulps, at least 1e-5; the cosine it
+    /// shifts is below that).
+    @inline(__always)
+    public static func isUnit(squared: Float, dimension: Int) -> Bool {
+        abs(squared - 1) <= max(1e-5, 4 * Float(dimension) * .ulpOfOne)
     }
 
     /// Cosine similarity; 0 when either vector is zero.

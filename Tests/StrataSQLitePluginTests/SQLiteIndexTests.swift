@@ -21,7 +21,8 @@ import Testing
 
     @Test func aGraphIndexIsRebuiltOnOpenAndAgreesWithAnExactScan() throws {
         let path = scratchFolder("hnsw-reopen") + "/s.db"
-        let options: JSONValue = ["path": .string(path), "dimension": 16,
+        // Loaded at open (lazy_open false): the graph file's restore is what this tests.
+        let options: JSONValue = ["path": .string(path), "dimension": 16, "lazy_open": false,
                                   "index": ["type": "hnsw", "m": 8, "ef_construction": 64, "ef_search": 64]]
         do {
             let store = try SQLiteVectorStore(options: options)
@@ -47,7 +48,7 @@ import Testing
 
     @Test func theGraphIsSavedOnCloseAndRestoredOnOpenOrRepairedWhenBehind() throws {
         let path = scratchFolder("hnsw-saved") + "/s.db"
-        let options: JSONValue = ["path": .string(path), "dimension": 16,
+        let options: JSONValue = ["path": .string(path), "dimension": 16, "lazy_open": false,
                                   "index": ["type": "hnsw", "m": 8, "ef_construction": 64]]
         let lines = Lines()
         do {
@@ -103,7 +104,7 @@ import Testing
 }
 
 /// Report lines, kept for assertions.
-private final class Lines: @unchecked Sendable {
+final class Lines: @unchecked Sendable {
     private let lock = Mutex([String]())
     var all: [String] { lock.withLock { $0 } }
     var sink: @Sendable (String) -> Void { { line in self.lock.withLock { $0.append(line) } } }

@@ -121,6 +121,7 @@ extension SQLiteVectorStore {
         // published snapshot file is never written again, so reading it early is safe.
         let target = try snapshotRecords(name)
         return try lock.withLock { (state: inout SyncState) throws(StrataError) -> RollbackReport in
+            if state.mapped != nil { try load(&state, imageStale: false) }
             let change = try db.transaction(immediate: true) { () throws(StrataError) -> StoreChange in
                 try applyChanges(&state)
                 // The live rows as stored (raw BLOBs, like the snapshot's), read inside the write

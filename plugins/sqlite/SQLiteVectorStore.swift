@@ -26,9 +26,12 @@ import Synchronization
 ///   `bm25()` ranks every row that holds a query word: 12-14 ms a query at 10k memories over a
 ///   small vocabulary and 130-138 ms at 100k, against 0.23 and 0.43 ms now (`strata bench
 ///   keyword`, bench/README.md). The filter is checked exactly, on the in-process copy of each
-///   candidate that could enter the top k. The index is built from the rows on open (about
-///   0.7 s of 2.1-2.3 s at 100k). The FTS5 table stays in the schema, kept by its triggers, so
-///   files stay readable by earlier versions of this plugin.
+///   candidate that could enter the top k. The FTS5 table stays in the schema, kept by its
+///   triggers, so files stay readable by earlier versions of this plugin.
+/// - Opening: a store with a graph opens from the index its last writer saved beside it
+///   (`PATH.hnsw`, `PATH.image`), mapped, and loads its rows only when something needs them
+///   (SQLiteMappedIndex.swift): a fresh process recalls from 100k memories in about a tenth of a
+///   second instead of loading them for 2-4 s. `"lazy_open": false` loads them at open.
 /// - `scan` pushes metadata filters down to SQL as far as SQL can say them (`SQLFilter`) and
 ///   checks each row with the exact filter.
 /// - Damage is never data: every memory row carries a CRC-32C of its id, record JSON and vector
@@ -45,7 +48,8 @@ import Synchronization
 /// migration, and refuse every write, snapshot, rollback and snapshot deletion with
 /// `.unsupported`; a missing file is `.io`; a file needing a migration is an error saying to
 /// open it once for writing), `index` (how the in-process index finds neighbours:
-/// `VectorIndexSettings`, default auto), plus the host's `dimension` and `metric`, and the host's
+/// `VectorIndexSettings`, default auto), `lazy_open` (default true: see "Opening" above), plus
+/// the host's `dimension` and `metric`, and the host's
 /// `dimension_as_stored` (true: as `read_only`, with the dimension the file holds instead of
 /// `dimension`, for the host to read the embedding space a file records after it refused the
 /// configured dimension: plugin.h, "Options"). Thread-safe: one
@@ -66,6 +70,9 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     struct SyncState {
         var lastSeq: Int64 = 0
         var dataVersion: Int64 = -1
+        /// While the rows are not loaded: the index saved beside the file, searched in place
+        /// (SQLiteMappedIndex.swift). Nil once the rows are in `index`.
+        var mapped: MappedVectorIndex?
     }
 
     let db: SQLiteConnection
@@ -90,6 +97,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         let asStored = try r.optionalBool("dimension_as_stored") ?? false
         let readOnly = try (r.optionalBool("read_only") ?? false) || asStored
         let indexSettings = try r.optionalValue("index").map { (v) throws(StrataError) in try VectorIndexSettings(json: v, path: "sqlite options.index") }
+        let lazy = try r.optionalBool("lazy_open") ?? true
         try r.finish()
         let metric = Metric(rawValue: metricName)!
         self.metric = metric
@@ -125,26 +133,51 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         index = try InMemoryVectorStore(dimension: dim, metric: metric, name: "sqlite index", keywordSearch: true,
                                          index: indexSettings ?? VectorIndexSettings())
         self.report = report
-        // The graph (when the index keeps one) is saved beside the database and restored here,
-        // so an open reads it instead of linking every row again.
+        try lock.withLock { (state: inout SyncState) throws(StrataError) in
+            // A large store answers from the index saved beside it, mapped, until something needs
+            // its rows in memory (SQLiteMappedIndex.swift); otherwise, or when that index is
+            // missing or behind the rows, the rows load now.
+            if lazy, !path.isEmpty, (indexSettings ?? VectorIndexSettings()).kind != .exact, try openMapped(&state) { return }
+            try load(&state, imageStale: !path.isEmpty)
+        }
+    }
+
+    /// Loads every row into `index`. The graph (when the index keeps one) is saved beside the
+    /// database and restored here, so an open reads it instead of linking every row again.
+    /// - Parameter imageStale: whether the image beside the file must be written again at close.
+    func load(_ state: inout SyncState, imageStale: Bool) throws(StrataError) {
+        state.mapped = nil
+        state.lastSeq = 0
+        state.dataVersion = -1
         if !path.isEmpty { index.beginRestore(graphFile: graphPath) }
-        try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
+        try sync(&state)
         if !path.isEmpty, let line = index.endRestore(graphFile: graphPath) { report("sqlite store \"\(path)\": \(line)") }
+        index.setImageStale(imageStale)
     }
 
     /// Saves the graph beside the database when it changed (a writer only: a read-only open
     /// changes nothing on disk).
     deinit {
         guard !path.isEmpty, !readOnly else { return }
+        let stamp = lock.withLock { $0.mapped == nil ? $0.lastSeq : nil }
+        guard let stamp else { return }  // never loaded: nothing of the saved index changed
         do {
             try index.saveGraph(to: graphPath)
+            try index.saveImage(to: imagePath, graphFile: graphPath, stamp: stamp)
         } catch {
-            report("sqlite store \"\(path)\": could not save the graph file (the next open links the rows again): \(error.message)")
+            report("sqlite store \"\(path)\": could not save the index beside it (the next open loads the rows): \(error.message)")
         }
     }
 
+    /// Whether searches are answered from the index saved beside the file, its rows not loaded
+    /// (SQLiteMappedIndex.swift).
+    public var isMapped: Bool { lock.withLock { $0.mapped != nil } }
+
     /// Where the graph is saved: derived data beside the database, checked against it on open.
     public var graphPath: String { path + ".hnsw" }
+    /// Where the index image is saved (`StoreImage`): derived data, checked against the database
+    /// on open.
+    public var imagePath: String { path + ".image" }
 
     /// Writes a report line to stderr (standalone use, without a host).
     public static let standardError: @Sendable (String) -> Void = { line in
@@ -155,16 +188,22 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     // MARK: - Keeping the in-process index in step with the file
 
     /// Reads what other connections committed since the last look, if anything.
-    private func sync(_ state: inout SyncState) throws(StrataError) {
+    func sync(_ state: inout SyncState) throws(StrataError) {
         let version = try db.integer("PRAGMA data_version") ?? 0
         guard version != state.dataVersion else { return }
-        try db.transaction(immediate: false) { () throws(StrataError) in try applyChanges(&state) }
+        if let mapped = state.mapped {
+            let current = try db.transaction(immediate: false) { () throws(StrataError) -> Bool in try catchUp(mapped, &state) }
+            guard current else { return try load(&state, imageStale: true) }
+        } else {
+            try db.transaction(immediate: false) { () throws(StrataError) in try applyChanges(&state) }
+        }
         state.dataVersion = version
     }
 
     /// Applies every row changed after `state.lastSeq` to the index. Runs inside a transaction,
     /// so the rows and the sequence number come from one snapshot.
     func applyChanges(_ state: inout SyncState) throws(StrataError) {
+        precondition(state.mapped == nil, "applyChanges with the rows not loaded")
         let seq = try currentSeq()
         guard seq != state.lastSeq else { return }
         var change = StoreChange()
@@ -184,7 +223,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         state.lastSeq = seq
     }
 
-    private func currentSeq() throws(StrataError) -> Int64 {
+    func currentSeq() throws(StrataError) -> Int64 {
         let s = try db.statement("SELECT CAST(value AS INTEGER) FROM strata_meta WHERE key = 'seq'")
         defer { s.reset() }
         guard try s.step() else { throw StrataError(.corrupt, "sqlite store \"\(path)\": strata_meta has no seq row") }
@@ -221,6 +260,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         try requireWritable("writing")
         let encoded = EncodedChange(change)
         return try lock.withLock { (state: inout SyncState) throws(StrataError) -> Int in
+            if state.mapped != nil, let removed = try applyMapped(encoded, &state) { return removed }
             let removed = try db.transaction(immediate: true) { () throws(StrataError) -> Int in
                 // Others' commits first: the index must not skip them when it takes our seq.
                 try applyChanges(&state)
@@ -319,15 +359,26 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     // MARK: - Reads
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
-        try synced { () throws(StrataError) -> StoredRecord? in try index.get(id: id) }
+        try lock.withLock { (state: inout SyncState) throws(StrataError) -> StoredRecord? in
+            try sync(&state)
+            return state.mapped == nil ? try index.get(id: id) : try fetch(id: id)
+        }
     }
 
     public func count() throws(StrataError) -> Int {
-        try synced { () throws(StrataError) -> Int in try index.count() }
+        try lock.withLock { (state: inout SyncState) throws(StrataError) -> Int in
+            try sync(&state)
+            return state.mapped == nil ? try index.count() : Int(try db.integer("SELECT count(*) FROM memories") ?? 0)
+        }
     }
 
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
-        try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
+        try Vectors.validate(query, dimension: dimension, what: "query vector")
+        let answered = try lock.withLock { (state: inout SyncState) throws(StrataError) -> [ScoredRecord]? in
+            try sync(&state)
+            return try searchMapped(query, k: k, filter: filter, &state)
+        }
+        if let answered { return answered }
         // Outside the lock: searches run side by side on the index, which has its own lock.
         return try index.search(query, k: k, filter: filter)
     }
@@ -336,7 +387,11 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// other processes; rows were checked (CRC-32C) when they were read into it.
     /// Complexity: see `KeywordIndex.search`.
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
-        try lock.withLock { (state: inout SyncState) throws(StrataError) in try sync(&state) }
+        let answered = try lock.withLock { (state: inout SyncState) throws(StrataError) -> [ScoredRecord]? in
+            try sync(&state)
+            return try keywordSearchMapped(query, k: k, filter: filter, &state)
+        }
+        if let answered { return answered }
         // Outside the lock, as `search`: the index has its own.
         return try index.keywordSearch(query, k: k, filter: filter)
     }

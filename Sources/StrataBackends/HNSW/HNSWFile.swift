@@ -81,6 +81,20 @@ struct SavedGraph {
     /// Decodes a saved graph. Throws `.corrupt` with the reason for anything that does not
     /// check out (the caller reports it and rebuilds).
     init(bytes: [UInt8]) throws(StrataError) {
+        let decoded = bytes.withUnsafeBytes { raw in Result { () throws(StrataError) -> SavedGraph in try SavedGraph(bytes: raw) } }
+        self = try decoded.get()
+    }
+
+    /// Reads the graph file at `path`, mapped rather than copied into memory.
+    /// - Throws: `.io` when it cannot be read, `.corrupt` as `init(bytes:)`.
+    init(file path: String) throws(StrataError) {
+        let file = try MappedFile(path, what: "graph file")
+        file.willNeed(0..<file.bytes.count)
+        try self.init(bytes: file.bytes)
+    }
+
+    /// Decodes a saved graph from `bytes` (copied out: the result does not refer to them).
+    init(bytes: UnsafeRawBufferPointer) throws(StrataError) {
         var at = 0
         func need(_ n: Int) throws(StrataError) {
             guard n >= 0, at + n <= bytes.count - 4 else { throw StrataError(.corrupt, "it ends early (\(bytes.count) bytes)") }
@@ -88,13 +102,22 @@ struct SavedGraph {
         func u32() throws(StrataError) -> UInt32 {
             try need(4)
             defer { at += 4 }
-            return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+            return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
         }
-        guard bytes.count >= Self.magic.count + 44, Array(bytes[0..<8]) == Self.magic else {
+        /// `count` words copied at once (the file is little-endian, as is every machine this builds for).
+        func words(_ count: Int) throws(StrataError) -> [UInt32] {
+            try need(count * 4)
+            defer { at += count * 4 }
+            return [UInt32](unsafeUninitializedCapacity: count) { out, n in
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + count * 4)]))
+                n = count
+            }
+        }
+        guard bytes.count >= Self.magic.count + 44, memcmp(bytes.baseAddress!, Self.magic, 8) == 0 else {
             throw StrataError(.corrupt, "it is not a Strata HNSW file")
         }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 4)])) }) == stored else {
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])) == stored else {
             throw StrataError(.corrupt, "its checksum does not match (damaged or cut short)")
         }
         at = 8
@@ -133,15 +156,12 @@ struct SavedGraph {
                 ids.append(nil)
             } else {
                 try need(Int(length))
-                ids.append(String(decoding: bytes[at..<at + Int(length)], as: UTF8.self))
+                ids.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<at + Int(length)]), as: UTF8.self))
                 at += Int(length)
             }
         }
         let m0 = 2 * m
-        try need(rows * (m0 + 1) * 4)
-        links0 = []
-        links0.reserveCapacity(rows * (m0 + 1))
-        for _ in 0..<rows * (m0 + 1) { links0.append(try u32()) }
+        links0 = try words(rows * (m0 + 1))
         upper = []
         upper.reserveCapacity(rows)
         for r in 0..<rows {
@@ -150,10 +170,7 @@ struct SavedGraph {
                 upper.append(nil)
                 continue
             }
-            var lists = [UInt32]()
-            lists.reserveCapacity(layers * (m + 1))
-            for _ in 0..<layers * (m + 1) { lists.append(try u32()) }
-            upper.append(lists)
+            upper.append(try words(layers * (m + 1)))
         }
         guard at == bytes.count - 4 else { throw StrataError(.corrupt, "it has \(bytes.count - 4 - at) bytes too many") }
         // Every link must name a row of the graph, and every count fit its list.

@@ -1,0 +1,339 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCore
+
+/// The in-process index of a persistent store, written beside it (`PATH.image`) so that another
+/// process can answer searches from a mapping instead of loading every row: each slot's memory
+/// id with a checksum of its vector and of its content, the vectors as the index keeps them, and
+/// the keyword index (`MappedKeywordIndex`). It goes with the graph file written at the same time
+/// (named by that file's size and checksum), and records the store's sequence number it reflects.
+///
+/// Derived data, written like the graph file (`DerivedFile`: a crash leaves the old or the new
+/// file); a missing, damaged, foreign or stale image is never an error: the store loads its rows.
+///
+/// Layout, little-endian: "STRIMG01", u32 version (1), dimension, metric (as the graph file),
+/// u32 CRC-32C of the graph file's bytes (its trailer), u64 graph file size, u64 slots, live
+/// slots, stamp; u64 offset and length of the ids, vectors and keywords sections; u32 CRC-32C
+/// of the ids section; u32 CRC-32C of the 108 bytes before it. Sections start on 64 bytes. Ids:
+/// u64 offsets x (slots + 1), u32 vector CRC x slots, u32 content CRC x slots, u32 slot x live
+/// (sorted by id bytes, for lookups), the ids' UTF-8 (each array on 8 bytes). Vectors: slots x
+/// dimension f32 (free slots zero), each row checked against its CRC when it is a hit.
+/// Keywords: `KeywordIndex.encoded`.
+public enum StoreImage {
+    static let magic = Array("STRIMG01".utf8)
+    static let version: UInt32 = 1
+    static let headerBytes = 112
+
+    /// The checksum the image keeps of a memory's content.
+    public static func contentChecksum(_ content: String) -> UInt32 {
+        var text = content
+        return text.withUTF8 { CRC32C.checksum(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The graph file's identity: its size and its trailing CRC (nil when it cannot be read).
+    static func graphIdentity(_ path: String) -> (size: Int, crc: UInt32)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= 4 else { return nil }
+        var crc: UInt32 = 0
+        guard pread(fd, &crc, 4, off_t(info.st_size - 4)) == 4 else { return nil }
+        return (Int(info.st_size), UInt32(littleEndian: crc))
+    }
+
+    /// Sizes of the ids section's arrays, in order.
+    static func idArrays(slots: Int, live: Int, idBytes: Int) -> [Int] {
+        [8 * (slots + 1), 4 * slots, 4 * slots, 4 * live, idBytes]
+    }
+
+    static func align(_ n: Int, _ to: Int) -> Int { (n + to - 1) / to * to }
+
+    /// The image of an index: `ids[s]` the memory in slot s (nil: free), `matrix` the kept rows.
+    static func encode(
+        dimension: Int, metric: Metric, graph: (size: Int, crc: UInt32), stamp: Int64,
+        ids: [String?], contentChecksums: [UInt32], matrix: UnsafeBufferPointer<Float>, keywords: [UInt8]
+    ) -> [UInt8] {
+        let slots = ids.count
+        let utf8 = ids.map { Array(($0 ?? "").utf8) }
+        let liveSlots = (0..<slots).filter { ids[$0] != nil }.sorted { utf8[$0].lexicographicallyPrecedes(utf8[$1]) }
+        let idBytes = utf8.reduce(0) { $0 + $1.count }
+        let arrays = idArrays(slots: slots, live: liveSlots.count, idBytes: idBytes)
+        let idsLength = arrays.reduce(0) { $0 + align($1, 8) }
+        let idsAt = align(headerBytes, 64)
+        let vectorsAt = align(idsAt + idsLength, 64)
+        let vectorsLength = slots * dimension * 4
+        let keywordsAt = align(vectorsAt + vectorsLength, 64)
+        var out = [UInt8](repeating: 0, count: keywordsAt + keywords.count)
+        out.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            func put<T>(_ v: T, at: Int) { withUnsafeBytes(of: v) { (base + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            base.copyMemory(from: magic, byteCount: 8)
+            put(version.littleEndian, at: 8)
+            put(UInt32(dimension).littleEndian, at: 12)
+            put(SavedGraph.metricCode(metric).littleEndian, at: 16)
+            put(graph.crc.littleEndian, at: 20)
+            for (i, v) in [graph.size, slots, liveSlots.count, Int(stamp), idsAt, idsLength, vectorsAt, vectorsLength,
+                           keywordsAt, keywords.count].enumerated() {
+                put(UInt64(v).littleEndian, at: 24 + 8 * i)
+            }
+            // The ids section.
+            var at = idsAt
+            let offsets = (base + at).assumingMemoryBound(to: UInt64.self)
+            at += align(arrays[0], 8)
+            let vectorCRC = (base + at).assumingMemoryBound(to: UInt32.self)
+            at += align(arrays[1], 8)
+            let contentCRC = (base + at).assumingMemoryBound(to: UInt32.self)
+            at += align(arrays[2], 8)
+            let byID = (base + at).assumingMemoryBound(to: UInt32.self)
+            at += align(arrays[3], 8)
+            let bytes = (base + at).assumingMemoryBound(to: UInt8.self)
+            var byteAt = 0
+            for s in 0..<slots {
+                offsets[s] = UInt64(byteAt).littleEndian
+                (bytes + byteAt).update(from: utf8[s], count: utf8[s].count)
+                byteAt += utf8[s].count
+                if ids[s] != nil {
+                    vectorCRC[s] = SavedGraph.checksum(matrix.baseAddress! + s * dimension, dimension: dimension).littleEndian
+                    contentCRC[s] = contentChecksums[s].littleEndian
+                }
+            }
+            offsets[slots] = UInt64(byteAt).littleEndian
+            for (i, s) in liveSlots.enumerated() { byID[i] = UInt32(s).littleEndian }
+            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base + idsAt, count: idsLength)).littleEndian, at: 104)
+            if vectorsLength > 0 {
+                (base + vectorsAt).copyMemory(from: matrix.baseAddress!, byteCount: vectorsLength)
+            }
+            (base + keywordsAt).copyMemory(from: keywords, byteCount: keywords.count)
+            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 108)).littleEndian, at: 108)
+        }
+        return out
+    }
+}
+
+/// A store's saved index (`StoreImage` and the graph file beside it) searched where it lies:
+/// what a process that opens a large store to answer a few searches uses instead of loading
+/// every row. Vector search walks the saved graph over the mapped vectors; keyword search runs
+/// on the mapped keyword index. Memories are not held: `accept` asks the caller about an id
+/// (the caller reads the memory from its store and applies its filter).
+///
+/// Only pages a search touches become resident: at 100k x 384 a recall reads a few thousand
+/// rows of the 154 MB of vectors.
+///
+/// Immutable after `init`: any number of threads may search it.
+public final class MappedVectorIndex: @unchecked Sendable {
+    public let dimension: Int
+    public let metric: Metric
+    /// The store's sequence number the image reflects.
+    public let stamp: Int64
+    /// Memories in the image.
+    public let count: Int
+    private let file: MappedFile
+    private let graph: HNSWGraph
+    private let settings: VectorIndexSettings
+    private let keywords: MappedKeywordIndex
+    private let slots: Int
+    private let offsets: UnsafePointer<UInt64>
+    private let vectorCRC: UnsafePointer<UInt32>
+    private let contentCRC: UnsafePointer<UInt32>
+    private let byID: UnsafePointer<UInt32>
+    private let idBytes: UnsafePointer<UInt8>
+    private let vectors: UnsafePointer<Float>
+
+    /// Maps the image at `image` and reads the graph file at `graphFile` it was written with.
+    /// - Throws: `.io` when a file cannot be read, `.corrupt` with the reason when one is
+    ///   damaged, of another format, or they do not belong together or to this store (dimension,
+    ///   metric, graph settings). Nothing here is the store's data: the caller loads its rows.
+    public init(image: String, graphFile: String, dimension: Int, metric: Metric, settings: VectorIndexSettings) throws(StrataError) {
+        func bad(_ why: String) -> StrataError { StrataError(.corrupt, why) }
+        let file = try MappedFile(image, what: "index image")
+        let bytes = file.bytes
+        guard bytes.count >= StoreImage.headerBytes, memcmp(bytes.baseAddress!, StoreImage.magic, 8) == 0 else {
+            throw bad("it is not a Strata index image")
+        }
+        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        func u64(_ at: Int) -> Int { Int(truncatingIfNeeded: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))) }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<108])) == u32(108) else { throw bad("its header checksum does not match") }
+        guard u32(8) == StoreImage.version else { throw bad("it has another format version") }
+        guard Int(u32(12)) == dimension, u32(16) == SavedGraph.metricCode(metric) else {
+            throw bad("it was written for another dimension or metric")
+        }
+        let slots = u64(32), live = u64(40)
+        let idsAt = u64(56), idsLength = u64(64), vectorsAt = u64(72), vectorsLength = u64(80), keywordsAt = u64(88), keywordsLength = u64(96)
+        let n = bytes.count
+        guard slots >= 0, slots <= n, live >= 0, live <= slots, vectorsLength == slots * dimension * 4,
+              [idsAt, vectorsAt, keywordsAt].allSatisfy({ $0 >= StoreImage.headerBytes && $0 % 64 == 0 && $0 <= n }),
+              idsLength >= 0, idsLength <= n - idsAt, vectorsLength <= n - vectorsAt, keywordsLength >= 0, keywordsLength == n - keywordsAt,
+              idsAt + idsLength <= vectorsAt, vectorsAt + vectorsLength <= keywordsAt else {
+            throw bad("its header is inconsistent (\(n) bytes)")
+        }
+        guard let identity = StoreImage.graphIdentity(graphFile) else { throw bad("the graph file \"\(graphFile)\" is missing") }
+        guard identity.size == u64(24), identity.crc == u32(20) else {
+            throw bad("the graph file beside it was written at another time")
+        }
+        let ids = UnsafeRawBufferPointer(rebasing: bytes[idsAt..<(idsAt + idsLength)])
+        guard CRC32C.checksum(ids) == u32(104) else { throw bad("its ids checksum does not match") }
+        let arrays = StoreImage.idArrays(slots: slots, live: live, idBytes: 0)
+        var at = idsAt
+        let base = bytes.baseAddress!
+        offsets = (base + at).assumingMemoryBound(to: UInt64.self)
+        at += StoreImage.align(arrays[0], 8)
+        vectorCRC = (base + at).assumingMemoryBound(to: UInt32.self)
+        at += StoreImage.align(arrays[1], 8)
+        contentCRC = (base + at).assumingMemoryBound(to: UInt32.self)
+        at += StoreImage.align(arrays[2], 8)
+        byID = (base + at).assumingMemoryBound(to: UInt32.self)
+        at += StoreImage.align(arrays[3], 8)
+        idBytes = (base + at).assumingMemoryBound(to: UInt8.self)
+        let idByteCount = idsAt + idsLength - at
+        guard offsets[0] == 0, Int(offsets[slots]) <= idByteCount else { throw bad("its id table is out of range") }
+        for s in 0..<slots where offsets[s] > offsets[s + 1] { throw bad("its id table is out of order") }
+        for i in 0..<live where Int(byID[i]) >= slots { throw bad("its id lookup table is out of range") }
+        vectors = (base + vectorsAt).assumingMemoryBound(to: Float.self)
+        file.adviseRandom(vectorsAt..<(vectorsAt + vectorsLength))
+        keywords = try MappedKeywordIndex(bytes: UnsafeRawBufferPointer(rebasing: bytes[keywordsAt..<n]))
+        // Checked: hand the pages back. A search faults in the few it reads (the postings of its
+        // words, the ids of its hits) instead of the process keeping both sections resident.
+        file.release(idsAt..<(idsAt + idsLength))
+        file.release(keywordsAt..<n)
+        // The graph, as a full open restores it.
+        let saved: SavedGraph
+        do {
+            saved = try SavedGraph(file: graphFile)
+        } catch {
+            throw bad("graph file \"\(graphFile)\": \(error.message)")
+        }
+        guard saved.rows == slots, saved.dimension == dimension, saved.metric == metric, saved.m == settings.m,
+              saved.efConstruction == settings.efConstruction else {
+            throw bad("the graph file does not match it or the index settings")
+        }
+        graph = HNSWGraph(saved: saved, settings: settings)
+        self.file = file
+        self.dimension = dimension
+        self.metric = metric
+        self.settings = settings
+        self.slots = slots
+        stamp = Int64(u64(48))
+        count = live
+    }
+
+    /// The id of slot `s` ("" when free).
+    private func id(_ s: Int) -> String {
+        let from = Int(offsets[s])
+        return String(decoding: UnsafeBufferPointer(start: idBytes + from, count: Int(offsets[s + 1]) - from), as: UTF8.self)
+    }
+
+    /// The slot holding `id`, by binary search of the sorted table.
+    private func slot(of id: String) -> Int? {
+        var key = id
+        return key.withUTF8 { w -> Int? in
+            var lo = 0, hi = count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let s = Int(byID[mid])
+                let from = Int(offsets[s]), length = Int(offsets[s + 1]) - from
+                let c = w.count == 0 || length == 0 ? 0 : memcmp(idBytes + from, w.baseAddress!, min(length, w.count))
+                let order = c != 0 ? Int(c) : length - w.count
+                if order == 0 { return s }
+                if order < 0 { lo = mid + 1 } else { hi = mid }
+            }
+            return nil
+        }
+    }
+
+    /// Whether the image holds `id` with this vector and this content, so that an update
+    /// which leaves both as they were (an access count, a metadata change) leaves the image
+    /// right. The vector matches when it is the image's row, or becomes it when kept (for
+    /// cosine, unit length: the vector `get` answers is the kept one, and keeping it again need
+    /// not give the same bits).
+    public func holds(id: String, vector: [Float], content: String) -> Bool {
+        guard let s = slot(of: id), vector.count == dimension,
+              StoreImage.contentChecksum(content) == UInt32(littleEndian: contentCRC[s]) else { return false }
+        let expected = UInt32(littleEndian: vectorCRC[s])
+        func crc(_ v: [Float]) -> UInt32 { v.withUnsafeBufferPointer { SavedGraph.checksum($0.baseAddress!, dimension: dimension) } }
+        if crc(vector) == expected { return true }
+        return metric == .cosine && crc(keep(vector)) == expected
+    }
+
+    /// `vector` as `InMemoryVectorStore` keeps it (the same rule and arithmetic, so the same bits).
+    private func keep(_ vector: [Float]) -> [Float] { Vectors.normalized(vector) }
+
+    /// The k nearest memories to `query` (given as the caller has it; normalised here for
+    /// cosine) that `filter` matches, nearest first, scored as `InMemoryVectorStore` scores them;
+    /// or nil when that store would not answer from its graph (a filter selective enough for
+    /// its exact plan, or one the walk could not satisfy k times): the caller loads the rows and
+    /// asks it. `memory` reads a memory by id from the store (nil: not there).
+    /// - Throws: `.corrupt` when a hit's row in the image no longer matches its checksum.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, filter: Filter?,
+                       memory: (String) throws(StrataError) -> Memory?) throws(StrataError) -> [(id: String, score: Float)]? {
+        guard k > 0, count > 0 else { return [] }
+        let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+        let ef = ef ?? settings.efSearch
+        var failure: StrataError?
+        func matches(_ f: Filter, _ id: String) -> Bool {
+            do throws(StrataError) {
+                return try memory(id).map(f.matches) ?? false
+            } catch {
+                failure = failure ?? error
+                return false
+            }
+        }
+        if let filter {
+            // The plan as the loaded store would choose it, with the filter's selectivity taken
+            // from a sample (the store's metadata index is not loaded): a fraction small enough
+            // for the exact plan there is answered by the loaded store here too.
+            let step = max(1, slots / 256)
+            var seen = 0, matched = 0
+            for s in stride(from: 0, to: slots, by: step) where offsets[s] != offsets[s + 1] {
+                seen += 1
+                if matches(filter, id(s)) { matched += 1 }
+            }
+            if let failure { throw failure }
+            let fraction = Double(max(matched, 1)) / Double(max(seen, 1))
+            let plan = SearchPlan.choose(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
+                                         candidates: Int((fraction * Double(count)).rounded(.up)), sample: { _ in fraction })
+            guard plan == .graph else { return nil }
+        }
+        let q = metric == .cosine ? Vectors.normalized(query) : query
+        let rows = GraphRows(base: vectors, dimension: dimension)
+        // The walk's filter is an optional (so escaping) closure; it does not outlive the walk.
+        let found = withoutActuallyEscaping(matches) { matches in
+            q.withUnsafeBufferPointer { qp in
+                graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef,
+                             accept: filter.map { f in { matches(f, self.id(Int($0))) } })
+            }
+        }
+        if let failure { throw failure }
+        if filter != nil, found.count < k { return nil }
+        var out: [(id: String, score: Float)] = []
+        out.reserveCapacity(found.count)
+        for hit in found {
+            let s = Int(hit.node)
+            guard SavedGraph.checksum(rows.row(hit.node), dimension: dimension) == UInt32(littleEndian: vectorCRC[s]) else {
+                throw StrataError(.corrupt, "index image: the vector of slot \(s) (\(id(s))) does not match its checksum")
+            }
+            out.append((id(s), Float(Double(-hit.distance))))
+        }
+        return out
+    }
+
+    /// BM25 top k among the memories `filter` matches (`MappedKeywordIndex.search`), as
+    /// `InMemoryVectorStore.keywordSearch` ranks them.
+    public func keywordSearch(_ query: String, k: Int, filter: Filter?,
+                              memory: (String) throws(StrataError) -> Memory?) throws(StrataError) -> [(id: String, score: Double)] {
+        let filter = filter.flatMap { $0.isAlways ? nil : $0 }
+        var failure: StrataError?
+        let hits = keywords.search(query, k: k) { id in
+            guard let filter else { return true }
+            do throws(StrataError) {
+                return try memory(id).map(filter.matches) ?? false
+            } catch {
+                failure = failure ?? error
+                return false
+            }
+        }
+        if let failure { throw failure }
+        return hits
+    }
+}
