@@ -12,7 +12,8 @@ import StrataCore
 /// 0.95 with 0.998; each candidate is then checked exactly. Clusters are components, so a pair
 /// missed by hashing is still joined through any other member both are close to.
 ///
-/// Signatures are one matrix product (OpenBLAS sgemm) of the vectors by the hyperplanes.
+/// Signatures are one matrix product (the packed sgemm, `PackedProduct`) of the vectors by the
+/// hyperplanes.
 public struct NearDuplicates {
     public var threshold: Float
     public var bits = 12

@@ -47,6 +47,36 @@ def test_the_graph_is_saved_beside_the_store_and_a_fresh_process_uses_it_silentl
     assert hits and hits[0]["content"].endswith("report 321 on project 30")
 
 
+def test_the_index_image_serves_fresh_processes_and_a_damaged_one_is_replaced(tmp_path):
+    # A fresh process answers from the image its last writer saved (mapped, rows not loaded):
+    # the same hits as a process that loads the rows (lazy_open false), and writes by other
+    # processes seen. A damaged image is never used: the rows load, silently, and the image is
+    # written again when that process closes.
+    s = indexed(tmp_path, 1500, HNSW)
+    folder = tmp_path / ".strata"
+    image = folder / "strata.db.image"
+    assert image.exists() and image.stat().st_size > 1500 * 64 * 4
+    config = json.loads((folder / "strata.json").read_text())
+    # Access counts off: a recall's access bump would change the next recall's ranking.
+    config["recall"] = {"track_access": False}
+    def recall(lazy: bool, text: str) -> list:
+        config["store"]["options"]["lazy_open"] = lazy
+        (folder / "strata.json").write_text(json.dumps(config))
+        r = s.ok("recall", text, "--json", "-k", "8")
+        assert r.err == "", r.err
+        return [(h["id"], h["content"]) for h in json.loads(r.out)["hits"]]
+    for q in ["report 321 on project 30", "alpha bravo", "zulu report 1499"]:
+        assert recall(True, q) == recall(False, q), q
+    s.ok("add", "a memory written by another process about quokkas")
+    assert recall(True, "quokkas")[0][1] == "a memory written by another process about quokkas"
+    size = image.stat().st_size
+    with open(image, "r+b") as f:
+        f.truncate(size // 2)
+    assert recall(True, "quokkas")[0][1] == "a memory written by another process about quokkas"
+    assert image.stat().st_size >= size, "the process that loaded the rows wrote the image again"
+    assert recall(True, "report 321 on project 30") == recall(False, "report 321 on project 30")
+
+
 def test_a_bad_index_option_is_refused_by_name(tmp_path):
     s = Store(tmp_path)
     folder = tmp_path / ".strata"
