@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import StrataCore
+import Synchronization
 
 /// The in-process index of a persistent store, written beside it (`PATH.image`) so that another
 /// process can answer searches from a mapping instead of loading every row: each slot's memory
@@ -118,10 +119,13 @@ public enum StoreImage {
 /// on the mapped keyword index. Memories are not held: `accept` asks the caller about an id
 /// (the caller reads the memory from its store and applies its filter).
 ///
-/// Only pages a search touches become resident: at 100k x 384 a recall reads a few thousand
-/// rows of the 154 MB of vectors.
+/// Vectors are read, not mapped: a search reads each row it needs once (`pread`, into memory
+/// reserved for all of them but resident only where written). A mapping would let the kernel
+/// map the cached pages around every page a row faults in (16 at a time, whatever `madvise`
+/// says), and the few thousand scattered rows a recall reads would make most of a cached 150 MB
+/// file resident: measured, 104 MB of it for one recall at 100k x 384.
 ///
-/// Immutable after `init`: any number of threads may search it.
+/// Thread-safe: any number of threads may search it (rows are read in under a lock).
 public final class MappedVectorIndex: @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
@@ -139,7 +143,8 @@ public final class MappedVectorIndex: @unchecked Sendable {
     private let contentCRC: UnsafePointer<UInt32>
     private let byID: UnsafePointer<UInt32>
     private let idBytes: UnsafePointer<UInt8>
-    private let vectors: UnsafePointer<Float>
+    /// The rows read so far, at their places in memory reserved for every row.
+    private let rows: VectorRows
 
     /// Maps the image at `image` and reads the graph file at `graphFile` it was written with.
     /// - Throws: `.io` when a file cannot be read, `.corrupt` with the reason when one is
@@ -190,8 +195,7 @@ public final class MappedVectorIndex: @unchecked Sendable {
         guard offsets[0] == 0, Int(offsets[slots]) <= idByteCount else { throw bad("its id table is out of range") }
         for s in 0..<slots where offsets[s] > offsets[s + 1] { throw bad("its id table is out of order") }
         for i in 0..<live where Int(byID[i]) >= slots { throw bad("its id lookup table is out of range") }
-        vectors = (base + vectorsAt).assumingMemoryBound(to: Float.self)
-        file.adviseRandom(vectorsAt..<(vectorsAt + vectorsLength))
+        rows = try VectorRows(path: image, at: vectorsAt, rows: slots, dimension: dimension)
         keywords = try MappedKeywordIndex(bytes: UnsafeRawBufferPointer(rebasing: bytes[keywordsAt..<n]))
         // Checked: hand the pages back. A search faults in the few it reads (the postings of its
         // words, the ids of its hits) instead of the process keeping both sections resident.
@@ -296,7 +300,8 @@ public final class MappedVectorIndex: @unchecked Sendable {
             guard plan == .graph else { return nil }
         }
         let q = metric == .cosine ? Vectors.normalized(query) : query
-        let rows = GraphRows(base: vectors, dimension: dimension)
+        let vectorRows = self.rows
+        let rows = GraphRows(base: vectorRows.base, dimension: dimension, ensure: { vectorRows.ensure($0, $1) })
         // The walk's filter is an optional (so escaping) closure; it does not outlive the walk.
         let found = withoutActuallyEscaping(matches) { matches in
             q.withUnsafeBufferPointer { qp in
@@ -305,6 +310,9 @@ public final class MappedVectorIndex: @unchecked Sendable {
             }
         }
         if let failure { throw failure }
+        if let unread = vectorRows.takeFailure() {
+            throw StrataError(.corrupt, "index image: \(unread)")
+        }
         if filter != nil, found.count < k { return nil }
         var out: [(id: String, score: Float)] = []
         out.reserveCapacity(found.count)
@@ -335,5 +343,78 @@ public final class MappedVectorIndex: @unchecked Sendable {
         }
         if let failure { throw failure }
         return hits
+    }
+}
+
+/// The vectors section of an image, read row by row as searches need them (see
+/// `MappedVectorIndex`): memory for every row is reserved at once (anonymous, so it costs
+/// nothing until written) and each row is read into its place the first time it is asked for.
+final class VectorRows: @unchecked Sendable {
+    let base: UnsafePointer<Float>
+    private let memory: UnsafeMutableRawPointer?
+    private let bytes: Int
+    private let rowBytes: Int
+    private let offset: Int
+    private let fd: Int32
+    private let path: String
+    /// One bit per row read; the first read that failed.
+    private let state: Mutex<(read: [UInt64], failure: String?)>
+
+    init(path: String, at offset: Int, rows: Int, dimension: Int) throws(StrataError) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StrataError(.io, "cannot open index image \(path): \(String(cString: strerror(errno)))") }
+        self.path = path
+        self.offset = offset
+        rowBytes = dimension * 4
+        bytes = rows * rowBytes
+        if bytes > 0 {
+            guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), p != MAP_FAILED else {
+                close(fd)
+                throw StrataError(.io, "cannot reserve \(bytes) bytes for the vectors of \(path): \(String(cString: strerror(errno)))")
+            }
+            memory = p
+            base = UnsafePointer(p.assumingMemoryBound(to: Float.self))
+        } else {
+            memory = nil
+            base = UnsafePointer(bitPattern: 64)!  // never read: there are no rows
+        }
+        state = Mutex(([UInt64](repeating: 0, count: (rows + 63) / 64), nil))
+    }
+
+    deinit {
+        if let memory { munmap(memory, bytes) }
+        close(fd)
+    }
+
+    /// Reads in every row of `nodes` not read yet. A row that cannot be read is left zero and
+    /// the failure kept for `takeFailure`.
+    func ensure(_ nodes: UnsafePointer<UInt32>, _ count: Int) {
+        guard let memory else { return }
+        state.withLock { s in
+            for i in 0..<count {
+                let n = Int(nodes[i])
+                let bit: UInt64 = 1 << UInt64(n & 63)
+                guard s.read[n >> 6] & bit == 0 else { continue }
+                s.read[n >> 6] |= bit
+                var done = 0
+                while done < rowBytes {
+                    let got = pread(fd, memory + n * rowBytes + done, rowBytes - done, off_t(offset + n * rowBytes + done))
+                    if got < 0, errno == EINTR { continue }
+                    guard got > 0 else {
+                        if s.failure == nil { s.failure = "cannot read row \(n) of \(path): \(got < 0 ? String(cString: strerror(errno)) : "the file ends early")" }
+                        break
+                    }
+                    done += got
+                }
+            }
+        }
+    }
+
+    /// The first failed read since the last call, if any.
+    func takeFailure() -> String? {
+        state.withLock { s in
+            defer { s.failure = nil }
+            return s.failure
+        }
     }
 }

@@ -60,15 +60,6 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(base + from, to - from, MADV_DONTNEED)
     }
 
-    /// Says `range` is read at random: a fault maps only the page it needs, not the pages
-    /// around it (which the kernel otherwise maps when they are cached, so a search touching a
-    /// few thousand scattered rows would count most of a cached file as resident).
-    public func adviseRandom(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
-        let from = range.lowerBound / Self.pageSize * Self.pageSize
-        _ = madvise(base + from, range.upperBound - from, MADV_RANDOM)
-    }
-
     /// Asks the kernel to read `range` ahead of use (one call instead of a fault per few pages).
     public func willNeed(_ range: Range<Int>) {
         guard let base, !range.isEmpty else { return }

@@ -28,6 +28,12 @@ extension SQLiteVectorStore {
     /// the image and loads the rows (each check reads the row and a checksum of its vector).
     static let mappedCatchUpLimit = 4096
 
+    /// Records a mapped store reads by id (for filters and hits) before it loads its rows: an
+    /// eighth of them, at least 2,000. A recall reads a few hundred; a process that keeps
+    /// searching (an import de-duplicating each memory, a server) soon reads more than
+    /// loading costs, and from then on it searches the loaded index.
+    static func mappedReadLimit(_ mapped: MappedVectorIndex) -> Int { max(2000, mapped.count / 8) }
+
     /// Maps the saved index when it is there and current. Returns false (and reports nothing:
     /// the load that follows reports what it does with the graph file) otherwise.
     func openMapped(_ state: inout SyncState) throws(StrataError) -> Bool {
@@ -56,6 +62,7 @@ extension SQLiteVectorStore {
     func catchUp(_ mapped: MappedVectorIndex, _ state: inout SyncState) throws(StrataError) -> Bool {
         let seq = try currentSeq()
         guard seq != state.lastSeq else { return true }
+        state.memories = [:]
         guard seq > state.lastSeq else { return false }  // the file went back (restored from a copy)
         let removed = try db.statement("SELECT count(*) FROM removed WHERE seq > ?")
         defer { removed.reset() }
@@ -90,6 +97,7 @@ extension SQLiteVectorStore {
             }
             if let written {
                 state.lastSeq += 1
+                for r in encoded.change.upserts { state.memories[r.memory.id] = nil }
                 return written
             }
         }
@@ -112,8 +120,10 @@ extension SQLiteVectorStore {
     /// A vector search answered from the mapped index, or nil when the rows are (now) loaded
     /// and the caller should ask `index`.
     func searchMapped(_ query: [Float], k: Int, filter: Filter?, _ state: inout SyncState) throws(StrataError) -> [ScoredRecord]? {
-        guard let mapped = state.mapped else { return nil }
-        var reader = MemoryReader(store: self)
+        guard let mapped = try stillMapped(&state) else { return nil }
+        var reader = MemoryReader(store: self, memories: state.memories)
+        defer { state.memories = reader.keptMemories }
+        defer { state.fetched += reader.fetched }
         let hits: [(id: String, score: Float)]?
         do {
             hits = try mapped.search(query, k: k, filter: filter) { (id) throws(StrataError) -> Memory? in try reader.memory(id) }
@@ -131,10 +141,23 @@ extension SQLiteVectorStore {
 
     /// A keyword search answered from the mapped index, or nil as `searchMapped`.
     func keywordSearchMapped(_ query: String, k: Int, filter: Filter?, _ state: inout SyncState) throws(StrataError) -> [ScoredRecord]? {
-        guard let mapped = state.mapped else { return nil }
-        var reader = MemoryReader(store: self)
+        guard let mapped = try stillMapped(&state) else { return nil }
+        var reader = MemoryReader(store: self, memories: state.memories)
+        defer { state.memories = reader.keptMemories }
+        defer { state.fetched += reader.fetched }
         let hits = try mapped.keywordSearch(query, k: k, filter: filter) { (id) throws(StrataError) -> Memory? in try reader.memory(id) }
         return try records(hits.map { ($0.id, Float($0.score)) }, reader: &reader, &state)
+    }
+
+    /// The mapped index, unless the reads by id so far passed `mappedReadLimit` (then the rows
+    /// load now, and nil).
+    private func stillMapped(_ state: inout SyncState) throws(StrataError) -> MappedVectorIndex? {
+        guard let mapped = state.mapped else { return nil }
+        guard state.fetched <= Self.mappedReadLimit(mapped) else {
+            try load(&state, imageStale: false)
+            return nil
+        }
+        return mapped
     }
 
     /// The hits' records; nil (after loading the rows) if one is missing, which a current
@@ -152,18 +175,31 @@ extension SQLiteVectorStore {
         return out
     }
 
-    /// Reads each record once per search: the filter and the answer ask about the same ids.
+    /// Reads each record once per search (the filter and the answer ask about the same ids),
+    /// and each memory once while the file does not change (`SyncState.memories`).
     struct MemoryReader {
         let store: SQLiteVectorStore
-        var cache: [String: StoredRecord?] = [:]
+        var memories: [String: Memory?]
+        var records: [String: StoredRecord?] = [:]
+        /// Records read from the file by this reader.
+        var fetched = 0
+        /// Memories to keep for later searches: at most `limit`, so the cache stays small
+        /// (about 300 bytes a memory).
+        static let limit = 8192
+        var keptMemories: [String: Memory?] { memories.count <= Self.limit ? memories : [:] }
 
         mutating func record(_ id: String) throws(StrataError) -> StoredRecord? {
-            if let known = cache[id] { return known }
+            if let known = records[id] { return known }
             let r = try store.fetch(id: id)
-            cache[id] = r
+            fetched += 1
+            records[id] = r
+            memories[id] = r?.memory
             return r
         }
 
-        mutating func memory(_ id: String) throws(StrataError) -> Memory? { try record(id)?.memory }
+        mutating func memory(_ id: String) throws(StrataError) -> Memory? {
+            if let known = memories[id] { return known }
+            return try record(id)?.memory
+        }
     }
 }

@@ -73,6 +73,12 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         /// While the rows are not loaded: the index saved beside the file, searched in place
         /// (SQLiteMappedIndex.swift). Nil once the rows are in `index`.
         var mapped: MappedVectorIndex?
+        /// While mapped: memories read by id for filters, kept across searches (nil: no such
+        /// memory), emptied whenever the file changes. A filtered search samples the same rows
+        /// every time (to choose its plan), so a run of searches reads them once.
+        var memories: [String: Memory?] = [:]
+        /// While mapped: records read by id since the open (see `mappedReadLimit`).
+        var fetched = 0
     }
 
     let db: SQLiteConnection
@@ -147,6 +153,8 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// - Parameter imageStale: whether the image beside the file must be written again at close.
     func load(_ state: inout SyncState, imageStale: Bool) throws(StrataError) {
         state.mapped = nil
+        state.memories = [:]
+        state.fetched = 0
         state.lastSeq = 0
         state.dataVersion = -1
         if !path.isEmpty { index.beginRestore(graphFile: graphPath) }

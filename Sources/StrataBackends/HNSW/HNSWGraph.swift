@@ -11,6 +11,9 @@ import Glibc
 struct GraphRows {
     let base: UnsafePointer<Float>
     let dimension: Int
+    /// Called with the nodes whose rows a search is about to read, before it reads them: rows
+    /// that are not in memory yet are read in (`MappedVectorIndex`). Nil: every row is there.
+    var ensure: ((UnsafePointer<UInt32>, Int) -> Void)? = nil
 
     @inline(__always)
     func row(_ node: UInt32) -> UnsafePointer<Float> { base + Int(node) * dimension }
@@ -175,6 +178,7 @@ final class HNSWGraph: @unchecked Sendable {
         guard entry >= 0, k > 0 else { return [] }
         return scratch.withScratch(nodes: capacity) { s in
             var current = UInt32(entry)
+            withUnsafePointer(to: current) { rows.ensure?($0, 1) }
             var currentDistance = distance(query, rows.row(current))
             if maxLevel > 0 {
                 for layer in stride(from: maxLevel, through: 1, by: -1) {
@@ -202,6 +206,7 @@ final class HNSWGraph: @unchecked Sendable {
         while changed {
             changed = false
             let count = copyList(current, layer, into: s.list, locked: locked)
+            rows.ensure?(s.list + 1, count)
             strata_graph_distances(query, rows.base, dimension, s.list + 1, count, l2 ? 1 : 0, s.distances)
             for i in 0..<count where s.distances[i] < currentDistance {
                 currentDistance = s.distances[i]
@@ -289,6 +294,7 @@ final class HNSWGraph: @unchecked Sendable {
                 i += 1
             }
             guard fresh > 0 else { continue }
+            rows.ensure?(ids, fresh)
             strata_graph_distances(query, rows.base, dimension, ids, fresh, l2, distances)
             for i in 0..<fresh {
                 let d = distances[i]
