@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import StrataCore
-import StrataMiniLM
+@testable import StrataMiniLM
 import Testing
 
 let repository: String = {
@@ -223,8 +223,37 @@ struct Reference {
     }
 
     func remove(_ dir: String) {
-        for file in ["vocab.txt", "config.json", "model.safetensors"] { unlink(dir + "/" + file) }
+        for file in ["vocab.txt", "config.json", "model.safetensors", WeightsDigestCache.fileName] { unlink(dir + "/" + file) }
         rmdir(dir)
+    }
+
+    /// The digest is remembered beside the model and used while the file is the same file; a
+    /// changed file (same size, one weight changed) is digested again, and a remembered digest
+    /// for another identity is never used.
+    @Test func theWeightsDigestIsRememberedUntilTheFileChanges() throws {
+        let dir = try folder("digest") { _ in }
+        defer { remove(dir) }
+        let first = try MiniLMModel(directory: dir).weightsDigest
+        let cache = dir + "/" + WeightsDigestCache.fileName
+        #expect(access(cache, F_OK) == 0, "the first load remembers the digest")
+        #expect(try MiniLMModel(directory: dir).weightsDigest == first)
+        // A remembered digest for another identity is ignored.
+        let forged = fopen(cache, "wb")!
+        fputs("\(WeightsDigestCache.header)\n1 2 3 4 5 6 7\ndeadbeef\n", forged)
+        fclose(forged)
+        #expect(try MiniLMModel(directory: dir).weightsDigest == first, "another identity: digested again")
+        // The file changed in place, same size: one weight of a tensor the encoder reads.
+        let model = dir + "/model.safetensors"
+        let at = try #require(try Safetensors.Mapped(model, names: ["encoder.layer.3.output.dense.weight"]).entries["encoder.layer.3.output.dense.weight"]).bytes.lowerBound + 4000
+        let f = fopen(model, "r+b")!
+        fseek(f, at, SEEK_SET)
+        var byte: UInt8 = 0
+        fread(&byte, 1, 1, f)
+        byte ^= 0x01
+        fseek(f, at, SEEK_SET)
+        fwrite(&byte, 1, 1, f)
+        fclose(f)
+        #expect(try MiniLMModel(directory: dir).weightsDigest != first, "a changed file is digested again")
     }
 
     func expectError(_ dir: String, _ code: StrataError.Code, mentioning: String) {

@@ -131,20 +131,27 @@ public final class MiniLMModel: @unchecked Sendable {
         // packing pass each tensor once packed, so the process holds the packed products (43 MB)
         // and the few rows of the word table its texts use, not the 91 MB file on top of them.
         let file = weights.file
-        file.willNeed(0..<file.bytes.count)
-        var digest: UInt32 = 0
-        let chunk = 1 << 22
-        for name in wanted.keys.sorted() {
-            let range = weights.entries[name]!.bytes
-            var at = range.lowerBound
-            while at < range.upperBound {
-                let end = min(at + chunk, range.upperBound)
-                digest = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[at..<end]), continuing: digest)
-                file.release(at..<end)
-                at = end
+        // The digest of a file seen before is remembered with its identity (WeightsDigestCache).
+        let identity = WeightsDigestCache.identity(path)
+        if let identity, let known = WeightsDigestCache.remembered(in: directory, identity: identity) {
+            weightsDigest = known
+        } else {
+            file.willNeed(0..<file.bytes.count)
+            var digest: UInt32 = 0
+            let chunk = 1 << 22
+            for name in wanted.keys.sorted() {
+                let range = weights.entries[name]!.bytes
+                var at = range.lowerBound
+                while at < range.upperBound {
+                    let end = min(at + chunk, range.upperBound)
+                    digest = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[at..<end]), continuing: digest)
+                    file.release(at..<end)
+                    at = end
+                }
             }
+            weightsDigest = digest
+            if let identity { WeightsDigestCache.remember(digest, in: directory, identity: identity) }
         }
-        weightsDigest = digest
         func take(_ name: String) -> [Float] {
             defer { file.release(weights.entries[name]!.bytes) }
             return Array(weights.floats(name))
