@@ -22,6 +22,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         body = .object(["error": .object(["status": .string(name), "code": .number(Double(status.code)), "message": .string(message)])])
     }
 
+    /// The message of the answer.
+    public var message: String {
+        guard case .object(let o) = body, case .object(let e)? = o["error"], case .string(let m)? = e["message"] else { return "" }
+        return m
+    }
+
     public static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "UNAUTHORIZED", message) }
     public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "FORBIDDEN", message) }
     public static func busy(_ message: String) -> APIError { APIError(.serviceUnavailable, "UNAVAILABLE", message) }

@@ -12,6 +12,8 @@ public struct ServerOptions: Sendable {
     public var eventRing = 10_000
     /// Events one WebSocket client may fall behind before it is closed as too slow.
     public var clientBuffer = 1_000
+    /// Seconds SIGTERM waits for requests in flight before cancelling them.
+    public var drainSeconds = 30
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 
@@ -29,4 +31,18 @@ public enum WebSocketClose {
     public static let tooSlow: UInt16 = 4008
     /// The client asked to resume from a sequence number the server no longer keeps.
     public static let gone: UInt16 = 4010
+
+    /// A refused connection: 4000 + the HTTP status a request would get (4401 no token, 4403
+    /// another scope, 4422 a bad `since`, 4503 an unreadable token file).
+    public static func refused(_ httpStatus: Int) -> UInt16 { UInt16(4000 + httpStatus) }
+
+    /// A close reason fits in 123 bytes (a control frame's payload is at most 125, 2 of them the code).
+    public static func reason(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            guard out.utf8.count + String(c).utf8.count <= 123 else { break }
+            out.append(c)
+        }
+        return out
+    }
 }

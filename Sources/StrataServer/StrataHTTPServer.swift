@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 import StrataCore
 import StrataEngine
 import StrataWire
@@ -25,8 +26,9 @@ public final class StrataHTTPServer: Sendable {
         service = MemoryService(engine: engine, options: options, tokens: tokens)
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting connections, lets the requests in
-    /// flight finish and returns; the caller then drops the engine, which closes the store.
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections, ends the event streams,
+    /// lets the requests in flight finish (for at most `options.drainSeconds`, after which they are
+    /// cancelled) and returns; the caller then drops the engine, which closes the store.
     /// - Parameter onListening: called once with the port the server listens on (the one given,
     ///   or the one the system chose for port 0).
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
@@ -43,7 +45,13 @@ public final class StrataHTTPServer: Sendable {
             configuration: .init(address: .hostname(service.options.host, port: service.options.port), serverName: nil),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? service.options.port) },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch is CancellationError {
+            logger.warning("requests still running after \(service.options.drainSeconds) s were cancelled")
+        }
     }
 
     static func router(_ s: MemoryService) -> Router<BasicRequestContext> {
@@ -62,6 +70,10 @@ public final class StrataHTTPServer: Sendable {
         router.get("/v1/stats") { request, _ in try await s.stats(request) }
         router.post("/v1/metabolize") { request, _ in try await s.metabolize(request) }
         router.get("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: false) }
+        router.get("/v1/events") { request, _ -> Response in
+            _ = try s.authorize(request, .read, query: true)
+            throw APIError(.upgradeRequired, "UPGRADE_REQUIRED", "/v1/events is a WebSocket: connect with Upgrade: websocket")
+        }
         router.post("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: true) }
         router.get("/v1/snapshots") { request, _ in try await s.snapshots(request) }
         router.post("/v1/snapshots") { request, _ in try await s.snapshot(request) }
@@ -82,13 +94,20 @@ public final class StrataHTTPServer: Sendable {
     static func webSocketRouter(_ s: MemoryService) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.middlewares.add(ErrorAnswers())
-        router.ws("/v1/events") { request, _ in
-            _ = try s.authorize(request, .read, query: true)
-            _ = try since(request)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let access = try s.authorize(context.request, .read, query: true)
-            let resume = try since(context.request)
+        // A refused upgrade can only be an empty 400 (HTTP1WebSocketUpgradeChannel), so every
+        // upgrade is taken and a refusal is a close frame: 4000 + the HTTP status, the message as
+        // the reason (WebSocketClose.refused).
+        router.ws("/v1/events") { inbound, outbound, context in
+            let access: Access
+            let resume: UInt64?
+            do {
+                access = try s.authorize(context.request, .read, query: true)
+                resume = try since(context.request)
+            } catch {
+                let refusal = (error as? APIError) ?? APIError(error as? StrataError ?? StrataError(.internal, "\(error)"))
+                try await outbound.close(.unknown(WebSocketClose.refused(refusal.status.code)), reason: WebSocketClose.reason(refusal.message))
+                return
+            }
             let client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>)
             switch s.events.subscribe(access, since: resume) {
             case .success(let c): client = c
@@ -101,21 +120,35 @@ public final class StrataHTTPServer: Sendable {
                 return
             }
             defer { s.events.unsubscribe(client.id) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                // Inbound messages are not part of this API; reading them notices the client's close.
-                group.addTask { for try await _ in inbound {} }
-                group.addTask {
-                    for await event in client.events { try await outbound.write(.text(event.text)) }
-                    if let missed = s.events.unsubscribe(client.id) {
-                        try await outbound.close(.unknown(WebSocketClose.tooSlow),
-                                                 reason: "too slow: reconnect with since=\(missed - 1)")
-                    }
-                }
-                try await group.next()
-                group.cancelAll()
+            // On SIGTERM the stream ends, so the handler returns and the connection closes
+            // (1000) instead of holding the server open.
+            try await withGracefulShutdownHandler {
+                try await pump(s, client, inbound, outbound)
+            } onGracefulShutdown: {
+                s.events.unsubscribe(client.id)
             }
         }
         return router
+    }
+
+    /// Writes the client's events until its stream ends (the server stops, or the client fell
+    /// too far behind: then closes with `WebSocketClose.tooSlow`) or the client closes.
+    static func pump(
+        _ s: MemoryService, _ client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>),
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Inbound messages are not part of this API; reading them notices the client's close.
+            group.addTask { for try await _ in inbound {} }
+            group.addTask {
+                for await event in client.events { try await outbound.write(.text(event.text)) }
+                if let missed = s.events.unsubscribe(client.id) {
+                    try await outbound.close(.unknown(WebSocketClose.tooSlow), reason: "too slow: reconnect with since=\(missed - 1)")
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
     }
 
     /// `?since=N`: resume after event N.
