@@ -51,12 +51,17 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("event-ring"), help: ArgumentHelp("Events kept for clients that resume (?since=N).", valueName: "n"))
     var eventRing = 10_000
 
+    @Option(name: .customLong("drain-seconds"),
+            help: ArgumentHelp("On SIGTERM, how long requests in flight may finish before they are cancelled.", valueName: "s"))
+    var drainSeconds = 30
+
     @OptionGroup var store: StoreLocation
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1") }
         guard maxPending >= 1 else { throw ValidationError("--max-pending must be at least 1") }
+        guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
         guard eventBuffer >= 1, eventRing >= 1 else { throw ValidationError("--event-buffer and --event-ring must be at least 1") }
     }
 
@@ -70,6 +75,7 @@ struct ServeCommand: ParsableCommand {
             options.maxPending = maxPending
             options.clientBuffer = eventBuffer
             options.eventRing = eventRing
+            options.drainSeconds = drainSeconds
             options.version = StrataVersion.string
             try Self.serve(store: store, options: options)
             printError("strata serve: stopped; the store is closed")
@@ -79,7 +85,13 @@ struct ServeCommand: ParsableCommand {
     /// Opens the engine, serves until a signal, and returns only once the server and the engine
     /// are released (the engine's last reference ends with this function, which closes the store).
     private static func serve(store: StoreLocation, options: ServerOptions) throws(StrataError) {
-        let engine = try store.openEngine()
+        // The server runs the lifecycle schedule itself (LifecycleLoop), on its engine queue.
+        var configuration = try store.configuration()
+        var options = options
+        let host = options.host
+        options.lifecycleSeconds = configuration.lifecycle.scheduleMinutes.map { $0 * 60 }
+        configuration.lifecycle.scheduleMinutes = nil
+        let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
         let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: TokenCommand.file(store))
         var logger = Logger(label: "strata.serve")
         logger.logLevel = .warning
@@ -90,7 +102,7 @@ struct ServeCommand: ParsableCommand {
         Task.detached {
             do {
                 try await server.run(logger: logger) { port in
-                    print("strata serve: listening on http://\(options.host):\(port)")
+                    print("strata serve: listening on http://\(host):\(port)")
                     fflush(nil)
                 }
             } catch {

@@ -2,6 +2,7 @@ import Hummingbird
 import StrataCore
 import StrataEngine
 import StrataWire
+import Synchronization
 
 /// The handlers of `/v1` over one engine: each checks the token, reads the body, and calls one
 /// of StrataWire's JSON verbs (or its decoders and `Answer`, where a token's scope must be
@@ -18,6 +19,8 @@ final class MemoryService: Sendable {
     let tokens: TokenAuthority
     let queue: EngineQueue
     let events: EventFanout
+    /// Scheduled lifecycle cycles run and failed (`LifecycleLoop`).
+    let lifecycle = Mutex(LifecycleLoop.Counts())
 
     init(engine: Engine, options: ServerOptions, tokens: TokenAuthority) {
         self.engine = engine
@@ -303,8 +306,20 @@ final class MemoryService: Sendable {
         return Self.answer(try await queue.run { () throws(StrataError) in try engine.deleteSnapshotJSON(.object(["name": .string(name)])) })
     }
 
+    /// `{"status": "ok", "in_flight", "events", "lifecycle"?}`; `lifecycle` (with a schedule):
+    /// `{"every_seconds", "cycles", "failed", "last_error"}`. Answered without the engine.
     func health() -> Response {
-        Self.answer(.object(["status": .string("ok"), "in_flight": .number(Double(queue.inFlight)), "events": .number(Double(events.lastSeq))]))
+        var o: [String: JSONValue] = [
+            "status": .string("ok"), "in_flight": .number(Double(queue.inFlight)), "events": .number(Double(events.lastSeq)),
+        ]
+        if let seconds = options.lifecycleSeconds {
+            let c = lifecycle.withLock { $0 }
+            o["lifecycle"] = .object([
+                "every_seconds": .number(seconds), "cycles": .number(Double(c.cycles)), "failed": .number(Double(c.failed)),
+                "last_error": c.lastError.map { .string($0) } ?? .null,
+            ])
+        }
+        return Self.answer(.object(o))
     }
 
     func version() -> Response {

@@ -14,6 +14,9 @@ public struct ServerOptions: Sendable {
     public var clientBuffer = 1_000
     /// Seconds SIGTERM waits for requests in flight before cancelling them.
     public var drainSeconds = 30
+    /// Seconds between scheduled lifecycle cycles (`lifecycle.schedule_minutes`), run by the
+    /// server; nil: none. Open the engine without its own schedule when this is set.
+    public var lifecycleSeconds: Double?
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

@@ -45,7 +45,9 @@ public final class StrataHTTPServer: Sendable {
             configuration: .init(address: .hostname(service.options.host, port: service.options.port), serverName: nil),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? service.options.port) },
             logger: logger)
-        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [app]
+        if let seconds = service.options.lifecycleSeconds { services.append(LifecycleLoop(service: service, seconds: seconds, logger: logger)) }
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
         do {
             try await ServiceGroup(configuration: configuration).run()

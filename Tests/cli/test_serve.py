@@ -574,3 +574,28 @@ def test_every_acknowledged_store_survives_a_stop_under_load(folder, sig):
         assert again.ok("GET", "/v1/stats")["memories"] >= len(acked)
     finally:
         assert again.stop()[0] == 0
+
+
+# ---- the lifecycle schedule ------------------------------------------------------------------
+
+def test_the_server_runs_the_lifecycle_schedule_and_counts_cycles(folder):
+    config_path = folder / "store" / "strata.json"
+    config = json.loads(config_path.read_text())
+    config.setdefault("lifecycle", {})["schedule_minutes"] = 0.001
+    config_path.write_text(json.dumps(config))
+    s = Server(folder)
+    try:
+        ws = WebSocket(s.port, "/v1/events")
+        while True:
+            event = ws.events(1)[0]
+            if event["type"] == "lifecycle.metabolized":
+                break
+        assert event["memory_id"] == "strata:lifecycle" and event["memory"] is None
+        ws.close()
+        while (health := s.ok("GET", "/v1/health"))["lifecycle"]["cycles"] < 2:
+            pass
+        assert health["lifecycle"]["every_seconds"] == pytest.approx(0.06)
+        assert health["lifecycle"]["failed"] == 0 and health["lifecycle"]["last_error"] is None
+        assert s.ok("GET", "/v1/stats")["lifecycle"]["cycles"] >= 2
+    finally:
+        assert s.stop()[0] == 0
