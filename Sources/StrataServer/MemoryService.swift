@@ -229,8 +229,15 @@ final class MemoryService: Sendable {
             if case .string(let id)? = o["id"] {
                 _ = try await visibleMemory(id, access)
             } else if o["filter"] != nil {
-                let named: ScopePath? = if case .string(let s)? = o["scope"] { try ScopePath(s) } else { nil }
-                if let scope = try Self.scope(named, access) { o["scope"] = .string(scope.description) }
+                // A scope of the wrong type is left for the decoder to name.
+                switch o["scope"] {
+                case nil, .null?:
+                    if let scope = try Self.scope(nil, access) { o["scope"] = .string(scope.description) }
+                case .string(let s)?:
+                    _ = try Self.scope(try ScopePath(s), access)
+                default:
+                    break
+                }
                 json = .object(o)
             }
         }

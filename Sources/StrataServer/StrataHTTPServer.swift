@@ -10,7 +10,7 @@ import StrataWire
 /// of the same handlers) and the WebSocket `/v1/events`, over one engine.
 ///
 ///     let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: "/data/store/tokens.json")
-///     try await server.run { port in print("listening on \(port)") }
+///     try await server.run(logger: Logger(label: "strata.serve")) { port in print("listening on \(port)") }
 public final class StrataHTTPServer: Sendable {
     let service: MemoryService
 

@@ -437,6 +437,16 @@ def test_token_matrix(folder):
         assert s.error(503, "GET", "/v1/stats", token=root)["status"] == "UNAVAILABLE"
         path.write_text(good)
         s.ok("GET", "/v1/stats", token=root)
+
+        # Forgetting everything with a scoped token forgets what its scope owns, nothing else.
+        writer = tokens[("org/a", "write")]
+        s.error(403, "POST", "/v1/forget", {"filter": {}, "all": True, "scope": "org/b"}, writer)
+        forgotten = s.ok("POST", "/v1/forget", {"filter": {}, "all": True}, writer)["forgotten"]
+        assert ids["org/a"] in forgotten
+        for mid in forgotten:
+            s.error(404, "GET", f"/v1/memories/{mid}", token=root)
+        for scope in ("", "org/b"):
+            s.ok("GET", f"/v1/memories/{ids[scope]}", token=root)
     finally:
         assert s.stop()[0] == 0
 
@@ -599,3 +609,17 @@ def test_the_server_runs_the_lifecycle_schedule_and_counts_cycles(folder):
         assert s.ok("GET", "/v1/stats")["lifecycle"]["cycles"] >= 2
     finally:
         assert s.stop()[0] == 0
+
+
+def test_two_servers_on_one_sqlite_store_see_each_other(folder):
+    a, b = Server(folder), Server(folder)
+    try:
+        mid = store(a, "written through the first server")
+        assert b.ok("GET", f"/v1/memories/{mid}")["content"] == "written through the first server"
+        assert [h["id"] for h in b.ok("POST", "/v1/recall", {"query": "first server", "k": 1})["hits"]] == [mid]
+        b.ok("PATCH", f"/v1/memories/{mid}", {"content": "changed through the second server"})
+        assert a.ok("GET", f"/v1/memories/{mid}")["content"] == "changed through the second server"
+        b.ok("DELETE", f"/v1/memories/{mid}")
+        a.error(404, "GET", f"/v1/memories/{mid}")
+    finally:
+        assert a.stop()[0] == 0 and b.stop()[0] == 0
