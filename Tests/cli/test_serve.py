@@ -511,6 +511,53 @@ def test_events_follow_the_token_scope(folder):
         assert s.stop()[0] == 0
 
 
+def test_event_matrix_every_token_gets_its_scope_subtree_only(folder):
+    tokens = {(scope, role): token(folder, scope, role)["secret"] for scope in SCOPES for role in ROLES}
+    s = Server(folder)
+    try:
+        clients = {key: WebSocket(s.port, f"/v1/events?token={secret}") for key, secret in tokens.items()}
+        root = tokens[("", "admin")]
+        stored = {scope: store(s, f"event of {scope or 'root'}", root, scope=scope) for scope in SCOPES}
+        # Events arrive in order, so a client has seen everything once its scope's last one is in.
+        last = {scope: store(s, f"last of {scope}", root, scope=scope) for scope in ("org/a", "org/b")}
+        for (scope, role), ws in clients.items():
+            want = [stored[x] for x in SCOPES if scope in ("", x)] + [last[x] for x in ("org/a", "org/b") if scope in ("", x)]
+            got = [e["memory_id"] for e in ws.events(len(want))]
+            assert got == want, f"{role} on {scope!r}"
+            ws.close()
+    finally:
+        assert s.stop()[0] == 0
+
+
+def test_health_answers_while_engine_calls_run_and_a_full_queue_is_503(folder):
+    s = Server(folder, "--max-pending", "2")
+    try:
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"memory {i} about the weather"} for i in range(300)]}, status=201)
+        statuses, stop = [], threading.Event()
+
+        def recall():
+            while not stop.is_set():
+                code, answer, _ = s.call("POST", "/v1/recall", {"query": "weather memory", "k": 50})
+                statuses.append((code, answer))
+
+        threads = [threading.Thread(target=recall) for _ in range(6)]
+        for t in threads:
+            t.start()
+        # /v1/health is answered without the engine: it reports calls in flight instead of waiting for them.
+        while s.ok("GET", "/v1/health")["in_flight"] == 0:
+            pass
+        while not any(code == 503 for code, _ in statuses):
+            pass
+        stop.set()
+        for t in threads:
+            t.join()
+        busy = next(answer for code, answer in statuses if code == 503)["error"]
+        assert busy["status"] == "UNAVAILABLE" and "--max-pending" in busy["message"]
+        assert {code for code, _ in statuses} <= {200, 503}
+    finally:
+        assert s.stop()[0] == 0
+
+
 def test_a_slow_client_is_closed_with_4008_and_others_keep_up(folder):
     s = Server(folder, "--event-buffer", "4")
     try:
