@@ -55,12 +55,17 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("On SIGTERM, how long requests in flight may finish before they are cancelled.", valueName: "s"))
     var drainSeconds = 30
 
+    @Option(name: .customLong("anomaly-scan-minutes"),
+            help: ArgumentHelp("Scan for anomalies every this many minutes, publishing each as an anomaly.detected event.", valueName: "m"))
+    var anomalyScanMinutes: Double?
+
     @OptionGroup var store: StoreLocation
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1") }
         guard maxPending >= 1 else { throw ValidationError("--max-pending must be at least 1") }
+        if let m = anomalyScanMinutes, !(0.001...1e7).contains(m) { throw ValidationError("--anomaly-scan-minutes must be in 0.001...10000000") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
         guard eventBuffer >= 1, eventRing >= 1 else { throw ValidationError("--event-buffer and --event-ring must be at least 1") }
     }
@@ -76,6 +81,7 @@ struct ServeCommand: ParsableCommand {
             options.clientBuffer = eventBuffer
             options.eventRing = eventRing
             options.drainSeconds = drainSeconds
+            options.anomalyScanSeconds = anomalyScanMinutes.map { $0 * 60 }
             options.version = StrataVersion.string
             try Self.serve(store: store, options: options)
             printError("strata serve: stopped; the store is closed")

@@ -2,7 +2,6 @@ import Hummingbird
 import StrataCore
 import StrataEngine
 import StrataWire
-import Synchronization
 
 /// The handlers of `/v1` over one engine: each checks the token, reads the body, and calls one
 /// of StrataWire's JSON verbs (or its decoders and `Answer`, where a token's scope must be
@@ -19,8 +18,9 @@ final class MemoryService: Sendable {
     let tokens: TokenAuthority
     let queue: EngineQueue
     let events: EventFanout
-    /// Scheduled lifecycle cycles run and failed (`LifecycleLoop`).
-    let lifecycle = Mutex(LifecycleLoop.Counts())
+    /// Scheduled lifecycle cycles and anomaly scans, run and failed (`ScheduledWork`).
+    let lifecycle: ScheduleCounts?
+    let anomalyScan: ScheduleCounts?
 
     init(engine: Engine, options: ServerOptions, tokens: TokenAuthority) {
         self.engine = engine
@@ -28,6 +28,8 @@ final class MemoryService: Sendable {
         self.tokens = tokens
         queue = EngineQueue(limit: options.maxPending)
         events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
+        lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
+        anomalyScan = options.anomalyScanSeconds.map(ScheduleCounts.init)
     }
 
     // MARK: - Access
@@ -313,19 +315,14 @@ final class MemoryService: Sendable {
         return Self.answer(try await queue.run { () throws(StrataError) in try engine.deleteSnapshotJSON(.object(["name": .string(name)])) })
     }
 
-    /// `{"status": "ok", "in_flight", "events", "lifecycle"?}`; `lifecycle` (with a schedule):
-    /// `{"every_seconds", "cycles", "failed", "last_error"}`. Answered without the engine.
+    /// `{"status": "ok", "in_flight", "events", "lifecycle"?, "anomaly_scan"?}`, the last two
+    /// when scheduled: `{"every_seconds", "runs", "failed", "last_error"}`. Answered without the engine.
     func health() -> Response {
         var o: [String: JSONValue] = [
             "status": .string("ok"), "in_flight": .number(Double(queue.inFlight)), "events": .number(Double(events.lastSeq)),
         ]
-        if let seconds = options.lifecycleSeconds {
-            let c = lifecycle.withLock { $0 }
-            o["lifecycle"] = .object([
-                "every_seconds": .number(seconds), "cycles": .number(Double(c.cycles)), "failed": .number(Double(c.failed)),
-                "last_error": c.lastError.map { .string($0) } ?? .null,
-            ])
-        }
+        if let lifecycle { o["lifecycle"] = lifecycle.json }
+        if let anomalyScan { o["anomaly_scan"] = anomalyScan.json }
         return Self.answer(.object(o))
     }
 

@@ -17,6 +17,9 @@ public struct ServerOptions: Sendable {
     /// Seconds between scheduled lifecycle cycles (`lifecycle.schedule_minutes`), run by the
     /// server; nil: none. Open the engine without its own schedule when this is set.
     public var lifecycleSeconds: Double?
+    /// Seconds between background anomaly scans (`Engine.anomalies` with the configured
+    /// settings; each memory found is published as an `anomaly.detected` event); nil: none.
+    public var anomalyScanSeconds: Double?
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

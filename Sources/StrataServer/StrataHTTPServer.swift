@@ -46,7 +46,16 @@ public final class StrataHTTPServer: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? service.options.port) },
             logger: logger)
         var services: [any Service] = [app]
-        if let seconds = service.options.lifecycleSeconds { services.append(LifecycleLoop(service: service, seconds: seconds, logger: logger)) }
+        if let counts = service.lifecycle {
+            services.append(ScheduledWork(name: "lifecycle cycle", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in try engine.metabolizeOnSchedule()
+            })
+        }
+        if let counts = service.anomalyScan {
+            services.append(ScheduledWork(name: "anomaly scan", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in _ = try engine.anomalies(AnomalyQuery())
+            })
+        }
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
         do {

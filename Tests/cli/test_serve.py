@@ -649,11 +649,30 @@ def test_the_server_runs_the_lifecycle_schedule_and_counts_cycles(folder):
                 break
         assert event["memory_id"] == "strata:lifecycle" and event["memory"] is None
         ws.close()
-        while (health := s.ok("GET", "/v1/health"))["lifecycle"]["cycles"] < 2:
+        while (health := s.ok("GET", "/v1/health"))["lifecycle"]["runs"] < 2:
             pass
         assert health["lifecycle"]["every_seconds"] == pytest.approx(0.06)
         assert health["lifecycle"]["failed"] == 0 and health["lifecycle"]["last_error"] is None
         assert s.ok("GET", "/v1/stats")["lifecycle"]["cycles"] >= 2
+    finally:
+        assert s.stop()[0] == 0
+
+
+def test_the_server_scans_for_anomalies_on_a_schedule(folder):
+    s = Server(folder, "--anomaly-scan-minutes", "0.001")
+    try:
+        ws = WebSocket(s.port, "/v1/events")
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"the weekly report {i} is ready"} for i in range(40)]
+                                      + [{"content": "zebra quartz volcano 99 !!!"}]}, status=201)
+        while True:
+            event = ws.events(1)[0]
+            if event["type"] == "anomaly.detected":
+                break
+        assert 0 < event["score"] <= 1 and event["memory"]["content"]
+        ws.close()
+        while (health := s.ok("GET", "/v1/health"))["anomaly_scan"]["runs"] < 2:
+            pass
+        assert health["anomaly_scan"]["failed"] == 0 and "lifecycle" not in health
     finally:
         assert s.stop()[0] == 0
 
