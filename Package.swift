@@ -15,6 +15,9 @@
 //   checksummed log plus a snapshot. Its store lives in `StrataFileStore` and
 //   the plugin target holds only the entry symbol, so tests link the store
 //   without a second `strata_plugin_entry` in the test binary.
+// - `StrataServer` (`strata serve`, Hummingbird 2) is linked by the CLI only: libstrata.so and
+//   the plugins never link SwiftNIO, and scripts/sanitize and scripts/fuzz build products that
+//   do not reach it.
 import PackageDescription
 
 /// Only libstrata.so and the plugins export C symbols; a version script keeps
