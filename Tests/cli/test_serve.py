@@ -585,6 +585,17 @@ def test_a_slow_client_is_closed_with_4008_and_others_keep_up(folder):
         assert s.stop()[0] == 0
 
 
+def test_sigterm_stops_even_with_an_event_client_that_never_reads(folder):
+    s = Server(folder, "--drain-seconds", "1", "--event-buffer", "2")
+    stuck = WebSocket(s.port, "/v1/events", receive_buffer=4096)
+    big = "x" * 60_000
+    for i in range(20):
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"{i} {j} {big}"} for j in range(5)]}, status=201)
+    code, err = s.stop()
+    assert code == 0 and "the store is closed" in err, err
+    stuck.sock.close()
+
+
 # ---- stopping under load ---------------------------------------------------------------------
 
 def write_until_refused(port, acked, stop_after, started):
