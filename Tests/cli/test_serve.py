@@ -328,6 +328,32 @@ def test_error_statuses(server):
     assert server.error(400, "PATCH", f"/v1/memories/{mid}", {})["status"] == "STRATA_ERR_INVALID_JSON"
 
 
+BAD_BODIES = [b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}", b'{"content": 1}', b'{"query": null, "k": -1}',
+              b'{"items": {}}', b'{"items": [1]}', b'{"filter": []}', b'{"filter": {"$nope": 1}}', b'{"vector": [1e999]}',
+              b'{"id": ["m"]}', b'{"name": ""}', b'{"name": "../../etc"}', b'{"dry_run": "yes"}', b'{"now": "yesterday"}',
+              b'{"scope": "/"}', b'{"content": "x", "at": "2999-01-01T00:00:00Z"}', b'{"content": "x", "ttl_seconds": 0}',
+              b'{"threshold": 2}', b'{"k": 1e300, "query": "x"}', b'{"content": "\\ud800"}']
+ROUTES = [("POST", "/v1/memories"), ("POST", "/v1/recall"), ("POST", "/v1/forget"), ("POST", "/v1/metabolize"),
+          ("POST", "/v1/anomalies"), ("POST", "/v1/snapshots"), ("PATCH", "/v1/memories/m-1"), ("POST", "/memory/store"),
+          ("PATCH", "/memory/update"), ("DELETE", "/memory/forget")]
+
+
+def test_bad_input_never_gets_a_5xx(server):
+    for method, path in ROUTES:
+        for body in BAD_BODIES:
+            code, answer, raw = server.call(method, path, raw=body)
+            assert code < 500, f"{method} {path} {body!r}: {code} {raw!r}"
+            if code >= 400:
+                assert set(answer["error"]) == {"status", "code", "message"}, answer
+    for path in ["/v1/memories/%00", "/v1/memories/" + "x" * 5000, "/v1/snapshots/..%2F..", "/memory/recall?k=1&k=2"]:
+        code, _, raw = server.call("GET", path)
+        assert code < 500, f"GET {path}: {code} {raw!r}"
+    for name in ["..%2F..%2Fetc", "%2E%2E", "a%00b", "x" * 300]:
+        for method, path in [("DELETE", f"/v1/snapshots/{name}"), ("POST", f"/v1/snapshots/{name}/rollback")]:
+            code, _, raw = server.call(method, path)
+            assert 400 <= code < 500, f"{method} {path}: {code} {raw!r}"
+
+
 def test_body_too_large_is_413(folder):
     s = Server(folder, "--max-body", "1000")
     try:
