@@ -15,6 +15,9 @@
 //   checksummed log plus a snapshot. Its store lives in `StrataFileStore` and
 //   the plugin target holds only the entry symbol, so tests link the store
 //   without a second `strata_plugin_entry` in the test binary.
+// - `StrataServer` (`strata serve`, Hummingbird 2) is linked by the CLI only: libstrata.so and
+//   the plugins never link SwiftNIO, and scripts/sanitize and scripts/fuzz build products that
+//   do not reach it.
 import PackageDescription
 
 /// Only libstrata.so and the plugins export C symbols; a version script keeps
@@ -43,6 +46,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The server only (StrataServer, linked by the CLI): libstrata.so and the plugins never
+        // link SwiftNIO (Tests/cli/test_wire.py checks).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The published C headers (include/strata/*.h); no logic.
@@ -68,6 +78,18 @@ let package = Package(
         // The JSON of requests, answers and errors, and the configuration file: one wire format
         // for the C ABI, the CLI's --json and the server. The engine takes and returns typed values.
         .target(name: "StrataWire", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: swiftSettings),
+        // `strata serve`: REST and WebSocket over one engine, scoped tokens (Hummingbird 2).
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "StrataCore", "StrataEngine", "StrataWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "StrataPlugins", dependencies: ["StrataCore", "StrataBackends", "CStrata", "CStrataShim"],
             swiftSettings: swiftSettings),
@@ -81,8 +103,10 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataWire", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD", "CSQLite",
+                "StrataEngine", "StrataWire", "StrataServer", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
 
@@ -145,6 +169,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataWireTests", dependencies: ["StrataWire", "StrataEngine", "StrataTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataServerTests", dependencies: ["StrataServer", "StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSQLitePluginTests",

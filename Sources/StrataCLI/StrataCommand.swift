@@ -13,7 +13,7 @@ struct StrataCommand: ParsableCommand {
         discussion: """
             Store and recall memories from a shell. `strata init` creates a store in ./.strata \
             (or --dir DIR, or $STRATA_DIR); add, recall, get, update, forget, history, stats, \
-            import, export, anomalies, snapshot, snapshots, rollback, doctor, salvage and reembed then work on it, each call its own \
+            import, export, anomalies, snapshot, snapshots, rollback, doctor, salvage, reembed, serve and token then work on it, each call its own \
             process. Every command takes --help and --json (one JSON document on stdout); errors \
             go to stderr and name the culprit.
 
@@ -26,6 +26,7 @@ struct StrataCommand: ParsableCommand {
             HistoryCommand.self, StatsCommand.self, MetabolizeCommand.self, AnomaliesCommand.self, ImportCommand.self, ExportCommand.self,
             SnapshotCommand.self, SnapshotsCommand.self, RollbackCommand.self, DoctorCommand.self, SalvageCommand.self,
             VersionCommand.self, DemoCommand.self, ReembedCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
+            ServeCommand.self, TokenCommand.self,
         ])
 }
 

@@ -45,15 +45,17 @@ public struct StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The process exit code the CLI uses for this error (0 is success, 1 a usage error).
         public var exitCode: Int32 { 10 - rawValue }  // -1 -> 11, -2 -> 12, ...
 
-        /// The HTTP status a server answers with for this error.
+        /// The HTTP status `strata serve` answers with for this error: 400 for a body that is not
+        /// the request's JSON (bad syntax, bad UTF-8, an unknown key, a wrong type), 422 for a
+        /// well-formed request with a value the engine refuses, 500 only for the server's own
+        /// failures (I/O, a backend, a plugin), never for what a client sent.
         public var httpStatus: Int {
             switch self {
             case .notFound: 404
             case .conflict: 409
             case .unsupported: 501
-            case .invalidArgument, .dimension, .invalidVector, .invalidJSON, .invalidUTF8, .invalidFilter,
-                .invalidConfig:
-                400
+            case .invalidJSON, .invalidUTF8, .invalidConfig: 400
+            case .invalidArgument, .dimension, .invalidVector, .invalidFilter: 422
             case .plugin, .abiMismatch, .io, .backend, .internal, .corrupt: 500
             }
         }

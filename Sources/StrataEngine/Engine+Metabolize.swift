@@ -25,6 +25,22 @@ extension Engine {
         }
     }
 
+    /// A cycle run by a schedule (the engine's own, `lifecycle.schedule_minutes`, or a server's):
+    /// `metabolize()`, except that a failure is never silent. It is counted (`stats().operations`,
+    /// `"metabolize_failed"`) and published as a `lifecycle.failed` event with the error's
+    /// message before it is thrown, so whoever runs the schedule need not be the one who hears.
+    @discardableResult
+    public func metabolizeOnSchedule() throws(StrataError) -> MetabolizeReport {
+        do {
+            return try metabolize()
+        } catch {
+            shared.withLock { $0.operations["metabolize_failed", default: 0] += 1 }
+            hub.publish([MemoryEvent(kind: .lifecycleFailed, memoryID: LifecycleLedger.id, at: clock.now(), memory: nil,
+                                     message: error.description)])
+            throw error
+        }
+    }
+
     /// One cycle, `cycles` held unless it is a dry run.
     private func cycle(now: Timestamp?, dryRun: Bool, started: ContinuousClock.Instant) throws(StrataError) -> MetabolizeReport {
         let at = now ?? clock.now()

@@ -2,7 +2,8 @@ import Synchronization
 
 /// Runs `metabolize` every `lifecycle.schedule_minutes` on a background task for as long as the
 /// engine lives. The task holds the engine weakly, so closing the engine (dropping its last
-/// reference) ends the schedule; a cycle that throws is skipped and the next one runs on time.
+/// reference) ends the schedule; a cycle that throws is counted and published as a
+/// `lifecycle.failed` event (`metabolizeOnSchedule`), and the next one runs on time.
 final class LifecycleSchedule: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
 
@@ -13,7 +14,8 @@ final class LifecycleSchedule: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 guard !Task.isCancelled, let engine else { return }
-                _ = try? engine.metabolize()
+                // The failure is already counted and published; the schedule carries on.
+                do { try engine.metabolizeOnSchedule() } catch {}
             }
         }
         task.withLock { $0 = t }

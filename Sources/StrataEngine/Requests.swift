@@ -114,6 +114,9 @@ public struct MemoryEvent: Sendable {
         case rolledBack = "memory.rolled_back"
         /// `Engine.anomalies` found the memory standing out; `score` says how much.
         case anomalyDetected = "anomaly.detected"
+        /// A scheduled `metabolize` cycle failed (`Engine.metabolizeOnSchedule`); `message` says
+        /// why, and the memory id is the lifecycle ledger's.
+        case lifecycleFailed = "lifecycle.failed"
     }
     public var kind: Kind
     public var memoryID: String
@@ -121,6 +124,8 @@ public struct MemoryEvent: Sendable {
     public var memory: Memory?
     /// The anomaly score of an `anomaly.detected` event, in (0, 1]; nil for the other kinds.
     public var score: Double? = nil
+    /// What went wrong, on a `lifecycle.failed` event; nil for the other kinds.
+    public var message: String? = nil
 }
 
 /// Counts over the engine's memories.

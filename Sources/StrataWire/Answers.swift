@@ -113,14 +113,15 @@ public enum Answer {
         ])
     }
 
-    /// One engine event: `{"type", "memory_id", "at", "memory", "score"?}` (`score` on
-    /// `anomaly.detected` only).
+    /// One engine event: `{"type", "memory_id", "at", "memory", "score"?, "message"?}` (`score`
+    /// on `anomaly.detected` only, `message` on `lifecycle.failed` only).
     public static func event(_ e: MemoryEvent) -> JSONValue {
         var o: [String: JSONValue] = [
             "type": .string(e.kind.rawValue), "memory_id": .string(e.memoryID), "at": .string(e.at.iso8601),
             "memory": e.memory.map(memory) ?? .null,
         ]
         if let score = e.score { o["score"] = .number(score) }
+        if let message = e.message { o["message"] = .string(message) }
         return .object(o)
     }
 

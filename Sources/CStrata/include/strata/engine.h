@@ -397,13 +397,16 @@ strata_status strata_engine_embed(strata_engine *engine, const char *const *text
 
 /**
  * Receives one event as JSON: {"type", "memory_id", "at", "memory": {...}|null,
- * "score"?}. The types: "memory.stored", "memory.updated",
+ * "score"?, "message"?}. The types: "memory.stored", "memory.updated",
  * "memory.deduplicated", "memory.forgotten";
  * "memory.migrated" and "memory.pruned" (a metabolize cycle moved or removed the
  * memory; its history says why) and "lifecycle.metabolized" (a cycle was
  * committed; "memory_id" is "strata:lifecycle", "memory" null);
  * "memory.rolled_back" ("memory" as the rollback left it, null when the
- * rollback removed it); "anomaly.detected" (with "score" in (0, 1]).
+ * rollback removed it); "anomaly.detected" (with "score" in (0, 1]);
+ * "lifecycle.failed" (a scheduled cycle failed: "memory_id" is
+ * "strata:lifecycle", "memory" null, "message" the error; the cycle is also
+ * counted as "metabolize_failed" in the stats' "operations").
  * The string is borrowed for the duration of the callback only. Events are
  * delivered after the change is committed and the engine's locks are released,
  * one at a time in commit order, on the thread that made the change (or on a

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import StrataCore
+import StrataEngine
+import StrataServer
+import Synchronization
+
+/// `strata serve`: the store over HTTP and WebSocket (StrataServer).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the store over HTTP (REST under /v1) and WebSocket (/v1/events).",
+        discussion: """
+            Bodies and answers are the JSON of `strata ... --json` and of the C ABI. Errors are \
+            {"error": {"status", "code", "message"}} with the HTTP status that fits. With a token file in \
+            the store folder (`strata token create`), every request but /v1/health and /v1/version needs \
+            `Authorization: Bearer <secret>` and sees only its token's scope. Without one the server \
+            listens on loopback only, unless --insecure.
+
+            Prints `strata serve: listening on http://HOST:PORT` once it listens (--port 0: a free port). \
+            SIGTERM or SIGINT stops it: no new connections, the requests in flight finish, the store is \
+            closed, exit 0.
+
+            Example:
+              strata serve --dir /tmp/notes --port 7700
+            """)
+
+    @Option(help: ArgumentHelp("The address to listen on.", valueName: "host"))
+    var host = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("The port (0: one the system picks, printed when listening).", valueName: "port"))
+    var port = 7700
+
+    @Flag(help: "Listen beyond loopback without a token file (anyone who reaches the port may read and change every memory).")
+    var insecure = false
+
+    @Option(name: .customLong("max-body"), help: ArgumentHelp("The largest request body in bytes (413 beyond).", valueName: "bytes"))
+    var maxBody = 16 << 20
+
+    @Option(name: .customLong("max-pending"), help: ArgumentHelp("Engine calls in flight at once (503 beyond).", valueName: "n"))
+    var maxPending = 256
+
+    @Option(name: .customLong("event-buffer"),
+            help: ArgumentHelp("Events a WebSocket client may fall behind before it is closed as too slow.", valueName: "n"))
+    var eventBuffer = 1_000
+
+    @Option(name: .customLong("event-ring"), help: ArgumentHelp("Events kept for clients that resume (?since=N).", valueName: "n"))
+    var eventRing = 10_000
+
+    @Option(name: .customLong("drain-seconds"),
+            help: ArgumentHelp("On SIGTERM, how long requests in flight may finish before they are cancelled.", valueName: "s"))
+    var drainSeconds = 30
+
+    @Option(name: .customLong("anomaly-scan-minutes"),
+            help: ArgumentHelp("Scan for anomalies every this many minutes, publishing each as an anomaly.detected event.", valueName: "m"))
+    var anomalyScanMinutes: Double?
+
+    @OptionGroup var store: StoreLocation
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1") }
+        guard maxPending >= 1 else { throw ValidationError("--max-pending must be at least 1") }
+        if let m = anomalyScanMinutes, !(0.001...1e7).contains(m) { throw ValidationError("--anomaly-scan-minutes must be in 0.001...10000000") }
+        guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
+        guard eventBuffer >= 1, eventRing >= 1 else { throw ValidationError("--event-buffer and --event-ring must be at least 1") }
+    }
+
+    func run() throws {
+        try withEngineErrors(json: false) {
+            var options = ServerOptions()
+            options.host = host
+            options.port = port
+            options.insecure = insecure
+            options.maxBodyBytes = maxBody
+            options.maxPending = maxPending
+            options.clientBuffer = eventBuffer
+            options.eventRing = eventRing
+            options.drainSeconds = drainSeconds
+            options.anomalyScanSeconds = anomalyScanMinutes.map { $0 * 60 }
+            options.version = StrataVersion.string
+            try Self.serve(store: store, options: options)
+            printError("strata serve: stopped; the store is closed")
+        }
+    }
+
+    /// Opens the engine, serves until a signal, and returns only once the server and the engine
+    /// are released (the engine's last reference ends with this function, which closes the store).
+    private static func serve(store: StoreLocation, options: ServerOptions) throws(StrataError) {
+        // The server runs the lifecycle schedule itself (LifecycleLoop), on its engine queue.
+        var configuration = try store.configuration()
+        var options = options
+        let host = options.host
+        options.lifecycleSeconds = configuration.lifecycle.scheduleMinutes.map { $0 * 60 }
+        configuration.lifecycle.scheduleMinutes = nil
+        let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
+        let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: TokenCommand.file(store))
+        var logger = Logger(label: "strata.serve")
+        logger.logLevel = .warning
+        let failure = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        // The command is synchronous (ArgumentParser's root is); the server runs on a task while
+        // this thread waits, so none of the cooperative pool's threads is blocked.
+        Task.detached {
+            do {
+                try await server.run(logger: logger) { port in
+                    print("strata serve: listening on http://\(host):\(port)")
+                    fflush(nil)
+                }
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let message = failure.withLock({ $0 }) { throw StrataError(.io, "the server stopped: \(message)") }
+    }
+}

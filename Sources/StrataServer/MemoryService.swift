@@ -1,0 +1,341 @@
+import Hummingbird
+import StrataCore
+import StrataEngine
+import StrataWire
+
+/// The handlers of `/v1` over one engine: each checks the token, reads the body, and calls one
+/// of StrataWire's JSON verbs (or its decoders and `Answer`, where a token's scope must be
+/// added to the request) on the engine queue. Bodies and answers are StrataWire's JSON, the
+/// bytes the C ABI and `strata ... --json` write.
+///
+/// A token sees its scope subtree only: requests naming another scope are refused (403);
+/// memories outside it are answered as absent (404, with the message an unknown id gets), and
+/// recall, anomalies and events never return them. Stats, lifecycle cycles, snapshots and
+/// rollback span every scope, so they need a token of the root scope.
+final class MemoryService: Sendable {
+    let engine: Engine
+    let options: ServerOptions
+    let tokens: TokenAuthority
+    let queue: EngineQueue
+    let events: EventFanout
+    /// Scheduled lifecycle cycles and anomaly scans, run and failed (`ScheduledWork`).
+    let lifecycle: ScheduleCounts?
+    let anomalyScan: ScheduleCounts?
+
+    init(engine: Engine, options: ServerOptions, tokens: TokenAuthority) {
+        self.engine = engine
+        self.options = options
+        self.tokens = tokens
+        queue = EngineQueue(limit: options.maxPending)
+        events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
+        lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
+        anomalyScan = options.anomalyScanSeconds.map(ScheduleCounts.init)
+    }
+
+    // MARK: - Access
+
+    /// The secret of `Authorization: Bearer <secret>`, or of `?token=` where `query` allows it
+    /// (WebSocket clients in browsers cannot set headers).
+    static func secret(_ request: Request, query: Bool = false) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingSpaces }
+            return ""
+        }
+        return query ? request.uri.queryParameters.get("token") : nil
+    }
+
+    func authorize(_ request: Request, _ role: TokenRole, query: Bool = false) throws -> Access {
+        let access: Access
+        switch tokens.authorize(Self.secret(request, query: query)) {
+        case .success(let a): access = a
+        case .failure(let denial): throw APIError(denial)
+        }
+        guard access.role >= role else {
+            throw APIError.forbidden("this token's role is \(access.role.rawValue); this needs \(role.rawValue)")
+        }
+        return access
+    }
+
+    /// Refuses a verb over every scope to a token of a narrower one.
+    static func requireRoot(_ access: Access, _ what: String) throws {
+        guard access.seesEverything else {
+            throw APIError.forbidden("\(what) spans every scope: it needs a token of the root scope, not of \"\(access.scope)\"")
+        }
+    }
+
+    /// The scope a request names, checked against the token; the token's own when it names none.
+    /// Nil when neither narrows it (a root token and no scope).
+    static func scope(_ named: ScopePath?, _ access: Access) throws -> ScopePath? {
+        guard let named else { return access.seesEverything ? nil : access.scope }
+        guard access.sees(named) else {
+            throw APIError.forbidden("this token is for scope \"\(access.scope)\" and what is below it, not \"\(named)\"")
+        }
+        return named
+    }
+
+    /// The memory `id` when the token may see it; otherwise the engine's own not-found error, so
+    /// an id in another scope cannot be told apart from one that does not exist.
+    func visibleMemory(_ id: String, _ access: Access) async throws -> Memory {
+        let engine = engine
+        let memory = try await queue.run { () throws(StrataError) in try engine.get(id: id) }
+        guard access.sees(memory.scope) else { throw StrataError(.notFound, "no memory with id \"\(id)\"") }
+        return memory
+    }
+
+    // MARK: - Bodies and answers
+
+    func body(_ request: Request, what: String) async throws -> JSONValue {
+        let limit = options.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError.tooLarge("the body has \(length) bytes; this server takes at most \(limit) (--max-body)")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.tooLarge("the body is larger than \(limit) bytes (--max-body)")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        return try bytes.withUnsafeBufferPointer { (b) throws(StrataError) in try Wire.parse(bytes: b, what: what) }
+    }
+
+    static func answer(_ value: JSONValue, _ status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Wire.text(value))))
+    }
+
+    /// Floats of a JSON array (`"vector"` in a request).
+    static func floats(_ value: JSONValue, _ what: String) throws(StrataError) -> [Float] {
+        guard case .array(let items) = value else { throw StrataError(.invalidVector, "\(what) must be an array of numbers") }
+        var out: [Float] = []
+        out.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            guard case .number(let x) = item else { throw StrataError(.invalidVector, "\(what)[\(i)] is not a number") }
+            out.append(Float(x))
+        }
+        return out
+    }
+
+    // MARK: - Verbs
+
+    /// `{"content", ...}` or `{"items": [...]}`, each may carry `"vector"` (all or none).
+    func store(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .write)
+        var json = try await body(request, what: "store request")
+        var vectors: [[Float]]?
+        if case .object(var o) = json {
+            if case .array(var items)? = o["items"] {
+                var found: [[Float]] = []
+                for i in items.indices {
+                    guard case .object(var item) = items[i] else { continue }
+                    if let v = item.removeValue(forKey: "vector") { found.append(try Self.floats(v, "store request.items[\(i)].vector")) }
+                    try Self.scopeItem(&item, access)
+                    items[i] = .object(item)
+                }
+                guard found.isEmpty || found.count == items.count else {
+                    throw StrataError(.invalidArgument, "store request: give every item a vector or none (\(found.count) of \(items.count) have one)")
+                }
+                if !found.isEmpty { vectors = found }
+                o["items"] = .array(items)
+            } else {
+                if let v = o.removeValue(forKey: "vector") { vectors = [try Self.floats(v, "store request.vector")] }
+                try Self.scopeItem(&o, access)
+            }
+            json = .object(o)
+        }
+        let request = json, engine = engine, given = vectors
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.storeJSON(request, vectors: given) }, .created)
+    }
+
+    /// A memory to store goes in the token's scope unless it names one inside it.
+    private static func scopeItem(_ item: inout [String: JSONValue], _ access: Access) throws {
+        guard !access.seesEverything else { return }
+        switch item["scope"] {
+        case nil, .null?: item["scope"] = .string(access.scope.description)
+        case .string(let s)?: _ = try scope(try ScopePath(s), access)
+        default: break  // the decoder names the wrong type
+        }
+    }
+
+    /// `{"query"?, "vector"?, "k", "filter", "scope", "tiers", "category"}` -> `{"hits"}`.
+    func recall(_ request: Request, fromQuery: Bool = false) async throws -> Response {
+        let access = try authorize(request, .read)
+        var json = fromQuery ? try Self.recallRequest(request.uri.queryParameters) : try await body(request, what: "recall request")
+        var vector: [Float]?
+        if case .object(var o) = json, let v = o.removeValue(forKey: "vector") {
+            vector = try Self.floats(v, "recall request.vector")
+            json = .object(o)
+        }
+        var q = try RecallQuery(json: json, path: "recall request", textRequired: vector == nil)
+        q.vector = vector
+        q.scope = try Self.scope(q.scope, access)
+        if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
+        let query = q, engine = engine
+        return Self.answer(Answer.recall(try await queue.run { () throws(StrataError) in try engine.recall(query) }))
+    }
+
+    /// `GET /memory/recall?query=...&k=...&scope=...&category=...&tiers=a,b&filter={json}`.
+    static func recallRequest(_ query: some Sequence<(key: Substring, value: Substring)>) throws -> JSONValue {
+        var o: [String: JSONValue] = [:]
+        for (key, value) in query {
+            let text = String(value)
+            switch key {
+            case "k":
+                guard let k = Int(text) else { throw StrataError(.invalidArgument, "recall request.k must be a whole number, got \"\(text)\"") }
+                o["k"] = .number(Double(k))
+            case "tiers": o["tiers"] = .array(text.split(separator: ",").map { .string(String($0)) })
+            case "filter": o["filter"] = try JSONParser.parse(text, what: "recall request.filter")
+            default: o[String(key)] = .string(text)
+            }
+        }
+        return .object(o)
+    }
+
+    func get(_ request: Request, id: String) async throws -> Response {
+        let access = try authorize(request, .read)
+        return Self.answer(Answer.memory(try await visibleMemory(id, access)))
+    }
+
+    /// The body of `PATCH /v1/memories/{id}`, or of `PATCH /memory/update` with `"id"` in it.
+    func update(_ request: Request, id pathID: String?) async throws -> Response {
+        let access = try authorize(request, .write)
+        var json = try await body(request, what: "update request")
+        if let pathID, case .object(var o) = json {
+            if let given = o["id"], given != .string(pathID) {
+                throw StrataError(.invalidArgument, "update request.id differs from the id in the path (\(pathID))")
+            }
+            o["id"] = .string(pathID)
+            json = .object(o)
+        }
+        let change = try MemoryUpdate(json: json, path: "update request")
+        _ = try await visibleMemory(change.id, access)
+        let request = json, engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.updateJSON(request) })
+    }
+
+    /// `{"id"}`, or `{"filter", "scope"?, "all"?}`: a filter forgets what the scope owns, the
+    /// token's scope when the request names none.
+    func forget(_ request: Request, id pathID: String? = nil) async throws -> Response {
+        let access = try authorize(request, .write)
+        var json: JSONValue
+        if let pathID {
+            json = .object(["id": .string(pathID)])
+        } else if let queryID = request.uri.queryParameters.get("id") {
+            json = .object(["id": .string(queryID)])
+        } else {
+            json = try await body(request, what: "forget request")
+        }
+        if case .object(var o) = json {
+            if case .string(let id)? = o["id"] {
+                _ = try await visibleMemory(id, access)
+            } else if o["filter"] != nil {
+                // A scope of the wrong type is left for the decoder to name.
+                switch o["scope"] {
+                case nil, .null?:
+                    if let scope = try Self.scope(nil, access) { o["scope"] = .string(scope.description) }
+                case .string(let s)?:
+                    _ = try Self.scope(try ScopePath(s), access)
+                default:
+                    break
+                }
+                json = .object(o)
+            }
+        }
+        let request = json, engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.forgetJSON(request) })
+    }
+
+    func history(_ request: Request, id: String) async throws -> Response {
+        let access = try authorize(request, .read)
+        let engine = engine
+        let entries = try await queue.run { () throws(StrataError) in try engine.history(id: id) }
+        if !access.seesEverything {
+            // A memory's scope never changes (an update cannot move it), so any row tells.
+            guard let m = entries.last.flatMap({ $0.new ?? $0.old }), access.sees(m.scope) else {
+                throw StrataError(.notFound, "no history for id \"\(id)\"")
+            }
+        }
+        return Self.answer(Answer.history(entries))
+    }
+
+    func stats(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .read)
+        try Self.requireRoot(access, "stats")
+        let engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.statsJSON(.object([:])) })
+    }
+
+    /// `{"dry_run"?, "now"?, "moves"?}` -> the cycle's report.
+    func metabolize(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .admin)
+        try Self.requireRoot(access, "a lifecycle cycle")
+        let json = try await body(request, what: "metabolize request"), engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.metabolizeJSON(json) })
+    }
+
+    /// `{"threshold"?, "limit"?, "filter"?, "scope"?, "tiers"?, "category"?}`, within the token's scope.
+    func anomalies(_ request: Request, hasBody: Bool) async throws -> Response {
+        let access = try authorize(request, .read)
+        let json = hasBody ? try await body(request, what: "anomalies request") : .object([:])
+        var q = try AnomalyQuery(json: json, path: "anomalies request")
+        q.scope = try Self.scope(q.scope, access)
+        if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
+        let query = q, engine = engine
+        return Self.answer(Answer.anomalies(try await queue.run { () throws(StrataError) in try engine.anomalies(query) }))
+    }
+
+    func snapshots(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .read)
+        try Self.requireRoot(access, "the list of snapshots")
+        let engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.snapshotsJSON(.object([:])) })
+    }
+
+    /// `{"name"}` -> the snapshot taken.
+    func snapshot(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .admin)
+        try Self.requireRoot(access, "a snapshot")
+        let json = try await body(request, what: "snapshot request"), engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.snapshotJSON(json) }, .created)
+    }
+
+    func rollback(_ request: Request, name: String) async throws -> Response {
+        let access = try authorize(request, .admin)
+        try Self.requireRoot(access, "a rollback")
+        let engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.rollbackJSON(.object(["name": .string(name)])) })
+    }
+
+    func deleteSnapshot(_ request: Request, name: String) async throws -> Response {
+        let access = try authorize(request, .admin)
+        try Self.requireRoot(access, "deleting a snapshot")
+        let engine = engine
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.deleteSnapshotJSON(.object(["name": .string(name)])) })
+    }
+
+    /// `{"status": "ok", "in_flight", "events", "lifecycle"?, "anomaly_scan"?}`, the last two
+    /// when scheduled: `{"every_seconds", "runs", "failed", "last_error"}`. Answered without the engine.
+    func health() -> Response {
+        var o: [String: JSONValue] = [
+            "status": .string("ok"), "in_flight": .number(Double(queue.inFlight)), "events": .number(Double(events.lastSeq)),
+        ]
+        if let lifecycle { o["lifecycle"] = lifecycle.json }
+        if let anomalyScan { o["anomaly_scan"] = anomalyScan.json }
+        return Self.answer(.object(o))
+    }
+
+    func version() -> Response {
+        Self.answer(.object(["version": .string(options.version), "api": .string("v1")]))
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

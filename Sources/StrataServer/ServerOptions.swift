@@ -1,0 +1,54 @@
+/// How `strata serve` listens and what it takes.
+public struct ServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7700
+    /// Listen beyond loopback without a token file.
+    public var insecure = false
+    /// The largest request body, in bytes (413 beyond).
+    public var maxBodyBytes = 16 << 20
+    /// Engine calls waiting or running at once (503 beyond).
+    public var maxPending = 256
+    /// Events kept for clients that resume (`/v1/events?since=N`).
+    public var eventRing = 10_000
+    /// Events one WebSocket client may fall behind before it is closed as too slow.
+    public var clientBuffer = 1_000
+    /// Seconds SIGTERM waits for requests in flight before cancelling them.
+    public var drainSeconds = 30
+    /// Seconds between scheduled lifecycle cycles (`lifecycle.schedule_minutes`), run by the
+    /// server; nil: none. Open the engine without its own schedule when this is set.
+    public var lifecycleSeconds: Double?
+    /// Seconds between background anomaly scans (`Engine.anomalies` with the configured
+    /// settings; each memory found is published as an `anomaly.detected` event); nil: none.
+    public var anomalyScanSeconds: Double?
+    /// What `/v1/version` answers.
+    public var version = "0.0.0"
+
+    public init() {}
+
+    /// Whether `host` names only this machine.
+    public var hostIsLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// The close codes of `/v1/events` (4000-4999 are the application's, RFC 6455 section 7.4.2).
+public enum WebSocketClose {
+    /// The client fell `clientBuffer` events behind; the reason names the sequence to resume after.
+    public static let tooSlow: UInt16 = 4008
+    /// The client asked to resume from a sequence number the server no longer keeps.
+    public static let gone: UInt16 = 4010
+
+    /// A refused connection: 4000 + the HTTP status a request would get (4401 no token, 4403
+    /// another scope, 4422 a bad `since`, 4503 an unreadable token file).
+    public static func refused(_ httpStatus: Int) -> UInt16 { UInt16(4000 + httpStatus) }
+
+    /// A close reason fits in 123 bytes (a control frame's payload is at most 125, 2 of them the code).
+    public static func reason(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            guard out.utf8.count + String(c).utf8.count <= 123 else { break }
+            out.append(c)
+        }
+        return out
+    }
+}

@@ -1,0 +1,171 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import ServiceLifecycle
+import StrataCore
+import StrataEngine
+import StrataWire
+
+/// `strata serve`: the REST routes of `/v1` (and the first API's `/memory/...` paths as aliases
+/// of the same handlers) and the WebSocket `/v1/events`, over one engine.
+///
+///     let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: "/data/store/tokens.json")
+///     try await server.run(logger: Logger(label: "strata.serve")) { port in print("listening on \(port)") }
+public final class StrataHTTPServer: Sendable {
+    let service: MemoryService
+
+    /// - Throws: `.invalidArgument` when asked to listen beyond loopback without a token file
+    ///   and without `insecure`.
+    public init(engine: Engine, options: ServerOptions, tokenFile: String) throws(StrataError) {
+        let tokens = TokenAuthority(path: tokenFile)
+        if !options.hostIsLoopback, !options.insecure, !tokens.required {
+            throw StrataError(.invalidArgument, "refusing to listen on \(options.host) without tokens: anyone who can reach it could read "
+                + "and change every memory. Create one with `strata token create --scope SCOPE --role ROLE`, listen on 127.0.0.1, "
+                + "or pass --insecure")
+        }
+        service = MemoryService(engine: engine, options: options, tokens: tokens)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections, ends the event streams,
+    /// lets the requests in flight finish (for at most `options.drainSeconds`, after which they are
+    /// cancelled) and returns; the caller then drops the engine, which closes the store.
+    /// - Parameter onListening: called once with the port the server listens on (the one given,
+    ///   or the one the system chose for port 0).
+    public func run(logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let service = service
+        let events = service.events
+        let subscription = service.engine.subscribe { events.publish($0) }
+        defer {
+            service.engine.unsubscribe(subscription)
+            events.close()
+        }
+        let app = Application(
+            router: Self.router(service),
+            server: .http1WebSocketUpgrade(webSocketRouter: Self.webSocketRouter(service)),
+            configuration: .init(address: .hostname(service.options.host, port: service.options.port), serverName: nil),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? service.options.port) },
+            logger: logger)
+        var services: [any Service] = [app]
+        if let counts = service.lifecycle {
+            services.append(ScheduledWork(name: "lifecycle cycle", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in try engine.metabolizeOnSchedule()
+            })
+        }
+        if let counts = service.anomalyScan {
+            services.append(ScheduledWork(name: "anomaly scan", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in _ = try engine.anomalies(AnomalyQuery())
+            })
+        }
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch is CancellationError {
+            logger.warning("requests still running after \(service.options.drainSeconds) s were cancelled")
+        }
+    }
+
+    static func router(_ s: MemoryService) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(ErrorAnswers())
+        router.get("/v1/health") { _, _ in s.health() }
+        router.get("/v1/version") { _, _ in s.version() }
+
+        router.post("/v1/memories") { request, _ in try await s.store(request) }
+        router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try context.parameters.require("id")) }
+        router.patch("/v1/memories/:id") { request, context in try await s.update(request, id: try context.parameters.require("id")) }
+        router.delete("/v1/memories/:id") { request, context in try await s.forget(request, id: try context.parameters.require("id")) }
+        router.get("/v1/memories/:id/history") { request, context in try await s.history(request, id: try context.parameters.require("id")) }
+        router.post("/v1/recall") { request, _ in try await s.recall(request) }
+        router.post("/v1/forget") { request, _ in try await s.forget(request) }
+        router.get("/v1/stats") { request, _ in try await s.stats(request) }
+        router.post("/v1/metabolize") { request, _ in try await s.metabolize(request) }
+        router.get("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: false) }
+        router.get("/v1/events") { request, _ -> Response in
+            _ = try s.authorize(request, .read, query: true)
+            throw APIError(.upgradeRequired, "UPGRADE_REQUIRED", "/v1/events is a WebSocket: connect with Upgrade: websocket")
+        }
+        router.post("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: true) }
+        router.get("/v1/snapshots") { request, _ in try await s.snapshots(request) }
+        router.post("/v1/snapshots") { request, _ in try await s.snapshot(request) }
+        router.delete("/v1/snapshots/:name") { request, context in try await s.deleteSnapshot(request, name: try context.parameters.require("name")) }
+        router.post("/v1/snapshots/:name/rollback") { request, context in
+            try await s.rollback(request, name: try context.parameters.require("name"))
+        }
+
+        // The first API's paths, kept as aliases of the same handlers.
+        router.post("/memory/store") { request, _ in try await s.store(request) }
+        router.get("/memory/recall") { request, _ in try await s.recall(request, fromQuery: true) }
+        router.post("/memory/recall") { request, _ in try await s.recall(request) }
+        router.patch("/memory/update") { request, _ in try await s.update(request, id: nil) }
+        router.delete("/memory/forget") { request, _ in try await s.forget(request) }
+        return router
+    }
+
+    static func webSocketRouter(_ s: MemoryService) -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.middlewares.add(ErrorAnswers())
+        // A refused upgrade can only be an empty 400 (HTTP1WebSocketUpgradeChannel), so every
+        // upgrade is taken and a refusal is a close frame: 4000 + the HTTP status, the message as
+        // the reason (WebSocketClose.refused).
+        router.ws("/v1/events") { inbound, outbound, context in
+            let access: Access
+            let resume: UInt64?
+            do {
+                access = try s.authorize(context.request, .read, query: true)
+                resume = try since(context.request)
+            } catch {
+                let refusal = (error as? APIError) ?? APIError(error as? StrataError ?? StrataError(.internal, "\(error)"))
+                try await outbound.close(.unknown(WebSocketClose.refused(refusal.status.code)), reason: WebSocketClose.reason(refusal.message))
+                return
+            }
+            let client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>)
+            switch s.events.subscribe(access, since: resume) {
+            case .success(let c): client = c
+            case .failure(.gone(let after, let oldest)):
+                try await outbound.close(.unknown(WebSocketClose.gone),
+                                         reason: "cannot resume after \(after): the oldest event kept is \(oldest)")
+                return
+            case .failure(.closed):
+                try await outbound.close(.goingAway, reason: "the server is stopping")
+                return
+            }
+            defer { s.events.unsubscribe(client.id) }
+            // On SIGTERM the stream ends, so the handler returns and the connection closes
+            // (1000) instead of holding the server open.
+            try await withGracefulShutdownHandler {
+                try await pump(s, client, inbound, outbound)
+            } onGracefulShutdown: {
+                s.events.unsubscribe(client.id)
+            }
+        }
+        return router
+    }
+
+    /// Writes the client's events until its stream ends (the server stops, or the client fell
+    /// too far behind: then closes with `WebSocketClose.tooSlow`) or the client closes.
+    static func pump(
+        _ s: MemoryService, _ client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>),
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Inbound messages are not part of this API; reading them notices the client's close.
+            group.addTask { for try await _ in inbound {} }
+            group.addTask {
+                for await event in client.events { try await outbound.write(.text(event.text)) }
+                if let missed = s.events.unsubscribe(client.id) {
+                    try await outbound.close(.unknown(WebSocketClose.tooSlow), reason: "too slow: reconnect with since=\(missed - 1)")
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// `?since=N`: resume after event N.
+    static func since(_ request: Request) throws -> UInt64? {
+        guard let text = request.uri.queryParameters.get("since") else { return nil }
+        guard let n = UInt64(text) else { throw StrataError(.invalidArgument, "since must be an event sequence number, got \"\(text)\"") }
+        return n
+    }
+}
