@@ -7,7 +7,9 @@ version.h and engine.h (cdef takes no preprocessor directives, so the
 Where the library is looked for, in order:
 
 1. ``$STRATA_LIBRARY``, a path to the shared library file; when set, nothing else is tried.
-2. In the repository holding this package (three folders above
+2. The library the package carries, ``strata/_lib/libstrata.so``: a wheel made by
+   ``scripts/wheel`` puts it there with the plugins and the Swift runtime beside it.
+3. In the repository holding this package (three folders above
    ``bindings/python/strata``): ``.build/release``, ``.build/debug`` and the
    per-triple ``.build/<arch>-unknown-linux-gnu/{release,debug}`` folders. When
    several exist, the most recently modified file wins.
@@ -24,7 +26,7 @@ import cffi
 
 from .errors import IncompatibleLibrary, LibraryNotFound
 
-__all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate_paths", "find_library"]
+__all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate_paths", "find_library", "packaged_path"]
 
 #: The ABI major this package was written for (STRATA_ABI_VERSION_MAJOR of include/strata/version.h).
 ABI_VERSION_MAJOR = 1
@@ -131,6 +133,11 @@ def _repository() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+def packaged_path() -> Path:
+    """Where an installed wheel keeps its library: ``strata/_lib/libstrata.so`` beside this module."""
+    return Path(__file__).resolve().parent / "_lib" / _LIB_NAME
+
+
 def candidate_paths(repo: Path | None = None) -> list[Path]:
     """The build locations searched inside ``repo`` (default: the repository holding this package)."""
     build = (repo if repo is not None else _repository()) / ".build"
@@ -161,6 +168,9 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
             f"(run `swift build` in the repository).",
             [explicit],
         )
+    packaged = packaged_path()
+    if packaged.is_file():
+        return str(packaged)
     tried = candidate_paths(repo)
     found: dict[str, tuple[float, Path]] = {}
     for path in tried:
@@ -172,6 +182,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
         except OSError:
             continue
     if not found:
+        tried = [packaged] + tried
         names = ", ".join(str(p) for p in tried)
         raise LibraryNotFound(
             f"libstrata not found. Tried: {names}. Run `swift build` (or `swift build -c release`) "
