@@ -28,6 +28,21 @@ final class EngineHandle: Sendable {
     }
 }
 
+@implementation @c public func strata_engine_open_file(
+    _ out: UnsafeMutablePointer<OpaquePointer?>!, _ config_path: UnsafePointer<CChar>!
+) -> strata_status {
+    out?.pointee = nil
+    return cCall { () throws(StrataError) in
+        guard let out else { throw StrataError(.invalidArgument, "out is NULL") }
+        guard let path = try cString(config_path, what: "config_path"), !path.isEmpty else {
+            throw StrataError(.invalidArgument, "config_path is NULL or empty")
+        }
+        let configuration = try EngineConfiguration(contentsOfFile: path)
+        let engine = try Engine(configuration: configuration, backends: PluginBackends(pluginDirectories: configuration.pluginDirectories))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(EngineHandle(engine)).toOpaque())
+    }
+}
+
 @implementation @c public func strata_engine_close(_ engine: OpaquePointer!) {
     guard let engine else { return }
     Unmanaged<EngineHandle>.fromOpaque(UnsafeRawPointer(engine)).release()
@@ -76,6 +91,12 @@ private func textVerb(
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
     jsonVerb(engine, request_json, out_json, what: "get request") { (e, r) throws(StrataError) in try e.getJSON(r) }
+}
+
+@implementation @c public func strata_engine_list(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "list request") { (e, r) throws(StrataError) in try e.listJSON(r) }
 }
 
 @implementation @c public func strata_engine_update(

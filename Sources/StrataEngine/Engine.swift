@@ -145,6 +145,7 @@ public final class Engine: Sendable {
     ///   - atName: the name of the `at` field where the caller's input calls it otherwise ("created_at").
     public static func check(_ item: NewMemory, what: String, atName: String = "at", now: Timestamp) throws(StrataError) {
         try TextRules.rejectNUL(item.content, what: "\(what): content")
+        if let id = item.id { try checkCallerID(id, what: what) }
         if let at = item.at, now.adding(seconds: maximumFutureSkewSeconds) < at {
             throw StrataError(.invalidArgument, "\(what): \(atName) \(at.iso8601) is more than a day ahead of the engine's clock; a memory cannot have happened in the future (it would never age out)")
         }
@@ -167,11 +168,34 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The longest id a caller may choose, in UTF-8 bytes.
+    public static let maximumIDBytes = 256
+
+    /// Throws `.invalidArgument` naming `what` unless `id` is 1 to `maximumIDBytes` UTF-8 bytes
+    /// without control characters and outside the `strata:` prefix the engine keeps for its own
+    /// ledgers (`strata:space`, `strata:lifecycle`).
+    static func checkCallerID(_ id: String, what: String) throws(StrataError) {
+        guard !id.isEmpty, id.utf8.count <= maximumIDBytes else {
+            throw StrataError(.invalidArgument, "\(what): id must be 1 to \(maximumIDBytes) bytes of UTF-8, got \(id.utf8.count)")
+        }
+        if id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw StrataError(.invalidArgument, "\(what): id \"\(id.debugDescription.dropFirst().dropLast())\" holds a control character")
+        }
+        if id.hasPrefix("strata:") {
+            throw StrataError(.invalidArgument, "\(what): id \"\(id)\" starts with \"strata:\", which the engine keeps for its own records")
+        }
+    }
+
     /// Stores a batch atomically: either every item is stored or none is.
     ///
     /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
     /// memory in the same scope: at or above the dedupe threshold the existing memory is updated
     /// (content replaced, metadata merged, importance raised) instead of adding a copy.
+    ///
+    /// An item with an `id` of the caller's is never de-duplicated: a new id adds the memory
+    /// under it; the id of a memory that exists replaces that memory (an upsert: content,
+    /// metadata, scope and vector from the item, the fields it leaves nil kept, creation time,
+    /// access count and history kept, one UPDATE history row and a `memory.updated` event).
     /// - Parameter vectors: caller-computed embeddings, one per item, or nil to embed the content.
     /// - Complexity: one embedding call and one nearest-neighbour search per item.
     public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
@@ -205,7 +229,38 @@ public final class Engine: Sendable {
             var events: [MemoryEvent] = []
             for (i, item) in items.enumerated() {
                 let at = item.at ?? now
-                if configuration.dedupe.enabled,
+                var replacing: StoredRecord?
+                if let id = item.id { replacing = if let j = indexOfID[id] { records[j] } else { try store.get(id: id) } }
+                if let id = item.id, var replaced = replacing {
+                    // The caller named a memory that exists: the item replaces it (an upsert).
+                    let old = replaced.memory
+                    replaced.memory.content = item.content
+                    replaced.memory.metadata = item.metadata
+                    replaced.memory.scope = item.scope
+                    replaced.memory.visibility = item.visibility ?? old.visibility
+                    replaced.memory.tier = item.tier ?? old.tier
+                    replaced.memory.category = item.category ?? old.category
+                    replaced.memory.importance = item.importance ?? old.importance
+                    replaced.memory.pinned = item.pinned
+                    replaced.memory.model = model
+                    replaced.memory.updatedAt = max(old.updatedAt, at)
+                    if let ttl = item.ttlSeconds { replaced.memory.expiresAt = at.adding(seconds: ttl) }
+                    replaced.vector = embeddings[i]
+                    if let j = indexOfID[id] {
+                        records[j] = replaced
+                        if configuration.dedupe.enabled { recordUnits[j] = units[i] }
+                    } else {
+                        indexOfID[id] = records.count
+                        records.append(replaced)
+                        if configuration.dedupe.enabled { recordUnits.append(units[i]) }
+                    }
+                    outcomes.append(StoreOutcome(id: id, deduplicated: false))
+                    history.append(HistoryEntry(event: .update, memoryID: id, at: now, old: old, new: replaced.memory,
+                                                reason: "stored again with its id: replaced"))
+                    events.append(MemoryEvent(kind: .updated, memoryID: id, at: now, memory: replaced.memory))
+                    continue
+                }
+                if item.id == nil, configuration.dedupe.enabled,
                     var existing = try nearDuplicate(of: embeddings[i], unit: units[i], text: item.content, scope: item.scope, model: model,
                                                      pending: records, pendingUnits: recordUnits)
                 {
@@ -231,7 +286,7 @@ public final class Engine: Sendable {
                     continue
                 }
                 let memory = Memory(
-                    id: nextID(now: now), content: item.content, metadata: item.metadata, scope: item.scope,
+                    id: item.id ?? nextID(now: now), content: item.content, metadata: item.metadata, scope: item.scope,
                     visibility: item.visibility ?? defaults.visibility, tier: item.tier ?? defaults.tier,
                     category: item.category ?? defaults.category, importance: item.importance ?? startingImportance(item),
                     pinned: item.pinned, createdAt: at, model: model,
@@ -383,7 +438,7 @@ public final class Engine: Sendable {
         } else if !q.text.isEmpty {
             queryVector = try embed([q.text])[0]
         } else {
-            throw StrataError(.invalidArgument, "recall needs query text or a query vector")
+            queryVector = nil
         }
         var vectorHits: [ScoredRecord]?
         var keywordHits: [ScoredRecord]?
@@ -391,7 +446,9 @@ public final class Engine: Sendable {
         if !q.text.isEmpty { keywordHits = try keywordCandidates(q.text, k: candidates, filter: filter) }
         var vectorScore: [String: Double] = [:]
         var keywordScore: [String: Double] = [:]
-        var records: [String: StoredRecord] = [:]
+        // No query at all: every memory in view is a candidate, ranked by recency, importance
+        // and access alone (its relevance parts are nil and fused 0).
+        var records: [String: StoredRecord] = queryVector == nil && q.text.isEmpty ? try inView(filter) : [:]
         for h in vectorHits ?? [] {
             vectorScore[h.record.memory.id] = Double(h.score)
             records[h.record.memory.id] = h.record
@@ -419,7 +476,7 @@ public final class Engine: Sendable {
         }
         hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
         if hits.count > k { hits.removeLast(hits.count - k) }
-        if settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
+        if q.trackAccess ?? settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
         shared.withLock { $0.operations["recall", default: 0] += 1 }
         return hits
     }

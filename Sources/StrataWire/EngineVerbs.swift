@@ -33,9 +33,15 @@ extension Engine {
 
     /// `{"query", "k", "filter", "scope", "tiers", "category"}` -> `{"hits": [...]}`.
     public func recallJSON(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> JSONValue {
-        var q = try RecallQuery(json: request, path: "recall request", textRequired: vector == nil)
+        var q = try RecallQuery(json: request, path: "recall request")
         q.vector = vector
         return Answer.recall(try recall(q))
+    }
+
+    /// `{"filter"?, "scope"?, "tiers"?, "category"?, "ids"?, "limit"?, "offset"?}` ->
+    /// `{"memories": [...], "total"}`, oldest first.
+    public func listJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
+        Answer.list(try list(try MemoryListQuery(json: request, path: "list request")))
     }
 
     /// `{"id"}` -> the memory.

@@ -122,6 +122,7 @@ def test_quickstart_runs_from_the_installed_wheel_outside_the_checkout(venv_pyth
     first = run.stdout.splitlines()[0]
     assert first.startswith("strata ") and f" from {site}" in first and first.endswith("/strata/_lib/libstrata.so"), first
     assert "recall_vector(vectors[42])" in run.stdout
+    assert "reopened memories/: 2 memories of alice, dimension 64" in run.stdout  # the SQLite plugin, from the wheel
 
 
 def test_installed_package_loads_plugins_and_the_swift_runtime_from_the_wheel(venv_python, tmp_path):

@@ -33,7 +33,7 @@ ABI_VERSION_MAJOR = 1
 #: The ABI minor this package was written against. Any library minor loads; a function newer than
 #: the library (the snapshot methods and ``Engine.anomalies`` need 1.2) raises
 #: :class:`strata.Unsupported` when called.
-ABI_VERSION_MINOR = 3
+ABI_VERSION_MINOR = 7
 
 #: STRATA_EMBED_MAX_TEXTS of include/strata/engine.h: the most texts one ``Engine.embed`` call takes.
 EMBED_MAX_TEXTS = 65536
@@ -77,10 +77,12 @@ const char *strata_version(void);
 typedef struct strata_engine strata_engine;
 
 strata_status strata_engine_open(strata_engine **out, const char *config_json);
+strata_status strata_engine_open_file(strata_engine **out, const char *config_path);        /* ABI 1.7 */
 void strata_engine_close(strata_engine *engine);
 strata_status strata_engine_store(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_recall(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_get(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_list(strata_engine *engine, const char *request_json, char **out_json);  /* ABI 1.7 */
 strata_status strata_engine_update(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_forget(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_history(strata_engine *engine, const char *request_json, char **out_json);
