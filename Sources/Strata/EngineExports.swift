@@ -38,7 +38,16 @@ final class EngineHandle: Sendable {
             throw StrataError(.invalidArgument, "config_path is NULL or empty")
         }
         let configuration = try EngineConfiguration(contentsOfFile: path)
-        let engine = try Engine(configuration: configuration, backends: PluginBackends(pluginDirectories: configuration.pluginDirectories))
+        // As the CLI's store folders (git's safe.directory): a file another user owns or others
+        // can write could name any plugin or file; it is refused before anything it names opens.
+        for checked in [PluginTrust.folderOf(path), path] {
+            if let why = PluginTrust.unsafeOwnership(checked) {
+                throw StrataError(.invalidConfig, "refusing the configuration file \(path): \(why); make it yours and private (chown, chmod go-w) if you trust it")
+            }
+        }
+        // The file's plugin_dirs and plugin paths count only where they are trusted folders already.
+        let backends = PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: path)
+        let engine = try Engine(configuration: configuration, backends: backends)
         out.pointee = OpaquePointer(Unmanaged.passRetained(EngineHandle(engine)).toOpaque())
     }
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -153,4 +154,26 @@ void open_file__missing_file_or_bad_arguments_name_the_culprit(void)
     CHECK_STATUS(strata_engine_open_file(&engine, NULL), STRATA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(strata_engine_open_file(&engine, ""), STRATA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(strata_engine_open_file(NULL, "/tmp/x.json"), STRATA_ERR_INVALID_ARGUMENT);
+}
+
+void open_file__a_file_others_can_write_returns_STRATA_ERR_INVALID_CONFIG_naming_it(void)
+{
+    char dir[] = "/tmp/strata-c-open-file-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL, "mkdtemp");
+    const char *config = fmt("%s/strata.json", dir);
+    FILE *f = fopen(config, "w");
+    REQUIRE(f != NULL, "fopen %s", config);
+    fputs("{}", f);
+    fclose(f);
+    REQUIRE(chmod(config, 0666) == 0, "chmod");
+    strata_engine *engine = (strata_engine *)&engine;
+    CHECK_STATUS(strata_engine_open_file(&engine, config), STRATA_ERR_INVALID_CONFIG);
+    CHECK(engine == NULL, "out must be NULL after a failure");
+    CHECK_CONTAINS(last_message, "writable by other users");
+    CHECK_CONTAINS(last_message, config);
+    REQUIRE(chmod(config, 0600) == 0, "chmod");
+    REQUIRE_STATUS(strata_engine_open_file(&engine, config), STRATA_OK);
+    strata_engine_close(engine);
+    remove(config);
+    rmdir(dir);
 }

@@ -116,6 +116,7 @@
     X(recall__empty_query_ranks_by_importance_and_track_access_false_reads_only) \
     X(open_file__relative_paths_name_files_beside_the_configuration) \
     X(open_file__missing_file_or_bad_arguments_name_the_culprit) \
+    X(open_file__a_file_others_can_write_returns_STRATA_ERR_INVALID_CONFIG_naming_it) \
     /* end */
 
 #define STRATA_TEST_DECLARE(name) void name(void);

@@ -60,6 +60,21 @@ def test_a_config_file_naming_another_dimension_than_the_store_is_refused(tmp_pa
         strata.open(folder)
 
 
+def test_a_store_folder_others_can_write_is_refused_as_the_cli_refuses_it(tmp_path):
+    folder = tmp_path / "m"
+    strata.open(folder).close()
+    assert stat.S_IMODE((folder / "strata.json").stat().st_mode) == 0o600
+    os.chmod(folder / "strata.json", 0o666)
+    with pytest.raises(strata.InvalidConfig, match="writable by other users"):
+        strata.open(folder)
+    os.chmod(folder / "strata.json", 0o600)
+    os.chmod(folder, 0o777)
+    with pytest.raises(strata.InvalidConfig, match="refusing the configuration file"):
+        strata.open(folder)
+    os.chmod(folder, 0o700)
+    strata.open(folder).close()
+
+
 def test_engine_from_a_config_path_resolves_relative_paths_beside_the_file(tmp_path, monkeypatch):
     (tmp_path / "cfg").mkdir()
     config = tmp_path / "cfg" / "strata.json"

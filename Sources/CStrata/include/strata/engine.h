@@ -74,12 +74,18 @@ strata_status strata_engine_open(strata_engine **out, const char *config_json);
  * the working directory, so a store folder holding strata.json with
  * {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}}}
  * opens FOLDER/strata.db from anywhere (the CLI's `strata --dir FOLDER` does the same).
- * An empty file is the embedded default. Since ABI 1.7.
+ * An empty file is the embedded default. As for the CLI's store folders, the
+ * file and its folder must belong to the user (or root) and be writable by no
+ * one else, and the file's "plugin_dirs" and plugin paths count only where they
+ * are trusted folders already (README, "Trust"): a file is not a program's
+ * choice the way configuration text is. Since ABI 1.7.
  *
  * @param[out] out          receives the new engine; set to NULL on failure.
  *                          Close it with strata_engine_close().
  * @param[in]  config_path  the file's path, UTF-8, NUL-terminated, borrowed.
  * @return STRATA_OK; STRATA_ERR_IO naming the file when it cannot be read;
+ *         STRATA_ERR_INVALID_CONFIG naming the file or folder that another user
+ *         owns or others can write;
  *         STRATA_ERR_INVALID_UTF8 / STRATA_ERR_INVALID_JSON / STRATA_ERR_INVALID_CONFIG
  *         naming the file (and the key path); STRATA_ERR_PLUGIN /
  *         STRATA_ERR_ABI_MISMATCH as for strata_engine_open;
