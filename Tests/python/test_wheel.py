@@ -148,6 +148,33 @@ print(json.dumps({{"store": store, "count": count, "maps": maps}}))
     assert swift and all(m.startswith(lib) for m in swift), swift
 
 
+def _toolchain_runtime_folder() -> Path:
+    """The folder the build's libstrata.so takes libswiftCore.so from (the toolchain's runtime)."""
+    out = subprocess.run(["ldd", str(BUILD / "libstrata.so")], capture_output=True, text=True, check=True).stdout
+    line = next(l for l in out.splitlines() if "libswiftCore.so =>" in l)
+    return Path(line.split("=>")[1].split()[0]).parent
+
+
+def test_quickstart_runs_with_the_swift_toolchain_hidden(venv_python, tmp_path):
+    """The machine without a Swift toolchain: in a private mount namespace an empty tmpfs covers
+    the toolchain's runtime folder, so only the wheel's copies can be loaded."""
+    runtime = _toolchain_runtime_folder()
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -m is not permitted here ({probe.stderr.strip()}): needs root or user namespaces")
+    hidden = f"mount -t tmpfs none {runtime} && test ! -e {runtime}/libswiftCore.so && exec \"$0\" \"$@\""
+    run = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", hidden, str(venv_python),
+                          str(REPO / "examples" / "python" / "quickstart.py")],
+                         capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
+    assert run.returncode == 0, run.stderr
+    assert "reopened memories/: 2 memories of alice, dimension 64" in run.stdout
+    # The same command without the wheel's runtime fails: the hiding is real.
+    bare = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", hidden, sys.executable, "-c",
+                           f"import ctypes; ctypes.CDLL({str(BUILD / 'libstrata.so')!r})"],
+                          capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
+    assert bare.returncode != 0 and "libswift" in bare.stderr, bare.stderr
+
+
 def test_wheel_from_a_folder_without_the_library_fails_naming_it(tmp_path):
     run = subprocess.run([sys.executable, str(SCRIPT), "--from", str(tmp_path), "--out", str(tmp_path / "out")],
                          capture_output=True, text=True)
