@@ -196,10 +196,15 @@ public final class Engine: Sendable {
     /// under it; the id of a memory that exists replaces that memory (an upsert: content,
     /// metadata, scope and vector from the item, the fields it leaves nil kept, creation time,
     /// access count and history kept, one UPDATE history row and a `memory.updated` event).
-    /// - Parameter vectors: caller-computed embeddings, one per item, or nil to embed the content.
-    /// - Complexity: one embedding call and one nearest-neighbour search per item.
-    public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
+    /// - Parameters:
+    ///   - vectors: caller-computed embeddings, one per item, or nil to embed the content.
+    ///   - dedupe: whether items are compared with near neighbours at all; nil: the
+    ///     configuration's `dedupe.enabled`. False suits a bulk import of texts known to differ.
+    /// - Complexity: one embedding call; with de-duplication, one nearest-neighbour search per
+    ///   item and a comparison with each earlier item of the batch in the same scope.
+    public func store(_ items: [NewMemory], vectors: [[Float]]? = nil, dedupe: Bool? = nil) throws(StrataError) -> [StoreOutcome] {
         guard !items.isEmpty else { return [] }
+        let dedupes = dedupe ?? configuration.dedupe.enabled
         let defaults = configuration.defaults
         let checkedAt = clock.now()
         for (i, item) in items.enumerated() {
@@ -218,7 +223,7 @@ public final class Engine: Sendable {
         }
         let now = clock.now()
         let model = vectors == nil ? embedder.modelID : "caller"
-        let units = configuration.dedupe.enabled ? embeddings.map(Vectors.normalized) : []
+        let units = dedupes ? embeddings.map(Vectors.normalized) : []
 
         let (outcomes, events) = try write { (_: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
@@ -248,11 +253,11 @@ public final class Engine: Sendable {
                     replaced.vector = embeddings[i]
                     if let j = indexOfID[id] {
                         records[j] = replaced
-                        if configuration.dedupe.enabled { recordUnits[j] = units[i] }
+                        if dedupes { recordUnits[j] = units[i] }
                     } else {
                         indexOfID[id] = records.count
                         records.append(replaced)
-                        if configuration.dedupe.enabled { recordUnits.append(units[i]) }
+                        if dedupes { recordUnits.append(units[i]) }
                     }
                     outcomes.append(StoreOutcome(id: id, deduplicated: false))
                     history.append(HistoryEntry(event: .update, memoryID: id, at: now, old: old, new: replaced.memory,
@@ -260,7 +265,7 @@ public final class Engine: Sendable {
                     events.append(MemoryEvent(kind: .updated, memoryID: id, at: now, memory: replaced.memory))
                     continue
                 }
-                if item.id == nil, configuration.dedupe.enabled,
+                if item.id == nil, dedupes,
                     var existing = try nearDuplicate(of: embeddings[i], unit: units[i], text: item.content, scope: item.scope, model: model,
                                                      pending: records, pendingUnits: recordUnits)
                 {
@@ -293,7 +298,7 @@ public final class Engine: Sendable {
                     expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
                 indexOfID[memory.id] = records.count
                 records.append(StoredRecord(memory: memory, vector: embeddings[i]))
-                if configuration.dedupe.enabled { recordUnits.append(units[i]) }
+                if dedupes { recordUnits.append(units[i]) }
                 outcomes.append(StoreOutcome(id: memory.id, deduplicated: false))
                 history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))

@@ -21,6 +21,11 @@ import Testing
         #expect(again == ["id": id, "deduplicated": [id]], "the same text merges into the first")
         let batch = try e.storeJSON(["items": [["content": "bob deploys on tuesdays"], ["content": "carol owns billing"]]])
         #expect(batch.objectValue?["ids"]?.arrayValue?.count == 2 && batch.objectValue?["deduplicated"] == [])
+        let copies = try e.storeJSON(["items": [["content": "alice drinks green tea"]], "dedupe": false])
+        #expect(copies.objectValue?["ids"] != [id] && copies.objectValue?["deduplicated"] == [])
+        #expect { try e.storeJSON(["items": [["content": "x"]], "dedupe": "no"]) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("store request.dedupe must be true or false")
+        }
         #expect { try e.storeJSON(["items": [["content": "x"]], "scope": "a"]) } throws: {
             ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("\"items\" cannot be combined with scope")
         }

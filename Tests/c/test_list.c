@@ -177,3 +177,19 @@ void open_file__a_file_others_can_write_returns_STRATA_ERR_INVALID_CONFIG_naming
     remove(config);
     rmdir(dir);
 }
+
+void store__a_batch_with_dedupe_false_keeps_every_copy(void)
+{
+    strata_engine *engine = OPEN(NULL);
+    REQUIRE(engine != NULL, "open");
+    const char *batch = "{\"items\": [{\"content\": \"Pia bakes bread\"}, {\"content\": \"Pia bakes bread\"}], \"dedupe\": false}";
+    char *out = verb(strata_engine_store, engine, batch);
+    if (out != NULL) CHECK_CONTAINS(out, "\"deduplicated\":[]");
+    strata_string_free(out);
+    CHECK(memory_count(engine) == 2, "count %lld", (long long)memory_count(engine));
+    strata_string_free(verb(strata_engine_store, engine, "{\"items\": [{\"content\": \"Pia bakes bread\"}]}"));
+    CHECK(memory_count(engine) == 2, "the default de-duplicates again");
+    fails(strata_engine_store, engine, "{\"items\": [{\"content\": \"x\"}], \"dedupe\": 0}", STRATA_ERR_INVALID_JSON);
+    CHECK_CONTAINS(last_message, "dedupe");
+    strata_engine_close(engine);
+}

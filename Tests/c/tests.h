@@ -117,6 +117,7 @@
     X(open_file__relative_paths_name_files_beside_the_configuration) \
     X(open_file__missing_file_or_bad_arguments_name_the_culprit) \
     X(open_file__a_file_others_can_write_returns_STRATA_ERR_INVALID_CONFIG_naming_it) \
+    X(store__a_batch_with_dedupe_false_keeps_every_copy) \
     /* end */
 
 #define STRATA_TEST_DECLARE(name) void name(void);

@@ -216,7 +216,8 @@ def test_read_only_recall_leaves_access_counts_alone(engine):
     first = engine.recall("green tea", track_access=False)
     again = engine.recall("green tea", track_access=False)
     assert engine.get(mid).access_count == 0
-    assert first[0].score == again[0].score
+    assert first[0].scores["access"] == again[0].scores["access"] == 0
+    assert again[0].score == pytest.approx(first[0].score, abs=1e-6)  # recency moves with the clock only
     engine.recall("green tea")
     assert engine.get(mid).access_count == 1
     hits = engine.recall_vector(engine.embed(["green tea"])[0], track_access=False)
@@ -235,6 +236,18 @@ def test_store_says_when_it_deduplicated(engine):
     batch = engine.store_many(["the wifi password is in the drawer", "something else entirely"])
     assert [b.deduplicated for b in batch] == [True, False] and batch[0] == first
     assert json.dumps(batch[0]) == json.dumps(str(first))
+
+
+def test_store_many_can_skip_or_force_deduplication(engine):
+    first = engine.store("the same line of text")
+    copies = engine.store_many(["the same line of text", "the same line of text"], dedupe=False)
+    assert first not in copies and len(set(copies)) == 2 and not any(c.deduplicated for c in copies)
+    assert engine.count() == 3
+    with strata.Engine({"dedupe": {"enabled": False}}) as plain:
+        a = plain.store("once more")
+        assert plain.store_many(["once more"], dedupe=True) == [a]
+    with pytest.raises(TypeError, match="dedupe must be bool"):
+        engine.store_many(["x"], dedupe="no")
 
 
 def test_dedupe_can_be_turned_off_for_bulk_imports():

@@ -438,7 +438,7 @@ class Engine:
         _check_type(id, str, "id", optional=False)
         return self.store(content, metadata, scope, id=id, **fields)
 
-    def store_many(self, items: Iterable[Mapping[str, Any] | str]) -> list[StoredId]:
+    def store_many(self, items: Iterable[Mapping[str, Any] | str], *, dedupe: bool | None = None) -> list[StoredId]:
         """Stores a batch atomically; returns the ids in order (:class:`strata.StoredId`, each a str).
 
         Each item is a str (the content) or a dict shaped like one memory of a
@@ -447,19 +447,26 @@ class Engine:
         An item with an ``id`` adds or replaces that memory (see :meth:`upsert`); the same id
         twice: the later item wins.
 
-        De-duplication compares each item with its nearest neighbours: for a bulk import of
-        texts known to be distinct, ``Engine({"dedupe": {"enabled": False}, ...})`` stores
-        several times faster.
+        Args:
+            dedupe: False stores the batch without comparing its items with near neighbours
+                (a bulk import of texts known to differ: de-duplication compares each item
+                with every earlier one of the batch in its scope, so it grows with the square
+                of the batch); True compares even where the configuration turns it off;
+                None: the configuration's ``dedupe.enabled`` (true by default).
 
         Raises:
             TypeError: ``items`` is a str, or an item is neither a str nor a dict.
         """
         if isinstance(items, (str, bytes)):
             raise TypeError("items must be an iterable of str or dict, not one str: store_many([text]) stores one text")
+        _check_type(dedupe, bool, "dedupe")
         request = [_memory_item(item) for item in items]
         if not request:
             return []
-        answer = self._call(lib.strata_engine_store, {"items": request}, verb="store_many")
+        body: dict[str, Any] = {"items": request}
+        if dedupe is not None:
+            body["dedupe"] = dedupe
+        answer = self._call(lib.strata_engine_store, body, verb="store_many")
         merged = set(answer.get("deduplicated", []))
         return [StoredId(i, i in merged) for i in answer["ids"]]
 
