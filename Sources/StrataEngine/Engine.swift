@@ -201,7 +201,8 @@ public final class Engine: Sendable {
     ///   - dedupe: whether items are compared with near neighbours at all; nil: the
     ///     configuration's `dedupe.enabled`. False suits a bulk import of texts known to differ.
     /// - Complexity: one embedding call; with de-duplication, one nearest-neighbour search per
-    ///   item and a comparison with each earlier item of the batch in the same scope.
+    ///   item and a comparison with the earlier items of the batch that share enough of its
+    ///   words to pass `dedupe.min_word_overlap` (`BatchWordIndex`).
     public func store(_ items: [NewMemory], vectors: [[Float]]? = nil, dedupe: Bool? = nil) throws(StrataError) -> [StoreOutcome] {
         guard !items.isEmpty else { return [] }
         let dedupes = dedupe ?? configuration.dedupe.enabled
@@ -229,11 +230,13 @@ public final class Engine: Sendable {
             var records: [StoredRecord] = []
             var recordUnits: [[Float]] = []  // unit vectors of `records`, for de-duplication within the batch
             var indexOfID: [String: Int] = [:]
+            var wordIndex = dedupes ? BatchWordIndex(texts: items.map(\.content), minOverlap: configuration.dedupe.minWordOverlap) : nil
             var outcomes: [StoreOutcome] = []
             var history: [HistoryEntry] = []
             var events: [MemoryEvent] = []
             for (i, item) in items.enumerated() {
                 let at = item.at ?? now
+                let words = dedupes ? Set(Tokenizer.words(item.content)) : []
                 var replacing: StoredRecord?
                 if let id = item.id { replacing = if let j = indexOfID[id] { records[j] } else { try store.get(id: id) } }
                 if let id = item.id, var replaced = replacing {
@@ -259,15 +262,17 @@ public final class Engine: Sendable {
                         records.append(replaced)
                         if dedupes { recordUnits.append(units[i]) }
                     }
+                    wordIndex?.add(indexOfID[id]!, words: words)
                     outcomes.append(StoreOutcome(id: id, deduplicated: false))
                     history.append(HistoryEntry(event: .update, memoryID: id, at: now, old: old, new: replaced.memory,
                                                 reason: "stored again with its id: replaced"))
                     events.append(MemoryEvent(kind: .updated, memoryID: id, at: now, memory: replaced.memory))
                     continue
                 }
-                if item.id == nil, dedupes,
-                    var existing = try nearDuplicate(of: embeddings[i], unit: units[i], text: item.content, scope: item.scope, model: model,
-                                                     pending: records, pendingUnits: recordUnits)
+                if item.id == nil, let index = wordIndex,
+                    var existing = try nearDuplicate(of: embeddings[i], unit: units[i], words: words, scope: item.scope, model: model,
+                                                     pending: records, pendingUnits: recordUnits, pendingIndex: indexOfID,
+                                                     candidates: index.candidates(for: words))
                 {
                     let old = existing.memory
                     existing.memory.content = item.content
@@ -284,6 +289,7 @@ public final class Engine: Sendable {
                         records.append(existing)
                         recordUnits.append(units[i])
                     }
+                    wordIndex?.add(indexOfID[old.id]!, words: words)
                     outcomes.append(StoreOutcome(id: old.id, deduplicated: true))
                     history.append(HistoryEntry(event: .update, memoryID: old.id, at: now, old: old, new: existing.memory,
                                                 reason: "deduplicated: a near-identical memory was stored in scope \"\(item.scope)\""))
@@ -297,6 +303,7 @@ public final class Engine: Sendable {
                     pinned: item.pinned, createdAt: at, model: model,
                     expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
                 indexOfID[memory.id] = records.count
+                wordIndex?.add(records.count, words: words)
                 records.append(StoredRecord(memory: memory, vector: embeddings[i]))
                 if dedupes { recordUnits.append(units[i]) }
                 outcomes.append(StoreOutcome(id: memory.id, deduplicated: false))
@@ -323,20 +330,28 @@ public final class Engine: Sendable {
 
     /// The nearest memory in the same scope and model at or above the dedupe threshold, looking
     /// first at the records of the batch being stored.
+    /// - Parameters:
+    ///   - words: the item's words (`Tokenizer.words`).
+    ///   - pendingIndex: the index in `pending` of each id.
+    ///   - candidates: the indexes in `pending` that may pass the word rule (`BatchWordIndex`),
+    ///     ascending; nil: all.
     private func nearDuplicate(
-        of vector: [Float], unit: [Float], text: String, scope: ScopePath, model: String, pending: [StoredRecord], pendingUnits: [[Float]]
+        of vector: [Float], unit: [Float], words: Set<String>, scope: ScopePath, model: String, pending: [StoredRecord],
+        pendingUnits: [[Float]], pendingIndex: [String: Int], candidates: [Int]?
     ) throws(StrataError) -> StoredRecord? {
         let threshold = Float(configuration.dedupe.threshold)
-        let words = Set(Tokenizer.words(text))
         func sameWords(_ other: String) -> Bool {
             let o = Set(Tokenizer.words(other))
             let union = words.union(o).count
             return union == 0 || Double(words.intersection(o).count) / Double(union) >= configuration.dedupe.minWordOverlap
         }
         var best: (StoredRecord, Float)?
-        // Unit vectors computed once per batch: one dot product per pair, not three.
-        for (r, u) in zip(pending, pendingUnits) where r.memory.scope == scope && r.memory.model == model {
-            let c = Vectors.dot(unit, u)
+        // Unit vectors computed once per batch: one dot product per pair, not three. In index
+        // order, so that of equal similarities the earliest record wins, whatever the candidates.
+        for j in candidates ?? Array(pending.indices) {
+            let r = pending[j]
+            guard r.memory.scope == scope, r.memory.model == model else { continue }
+            let c = Vectors.dot(unit, pendingUnits[j])
             if c >= threshold, c > best?.1 ?? -.infinity, sameWords(r.memory.content) { best = (r, c) }
         }
         let filter = Filter.and([
@@ -347,7 +362,7 @@ public final class Engine: Sendable {
         for hit in try store.search(vector, k: 4, filter: filter) {
             let c = Vectors.cosine(vector, hit.record.vector)
             if c >= threshold, c > best?.1 ?? -.infinity, sameWords(hit.record.memory.content),
-                !pending.contains(where: { $0.memory.id == hit.record.memory.id })
+                pendingIndex[hit.record.memory.id] == nil
             {
                 best = (hit.record, c)
             }

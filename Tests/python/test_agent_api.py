@@ -235,6 +235,9 @@ def test_store_says_when_it_deduplicated(engine):
     assert again == first and again.deduplicated
     batch = engine.store_many(["the wifi password is in the drawer", "something else entirely"])
     assert [b.deduplicated for b in batch] == [True, False] and batch[0] == first
+    # Within one batch: the first copy is added, the later ones merge into it.
+    inside = engine.store_many(["alice flies on tuesday", "alice flies on tuesday", "bob stays", "alice flies on tuesday"])
+    assert [b.deduplicated for b in inside] == [False, True, False, True] and len(set(inside)) == 2
     assert json.dumps(batch[0]) == json.dumps(str(first))
 
 

@@ -111,8 +111,7 @@ void strata_engine_close(strata_engine *engine);
  * or a batch, stored atomically: {"items": [ <one memory>, ... ], "dedupe": bool?}.
  * "dedupe" (since ABI 1.7): false stores the batch without comparing its items
  * with near neighbours, whatever the configuration's dedupe.enabled says (a
- * bulk import of texts known to differ: de-duplication compares each item with
- * every earlier one of the batch in its scope); true compares even where the
+ * bulk import of texts known to differ); true compares even where the
  * configuration turns it off; default the configuration.
  * Answer: {"id": "m-..."} or {"ids": ["m-...", ...]} in request order, plus
  * {"deduplicated": [ids]} listing stored items that updated a near-identical
