@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 import cffi
 
@@ -159,8 +160,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
         env: the environment to read ``STRATA_LIBRARY`` from (default ``os.environ``).
         repo: the repository to search (default: the one holding this package).
     """
-    env = os.environ if env is None else env
-    explicit = env.get(ENV_VAR)
+    explicit = (os.environ if env is None else env).get(ENV_VAR)
     if explicit:
         if os.path.isfile(explicit):
             return explicit
@@ -196,7 +196,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
     return str(newest[1])
 
 
-def _load() -> tuple[cffi.FFI, object, str]:
+def _load() -> tuple[cffi.FFI, Any, str]:
     path = find_library()
     ffi = cffi.FFI()
     ffi.cdef(CDEF)

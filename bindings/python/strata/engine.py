@@ -113,7 +113,7 @@ def _check_type(value: Any, types: type | tuple[type, ...], name: str, *, option
     else:
         ok = isinstance(value, wanted)
     if not ok:
-        spoken = {numbers.Real: "a number", numbers.Integral: "int", Mapping: "dict", os.PathLike: "os.PathLike"}
+        spoken: dict[Any, str] = {numbers.Real: "a number", numbers.Integral: "int", Mapping: "dict", os.PathLike: "os.PathLike"}
         names = " or ".join(spoken.get(t, t.__name__) for t in wanted)
         raise TypeError(f"{name} must be {names}{' or None' if optional else ''}, not {type(value).__name__}")
 
