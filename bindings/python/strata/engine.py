@@ -950,8 +950,13 @@ class Engine:
 
     @property
     def dimension(self) -> int:
-        """The engine's vector dimension (from :meth:`stats`)."""
-        return int(self.stats()["dimension"])
+        """The engine's vector dimension (``strata_engine_dimension``; :meth:`stats` before ABI 1.6)."""
+        try:
+            function = lib.strata_engine_dimension
+        except AttributeError:
+            return int(self.stats()["dimension"])
+        with self._using() as handle:
+            return int(function(handle))
 
     # ---- events ---------------------------------------------------------------------------------
 
