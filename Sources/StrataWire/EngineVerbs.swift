@@ -37,7 +37,7 @@ extension Engine {
         return Answer.store(try store(items, vectors: vectors, dedupe: dedupe), batch: batch || vectors != nil)
     }
 
-    /// `{"query", "k", "filter", "scope", "tiers", "category"}` -> `{"hits": [...]}`.
+    /// `{"query", "k", "filter", "scope", "tiers", "category", "track_access"}` -> `{"hits": [...]}`.
     public func recallJSON(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> JSONValue {
         var q = try RecallQuery(json: request, path: "recall request")
         q.vector = vector

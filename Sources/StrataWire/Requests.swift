@@ -32,10 +32,12 @@ extension NewMemory {
 
 extension RecallQuery {
     /// Decodes a recall request; `filter` paths are metadata keys. An empty or missing query
-    /// recalls every memory in view by recency, importance and access (`RecallQuery.text`).
-    public init(json: JSONValue, path: String) throws(StrataError) {
+    /// recalls every memory in view by recency, importance and access (`RecallQuery.text`),
+    /// unless `textRequired`: a face that insists on query text (`.invalidJSON` naming it).
+    public init(json: JSONValue, path: String, textRequired: Bool = false) throws(StrataError) {
         var r = try JSONObjectReader(json, path: path)
         self.init(try r.optionalString("query") ?? "")
+        if textRequired, text.isEmpty { throw StrataError(.invalidJSON, "\(path).query is required (non-empty text)") }
         k = try r.optionalInt("k", in: 1...10_000)
         if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
         scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }

@@ -40,6 +40,9 @@ import Testing
         #expect { try e.recallJSON(["query": "tea", "track_access": "no"]) } throws: {
             ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("recall request.track_access")
         }
+        #expect { try RecallQuery(json: ["k": 3], path: "recall request", textRequired: true) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("recall request.query is required")
+        }
         #expect { try e.storeJSON(["content": "x", "id": 7]) } throws: {
             ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("store request.id")
         }
