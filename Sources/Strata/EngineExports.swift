@@ -28,6 +28,30 @@ final class EngineHandle: Sendable {
     }
 }
 
+@implementation @c public func strata_engine_open_file(
+    _ out: UnsafeMutablePointer<OpaquePointer?>!, _ config_path: UnsafePointer<CChar>!
+) -> strata_status {
+    out?.pointee = nil
+    return cCall { () throws(StrataError) in
+        guard let out else { throw StrataError(.invalidArgument, "out is NULL") }
+        guard let path = try cString(config_path, what: "config_path"), !path.isEmpty else {
+            throw StrataError(.invalidArgument, "config_path is NULL or empty")
+        }
+        let configuration = try EngineConfiguration(contentsOfFile: path)
+        // As the CLI's store folders (git's safe.directory): a file another user owns or others
+        // can write could name any plugin or file; it is refused before anything it names opens.
+        for checked in [PluginTrust.folderOf(path), path] {
+            if let why = PluginTrust.unsafeOwnership(checked) {
+                throw StrataError(.invalidConfig, "refusing the configuration file \(path): \(why); make it yours and private (chown, chmod go-w) if you trust it")
+            }
+        }
+        // The file's plugin_dirs and plugin paths count only where they are trusted folders already.
+        let backends = PluginBackends(pluginDirectories: configuration.pluginDirectories, configurationFile: path)
+        let engine = try Engine(configuration: configuration, backends: backends)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(EngineHandle(engine)).toOpaque())
+    }
+}
+
 @implementation @c public func strata_engine_close(_ engine: OpaquePointer!) {
     guard let engine else { return }
     Unmanaged<EngineHandle>.fromOpaque(UnsafeRawPointer(engine)).release()
@@ -76,6 +100,12 @@ private func textVerb(
     _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
 ) -> strata_status {
     jsonVerb(engine, request_json, out_json, what: "get request") { (e, r) throws(StrataError) in try e.getJSON(r) }
+}
+
+@implementation @c public func strata_engine_list(
+    _ engine: OpaquePointer!, _ request_json: UnsafePointer<CChar>!, _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> strata_status {
+    jsonVerb(engine, request_json, out_json, what: "list request") { (e, r) throws(StrataError) in try e.listJSON(r) }
 }
 
 @implementation @c public func strata_engine_update(

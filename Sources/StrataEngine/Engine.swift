@@ -145,6 +145,7 @@ public final class Engine: Sendable {
     ///   - atName: the name of the `at` field where the caller's input calls it otherwise ("created_at").
     public static func check(_ item: NewMemory, what: String, atName: String = "at", now: Timestamp) throws(StrataError) {
         try TextRules.rejectNUL(item.content, what: "\(what): content")
+        if let id = item.id { try checkCallerID(id, what: what) }
         if let at = item.at, now.adding(seconds: maximumFutureSkewSeconds) < at {
             throw StrataError(.invalidArgument, "\(what): \(atName) \(at.iso8601) is more than a day ahead of the engine's clock; a memory cannot have happened in the future (it would never age out)")
         }
@@ -167,15 +168,44 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The longest id a caller may choose, in UTF-8 bytes.
+    public static let maximumIDBytes = 256
+
+    /// Throws `.invalidArgument` naming `what` unless `id` is 1 to `maximumIDBytes` UTF-8 bytes
+    /// without control characters and outside the `strata:` prefix the engine keeps for its own
+    /// ledgers (`strata:space`, `strata:lifecycle`).
+    static func checkCallerID(_ id: String, what: String) throws(StrataError) {
+        guard !id.isEmpty, id.utf8.count <= maximumIDBytes else {
+            throw StrataError(.invalidArgument, "\(what): id must be 1 to \(maximumIDBytes) bytes of UTF-8, got \(id.utf8.count)")
+        }
+        if id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw StrataError(.invalidArgument, "\(what): id \"\(id.debugDescription.dropFirst().dropLast())\" holds a control character")
+        }
+        if id.hasPrefix("strata:") {
+            throw StrataError(.invalidArgument, "\(what): id \"\(id)\" starts with \"strata:\", which the engine keeps for its own records")
+        }
+    }
+
     /// Stores a batch atomically: either every item is stored or none is.
     ///
     /// Each item is embedded (unless `vectors` gives its vector), then compared with the nearest
     /// memory in the same scope: at or above the dedupe threshold the existing memory is updated
     /// (content replaced, metadata merged, importance raised) instead of adding a copy.
-    /// - Parameter vectors: caller-computed embeddings, one per item, or nil to embed the content.
-    /// - Complexity: one embedding call and one nearest-neighbour search per item.
-    public func store(_ items: [NewMemory], vectors: [[Float]]? = nil) throws(StrataError) -> [StoreOutcome] {
+    ///
+    /// An item with an `id` of the caller's is never de-duplicated: a new id adds the memory
+    /// under it; the id of a memory that exists replaces that memory (an upsert: content,
+    /// metadata, scope and vector from the item, the fields it leaves nil kept, creation time,
+    /// access count and history kept, one UPDATE history row and a `memory.updated` event).
+    /// - Parameters:
+    ///   - vectors: caller-computed embeddings, one per item, or nil to embed the content.
+    ///   - dedupe: whether items are compared with near neighbours at all; nil: the
+    ///     configuration's `dedupe.enabled`. False suits a bulk import of texts known to differ.
+    /// - Complexity: one embedding call; with de-duplication, one nearest-neighbour search per
+    ///   item and a comparison with the earlier items of the batch that share enough of its
+    ///   words to pass `dedupe.min_word_overlap` (`BatchWordIndex`).
+    public func store(_ items: [NewMemory], vectors: [[Float]]? = nil, dedupe: Bool? = nil) throws(StrataError) -> [StoreOutcome] {
         guard !items.isEmpty else { return [] }
+        let dedupes = dedupe ?? configuration.dedupe.enabled
         let defaults = configuration.defaults
         let checkedAt = clock.now()
         for (i, item) in items.enumerated() {
@@ -194,20 +224,55 @@ public final class Engine: Sendable {
         }
         let now = clock.now()
         let model = vectors == nil ? embedder.modelID : "caller"
-        let units = configuration.dedupe.enabled ? embeddings.map(Vectors.normalized) : []
+        let units = dedupes ? embeddings.map(Vectors.normalized) : []
 
         let (outcomes, events) = try write { (_: inout WriterState) throws(StrataError) -> ([StoreOutcome], [MemoryEvent]) in
             var records: [StoredRecord] = []
             var recordUnits: [[Float]] = []  // unit vectors of `records`, for de-duplication within the batch
             var indexOfID: [String: Int] = [:]
+            var wordIndex = dedupes ? BatchWordIndex(texts: items.map(\.content), minOverlap: configuration.dedupe.minWordOverlap) : nil
             var outcomes: [StoreOutcome] = []
             var history: [HistoryEntry] = []
             var events: [MemoryEvent] = []
             for (i, item) in items.enumerated() {
                 let at = item.at ?? now
-                if configuration.dedupe.enabled,
-                    var existing = try nearDuplicate(of: embeddings[i], unit: units[i], text: item.content, scope: item.scope, model: model,
-                                                     pending: records, pendingUnits: recordUnits)
+                let words = dedupes ? Set(Tokenizer.words(item.content)) : []
+                var replacing: StoredRecord?
+                if let id = item.id { replacing = if let j = indexOfID[id] { records[j] } else { try store.get(id: id) } }
+                if let id = item.id, var replaced = replacing {
+                    // The caller named a memory that exists: the item replaces it (an upsert).
+                    let old = replaced.memory
+                    replaced.memory.content = item.content
+                    replaced.memory.metadata = item.metadata
+                    replaced.memory.scope = item.scope
+                    replaced.memory.visibility = item.visibility ?? old.visibility
+                    replaced.memory.tier = item.tier ?? old.tier
+                    replaced.memory.category = item.category ?? old.category
+                    replaced.memory.importance = item.importance ?? old.importance
+                    replaced.memory.pinned = item.pinned
+                    replaced.memory.model = model
+                    replaced.memory.updatedAt = max(old.updatedAt, at)
+                    if let ttl = item.ttlSeconds { replaced.memory.expiresAt = at.adding(seconds: ttl) }
+                    replaced.vector = embeddings[i]
+                    if let j = indexOfID[id] {
+                        records[j] = replaced
+                        if dedupes { recordUnits[j] = units[i] }
+                    } else {
+                        indexOfID[id] = records.count
+                        records.append(replaced)
+                        if dedupes { recordUnits.append(units[i]) }
+                    }
+                    wordIndex?.add(indexOfID[id]!, words: words)
+                    outcomes.append(StoreOutcome(id: id, deduplicated: false))
+                    history.append(HistoryEntry(event: .update, memoryID: id, at: now, old: old, new: replaced.memory,
+                                                reason: "stored again with its id: replaced"))
+                    events.append(MemoryEvent(kind: .updated, memoryID: id, at: now, memory: replaced.memory))
+                    continue
+                }
+                if item.id == nil, let index = wordIndex,
+                    var existing = try nearDuplicate(of: embeddings[i], unit: units[i], words: words, scope: item.scope, model: model,
+                                                     pending: records, pendingUnits: recordUnits, pendingIndex: indexOfID,
+                                                     candidates: index.candidates(for: words))
                 {
                     let old = existing.memory
                     existing.memory.content = item.content
@@ -224,6 +289,7 @@ public final class Engine: Sendable {
                         records.append(existing)
                         recordUnits.append(units[i])
                     }
+                    wordIndex?.add(indexOfID[old.id]!, words: words)
                     outcomes.append(StoreOutcome(id: old.id, deduplicated: true))
                     history.append(HistoryEntry(event: .update, memoryID: old.id, at: now, old: old, new: existing.memory,
                                                 reason: "deduplicated: a near-identical memory was stored in scope \"\(item.scope)\""))
@@ -231,14 +297,15 @@ public final class Engine: Sendable {
                     continue
                 }
                 let memory = Memory(
-                    id: nextID(now: now), content: item.content, metadata: item.metadata, scope: item.scope,
+                    id: item.id ?? nextID(now: now), content: item.content, metadata: item.metadata, scope: item.scope,
                     visibility: item.visibility ?? defaults.visibility, tier: item.tier ?? defaults.tier,
                     category: item.category ?? defaults.category, importance: item.importance ?? startingImportance(item),
                     pinned: item.pinned, createdAt: at, model: model,
                     expiresAt: item.ttlSeconds.map { at.adding(seconds: $0) })
                 indexOfID[memory.id] = records.count
+                wordIndex?.add(records.count, words: words)
                 records.append(StoredRecord(memory: memory, vector: embeddings[i]))
-                if configuration.dedupe.enabled { recordUnits.append(units[i]) }
+                if dedupes { recordUnits.append(units[i]) }
                 outcomes.append(StoreOutcome(id: memory.id, deduplicated: false))
                 history.append(HistoryEntry(event: .add, memoryID: memory.id, at: now, old: nil, new: memory, reason: "stored"))
                 events.append(MemoryEvent(kind: .stored, memoryID: memory.id, at: now, memory: memory))
@@ -263,20 +330,28 @@ public final class Engine: Sendable {
 
     /// The nearest memory in the same scope and model at or above the dedupe threshold, looking
     /// first at the records of the batch being stored.
+    /// - Parameters:
+    ///   - words: the item's words (`Tokenizer.words`).
+    ///   - pendingIndex: the index in `pending` of each id.
+    ///   - candidates: the indexes in `pending` that may pass the word rule (`BatchWordIndex`),
+    ///     ascending; nil: all.
     private func nearDuplicate(
-        of vector: [Float], unit: [Float], text: String, scope: ScopePath, model: String, pending: [StoredRecord], pendingUnits: [[Float]]
+        of vector: [Float], unit: [Float], words: Set<String>, scope: ScopePath, model: String, pending: [StoredRecord],
+        pendingUnits: [[Float]], pendingIndex: [String: Int], candidates: [Int]?
     ) throws(StrataError) -> StoredRecord? {
         let threshold = Float(configuration.dedupe.threshold)
-        let words = Set(Tokenizer.words(text))
         func sameWords(_ other: String) -> Bool {
             let o = Set(Tokenizer.words(other))
             let union = words.union(o).count
             return union == 0 || Double(words.intersection(o).count) / Double(union) >= configuration.dedupe.minWordOverlap
         }
         var best: (StoredRecord, Float)?
-        // Unit vectors computed once per batch: one dot product per pair, not three.
-        for (r, u) in zip(pending, pendingUnits) where r.memory.scope == scope && r.memory.model == model {
-            let c = Vectors.dot(unit, u)
+        // Unit vectors computed once per batch: one dot product per pair, not three. In index
+        // order, so that of equal similarities the earliest record wins, whatever the candidates.
+        for j in candidates ?? Array(pending.indices) {
+            let r = pending[j]
+            guard r.memory.scope == scope, r.memory.model == model else { continue }
+            let c = Vectors.dot(unit, pendingUnits[j])
             if c >= threshold, c > best?.1 ?? -.infinity, sameWords(r.memory.content) { best = (r, c) }
         }
         let filter = Filter.and([
@@ -287,7 +362,7 @@ public final class Engine: Sendable {
         for hit in try store.search(vector, k: 4, filter: filter) {
             let c = Vectors.cosine(vector, hit.record.vector)
             if c >= threshold, c > best?.1 ?? -.infinity, sameWords(hit.record.memory.content),
-                !pending.contains(where: { $0.memory.id == hit.record.memory.id })
+                pendingIndex[hit.record.memory.id] == nil
             {
                 best = (hit.record, c)
             }
@@ -383,7 +458,7 @@ public final class Engine: Sendable {
         } else if !q.text.isEmpty {
             queryVector = try embed([q.text])[0]
         } else {
-            throw StrataError(.invalidArgument, "recall needs query text or a query vector")
+            queryVector = nil
         }
         var vectorHits: [ScoredRecord]?
         var keywordHits: [ScoredRecord]?
@@ -391,7 +466,9 @@ public final class Engine: Sendable {
         if !q.text.isEmpty { keywordHits = try keywordCandidates(q.text, k: candidates, filter: filter) }
         var vectorScore: [String: Double] = [:]
         var keywordScore: [String: Double] = [:]
-        var records: [String: StoredRecord] = [:]
+        // No query at all: every memory in view is a candidate, ranked by recency, importance
+        // and access alone (its relevance parts are nil and fused 0).
+        var records: [String: StoredRecord] = queryVector == nil && q.text.isEmpty ? try inView(filter) : [:]
         for h in vectorHits ?? [] {
             vectorScore[h.record.memory.id] = Double(h.score)
             records[h.record.memory.id] = h.record
@@ -419,7 +496,7 @@ public final class Engine: Sendable {
         }
         hits.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
         if hits.count > k { hits.removeLast(hits.count - k) }
-        if settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
+        if q.trackAccess ?? settings.trackAccess, !hits.isEmpty { try recordAccess(hits.map(\.memory.id), now: now) }
         shared.withLock { $0.operations["recall", default: 0] += 1 }
         return hits
     }

@@ -2,6 +2,9 @@ import StrataCore
 
 /// A memory to store. Everything but `content` has a configured default.
 public struct NewMemory: Sendable {
+    /// The id the caller chose; nil lets the engine make one. An id that exists makes the store
+    /// an upsert (`Engine.store(_:vectors:)`).
+    public var id: String?
     public var content: String
     public var metadata: [String: JSONValue]
     public var scope: ScopePath
@@ -42,7 +45,8 @@ public struct StoreOutcome: Sendable, Hashable {
 
 /// A recall request.
 public struct RecallQuery: Sendable {
-    /// Query text: embedded for vector search and used for keyword search. May be empty with `vector`.
+    /// Query text: embedded for vector search and used for keyword search. Empty with no
+    /// `vector`: every memory in view, ranked by recency, importance and access alone.
     public var text: String
     /// A query vector the caller computed; when set, the text is not embedded.
     public var vector: [Float]?
@@ -54,11 +58,16 @@ public struct RecallQuery: Sendable {
     /// Only these tiers; nil: all.
     public var tiers: [String]?
     public var category: String?
+    /// Whether this recall counts as an access of its hits (their access count and time, which
+    /// weigh in later scores); nil: the configuration's `recall.track_access`. False makes a
+    /// read-only recall.
+    public var trackAccess: Bool?
 
     public init(
         _ text: String = "", vector: [Float]? = nil, k: Int? = nil, filter: Filter? = nil, scope: ScopePath? = nil,
-        tiers: [String]? = nil, category: String? = nil
+        tiers: [String]? = nil, category: String? = nil, trackAccess: Bool? = nil
     ) {
+        self.trackAccess = trackAccess
         self.text = text
         self.vector = vector
         self.k = k

@@ -106,7 +106,8 @@ public struct PluginTrust: Sendable {
         return nil
     }
 
-    static func folderOf(_ path: String) -> String {
+    /// The folder holding `path` as written: `a/b.json` -> `a`, `b.json` -> `.`, `/b.json` -> `/`.
+    public static func folderOf(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

@@ -32,6 +32,11 @@ public enum Answer {
         ])
     }
 
+    /// `{"memories": [memory, ...], "total": N}`: a page of a listing and how many match in all.
+    public static func list(_ l: MemoryList) -> JSONValue {
+        .object(["memories": .array(l.memories.map(memory)), "total": .number(Double(l.total))])
+    }
+
     /// One memory record, every public field (`get`, `update`, export lines, history values).
     public static func memory(_ m: Memory) -> JSONValue { m.publicJSON }
 

@@ -6,14 +6,20 @@ import StrataEngine
 /// so each request shape is decoded in one place and each answer encoded in one place
 /// (`Answers.swift`); the engine itself takes and returns typed values only.
 extension Engine {
-    /// `{"content", ...}` or `{"items": [...]}` -> `{"id"}` or `{"ids"}`, plus `"deduplicated"`.
+    /// `{"content", ...}` or `{"items": [...], "dedupe"?: bool}` -> `{"id"}` or `{"ids"}`, plus
+    /// `"deduplicated"`.
     public func storeJSON(_ request: JSONValue, vectors: [[Float]]? = nil) throws(StrataError) -> JSONValue {
         let items: [NewMemory]
         let batch: Bool
+        var dedupe: Bool?
         if case .object(let o) = request, let list = o["items"] {
-            guard o.count == 1 else {
-                let extra = o.keys.filter { $0 != "items" }.sorted().joined(separator: ", ")
-                throw StrataError(.invalidJSON, "store request: \"items\" cannot be combined with \(extra)")
+            let extra = o.keys.filter { $0 != "items" && $0 != "dedupe" }.sorted()
+            guard extra.isEmpty else {
+                throw StrataError(.invalidJSON, "store request: \"items\" cannot be combined with \(extra.joined(separator: ", "))")
+            }
+            if let flag = o["dedupe"] {
+                guard case .bool(let b) = flag else { throw StrataError(.invalidJSON, "store request.dedupe must be true or false") }
+                dedupe = b
             }
             guard case .array(let values) = list, !values.isEmpty else {
                 throw StrataError(.invalidJSON, "store request.items must be a non-empty array")
@@ -28,14 +34,20 @@ extension Engine {
             items = [try NewMemory(json: request, path: "store request", contentRequired: vectors == nil)]
             batch = false
         }
-        return Answer.store(try store(items, vectors: vectors), batch: batch || vectors != nil)
+        return Answer.store(try store(items, vectors: vectors, dedupe: dedupe), batch: batch || vectors != nil)
     }
 
-    /// `{"query", "k", "filter", "scope", "tiers", "category"}` -> `{"hits": [...]}`.
+    /// `{"query", "k", "filter", "scope", "tiers", "category", "track_access"}` -> `{"hits": [...]}`.
     public func recallJSON(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> JSONValue {
-        var q = try RecallQuery(json: request, path: "recall request", textRequired: vector == nil)
+        var q = try RecallQuery(json: request, path: "recall request")
         q.vector = vector
         return Answer.recall(try recall(q))
+    }
+
+    /// `{"filter"?, "scope"?, "tiers"?, "category"?, "ids"?, "limit"?, "offset"?}` ->
+    /// `{"memories": [...], "total"}`, oldest first.
+    public func listJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
+        Answer.list(try list(try MemoryListQuery(json: request, path: "list request")))
     }
 
     /// `{"id"}` -> the memory.

@@ -96,7 +96,7 @@ extension Engine {
     /// Like `recallJSON`, answering the JSON text directly (the C ABI's form): the bytes of
     /// `Wire.text(recallJSON(request))`.
     public func recallAnswerText(_ request: JSONValue, vector: [Float]? = nil) throws(StrataError) -> [UInt8] {
-        var q = try RecallQuery(json: request, path: "recall request", textRequired: vector == nil)
+        var q = try RecallQuery(json: request, path: "recall request")
         q.vector = vector
         return RecallAnswerWriter.write(try recall(q))
     }

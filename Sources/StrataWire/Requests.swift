@@ -10,6 +10,7 @@ extension NewMemory {
     public init(json: JSONValue, path: String, contentRequired: Bool = true) throws(StrataError) {
         var r = try JSONObjectReader(json, path: path)
         self.init(try r.optionalString("content") ?? "")
+        id = try r.optionalString("id")
         metadata = try r.optionalObject("metadata") ?? [:]
         scope = try ScopePath(try r.optionalString("scope") ?? "")
         visibility = try r.optionalChoice("visibility", Visibility.allCases.map(\.rawValue)).flatMap(Visibility.init)
@@ -30,8 +31,10 @@ extension NewMemory {
 }
 
 extension RecallQuery {
-    /// Decodes a recall request; `filter` paths are metadata keys.
-    public init(json: JSONValue, path: String, textRequired: Bool = true) throws(StrataError) {
+    /// Decodes a recall request; `filter` paths are metadata keys. An empty or missing query
+    /// recalls every memory in view by recency, importance and access (`RecallQuery.text`),
+    /// unless `textRequired`: a face that insists on query text (`.invalidJSON` naming it).
+    public init(json: JSONValue, path: String, textRequired: Bool = false) throws(StrataError) {
         var r = try JSONObjectReader(json, path: path)
         self.init(try r.optionalString("query") ?? "")
         if textRequired, text.isEmpty { throw StrataError(.invalidJSON, "\(path).query is required (non-empty text)") }
@@ -40,6 +43,23 @@ extension RecallQuery {
         scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
         tiers = try r.optionalStrings("tiers")
         category = try r.optionalString("category")
+        trackAccess = try r.optionalBool("track_access")
+        try r.finish()
+    }
+}
+
+extension MemoryListQuery {
+    /// Decodes a list request; `filter` paths are metadata keys.
+    public init(json: JSONValue, path: String) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        self.init()
+        if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
+        scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
+        tiers = try r.optionalStrings("tiers")
+        category = try r.optionalString("category")
+        ids = try r.optionalStrings("ids")
+        limit = try r.optionalInt("limit", in: 0...Int(Int32.max))
+        offset = try r.optionalInt("offset", in: 0...Int(Int32.max)) ?? 0
         try r.finish()
     }
 }

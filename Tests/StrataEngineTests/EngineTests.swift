@@ -163,7 +163,6 @@ import Testing
             ("nan", { _ = try e.store([NewMemory("x"), NewMemory("y")], vectors: [[Float](repeating: 1, count: 8), [1, 1, 1, .nan, 1, 1, 1, 1]]) }, .invalidVector),
             ("dimension", { _ = try e.store([NewMemory("x")], vectors: [[1, 2, 3]]) }, .dimension),
             ("count", { _ = try e.store([NewMemory("x")], vectors: []) }, .invalidArgument),
-            ("query", { _ = try e.recall(RecallQuery("")) }, .invalidArgument),
             ("k", { _ = try e.recall(RecallQuery("x", k: 0)) }, .invalidArgument),
             ("query vector", { _ = try e.recall(RecallQuery(vector: [1, 2])) }, .dimension),
         ]
@@ -277,5 +276,90 @@ import Testing
         let b = try e.store(NewMemory("thread 7 item 19 wordwordwordwordwordwordwordword")).id
         #expect(a != b)
         #expect(try e.get(id: a).content.contains("13"))
+    }
+}
+
+/// Recall with no query, read-only recall, and memories stored under the caller's ids.
+@Suite struct EngineRecallModesAndCallerIDTests {
+    let clock = ManualClock()
+
+    func engine(_ json: JSONValue = [:]) throws -> Engine {
+        try Engine(configuration: EngineConfiguration(json: json), clock: clock)
+    }
+
+    @Test func anEmptyQueryRanksWhatIsInViewByImportanceAndRecency() throws {
+        let e = try engine()
+        try e.store(NewMemory("an ordinary note", importance: 0.2))
+        let key = try e.store(NewMemory("the key fact", importance: 1)).id
+        try e.store(NewMemory("a note of team b", scope: ScopePath("team/b"), importance: 0.9))
+        let hits = try e.recall(RecallQuery(""))
+        #expect(hits.count == 3 && hits.first?.memory.id == key)
+        #expect(hits.allSatisfy { $0.scores.vector == nil && $0.scores.keyword == nil && $0.scores.fused == 0 })
+        #expect(try e.recall(RecallQuery("", k: 1, scope: ScopePath("team/b"))).map(\.memory.content) == ["a note of team b"])
+        clock.advance(hours: 24 * 30)
+        let fresh = try e.store(NewMemory("just now", importance: 0.9)).id
+        #expect(try e.recall(RecallQuery("", trackAccess: false)).first?.memory.id == fresh, "recency weighs in")
+    }
+
+    @Test func aRecallWithoutTrackAccessChangesNoAccessCount() throws {
+        let e = try engine()
+        let id = try e.store(NewMemory("release checklist for the mobile app")).id
+        let first = try e.recall(RecallQuery("release checklist", trackAccess: false))
+        let second = try e.recall(RecallQuery("release checklist", trackAccess: false))
+        #expect(first.first?.score == second.first?.score)
+        #expect(try e.get(id: id).accessCount == 0)
+        _ = try e.recall(RecallQuery("release checklist"))
+        #expect(try e.get(id: id).accessCount == 1)
+        let untracked = try engine(["recall": ["track_access": false]])
+        let other = try untracked.store(NewMemory("release checklist")).id
+        _ = try untracked.recall(RecallQuery("release checklist", trackAccess: true))
+        #expect(try untracked.get(id: other).accessCount == 1, "the request overrides the configuration")
+    }
+
+    @Test func aCallerIDAddsThenReplacesKeepingWhatItLeavesOut() throws {
+        let e = try engine()
+        var item = NewMemory("Alice likes tea", metadata: ["v": 1], category: "preferences", importance: 0.9)
+        item.id = "doc-1"
+        let outcome = try e.store(item)
+        #expect(outcome.id == "doc-1" && !outcome.deduplicated)
+        clock.advance(hours: 1)
+        var again = NewMemory("Alice likes coffee now", metadata: ["v": 2])
+        again.id = "doc-1"
+        try e.store(again)
+        let m = try e.get(id: "doc-1")
+        #expect(m.content == "Alice likes coffee now" && m.metadata == ["v": 2])
+        #expect(m.category == "preferences" && m.importance == 0.9, "left out: kept")
+        #expect(m.createdAt < m.updatedAt)
+        #expect(try e.history(id: "doc-1").map(\.event) == [.add, .update])
+        #expect(try e.stats().memories == 1)
+        #expect(try e.recall(RecallQuery("coffee")).first?.memory.id == "doc-1")
+    }
+
+    @Test func callerIDsAreNeverDeduplicatedAndTheLaterOfABatchWins() throws {
+        let e = try engine()
+        var a = NewMemory("the very same words"), b = NewMemory("the very same words")
+        a.id = "a"
+        b.id = "b"
+        #expect(try e.store([a, b]).map(\.id) == ["a", "b"])
+        var c1 = NewMemory("first version"), c2 = NewMemory("second version")
+        c1.id = "c"
+        c2.id = "c"
+        #expect(try e.store([c1, c2]).map(\.id) == ["c", "c"])
+        #expect(try e.get(id: "c").content == "second version")
+        #expect(try e.history(id: "c").map(\.event) == [.add, .update])
+    }
+
+    @Test func badCallerIDsAreRefusedNamedAndStoreNothing() throws {
+        let e = try engine()
+        for (id, words) in [("", "1 to 256 bytes"), (String(repeating: "x", count: 257), "1 to 256 bytes"),
+                            ("a\u{7}b", "control character"), ("strata:space", "starts with \"strata:\"")] {
+            var item = NewMemory("x")
+            item.id = id
+            #expect { try e.store([NewMemory("fine"), item]) } throws: {
+                ($0 as! StrataError).code == .invalidArgument && ($0 as! StrataError).message.contains("item 1: ")
+                    && ($0 as! StrataError).message.contains(words)
+            }
+        }
+        #expect(try e.stats().memories == 0)
     }
 }

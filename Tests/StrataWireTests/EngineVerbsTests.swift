@@ -21,9 +21,47 @@ import Testing
         #expect(again == ["id": id, "deduplicated": [id]], "the same text merges into the first")
         let batch = try e.storeJSON(["items": [["content": "bob deploys on tuesdays"], ["content": "carol owns billing"]]])
         #expect(batch.objectValue?["ids"]?.arrayValue?.count == 2 && batch.objectValue?["deduplicated"] == [])
+        let copies = try e.storeJSON(["items": [["content": "alice drinks green tea"]], "dedupe": false])
+        #expect(copies.objectValue?["ids"] != [id] && copies.objectValue?["deduplicated"] == [])
+        #expect { try e.storeJSON(["items": [["content": "x"]], "dedupe": "no"]) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("store request.dedupe must be true or false")
+        }
         #expect { try e.storeJSON(["items": [["content": "x"]], "scope": "a"]) } throws: {
             ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("\"items\" cannot be combined with scope")
         }
+    }
+
+    @Test func storeTakesACallerIDAndRecallTakesTrackAccessAndAnEmptyQuery() throws {
+        let e = try engine()
+        #expect(try e.storeJSON(["content": "alice drinks green tea", "id": "doc-1"]) == ["id": "doc-1", "deduplicated": []])
+        let hits = try e.recallJSON(["track_access": false])
+        #expect(hits.objectValue?["hits"]?.arrayValue?.first?.objectValue?["id"] == "doc-1")
+        #expect(try e.get(id: "doc-1").accessCount == 0)
+        #expect { try e.recallJSON(["query": "tea", "track_access": "no"]) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("recall request.track_access")
+        }
+        #expect { try RecallQuery(json: ["k": 3], path: "recall request", textRequired: true) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("recall request.query is required")
+        }
+        #expect { try e.storeJSON(["content": "x", "id": 7]) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("store request.id")
+        }
+    }
+
+    @Test func listAnswersThePageAndTheTotalWithEveryKeyChecked() throws {
+        let e = try engine()
+        let a = try e.store(NewMemory("alpha", metadata: ["n": 1])).id
+        clock.advance(hours: 1)
+        let b = try e.store(NewMemory("beta", metadata: ["n": 2])).id
+        let all = try e.listJSON([:])
+        #expect(all == ["memories": [Answer.memory(try e.get(id: a)), Answer.memory(try e.get(id: b))], "total": 2])
+        #expect(try e.listJSON(["limit": 1, "offset": 1]) == ["memories": [Answer.memory(try e.get(id: b))], "total": 2])
+        #expect(try e.listJSON(["filter": ["n": 2], "limit": 0]) == ["memories": [], "total": 1])
+        #expect(try e.listJSON(["ids": [.string(b), "m-nope"]]).objectValue?["total"] == 1)
+        #expect { try e.listJSON(["limt": 1]) } throws: {
+            ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("limt")
+        }
+        #expect { try e.listJSON(["filter": ["n": ["$bogus": 1]]]) } throws: { ($0 as! StrataError).code == .invalidFilter }
     }
 
     @Test func recallGetHistoryAndStatsAnswerTheTypedVerbsInTheirShapes() throws {

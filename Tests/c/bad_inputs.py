@@ -17,7 +17,7 @@ import sys
 
 MAX_VALUES = 8
 MAX_CULPRITS = 4
-VERBS = {"store", "store_vectors", "recall", "recall_vector", "update", "forget", "get", "history", "open"}
+VERBS = {"store", "store_vectors", "recall", "recall_vector", "update", "forget", "get", "history", "list", "open"}
 
 
 def raw_bytes(text: str) -> bytes:

@@ -121,6 +121,7 @@ static strata_status apply(strata_engine *engine, const bad_input_row *row, char
         else if (strcmp(row->verb, "forget") == 0) verb = strata_engine_forget;
         else if (strcmp(row->verb, "get") == 0) verb = strata_engine_get;
         else if (strcmp(row->verb, "history") == 0) verb = strata_engine_history;
+        else if (strcmp(row->verb, "list") == 0) verb = strata_engine_list;
         CHECK(verb != NULL, "%s: no C form for verb %s", row->name, row->verb);
         status = verb != NULL ? harness_call(verb(engine, request, out)) : STRATA_OK;
     }

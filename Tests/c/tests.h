@@ -110,6 +110,14 @@
     X(embed__more_than_STRATA_EMBED_MAX_TEXTS_returns_STRATA_ERR_INVALID_ARGUMENT) \
     X(embed__wrong_dimension_returns_STRATA_ERR_DIMENSION_naming_both) \
     X(embed__minilm_puts_a_paraphrase_nearest) \
+    X(list__answers_memories_oldest_first_and_the_total) \
+    X(list__bad_requests_are_named_and_out_stays_NULL) \
+    X(store__a_callers_id_adds_then_replaces_that_memory) \
+    X(recall__empty_query_ranks_by_importance_and_track_access_false_reads_only) \
+    X(open_file__relative_paths_name_files_beside_the_configuration) \
+    X(open_file__missing_file_or_bad_arguments_name_the_culprit) \
+    X(open_file__a_file_others_can_write_returns_STRATA_ERR_INVALID_CONFIG_naming_it) \
+    X(store__a_batch_with_dedupe_false_keeps_every_copy) \
     /* end */
 
 #define STRATA_TEST_DECLARE(name) void name(void);

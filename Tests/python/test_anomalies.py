@@ -32,9 +32,9 @@ def test_far_vectors_rank_first_with_scores_in_zero_one_and_events():
         assert {a.id for a in found} == set(ids[-3:])
         assert all(isinstance(a, strata.Anomaly) and 0.6 <= a.score <= 1 for a in found)
         assert [a.score for a in found] == sorted((a.score for a in found), reverse=True)
-        assert [e["type"] for e in events] == ["anomaly.detected"] * 3
-        assert [e["memory_id"] for e in events] == [a.id for a in found]
-        assert [e["score"] for e in events] == [a.score for a in found]
+        assert [e.type for e in events] == ["anomaly.detected"] * 3
+        assert [e.memory_id for e in events] == [a.id for a in found]
+        assert [e.score for e in events] == [a.score for a in found]
 
         ranked = engine.anomalies(threshold=0)
         assert len(ranked) == 203 and {a.id for a in ranked[:3]} == set(ids[-3:])

@@ -85,6 +85,8 @@ def apply(engine: strata.Engine, row, ids):
         getattr(engine, verb)(**request)
     elif verb in ("get", "history"):
         getattr(engine, verb)(request["id"])
+    elif verb == "list":
+        engine.get_all(**request)
     else:
         raise AssertionError(f"row {row['name']}: no Python form for verb {verb}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+from datetime import datetime, timezone
 
 import pytest
 
@@ -13,7 +14,7 @@ import strata
 
 @pytest.fixture
 def recorder(engine):
-    events: list[dict] = []
+    events: list[strata.Event] = []
     token = engine.subscribe(events.append)
     return engine, events, token
 
@@ -21,29 +22,30 @@ def recorder(engine):
 def test_stored_updated_forgotten_and_deduplicated_events(recorder):
     engine, events, _ = recorder
     mid = engine.store("the wifi password is on the fridge", {"room": "kitchen"}, "home")
-    assert [e["type"] for e in events] == ["memory.stored"]
+    assert [e.type for e in events] == ["memory.stored"]
     stored = events[0]
-    assert stored["memory_id"] == mid and stored["at"].endswith("Z")
-    assert stored["memory"]["content"] == "the wifi password is on the fridge"
-    assert stored["memory"]["metadata"] == {"room": "kitchen"} and stored["memory"]["scope"] == "home"
+    assert isinstance(stored, strata.Event) and stored.memory_id == mid and stored.score is None
+    assert stored.at.tzinfo is not None and abs((datetime.now(timezone.utc) - stored.at).total_seconds()) < 60
+    assert isinstance(stored.memory, strata.Memory) and stored.memory.content == "the wifi password is on the fridge"
+    assert stored.memory.metadata == {"room": "kitchen"} and stored.memory.scope == "home"
 
     engine.update(mid, content="the wifi password is in the drawer")
-    assert events[-1]["type"] == "memory.updated" and events[-1]["memory_id"] == mid
-    assert events[-1]["memory"]["content"] == "the wifi password is in the drawer"
+    assert events[-1].type == "memory.updated" and events[-1].memory_id == mid
+    assert events[-1].memory.content == "the wifi password is in the drawer"
 
     assert engine.store("the wifi password is in the drawer", scope="home") == mid
-    assert events[-1]["type"] == "memory.deduplicated" and events[-1]["memory_id"] == mid
+    assert events[-1].type == "memory.deduplicated" and events[-1].memory_id == mid
 
     engine.forget(mid)
-    assert events[-1]["type"] == "memory.forgotten" and events[-1]["memory_id"] == mid
-    assert [e["type"] for e in events] == ["memory.stored", "memory.updated", "memory.deduplicated", "memory.forgotten"]
+    assert events[-1].type == "memory.forgotten" and events[-1].memory_id == mid
+    assert [e.type for e in events] == ["memory.stored", "memory.updated", "memory.deduplicated", "memory.forgotten"]
 
 
 def test_batch_and_vector_stores_emit_one_event_per_memory(recorder):
     engine, events, _ = recorder
     ids = engine.store_many(["one apple", "two bananas", "three cherries"])
-    assert [e["memory_id"] for e in events] == ids
-    assert all(e["type"] == "memory.stored" for e in events)
+    assert [e.memory_id for e in events] == ids
+    assert all(e.type == "memory.stored" for e in events)
 
 
 def test_forget_by_filter_emits_for_each(recorder):
@@ -53,8 +55,8 @@ def test_forget_by_filter_emits_for_each(recorder):
     engine.store("gamma", {"g": 2})
     events.clear()
     engine.forget(filter={"g": 1})
-    assert sorted(e["memory_id"] for e in events) == sorted([a, b])
-    assert {e["type"] for e in events} == {"memory.forgotten"}
+    assert sorted(e.memory_id for e in events) == sorted([a, b])
+    assert {e.type for e in events} == {"memory.forgotten"}
 
 
 def test_failed_calls_emit_nothing(recorder):
@@ -71,7 +73,7 @@ def test_unsubscribe_stops_events(recorder):
     engine.store("before")
     engine.unsubscribe(token)
     engine.store("after")
-    assert [e["memory"]["content"] for e in events] == ["before"]
+    assert [e.memory.content for e in events] == ["before"]
     with pytest.raises(strata.NotFound):
         engine.unsubscribe(token)
     assert token not in engine._subscriptions
@@ -80,8 +82,8 @@ def test_unsubscribe_stops_events(recorder):
 def test_several_subscribers_each_get_every_event(engine):
     a: list[str] = []
     b: list[str] = []
-    ta = engine.subscribe(lambda e: a.append(e["type"]))
-    tb = engine.subscribe(lambda e: b.append(e["type"]))
+    ta = engine.subscribe(lambda e: a.append(e.type))
+    tb = engine.subscribe(lambda e: b.append(e.type))
     assert ta != tb and ta != 0 and tb != 0
     engine.store("shared news")
     engine.unsubscribe(ta)
@@ -90,7 +92,7 @@ def test_several_subscribers_each_get_every_event(engine):
 
 
 def test_callback_survives_garbage_collection(engine):
-    events: list[dict] = []
+    events: list[strata.Event] = []
     engine.subscribe(lambda e: events.append(e))  # only the engine holds this lambda and its cffi callback
     gc.collect()
     engine.store("still delivered")
@@ -100,7 +102,7 @@ def test_callback_survives_garbage_collection(engine):
 def test_raising_callback_does_not_crash_and_is_reported(engine, monkeypatch):
     reported = []
     monkeypatch.setattr(sys, "unraisablehook", lambda args: reported.append(args))
-    good: list[dict] = []
+    good: list[strata.Event] = []
 
     def bad(event):
         raise RuntimeError("subscriber bug")
@@ -120,12 +122,12 @@ def test_callback_may_call_every_verb_but_close_of_the_same_engine(engine):
     # The library delivers events after releasing its locks: a callback may use every verb of
     # the same engine; only close() is refused (it would wait for the call the callback is in).
     seen = []
-    extra: list[dict] = []
+    extra: list[strata.Event] = []
 
     def callback(event):
-        if event["type"] != "memory.stored" or event["memory"]["content"] != "outer":
+        if event.type != "memory.stored" or event.memory.content != "outer":
             return
-        mid = event["memory_id"]
+        mid = event.memory_id
         m = engine.get(mid)
         seen.append(("get", m.content))
         token = engine.subscribe(extra.append)
@@ -162,12 +164,12 @@ def test_callback_may_call_every_verb_but_close_of_the_same_engine(engine):
     # returned, and nothing after unsubscribe.
     assert not engine.closed and engine.stats()["memories"] == 2
     engine.store("later")
-    assert all(e["memory"]["content"] != "later" for e in extra)
+    assert all(e.memory.content != "later" for e in extra)
 
 
 def test_callback_of_another_engine_may_write_to_this_one(engine):
     with strata.Engine() as mirror:
-        engine.subscribe(lambda e: mirror.store(e["memory"]["content"]) if e["type"] == "memory.stored" else None)
+        engine.subscribe(lambda e: mirror.store(e.memory.content) if e.type == "memory.stored" else None)
         engine.store("copied across")
         assert [h.content for h in mirror.recall("copied", k=1)] == ["copied across"]
 
@@ -178,7 +180,7 @@ def test_events_from_other_threads(engine):
 
     def callback(e):
         with lock:
-            events.append((e["memory_id"], threading.get_ident()))
+            events.append((e.memory_id, threading.get_ident()))
 
     engine.subscribe(callback)
     idents = {}

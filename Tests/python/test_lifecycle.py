@@ -76,7 +76,7 @@ def test_metabolize_events_and_summary_only(tmp_path):
         engine.subscribe(events.append)
         report = engine.metabolize(now=START + timedelta(days=8), moves=False)
         assert "moves" not in report
-        kinds = {e["type"] for e in events}
+        kinds = {e.type for e in events}
         assert {"memory.pruned", "memory.stored", "lifecycle.metabolized"} <= kinds
 
 

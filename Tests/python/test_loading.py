@@ -70,7 +70,8 @@ def test_not_found_names_every_path_tried(tmp_path):
     error = info.value
     assert isinstance(error, ImportError)
     message = str(error)
-    assert len(error.tried) >= 4
+    assert len(error.tried) >= 5
+    assert error.tried[0] == str(_ffi.packaged_path())
     for path in error.tried:
         assert path in message
     assert str(tmp_path / ".build" / "release" / "libstrata.so") in error.tried
@@ -78,6 +79,24 @@ def test_not_found_names_every_path_tried(tmp_path):
     assert str(tmp_path / ".build" / "x86_64-unknown-linux-gnu" / "release" / "libstrata.so") in error.tried
     assert str(tmp_path / ".build" / "x86_64-unknown-linux-gnu" / "debug" / "libstrata.so") in error.tried
     assert "swift build" in message and "STRATA_LIBRARY" in message
+
+
+def test_packaged_library_wins_over_the_repository_but_not_over_strata_library(tmp_path, monkeypatch):
+    packaged = tmp_path / "strata" / "_lib" / "libstrata.so"
+    packaged.parent.mkdir(parents=True)
+    packaged.write_bytes(b"")
+    built = tmp_path / ".build" / "debug" / "libstrata.so"
+    built.parent.mkdir(parents=True)
+    built.write_bytes(b"")
+    monkeypatch.setattr(_ffi, "packaged_path", lambda: packaged)
+    assert _ffi.find_library(env={}, repo=tmp_path) == str(packaged)
+    assert _ffi.find_library(env={"STRATA_LIBRARY": str(built)}, repo=tmp_path) == str(built)
+    packaged.unlink()
+    assert _ffi.find_library(env={}, repo=tmp_path) == str(built)
+
+
+def test_packaged_path_is_lib_beside_the_package():
+    assert _ffi.packaged_path() == REPO / "bindings" / "python" / "strata" / "_lib" / "libstrata.so"
 
 
 def test_most_recently_built_library_wins(tmp_path):

@@ -190,7 +190,7 @@ def test_a_rollback_publishes_one_event_per_changed_memory(engine):
     events = []
     engine.subscribe(events.append)
     engine.rollback("s")
-    assert [(ev["type"], ev["memory_id"], ev["memory"]) for ev in events] == [("memory.rolled_back", later, None)]
+    assert [(ev.type, ev.memory_id, ev.memory) for ev in events] == [("memory.rolled_back", later, None)]
     assert engine.get(kept).content == "Kept across the rollback"
 
 

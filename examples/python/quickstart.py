@@ -7,6 +7,9 @@ Run from the repository root (after `swift build`):
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 
 import strata
@@ -32,7 +35,7 @@ def main() -> None:
     # {"embedder": {"backend": "hashing", "options": {"dimension": 64}}}.
     with strata.Engine() as engine:
         events: list[str] = []
-        engine.subscribe(lambda event: events.append(event["type"]))
+        engine.subscribe(lambda event: events.append(event.type))
 
         # Store a few memories in an agent tree: org/planner and org/travel are siblings.
         engine.store("Alice prefers green tea in the morning", {"user": "alice", "topic": "drinks"}, "org/planner")
@@ -79,6 +82,23 @@ def main() -> None:
         stats = engine.stats()
         print(f"\n{stats['memories']} memories by scope {stats['by_scope']}")
         print(f"events seen: {len(events)} ({', '.join(sorted(set(events)))})")
+
+    # A persistent store: a folder holding strata.json and strata.db (SQLite). The first open
+    # writes the configuration there; reopening repeats nothing, the dimension included.
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, "memories")
+        config = {**strata.DEFAULT_STORE, "embedder": {"backend": "hashing", "options": {"dimension": 64}}}
+        with strata.open(folder, config) as engine:
+            engine.store("Alice prefers green tea", user_id="alice")          # Mem0's ids: metadata and scope
+            engine.upsert("alice-flight", "Alice flies to Lisbon on Tuesday", user_id="alice")
+            engine.upsert("alice-flight", "Alice flies to Lisbon on Wednesday", user_id="alice")  # replaced
+        with strata.open(folder) as engine:
+            print(f"\nreopened {os.path.basename(folder)}/: {engine.count(user_id='alice')} memories of alice, "
+                  f"dimension {engine.dimension}")
+            for memory in engine.get_all():
+                print(f"  {memory.id:<26} [{memory.scope}] {memory.content}")
+            latest = engine.recall(k=1, track_access=False)  # no query: the most recent and important
+            print(f"  most recent: {latest[0].content!r}")
 
 
 if __name__ == "__main__":

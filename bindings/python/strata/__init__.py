@@ -7,6 +7,9 @@ The package loads libstrata through its C ABI (cffi, ABI mode) at import time:
 ImportError) when the library's ABI major is not the one this package speaks;
 catch them as ``ImportError`` since the package itself failed to import.
 
+A wheel made by ``scripts/wheel`` carries the library, its plugins and the Swift
+runtime in ``strata/_lib``, and loads them from there.
+
 Quick start::
 
     import strata
@@ -15,6 +18,9 @@ Quick start::
         engine.store("Alice prefers green tea", metadata={"user": "alice"})
         for hit in engine.recall("what does alice drink?", k=3):
             print(f"{hit.score:.3f} {hit.content}")
+
+    with strata.open("memories") as engine:              # a store folder: SQLite, persists
+        engine.store("Alice prefers green tea", user_id="alice")
 
 Errors are :class:`StrataError` subclasses carrying ``code``, ``status`` and
 the library's message (e.g. :class:`NotFound`, :class:`InvalidFilter`).
@@ -46,9 +52,29 @@ from .errors import (
 )
 from ._ffi import ABI_VERSION_MAJOR, library_path
 from ._ffi import ffi as _cffi, lib as _lib
-from .engine import Engine
+import os as _os
+from typing import Any as _Any, Mapping as _Mapping
+
+from .engine import DEFAULT_STORE, STORE_FILE, Engine, scope_for
 from .kernel import Kernel
-from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot
+from .models import Anomaly, Event, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId
+
+
+def open(path: str | _os.PathLike[str], config: _Mapping[str, _Any] | None = None) -> Engine:  # noqa: A001
+    """Opens the persistent store in folder ``path``, creating it (and its ``strata.json``) on first use.
+
+    ``strata.open(path, config)`` is ``strata.Engine(config, path=path)``: see :class:`Engine`.
+    A new folder gets ``config`` (default :data:`DEFAULT_STORE`: SQLite in ``strata.db``);
+    reopening needs only the folder, which keeps the embedder and its dimension::
+
+        with strata.open("memories", {"store": {"backend": "sqlite", "plugin": "sqlite",
+                                                 "options": {"path": "strata.db"}},
+                                       "embedder": {"backend": "hashing", "options": {"dimension": 64}}}) as engine:
+            engine.store("Alice prefers green tea")
+        with strata.open("memories") as engine:   # 64 dimensions, read from memories/strata.json
+            engine.recall("tea")
+    """
+    return Engine(config, path=path)
 
 
 def abi_version() -> int:
@@ -67,7 +93,13 @@ __version__: str = version()
 __all__ = [
     "Kernel",
     "Engine",
+    "open",
+    "scope_for",
+    "DEFAULT_STORE",
+    "STORE_FILE",
     "Memory",
+    "StoredId",
+    "Event",
     "Hit",
     "HistoryEntry",
     "Snapshot",

@@ -7,7 +7,9 @@ version.h and engine.h (cdef takes no preprocessor directives, so the
 Where the library is looked for, in order:
 
 1. ``$STRATA_LIBRARY``, a path to the shared library file; when set, nothing else is tried.
-2. In the repository holding this package (three folders above
+2. The library the package carries, ``strata/_lib/libstrata.so``: a wheel made by
+   ``scripts/wheel`` puts it there with the plugins and the Swift runtime beside it.
+3. In the repository holding this package (three folders above
    ``bindings/python/strata``): ``.build/release``, ``.build/debug`` and the
    per-triple ``.build/<arch>-unknown-linux-gnu/{release,debug}`` folders. When
    several exist, the most recently modified file wins.
@@ -19,19 +21,20 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 import cffi
 
 from .errors import IncompatibleLibrary, LibraryNotFound
 
-__all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate_paths", "find_library"]
+__all__ = ["ffi", "lib", "library_path", "ABI_VERSION_MAJOR", "CDEF", "candidate_paths", "find_library", "packaged_path"]
 
 #: The ABI major this package was written for (STRATA_ABI_VERSION_MAJOR of include/strata/version.h).
 ABI_VERSION_MAJOR = 1
 #: The ABI minor this package was written against. Any library minor loads; a function newer than
 #: the library (the snapshot methods and ``Engine.anomalies`` need 1.2) raises
 #: :class:`strata.Unsupported` when called.
-ABI_VERSION_MINOR = 3
+ABI_VERSION_MINOR = 7
 
 #: STRATA_EMBED_MAX_TEXTS of include/strata/engine.h: the most texts one ``Engine.embed`` call takes.
 EMBED_MAX_TEXTS = 65536
@@ -75,10 +78,12 @@ const char *strata_version(void);
 typedef struct strata_engine strata_engine;
 
 strata_status strata_engine_open(strata_engine **out, const char *config_json);
+strata_status strata_engine_open_file(strata_engine **out, const char *config_path);        /* ABI 1.7 */
 void strata_engine_close(strata_engine *engine);
 strata_status strata_engine_store(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_recall(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_get(strata_engine *engine, const char *request_json, char **out_json);
+strata_status strata_engine_list(strata_engine *engine, const char *request_json, char **out_json);  /* ABI 1.7 */
 strata_status strata_engine_update(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_forget(strata_engine *engine, const char *request_json, char **out_json);
 strata_status strata_engine_history(strata_engine *engine, const char *request_json, char **out_json);
@@ -131,6 +136,11 @@ def _repository() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+def packaged_path() -> Path:
+    """Where an installed wheel keeps its library: ``strata/_lib/libstrata.so`` beside this module."""
+    return Path(__file__).resolve().parent / "_lib" / _LIB_NAME
+
+
 def candidate_paths(repo: Path | None = None) -> list[Path]:
     """The build locations searched inside ``repo`` (default: the repository holding this package)."""
     build = (repo if repo is not None else _repository()) / ".build"
@@ -150,8 +160,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
         env: the environment to read ``STRATA_LIBRARY`` from (default ``os.environ``).
         repo: the repository to search (default: the one holding this package).
     """
-    env = os.environ if env is None else env
-    explicit = env.get(ENV_VAR)
+    explicit = (os.environ if env is None else env).get(ENV_VAR)
     if explicit:
         if os.path.isfile(explicit):
             return explicit
@@ -161,6 +170,9 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
             f"(run `swift build` in the repository).",
             [explicit],
         )
+    packaged = packaged_path()
+    if packaged.is_file():
+        return str(packaged)
     tried = candidate_paths(repo)
     found: dict[str, tuple[float, Path]] = {}
     for path in tried:
@@ -172,6 +184,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
         except OSError:
             continue
     if not found:
+        tried = [packaged] + tried
         names = ", ".join(str(p) for p in tried)
         raise LibraryNotFound(
             f"libstrata not found. Tried: {names}. Run `swift build` (or `swift build -c release`) "
@@ -183,7 +196,7 @@ def find_library(env: dict[str, str] | None = None, repo: Path | None = None) ->
     return str(newest[1])
 
 
-def _load() -> tuple[cffi.FFI, object, str]:
+def _load() -> tuple[cffi.FFI, Any, str]:
     path = find_library()
     ffi = cffi.FFI()
     ffi.cdef(CDEF)

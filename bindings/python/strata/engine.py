@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import numbers
 import os
+import tempfile
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
 from ._ffi import EMBED_MAX_TEXTS, ffi, lib
-from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, StrataError, Unsupported, error_for
-from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot, format_time
+from .errors import STRATA_OK, Conflict, EngineClosed, InvalidArgument, InvalidConfig, StrataError, Unsupported, error_for
+from .models import Anomaly, Event, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId, format_time
 
-__all__ = ["Engine", "Config", "EventCallback"]
+__all__ = ["Engine", "Config", "EventCallback", "scope_for", "STORE_FILE", "DEFAULT_STORE"]
 
 #: What :class:`Engine` accepts as configuration.
 Config = Union[None, Mapping[str, Any], str, bytes, "os.PathLike[str]"]
-#: An event subscriber: receives each event as a dict.
-EventCallback = Callable[[dict[str, Any]], Any]
+#: An event subscriber: receives each :class:`strata.Event`.
+EventCallback = Callable[[Event], Any]
+
+#: The configuration file of a store folder (the CLI's ``strata --dir DIR`` reads the same one).
+STORE_FILE = "strata.json"
+#: What :func:`strata.open` writes into a new store folder when no configuration is given: the
+#: CLI's ``strata init --preset sqlite`` (memories and history in ``strata.db`` beside it) with
+#: the embedded default's hashing embedder.
+DEFAULT_STORE: dict[str, Any] = {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}}}
 
 _Time = Union[datetime, str]
 
@@ -48,9 +59,6 @@ def _config_bytes(config: Config) -> Any:
         return _json_bytes(dict(config))
     if isinstance(config, (str, bytes)):
         return _encode(config)
-    if isinstance(config, os.PathLike):
-        with open(config, "rb") as f:
-            return f.read()
     raise TypeError(
         f"config must be None, a dict, a JSON str or a path (os.PathLike) to a JSON file, not {type(config).__name__}"
     )
@@ -63,6 +71,10 @@ def _memory_item(item: Mapping[str, Any] | str) -> dict[str, Any]:
     if not isinstance(item, Mapping):
         raise TypeError(f"a memory item must be a str or a dict, not {type(item).__name__}")
     out = dict(item)
+    # The keys of a store request are checked here for type (TypeError naming them); an
+    # unknown key is left for the engine, whose InvalidJSON names it.
+    known = ("content", "id", "metadata", "scope", "visibility", "category", "importance", "pinned", "tier", "at", "ttl_seconds")
+    _check_fields(**{key: out[key] for key in known if key in out})
     if isinstance(out.get("at"), datetime):
         out["at"] = format_time(out["at"])
     return out
@@ -70,6 +82,120 @@ def _memory_item(item: Mapping[str, Any] | str) -> dict[str, Any]:
 
 def _drop_none(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def _stored_ids(ids: list[str], merged: list[str]) -> list[StoredId]:
+    """The ids of a batch answer with their flags. ``merged`` lists an id once per item that merged
+    into that memory; merges into a memory come after the item that added it (if the batch added
+    it at all), so they are its last occurrences."""
+    left = {i: merged.count(i) for i in set(merged)}
+    remaining = {i: ids.count(i) for i in left}
+    out = []
+    for i in ids:
+        if i in left:
+            remaining[i] -= 1
+            out.append(StoredId(i, remaining[i] < left[i]))
+        else:
+            out.append(StoredId(i, False))
+    return out
+
+
+def _check_type(value: Any, types: type | tuple[type, ...], name: str, *, optional: bool = True) -> None:
+    """Raises TypeError naming ``name`` unless ``value`` is one of ``types`` (or None when optional).
+
+    A bool is not accepted as a number: ``k=True`` is a mistake, not 1.
+    """
+    if value is None and optional:
+        return
+    wanted = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in wanted:
+        ok = False
+    else:
+        ok = isinstance(value, wanted)
+    if not ok:
+        spoken: dict[Any, str] = {numbers.Real: "a number", numbers.Integral: "int", Mapping: "dict", os.PathLike: "os.PathLike"}
+        names = " or ".join(spoken.get(t, t.__name__) for t in wanted)
+        raise TypeError(f"{name} must be {names}{' or None' if optional else ''}, not {type(value).__name__}")
+
+
+def _check_fields(**fields: Any) -> None:
+    """The type checks of the verbs' common arguments, each by its name."""
+    kinds: dict[str, tuple[type, ...]] = {
+        "content": (str,), "query": (str,), "id": (str,), "scope": (str,), "visibility": (str,), "category": (str,),
+        "tier": (str,), "importance": (numbers.Real,), "pinned": (bool,), "ttl_seconds": (numbers.Real,),
+        "k": (numbers.Integral,), "limit": (numbers.Integral,), "offset": (numbers.Integral,),
+        "metadata": (Mapping,), "filter": (Mapping,), "track_access": (bool,), "at": (datetime, str),
+        "user_id": (str,), "agent_id": (str,), "run_id": (str,),
+    }
+    for name, value in fields.items():
+        _check_type(value, kinds[name], name)
+
+
+def scope_for(user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None) -> str:
+    """The scope path :meth:`Engine.store` gives a memory stored with Mem0's ids.
+
+    Each given id is one node, outermost first: ``scope_for("alice", "planner", "42")`` is
+    ``"user:alice/agent:planner/run:42"``, ``scope_for(agent_id="planner")`` is
+    ``"agent:planner"``, none is ``""`` (the root). An id holding ``/`` is refused
+    (:class:`ValueError`): it would make two nodes of one.
+    """
+    parts = []
+    for prefix, value in (("user", user_id), ("agent", agent_id), ("run", run_id)):
+        if value is None:
+            continue
+        _check_type(value, str, f"{prefix}_id")
+        if not value or "/" in value:
+            raise ValueError(f"{prefix}_id must be non-empty and hold no '/', got {value!r}")
+        parts.append(f"{prefix}:{value}")
+    return "/".join(parts)
+
+
+def _with_ids(filter: Mapping[str, Any] | None, ids: Mapping[str, str | None]) -> dict[str, Any] | None:
+    """``filter`` and an equality condition on each given Mem0 id (metadata keys of the same names)."""
+    given = {k: v for k, v in ids.items() if v is not None}
+    if not given:
+        return dict(filter) if filter is not None else None
+    conditions: list[Any] = [{k: v} for k, v in given.items()]
+    if filter is not None:
+        conditions.insert(0, dict(filter))
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _store_folder_config(path: str | os.PathLike[str], config: Any, created: list[Path]) -> Path:
+    """The ``strata.json`` of store folder ``path``, written from ``config`` (or :data:`DEFAULT_STORE`) when new.
+
+    What it creates is appended to ``created``, innermost first.
+    """
+    folder = Path(os.fspath(path))
+    file = folder / STORE_FILE
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(f"with path=, config must be a dict (written to {file} when the store is new), not {type(config).__name__}")
+    if file.exists():
+        if config is not None:
+            with file.open("rb") as f:
+                existing = json.load(f)
+            if existing != dict(config):
+                raise InvalidConfig(
+                    f"{file} already describes this store and differs from the config given; open it with path= alone "
+                    f"(the store keeps its configuration, embedder and dimension included), or edit {file}"
+                )
+        return file
+    document = dict(config) if config is not None else DEFAULT_STORE
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        created.append(folder)
+    # Write, then rename: a crash leaves no half-written strata.json for the next open to refuse.
+    fd, temporary = tempfile.mkstemp(prefix=f".{STORE_FILE}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(document, f, indent=2)
+            f.write("\n")
+        os.replace(temporary, file)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    created.insert(0, file)
+    return file
 
 
 def _float32(array: Any, what: str) -> np.ndarray:
@@ -121,7 +247,7 @@ class _Subscriber:
         local.in_callback = getattr(local, "in_callback", 0) + 1
         try:
             event = json.loads(ffi.string(event_json).decode("utf-8", "surrogateescape"))
-            self.callback(event)
+            self.callback(Event.from_json(event))
         finally:
             local.in_callback -= 1
 
@@ -134,13 +260,25 @@ class Engine:
 
     Args:
         config: None for the embedded default (in-memory store, hashing embedder,
-            extractive summarizer); a dict (sent as JSON); a str holding the JSON
-            document; or a path (``os.PathLike``) to a JSON file.
+            extractive summarizer: nothing persists); a dict (sent as JSON); a str holding
+            the JSON document; or a path (``os.PathLike``) to a JSON file, whose relative
+            ``"path"`` options name files beside it (``strata_engine_open_file``).
+        path: a store folder, for memories that persist: ``Engine(path="memories")``, or
+            :func:`strata.open` ``("memories")``. The folder's ``strata.json`` says what the
+            store is (the CLI's ``strata --dir memories`` opens the same one). A new folder is
+            created with ``config`` (a dict) written there, default :data:`strata.DEFAULT_STORE`:
+            SQLite in ``strata.db`` with the hashing embedder. Reopening needs nothing but the
+            folder: the embedder and its dimension are in ``strata.json``. ``config`` given for
+            an existing folder must equal its ``strata.json`` (else :class:`InvalidConfig`).
 
     Raises:
         InvalidJSON: malformed configuration JSON.
-        InvalidConfig: an unknown key or a bad value; the message names the key path.
+        InvalidConfig: an unknown key or a bad value; the message names the key path. A store
+            made with another embedder or dimension than the configured one (named, both).
+        FileNotFoundError: no configuration file at that path.
+        StrataIOError: a configuration file that cannot be read (named).
         PluginError, ABIMismatch: a configured plugin cannot be loaded.
+        TypeError: ``config`` of another type.
 
     The engine is thread-safe: any number of threads may call its verbs at once.
     Use it as a context manager, or call :meth:`close`; a closed engine raises
@@ -154,18 +292,41 @@ class Engine:
                 print(hit.score, hit.content)
     """
 
-    def __init__(self, config: Config = None) -> None:
+    def __init__(self, config: Config = None, *, path: str | os.PathLike[str] | None = None) -> None:
         self._handle: Any = None
         self._cond = threading.Condition()
         self._active = 0
         self._local = threading.local()
         self._subscriptions: dict[int, Any] = {}
-        request = _config_bytes(config)
+        created: list[Path] = []
+        if path is not None:
+            _check_type(path, (str, os.PathLike), "path", optional=False)
+            config = _store_folder_config(path, config, created)
         out = ffi.new("strata_engine **")
-        status = lib.strata_engine_open(out, request)
+        if isinstance(config, os.PathLike):
+            if not os.path.lexists(config):
+                raise FileNotFoundError(errno.ENOENT, "no such configuration file", os.fspath(config))
+            status = self._open_file(out, os.fsencode(config))
+        else:
+            status = lib.strata_engine_open(out, _config_bytes(config))
         if status != STRATA_OK:
-            raise self._error(status)
+            error = self._error(status)
+            # A new store folder that cannot be opened is not left behind to be refused next time.
+            for made in created:
+                try:
+                    made.unlink() if made.is_file() else made.rmdir()
+                except OSError:
+                    pass
+            raise error
         self._handle = out[0]
+
+    @staticmethod
+    def _open_file(out: Any, path: bytes) -> int:
+        try:
+            function = lib.strata_engine_open_file
+        except AttributeError:
+            raise Unsupported("the loaded libstrata has no strata_engine_open_file (it needs ABI 1.7): rebuild or update libstrata") from None
+        return function(out, path)
 
     # ---- lifetime -------------------------------------------------------------------------------
 
@@ -223,8 +384,12 @@ class Engine:
         tier: str | None = None,
         at: _Time | None = None,
         ttl_seconds: float | None = None,
-    ) -> str:
-        """Stores one memory and returns its id.
+        id: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> StoredId:
+        """Stores one memory and returns its id, a :class:`strata.StoredId` (a str).
 
         Args:
             content: the text to remember.
@@ -235,13 +400,30 @@ class Engine:
             category, importance (0..1), pinned, tier: see include/strata/engine.h.
             at: when it happened: a datetime (naive means UTC) or an ISO-8601 str.
             ttl_seconds: seconds until the memory expires.
+            id: your id for the memory (1 to 256 bytes, no control character, not starting
+                with "strata:"); the id of a memory that exists replaces it (see :meth:`upsert`).
+            user_id, agent_id, run_id: Mem0's ids. Each given one is written into the
+                metadata under its own name (so ``recall(..., user_id="alice")`` finds it),
+                and the scope defaults to :func:`strata.scope_for` of them
+                (``"user:alice/agent:planner"``), so de-duplication stays within one user's memories.
 
         A near-identical memory already in the same scope is updated instead of
-        copied: its id is returned (and its history gains an UPDATE).
+        copied: its id is returned with ``.deduplicated`` True (and its history gains an
+        UPDATE). An item with an ``id`` is never de-duplicated.
+
+        Raises:
+            TypeError: an argument of the wrong type (named).
+            InvalidArgument: importance outside 0..1, a bad id, a time a day or more ahead.
         """
+        _check_fields(content=content, metadata=metadata, scope=scope, visibility=visibility, category=category,
+                      importance=importance, pinned=pinned, tier=tier, at=at, ttl_seconds=ttl_seconds, id=id,
+                      user_id=user_id, agent_id=agent_id, run_id=run_id)
+        _check_type(content, str, "content", optional=False)
+        metadata, scope = self._mem0(metadata, scope, user_id=user_id, agent_id=agent_id, run_id=run_id)
         item = _drop_none(
+            id=id,
             content=content,
-            metadata=dict(metadata) if metadata is not None else None,
+            metadata=metadata,
             scope=scope,
             visibility=visibility,
             category=category,
@@ -252,20 +434,55 @@ class Engine:
             ttl_seconds=ttl_seconds,
         )
         answer = self._call(lib.strata_engine_store, item, verb="store")
-        return answer["id"]
+        return StoredId(answer["id"], answer["id"] in answer.get("deduplicated", []))
 
-    def store_many(self, items: Iterable[Mapping[str, Any] | str]) -> list[str]:
-        """Stores a batch atomically; returns the ids in order.
+    def upsert(
+        self,
+        id: str,
+        content: str,
+        metadata: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        **fields: Any,
+    ) -> StoredId:
+        """Stores ``content`` under your ``id``: adds it when no memory has that id, else replaces that memory.
+
+        A replaced memory takes the content, metadata (the whole object) and scope given here,
+        and the fields given as keywords (as for :meth:`store`); it keeps the others, its
+        creation time, access count and history (which gains an UPDATE), and subscribers get
+        ``memory.updated``. Never de-duplicated. ``store(content, id=...)`` does the same.
+        """
+        _check_type(id, str, "id", optional=False)
+        return self.store(content, metadata, scope, id=id, **fields)
+
+    def store_many(self, items: Iterable[Mapping[str, Any] | str], *, dedupe: bool | None = None) -> list[StoredId]:
+        """Stores a batch atomically; returns the ids in order (:class:`strata.StoredId`, each a str).
 
         Each item is a str (the content) or a dict shaped like one memory of a
-        store request: ``{"content", "metadata", "scope", "visibility", "category",
+        store request: ``{"content", "id", "metadata", "scope", "visibility", "category",
         "importance", "pinned", "tier", "at", "ttl_seconds"}``. An empty batch stores nothing.
+        An item with an ``id`` adds or replaces that memory (see :meth:`upsert`); the same id
+        twice: the later item wins.
+
+        Args:
+            dedupe: False stores the batch without comparing its items with near neighbours,
+                about four times faster (a bulk import of texts known to differ); True
+                compares even where the configuration turns it off; None: the
+                configuration's ``dedupe.enabled`` (true by default).
+
+        Raises:
+            TypeError: ``items`` is a str, or an item is neither a str nor a dict.
         """
+        if isinstance(items, (str, bytes)):
+            raise TypeError("items must be an iterable of str or dict, not one str: store_many([text]) stores one text")
+        _check_type(dedupe, bool, "dedupe")
         request = [_memory_item(item) for item in items]
         if not request:
             return []
-        answer = self._call(lib.strata_engine_store, {"items": request}, verb="store_many")
-        return list(answer["ids"])
+        body: dict[str, Any] = {"items": request}
+        if dedupe is not None:
+            body["dedupe"] = dedupe
+        answer = self._call(lib.strata_engine_store, body, verb="store_many")
+        return _stored_ids(answer["ids"], answer.get("deduplicated", []))
 
     def store_vectors(
         self, vectors: Any, items: Sequence[Mapping[str, Any] | str] | None = None
@@ -350,32 +567,52 @@ class Engine:
 
     def recall(
         self,
-        query: str,
+        query: str = "",
         k: int | None = None,
         filter: Mapping[str, Any] | None = None,
         scope: str | None = None,
         *,
         tiers: Sequence[str] | str | None = None,
         category: str | None = None,
+        track_access: bool | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
     ) -> list[Hit]:
         """The memories most relevant to ``query``, best first.
 
         Hybrid vector + keyword (BM25) search fused as the configuration's
-        ``recall.fusion`` says for the embedder, then weighted by recency, importance and access count; each :class:`Hit` reports every part.
+        ``recall.fusion`` says for the embedder, then weighted by recency, importance and
+        access count; each :class:`Hit` reports every part.
 
         Args:
-            query: the text to search for.
+            query: the text to search for. ``""`` (the default) ranks every memory in view by
+                recency, importance and access alone: the most recent and most important
+                first (``scores["vector"]`` and ``["keyword"]`` None, ``["fused"]`` 0). It
+                reads every memory in view, so it costs a scan of the store.
             k: how many hits at most (default: the configuration's ``recall.k``, 10).
             filter: a metadata filter, e.g. ``{"user": "alice"}``,
                 ``{"n": {"$gte": 3}}``, ``{"$or": [...]}``, dotted paths for nested keys.
             scope: recall as this node of the agent tree (its own memories, SHARED
                 memories of its parent and children, GLOBAL memories); None sees all.
             tiers: only these tiers. category: only this category.
+            track_access: whether this recall counts as an access of its hits (their access
+                count and time weigh in later scores); default the configuration's
+                ``recall.track_access`` (True). False is a read-only recall: the next one
+                scores the same.
+            user_id, agent_id, run_id: only memories stored with these Mem0 ids (a metadata
+                condition on each, joined with ``filter``; see :meth:`store`).
 
         Raises:
+            TypeError: an argument of the wrong type (named).
             InvalidFilter: a malformed filter (the message names the bad part).
         """
+        _check_fields(query=query, k=k, filter=filter, scope=scope, category=category, track_access=track_access)
+        _check_type(query, str, "query", optional=False)
+        filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
         request = self._recall_request(query, k, filter, scope, tiers, category)
+        if track_access is not None:
+            request["track_access"] = track_access
         answer = self._call(lib.strata_engine_recall, request, verb="recall")
         return [Hit.from_json(h) for h in answer["hits"]]
 
@@ -389,13 +626,18 @@ class Engine:
         *,
         tiers: Sequence[str] | str | None = None,
         category: str | None = None,
+        track_access: bool | None = None,
     ) -> list[Hit]:
         """Like :meth:`recall` with a query vector you computed (1-D, the engine's dimension).
 
         Keyword search runs only when ``query`` text is given too.
         """
+        _check_fields(query=query, k=k, filter=filter, scope=scope, category=category, track_access=track_access)
         arr, dimension = _as_query(vector)
-        request = _json_bytes(self._recall_request(query, k, filter, scope, tiers, category))
+        fields = self._recall_request(query, k, filter, scope, tiers, category)
+        if track_access is not None:
+            fields["track_access"] = track_access
+        request = _json_bytes(fields)
         buffer = ffi.from_buffer("float[]", arr)
         answer = self._call_raw(
             lib.strata_engine_recall_vector, request, buffer, dimension, verb="recall_vector"
@@ -404,7 +646,81 @@ class Engine:
 
     def get(self, id: str) -> Memory:
         """The memory with this id. Raises :class:`strata.NotFound` (naming the id) when there is none."""
+        _check_type(id, str, "id", optional=False)
         return Memory.from_json(self._call(lib.strata_engine_get, {"id": id}, verb="get"))
+
+    def get_many(self, ids: Iterable[str]) -> list[Memory]:
+        """The memories with these ids, in the order given; ids with no memory (or an expired one) are left out.
+
+        One call (``strata_engine_list`` with ``ids``), nothing counted as an access.
+
+        Raises:
+            TypeError: ``ids`` is one str, or holds something else than str.
+        """
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("ids must be an iterable of str, not one str: get_many([id]) reads one memory")
+        wanted = list(ids)
+        for i, one in enumerate(wanted):
+            _check_type(one, str, f"ids[{i}]", optional=False)
+        if not wanted:
+            return []
+        found = {m.id: m for m in self._list({"ids": wanted})[0]}
+        return [found[i] for i in dict.fromkeys(wanted) if i in found]
+
+    def get_all(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[Memory]:
+        """Every memory in view, oldest first (creation time, then id); ``limit`` and ``offset`` page through them.
+
+        In view is what :meth:`recall` with the same ``filter``, ``scope``, ``tiers``,
+        ``category`` and Mem0 ids could find (unexpired memories). Nothing is counted as an
+        access. ``strata_engine_list``.
+
+        Raises:
+            TypeError: an argument of the wrong type (named).
+            InvalidArgument: a negative ``limit`` or ``offset``. InvalidFilter: a malformed filter.
+        """
+        _check_fields(filter=filter, scope=scope, limit=limit, offset=offset, category=category)
+        filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+        request = self._recall_request(None, None, filter, scope, tiers, category)
+        request.update(_drop_none(limit=limit, offset=offset or None))
+        return self._list(request)[0]
+
+    def count(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> int:
+        """How many memories :meth:`get_all` with the same arguments answers (without reading them out)."""
+        _check_fields(filter=filter, scope=scope, category=category)
+        filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+        request = self._recall_request(None, None, filter, scope, tiers, category)
+        request["limit"] = 0
+        return self._list(request)[1]
+
+    def _list(self, request: dict[str, Any]) -> tuple[list[Memory], int]:
+        try:
+            function = lib.strata_engine_list
+        except AttributeError:
+            raise Unsupported("the loaded libstrata has no strata_engine_list (it needs ABI 1.7): rebuild or update libstrata") from None
+        answer = self._call(function, request, verb="list")
+        return [Memory.from_json(m) for m in answer["memories"]], int(answer["total"])
 
     def update(
         self,
@@ -419,7 +735,14 @@ class Engine:
         """Changes a memory and returns it updated; None leaves a field as it is.
 
         A new content is re-embedded; ``metadata`` replaces the whole metadata object.
+
+        Raises:
+            NotFound: no memory with this id. TypeError: an argument of the wrong type (named).
+            InvalidJSON: nothing to change, or an empty content.
         """
+        _check_type(id, str, "id", optional=False)
+        _check_fields(content=content, metadata=metadata, category=category, importance=importance, pinned=pinned,
+                      visibility=visibility)
         request = _drop_none(
             id=id,
             content=content,
@@ -438,6 +761,9 @@ class Engine:
         filter: Mapping[str, Any] | None = None,
         scope: str | None = None,
         all: bool = False,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
     ) -> list[str]:
         """Forgets one memory by id, or every memory matching ``filter``.
 
@@ -448,12 +774,29 @@ class Engine:
 
         Returns the forgotten ids. An unknown id raises :class:`strata.NotFound`; a
         filter matching nothing returns []. History keeps a DELETE entry.
+
+        ``user_id``, ``agent_id``, ``run_id`` forget the memories stored with these Mem0 ids
+        (joined with ``filter``): ``forget(user_id="alice")`` is Mem0's ``delete_all(user_id=...)``.
         """
+        _check_fields(id=id, filter=filter, scope=scope)
+        _check_type(all, bool, "all", optional=False)
+        if id is None:
+            filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+        elif (user_id, agent_id, run_id) != (None, None, None):
+            raise TypeError("forget takes an id or user_id / agent_id / run_id (with a filter), not both")
         if all and id is None and filter is None:
             filter = {}
         request = _drop_none(id=id, filter=dict(filter) if filter is not None else None, scope=scope, all=all or None)
         answer = self._call(lib.strata_engine_forget, request, verb="forget")
         return list(answer["forgotten"])
+
+    def reset(self) -> int:
+        """Forgets every memory of the store; returns how many. ``forget(all=True)``.
+
+        History keeps a DELETE row for each (it is the audit log), and snapshots stay:
+        :meth:`rollback` brings the memories back.
+        """
+        return len(self.forget(all=True))
 
     def history(self, id: str) -> list[HistoryEntry]:
         """Every change made to a memory, oldest first (kept after it is forgotten)."""
@@ -607,21 +950,23 @@ class Engine:
 
     @property
     def dimension(self) -> int:
-        """The engine's vector dimension (from :meth:`stats`)."""
-        return int(self.stats()["dimension"])
+        """The engine's vector dimension (``strata_engine_dimension``; :meth:`stats` before ABI 1.6)."""
+        try:
+            function = lib.strata_engine_dimension
+        except AttributeError:
+            return int(self.stats()["dimension"])
+        with self._using() as handle:
+            return int(function(handle))
 
     # ---- events ---------------------------------------------------------------------------------
 
     def subscribe(self, callback: EventCallback) -> int:
         """Calls ``callback(event)`` for every event of the engine; returns a token for :meth:`unsubscribe`.
 
-        ``event`` is a dict ``{"type": "memory.stored" | "memory.updated" |
-        "memory.forgotten" | "memory.deduplicated" | "memory.rolled_back",
-        "memory_id", "at", "memory"}`` (``memory`` is None for a memory a
-        rollback removed).
+        ``event`` is a :class:`strata.Event` (a frozen dataclass: ``type``, ``memory_id``,
+        ``at`` a UTC datetime, ``memory`` a :class:`strata.Memory` or None, ``score``); its
+        docstring lists the types.
 
-        "memory.forgotten" | "memory.deduplicated" | "anomaly.detected", "memory_id", "at",
-        "memory"}``; an ``anomaly.detected`` event also carries its ``"score"``.
         The callback runs after the change is committed and the engine's locks
         are released, on the thread that made the change (or one still
         delivering earlier events). It may call every verb of the same engine;
@@ -654,6 +999,23 @@ class Engine:
             self._subscriptions.pop(int(token), None)
 
     # ---- plumbing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _mem0(
+        metadata: Mapping[str, Any] | None, scope: str | None, **ids: str | None
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The metadata and scope of a memory stored with Mem0's ids (see :meth:`store`)."""
+        given = {k: v for k, v in ids.items() if v is not None}
+        out = dict(metadata) if metadata is not None else None
+        if not given:
+            return out, scope
+        path = scope_for(**given)
+        out = out or {}
+        for key, value in given.items():
+            if key in out and out[key] != value:
+                raise ValueError(f"metadata[{key!r}] is {out[key]!r} but {key}={value!r}: give one of them")
+            out[key] = value
+        return out, scope if scope is not None else path
 
     @staticmethod
     def _recall_request(

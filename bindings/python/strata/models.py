@@ -1,5 +1,5 @@
 """The value types answered by the engine: :class:`Memory`, :class:`Hit`, :class:`HistoryEntry`,
-:class:`Snapshot`, :class:`Rollback`, :class:`Anomaly`."""
+:class:`Snapshot`, :class:`Rollback`, :class:`Anomaly`, :class:`Event`, :class:`StoredId`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-__all__ = ["Memory", "Hit", "HistoryEntry", "Snapshot", "Rollback", "Anomaly", "format_time", "parse_time"]
+__all__ = ["Memory", "Hit", "HistoryEntry", "Snapshot", "Rollback", "Anomaly", "Event", "StoredId", "format_time", "parse_time"]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -214,3 +214,54 @@ class Anomaly:
             category=data.get("category", ""),
             score=float(data["score"]),
         )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of an engine, as :meth:`strata.Engine.subscribe` delivers it.
+
+    ``type`` is one of ``"memory.stored"``, ``"memory.updated"`` (by :meth:`~strata.Engine.update`
+    or an upsert), ``"memory.deduplicated"`` (a store merged into a near-identical memory),
+    ``"memory.forgotten"``, ``"memory.migrated"`` and ``"memory.pruned"`` (a metabolize cycle
+    moved or removed it), ``"lifecycle.metabolized"`` (a cycle was committed: ``memory_id`` is
+    ``"strata:lifecycle"``, ``memory`` None), ``"memory.rolled_back"`` (``memory`` None when the
+    rollback removed it) and ``"anomaly.detected"`` (with ``score`` in (0, 1]).
+
+    ``at`` is an aware UTC datetime; ``memory`` the memory as the change left it; ``score``
+    None but for ``anomaly.detected``.
+    """
+
+    type: str
+    memory_id: str
+    at: datetime
+    memory: Memory | None
+    score: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Event":
+        memory = data.get("memory")
+        score = data.get("score")
+        return cls(
+            type=data["type"],
+            memory_id=data["memory_id"],
+            at=parse_time(data["at"]),  # type: ignore[arg-type]
+            memory=Memory.from_json(memory) if memory is not None else None,
+            score=None if score is None else float(score),
+        )
+
+
+class StoredId(str):
+    """The id :meth:`strata.Engine.store` answers: a ``str`` that also says what the store did.
+
+    ``deduplicated`` is True when the text was near-identical to a memory already in the same
+    scope, which was updated (content replaced, metadata merged) instead of adding a copy: the id
+    is that memory's. It compares, hashes, prints and serializes as the plain id.
+    """
+
+    __slots__ = ("deduplicated",)
+    deduplicated: bool
+
+    def __new__(cls, id: str, deduplicated: bool = False) -> "StoredId":
+        self = super().__new__(cls, id)
+        self.deduplicated = deduplicated
+        return self

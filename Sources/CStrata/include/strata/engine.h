@@ -67,6 +67,34 @@ typedef struct strata_engine strata_engine;
 strata_status strata_engine_open(strata_engine **out, const char *config_json);
 
 /**
+ * Opens an engine from a configuration file: the document strata_engine_open
+ * takes, read from `config_path`. A relative "path" option of a backend
+ * (store.options.path, tiers[i].store.options.path, embedder.options.path,
+ * summarizer.options.path) names a file beside the configuration file, not in
+ * the working directory, so a store folder holding strata.json with
+ * {"store": {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db"}}}
+ * opens FOLDER/strata.db from anywhere (the CLI's `strata --dir FOLDER` does the same).
+ * An empty file is the embedded default. As for the CLI's store folders, the
+ * file and its folder must belong to the user (or root) and be writable by no
+ * one else, and the file's "plugin_dirs" and plugin paths count only where they
+ * are trusted folders already (README, "Trust"): a file is not a program's
+ * choice the way configuration text is. Since ABI 1.7.
+ *
+ * @param[out] out          receives the new engine; set to NULL on failure.
+ *                          Close it with strata_engine_close().
+ * @param[in]  config_path  the file's path, UTF-8, NUL-terminated, borrowed.
+ * @return STRATA_OK; STRATA_ERR_IO naming the file when it cannot be read;
+ *         STRATA_ERR_INVALID_CONFIG naming the file or folder that another user
+ *         owns or others can write;
+ *         STRATA_ERR_INVALID_UTF8 / STRATA_ERR_INVALID_JSON / STRATA_ERR_INVALID_CONFIG
+ *         naming the file (and the key path); STRATA_ERR_PLUGIN /
+ *         STRATA_ERR_ABI_MISMATCH as for strata_engine_open;
+ *         STRATA_ERR_INVALID_ARGUMENT if out or config_path is NULL, or config_path is "".
+ * [thread-safe]
+ */
+strata_status strata_engine_open_file(strata_engine **out, const char *config_path);
+
+/**
  * Closes an engine and releases everything it holds. NULL is a no-op.
  * No other call may be running or made on the handle afterwards.
  * [one thread at a time] for a given handle.
@@ -77,19 +105,33 @@ void strata_engine_close(strata_engine *engine);
  * Stores one memory or a batch.
  *
  * Request, one memory:
- *   {"content": "text", "metadata": {...}?, "scope": "org/planner"?,
+ *   {"content": "text", "id": "doc-42"?, "metadata": {...}?, "scope": "org/planner"?,
  *    "visibility": "local"|"shared"|"global"?, "category": "general"?,
  *    "importance": 0.0..1.0?, "pinned": false?, "at": "ISO-8601"?, "ttl_seconds": N?}
- * or a batch, stored atomically: {"items": [ <one memory>, ... ]}.
+ * or a batch, stored atomically: {"items": [ <one memory>, ... ], "dedupe": bool?}.
+ * "dedupe" (since ABI 1.7): false stores the batch without comparing its items
+ * with near neighbours, whatever the configuration's dedupe.enabled says (a
+ * bulk import of texts known to differ); true compares even where the
+ * configuration turns it off; default the configuration.
  * Answer: {"id": "m-..."} or {"ids": ["m-...", ...]} in request order, plus
  * {"deduplicated": [ids]} listing stored items that updated a near-identical
  * memory in the same scope instead of adding a copy (their id is the existing one).
+ *
+ * "id" (since ABI 1.7) is the caller's id for the memory: 1 to 256 bytes of
+ * UTF-8, no control character, not starting with "strata:". An item with an id
+ * is never de-duplicated. A new id adds the memory under it; the id of a memory
+ * that exists replaces that memory (an upsert): content, metadata, scope and
+ * vector come from the item, the optional fields it leaves out keep their
+ * values, and the creation time, access count and history stay; the memory
+ * gets an UPDATE history row and a "memory.updated" event. The same id twice in
+ * a batch: the later item wins.
  *
  * @param[in]  engine        the engine.
  * @param[in]  request_json  the request.
  * @param[out] out_json      the answer; free with strata_string_free().
  * @return STRATA_OK, STRATA_ERR_INVALID_JSON, STRATA_ERR_INVALID_UTF8,
- *         STRATA_ERR_INVALID_ARGUMENT (e.g. importance outside 0..1), STRATA_ERR_BACKEND.
+ *         STRATA_ERR_INVALID_ARGUMENT (e.g. importance outside 0..1, a bad id,
+ *         named), STRATA_ERR_BACKEND.
  * [thread-safe]
  */
 strata_status strata_engine_store(strata_engine *engine, const char *request_json, char **out_json);
@@ -100,8 +142,15 @@ strata_status strata_engine_store(strata_engine *engine, const char *request_jso
  * embedder, then weighted by recency, importance and access count. Every
  * hit reports each part of its score.
  *
- * Request: {"query": "text", "k": 10?, "filter": {...}?, "scope": "org/planner"?,
- *           "tiers": ["working", ...]?, "category": "name"?}
+ * Request: {"query": "text"?, "k": 10?, "filter": {...}?, "scope": "org/planner"?,
+ *           "tiers": ["working", ...]?, "category": "name"?, "track_access": bool?}
+ *   query: an empty or missing query (since ABI 1.7; before, STRATA_ERR_INVALID_JSON)
+ *     answers the memories in view ranked by recency, importance and access
+ *     alone: "vector" and "keyword" are null and "fused" 0 in every hit. It
+ *     scans every memory in view.
+ *   track_access (since ABI 1.7): whether the recall counts as an access of its
+ *     hits; default the configuration's recall.track_access (true). false is a
+ *     read-only recall: the next recall scores the same.
  *   filter: a metadata filter: {"path.to.key": value} for equality, or
  *     {"key": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": v}}, {"$in"|"$nin": [v...]},
  *     {"$exists": true|false}, {"$contains": v} (array element or substring),
@@ -111,8 +160,8 @@ strata_status strata_engine_store(strata_engine *engine, const char *request_jso
  *     Without scope, every memory is visible.
  * Answer: {"hits": [{"id", "content", "metadata", "scope", "tier", "category",
  *          "score", "scores": {"vector", "keyword", "fused", "recency",
- *          "importance", "access"}}]} best first. Recall bumps each hit's
- *          access count and last-accessed time.
+ *          "importance", "access"}}]} best first. Unless track_access is
+ *          false, recall bumps each hit's access count and last-accessed time.
  * @return STRATA_OK, STRATA_ERR_INVALID_JSON, STRATA_ERR_INVALID_FILTER, STRATA_ERR_BACKEND.
  * [thread-safe]
  */
@@ -124,6 +173,35 @@ strata_status strata_engine_recall(strata_engine *engine, const char *request_js
  * [thread-safe]
  */
 strata_status strata_engine_get(strata_engine *engine, const char *request_json, char **out_json);
+
+/**
+ * Lists the memories a request can see, oldest first (creation time, then id),
+ * a page at a time. Nothing is counted as an access. What is in view is what
+ * strata_engine_recall with the same filter, scope, tiers and category can
+ * find: unexpired memories, the scope's view of the agent tree.
+ * Since ABI 1.7.
+ *
+ * Request: {"filter": {...}?, "scope": "org/planner"?, "tiers": ["working", ...]?,
+ *           "category": "name"?, "ids": ["m-...", ...]?, "limit": N?, "offset": N?}
+ *   (NULL means {}). filter, scope, tiers, category: as for strata_engine_recall.
+ *   ids: only these memories; ids that are not there are left out.
+ *   limit: at most N memories (0 answers none: only the total); default all.
+ *   offset: skip the first N.
+ * Answer: {"memories": [memory, ...], "total": N}; "total" counts every memory
+ *         that matches, whatever limit and offset.
+ *
+ * @param[in]  engine        the engine.
+ * @param[in]  request_json  the request, or NULL.
+ * @param[out] out_json      the answer; free with strata_string_free().
+ * @return STRATA_OK; STRATA_ERR_INVALID_JSON (malformed, an unknown key named);
+ *         STRATA_ERR_INVALID_FILTER; STRATA_ERR_INVALID_ARGUMENT (a negative
+ *         limit or offset, a bad scope, an unknown tier, each named);
+ *         STRATA_ERR_BACKEND.
+ * Complexity: one scan of the store with the filter pushed down, then a sort
+ * of the matches.
+ * [thread-safe]
+ */
+strata_status strata_engine_list(strata_engine *engine, const char *request_json, char **out_json);
 
 /**
  * Changes one memory. Request: {"id": "m-...", "content": "text"?, "metadata": {...}?,
