@@ -49,6 +49,12 @@ from .errors import (
     StrataError,
     StrataIOError,
     Unsupported,
+    Forbidden,
+    RequestTooLarge,
+    ServerError,
+    ServerUnavailable,
+    ServerUnreachable,
+    Unauthorized,
 )
 from ._ffi import ABI_VERSION_MAJOR, library_path
 from ._ffi import ffi as _cffi, lib as _lib
@@ -56,6 +62,7 @@ import os as _os
 from typing import Any as _Any, Mapping as _Mapping
 
 from .engine import DEFAULT_STORE, STORE_FILE, Engine, scope_for
+from .client import Client
 from .kernel import Kernel
 from .models import Anomaly, Event, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId
 
@@ -93,6 +100,7 @@ __version__: str = version()
 __all__ = [
     "Kernel",
     "Engine",
+    "Client",
     "open",
     "scope_for",
     "DEFAULT_STORE",
@@ -130,4 +138,10 @@ __all__ = [
     "Conflict",
     "InternalError",
     "CorruptStore",
+    "ServerError",
+    "Unauthorized",
+    "Forbidden",
+    "ServerUnavailable",
+    "RequestTooLarge",
+    "ServerUnreachable",
 ]

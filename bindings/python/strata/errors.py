@@ -38,6 +38,13 @@ __all__ = [
     "Conflict",
     "InternalError",
     "EngineClosed",
+    "HTTP_ERROR_CLASSES",
+    "ServerError",
+    "Unauthorized",
+    "Forbidden",
+    "ServerUnavailable",
+    "RequestTooLarge",
+    "ServerUnreachable",
 ]
 
 #: Success.
@@ -251,3 +258,56 @@ def error_for(code: int, message: str, status: str | None = None) -> StrataError
     """The exception for a failed call: the class registered for ``code`` (StrataError if unknown)."""
     cls = ERROR_CLASSES.get(code, StrataError)
     return cls(message, code, status)
+
+
+# ---- errors only the server has ------------------------------------------------------------------
+#
+# `strata serve` answers an engine error as {"error": {"status", "code", "message"}} with the C
+# status name and its negative code: :func:`error_for` turns it into the class Engine raises.
+# Errors only HTTP has carry the HTTP status as a positive ``code`` and a name of their own
+# (Sources/StrataServer/APIError.swift); :class:`strata.Client` raises these for them.
+
+
+class ServerError(StrataError):
+    """An error only a server has (no token, a body too large, a busy server, an unknown route).
+
+    ``code`` is the HTTP status (positive, unlike the library's codes) and ``status`` the
+    server's name for it (``"UNAUTHORIZED"``).
+    """
+
+
+class Unauthorized(ServerError, PermissionError):
+    """401: the server wants a token and got none, or one it does not know (revoked, mistyped)."""
+
+    default_code = 401
+
+
+class Forbidden(ServerError, PermissionError):
+    """403: the token is valid but its role or scope does not allow this request."""
+
+    default_code = 403
+
+
+class ServerUnavailable(ServerError):
+    """503: the server is busy (too many requests pending) or cannot read its token file."""
+
+    default_code = 503
+
+
+class RequestTooLarge(ServerError, ValueError):
+    """413: the request body is larger than the server takes (``strata serve --max-body``)."""
+
+    default_code = 413
+
+
+class ServerUnreachable(StrataIOError, ConnectionError):
+    """The server could not be reached, or the connection broke before it answered (the message names the URL)."""
+
+
+#: The server's name of an HTTP-only error -> exception class; other names raise :class:`ServerError`.
+HTTP_ERROR_CLASSES: dict[str, type[ServerError]] = {
+    "UNAUTHORIZED": Unauthorized,
+    "FORBIDDEN": Forbidden,
+    "UNAVAILABLE": ServerUnavailable,
+    "CONTENT_TOO_LARGE": RequestTooLarge,
+}

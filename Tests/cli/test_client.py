@@ -1,0 +1,270 @@
+"""`strata.Client` against a real `strata serve` (STRATA_CLI), side by side with `strata.Engine`.
+
+The same calls go to an embedded Engine on one store folder and to a Client of a server on
+another, both made by `strata init` (SQLite, hashing embedder): the answers must have the same
+types and fields, the same hits in the same order, and the errors the same classes and messages.
+
+Run with PYTHONPATH=bindings/python and STRATA_LIBRARY pointing at libstrata.so.
+"""
+
+import dataclasses
+import inspect
+import re
+import socket
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+import strata
+
+from test_serve import Server, cli, token
+
+VERBS = ["store", "upsert", "store_many", "store_vectors", "recall", "recall_vector", "get", "update", "forget",
+         "reset", "history", "stats", "metabolize", "snapshot", "snapshots", "rollback", "delete_snapshot", "anomalies"]
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """(the server's folder, the engine's folder), each holding a `store` made by `strata init`."""
+    out = []
+    for name in ("remote", "local"):
+        folder = tmp_path / name
+        folder.mkdir()
+        code, _, err = cli("init", "--dir", str(folder / "store"), cwd=folder)
+        assert code == 0, err
+        out.append(folder)
+    return out
+
+
+@pytest.fixture
+def tokens(folders):
+    remote = folders[0]
+    return {role: token(remote, "", role)["secret"] for role in ("read", "write", "admin")}
+
+
+@pytest.fixture
+def server(folders, tokens):
+    s = Server(folders[0])
+    yield s
+    code, err = s.stop()
+    assert code == 0, err
+
+
+@pytest.fixture
+def client(server, tokens):
+    with strata.Client(f"http://127.0.0.1:{server.port}", token=tokens["admin"]) as c:
+        yield c
+
+
+@pytest.fixture
+def engine(folders):
+    with strata.Engine(path=folders[1] / "store") as e:
+        yield e
+
+
+# Fields that are the clock's or the generator's, not the engine's answer to the calls.
+VOLATILE = {"created_at", "updated_at", "accessed_at", "at", "expires_at", "duration_ms"}
+
+
+GENERATED = re.compile(r"^m-[0-9a-f]{16,}$")
+
+
+def shape(value, ids):
+    """``value`` with times dropped, generated ids replaced by their order of appearance, scores rounded."""
+    if isinstance(value, strata.StoredId):
+        return ("StoredId", shape(str(value), ids), value.deduplicated)
+    if dataclasses.is_dataclass(value):
+        fields = {f.name: shape(getattr(value, f.name), ids) for f in dataclasses.fields(value) if f.name not in VOLATILE}
+        return (type(value).__name__, fields)
+    if isinstance(value, dict):
+        return {k: shape(v, ids) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, (list, tuple)):
+        return [shape(v, ids) for v in value]
+    if isinstance(value, str) and GENERATED.match(value):
+        return ids.setdefault(value, f"id{len(ids)}")
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def session(m):
+    """One agent's calls, written once for Engine and Client alike."""
+    out = {}
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    a = m.store("Alice prefers green tea", {"user": "alice"}, category="preference", importance=0.7, at=t0)
+    out["store"] = a
+    out["dedupe"] = m.store("Alice prefers green tea.", {"user": "alice"}, at=t0)
+    out["mem0"] = m.store("Bob runs on Sundays", user_id="bob", at=t0)
+    out["upsert"] = m.upsert("pet", "The cat is called Miso", {"user": "alice"}, at=t0)
+    out["batch"] = m.store_many(["The meeting moved to Friday", {"content": "Paris is the capital of France", "at": t0},
+                                 {"id": "pet", "content": "The cat is called Miso", "at": t0}])
+    out["recall"] = m.recall("what does alice drink?", k=3, track_access=False)
+    out["recall_filter"] = m.recall("cat", filter={"user": "alice"}, track_access=False)
+    out["recall_mem0"] = m.recall("sport", user_id="bob", track_access=False)
+    query = np.linspace(-1, 1, 256, dtype=np.float32)
+    out["vectors"] = m.store_vectors(np.stack([query, -query]), [{"content": "v+", "id": "v1"}, {"content": "v-", "id": "v2"}])
+    out["recall_vector"] = m.recall_vector(query, k=2, filter={"$not": {"user": "alice"}}, track_access=False)
+    out["recall_vector_2d"] = m.recall_vector(query.reshape(1, -1).astype(np.float64), k=1, track_access=False)
+    out["get"] = m.get(a)
+    out["update"] = m.update(a, content="Alice prefers jasmine tea", importance=0.9)
+    out["history"] = m.history(a)
+    out["anomalies"] = m.anomalies(threshold=0.0, limit=3)
+    out["snapshot"] = m.snapshot("before")
+    out["forget_id"] = m.forget("v2")
+    out["forget_filter"] = m.forget(filter={"user": "alice"})
+    out["rollback"] = m.rollback("before")
+    out["snapshots"] = m.snapshots()
+    out["delete_snapshot"] = m.delete_snapshot("before")
+    out["metabolize"] = m.metabolize(dry_run=True, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    out["dimension"] = m.dimension
+    stats = m.stats()
+    out["stats"] = {k: stats[k] for k in ("memories", "by_tier", "by_category", "by_scope", "dimension", "embedder")}
+    out["reset"] = m.reset()
+    out["after_reset"] = m.recall("tea", track_access=False)
+    return out
+
+
+def test_the_same_calls_answer_the_same_through_engine_and_client(engine, client):
+    local, remote = session(engine), session(client)
+    assert set(local) == set(remote)
+    for key in local:
+        assert shape(remote[key], {}) == shape(local[key], {}), key
+    # The types themselves, not only their fields.
+    assert type(remote["store"]) is strata.StoredId and remote["dedupe"].deduplicated
+    assert all(type(h) is strata.Hit for h in remote["recall"]) and remote["recall"]
+    assert type(remote["get"]) is strata.Memory and type(remote["update"]) is strata.Memory
+    assert all(type(e) is strata.HistoryEntry for e in remote["history"])
+    assert type(remote["snapshot"]) is strata.Snapshot and type(remote["rollback"]) is strata.Rollback
+    assert remote["recall_vector"][0].content == "v+" and remote["recall_vector_2d"][0].content == "v+"
+
+
+def test_client_methods_take_the_engines_arguments():
+    for verb in VERBS:
+        assert inspect.signature(getattr(strata.Client, verb)) == inspect.signature(getattr(strata.Engine, verb)), verb
+
+
+def same_error(engine, client, call, same_message=True):
+    """Runs ``call`` on both; returns the client's exception after checking it matches the engine's
+    (class, code, status, and the message unless ``same_message`` is False)."""
+    with pytest.raises(strata.StrataError) as local:
+        call(engine)
+    with pytest.raises(strata.StrataError) as remote:
+        call(client)
+    assert type(remote.value) is type(local.value)
+    # Messages naming a file name the server's store folder.
+    message = remote.value.message.replace("/remote/store/", "/local/store/")
+    assert (remote.value.code, remote.value.status) == (local.value.code, local.value.status)
+    if same_message:
+        assert message == local.value.message
+    return remote.value
+
+
+def test_errors_are_the_engines(engine, client):
+    assert isinstance(same_error(engine, client, lambda m: m.get("strata:00000000-0000-0000-0000-000000000000")), strata.NotFound)
+    assert isinstance(same_error(engine, client, lambda m: m.get("no-such-id")), strata.NotFound)
+    same_error(engine, client, lambda m: m.history("nothing"))
+    same_error(engine, client, lambda m: m.update("nothing", content="x"))
+    same_error(engine, client, lambda m: m.forget("nothing"))
+    same_error(engine, client, lambda m: m.rollback("nothing"))
+    assert isinstance(same_error(engine, client, lambda m: m.store("x", importance=2.0)), strata.InvalidArgument)
+    assert isinstance(same_error(engine, client, lambda m: m.recall("x", filter={"n": {"$near": 1}})), strata.InvalidFilter)
+    assert isinstance(same_error(engine, client, lambda m: m.recall_vector(np.ones(3, np.float32)), same_message=False), strata.DimensionMismatch)
+    same_error(engine, client, lambda m: m.forget(filter={}))
+    same_error(engine, client, lambda m: m.store_vectors(np.ones((2, 256), np.float32), ["only one"]), same_message=False)
+    for m in (engine, client):
+        with pytest.raises(TypeError, match="importance"):
+            m.store("x", importance="high")
+        with pytest.raises(TypeError, match="one str"):
+            m.store_many("one text")
+
+
+def test_custom_ids_travel_in_the_path(client):
+    mid = client.store("a note", id="notes:2026@1+(draft)")
+    assert mid == "notes:2026@1+(draft)"
+    assert client.get(mid).content == "a note"
+    assert client.update(mid, pinned=True).pinned
+    assert [e.event for e in client.history(mid)] == ["ADD", "UPDATE"]
+    assert client.forget(mid) == [mid]
+
+
+def test_ids_that_need_percent_encoding_can_be_updated_and_forgotten(client):
+    # update and forget send the id in the body.
+    mid = client.store("a note", id="notes/2026 #1?")
+    assert client.update(mid, pinned=True).pinned
+    assert client.forget(mid) == [mid]
+
+
+@pytest.mark.xfail(strict=True, reason="strata serve does not percent-decode {id} in /v1/memories/{id} (Hummingbird "
+                                       "hands the raw segment over): GET and history of an id holding / ? # or a space fail")
+def test_ids_that_need_percent_encoding_can_be_read(client):
+    mid = client.store("a note", id="notes/2026 #1?")
+    assert client.get(mid).content == "a note"
+    assert [e.event for e in client.history(mid)] == ["ADD"]
+
+
+def test_tokens(server, tokens):
+    url = f"http://127.0.0.1:{server.port}"
+    with strata.Client(url, token="strata_nope_0000") as c, pytest.raises(strata.Unauthorized) as e:
+        c.recall("tea")
+    assert e.value.code == 401 and e.value.status == "UNAUTHORIZED" and isinstance(e.value, strata.StrataError)
+    with strata.Client(url) as c, pytest.raises(strata.Unauthorized):
+        c.get("x")
+    with strata.Client(url, token=tokens["write"]) as writer:
+        mid = writer.store("written")
+        with pytest.raises(strata.Forbidden) as e:
+            writer.snapshot("s")  # admin only
+        assert e.value.code == 403
+    with strata.Client(url, token=tokens["read"]) as reader:
+        with pytest.raises(strata.Forbidden, match="read"):
+            reader.store("refused")
+        assert reader.get(mid).content == "written"
+        assert [h.id for h in reader.recall("written")] == [mid]
+
+
+def test_scoped_token_sees_its_subtree_only(folders, server):
+    url = f"http://127.0.0.1:{server.port}"
+    a = token(folders[0], "org/a", "write")["secret"]
+    b = token(folders[0], "org/b", "write")["secret"]
+    with strata.Client(url, token=a) as ca, strata.Client(url, token=b) as cb:
+        mid = ca.store("a's secret")
+        assert ca.get(mid).scope == "org/a"
+        with pytest.raises(strata.NotFound):
+            cb.get(mid)
+        assert cb.recall("secret") == []
+        with pytest.raises(strata.Forbidden):
+            cb.store("x", scope="org/a")
+
+
+def test_an_unreachable_server_is_named():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with strata.Client(url) as c, pytest.raises(strata.ServerUnreachable, match=f"127.0.0.1:{port}") as e:
+        c.stats()
+    assert isinstance(e.value, ConnectionError) and isinstance(e.value, strata.StrataIOError)
+
+
+def test_one_connection_serves_many_calls_and_survives_a_server_restart(folders, tokens):
+    s = Server(folders[0])
+    try:
+        c = strata.Client(f"http://127.0.0.1:{s.port}", token=tokens["write"])
+        ids = [c.store(f"note {i}") for i in range(20)]
+        connection = c._connection
+        assert [c.get(i).content for i in ids] == [f"note {i}" for i in range(20)]
+        assert c._connection is connection  # kept alive, not one connection per call
+    finally:
+        assert s.stop()[0] == 0
+    with pytest.raises(strata.ServerUnreachable):
+        c.get(ids[0])
+    c.close()
+    with pytest.raises(strata.ServerUnreachable, match="closed"):
+        c.get(ids[0])
+
+
+def test_bad_urls_are_refused():
+    with pytest.raises(ValueError, match="url"):
+        strata.Client("127.0.0.1:7700")
+    with pytest.raises(TypeError, match="token"):
+        strata.Client("http://127.0.0.1:7700", token=42)
