@@ -72,10 +72,10 @@ public final class StrataHTTPServer: Sendable {
         router.get("/v1/version") { _, _ in s.version() }
 
         router.post("/v1/memories") { request, _ in try await s.store(request) }
-        router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try context.parameters.require("id")) }
-        router.patch("/v1/memories/:id") { request, context in try await s.update(request, id: try context.parameters.require("id")) }
-        router.delete("/v1/memories/:id") { request, context in try await s.forget(request, id: try context.parameters.require("id")) }
-        router.get("/v1/memories/:id/history") { request, context in try await s.history(request, id: try context.parameters.require("id")) }
+        router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try PathParameter.decoded("id", context)) }
+        router.patch("/v1/memories/:id") { request, context in try await s.update(request, id: try PathParameter.decoded("id", context)) }
+        router.delete("/v1/memories/:id") { request, context in try await s.forget(request, id: try PathParameter.decoded("id", context)) }
+        router.get("/v1/memories/:id/history") { request, context in try await s.history(request, id: try PathParameter.decoded("id", context)) }
         router.post("/v1/recall") { request, _ in try await s.recall(request) }
         router.post("/v1/forget") { request, _ in try await s.forget(request) }
         router.get("/v1/stats") { request, _ in try await s.stats(request) }
@@ -88,9 +88,9 @@ public final class StrataHTTPServer: Sendable {
         router.post("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: true) }
         router.get("/v1/snapshots") { request, _ in try await s.snapshots(request) }
         router.post("/v1/snapshots") { request, _ in try await s.snapshot(request) }
-        router.delete("/v1/snapshots/:name") { request, context in try await s.deleteSnapshot(request, name: try context.parameters.require("name")) }
+        router.delete("/v1/snapshots/:name") { request, context in try await s.deleteSnapshot(request, name: try PathParameter.decoded("name", context)) }
         router.post("/v1/snapshots/:name/rollback") { request, context in
-            try await s.rollback(request, name: try context.parameters.require("name"))
+            try await s.rollback(request, name: try PathParameter.decoded("name", context))
         }
 
         // The first API's paths, kept as aliases of the same handlers.
