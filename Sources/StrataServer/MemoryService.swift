@@ -168,7 +168,9 @@ final class MemoryService: Sendable {
             vector = try Self.floats(v, "recall request.vector")
             json = .object(o)
         }
-        var q = try RecallQuery(json: json, path: "recall request", textRequired: vector == nil)
+        // No query text and no vector: what the token sees, by recency and importance, as
+        // `Engine.recall` answers an empty query on every other face.
+        var q = try RecallQuery(json: json, path: "recall request")
         q.vector = vector
         q.scope = try Self.scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }

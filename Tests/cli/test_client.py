@@ -109,6 +109,7 @@ def session(m):
     out["recall"] = m.recall("what does alice drink?", k=3, track_access=False)
     out["recall_filter"] = m.recall("cat", filter={"user": "alice"}, track_access=False)
     out["recall_mem0"] = m.recall("sport", user_id="bob", track_access=False)
+    out["recall_empty"] = m.recall("", k=4, track_access=False)  # no query: what is in view, by recency and importance
     query = np.linspace(-1, 1, 256, dtype=np.float32)
     out["vectors"] = m.store_vectors(np.stack([query, -query]), [{"content": "v+", "id": "v1"}, {"content": "v-", "id": "v2"}])
     out["recall_vector"] = m.recall_vector(query, k=2, filter={"$not": {"user": "alice"}}, track_access=False)
