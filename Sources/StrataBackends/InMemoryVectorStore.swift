@@ -147,12 +147,9 @@ public final class InMemoryVectorStore: VectorStore {
                 prepare(record.vector, into: &row, asKept: vectorsAsKept)
                 let norm = Vectors.dot(row, row)
                 if let at = s.rowOf[record.memory.id] {
-                    // A vector is unchanged when it is the row as kept, or as given to be kept:
-                    // `get` answers the kept row (normalised), and normalising that again need
-                    // not give the same bits, so an access count written back with it would
-                    // otherwise relink the row on every recall.
-                    let asKept = metric == .cosine && !vectorsAsKept && record.vector.count == dimension && sameVector(s.matrix, at, record.vector)
-                    if !asKept, !sameVector(s.matrix, at, row) {
+                    // Keeping is idempotent (`Vectors.normalized` leaves a unit vector as it is), so
+                    // the kept row `get` answered, written back with an access count, compares equal.
+                    if !sameVector(s.matrix, at, row) {
                         // The graph links this row by its old vector: unlink it (its neighbours
                         // are repaired) and link it again below.
                         if let graph = s.graph {

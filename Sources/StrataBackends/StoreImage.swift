@@ -246,22 +246,15 @@ public final class MappedVectorIndex: @unchecked Sendable {
         }
     }
 
-    /// Whether the image holds `id` with this vector and this content, so that an update
-    /// which leaves both as they were (an access count, a metadata change) leaves the image
-    /// right. The vector matches when it is the image's row, or becomes it when kept (for
-    /// cosine, unit length: the vector `get` answers is the kept one, and keeping it again need
-    /// not give the same bits).
+    /// Whether the image holds `id` with this vector (once kept: unit length for cosine, which
+    /// leaves the kept vector `get` answers as it is) and this content, so that an update which
+    /// leaves both as they were (an access count, a metadata change) leaves the image right.
     public func holds(id: String, vector: [Float], content: String) -> Bool {
         guard let s = slot(of: id), vector.count == dimension,
               StoreImage.contentChecksum(content) == UInt32(littleEndian: contentCRC[s]) else { return false }
-        let expected = UInt32(littleEndian: vectorCRC[s])
-        func crc(_ v: [Float]) -> UInt32 { v.withUnsafeBufferPointer { SavedGraph.checksum($0.baseAddress!, dimension: dimension) } }
-        if crc(vector) == expected { return true }
-        return metric == .cosine && crc(keep(vector)) == expected
+        let kept = metric == .cosine ? Vectors.normalized(vector) : vector
+        return kept.withUnsafeBufferPointer { SavedGraph.checksum($0.baseAddress!, dimension: dimension) } == UInt32(littleEndian: vectorCRC[s])
     }
-
-    /// `vector` as `InMemoryVectorStore` keeps it (the same rule and arithmetic, so the same bits).
-    private func keep(_ vector: [Float]) -> [Float] { Vectors.normalized(vector) }
 
     /// The k nearest memories to `query` (given as the caller has it; normalised here for
     /// cosine) that `filter` matches, nearest first, scored as `InMemoryVectorStore` scores them;
