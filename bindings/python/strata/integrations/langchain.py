@@ -23,6 +23,7 @@ vectors and Strata stores and searches those::
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
@@ -42,7 +43,7 @@ except ImportError as _error:  # pragma: no cover - exercised by a test in a sub
     ) from _error
 
 from ..client import Client
-from ..engine import Engine
+from ..engine import DEFAULT_STORE, Engine
 from ..errors import NotFound
 from ..models import Hit, Memory
 
@@ -254,6 +255,8 @@ class StrataVectorStore(VectorStore):
         self._pad_to: int | None = None
         if engine is None and config is None:
             config = {"dedupe": {"enabled": False}, "recall": _SIMILARITY_RECALL}
+            if path is not None:  # a store folder persists: strata.open's SQLite store
+                config["store"] = copy.deepcopy(DEFAULT_STORE["store"])
             if embedding is not None:
                 dimension = len(embedding.embed_query("Strata: the dimension of this embedding"))
                 self._pad_to = max(dimension, _MIN_DIMENSION)
