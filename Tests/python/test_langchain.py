@@ -100,6 +100,58 @@ if VectorStoreIntegrationTests is not None:
                 yield s
 
 
+    @standard
+    class TestStandardOverClient(VectorStoreIntegrationTests):
+        """A strata.Client of a real ``strata serve`` (hashing embedder): Strata embeds, over HTTP."""
+
+        @pytest.fixture
+        def vectorstore(self, served) -> Iterator[VectorStore]:
+            with strata.Client(served) as client:
+                client.reset()  # one server for the class: each test starts from an empty store
+                yield StrataVectorStore(client)
+
+
+def _cli() -> Path:
+    """The strata CLI built beside the library the tests load (as scripts/test builds it), or STRATA_CLI."""
+    return Path(os.environ.get("STRATA_CLI", Path(strata.library_path).parent / "strata-cli"))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[str]:
+    """The URL of a ``strata serve`` on a new store folder (hashing embedder, no tokens: loopback only)."""
+    binary = _cli()
+    if not binary.exists():
+        pytest.skip(f"no strata CLI at {binary} to serve a store (set STRATA_CLI)")
+    folder = tmp_path_factory.mktemp("served") / "store"
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_DIR"}
+    made = subprocess.run([str(binary), "init", "--dir", str(folder), "--embedder", "hashing"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    server = subprocess.Popen([str(binary), "serve", "--dir", str(folder), "--port", "0"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("strata serve: listening on http://127.0.0.1:"), line
+        yield line.split(" on ", 1)[1].strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_client_store_searches_with_the_servers_recall(served):
+    with strata.Client(served) as client:
+        client.reset()
+        store = StrataVectorStore(client)
+        store.add_texts(["Alice prefers green tea", "Bob takes the night train"], [{"u": "a"}, {"u": "b"}], ids=["a", "b"])
+        scored = store.similarity_search_with_score("green tea for Alice", k=2)
+        assert [d.id for d, _ in scored] == ["a", "b"]
+        assert scored[0][1] == pytest.approx(client.recall("green tea for Alice", k=1)[0].scores["vector"], abs=1e-6)
+        assert [d.id for d in store.similarity_search("tea", k=2, filter={"u": "b"})] == ["b"]
+        assert [d.id for d in store.get_by_ids(["b", "missing", "a"])] == ["b", "a"]
+        store.delete(["a", "missing"])
+        assert [d.id for d in store.get_by_ids(["a", "b"])] == ["b"]
+
+
 # ---- importing -------------------------------------------------------------------------------------
 
 
