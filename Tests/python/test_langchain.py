@@ -409,6 +409,15 @@ def test_a_store_folder_keeps_the_documents(tmp_path, fake):
     assert (folder / "strata.json").exists() and (folder / "strata.db").exists()  # SQLite, as strata.open makes
     with StrataVectorStore(embedding=fake, path=folder) as store:
         assert store.similarity_search("kept on disk", k=1) == [Document("kept on disk", metadata={"k": 1}, id="disk")]
+    # The folder is an ordinary store: strata.open reads it, and a store folder made by
+    # strata.open (its default configuration, 256 dimensions) opens here by its path alone.
+    with strata.open(folder) as engine:
+        assert engine.get("disk").content == "kept on disk"
+    strata.open(tmp_path / "made-by-strata").close()
+    with StrataVectorStore(path=tmp_path / "made-by-strata") as store:
+        store.add_texts(["strata embeds here"], ids=["s"])
+        assert [d.id for d in store.similarity_search("strata embeds here", k=1)] == ["s"]
+        assert store.engine.dimension == 256
 
 
 def test_constructor_arguments_are_checked(fake):

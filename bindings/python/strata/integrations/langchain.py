@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import os
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
 import numpy as np
@@ -43,7 +44,7 @@ except ImportError as _error:  # pragma: no cover - exercised by a test in a sub
     ) from _error
 
 from ..client import Client
-from ..engine import DEFAULT_STORE, Engine
+from ..engine import DEFAULT_STORE, STORE_FILE, Engine
 from ..errors import NotFound
 from ..models import Hit, Memory
 
@@ -220,9 +221,11 @@ class StrataVectorStore(VectorStore):
             ``path`` (a store folder, as :func:`strata.open`) or in memory, closed by
             :meth:`close`.
         embedding: a LangChain ``Embeddings``, or None to let Strata embed.
-        path: a store folder for the engine this class makes (``strata.open(path, config)``).
+        path: a store folder for the engine this class makes (``strata.open(path, config)``): a
+            new folder gets ``config``; a folder that exists opens as its ``strata.json`` says.
         config: the configuration of the engine this class makes (default: the embedded
-            default, ranking by similarity alone; with ``embedding``, an engine of its dimension).
+            default, ranking by similarity alone; with ``embedding``, an engine of its
+            dimension; with ``path``, SQLite in the folder).
         scope: the agent-tree node the documents are stored at and searched as (default: the
             root, every memory in view).
         track_access: whether searches count as accesses of their hits (Strata's
@@ -253,15 +256,22 @@ class StrataVectorStore(VectorStore):
         self._track_access = bool(track_access)
         self._relevance_score_fn = relevance_score_fn
         self._pad_to: int | None = None
-        if engine is None and config is None:
+        dimension: int | None = None
+        if engine is None and embedding is not None:
+            dimension = len(embedding.embed_query("Strata: the dimension of this embedding"))
+        # A store folder that exists already says what it is (strata.json): it opens by its path alone.
+        existing = path is not None and (Path(os.fspath(path)) / STORE_FILE).exists()
+        if engine is None and config is None and not existing:
             config = {"dedupe": {"enabled": False}, "recall": _SIMILARITY_RECALL}
             if path is not None:  # a store folder persists: strata.open's SQLite store
                 config["store"] = copy.deepcopy(DEFAULT_STORE["store"])
-            if embedding is not None:
-                dimension = len(embedding.embed_query("Strata: the dimension of this embedding"))
-                self._pad_to = max(dimension, _MIN_DIMENSION)
-                config["embedder"] = {"backend": "hashing", "options": {"dimension": self._pad_to}}
+            if dimension is not None:
+                config["embedder"] = {"backend": "hashing", "options": {"dimension": max(dimension, _MIN_DIMENSION)}}
         self._engine, self._owned = _open_backend(engine, path, dict(config) if config is not None else None)
+        if dimension is not None and dimension < _MIN_DIMENSION:
+            # Zero-padding an embedding too short for the engine changes no cosine, dot product or
+            # distance; any other difference of dimension is the engine's DimensionMismatch.
+            self._pad_to = self._engine.dimension
 
     # ---- lifetime -------------------------------------------------------------------------------
 
