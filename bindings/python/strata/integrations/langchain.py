@@ -591,8 +591,7 @@ class StrataChatMessageHistory(BaseChatMessageHistory):
 
 
 def _message_text(message: BaseMessage) -> str:
-    text = message.text
-    if not isinstance(text, str):  # langchain-core before 1.0: a method (since 1.0 a str, still callable)
-        text = text()
-    text = str(text)
+    accessor: Any = message.text
+    # Since langchain-core 1.0 a str (still callable, deprecated); before, a method.
+    text = str(accessor if isinstance(accessor, str) else accessor())
     return text if text.strip() else f"({message.type} message without text)"
