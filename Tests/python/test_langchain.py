@@ -1,8 +1,9 @@
 """strata.integrations.langchain against the real langchain-core, and langchain-tests' standard suite.
 
 langchain-tests (PyPI) has standard integration tests for vector stores
-(VectorStoreIntegrationTests), run below on three stores: LangChain's fake embedding in memory,
-Strata's own embedder, and the fake embedding on a SQLite store folder. It has none for chat
+(VectorStoreIntegrationTests), run below on four stores: LangChain's fake embedding in memory,
+Strata's own embedder, the fake embedding on a SQLite store folder, and strata.Client over a real
+``strata serve`` (the CLI built beside the library, skipped where there is none). It has none for chat
 message histories (langchain-tests 1.1.9 ships base_store, cache, chat_models, embeddings,
 indexer, retrievers, sandboxes, tools and vectorstores), so StrataChatMessageHistory is tested
 by the tests of this file alone. Every standard test applies and runs: none is skipped.
