@@ -162,7 +162,7 @@ let package = Package(
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataBackendsTests", dependencies: ["StrataBackends", "StrataTesting"],
+            name: "StrataBackendsTests", dependencies: ["StrataBackends", "StrataTesting", "CStrataSIMD"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataTesting"],

@@ -56,6 +56,8 @@ public final class InMemoryVectorStore: VectorStore {
         /// Vectors, contents or the graph changed since the image beside the store was written
         /// (`saveImage`), or the store found that image stale (`setImageStale`).
         var imageDirty = false
+        /// What the graph's walks read (`index.compression`, or what `useCompression` chose).
+        var compression = VectorIndexSettings.Compression.none
 
         var slots: Int { memories.count }
     }
@@ -95,6 +97,7 @@ public final class InMemoryVectorStore: VectorStore {
         self.name = name
         self.index = index
         providesKeywordSearch = keywordSearch
+        state.write { $0.compression = index.compression }
     }
 
     /// Creates the store from its JSON options:
@@ -342,6 +345,7 @@ public final class InMemoryVectorStore: VectorStore {
             withRows(s) { rows in
                 for r in unlink { graph.remove(r, rows: rows) }
                 graph.insert(link, rows: rows, parallel: link.count >= 1024)
+                graph.compress(s.compression, rows: rows)
             }
             s.graph = graph
             s.graphDirty = !unlink.isEmpty || !link.isEmpty
@@ -420,9 +424,24 @@ public final class InMemoryVectorStore: VectorStore {
     private func buildGraph(_ s: State) -> HNSWGraph {
         let graph = HNSWGraph(dimension: dimension, metric: metric, settings: index)
         let nodes = (0..<s.slots).filter { s.memories[$0] != nil }
-        withRows(s) { graph.insert(nodes, rows: $0, parallel: true) }
+        withRows(s) {
+            graph.insert(nodes, rows: $0, parallel: true)
+            graph.compress(s.compression, rows: $0)
+        }
         return graph
     }
+
+    /// Makes the graph's walks read `kind` from now on (benchmarks compare them on one graph);
+    /// the store's settings choose it at open.
+    public func useCompression(_ kind: VectorIndexSettings.Compression) {
+        state.write { s in
+            s.compression = kind
+            if let graph = s.graph { withRows(s) { graph.compress(kind, rows: $0) } }
+        }
+    }
+
+    /// The bytes of the graph's compressed copies of the rows (0 without compression).
+    public var graphCodeBytes: Int { state.read { $0.graph?.codeBytes ?? 0 } }
 
     private func withRows<T>(_ s: State, _ body: (GraphRows) -> T) -> T {
         s.matrix.withUnsafeBufferPointer { body(GraphRows(base: $0.baseAddress!, dimension: dimension)) }

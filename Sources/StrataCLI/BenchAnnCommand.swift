@@ -34,6 +34,12 @@ struct BenchAnnCommand: ParsableCommand {
     @Option(name: .long, help: "ef values to sweep, comma-separated.")
     var efSearch = "16,24,32,48,64,96,128,192,256"
 
+    @Option(name: .long, help: "What the walks read, comma-separated: none (the float rows), fp16, int8 (each re-ranked on the float rows). The first one also runs the filters.")
+    var compression = "none,int8"
+
+    @Option(name: .long, help: "A graph file: restored from when it matches the data (the build is then skipped and reported as 0), written after a build otherwise. For repeated search runs.")
+    var graphFile: String?
+
     @Option(name: .long, help: "Filter percentages, comma-separated (empty: none).")
     var filters = "10,1"
 
@@ -76,9 +82,17 @@ struct BenchAnnCommand: ParsableCommand {
         guard truth.count == q * 100 else { throw StrataError(.invalidArgument, "\(data)/truth.i32 must hold \(q) x 100 ids") }
         let percents = filters.split(separator: ",").compactMap { Double(String($0).filter { $0 != " " }) }
         let efs = efSearch.split(separator: ",").compactMap { Int(String($0).filter { $0 != " " }) }
+        var kinds: [VectorIndexSettings.Compression] = []
+        for name in compression.split(separator: ",") {
+            guard let kind = VectorIndexSettings.Compression(rawValue: String(name).filter { $0 != " " }) else {
+                throw StrataError(.invalidArgument, "--compression: \"\(name)\" is not none, fp16 or int8")
+            }
+            kinds.append(kind)
+        }
+        guard let firstKind = kinds.first else { throw StrataError(.invalidArgument, "--compression: name at least one of none, fp16, int8") }
         say("strata bench ann: \(n) x \(d) \(metric.rawValue), \(q) queries, m \(m), ef_construction \(efConstruction); \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores")
 
-        let settings = VectorIndexSettings(kind: .hnsw, m: m, efConstruction: max(efConstruction, m), efSearch: 64)
+        let settings = VectorIndexSettings(kind: .hnsw, m: m, efConstruction: max(efConstruction, m), efSearch: 64, compression: firstKind)
         let store = try InMemoryVectorStore(dimension: d, metric: metric, name: "bench", keywordSearch: false, index: settings)
         let at = Timestamp(milliseconds: 0)
         let records = (0..<n).map { i in
@@ -89,8 +103,15 @@ struct BenchAnnCommand: ParsableCommand {
         }
         let rssBefore = residentBytes()
         let t0 = benchNow()
-        try store.upsert(records)
+        if let graphFile {
+            store.beginRestore(graphFile: graphFile)
+            try store.upsert(records)
+            if let report = store.endRestore(graphFile: graphFile) { say(report) }
+        } else {
+            try store.upsert(records)
+        }
         let buildSeconds = benchNow() - t0
+        if let graphFile { try store.saveGraph(to: graphFile) }
         let graph = store.graphStats ?? (nodes: 0, bytes: 0)
         let indexBytes = n * d * 4 + n * 4 + graph.bytes  // vectors, norms, links
         say(fmt("build      %.1f s on %d cores; vectors + graph %.1f MB (graph %.1f MB); store RSS +%.1f MB",
@@ -98,12 +119,14 @@ struct BenchAnnCommand: ParsableCommand {
                 Double(residentBytes() - rssBefore) / 1e6))
 
         let vectors = (0..<q).map { Array(queries[$0 * d..<($0 + 1) * d]) }
-        func sweep(ef: Int, filter: Filter?, truthRows: [Int32], passes: Int = 2) throws(StrataError) -> (recall: Double, qps: Double) {
-            var best = Double.infinity
+        // QPS by this thread's CPU time too: on a busy 2-core machine the wall clock also counts
+        // the time other processes held the core.
+        func sweep(ef: Int, filter: Filter?, truthRows: [Int32], passes: Int = 2) throws(StrataError) -> (recall: Double, qps: Double, cpuQPS: Double) {
+            var best = Double.infinity, bestCPU = Double.infinity
             var found = 0, expected = 0
             for pass in 0..<passes {
                 var hitsFound = 0, hitsExpected = 0
-                let t = benchNow()
+                let t = benchNow(), c = threadCPUSeconds()
                 for (i, v) in vectors.enumerated() {
                     let hits = try store.search(v, k: k, filter: filter, ef: ef)
                     if pass == 0 {
@@ -113,17 +136,33 @@ struct BenchAnnCommand: ParsableCommand {
                     }
                 }
                 best = min(best, benchNow() - t)
+                bestCPU = min(bestCPU, threadCPUSeconds() - c)
                 if pass == 0 { found = hitsFound; expected = hitsExpected }
             }
-            return (Double(found) / Double(max(expected, 1)), Double(q) / best)
+            return (Double(found) / Double(max(expected, 1)), Double(q) / best, Double(q) / max(bestCPU, 1e-9))
         }
 
         var searches: [JSONValue] = []
-        for ef in efs {
-            let r = try sweep(ef: ef, filter: nil, truthRows: truth)
-            say(fmt("ef %4d    recall@%d %.4f   %8.0f QPS (one thread)", ef, k, r.recall, r.qps))
-            searches.append(.object(["ef": .number(Double(ef)), "recall_at_10": .number(r.recall), "qps": .number(r.qps)]))
+        var compressed: [String: JSONValue] = [:]
+        var codeBytes: [String: JSONValue] = [:]
+        for kind in kinds {
+            store.useCompression(kind)
+            let bytes = store.graphCodeBytes
+            if kind != .none {
+                codeBytes[kind.rawValue] = .number(Double(bytes))
+                say("walks on \(kind.rawValue): " + fmt("copies %.1f MB (the float rows: %.1f MB)", Double(bytes) / 1e6, Double(n * d * 4) / 1e6))
+            }
+            var rows: [JSONValue] = []
+            for ef in efs {
+                let r = try sweep(ef: ef, filter: nil, truthRows: truth)
+                say(fmt("ef %4d ", ef) + kind.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
+                    + fmt(" recall@%d %.4f   %8.0f QPS (one thread; %8.0f per CPU second)", k, r.recall, r.qps, r.cpuQPS))
+                rows.append(.object(["ef": .number(Double(ef)), "recall_at_10": .number(r.recall), "qps": .number(r.qps),
+                                     "cpu_qps": .number(r.cpuQPS)]))
+            }
+            if kind == firstKind { searches = rows } else { compressed[kind.rawValue] = .array(rows) }
         }
+        store.useCompression(firstKind)
         var filtered: [JSONValue] = []
         for p in percents {
             let name = "truth_f\(p == p.rounded() ? String(Int(p)) : String(p)).i32"
@@ -131,8 +170,9 @@ struct BenchAnnCommand: ParsableCommand {
             let filter = Filter.condition(path: ["metadata", key(p)], .eq(.bool(true)))
             let plan = store.plan(k: k, filter: filter)
             let r = try sweep(ef: 64, filter: filter, truthRows: t)
-            say(fmt("filter %5.1f%%  plan ", p) + plan + fmt("  recall@%d %.4f   %8.0f QPS", k, r.recall, r.qps))
-            filtered.append(.object(["percent": .number(p), "plan": .string(plan), "recall_at_10": .number(r.recall), "qps": .number(r.qps)]))
+            say(fmt("filter %5.1f%%  plan ", p) + plan + fmt("  recall@%d %.4f   %8.0f QPS (%8.0f per CPU second)", k, r.recall, r.qps, r.cpuQPS))
+            filtered.append(.object(["percent": .number(p), "plan": .string(plan), "recall_at_10": .number(r.recall), "qps": .number(r.qps),
+                                     "cpu_qps": .number(r.cpuQPS)]))
         }
         // Exact batched search on every core, for reference.
         let block = Array(queries[0..<min(q, 1000) * d])
@@ -147,13 +187,21 @@ struct BenchAnnCommand: ParsableCommand {
                 "m": .number(Double(m)), "ef_construction": .number(Double(efConstruction)),
                 "build_seconds": .number(buildSeconds), "memory_bytes": .number(Double(indexBytes)),
                 "graph_bytes": .number(Double(graph.bytes)), "store_rss_bytes": .number(Double(residentBytes() - rssBefore)),
-                "searches": .array(searches), "filtered": .array(filtered),
+                "compression": .string(firstKind.rawValue), "searches": .array(searches),
+                "compressed": .object(compressed), "code_bytes": .object(codeBytes), "filtered": .array(filtered),
                 "exact": .object(["qps_batch": .number(batchQPS)]),
             ]))
         }
     }
 
     private func key(_ p: Double) -> String { "pass_\(p)" }
+}
+
+/// CPU seconds this thread has run (user and system).
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 /// This process's resident set in bytes (VmRSS of /proc/self/status), 0 where unknown.

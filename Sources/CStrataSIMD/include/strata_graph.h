@@ -22,6 +22,30 @@ float strata_simd_l2sq(const float *a, const float *b, size_t n);
 void strata_graph_distances(const float *q, const float *base, size_t d, const uint32_t *ids, size_t count,
                             int l2, float *out);
 
+/** Distances on int8 codes (HNSWCodes): out[i] = a + Σ_j w[j]·c[j] (+ row_term[ids[i]] when
+ *  row_term is not NULL), where c is row ids[i] of `codes` (d bytes, rows `stride` bytes apart).
+ *  The caller folds each dimension's offset and step, and the metric, into w, a and row_term, so
+ *  one kernel serves −q·x and ‖q − x‖². Smaller is closer. Rows four ahead are prefetched. */
+void strata_graph_distances_u8(const float *w, float a, const uint8_t *codes, size_t stride, size_t d,
+                               const float *row_term, const uint32_t *ids, size_t count, float *out);
+
+/** 1 when this CPU runs strata_graph_distances_u8s8 with AVX-512 VNNI (checked once). */
+int strata_graph_has_vnni(void);
+
+/** Like strata_graph_distances_u8 with the weights quantised to int8: out[i] = a + scale·Σ wq[j]·c[j]
+ *  (+ row_term). AVX-512 VNNI where the CPU has it (strata_graph_has_vnni), plain C otherwise
+ *  (callers use the float-weight kernel then). */
+void strata_graph_distances_u8s8(const int8_t *wq, float scale, float a, const uint8_t *codes, size_t stride, size_t d,
+                                 const float *row_term, const uint32_t *ids, size_t count, float *out);
+
+/** out[j] = clamp(round((x[j] − offset[j]) · inverse_step[j]), 0, 255): a row's int8 codes. */
+void strata_encode_u8(const float *x, const float *offset, const float *inverse_step, size_t d, uint8_t *out);
+
+/** Distances on fp16 codes (IEEE binary16 bit patterns, rows `stride` bytes apart): like
+ *  strata_graph_distances with each row widened to float as it is read. */
+void strata_graph_distances_f16(const float *q, const uint16_t *codes, size_t stride, size_t d,
+                                const uint32_t *ids, size_t count, int l2, float *out);
+
 /** Asks for the first cache lines of row `row` (d floats) into the cache. */
 static inline void strata_graph_prefetch(const float *base, size_t d, uint32_t row)
 {

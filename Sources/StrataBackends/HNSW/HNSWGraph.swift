@@ -19,6 +19,29 @@ struct GraphRows {
     func row(_ node: UInt32) -> UnsafePointer<Float> { base + Int(node) * dimension }
 }
 
+/// How one walk measures distances from its query: on the float rows, or on the graph's
+/// compressed copies (`HNSWCodes`) with the query prepared for them.
+struct GraphWalk {
+    let rows: GraphRows
+    /// The float query, or the codes' prepared weights (floats, or bytes: `HNSWCodes.distances`).
+    let query: UnsafeRawPointer
+    let codes: HNSWCodes?
+    let constant: Float
+    var scale: Float = 0
+    let l2: Int32
+
+    /// out[i] = the distance to node ids[i], smaller is closer.
+    @inline(__always)
+    func distances(_ ids: UnsafePointer<UInt32>, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+        if let codes {
+            codes.distances(query, constant, scale, ids, count, out)
+        } else {
+            rows.ensure?(ids, count)
+            strata_graph_distances(query.assumingMemoryBound(to: Float.self), rows.base, rows.dimension, ids, count, l2, out)
+        }
+    }
+}
+
 /// A hierarchical navigable small-world graph (Malkov and Yashunin, "Efficient and robust
 /// approximate nearest neighbor search using Hierarchical Navigable Small World graphs", 2016)
 /// over the rows of a store's matrix: node n is row n.
@@ -64,6 +87,8 @@ final class HNSWGraph: @unchecked Sendable {
     var maxLevel = -1
     /// Live nodes.
     var count = 0
+    /// Compressed copies of the rows that searches walk on (nil: they walk the float rows).
+    private(set) var codes: HNSWCodes?
     private var random: SeededRandom
     let scratch: HNSWScratchPool
 
@@ -95,7 +120,8 @@ final class HNSWGraph: @unchecked Sendable {
         locks.deallocate()
     }
 
-    /// Bytes the graph holds (links, levels, flags), without the vectors.
+    /// Bytes the graph holds (links, levels, flags), without the vectors or their compressed
+    /// copies (`codeBytes`).
     var bytes: Int {
         var total = capacity * ((m0 + 1) * 4 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.size + 1 + 1 + 4)
         for n in 0..<capacity where levels[n] > 0 { total += Int(levels[n]) * (m + 1) * 4 }
@@ -118,7 +144,32 @@ final class HNSWGraph: @unchecked Sendable {
         grow(&levels, per: 1, fill: -1)
         grow(&dead, per: 1, fill: 0)
         grow(&locks, per: 1, fill: 0)
+        codes?.reserve(rows: new)
         capacity = new
+    }
+
+    /// Bytes the compressed copies of the rows take (0 without compression).
+    var codeBytes: Int { codes?.bytes ?? 0 }
+
+    /// Makes searches walk on compressed copies of the rows (`.none`: on the rows themselves),
+    /// encoding every node's row now. Caller holds the write lock.
+    func compress(_ kind: VectorIndexSettings.Compression, rows: GraphRows) {
+        guard kind != .none else {
+            codes = nil
+            return
+        }
+        let c = HNSWCodes(kind: kind, dimension: dimension, l2: l2)
+        c.reserve(rows: capacity)
+        codes = c
+        encodeAll(rows: rows)
+    }
+
+    /// Trains the codes (int8) on the live nodes and encodes every node's row.
+    private func encodeAll(rows: GraphRows) {
+        guard let codes else { return }
+        let nodes = (0..<capacity).filter { isNode($0) }
+        codes.train(nodes: nodes.filter { dead[$0] == 0 }, rows: rows)
+        for n in nodes { codes.encode(n, from: rows.row(UInt32(n))) }
     }
 
     @inline(__always)
@@ -176,17 +227,43 @@ final class HNSWGraph: @unchecked Sendable {
     func search(_ query: UnsafePointer<Float>, rows: GraphRows, k: Int, ef: Int,
                 accept: ((UInt32) -> Bool)? = nil) -> [(node: UInt32, distance: Float)] {
         guard entry >= 0, k > 0 else { return [] }
-        return scratch.withScratch(nodes: capacity) { s in
+        // The mapped store reads its float rows in as a walk needs them and keeps no codes.
+        let codes = rows.ensure == nil ? self.codes : nil
+        guard let codes else {
+            return search(GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0),
+                          floatQuery: query, k: k, ef: ef, accept: accept)
+        }
+        let prepared = codes.prepare(query)
+        let answer = { (weights: UnsafeRawPointer) in
+            self.search(GraphWalk(rows: rows, query: weights, codes: codes, constant: prepared.constant, scale: prepared.scale, l2: self.l2 ? 1 : 0),
+                        floatQuery: query, k: k, ef: ef, accept: accept)
+        }
+        return prepared.bytes.isEmpty
+            ? prepared.weights.withUnsafeBytes { answer($0.baseAddress!) }
+            : prepared.bytes.withUnsafeBytes { answer($0.baseAddress!) }
+    }
+
+    private func search(_ walk: GraphWalk, floatQuery query: UnsafePointer<Float>, k: Int, ef: Int,
+                        accept: ((UInt32) -> Bool)?) -> [(node: UInt32, distance: Float)] {
+        scratch.withScratch(nodes: capacity) { s in
             var current = UInt32(entry)
-            withUnsafePointer(to: current) { rows.ensure?($0, 1) }
-            var currentDistance = distance(query, rows.row(current))
+            var currentDistance: Float = 0
+            withUnsafePointer(to: current) { walk.distances($0, 1, &currentDistance) }
             if maxLevel > 0 {
                 for layer in stride(from: maxLevel, through: 1, by: -1) {
-                    greedy(query, rows: rows, layer: layer, from: &current, distance: &currentDistance, scratch: s, locked: false)
+                    greedy(walk, layer: layer, from: &current, distance: &currentDistance, scratch: s, locked: false)
                 }
             }
-            searchLayer(query, rows: rows, from: current, fromDistance: currentDistance, layer: 0, ef: max(ef, k),
+            searchLayer(walk, from: current, fromDistance: currentDistance, layer: 0, ef: max(ef, k),
                         scratch: s, locked: false, exclude: nil, accept: accept)
+            if walk.codes != nil {
+                // Only the walk's nearest 3k are read again as floats: each is a whole float row
+                // from memory. Measured at 100k x 384 (int8, k 10, ef 48): re-ranking all 48 kept
+                // recall@10 0.9657 at 14,374 QPS per CPU second, the nearest 30 0.9654 at 15,958,
+                // the nearest 20 0.9570.
+                while s.results.count > max(3 * k, 16) { s.results.pop() }
+                rerank(query, rows: walk.rows, results: &s.results)
+            }
             while s.results.count > k { s.results.pop() }
             var out = [(node: UInt32, distance: Float)](repeating: (0, 0), count: s.results.count)
             var i = s.results.count - 1
@@ -199,15 +276,25 @@ final class HNSWGraph: @unchecked Sendable {
         }
     }
 
-    /// Walks `layer` greedily from `current` to a local minimum of the distance to `query`.
-    private func greedy(_ query: UnsafePointer<Float>, rows: GraphRows, layer: Int, from current: inout UInt32,
+    /// Scores the nodes a walk on the codes kept by their float rows, so the hits come in the
+    /// true order with exact distances.
+    private func rerank(_ query: UnsafePointer<Float>, rows: GraphRows, results: inout KeyHeap) {
+        var ids = [UInt32]()
+        ids.reserveCapacity(results.count)
+        while !results.isEmpty { ids.append(NodeKey.node(results.pop())) }
+        var exact = [Float](repeating: 0, count: ids.count)
+        strata_graph_distances(query, rows.base, dimension, ids, ids.count, l2 ? 1 : 0, &exact)
+        for (node, d) in zip(ids, exact) { results.push(NodeKey.make(d, node)) }
+    }
+
+    /// Walks `layer` greedily from `current` to a local minimum of the distance to the query.
+    private func greedy(_ walk: GraphWalk, layer: Int, from current: inout UInt32,
                         distance currentDistance: inout Float, scratch s: HNSWScratch, locked: Bool) {
         var changed = true
         while changed {
             changed = false
             let count = copyList(current, layer, into: s.list, locked: locked)
-            rows.ensure?(s.list + 1, count)
-            strata_graph_distances(query, rows.base, dimension, s.list + 1, count, l2 ? 1 : 0, s.distances)
+            walk.distances(s.list + 1, count, s.distances)
             for i in 0..<count where s.distances[i] < currentDistance {
                 currentDistance = s.distances[i]
                 current = s.list[1 + i]
@@ -246,7 +333,7 @@ final class HNSWGraph: @unchecked Sendable {
     ///
     /// Every node reached is walked whether or not it is accepted or alive, so a filter or a
     /// removal never cuts the graph; only accepted live nodes enter the results.
-    private func searchLayer(_ query: UnsafePointer<Float>, rows: GraphRows, from start: UInt32, fromDistance: Float,
+    private func searchLayer(_ walk: GraphWalk, from start: UInt32, fromDistance: Float,
                              layer: Int, ef: Int, scratch s: HNSWScratch, locked: Bool, exclude: UInt32?,
                              accept: ((UInt32) -> Bool)?) {
         s.begin(nodes: capacity)
@@ -254,7 +341,7 @@ final class HNSWGraph: @unchecked Sendable {
         // access at run time on every read, which cost more than the arithmetic here.
         let marks = s.marks, epoch = s.epoch
         let dead = self.dead, links0 = self.links0, stride0 = m0 + 1
-        let ids = s.ids, distances = s.distances, dimension = self.dimension, l2 = self.l2 ? Int32(1) : 0
+        let ids = s.ids, distances = s.distances
         var candidates = s.candidates, results = s.results
         defer {
             s.candidates = candidates
@@ -294,8 +381,7 @@ final class HNSWGraph: @unchecked Sendable {
                 i += 1
             }
             guard fresh > 0 else { continue }
-            rows.ensure?(ids, fresh)
-            strata_graph_distances(query, rows.base, dimension, ids, fresh, l2, distances)
+            walk.distances(ids, fresh, distances)
             for i in 0..<fresh {
                 let d = distances[i]
                 guard results.count < ef || d < bound else { continue }
@@ -324,6 +410,13 @@ final class HNSWGraph: @unchecked Sendable {
         // Layers are drawn in order, so a seed gives the same layers however the work is split.
         let layers = nodes.map { _ in randomLevel() }
         for (n, layer) in zip(nodes, layers) { prepare(n, layer: layer) }
+        if let codes {
+            if codes.wantsTraining(live: count) {
+                encodeAll(rows: rows)
+            } else {
+                for n in nodes { codes.encode(n, from: rows.row(UInt32(n))) }
+            }
+        }
         let threads = parallel ? min(ExactScan.cores, nodes.count / 64) : 1
         if threads <= 1 {
             for (n, layer) in zip(nodes, layers) { link(UInt32(n), layer: layer, rows: rows, locked: false) }
@@ -378,16 +471,18 @@ final class HNSWGraph: @unchecked Sendable {
             maxLevel = layer
             return
         }
+        // Links are chosen on the float rows, whatever the searches walk on.
+        let walk = GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0)
         scratch.withScratch(nodes: capacity) { s in
             var current = UInt32(start)
             var currentDistance = distance(query, rows.row(current))
             if top > layer {
                 for l in stride(from: top, through: layer + 1, by: -1) {
-                    greedy(query, rows: rows, layer: l, from: &current, distance: &currentDistance, scratch: s, locked: locked)
+                    greedy(walk, layer: l, from: &current, distance: &currentDistance, scratch: s, locked: locked)
                 }
             }
             for l in stride(from: min(layer, top), through: 0, by: -1) {
-                searchLayer(query, rows: rows, from: current, fromDistance: currentDistance, layer: l, ef: efConstruction,
+                searchLayer(walk, from: current, fromDistance: currentDistance, layer: l, ef: efConstruction,
                             scratch: s, locked: locked, exclude: node, accept: nil)
                 var found = [UInt64]()
                 found.reserveCapacity(s.results.count)
