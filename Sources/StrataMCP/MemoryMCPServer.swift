@@ -1,0 +1,43 @@
+import Logging
+import MCP
+import StrataCore
+import StrataWire
+
+/// An MCP server offering `MemoryTools`: `tools/list` answers the tools the access may call,
+/// `tools/call` calls one. It holds no state of its own beyond the SDK's handshake, so over
+/// HTTP one is made per request (`StatelessHTTPServerTransport`) and a restart loses nothing a
+/// client needs.
+///
+///     let server = await MemoryMCPServer.make(tools, version: "0.9.0")
+///     try await server.start(transport: StdioTransport())
+public enum MemoryMCPServer {
+    /// The name the server gives in its `initialize` answer.
+    public static let name = "strata"
+
+    /// What the server tells the model about itself in `initialize`.
+    public static func instructions(_ access: Access) -> String {
+        let scope = access.seesEverything ? "every scope" : "scope \"\(access.scope)\" and the scopes below it"
+        return "Strata is a long-term memory. Use recall before answering from what you were told earlier, and remember "
+            + "what is worth keeping (facts, preferences, decisions). This server works in \(scope), with the role "
+            + "\(access.role.rawValue)."
+    }
+
+    /// A server whose handlers call `tools`; not started.
+    public static func make(_ tools: MemoryTools, version: String) async -> Server {
+        let server = Server(
+            name: name, version: version, instructions: instructions(tools.access),
+            capabilities: .init(tools: .init(listChanged: false)))
+        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: tools.tools) }
+        await server.withMethodHandler(CallTool.self) { params in try await tools.call(params.name, arguments: params.arguments) }
+        return server
+    }
+
+    /// Serves `tools` over standard input and output until the client closes standard input.
+    /// Standard output carries the protocol only; `logger` should write to standard error.
+    public static func serveStdio(_ tools: MemoryTools, version: String, logger: Logger) async throws {
+        let server = await make(tools, version: version)
+        try await server.start(transport: StdioTransport(logger: logger))
+        await server.waitUntilCompleted()
+        await server.stop()
+    }
+}
