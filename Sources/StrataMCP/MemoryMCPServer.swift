@@ -32,12 +32,15 @@ public enum MemoryMCPServer {
         return server
     }
 
-    /// Serves `tools` over standard input and output until the client closes standard input.
-    /// Standard output carries the protocol only; `logger` should write to standard error.
+    /// Serves `tools` over standard input and output until the client closes standard input,
+    /// then answers the calls already read and returns. Standard output carries the protocol
+    /// only; `logger` should write to standard error.
     public static func serveStdio(_ tools: MemoryTools, version: String, logger: Logger) async throws {
         let server = await make(tools, version: version)
-        try await server.start(transport: StdioTransport(logger: logger))
+        let transport = DrainingTransport(StdioTransport(logger: logger), logger: logger)
+        try await server.start(transport: transport)
         await server.waitUntilCompleted()
+        await transport.drained()
         await server.stop()
     }
 }

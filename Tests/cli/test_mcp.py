@@ -64,7 +64,7 @@ def stdio(folder, *extra):
         command=str(BIN), args=["mcp", "--dir", str(folder / "store"), *extra], env=environment(), cwd=str(folder)))
 
 
-def http(port, token=None, headers=None):
+def remote(port, token=None, headers=None):
     """A client of `POST /mcp` on a running `strata serve`."""
     h = dict(headers or {})
     if token:
@@ -281,7 +281,7 @@ def server(folder, tokens):
 
 def test_http_lists_and_calls_every_tool_with_a_root_token(server, tokens):
     async def session():
-        async with http(server.port, tokens["root"]) as client:
+        async with remote(server.port, tokens["root"]) as client:
             check_listing((await client.list_tools()).tools)
             await every_tool(client)
     run(session())
@@ -289,14 +289,14 @@ def test_http_lists_and_calls_every_tool_with_a_root_token(server, tokens):
 
 def test_http_token_scope_bounds_every_tool(server, tokens):
     async def as_b():
-        async with http(server.port, tokens["b"]) as client:
+        async with remote(server.port, tokens["b"]) as client:
             stored = await call(client, "remember", content="the launch code of team b is 4711")
             assert (await call(client, "get", id=stored["id"]))["scope"] == "org/b"
             return stored["id"]
     b_id = run(as_b())
 
     async def as_a():
-        async with http(server.port, tokens["a"]) as client:
+        async with remote(server.port, tokens["a"]) as client:
             assert [t.name for t in (await client.list_tools()).tools] == ["remember", "recall", "get", "update", "forget", "history"]
             await call(client, "remember", content="team a meets on Mondays about the launch")
             hits = (await call(client, "recall", query="launch code team b 4711", k=10))["hits"]
@@ -311,14 +311,14 @@ def test_http_token_scope_bounds_every_tool(server, tokens):
     run(as_a())
 
     async def as_a_reader():
-        async with http(server.port, tokens["a_read"]) as client:
+        async with remote(server.port, tokens["a_read"]) as client:
             assert [t.name for t in (await client.list_tools()).tools] == ["recall", "get", "history"]
             e = await failure(client, "remember", content="x")
             assert e == {"status": "FORBIDDEN", "code": 403, "message": "this token's role is read; this needs write"}
     run(as_a_reader())
 
     async def as_b_again():
-        async with http(server.port, tokens["b"]) as client:
+        async with remote(server.port, tokens["b"]) as client:
             assert (await call(client, "get", id=b_id))["content"] == "the launch code of team b is 4711"
     run(as_b_again())
 
@@ -332,7 +332,7 @@ def test_http_needs_a_known_token(server, tokens):
     assert status == 401
 
     async def no_token():
-        async with http(server.port) as client:
+        async with remote(server.port) as client:
             await client.list_tools()
     with pytest.raises(BaseException):
         run(no_token())
@@ -352,7 +352,7 @@ def test_http_refuses_a_foreign_origin(server, tokens):
     assert status == 403
 
     async def from_evil():
-        async with http(server.port, tokens["root"], {"Origin": "http://evil.example"}) as client:
+        async with remote(server.port, tokens["root"], {"Origin": "http://evil.example"}) as client:
             await client.list_tools()
     with pytest.raises(BaseException):
         run(from_evil())
