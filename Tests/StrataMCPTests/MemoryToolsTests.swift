@@ -93,7 +93,8 @@ import Testing
         #expect(stored.value(at: ["deduplicated"]) == [])
 
         let r = try await s.call("recall", ["query": "window seat", "k": 3])
-        let hits = try #require(JSONValue(try #require(r.structuredContent)).value(at: ["hits"])?.arrayValue)
+        let structured = try #require(r.structuredContent)
+        let hits = try #require(JSONValue(structured).value(at: ["hits"])?.arrayValue)
         #expect(hits.first?.value(at: ["id"])?.stringValue == id)
         #expect(hits.first?.value(at: ["scores", "fused"])?.numberValue != nil)
         guard case .text(let text, _, _)? = r.content.first else { Issue.record("no text"); return }
