@@ -20,7 +20,8 @@ struct MCPCommand: ParsableCommand {
             --scope (the model cannot reach outside it) and --role (read: recall, get, history, stats; write: also \
             remember, update, forget; admin: also metabolize, a dry run unless asked). stats and metabolize span \
             every scope, so they are offered only without --scope. Standard output carries the protocol only; logs \
-            go to standard error. The server stops when the client closes standard input.
+            go to standard error. The server stops when the client closes standard input, or on SIGTERM or \
+            SIGINT, once the calls it has read are answered; the store is then closed and the exit code is 0.
 
             Client configuration (e.g. an MCP client's mcpServers block):
               {"command": "strata", "args": ["mcp", "--dir", "/home/me/.strata", "--scope", "me/assistant"]}
@@ -59,15 +60,26 @@ struct MCPCommand: ParsableCommand {
         // As in `strata serve`: the command is synchronous, so the server runs on a task while
         // this thread waits, blocking none of the cooperative pool's threads.
         let version = StrataVersion.string
+        // SIGTERM and SIGINT stop the server after the calls in flight are answered, so the
+        // engine is released here and closes the store (as at the end of standard input).
+        let (stops, stop) = AsyncStream<Void>.makeStream()
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.yield() }
+            source.resume()
+            return source
+        }
         Task.detached {
             do {
-                try await MemoryMCPServer.serveStdio(tools, version: version, logger: logger)
+                try await MemoryMCPServer.serveStdio(tools, version: version, logger: logger, stop: stops)
             } catch {
                 failure.withLock { $0 = "\(error)" }
             }
             done.signal()
         }
         done.wait()
+        for source in signals { source.cancel() }
         if let message = failure.withLock({ $0 }) { throw StrataError(.io, "the MCP server stopped: \(message)") }
     }
 }

@@ -32,14 +32,33 @@ public enum MemoryMCPServer {
         return server
     }
 
-    /// Serves `tools` over standard input and output until the client closes standard input,
-    /// then answers the calls already read and returns. Standard output carries the protocol
-    /// only; `logger` should write to standard error.
-    public static func serveStdio(_ tools: MemoryTools, version: String, logger: Logger) async throws {
+    /// Serves `tools` over standard input and output until the client closes standard input or
+    /// `stop` yields (a signal), then answers the calls already read and returns. Standard
+    /// output carries the protocol only; `logger` should write to standard error.
+    public static func serveStdio(_ tools: MemoryTools, version: String, logger: Logger, stop: AsyncStream<Void>) async throws {
         let server = await make(tools, version: version)
         let transport = DrainingTransport(StdioTransport(logger: logger), logger: logger)
         try await server.start(transport: transport)
-        await server.waitUntilCompleted()
+        await withTaskGroup(of: Bool.self) { group in
+            // The client closed standard input: the server's loop has ended.
+            group.addTask {
+                await server.waitUntilCompleted()
+                return true
+            }
+            // A stop request; false when the stream ends (or the task is cancelled) without one.
+            group.addTask {
+                for await _ in stop {
+                    await transport.drained()
+                    await server.stop()
+                    return true
+                }
+                return false
+            }
+            for await done in group where done {
+                group.cancelAll()
+                break
+            }
+        }
         await transport.drained()
         await server.stop()
     }

@@ -22,7 +22,9 @@ public final class MemoryTools: Sendable {
     /// or `CancellationError`.
     public typealias EngineCall = @Sendable (_ body: @escaping @Sendable () throws(StrataError) -> JSONValue) async throws -> JSONValue
 
+    /// The engine every tool calls.
     public let engine: Engine
+    /// The scope subtree and role bounding every call.
     public let access: Access
     private let run: EngineCall
 

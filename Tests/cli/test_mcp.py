@@ -11,16 +11,17 @@ import asyncio
 import http.client
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-mcp = pytest.importorskip("mcp")
-httpx2 = pytest.importorskip("httpx2")
-from mcp.client import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+# The MCP Python SDK 2.x (scripts/setup --python installs it): its Client, and httpx2 for headers.
+import httpx2
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("STRATA_CLI", ROOT / ".build" / "debug" / "strata-cli"))
@@ -231,6 +232,29 @@ def test_stdio_keeps_stdout_for_the_protocol(folder):
     assert len(lines) == 1, p.stdout
     answer = json.loads(lines[0])
     assert answer["id"] == 1 and answer["result"]["structuredContent"] == {"hits": []}
+
+
+def test_stdio_stops_cleanly_on_sigterm(folder):
+    """SIGTERM while the client keeps standard input open: the server stops and exits 0."""
+    p = subprocess.Popen([str(BIN), "mcp", "--dir", str(folder / "store")], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(), cwd=folder)
+    try:
+        request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "remember", "arguments": {"content": "kept after SIGTERM"}}}
+        p.stdin.write(json.dumps(request) + "\n")
+        p.stdin.flush()
+        answer = json.loads(p.stdout.readline())
+        assert answer["id"] == 1 and not answer["result"].get("isError"), answer
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=TIMEOUT) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
+    listed = cli_json("recall", "kept after SIGTERM", "--dir", str(folder / "store"), cwd=folder)
+    assert [h["content"] for h in listed["hits"]] == ["kept after SIGTERM"]
 
 
 def test_mcp_refuses_bad_options(folder):
