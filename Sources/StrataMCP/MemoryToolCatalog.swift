@@ -11,7 +11,8 @@ import StrataWire
 ///   recall leaves the next one's scores as they were);
 /// - `remember` adds (a near-identical memory in the same scope is merged into, with a history
 ///   row, never dropped), so it is neither destructive nor idempotent;
-/// - `update` replaces fields (destructive; the same change twice leaves the same memory);
+/// - `update` replaces fields (destructive; the same change twice leaves the same memory, with
+///   one more history row, so a retry is harmless);
 /// - `forget` removes (destructive; forgetting again removes nothing more);
 /// - `metabolize` moves, compresses and prunes memories unless it is a dry run (the default).
 /// Every tool's world is the one store: `openWorldHint` is false.
