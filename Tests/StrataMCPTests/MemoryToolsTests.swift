@@ -196,6 +196,9 @@ import Testing
         let unknownKey = try await s.failure("remember", ["content": "x", "colour": "red"])
         #expect(unknownKey.status == "STRATA_ERR_INVALID_JSON")
         #expect(unknownKey.message == "unknown key store request.colour")
+        // remember takes no id: a caller's id would replace the memory that has it, whatever its scope.
+        let withID = try await s.failure("remember", ["content": "x", "id": "m-1"])
+        #expect(withID.message == "unknown key store request.id")
         let badFilter = try await s.failure("recall", ["query": "x", "filter": ["n": ["$near": 1]]])
         #expect(badFilter.status == "STRATA_ERR_INVALID_FILTER")
         let importance = try await s.failure("remember", ["content": "x", "importance": 2])
