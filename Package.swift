@@ -18,6 +18,8 @@
 // - `StrataServer` (`strata serve`, Hummingbird 2) is linked by the CLI only: libstrata.so and
 //   the plugins never link SwiftNIO, and scripts/sanitize and scripts/fuzz build products that
 //   do not reach it.
+// - `StrataMCP` (`strata mcp`, and `POST /mcp` through StrataServer; the MCP Swift SDK) is
+//   linked by the CLI and the server only, never by libstrata.so or the plugins.
 import PackageDescription
 
 /// Only libstrata.so and the plugins export C symbols; a version script keeps
@@ -53,6 +55,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The MCP server only (StrataMCP, linked by the CLI and the server): the Model Context
+        // Protocol's Swift SDK. libstrata.so and the plugins never link it.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     ],
     targets: [
         // The published C headers (include/strata/*.h); no logic.
@@ -78,16 +83,27 @@ let package = Package(
         // The JSON of requests, answers and errors, and the configuration file: one wire format
         // for the C ABI, the CLI's --json and the server. The engine takes and returns typed values.
         .target(name: "StrataWire", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: swiftSettings),
-        // `strata serve`: REST and WebSocket over one engine, scoped tokens (Hummingbird 2).
+        // `strata serve`: REST and WebSocket over one engine, scoped tokens, MCP at /mcp (Hummingbird 2).
         .target(
             name: "StrataServer",
             dependencies: [
-                "StrataCore", "StrataEngine", "StrataWire",
+                "StrataCore", "StrataEngine", "StrataWire", "StrataMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
+        // `strata mcp` and `POST /mcp`: the memory verbs as MCP tools (modelcontextprotocol/swift-sdk),
+        // bounded by a scope and a role; the JSON of StrataWire. No Hummingbird here: the server
+        // target adapts its HTTP requests to the SDK's transport.
+        .target(
+            name: "StrataMCP",
+            dependencies: [
+                "StrataCore", "StrataEngine", "StrataWire",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -103,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataWire", "StrataServer", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "StrataEngine", "StrataWire", "StrataServer", "StrataMCP", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,7 +187,10 @@ let package = Package(
             name: "StrataWireTests", dependencies: ["StrataWire", "StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataServerTests", dependencies: ["StrataServer", "StrataEngine", "StrataTesting"],
+            name: "StrataServerTests", dependencies: ["StrataServer", "StrataEngine", "StrataWire", "StrataTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataMCPTests", dependencies: ["StrataMCP", "StrataEngine", "StrataTesting", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSQLitePluginTests",

@@ -13,13 +13,17 @@ import Synchronization
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the store over HTTP (REST under /v1) and WebSocket (/v1/events).",
+        abstract: "Serve the store over HTTP (REST under /v1, MCP at /mcp) and WebSocket (/v1/events).",
         discussion: """
             Bodies and answers are the JSON of `strata ... --json` and of the C ABI. Errors are \
             {"error": {"status", "code", "message"}} with the HTTP status that fits. With a token file in \
             the store folder (`strata token create`), every request but /v1/health and /v1/version needs \
             `Authorization: Bearer <secret>` and sees only its token's scope. Without one the server \
             listens on loopback only, unless --insecure.
+
+            POST /mcp is the MCP endpoint (Streamable HTTP, stateless): the tools of `strata mcp`, bounded by \
+            the token's scope and role. A request whose Origin header is not loopback or an --allow-origin is \
+            refused (403).
 
             Prints `strata serve: listening on http://HOST:PORT` once it listens (--port 0: a free port). \
             SIGTERM or SIGINT stops it: no new connections, the requests in flight finish, the store is \
@@ -59,6 +63,10 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("Scan for anomalies every this many minutes, publishing each as an anomaly.detected event.", valueName: "m"))
     var anomalyScanMinutes: Double?
 
+    @Option(name: .customLong("allow-origin"),
+            help: ArgumentHelp("A browser origin (scheme://host[:port]) /mcp accepts besides loopback ones; repeatable.", valueName: "origin"))
+    var allowOrigin: [String] = []
+
     @OptionGroup var store: StoreLocation
 
     func validate() throws {
@@ -82,6 +90,7 @@ struct ServeCommand: ParsableCommand {
             options.eventRing = eventRing
             options.drainSeconds = drainSeconds
             options.anomalyScanSeconds = anomalyScanMinutes.map { $0 * 60 }
+            options.allowedOrigins = allowOrigin
             options.version = StrataVersion.string
             try Self.serve(store: store, options: options)
             printError("strata serve: stopped; the store is closed")

@@ -26,7 +26,7 @@ struct StrataCommand: ParsableCommand {
             HistoryCommand.self, StatsCommand.self, MetabolizeCommand.self, AnomaliesCommand.self, ImportCommand.self, ExportCommand.self,
             SnapshotCommand.self, SnapshotsCommand.self, RollbackCommand.self, DoctorCommand.self, SalvageCommand.self,
             VersionCommand.self, DemoCommand.self, ReembedCommand.self, ConfigCommand.self, PluginsCommand.self, PluginCommand.self, BenchCommand.self,
-            ServeCommand.self, TokenCommand.self,
+            ServeCommand.self, TokenCommand.self, MCPCommand.self,
         ])
 }
 

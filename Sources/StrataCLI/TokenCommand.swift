@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataCore
 import StrataServer
+import StrataWire
 
 /// `strata token create | list | revoke`: the tokens `strata serve` takes, in the store
 /// folder's `tokens.json` (only SHA-256 digests of the secrets; a running server reads the

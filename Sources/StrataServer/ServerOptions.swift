@@ -20,6 +20,9 @@ public struct ServerOptions: Sendable {
     /// Seconds between background anomaly scans (`Engine.anomalies` with the configured
     /// settings; each memory found is published as an `anomaly.detected` event); nil: none.
     public var anomalyScanSeconds: Double?
+    /// Browser origins (`scheme://host[:port]`, exactly) whose requests `/mcp` takes besides
+    /// loopback ones (`OriginPolicy`); a request without an Origin header is not a browser's.
+    public var allowedOrigins: [String] = []
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

@@ -7,7 +7,7 @@ import StrataEngine
 import StrataWire
 
 /// `strata serve`: the REST routes of `/v1` (and the first API's `/memory/...` paths as aliases
-/// of the same handlers) and the WebSocket `/v1/events`, over one engine.
+/// of the same handlers), the WebSocket `/v1/events` and the MCP endpoint `/mcp`, over one engine.
 ///
 ///     let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: "/data/store/tokens.json")
 ///     try await server.run(logger: Logger(label: "strata.serve")) { port in print("listening on \(port)") }
@@ -92,6 +92,11 @@ public final class StrataHTTPServer: Sendable {
         router.post("/v1/snapshots/:name/rollback") { request, context in
             try await s.rollback(request, name: try PathParameter.decoded("name", context))
         }
+
+        // MCP's Streamable HTTP transport, stateless (MCPEndpoint.swift).
+        router.post("/mcp") { request, _ in try await s.mcp(request) }
+        router.get("/mcp") { request, _ in try s.mcpMethodNotAllowed(request) }
+        router.delete("/mcp") { request, _ in try s.mcpMethodNotAllowed(request) }
 
         // The first API's paths, kept as aliases of the same handlers.
         router.post("/memory/store") { request, _ in try await s.store(request) }

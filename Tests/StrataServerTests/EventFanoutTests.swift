@@ -1,6 +1,7 @@
 import StrataCore
 @testable import StrataEngine
 @testable import StrataServer
+import StrataWire
 import Testing
 
 /// Tests Sources/StrataServer/EventFanout.swift: numbering, scopes, resuming, slow clients.

@@ -1,5 +1,6 @@
 import StrataCore
 @testable import StrataServer
+import StrataWire
 import Testing
 
 /// Tests the pieces of Sources/StrataServer/MemoryService.swift and ServerOptions.swift that need

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import StrataCore
 @testable import StrataServer
+import StrataWire
 import StrataTesting
 import Testing
 

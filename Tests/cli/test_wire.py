@@ -170,8 +170,9 @@ def test_store_answers_have_one_shape_on_both_faces(store):
 # ---- no server stack in the libraries others load ----------------------------------------
 
 # Case matters: "formUnion" must not match. A Swift module's name is mangled with its length
-# before it (`3NIO`, `7NIOCore`, `11Hummingbird`); a shared library would be `libNIO...`.
-SERVER_STACK = re.compile(r"\d+NIO|NIOCore|NIOPosix|Hummingbird|hummingbird|libNIO|swift-nio")
+# before it (`3NIO`, `7NIOCore`, `11Hummingbird`); a shared library would be `libNIO...`. The MCP
+# SDK (`3MCP`, with swift-system's `13SystemPackage`) and StrataMCP stay out of them too.
+SERVER_STACK = re.compile(r"\d+NIO|NIOCore|NIOPosix|Hummingbird|hummingbird|libNIO|swift-nio|(?<![0-9])3MCP|\d+StrataMCP|13SystemPackage")
 
 
 def libraries():
