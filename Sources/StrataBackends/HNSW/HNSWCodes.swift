@@ -23,7 +23,8 @@ final class HNSWCodes: @unchecked Sendable {
     let kind: VectorIndexSettings.Compression
     let dimension: Int
     let l2: Bool
-    /// Bytes from one row's codes to the next: whole cache lines, so a row starts on a line.
+    /// Bytes from one row's codes to the next, chosen so no row straddles a cache line it need
+    /// not: a power of two up to 64 bytes, whole lines beyond.
     let stride: Int
     private(set) var capacity = 0
     private(set) var data: UnsafeMutableRawPointer
@@ -44,7 +45,7 @@ final class HNSWCodes: @unchecked Sendable {
         self.dimension = dimension
         self.l2 = l2
         let bytes = kind == .int8 ? dimension : dimension * 2
-        stride = (bytes + 63) / 64 * 64
+        stride = bytes > 64 ? (bytes + 63) / 64 * 64 : max(4, 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount))
         data = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
         offset = [Float](repeating: 0, count: dimension)
         step = [Float](repeating: 1, count: dimension)
