@@ -146,7 +146,40 @@ final class MemoryService: Sendable {
             json = .object(o)
         }
         let request = json, engine = engine, given = vectors
-        return Self.answer(try await queue.run { () throws(StrataError) in try engine.storeJSON(request, vectors: given) }, .created)
+        let ids = Self.givenIDs(json)
+        return Self.answer(try await queue.run { () throws(StrataError) in
+            try Self.refuseForeignIDs(ids, engine, access)
+            return try engine.storeJSON(request, vectors: given)
+        }, .created)
+    }
+
+    /// The caller-chosen ids of a store request (`"id"` of the item, or of each of `"items"`).
+    private static func givenIDs(_ json: JSONValue) -> [String] {
+        guard case .object(let o) = json else { return [] }
+        let items: [JSONValue] = if case .array(let list)? = o["items"] { list } else { [json] }
+        return items.compactMap { item in
+            guard case .object(let fields) = item, case .string(let id)? = fields["id"] else { return nil }
+            return id
+        }
+    }
+
+    /// A store with a caller-chosen id replaces the memory of that id: refused when that memory
+    /// lies outside the token's subtree, which would otherwise let a token overwrite, and pull
+    /// into its own scope, a memory it may not even read. The answer says the id is taken, and
+    /// nothing of that memory.
+    static func refuseForeignIDs(_ ids: [String], _ engine: Engine, _ access: Access) throws(StrataError) {
+        guard !access.seesEverything else { return }
+        for id in ids {
+            let existing: Memory
+            do {
+                existing = try engine.get(id: id)
+            } catch where error.code == .notFound {
+                continue
+            }
+            guard access.sees(existing.scope) else {
+                throw StrataError(.conflict, "memory id \"\(id)\" is taken: choose another id")
+            }
+        }
     }
 
     /// A memory to store goes in the token's scope unless it names one inside it.

@@ -435,6 +435,14 @@ def test_token_matrix(folder):
                 assert code == (403 if role == "read" else 404), f"{where} update outside: {code}"
                 code, _, _ = s.call("DELETE", f"/v1/memories/{ids[outside]}", token=secret)
                 assert code == (403 if role == "read" else 404), f"{where} delete outside: {code}"
+                # A store that names another scope's id (alone, or in a batch) would replace that
+                # memory and pull it into this scope: refused, saying no more than that the id is taken.
+                for body in ({"id": ids[outside], "content": "taken over"},
+                             {"items": [{"content": "fine"}, {"id": ids[outside], "content": "taken over"}]}):
+                    code, answer, _ = s.call("POST", "/v1/memories", body, token=secret)
+                    assert code == (403 if role == "read" else 409), f"{where} store over {outside!r}'s id: {code} {answer}"
+                    if code == 409:
+                        assert answer["error"]["message"] == f'memory id "{ids[outside]}" is taken: choose another id'
 
             # Verbs over every scope: the root scope only, with the role they need.
             code, _, _ = s.call("GET", "/v1/stats", token=secret)
