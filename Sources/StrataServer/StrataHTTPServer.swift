@@ -71,6 +71,10 @@ public final class StrataHTTPServer: Sendable {
         router.get("/v1/health") { _, _ in s.health() }
         router.get("/v1/version") { _, _ in s.version() }
 
+        router.get("/v1/whoami") { request, _ in try s.whoami(request) }
+        router.get("/v1/lifecycle/cycles") { request, _ in try await s.lifecycleCycles(request) }
+        Dashboard.add(to: router)
+
         router.post("/v1/memories") { request, _ in try await s.store(request) }
         router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try PathParameter.decoded("id", context)) }
         router.patch("/v1/memories/:id") { request, context in try await s.update(request, id: try PathParameter.decoded("id", context)) }
