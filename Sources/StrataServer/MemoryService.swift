@@ -341,7 +341,15 @@ final class MemoryService: Sendable {
             limit = n
         }
         let engine = engine
-        let rows = try await queue.run { () throws(StrataError) in try engine.history(id: LifecycleLedger.id) }
+        // A store that has run no cycle has no ledger rows, which `history` answers as not found.
+        let rows = try await queue.run { () throws(StrataError) -> [HistoryEntry] in
+            do throws(StrataError) {
+                return try engine.history(id: LifecycleLedger.id)
+            } catch {
+                guard error.code == .notFound else { throw error }
+                return []
+            }
+        }
         return Self.answer(try CycleHistory(ledgerRows: rows).json(limit: limit))
     }
 

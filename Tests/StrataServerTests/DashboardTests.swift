@@ -48,8 +48,8 @@ import Testing
             let r = Dashboard.response(asset)
             #expect(r.status == .ok)
             #expect(r.headers[.contentType] == asset.contentType)
-            #expect(r.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
-            let policy = r.headers[HTTPField.Name("Content-Security-Policy")!] ?? ""
+            #expect(r.headers[.init("X-Content-Type-Options")!] == "nosniff")
+            let policy = r.headers[.init("Content-Security-Policy")!] ?? ""
             #expect(policy.contains("default-src 'none'") && policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"))
             #expect(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"))
         }

@@ -294,7 +294,7 @@ def test_sign_in_and_recall_shows_the_expected_hit_with_its_score_parts(page, si
     assert float(fused[1]) > 0 and fused[2].endswith("%") and float(fused[2][:-1]) > 0, fused
     # The hit's id opens its history.
     page.click("#recall-hits .hit .chip.link")
-    page.wait("document.querySelector('#history-body .entry .badge')", "the history of the hit")
+    page.wait("!!document.querySelector('#history-body .entry .badge')", "the history of the hit")
     assert page.eval("document.querySelector('#history-body .badge').textContent") == "ADD"
     assert page.eval("location.hash") == "#history"
 
@@ -390,9 +390,9 @@ def test_every_view_draws_and_the_screenshots(page, site, tmp_path):
     page.screenshot(out / "dashboard-events.png")
 
     page.click("#nav button[data-view=anomalies]")
-    page.wait("document.querySelector('#anomalies-body .muted')", "the anomaly scan")
+    page.wait("!!document.querySelector('#anomalies-body .muted')", "the anomaly scan")
     page.click("#nav button[data-view=snapshots]")
-    page.wait("document.querySelector('#snapshots-body table, #snapshots-body .notice')", "the snapshots")
+    page.wait("!!document.querySelector('#snapshots-body table, #snapshots-body .notice')", "the snapshots")
     page.screenshot(out / "dashboard-snapshots.png")
 
     page.click("#signout")
