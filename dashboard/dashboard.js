@@ -73,7 +73,7 @@
   function shortTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
   }
 
   function formatBytes(n) {
@@ -236,10 +236,10 @@
 
   // ---- charts -----------------------------------------------------------------------------
 
-  /** A horizontal bar chart of `entries` ([label, value]), largest first. */
-  function barChart(title, entries, series) {
-    const rows = entries.slice().sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
-    const W = 440, row = 28, labelW = 130, valueW = 56, top = 4;
+  /** A horizontal bar chart of `entries` ([label, value]), largest first unless `ordered`. */
+  function barChart(title, entries, series, ordered) {
+    const rows = ordered ? entries : entries.slice().sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
+    const W = 360, row = 30, labelW = 110, valueW = 44, top = 4;
     const H = Math.max(1, rows.length) * row + top * 2;
     const max = Math.max(1, ...rows.map((r) => r[1]));
     const plot = W - labelW - valueW;
@@ -247,13 +247,13 @@
     if (!rows.length) chart.append(svg("text", { x: 0, y: 20, class: "empty" }, "Nothing yet"));
     rows.forEach(([label, value], i) => {
       const y = top + i * row;
-      const text = String(label).length > 18 ? `${String(label).slice(0, 17)}…` : String(label);
+      const text = String(label).length > 16 ? `${String(label).slice(0, 15)}…` : String(label);
       chart.append(
-        svg("text", { x: 0, y: y + 18, class: "label" }, svg("title", {}, String(label)), text),
-        svg("rect", { x: labelW, y: y + 6, width: plot, height: 14, rx: 3, class: "track" }),
-        svg("rect", { x: labelW, y: y + 6, width: Math.max(2, (value / max) * plot), height: 14, rx: 3, class: `fill ${series}` },
+        svg("text", { x: 0, y: y + 19, class: "label" }, svg("title", {}, String(label)), text),
+        svg("rect", { x: labelW, y: y + 7, width: plot - 8, height: 14, rx: 4, class: "track" }),
+        svg("rect", { x: labelW, y: y + 7, width: value > 0 ? Math.max(3, (value / max) * (plot - 8)) : 0, height: 14, rx: 4, class: `fill ${series}` },
           svg("title", {}, `${label}: ${number(value)}`)),
-        svg("text", { x: W, y: y + 18, class: "value", "text-anchor": "end" }, number(value)),
+        svg("text", { x: W, y: y + 19, class: "value", "text-anchor": "end" }, number(value)),
       );
     });
     return el("div", { class: "card chart-card" }, el("h3", { text: title }), chart);
@@ -301,12 +301,10 @@
         chart.append(svg("rect", { x, y: T + plotH - 2, width: bar, height: 2, class: "zero" }, svg("title", {}, `${formatTime(c.at)}: none`)));
       }
     });
-    const labels = Math.min(n, 5);
-    for (let k = 0; k < labels; k++) {
-      const i = labels === 1 ? 0 : Math.round((k * (n - 1)) / (labels - 1));
-      const anchor = labels === 1 ? "middle" : k === 0 ? "start" : k === labels - 1 ? "end" : "middle";
-      const x = anchor === "start" ? L + i * slot + (slot - bar) / 2 : anchor === "end" ? L + i * slot + (slot + bar) / 2 : L + (i + 0.5) * slot;
-      chart.append(svg("text", { x, y: H - B + 18, class: "tick", "text-anchor": anchor }, shortTime(cycles[i].at)));
+    // Time labels centred under their columns, every `step`-th column so that they never overlap.
+    const step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / 96))));
+    for (let i = 0; i < n; i += step) {
+      chart.append(svg("text", { x: L + (i + 0.5) * slot, y: H - B + 18, class: "tick", "text-anchor": "middle" }, shortTime(cycles[i].at)));
     }
     const total = values.reduce((sum, v) => sum + v.reduce((a, b) => a + b, 0), 0);
     const legend = series.length > 1
@@ -341,20 +339,25 @@
     try {
       const s = await api("GET", "/v1/stats");
       const life = s.lifecycle || {};
-      const stat = (label, value, hint) => el("div", { class: "card stat" }, el("span", { class: "stat-label", text: label }),
-        el("span", { class: "stat-value", text: value }), hint ? el("span", { class: "stat-hint", text: hint }) : null);
+      const stat = (label, value, hint, word) => el("div", { class: "card stat" }, el("span", { class: "stat-label", text: label }),
+        el("span", { class: word ? "stat-value word" : "stat-value", text: value, title: value }),
+        hint ? el("span", { class: "stat-hint", text: hint, title: hint }) : null);
       replace(body,
         el("div", { class: "stats" },
           stat("Memories", number(s.memories), `${number(s.expired)} expired`),
           stat("Tiers", number(Object.keys(s.by_tier).length), Object.keys(s.by_tier).join(" · ")),
           stat("Patterns", number(s.patterns)),
-          stat("Lifecycle cycles", number(life.cycles || 0), life.last_cycle_at ? `last ${formatTime(life.last_cycle_at)}` : "none yet"),
-          stat("Embedder", s.embedder, `${s.dimension} dimensions`),
-          stat("Store", s.store)),
+          stat("Lifecycle cycles", number(life.cycles || 0), life.last_cycle_at ? `last ${shortTime(life.last_cycle_at)}` : "none yet"),
+          stat("Embedder", s.embedder, `${s.dimension} dimensions`, true),
+          stat("Store", s.store, `${number(s.access.never)} never recalled`, true)),
         el("div", { class: "charts" },
           barChart("Memories per tier", Object.entries(s.by_tier), "series-1"),
           barChart("Memories per scope", Object.entries(s.by_scope).map(([k, v]) => [scopeName(k), v]), "series-2"),
-          barChart("Memories per category", Object.entries(s.by_category), "series-3")));
+          barChart("Memories per category", Object.entries(s.by_category), "series-3"),
+          barChart("Operations since the server started", Object.entries(s.operations), "series-6"),
+          barChart("Last access (a memory's creation counts)", [["within a day", s.access.last_day],
+            ["within a week", s.access.last_week], ["never recalled", s.access.never]], "series-5", true),
+          barChart("Pruned by rule, every cycle", PRUNE_RULES.map((rule) => [rule, (life.pruned || {})[rule] || 0]), "series-4", true)));
     } catch (error) {
       replace(body, failure(error));
     }
@@ -577,8 +580,9 @@
     const body = $("anomalies-body");
     if (!quiet) replace(body, loading());
     try {
-      const r = await api("GET", "/v1/anomalies");
-      const summary = el("p", { class: "muted", text: `${number(r.scored)} memories scored; ${r.anomalies.length} at or above the threshold ${r.threshold.toFixed(2)}.` });
+      const threshold = $("anomaly-threshold").value.trim();
+      const r = threshold === "" ? await api("GET", "/v1/anomalies") : await api("POST", "/v1/anomalies", { threshold: Number(threshold) });
+      const summary = el("p", { class: "muted summary", text: `${number(r.scored)} memories scored; ${r.anomalies.length} at or above the threshold ${r.threshold.toFixed(2)}.` });
       if (!r.anomalies.length) {
         replace(body, summary, notice("Nothing stands out."));
         return;
@@ -670,7 +674,10 @@
     $("overview-refresh").addEventListener("click", () => loadOverview());
     $("lifecycle-refresh").addEventListener("click", () => loadLifecycle());
     $("lifecycle-run").addEventListener("click", runCycle);
-    $("anomalies-scan").addEventListener("click", () => loadAnomalies());
+    $("anomalies-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadAnomalies();
+    });
     $("events-clear").addEventListener("click", () => replace($("event-list")));
     for (const b of document.querySelectorAll("#nav button")) b.addEventListener("click", () => { location.hash = `#${b.dataset.view}`; });
     window.addEventListener("hashchange", () => { if (state.signedIn) show(viewFromHash()); });

@@ -104,10 +104,13 @@ enum DashboardAssets {
     </section>
 
     <section id="view-anomalies" class="view" hidden>
-      <div class="view-head">
-        <h2>Anomalies</h2>
-        <button id="anomalies-scan" type="button" class="primary">Scan now</button>
-      </div>
+      <div class="view-head"><h2>Anomalies</h2></div>
+      <form id="anomalies-form" class="card inline-form" novalidate>
+        <label class="compact" for="anomaly-threshold">Threshold</label>
+        <input id="anomaly-threshold" class="narrow" type="number" min="0" max="1" step="0.05" placeholder="the server's">
+        <span class="muted hint">Memories scoring at or above it (0 to 1) are listed, highest first.</span>
+        <button id="anomalies-scan" class="primary" type="submit">Scan now</button>
+      </form>
       <div id="anomalies-body"></div>
     </section>
 
@@ -203,7 +206,7 @@ enum DashboardAssets {
   function shortTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
   }
 
   function formatBytes(n) {
@@ -366,10 +369,10 @@ enum DashboardAssets {
 
   // ---- charts -----------------------------------------------------------------------------
 
-  /** A horizontal bar chart of `entries` ([label, value]), largest first. */
-  function barChart(title, entries, series) {
-    const rows = entries.slice().sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
-    const W = 440, row = 28, labelW = 130, valueW = 56, top = 4;
+  /** A horizontal bar chart of `entries` ([label, value]), largest first unless `ordered`. */
+  function barChart(title, entries, series, ordered) {
+    const rows = ordered ? entries : entries.slice().sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
+    const W = 360, row = 30, labelW = 110, valueW = 44, top = 4;
     const H = Math.max(1, rows.length) * row + top * 2;
     const max = Math.max(1, ...rows.map((r) => r[1]));
     const plot = W - labelW - valueW;
@@ -377,13 +380,13 @@ enum DashboardAssets {
     if (!rows.length) chart.append(svg("text", { x: 0, y: 20, class: "empty" }, "Nothing yet"));
     rows.forEach(([label, value], i) => {
       const y = top + i * row;
-      const text = String(label).length > 18 ? `${String(label).slice(0, 17)}…` : String(label);
+      const text = String(label).length > 16 ? `${String(label).slice(0, 15)}…` : String(label);
       chart.append(
-        svg("text", { x: 0, y: y + 18, class: "label" }, svg("title", {}, String(label)), text),
-        svg("rect", { x: labelW, y: y + 6, width: plot, height: 14, rx: 3, class: "track" }),
-        svg("rect", { x: labelW, y: y + 6, width: Math.max(2, (value / max) * plot), height: 14, rx: 3, class: `fill ${series}` },
+        svg("text", { x: 0, y: y + 19, class: "label" }, svg("title", {}, String(label)), text),
+        svg("rect", { x: labelW, y: y + 7, width: plot - 8, height: 14, rx: 4, class: "track" }),
+        svg("rect", { x: labelW, y: y + 7, width: value > 0 ? Math.max(3, (value / max) * (plot - 8)) : 0, height: 14, rx: 4, class: `fill ${series}` },
           svg("title", {}, `${label}: ${number(value)}`)),
-        svg("text", { x: W, y: y + 18, class: "value", "text-anchor": "end" }, number(value)),
+        svg("text", { x: W, y: y + 19, class: "value", "text-anchor": "end" }, number(value)),
       );
     });
     return el("div", { class: "card chart-card" }, el("h3", { text: title }), chart);
@@ -431,12 +434,10 @@ enum DashboardAssets {
         chart.append(svg("rect", { x, y: T + plotH - 2, width: bar, height: 2, class: "zero" }, svg("title", {}, `${formatTime(c.at)}: none`)));
       }
     });
-    const labels = Math.min(n, 5);
-    for (let k = 0; k < labels; k++) {
-      const i = labels === 1 ? 0 : Math.round((k * (n - 1)) / (labels - 1));
-      const anchor = labels === 1 ? "middle" : k === 0 ? "start" : k === labels - 1 ? "end" : "middle";
-      const x = anchor === "start" ? L + i * slot + (slot - bar) / 2 : anchor === "end" ? L + i * slot + (slot + bar) / 2 : L + (i + 0.5) * slot;
-      chart.append(svg("text", { x, y: H - B + 18, class: "tick", "text-anchor": anchor }, shortTime(cycles[i].at)));
+    // Time labels centred under their columns, every `step`-th column so that they never overlap.
+    const step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / 96))));
+    for (let i = 0; i < n; i += step) {
+      chart.append(svg("text", { x: L + (i + 0.5) * slot, y: H - B + 18, class: "tick", "text-anchor": "middle" }, shortTime(cycles[i].at)));
     }
     const total = values.reduce((sum, v) => sum + v.reduce((a, b) => a + b, 0), 0);
     const legend = series.length > 1
@@ -471,20 +472,25 @@ enum DashboardAssets {
     try {
       const s = await api("GET", "/v1/stats");
       const life = s.lifecycle || {};
-      const stat = (label, value, hint) => el("div", { class: "card stat" }, el("span", { class: "stat-label", text: label }),
-        el("span", { class: "stat-value", text: value }), hint ? el("span", { class: "stat-hint", text: hint }) : null);
+      const stat = (label, value, hint, word) => el("div", { class: "card stat" }, el("span", { class: "stat-label", text: label }),
+        el("span", { class: word ? "stat-value word" : "stat-value", text: value, title: value }),
+        hint ? el("span", { class: "stat-hint", text: hint, title: hint }) : null);
       replace(body,
         el("div", { class: "stats" },
           stat("Memories", number(s.memories), `${number(s.expired)} expired`),
           stat("Tiers", number(Object.keys(s.by_tier).length), Object.keys(s.by_tier).join(" · ")),
           stat("Patterns", number(s.patterns)),
-          stat("Lifecycle cycles", number(life.cycles || 0), life.last_cycle_at ? `last ${formatTime(life.last_cycle_at)}` : "none yet"),
-          stat("Embedder", s.embedder, `${s.dimension} dimensions`),
-          stat("Store", s.store)),
+          stat("Lifecycle cycles", number(life.cycles || 0), life.last_cycle_at ? `last ${shortTime(life.last_cycle_at)}` : "none yet"),
+          stat("Embedder", s.embedder, `${s.dimension} dimensions`, true),
+          stat("Store", s.store, `${number(s.access.never)} never recalled`, true)),
         el("div", { class: "charts" },
           barChart("Memories per tier", Object.entries(s.by_tier), "series-1"),
           barChart("Memories per scope", Object.entries(s.by_scope).map(([k, v]) => [scopeName(k), v]), "series-2"),
-          barChart("Memories per category", Object.entries(s.by_category), "series-3")));
+          barChart("Memories per category", Object.entries(s.by_category), "series-3"),
+          barChart("Operations since the server started", Object.entries(s.operations), "series-6"),
+          barChart("Last access (a memory's creation counts)", [["within a day", s.access.last_day],
+            ["within a week", s.access.last_week], ["never recalled", s.access.never]], "series-5", true),
+          barChart("Pruned by rule, every cycle", PRUNE_RULES.map((rule) => [rule, (life.pruned || {})[rule] || 0]), "series-4", true)));
     } catch (error) {
       replace(body, failure(error));
     }
@@ -707,8 +713,9 @@ enum DashboardAssets {
     const body = $("anomalies-body");
     if (!quiet) replace(body, loading());
     try {
-      const r = await api("GET", "/v1/anomalies");
-      const summary = el("p", { class: "muted", text: `${number(r.scored)} memories scored; ${r.anomalies.length} at or above the threshold ${r.threshold.toFixed(2)}.` });
+      const threshold = $("anomaly-threshold").value.trim();
+      const r = threshold === "" ? await api("GET", "/v1/anomalies") : await api("POST", "/v1/anomalies", { threshold: Number(threshold) });
+      const summary = el("p", { class: "muted summary", text: `${number(r.scored)} memories scored; ${r.anomalies.length} at or above the threshold ${r.threshold.toFixed(2)}.` });
       if (!r.anomalies.length) {
         replace(body, summary, notice("Nothing stands out."));
         return;
@@ -800,7 +807,10 @@ enum DashboardAssets {
     $("overview-refresh").addEventListener("click", () => loadOverview());
     $("lifecycle-refresh").addEventListener("click", () => loadLifecycle());
     $("lifecycle-run").addEventListener("click", runCycle);
-    $("anomalies-scan").addEventListener("click", () => loadAnomalies());
+    $("anomalies-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadAnomalies();
+    });
     $("events-clear").addEventListener("click", () => replace($("event-list")));
     for (const b of document.querySelectorAll("#nav button")) b.addEventListener("click", () => { location.hash = `#${b.dataset.view}`; });
     window.addEventListener("hashchange", () => { if (state.signedIn) show(viewFromHash()); });
@@ -954,6 +964,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 .stat { padding: 14px 16px; display: flex; flex-direction: column; gap: 2px; min-width: 0; }
 .stat-label { color: var(--muted); font-size: 12.5px; }
 .stat-value { font-size: 24px; font-weight: 650; letter-spacing: -0.02em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.stat-value.word { font-size: 16px; font-weight: 600; line-height: 36px; letter-spacing: 0; }
 .stat-hint { color: var(--muted); font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 16px; }
@@ -963,7 +974,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 .chart-head { display: flex; justify-content: space-between; align-items: baseline; }
 .chart-head .total { color: var(--muted); font-size: 12.5px; }
 .chart { width: 100%; height: auto; display: block; overflow: visible; }
-.chart text { font-family: var(--font); font-size: 12px; fill: var(--ink); }
+.chart text { font-family: var(--font); font-size: 12.5px; fill: var(--ink); }
 .chart .tick { fill: var(--muted); font-size: 11px; }
 .chart .empty { fill: var(--muted); font-size: 13px; }
 .chart .value { fill: var(--muted); font-variant-numeric: tabular-nums; }
@@ -987,7 +998,9 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 /* ---- forms ---- */
 .inline-form { display: flex; gap: 10px; align-items: center; padding: 12px; margin-bottom: 12px; }
 .inline-form input { flex: 1; }
-.inline-form .compact { display: flex; align-items: center; gap: 6px; color: var(--muted); font-size: 13px; }
+.inline-form input.narrow { flex: none; width: 130px; }
+.inline-form .hint { flex: 1; margin: 0; font-size: 12.5px; }
+.inline-form .compact { line-height: 1; display: flex; align-items: center; gap: 6px; color: var(--muted); font-size: 13px; }
 
 /* ---- hits and anomalies ---- */
 .hits { display: flex; flex-direction: column; gap: 12px; }
@@ -1035,7 +1048,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 /* ---- events ---- */
 .events { list-style: none; margin: 0; padding: 4px 0; max-height: 70vh; overflow-y: auto; }
 .events:empty::after { content: "Waiting for events…"; display: block; padding: 16px 18px; color: var(--muted); }
-.event { display: grid; grid-template-columns: 52px 170px 170px 1fr; gap: 12px; align-items: baseline; padding: 9px 18px; border-bottom: 1px solid var(--soft); font-size: 13px; }
+.event { display: grid; grid-template-columns: 48px 176px 168px 1fr; gap: 12px; align-items: baseline; padding: 9px 18px; border-bottom: 1px solid var(--soft); font-size: 13px; }
 .event:last-child { border-bottom: none; }
 .event .seq { color: var(--muted); font-variant-numeric: tabular-nums; }
 .event time { color: var(--muted); }

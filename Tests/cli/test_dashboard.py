@@ -143,12 +143,14 @@ class Page:
         """The value of `expression` once it is truthy; fails naming `what` and the page's text."""
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            value = self.eval(expression)
+            # An expression that throws (an element not there yet) counts as not yet true.
+            result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+            value = None if "exceptionDetails" in result else result["result"].get("value")
             if value:
                 return value
             if time.monotonic() > deadline:
                 text = self.eval("document.body ? document.body.innerText : ''")
-                raise AssertionError(f"waited {WAIT_SECONDS} s for {what}; the page shows:\n{text[:3000]}")
+                raise AssertionError(f"waited {WAIT_SECONDS} s for {what} ({result}); the page shows:\n{text[:3000]}")
             time.sleep(0.05)
 
     def goto(self, url=None):
@@ -353,46 +355,86 @@ def test_only_an_admin_token_sees_the_rollback_button(page, site):
     site.error(404, "GET", f"/v1/memories/{later}", token=admin)
 
 
-def test_every_view_draws_and_the_screenshots(page, site, tmp_path):
-    admin = site.tokens["admin"]
-    for content, category in [("Deploys go out on Tuesdays after the standup", "ops"),
-                              ("Bob is allergic to peanuts", "people"),
-                              ("The API gateway times out after 30 seconds", "ops"),
-                              ("Carol leads the search team", "people")]:
-        store(site, content, admin, category=category)
-    site.ok("POST", "/v1/metabolize", {}, token=admin)
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    """A server on the metabolic preset holding a team's week, a lifecycle cycle each evening."""
+    folder = tmp_path_factory.mktemp("week")
+    code, _, err = cli("init", "--dir", str(folder / "store"), "--preset", "metabolic", cwd=folder)
+    assert code == 0, err
+    admin = token(folder, "", "admin")["secret"]
+    s = Server(folder)
+    s.admin = admin
+    s.ok("POST", "/v1/snapshots", {"name": "start-of-week"}, token=admin, status=201)
+    people = ["Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace"]
+    for day in range(2, 9):
+        at = lambda hour: f"2026-03-{day:02d}T{hour:02d}:00:00Z"
+        store(s, f"Standup {day} March: the release is blocked on the flaky login test", admin, at=at(9), importance=0.7,
+              scope="team/eng", category="standups")
+        store(s, f"{people[day - 2]} asked for the API gateway timeout to be raised to 60 s", admin, at=at(11),
+              importance=0.5, scope="team/eng", category="requests")
+        store(s, f"Lunch on {day} March was fine", admin, at=at(12), importance=0.2, scope="team/eng", category="chatter")
+        store(s, f"Decision {day} March: ship build 10{day} once QA signs off", admin, at=at(16), importance=0.8,
+              scope="team/product", category="decisions")
+        s.ok("POST", "/v1/metabolize", {"now": at(18)}, token=admin)
+    store(s, "Never deploy on Fridays", admin, pinned=True, importance=0.9, category="rules")
+    store(s, "Deploys go out on Tuesdays after the standup", admin, importance=0.6, scope="team/eng", category="rules")
+    s.ok("POST", "/v1/snapshots", {"name": "end-of-week"}, token=admin, status=201)
+    yield s
+    code, err = s.stop()
+    assert code == 0, err
+
+
+def test_every_view_draws_and_the_screenshots(page, week, tmp_path):
+    admin = week.admin
     out = Path(os.environ.get("STRATA_SCREENSHOTS") or tmp_path)
     if not out.is_absolute():
         out = ROOT / out
     out.mkdir(parents=True, exist_ok=True)
 
-    sign_in(page, site, admin)
-    page.wait("document.querySelectorAll('#overview-body svg.chart').length === 3", "the overview's three charts")
+    sign_in(page, week, admin)
+    page.wait("document.querySelectorAll('#overview-body svg.chart').length === 6", "the overview's six charts")
     assert page.eval("document.querySelectorAll('#overview-body svg.chart rect.fill').length") >= 3
     page.screenshot(out / "dashboard-overview.png")
 
     page.click("#nav button[data-view=lifecycle]")
     page.wait("document.querySelectorAll('#lifecycle-body svg.chart').length === 4", "the lifecycle's four charts")
-    cycles = site.ok("GET", "/v1/lifecycle/cycles", token=admin)["total"]
+    assert week.ok("GET", "/v1/lifecycle/cycles", token=admin)["total"] == 7
     totals = page.eval("[...document.querySelectorAll('#lifecycle-body .total')].map(e => e.textContent)")
-    assert all(t.endswith(f"in {cycles} cycles") for t in totals), totals
+    assert all(t.endswith(" in 7 cycles") for t in totals), totals
+    assert page.eval("document.querySelectorAll('#lifecycle-body svg.chart rect.fill').length") > 0
     page.screenshot(out / "dashboard-lifecycle.png")
 
     page.click("#nav button[data-view=recall]")
-    page.type("#recall-query", "what happens with deploys")
+    page.type("#recall-query", "why is the release blocked")
     page.click("#recall-button")
     page.wait("document.querySelectorAll('#recall-hits .hit').length >= 3", "the hits")
     page.screenshot(out / "dashboard-recall.png")
 
+    page.click("#recall-hits .hit .chip.link")
+    page.wait("!!document.querySelector('#history-body .entry')", "the history")
+    page.screenshot(out / "dashboard-history.png")
+
     page.click("#nav button[data-view=events]")
-    store(site, "The on-call rotation changes on the first of the month", admin, category="ops")
-    page.wait("!!document.querySelector('.event[data-type=\"memory.stored\"]')", "a live event")
+    page.wait("document.getElementById('live').dataset.state === 'live'", "the event stream to connect")
+    first = store(week, "The on-call rotation changes on the first of the month", admin, scope="team/eng", category="ops")
+    second = store(week, "Grace owns the login test fix", admin, scope="team/eng", category="ops")
+    week.ok("PATCH", f"/v1/memories/{first}", {"importance": 0.9}, token=admin)
+    week.ok("POST", "/v1/metabolize", {"now": "2026-03-09T18:00:00Z"}, token=admin)
+    week.ok("DELETE", f"/v1/memories/{second}", token=admin)
+    page.wait("!!document.querySelector('.event[data-type=\"memory.forgotten\"]')", "the live events")
+    types = page.eval("[...document.querySelectorAll('#event-list .event')].map(e => e.dataset.type)")
+    assert types[0] == "memory.forgotten" and "lifecycle.metabolized" in types and "memory.updated" in types, types
     page.screenshot(out / "dashboard-events.png")
 
     page.click("#nav button[data-view=anomalies]")
-    page.wait("!!document.querySelector('#anomalies-body .muted')", "the anomaly scan")
+    page.wait("!!document.querySelector('#anomalies-body .summary')", "the anomaly scan")
+    page.type("#anomaly-threshold", "0.5")
+    page.click("#anomalies-scan")
+    page.wait("document.querySelector('#anomalies-body .summary').textContent.includes('threshold 0.50')", "a scan at 0.5")
+    page.screenshot(out / "dashboard-anomalies.png")
+
     page.click("#nav button[data-view=snapshots]")
-    page.wait("!!document.querySelector('#snapshots-body table, #snapshots-body .notice')", "the snapshots")
+    page.wait("!!document.querySelector('#snapshots-body tr[data-name=\"end-of-week\"] .rollback')", "the snapshots")
     page.screenshot(out / "dashboard-snapshots.png")
 
     page.click("#signout")
@@ -402,7 +444,7 @@ def test_every_view_draws_and_the_screenshots(page, site, tmp_path):
     page.wait("document.getElementById('signin-error').textContent.includes('401')", "the refusal")
     page.screenshot(out / "dashboard-signin.png")
 
-    for name in ("overview", "lifecycle", "recall", "events", "snapshots", "signin"):
+    for name in ("overview", "lifecycle", "recall", "history", "events", "anomalies", "snapshots", "signin"):
         png = (out / f"dashboard-{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert int.from_bytes(png[16:20], "big") == WIDTH and int.from_bytes(png[20:24], "big") == HEIGHT
