@@ -192,7 +192,8 @@
     const scope = who.scope === "" ? "root scope" : `scope ${who.scope}`;
     replace($("who"), el("span", { class: `role role-${who.role}`, text: who.role }), ` ${scope}`);
     $("signout").hidden = !who.tokens_required;
-    for (const e of document.querySelectorAll(".admin-only")) e.hidden = !isAdmin();
+    // Cycles, snapshots and rollback span every scope: an admin of a narrower scope cannot run them.
+    for (const e of document.querySelectorAll(".admin-only")) e.hidden = !(isAdmin() && isRoot());
     state.eventCount = 0;
     $("event-count").textContent = "0";
     replace($("event-list"));

@@ -324,6 +324,22 @@ def test_a_scoped_token_sees_its_events_only_and_no_stats(page, site):
     assert not page.eval(f"!!document.querySelector('.event[data-id=\"{other}\"]')")
 
 
+def test_a_server_without_tokens_lets_the_page_in_as_admin(page, tmp_path):
+    code, _, err = cli("init", "--dir", str(tmp_path / "store"), cwd=tmp_path)
+    assert code == 0, err
+    s = Server(tmp_path)
+    try:
+        assert s.ok("GET", "/v1/whoami") == {"scope": "", "role": "admin", "token_id": None, "tokens_required": False}
+        page.goto(f"http://127.0.0.1:{s.port}/memory/dashboard")
+        page.wait("!document.getElementById('app').hidden", "the dashboard without signing in")
+        assert not page.visible("#signin") and not page.visible("#signout")
+        assert page.eval("document.getElementById('who').textContent") == "admin root scope"
+        page.wait("document.querySelectorAll('#overview-body svg.chart').length === 6", "the overview")
+    finally:
+        code, err = s.stop()
+    assert code == 0, err
+
+
 def test_only_an_admin_token_sees_the_rollback_button(page, site):
     admin = site.tokens["admin"]
     kept = store(site, "kept by the snapshot", admin)
