@@ -356,7 +356,7 @@
           barChart("Memories per scope", Object.entries(s.by_scope).map(([k, v]) => [scopeName(k), v]), "series-2"),
           barChart("Memories per category", Object.entries(s.by_category), "series-3"),
           barChart("Operations since the server started", Object.entries(s.operations), "series-6"),
-          barChart("Last access (a memory's creation counts)", [["within a day", s.access.last_day],
+          barChart("Last access", [["within a day", s.access.last_day],
             ["within a week", s.access.last_week], ["never recalled", s.access.never]], "series-5", true),
           barChart("Pruned by rule, every cycle", PRUNE_RULES.map((rule) => [rule, (life.pruned || {})[rule] || 0]), "series-4", true)));
     } catch (error) {

@@ -489,7 +489,7 @@ enum DashboardAssets {
           barChart("Memories per scope", Object.entries(s.by_scope).map(([k, v]) => [scopeName(k), v]), "series-2"),
           barChart("Memories per category", Object.entries(s.by_category), "series-3"),
           barChart("Operations since the server started", Object.entries(s.operations), "series-6"),
-          barChart("Last access (a memory's creation counts)", [["within a day", s.access.last_day],
+          barChart("Last access", [["within a day", s.access.last_day],
             ["within a week", s.access.last_week], ["never recalled", s.access.never]], "series-5", true),
           barChart("Pruned by rule, every cycle", PRUNE_RULES.map((rule) => [rule, (life.pruned || {})[rule] || 0]), "series-4", true)));
     } catch (error) {
@@ -1044,7 +1044,11 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 .badge-delete { background: #fef2f2; color: #b42318; }
 .type-lifecycle { background: #ecfdf5; color: var(--ok); }
 .type-anomaly { background: #fef2f2; color: #b42318; }
-.event[data-type="memory.recalled"] .badge { background: var(--soft); color: #475467; }
+.event[data-type="memory.recalled"] .badge, .event[data-type="memory.deduplicated"] .badge { background: var(--soft); color: #475467; }
+.event[data-type="memory.updated"] .badge, .event[data-type="memory.rolled_back"] .badge { background: #fff6e5; color: #a15c07; }
+.event[data-type="memory.migrated"] .badge { background: #e6f6fa; color: #0e7490; }
+.event[data-type="memory.pruned"] .badge, .event[data-type="memory.forgotten"] .badge,
+.event[data-type="lifecycle.failed"] .badge { background: #fef2f2; color: #b42318; }
 
 /* ---- events ---- */
 .events { list-style: none; margin: 0; padding: 4px 0; max-height: 70vh; overflow-y: auto; }
