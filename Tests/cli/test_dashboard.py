@@ -14,8 +14,10 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -191,7 +193,7 @@ def browser():
          "--no-default-browser-check", "--disable-extensions", "--disable-background-networking", "--disable-sync",
          "--hide-scrollbars", "--force-device-scale-factor=1", f"--window-size={WIDTH},{HEIGHT}",
          "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     port = None
     lines = []
     deadline = time.monotonic() + 30
@@ -204,18 +206,24 @@ def browser():
             port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
             break
     if port is None:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         raise AssertionError(f"Chromium did not start ({binary}):\n{''.join(lines)}")
-    # Drain the rest of its log so a full pipe never blocks it.
-    drain = subprocess.Popen(["cat"], stdin=proc.stderr, stdout=subprocess.DEVNULL)
+    # Read the rest of its log so a full pipe never blocks it (its helper processes hold the pipe
+    # open after the browser exits, so nothing waits for the end of it).
+    threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()
     yield port
-    proc.terminate()
+    # The browser and its helpers (renderers, crash handler) are one process group, started here.
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    drain.wait()
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
     shutil.rmtree(profile, ignore_errors=True)
 
 
@@ -264,6 +272,17 @@ def test_a_refused_token_says_why_and_an_empty_one_is_asked_for(page, site):
     assert message.startswith("This token was not accepted (401): "), message
     assert page.visible("#signin-error") and not page.visible("#app")
     assert page.eval("sessionStorage.length") == 0
+
+
+def test_the_browser_enforces_the_policy_an_inline_script_does_not_run(page, site):
+    page.goto(f"http://127.0.0.1:{site.port}/dashboard")
+    page.wait("!document.getElementById('signin').hidden", "the sign-in form")
+    page.eval("(() => { const s = document.createElement('script'); s.textContent = 'window.__ran = true'; "
+              "document.body.append(s); })()")
+    assert page.eval("window.__ran === undefined")
+    violations = page.wait("window.__cspViolations.length > 0 && window.__cspViolations", "the violation report")
+    assert violations[0].startswith("script-src"), violations
+    page.eval("window.__cspViolations = []")  # the page's own code broke nothing (checked after each test)
 
 
 def test_sign_in_and_recall_shows_the_expected_hit_with_its_score_parts(page, site):
