@@ -435,7 +435,9 @@
     const k = Number($("recall-k").value);
     replace(out, loading());
     try {
-      const answer = await api("POST", "/v1/recall", query ? { query, k } : { k });
+      const request = { k, track_access: $("recall-track").checked };
+      if (query) request.query = query;
+      const answer = await api("POST", "/v1/recall", request);
       const hits = answer.hits;
       if (!hits.length) {
         replace(out, notice("No memory matches."));

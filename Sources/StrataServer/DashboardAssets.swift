@@ -79,9 +79,12 @@ enum DashboardAssets {
             <option>3</option><option selected>5</option><option>10</option><option>20</option>
           </select>
         </label>
+        <label class="compact" title="A counted recall raises each hit's access count, which weighs in later scores">
+          <input id="recall-track" type="checkbox"> count as access
+        </label>
         <button id="recall-button" class="primary" type="submit">Recall</button>
       </form>
-      <p class="muted">Recalling counts as an access of every hit, as it does from any client.</p>
+      <p class="muted">A recall from here reads without counting an access unless asked to, so looking changes no score.</p>
       <div id="recall-hits" class="hits"></div>
     </section>
 
@@ -568,7 +571,9 @@ enum DashboardAssets {
     const k = Number($("recall-k").value);
     replace(out, loading());
     try {
-      const answer = await api("POST", "/v1/recall", query ? { query, k } : { k });
+      const request = { k, track_access: $("recall-track").checked };
+      if (query) request.query = query;
+      const answer = await api("POST", "/v1/recall", request);
       const hits = answer.hits;
       if (!hits.length) {
         replace(out, notice("No memory matches."));
@@ -999,6 +1004,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 26px 24px 60px; }
 /* ---- forms ---- */
 .inline-form { display: flex; gap: 10px; align-items: center; padding: 12px; margin-bottom: 12px; }
 .inline-form input { flex: 1; }
+.inline-form input[type="checkbox"] { flex: none; margin: 0; accent-color: var(--accent); }
 .inline-form input.narrow { flex: none; width: 130px; }
 .inline-form .hint { flex: 1; margin: 0; font-size: 12.5px; }
 .inline-form .compact { line-height: 1; display: flex; align-items: center; gap: 6px; color: var(--muted); font-size: 13px; }

@@ -313,6 +313,12 @@ def test_sign_in_and_recall_shows_the_expected_hit_with_its_score_parts(page, si
     assert labels == ["vector", "keyword", "fused", "recency", "importance", "access"], labels
     fused = dict((p[0], p) for p in hit["parts"])["fused"]
     assert float(fused[1]) > 0 and fused[2].endswith("%") and float(fused[2][:-1]) > 0, fused
+    # Looking counts no access unless asked to.
+    assert site.ok("GET", f"/v1/memories/{expected}", token=writer)["access_count"] == 0
+    page.click("#recall-track")
+    page.click("#recall-button")
+    page.wait(f"!!document.querySelector('#recall-hits .hit[data-id=\"{expected}\"]')", "the counted recall")
+    assert site.ok("GET", f"/v1/memories/{expected}", token=writer)["access_count"] == 1
     # The hit's id opens its history.
     page.click("#recall-hits .hit .chip.link")
     page.wait("!!document.querySelector('#history-body .entry .badge')", "the history of the hit")
