@@ -349,6 +349,19 @@ def test_a_scoped_token_sees_its_events_only_and_no_stats(page, site):
     assert not page.eval(f"!!document.querySelector('.event[data-id=\"{other}\"]')")
 
 
+def test_a_token_revoked_while_signed_in_signs_the_page_out(page, site):
+    made = token(site.folder, "", "read")
+    sign_in(page, site, made["secret"])
+    page.wait("document.querySelectorAll('#overview-body svg.chart').length === 6", "the overview")
+    code, _, err = cli("token", "revoke", made["id"], "--dir", str(site.folder / "store"), cwd=site.folder)
+    assert code == 0, err
+    page.click("#overview-refresh")
+    message = page.wait("!document.getElementById('signin').hidden && document.getElementById('signin-error').textContent",
+                        "the sign-in form after the revocation")
+    assert message == "The server no longer accepts this token. Sign in again."
+    assert page.eval("sessionStorage.length") == 0
+
+
 def test_a_server_without_tokens_lets_the_page_in_as_admin(page, tmp_path):
     code, _, err = cli("init", "--dir", str(tmp_path / "store"), cwd=tmp_path)
     assert code == 0, err
