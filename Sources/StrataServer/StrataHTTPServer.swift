@@ -7,7 +7,8 @@ import StrataEngine
 import StrataWire
 
 /// `strata serve`: the REST routes of `/v1` (and the first API's `/memory/...` paths as aliases
-/// of the same handlers) and the WebSocket `/v1/events`, over one engine.
+/// of the same handlers), the WebSocket `/v1/events` and the dashboard page (`Dashboard`, a client
+/// of the other two), over one engine.
 ///
 ///     let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: "/data/store/tokens.json")
 ///     try await server.run(logger: Logger(label: "strata.serve")) { port in print("listening on \(port)") }
