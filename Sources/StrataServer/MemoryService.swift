@@ -350,6 +350,42 @@ final class MemoryService: Sendable {
         return Self.answer(try await queue.run { () throws(StrataError) in try engine.deleteSnapshotJSON(.object(["name": .string(name)])) })
     }
 
+    /// `{"scope", "role", "token_id", "tokens_required"}`: what the request's token may see and
+    /// do (the root scope is `""`), so a client such as the dashboard shows only what it allows.
+    /// Without a token file every request is the root scope's admin and `token_id` is null.
+    func whoami(_ request: Request) throws -> Response {
+        let access = try authorize(request, .read)
+        return Self.answer(.object([
+            "scope": .string(access.scope.description), "role": .string(access.role.rawValue),
+            "token_id": access.tokenID.map { .string($0) } ?? .null, "tokens_required": .bool(tokens.required),
+        ]))
+    }
+
+    /// `GET /v1/lifecycle/cycles?limit=N` (default 100, at most 10,000) -> the newest N committed
+    /// lifecycle cycles, oldest first, each with its own counts (`CycleHistory`), and the total.
+    func lifecycleCycles(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .read)
+        try Self.requireRoot(access, "the lifecycle cycles")
+        var limit = 100
+        if let text = request.uri.queryParameters.get("limit") {
+            guard let n = Int(text), (1...10_000).contains(n) else {
+                throw StrataError(.invalidArgument, "limit must be a whole number from 1 to 10000, got \"\(text)\"")
+            }
+            limit = n
+        }
+        let engine = engine
+        // A store that has run no cycle has no ledger rows, which `history` answers as not found.
+        let rows = try await queue.run { () throws(StrataError) -> [HistoryEntry] in
+            do throws(StrataError) {
+                return try engine.history(id: LifecycleLedger.id)
+            } catch {
+                guard error.code == .notFound else { throw error }
+                return []
+            }
+        }
+        return Self.answer(try CycleHistory(ledgerRows: rows).json(limit: limit))
+    }
+
     /// `{"status": "ok", "in_flight", "events", "lifecycle"?, "anomaly_scan"?}`, the last two
     /// when scheduled: `{"every_seconds", "runs", "failed", "last_error"}`. Answered without the engine.
     func health() -> Response {

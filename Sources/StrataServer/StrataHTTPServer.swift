@@ -7,7 +7,8 @@ import StrataEngine
 import StrataWire
 
 /// `strata serve`: the REST routes of `/v1` (and the first API's `/memory/...` paths as aliases
-/// of the same handlers), the WebSocket `/v1/events` and the MCP endpoint `/mcp`, over one engine.
+/// of the same handlers), the WebSocket `/v1/events`, the MCP endpoint `/mcp` and the dashboard
+/// page (`Dashboard`, a client of the REST routes and the events), over one engine.
 ///
 ///     let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: "/data/store/tokens.json")
 ///     try await server.run(logger: Logger(label: "strata.serve")) { port in print("listening on \(port)") }
@@ -70,6 +71,10 @@ public final class StrataHTTPServer: Sendable {
         router.middlewares.add(ErrorAnswers())
         router.get("/v1/health") { _, _ in s.health() }
         router.get("/v1/version") { _, _ in s.version() }
+
+        router.get("/v1/whoami") { request, _ in try s.whoami(request) }
+        router.get("/v1/lifecycle/cycles") { request, _ in try await s.lifecycleCycles(request) }
+        Dashboard.add(to: router)
 
         router.post("/v1/memories") { request, _ in try await s.store(request) }
         router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try PathParameter.decoded("id", context)) }
