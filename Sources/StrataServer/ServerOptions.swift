@@ -20,6 +20,9 @@ public struct ServerOptions: Sendable {
     /// Seconds between background anomaly scans (`Engine.anomalies` with the configured
     /// settings; each memory found is published as an `anomaly.detected` event); nil: none.
     public var anomalyScanSeconds: Double?
+    /// Seconds a count of memories per tier (`strata_memories` on `/metrics`, one scan of the
+    /// store) is reused before a scrape counts again.
+    public var tierCountSeconds: Double = 15
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

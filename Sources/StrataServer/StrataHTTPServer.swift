@@ -47,12 +47,13 @@ public final class StrataHTTPServer: Sendable {
             logger: logger)
         var services: [any Service] = [app]
         if let counts = service.lifecycle {
-            services.append(ScheduledWork(name: "lifecycle cycle", service: service, counts: counts, logger: logger) {
-                (engine: Engine) throws(StrataError) in try engine.metabolizeOnSchedule()
+            let metrics = service.metrics
+            services.append(ScheduledWork(name: "lifecycle cycle", label: "lifecycle", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in try metrics.timed("metabolize") { () throws(StrataError) in try engine.metabolizeOnSchedule() }
             })
         }
         if let counts = service.anomalyScan {
-            services.append(ScheduledWork(name: "anomaly scan", service: service, counts: counts, logger: logger) {
+            services.append(ScheduledWork(name: "anomaly scan", label: "anomaly_scan", service: service, counts: counts, logger: logger) {
                 (engine: Engine) throws(StrataError) in _ = try engine.anomalies(AnomalyQuery())
             })
         }
@@ -67,9 +68,12 @@ public final class StrataHTTPServer: Sendable {
 
     static func router(_ s: MemoryService) -> Router<BasicRequestContext> {
         let router = Router()
+        router.middlewares.add(RequestObservation(metrics: s.metrics))
         router.middlewares.add(ErrorAnswers())
         router.get("/v1/health") { _, _ in s.health() }
         router.get("/v1/version") { _, _ in s.version() }
+        router.get("/v1/openapi.json") { _, _ in s.openAPI() }
+        router.get("/metrics") { request, context in try await s.scrape(request, logger: context.logger) }
 
         router.post("/v1/memories") { request, _ in try await s.store(request) }
         router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try PathParameter.decoded("id", context)) }

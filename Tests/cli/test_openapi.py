@@ -1,0 +1,69 @@
+"""The contract of `strata serve`: the OpenAPI document (docs/openapi.json) is what the server
+serves at /v1/openapi.json, byte for byte, and schemathesis (PyPI) fuzzes every operation it
+lists against a live server with a root admin token: no answer may be a 5xx, and every answer
+must be one the document allows (status, content type, headers, body schema).
+
+The server is the real binary (STRATA_CLI) on a temporary store, started as test_serve.py does.
+"""
+
+import json
+import subprocess
+import sys
+
+from test_serve import ROOT, Server, folder, store, token  # noqa: F401 (folder is a fixture)
+
+SPEC = ROOT / "docs" / "openapi.json"
+# Requests per operation and phase stay bounded, so the run takes well under 2 minutes on the
+# 2-core machine with a debug build (~40 s measured, several hundred requests).
+MAX_EXAMPLES = 12
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"
+
+
+def test_the_served_document_is_the_repository_file_byte_for_byte(folder):
+    s = Server(folder)
+    try:
+        code, answer, raw = s.call("GET", "/v1/openapi.json")
+        assert code == 200
+        assert raw == SPEC.read_bytes(), "run scripts/gen-openapi-swift after editing docs/openapi.json"
+        assert answer["openapi"].startswith("3.1")
+    finally:
+        assert s.stop()[0] == 0
+
+
+def test_the_document_lists_every_v1_route_of_the_server():
+    spec = json.loads(SPEC.read_text())
+    source = (ROOT / "Sources" / "StrataServer" / "StrataHTTPServer.swift").read_text()
+    routes = set()
+    for line in source.splitlines():
+        line = line.strip()
+        for method in ("get", "post", "patch", "delete"):
+            prefix = f'router.{method}("'
+            if line.startswith(prefix):
+                path = line[len(prefix):].split('"', 1)[0]
+                if path.startswith("/v1/") or path == "/metrics":
+                    routes.add((method, "/".join("{" + p[1:] + "}" if p.startswith(":") else p for p in path.split("/"))))
+    listed = {(method, path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
+    assert routes and routes == listed, f"in the server only: {routes - listed}; in the document only: {listed - routes}"
+
+
+def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(folder):
+    admin = token(folder, "", "admin")["secret"]
+    s = Server(folder)
+    try:
+        # Something to find, so recall, get and history answer hits and memories, not only 404s.
+        for i in range(5):
+            store(s, f"memory {i} about the garden", admin, metadata={"n": i})
+        s.ok("POST", "/v1/snapshots", {"name": "before"}, admin, status=201)
+        base = f"http://127.0.0.1:{s.port}"
+        p = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/v1/openapi.json", "--url", base,
+             "--checks", CHECKS, "--mode", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", "17",
+             "--phases", "examples,coverage,fuzzing", "--workers", "1", "--request-timeout", "60",
+             "-H", f"Authorization: Bearer {admin}", "--no-color"],
+            cwd=folder, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stdout[-20000:] + p.stderr[-5000:]
+        assert "No issues found" in p.stdout or "passed" in p.stdout, p.stdout[-5000:]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err
+        assert "request failed" not in err, err[-5000:]
