@@ -8,7 +8,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Strata",
     "version": "v1",
-    "description": "`strata serve`: one Strata memory engine over HTTP. Bodies and answers are the JSON of `strata ... --json` and of the C ABI (include/strata/engine.h). With a token file in the store folder (`strata token create --scope SCOPE --role read|write|admin`), every route but /v1/health, /v1/version and /v1/openapi.json needs `Authorization: Bearer <secret>`, and a token sees and changes only its scope subtree; without one, the server listens on loopback only (unless `--insecure`) and asks for no token. Every answer carries `X-Request-Id` (the client's, when it sent a short printable one). The first API's paths (`POST /memory/store`, `GET|POST /memory/recall`, `PATCH /memory/update`, `DELETE /memory/forget`) are aliases of the same handlers and are not listed here."
+    "description": "`strata serve`: one Strata memory engine over HTTP. Bodies and answers are the JSON of `strata ... --json` and of the C ABI (include/strata/engine.h); in a request, `null` for an optional key is the same as leaving the key out, and an unknown key is 400. With a token file in the store folder (`strata token create --scope SCOPE --role read|write|admin`), every route but /v1/health, /v1/version and /v1/openapi.json needs `Authorization: Bearer <secret>`, and a token sees and changes only its scope subtree; without one, the server listens on loopback only (unless `--insecure`) and asks for no token. Every answer carries `X-Request-Id` (the client's, when it sent a short printable one). The first API's paths (`POST /memory/store`, `GET|POST /memory/recall`, `PATCH /memory/update`, `DELETE /memory/forget`) are aliases of the same handlers and are not listed here."
   },
   "servers": [
     {
@@ -456,14 +456,15 @@ enum OpenAPIDocument {
           "memories"
         ],
         "requestBody": {
-          "required": true,
+          "required": false,
           "content": {
             "application/json": {
               "schema": {
                 "$ref": "#/components/schemas/RecallRequest"
               }
             }
-          }
+          },
+          "description": "An empty body is `{}`."
         },
         "responses": {
           "200": {
@@ -628,14 +629,15 @@ enum OpenAPIDocument {
           "store"
         ],
         "requestBody": {
-          "required": true,
+          "required": false,
           "content": {
             "application/json": {
               "schema": {
                 "$ref": "#/components/schemas/MetabolizeRequest"
               }
             }
-          }
+          },
+          "description": "An empty body is `{}`."
         },
         "responses": {
           "200": {
@@ -734,14 +736,15 @@ enum OpenAPIDocument {
           "memories"
         ],
         "requestBody": {
-          "required": true,
+          "required": false,
           "content": {
             "application/json": {
               "schema": {
                 "$ref": "#/components/schemas/AnomaliesRequest"
               }
             }
-          }
+          },
+          "description": "An empty body is `{}`."
         },
         "responses": {
           "200": {
@@ -961,9 +964,10 @@ enum OpenAPIDocument {
           "name": "name",
           "in": "path",
           "required": true,
-          "description": "The snapshot name, percent-encoded.",
+          "description": "The snapshot name (1 to 64 of A-Z a-z 0-9 . _ -; anything else is 422).",
           "schema": {
-            "type": "string"
+            "type": "string",
+            "pattern": "^[A-Za-z0-9._-]{1,64}$"
           }
         }
       ],
@@ -1025,9 +1029,10 @@ enum OpenAPIDocument {
           "name": "name",
           "in": "path",
           "required": true,
-          "description": "The snapshot name, percent-encoded.",
+          "description": "The snapshot name (1 to 64 of A-Z a-z 0-9 . _ -; anything else is 422).",
           "schema": {
-            "type": "string"
+            "type": "string",
+            "pattern": "^[A-Za-z0-9._-]{1,64}$"
           }
         }
       ],
@@ -1275,12 +1280,25 @@ enum OpenAPIDocument {
           },
           "vector": {
             "type": "array",
+            "minItems": 1,
             "items": {
               "type": "number"
             },
             "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called."
           }
-        }
+        },
+        "anyOf": [
+          {
+            "required": [
+              "content"
+            ]
+          },
+          {
+            "required": [
+              "vector"
+            ]
+          }
+        ]
       },
       "StoreRequest": {
         "description": "One memory, or an atomic batch (`items`: every item a vector or none).",
@@ -1288,9 +1306,6 @@ enum OpenAPIDocument {
           {
             "type": "object",
             "additionalProperties": false,
-            "required": [
-              "content"
-            ],
             "properties": {
               "content": {
                 "type": "string",
@@ -1336,12 +1351,25 @@ enum OpenAPIDocument {
               },
               "vector": {
                 "type": "array",
+                "minItems": 1,
                 "items": {
                   "type": "number"
                 },
                 "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called."
               }
-            }
+            },
+            "anyOf": [
+              {
+                "required": [
+                  "content"
+                ]
+              },
+              {
+                "required": [
+                  "vector"
+                ]
+              }
+            ]
           },
           {
             "type": "object",
@@ -1421,6 +1449,7 @@ enum OpenAPIDocument {
           },
           "vector": {
             "type": "array",
+            "minItems": 1,
             "items": {
               "type": "number"
             },
@@ -2173,6 +2202,7 @@ enum OpenAPIDocument {
         "properties": {
           "name": {
             "type": "string",
+            "pattern": "^[A-Za-z0-9._-]{1,64}$",
             "description": "1 to 64 of A-Z a-z 0-9 . _ - (anything else is 422)."
           }
         }

@@ -17,7 +17,8 @@ import Logging
 struct RequestObservation<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    static var header: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+    /// `X-Request-Id` (`HTTPFields.Element` is swift-http-types' `HTTPField`, which Hummingbird does not re-export).
+    static var header: HTTPFields.Element.Name { HTTPFields.Element.Name("X-Request-Id")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now

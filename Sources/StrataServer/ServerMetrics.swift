@@ -42,24 +42,37 @@ final class ServerMetrics: Sendable {
         .seconds(5), .seconds(10),
     ]
 
-    private static let requests = MetricNameDescriptor(
-        namespace: "strata", subsystem: "http", metricName: "requests", unitName: "total",
-        helpText: "HTTP requests answered, by route pattern, method and status.")
-    private static let requestDuration = MetricNameDescriptor(
-        namespace: "strata", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-        helpText: "Time from the request's head to its answer, by route pattern, method and status.")
-    private static let engineDuration = MetricNameDescriptor(
-        namespace: "strata", subsystem: "engine", metricName: "call_duration", unitName: "seconds",
-        helpText: "The engine's time for store, recall and metabolize (scheduled cycles included), without the queue wait.")
-    private static let memories = MetricNameDescriptor(
-        namespace: "strata", metricName: "memories", unitName: "",
-        helpText: "Unexpired memories per tier, counted at most once per --metrics-tier-seconds.")
-    private static let scheduledRuns = MetricNameDescriptor(
-        namespace: "strata", subsystem: "scheduled", metricName: "runs", unitName: "total",
-        helpText: "Scheduled runs (lifecycle cycles, anomaly scans), failed ones included.")
-    private static let scheduledFailures = MetricNameDescriptor(
-        namespace: "strata", subsystem: "scheduled", metricName: "failures", unitName: "total",
-        helpText: "Scheduled runs that failed (each is logged with its error).")
+    // Computed: swift-prometheus' descriptor is not Sendable, so it cannot be a static let.
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests answered, by route pattern, method and status.")
+    }
+    private static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time from the request's head to its answer, by route pattern, method and status.")
+    }
+    private static var engineDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "engine", metricName: "call_duration", unitName: "seconds",
+            helpText: "The engine's time for store, recall and metabolize (scheduled cycles included), without the queue wait.")
+    }
+    private static var memories: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", metricName: "memories", unitName: "",
+            helpText: "Unexpired memories per tier, counted at most once per --metrics-tier-seconds.")
+    }
+    private static var scheduledRuns: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "scheduled", metricName: "runs", unitName: "total",
+            helpText: "Scheduled runs (lifecycle cycles, anomaly scans), failed ones included.")
+    }
+    private static var scheduledFailures: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "scheduled", metricName: "failures", unitName: "total",
+            helpText: "Scheduled runs that failed (each is logged with its error).")
+    }
 
     init(tierCountSeconds: Double) {
         self.tierCountSeconds = tierCountSeconds

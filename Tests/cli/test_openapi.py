@@ -6,7 +6,9 @@ must be one the document allows (status, content type, headers, body schema).
 The server is the real binary (STRATA_CLI) on a temporary store, started as test_serve.py does.
 """
 
+import http.client
 import json
+import re
 import subprocess
 import sys
 
@@ -16,7 +18,8 @@ SPEC = ROOT / "docs" / "openapi.json"
 # Requests per operation and phase stay bounded, so the run takes well under 2 minutes on the
 # 2-core machine with a debug build (~40 s measured, several hundred requests).
 MAX_EXAMPLES = 12
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
+          "response_schema_conformance,unsupported_method,allow_header_conformance")
 
 
 def test_the_served_document_is_the_repository_file_byte_for_byte(folder):
@@ -34,16 +37,32 @@ def test_the_document_lists_every_v1_route_of_the_server():
     spec = json.loads(SPEC.read_text())
     source = (ROOT / "Sources" / "StrataServer" / "StrataHTTPServer.swift").read_text()
     routes = set()
-    for line in source.splitlines():
-        line = line.strip()
-        for method in ("get", "post", "patch", "delete"):
-            prefix = f'router.{method}("'
-            if line.startswith(prefix):
-                path = line[len(prefix):].split('"', 1)[0]
-                if path.startswith("/v1/") or path == "/metrics":
-                    routes.add((method, "/".join("{" + p[1:] + "}" if p.startswith(":") else p for p in path.split("/"))))
+    for method, path in re.findall(r'\(\.(get|post|patch|delete|put), "([^"]+)"', source):
+        if path.startswith("/v1/") or path == "/metrics":
+            routes.add((method, "/".join("{" + p[1:] + "}" if p.startswith(":") else p for p in path.split("/"))))
     listed = {(method, path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
-    assert routes and routes == listed, f"in the server only: {routes - listed}; in the document only: {listed - routes}"
+    assert len(routes) > 15 and routes == listed, f"in the server only: {routes - listed}; in the document only: {listed - routes}"
+
+
+def test_a_known_path_with_another_method_is_405_with_allow(folder):
+    # Found by schemathesis's unsupported_method check: the router answered 404 NO_ROUTE.
+    s = Server(folder)
+    try:
+        for method, path, allow in [("TRACE", "/v1/stats", "GET"), ("PUT", "/v1/memories/m-1", "GET, PATCH, DELETE"),
+                                    ("GET", "/v1/recall", "POST"), ("DELETE", "/v1/anomalies", "GET, POST"),
+                                    ("HEAD", "/metrics", "GET")]:
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+            conn.request(method, path)
+            r = conn.getresponse()
+            body = r.read()
+            conn.close()
+            assert r.status == 405 and r.getheader("Allow") == allow, f"{method} {path}: {r.status} {r.getheader('Allow')} {body!r}"
+            if method != "HEAD":
+                assert json.loads(body)["error"]["status"] == "METHOD_NOT_ALLOWED"
+        assert s.error(404, "PUT", "/v1/nowhere")["status"] == "NO_ROUTE"
+        assert s.error(404, "GET", "/v1/memories/a/b/c")["status"] == "NO_ROUTE"
+    finally:
+        assert s.stop()[0] == 0
 
 
 def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(folder):
