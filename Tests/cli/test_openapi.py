@@ -15,8 +15,10 @@ import sys
 from test_serve import ROOT, Server, folder, store, token  # noqa: F401 (folder is a fixture)
 
 SPEC = ROOT / "docs" / "openapi.json"
-# Requests per operation and phase stay bounded, so the run takes well under 2 minutes on the
-# 2-core machine with a debug build (~40 s measured, several hundred requests).
+# Cases per operation and phase stay bounded (about 900 requests in all), so the run takes well
+# under 2 minutes with a debug build on the 2-core machine: 20 s idle, 70 s with other builds
+# loading both cores (2026-12-06). Nearly all of it is schemathesis generating cases; the server
+# answers them in about 3 s.
 MAX_EXAMPLES = 12
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
           "response_schema_conformance,unsupported_method,allow_header_conformance")
@@ -81,7 +83,10 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(folder):
              "-H", f"Authorization: Bearer {admin}", "--no-color"],
             cwd=folder, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stdout[-20000:] + p.stderr[-5000:]
-        assert "No issues found" in p.stdout or "passed" in p.stdout, p.stdout[-5000:]
+        operations = sum(1 for item in json.loads(SPEC.read_text())["paths"].values() for key in item if key != "parameters")
+        tested = re.search(r"Tested: (\d+)", p.stdout)
+        assert tested and int(tested.group(1)) == operations, p.stdout[-5000:]
+        assert re.search(r"\d+ generated, \d+ passed", p.stdout), p.stdout[-5000:]
     finally:
         code, err = s.stop()
         assert code == 0, err
