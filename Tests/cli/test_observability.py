@@ -8,8 +8,9 @@ The server is the real binary (STRATA_CLI) on a temporary store, started as test
 import http.client
 import json
 import re
+import subprocess
 
-from test_serve import Server, folder, store, token  # noqa: F401 (folder is a fixture)
+from test_serve import BIN, Server, environment, folder, store, token  # noqa: F401 (folder is a fixture)
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -32,10 +33,10 @@ def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def scrape(s, secret):
+def scrape(s, secret=None):
     conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
     try:
-        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {secret}"})
+        conn.request("GET", "/metrics", headers={} if secret is None else {"Authorization": f"Bearer {secret}"})
         r = conn.getresponse()
         body = r.read().decode()
         assert r.status == 200, body
@@ -123,13 +124,7 @@ def test_metrics_count_scheduled_cycles(folder):
     try:
         while s.ok("GET", "/v1/health")["lifecycle"]["runs"] < 2:
             pass
-        # No token file: the metrics are open, as every other route is.
-        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
-        conn.request("GET", "/metrics")
-        r = conn.getresponse()
-        assert r.status == 200
-        samples = parse(r.read().decode())
-        conn.close()
+        samples = scrape(s)  # no token file: the metrics are open, as every other route is
         assert value(samples, "strata_scheduled_runs_total", work="lifecycle") >= 2
         assert ("strata_scheduled_failures_total", frozenset({("work", "lifecycle")})) in samples
         assert value(samples, "strata_scheduled_failures_total", work="lifecycle") == 0
@@ -168,3 +163,26 @@ def test_a_request_id_is_echoed_and_on_the_log_lines_of_its_request(folder):
     assert "status=201" in store_line and "route=/v1/memories" in store_line and "method=POST" in store_line
     assert re.search(r"duration_ms=\d+\.\d{3}", store_line), store_line
     assert any("route=unmatched" in line and "status=404" in line for line in err.splitlines()), err
+
+
+def test_failed_scheduled_cycles_are_counted(folder):
+    # A read-only store refuses every cycle's write: each scheduled cycle fails, and is logged and counted.
+    store_dir = folder / "store"
+    code = subprocess.run([str(BIN), "add", "one memory", "--dir", str(store_dir)], cwd=folder, env=environment(), capture_output=True)
+    assert code.returncode == 0, code.stderr
+    config_path = store_dir / "strata.json"
+    config = json.loads(config_path.read_text())
+    config.setdefault("lifecycle", {})["schedule_minutes"] = 0.001
+    config["store"].setdefault("options", {})["read_only"] = True
+    config_path.write_text(json.dumps(config))
+    s = Server(folder)
+    try:
+        while s.ok("GET", "/v1/health")["lifecycle"]["failed"] < 2:
+            pass
+        samples = scrape(s)
+        failed = value(samples, "strata_scheduled_failures_total", work="lifecycle")
+        assert failed >= 2 and value(samples, "strata_scheduled_runs_total", work="lifecycle") >= failed
+    finally:
+        code, err = s.stop()
+    assert code == 0, err
+    assert "scheduled lifecycle cycle failed" in err and "read-only" in err
