@@ -67,6 +67,64 @@ def test_a_known_path_with_another_method_is_405_with_allow(folder):
         assert s.stop()[0] == 0
 
 
+def answer_schema(spec, template, method, status):
+    """The document's schema for `method template`'s answer with `status`, as a root schema whose refs resolve."""
+    response = spec["paths"][template][method.lower()]["responses"][str(status)]
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return {**spec, **response["content"]["application/json"]["schema"]}
+
+
+def test_answers_of_a_whole_session_match_the_document(folder):
+    # Fuzzing rarely guesses an id or a snapshot name, so the answers about real memories are
+    # checked here: each route's answer against the schema the document gives for its status
+    # (jsonschema_rs: schemathesis's own validator, so no other package is needed).
+    import jsonschema_rs
+
+    spec = json.loads(SPEC.read_text())
+    s = Server(folder)
+    checked = set()
+
+    def check(method, template, path, body=None, status=200):
+        code, answer, _ = s.call(method, path, body)
+        assert code == status, f"{method} {path}: {code} {answer}"
+        jsonschema_rs.Draft202012Validator(answer_schema(spec, template, method, status)).validate(answer)
+        checked.add((method.lower(), template))
+        return answer
+
+    try:
+        mid = check("POST", "/v1/memories", "/v1/memories", {"content": "Alice prefers tea", "metadata": {"u": "alice"}}, 201)["id"]
+        dim = check("GET", "/v1/stats", "/v1/stats")["dimension"]
+        batch = check("POST", "/v1/memories", "/v1/memories", {"items": [{"content": f"note {i} on the garden"} for i in range(30)]}, 201)
+        check("POST", "/v1/memories", "/v1/memories", {"vector": [1.0] + [0.0] * (dim - 1), "content": "a vector"}, 201)
+        check("GET", "/v1/memories/{id}", f"/v1/memories/{mid}")
+        check("PATCH", "/v1/memories/{id}", f"/v1/memories/{mid}", {"content": "Alice prefers green tea", "importance": 0.9})
+        assert check("POST", "/v1/recall", "/v1/recall", {"query": "tea", "k": 3})["hits"]
+        check("POST", "/v1/recall", "/v1/recall", {"vector": [1.0] + [0.0] * (dim - 1), "k": 2})
+        check("POST", "/v1/snapshots", "/v1/snapshots", {"name": "s1"}, 201)
+        check("GET", "/v1/snapshots", "/v1/snapshots")
+        check("DELETE", "/v1/memories/{id}", f"/v1/memories/{batch['ids'][0]}")
+        assert [h["event"] for h in check("GET", "/v1/memories/{id}/history", f"/v1/memories/{mid}/history")["history"]] == ["ADD", "UPDATE"]
+        check("GET", "/v1/memories/{id}/history", f"/v1/memories/{batch['ids'][0]}/history")
+        check("POST", "/v1/forget", "/v1/forget", {"filter": {"u": "nobody"}})
+        check("POST", "/v1/metabolize", "/v1/metabolize", {"dry_run": True, "now": "2030-01-01T00:00:00Z"})
+        check("POST", "/v1/metabolize", "/v1/metabolize", {"moves": False})
+        check("GET", "/v1/anomalies", "/v1/anomalies")
+        check("POST", "/v1/anomalies", "/v1/anomalies", {"threshold": 0.0, "limit": 3})
+        check("POST", "/v1/snapshots/{name}/rollback", "/v1/snapshots/s1/rollback")
+        check("DELETE", "/v1/snapshots/{name}", "/v1/snapshots/s1")
+        check("GET", "/v1/health", "/v1/health")
+        check("GET", "/v1/version", "/v1/version")
+        check("GET", "/v1/memories/{id}", "/v1/memories/m-nowhere", status=404)
+        check("POST", "/v1/snapshots", "/v1/snapshots", {"name": "bad name"}, 422)
+        check("POST", "/v1/recall", "/v1/recall", {"querry": "x"}, 400)
+    finally:
+        assert s.stop()[0] == 0
+    json_routes = {(m, p) for p, item in spec["paths"].items() for m in item if m != "parameters"} - {
+        ("get", "/metrics"), ("get", "/v1/events"), ("get", "/v1/openapi.json")}
+    assert checked == json_routes, f"not checked: {json_routes - checked}"
+
+
 def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(folder):
     admin = token(folder, "", "admin")["secret"]
     s = Server(folder)
