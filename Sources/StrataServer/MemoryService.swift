@@ -11,8 +11,8 @@ import StrataWire
 ///
 /// A token sees its scope subtree only: requests naming another scope are refused (403);
 /// memories outside it are answered as absent (404, with the message an unknown id gets), and
-/// recall, anomalies and events never return them. Stats, lifecycle cycles, snapshots and
-/// rollback span every scope, so they need a token of the root scope.
+/// recall, anomalies and events never return them. Stats, metrics, lifecycle cycles, snapshots
+/// and rollback span every scope, so they need a token of the root scope.
 final class MemoryService: Sendable {
     let engine: Engine
     let options: ServerOptions
