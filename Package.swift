@@ -49,7 +49,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The server only (StrataServer, linked by the CLI): libstrata.so and the plugins never
-        // link SwiftNIO (Tests/cli/test_wire.py checks).
+        // link SwiftNIO or the metrics packages (Tests/cli/test_wire.py checks). swift-prometheus
+        // (its registry and text format for GET /metrics) brings swift-metrics' CoreMetrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -58,6 +59,7 @@ let package = Package(
         // The MCP server only (StrataMCP, linked by the CLI and the server): the Model Context
         // Protocol's Swift SDK. libstrata.so and the plugins never link it.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The published C headers (include/strata/*.h); no logic.
@@ -83,7 +85,8 @@ let package = Package(
         // The JSON of requests, answers and errors, and the configuration file: one wire format
         // for the C ABI, the CLI's --json and the server. The engine takes and returns typed values.
         .target(name: "StrataWire", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: swiftSettings),
-        // `strata serve`: REST and WebSocket over one engine, scoped tokens, MCP at /mcp (Hummingbird 2).
+        // `strata serve`: REST and WebSocket over one engine, scoped tokens, MCP at /mcp (Hummingbird 2),
+        // the OpenAPI document (docs/openapi.json, embedded), Prometheus metrics, request ids in the logs.
         .target(
             name: "StrataServer",
             dependencies: [
@@ -93,6 +96,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings),
         // `strata mcp` and `POST /mcp`: the memory verbs as MCP tools (modelcontextprotocol/swift-sdk),

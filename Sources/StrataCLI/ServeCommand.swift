@@ -29,6 +29,12 @@ struct ServeCommand: ParsableCommand {
             SIGTERM or SIGINT stops it: no new connections, the requests in flight finish, the store is \
             closed, exit 0.
 
+            GET /v1/openapi.json is the API's OpenAPI 3.1 document (no token needed). GET /metrics is \
+            Prometheus text (with a token file: a token of the root scope). Every answer carries an \
+            X-Request-Id (the client's when short and printable); log lines go to stderr with it as \
+            hb.request.id, and --log-level info adds one access line per request (method, route, status, \
+            duration_ms).
+
             Example:
               strata serve --dir /tmp/notes --port 7700
             """)
@@ -67,6 +73,16 @@ struct ServeCommand: ParsableCommand {
             help: ArgumentHelp("A browser origin (scheme://host[:port]) /mcp accepts besides loopback ones; repeatable.", valueName: "origin"))
     var allowOrigin: [String] = []
 
+    @Option(name: .customLong("log-level"),
+            help: ArgumentHelp("The least severe log lines written to stderr: trace, debug, info (one line per request), notice, warning, error, critical.",
+                               valueName: "level"))
+    var logLevel = "warning"
+
+    @Option(name: .customLong("metrics-tier-seconds"),
+            help: ArgumentHelp("How long /metrics reuses its count of memories per tier (one scan of the store) before counting again.",
+                               valueName: "s"))
+    var metricsTierSeconds = 15.0
+
     @OptionGroup var store: StoreLocation
 
     func validate() throws {
@@ -76,6 +92,10 @@ struct ServeCommand: ParsableCommand {
         if let m = anomalyScanMinutes, !(0.001...1e7).contains(m) { throw ValidationError("--anomaly-scan-minutes must be in 0.001...10000000") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
         guard eventBuffer >= 1, eventRing >= 1 else { throw ValidationError("--event-buffer and --event-ring must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard metricsTierSeconds >= 0, metricsTierSeconds.isFinite else { throw ValidationError("--metrics-tier-seconds must be 0 or more") }
     }
 
     func run() throws {
@@ -92,14 +112,15 @@ struct ServeCommand: ParsableCommand {
             options.anomalyScanSeconds = anomalyScanMinutes.map { $0 * 60 }
             options.allowedOrigins = allowOrigin
             options.version = StrataVersion.string
-            try Self.serve(store: store, options: options)
+            options.tierCountSeconds = metricsTierSeconds
+            try Self.serve(store: store, options: options, logLevel: Logger.Level(rawValue: logLevel) ?? .warning)
             printError("strata serve: stopped; the store is closed")
         }
     }
 
     /// Opens the engine, serves until a signal, and returns only once the server and the engine
     /// are released (the engine's last reference ends with this function, which closes the store).
-    private static func serve(store: StoreLocation, options: ServerOptions) throws(StrataError) {
+    private static func serve(store: StoreLocation, options: ServerOptions, logLevel: Logger.Level) throws(StrataError) {
         // The server runs the lifecycle schedule itself (LifecycleLoop), on its engine queue.
         var configuration = try store.configuration()
         var options = options
@@ -109,7 +130,7 @@ struct ServeCommand: ParsableCommand {
         let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
         let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: TokenCommand.file(store))
         var logger = Logger(label: "strata.serve")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
         let failure = Mutex<String?>(nil)
         let done = DispatchSemaphore(value: 0)
         // The command is synchronous (ArgumentParser's root is); the server runs on a task while

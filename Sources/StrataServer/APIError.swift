@@ -11,6 +11,8 @@ import StrataWire
 public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let body: JSONValue
+    /// The `Allow` header of a 405: the methods the path takes.
+    public var allow: String?
 
     public init(_ error: StrataError) {
         status = .init(code: error.code.httpStatus)
@@ -46,13 +48,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Wire.text(body))))
     }
 }
 
 /// Turns every error a handler or Hummingbird throws into a JSON error answer, so a client
-/// never sees an empty body or a 500 for a request it got wrong.
+/// never sees an empty body or a 500 for a request it got wrong. A path the router does not
+/// know is 404 `NO_ROUTE`; a known path with a method it does not take is 405
+/// `METHOD_NOT_ALLOWED` with `Allow`.
 struct ErrorAnswers<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -62,7 +69,13 @@ struct ErrorAnswers<Context: RequestContext>: RouterMiddleware {
             throw APIError(error)
         } catch let error as any HTTPResponseError {
             switch error.status {
-            case .notFound: throw APIError.noRoute("no route \(request.method) \(request.uri.path)")
+            case .notFound:
+                let allowed = routes.methods(for: request.uri.path)
+                guard !allowed.isEmpty else { throw APIError.noRoute("no route \(request.method) \(request.uri.path)") }
+                let list = allowed.map(\.rawValue).joined(separator: ", ")
+                var error = APIError(.methodNotAllowed, "METHOD_NOT_ALLOWED", "\(request.method) is not allowed on \(request.uri.path); it takes \(list)")
+                error.allow = list
+                throw error
             case .contentTooLarge: throw APIError.tooLarge("the request body is larger than this server takes")
             case .methodNotAllowed: throw APIError(.methodNotAllowed, "METHOD_NOT_ALLOWED", "\(request.method) is not allowed on \(request.uri.path)")
             default: throw APIError(error.status, "HTTP_\(error.status.code)", error.status.reasonPhrase)

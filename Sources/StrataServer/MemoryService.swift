@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import StrataCore
 import StrataEngine
 import StrataWire
@@ -10,14 +11,15 @@ import StrataWire
 ///
 /// A token sees its scope subtree only: requests naming another scope are refused (403);
 /// memories outside it are answered as absent (404, with the message an unknown id gets), and
-/// recall, anomalies and events never return them. Stats, lifecycle cycles, snapshots and
-/// rollback span every scope, so they need a token of the root scope.
+/// recall, anomalies and events never return them. Stats, metrics, lifecycle cycles, snapshots
+/// and rollback span every scope, so they need a token of the root scope.
 final class MemoryService: Sendable {
     let engine: Engine
     let options: ServerOptions
     let tokens: TokenAuthority
     let queue: EngineQueue
     let events: EventFanout
+    let metrics: ServerMetrics
     /// Scheduled lifecycle cycles and anomaly scans, run and failed (`ScheduledWork`).
     let lifecycle: ScheduleCounts?
     let anomalyScan: ScheduleCounts?
@@ -28,6 +30,7 @@ final class MemoryService: Sendable {
         self.tokens = tokens
         queue = EngineQueue(limit: options.maxPending)
         events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
+        metrics = ServerMetrics(tierCountSeconds: options.tierCountSeconds)
         lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
         anomalyScan = options.anomalyScanSeconds.map(ScheduleCounts.init)
     }
@@ -145,11 +148,11 @@ final class MemoryService: Sendable {
             }
             json = .object(o)
         }
-        let request = json, engine = engine, given = vectors
+        let request = json, engine = engine, given = vectors, metrics = metrics
         let ids = Self.givenIDs(json)
         return Self.answer(try await queue.run { () throws(StrataError) in
             try Self.refuseForeignIDs(ids, engine, access)
-            return try engine.storeJSON(request, vectors: given)
+            return try metrics.timed("store") { () throws(StrataError) in try engine.storeJSON(request, vectors: given) }
         }, .created)
     }
 
@@ -207,8 +210,10 @@ final class MemoryService: Sendable {
         q.vector = vector
         q.scope = try Self.scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
-        let query = q, engine = engine
-        return Self.answer(Answer.recall(try await queue.run { () throws(StrataError) in try engine.recall(query) }))
+        let query = q, engine = engine, metrics = metrics
+        return Self.answer(Answer.recall(try await queue.run { () throws(StrataError) in
+            try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
+        }))
     }
 
     /// `GET /memory/recall?query=...&k=...&scope=...&category=...&tiers=a,b&filter={json}`.
@@ -306,8 +311,10 @@ final class MemoryService: Sendable {
     func metabolize(_ request: Request) async throws -> Response {
         let access = try authorize(request, .admin)
         try Self.requireRoot(access, "a lifecycle cycle")
-        let json = try await body(request, what: "metabolize request"), engine = engine
-        return Self.answer(try await queue.run { () throws(StrataError) in try engine.metabolizeJSON(json) })
+        let json = try await body(request, what: "metabolize request"), engine = engine, metrics = metrics
+        return Self.answer(try await queue.run { () throws(StrataError) in
+            try metrics.timed("metabolize") { () throws(StrataError) in try engine.metabolizeJSON(json) }
+        })
     }
 
     /// `{"threshold"?, "limit"?, "filter"?, "scope"?, "tiers"?, "category"?}`, within the token's scope.
@@ -395,6 +402,30 @@ final class MemoryService: Sendable {
         if let lifecycle { o["lifecycle"] = lifecycle.json }
         if let anomalyScan { o["anomaly_scan"] = anomalyScan.json }
         return Self.answer(.object(o))
+    }
+
+    /// The OpenAPI document (docs/openapi.json, embedded in the binary).
+    func openAPI() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+    }
+
+    /// Prometheus metrics (`ServerMetrics`). With a token file, a token of the root scope, any
+    /// role: the counts span every scope, as `/v1/stats` does, and a scraper needs no right to
+    /// change anything.
+    func scrape(_ request: Request, logger: Logger) async throws -> Response {
+        let access = try authorize(request, .read)
+        try Self.requireRoot(access, "metrics")
+        let engine = engine, queue = queue
+        let bytes = await metrics.exposition(
+            count: { try await queue.run { () throws(StrataError) in try engine.stats().byTier } },
+            onCountFailure: { error in
+                logger.warning("metrics: memories per tier not counted; the last count stays", metadata: ["error": "\(error)"])
+            })
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func version() -> Response {

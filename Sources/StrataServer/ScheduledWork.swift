@@ -46,9 +46,11 @@ final class ScheduleCounts: Sendable {
 /// (`--anomaly-scan-minutes`, `Engine.anomalies`, which publishes each memory it finds as an
 /// `anomaly.detected` event). Each run goes through the engine queue like a request, so it never
 /// blocks one of Swift's cooperative threads for its length. A failed run is logged and counted
-/// (`/v1/health`), never dropped, and the next one runs on time.
+/// (`/v1/health`, and `strata_scheduled_failures_total` on `/metrics`), never dropped, and the next one runs on time.
 struct ScheduledWork: Service {
     let name: String
+    /// The `work` label of its metrics (`ServerMetrics.scheduled`).
+    let label: String
     let service: MemoryService
     let counts: ScheduleCounts
     let logger: Logger
@@ -56,6 +58,7 @@ struct ScheduledWork: Service {
 
     func run() async throws {
         let engine = service.engine
+        service.metrics.declareScheduled(label)
         while true {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(counts.seconds * 1000))) }
@@ -68,7 +71,9 @@ struct ScheduledWork: Service {
                     return 0
                 }
                 counts.succeeded()
+                service.metrics.scheduled(label, failed: false)
             } catch {
+                service.metrics.scheduled(label, failed: true)
                 let message = (error as? StrataError)?.description ?? (error as? APIError)?.message ?? "\(error)"
                 let failed = counts.failed(message)
                 logger.error("scheduled \(name) failed", metadata: ["error": "\(message)", "failed": "\(failed)"])

@@ -23,6 +23,9 @@ public struct ServerOptions: Sendable {
     /// Browser origins (`scheme://host[:port]`, exactly) whose requests `/mcp` takes besides
     /// loopback ones (`OriginPolicy`); a request without an Origin header is not a browser's.
     public var allowedOrigins: [String] = []
+    /// Seconds a count of memories per tier (`strata_memories` on `/metrics`, one scan of the
+    /// store) is reused before a scrape counts again.
+    public var tierCountSeconds: Double = 15
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

@@ -48,12 +48,13 @@ public final class StrataHTTPServer: Sendable {
             logger: logger)
         var services: [any Service] = [app]
         if let counts = service.lifecycle {
-            services.append(ScheduledWork(name: "lifecycle cycle", service: service, counts: counts, logger: logger) {
-                (engine: Engine) throws(StrataError) in try engine.metabolizeOnSchedule()
+            let metrics = service.metrics
+            services.append(ScheduledWork(name: "lifecycle cycle", label: "lifecycle", service: service, counts: counts, logger: logger) {
+                (engine: Engine) throws(StrataError) in _ = try metrics.timed("metabolize") { () throws(StrataError) in try engine.metabolizeOnSchedule() }
             })
         }
         if let counts = service.anomalyScan {
-            services.append(ScheduledWork(name: "anomaly scan", service: service, counts: counts, logger: logger) {
+            services.append(ScheduledWork(name: "anomaly scan", label: "anomaly_scan", service: service, counts: counts, logger: logger) {
                 (engine: Engine) throws(StrataError) in _ = try engine.anomalies(AnomalyQuery())
             })
         }
@@ -66,55 +67,68 @@ public final class StrataHTTPServer: Sendable {
         }
     }
 
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    /// Every HTTP route: docs/openapi.json describes each of the `/v1` ones and `/metrics`
+    /// (Tests/cli/test_openapi.py holds the two lists equal).
+    static func routes(_ s: MemoryService) -> [(method: HTTPRequest.Method, path: String, handler: Handler)] {
+        @Sendable func id(_ c: BasicRequestContext) throws -> String { try PathParameter.decoded("id", c) }
+        @Sendable func name(_ c: BasicRequestContext) throws -> String { try PathParameter.decoded("name", c) }
+        return [
+            (.get, "/v1/health", { _, _ in s.health() }),
+            (.get, "/v1/version", { _, _ in s.version() }),
+            (.get, "/v1/openapi.json", { _, _ in s.openAPI() }),
+            (.get, "/metrics", { request, context in try await s.scrape(request, logger: context.logger) }),
+            (.get, "/v1/whoami", { request, _ in try s.whoami(request) }),
+            (.get, "/v1/lifecycle/cycles", { request, _ in try await s.lifecycleCycles(request) }),
+
+            (.post, "/v1/memories", { request, _ in try await s.store(request) }),
+            (.get, "/v1/memories/:id", { request, context in try await s.get(request, id: try id(context)) }),
+            (.patch, "/v1/memories/:id", { request, context in try await s.update(request, id: try id(context)) }),
+            (.delete, "/v1/memories/:id", { request, context in try await s.forget(request, id: try id(context)) }),
+            (.get, "/v1/memories/:id/history", { request, context in try await s.history(request, id: try id(context)) }),
+            (.post, "/v1/recall", { request, _ in try await s.recall(request) }),
+            (.post, "/v1/forget", { request, _ in try await s.forget(request) }),
+            (.get, "/v1/stats", { request, _ in try await s.stats(request) }),
+            (.post, "/v1/metabolize", { request, _ in try await s.metabolize(request) }),
+            (.get, "/v1/anomalies", { request, _ in try await s.anomalies(request, hasBody: false) }),
+            (.post, "/v1/anomalies", { request, _ in try await s.anomalies(request, hasBody: true) }),
+            (.get, "/v1/events", { request, _ in
+                _ = try s.authorize(request, .read, query: true)
+                throw APIError(.upgradeRequired, "UPGRADE_REQUIRED", "/v1/events is a WebSocket: connect with Upgrade: websocket")
+            }),
+            (.get, "/v1/snapshots", { request, _ in try await s.snapshots(request) }),
+            (.post, "/v1/snapshots", { request, _ in try await s.snapshot(request) }),
+            (.delete, "/v1/snapshots/:name", { request, context in try await s.deleteSnapshot(request, name: try name(context)) }),
+            (.post, "/v1/snapshots/:name/rollback", { request, context in try await s.rollback(request, name: try name(context)) }),
+
+            // The first API's paths, kept as aliases of the same handlers.
+            (.post, "/memory/store", { request, _ in try await s.store(request) }),
+            (.get, "/memory/recall", { request, _ in try await s.recall(request, fromQuery: true) }),
+            (.post, "/memory/recall", { request, _ in try await s.recall(request) }),
+            (.patch, "/memory/update", { request, _ in try await s.update(request, id: nil) }),
+            (.delete, "/memory/forget", { request, _ in try await s.forget(request) }),
+
+            // MCP's Streamable HTTP transport, stateless (MCPEndpoint.swift).
+            (.post, "/mcp", { request, _ in try await s.mcp(request) }),
+            (.get, "/mcp", { request, _ in try s.mcpMethodNotAllowed(request) }),
+            (.delete, "/mcp", { request, _ in try s.mcpMethodNotAllowed(request) }),
+        ] + Dashboard.assets.map { asset in (.get, asset.path, { _, _ in Dashboard.response(asset) }) }
+    }
+
     static func router(_ s: MemoryService) -> Router<BasicRequestContext> {
+        let routes = routes(s)
         let router = Router()
-        router.middlewares.add(ErrorAnswers())
-        router.get("/v1/health") { _, _ in s.health() }
-        router.get("/v1/version") { _, _ in s.version() }
-
-        router.get("/v1/whoami") { request, _ in try s.whoami(request) }
-        router.get("/v1/lifecycle/cycles") { request, _ in try await s.lifecycleCycles(request) }
-        Dashboard.add(to: router)
-
-        router.post("/v1/memories") { request, _ in try await s.store(request) }
-        router.get("/v1/memories/:id") { request, context in try await s.get(request, id: try PathParameter.decoded("id", context)) }
-        router.patch("/v1/memories/:id") { request, context in try await s.update(request, id: try PathParameter.decoded("id", context)) }
-        router.delete("/v1/memories/:id") { request, context in try await s.forget(request, id: try PathParameter.decoded("id", context)) }
-        router.get("/v1/memories/:id/history") { request, context in try await s.history(request, id: try PathParameter.decoded("id", context)) }
-        router.post("/v1/recall") { request, _ in try await s.recall(request) }
-        router.post("/v1/forget") { request, _ in try await s.forget(request) }
-        router.get("/v1/stats") { request, _ in try await s.stats(request) }
-        router.post("/v1/metabolize") { request, _ in try await s.metabolize(request) }
-        router.get("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: false) }
-        router.get("/v1/events") { request, _ -> Response in
-            _ = try s.authorize(request, .read, query: true)
-            throw APIError(.upgradeRequired, "UPGRADE_REQUIRED", "/v1/events is a WebSocket: connect with Upgrade: websocket")
-        }
-        router.post("/v1/anomalies") { request, _ in try await s.anomalies(request, hasBody: true) }
-        router.get("/v1/snapshots") { request, _ in try await s.snapshots(request) }
-        router.post("/v1/snapshots") { request, _ in try await s.snapshot(request) }
-        router.delete("/v1/snapshots/:name") { request, context in try await s.deleteSnapshot(request, name: try PathParameter.decoded("name", context)) }
-        router.post("/v1/snapshots/:name/rollback") { request, context in
-            try await s.rollback(request, name: try PathParameter.decoded("name", context))
-        }
-
-        // MCP's Streamable HTTP transport, stateless (MCPEndpoint.swift).
-        router.post("/mcp") { request, _ in try await s.mcp(request) }
-        router.get("/mcp") { request, _ in try s.mcpMethodNotAllowed(request) }
-        router.delete("/mcp") { request, _ in try s.mcpMethodNotAllowed(request) }
-
-        // The first API's paths, kept as aliases of the same handlers.
-        router.post("/memory/store") { request, _ in try await s.store(request) }
-        router.get("/memory/recall") { request, _ in try await s.recall(request, fromQuery: true) }
-        router.post("/memory/recall") { request, _ in try await s.recall(request) }
-        router.patch("/memory/update") { request, _ in try await s.update(request, id: nil) }
-        router.delete("/memory/forget") { request, _ in try await s.forget(request) }
+        // Outermost first: the request id, log line and count see the answer ErrorAnswers makes.
+        router.middlewares.add(RequestObservation(metrics: s.metrics))
+        router.middlewares.add(ErrorAnswers(routes: RouteTable(routes.map { (method: $0.method, path: $0.path) })))
+        for route in routes { router.on(RouterPath(route.path), method: route.method, use: route.handler) }
         return router
     }
 
     static func webSocketRouter(_ s: MemoryService) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
-        router.middlewares.add(ErrorAnswers())
+        router.middlewares.add(ErrorAnswers(routes: RouteTable([(method: .get, path: "/v1/events")])))
         // A refused upgrade can only be an empty 400 (HTTP1WebSocketUpgradeChannel), so every
         // upgrade is taken and a refusal is a close frame: 4000 + the HTTP status, the message as
         // the reason (WebSocketClose.refused).

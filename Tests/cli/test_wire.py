@@ -170,9 +170,10 @@ def test_store_answers_have_one_shape_on_both_faces(store):
 # ---- no server stack in the libraries others load ----------------------------------------
 
 # Case matters: "formUnion" must not match. A Swift module's name is mangled with its length
-# before it (`3NIO`, `7NIOCore`, `11Hummingbird`); a shared library would be `libNIO...`. The MCP
-# SDK (`3MCP`, with swift-system's `13SystemPackage`) and StrataMCP stay out of them too.
-SERVER_STACK = re.compile(r"\d+NIO|NIOCore|NIOPosix|Hummingbird|hummingbird|libNIO|swift-nio|(?<![0-9])3MCP|\d+StrataMCP|13SystemPackage")
+# before it (`3NIO`, `7NIOCore`, `11Hummingbird`, `10Prometheus`, `11CoreMetrics`); a shared
+# library would be `libNIO...`. The MCP SDK (`3MCP`, with swift-system's `13SystemPackage`) and
+# StrataMCP stay out of them too.
+SERVER_STACK = re.compile(r"\d+NIO|NIOCore|NIOPosix|Hummingbird|hummingbird|libNIO|swift-nio|\d+Prometheus|\d+CoreMetrics|swift-prometheus|(?<![0-9])3MCP|\d+StrataMCP|13SystemPackage")
 
 
 def libraries():
@@ -183,7 +184,7 @@ def libraries():
 
 
 @pytest.mark.parametrize("tool", [["ldd"], ["nm", "-D"], ["nm", "--defined-only"]])
-def test_libstrata_and_the_plugins_do_not_link_swiftnio_or_hummingbird(tool):
+def test_libstrata_and_the_plugins_do_not_link_swiftnio_hummingbird_or_prometheus(tool):
     if shutil.which(tool[0]) is None:
         pytest.skip(f"{tool[0]} is not installed")
     for library in libraries():

@@ -1,0 +1,141 @@
+import Hummingbird
+import Prometheus
+import StrataCore
+import StrataEngine
+import Synchronization
+
+/// What `GET /metrics` answers: one Prometheus registry per server (swift-prometheus), written in
+/// the text exposition format.
+///
+/// - `strata_http_requests_total{route, method, status}` and
+///   `strata_http_request_duration_seconds{route, method, status}` (a histogram), for every
+///   request, errors included; `route` is the route's pattern (`/v1/memories/{id}`), or
+///   `unmatched`, so an id never becomes a label.
+/// - `strata_engine_call_duration_seconds{verb}` (a histogram): the engine's own time for
+///   `store`, `recall` and `metabolize` (scheduled cycles included), not the wait in the queue.
+/// - `strata_memories{tier}`: unexpired memories per tier, counted by a scan of the store when a
+///   scrape finds the last count older than `ServerOptions.tierCountSeconds` (so frequent
+///   scrapes cost one scan per interval, and the gauge may lag by that much).
+/// - `strata_scheduled_runs_total{work}` and `strata_scheduled_failures_total{work}` for the
+///   lifecycle cycle (`lifecycle`) and the anomaly scan (`anomaly_scan`).
+///
+/// The registry is the server's own, not swift-metrics' global `MetricsSystem` (which a process
+/// bootstraps once): two servers in one process (tests) keep their counts apart.
+///
+/// Thread-safe.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let tierCountSeconds: Double
+    private let tiers = Mutex(TierCounts())
+
+    struct TierCounts {
+        var countedAt: ContinuousClock.Instant?
+        var counting = false
+        /// Every tier ever counted, so a tier that empties reads 0 instead of its last count.
+        var known: Set<String> = []
+    }
+
+    /// Latency buckets from half a millisecond to 10 s.
+    static let buckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+        .seconds(5), .seconds(10),
+    ]
+
+    // Computed: swift-prometheus' descriptor is not Sendable, so it cannot be a static let.
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests answered, by route pattern, method and status.")
+    }
+    private static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time from the request's head to its answer, by route pattern, method and status.")
+    }
+    private static var engineDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "engine", metricName: "call_duration", unitName: "seconds",
+            helpText: "The engine's time for store, recall and metabolize (scheduled cycles included), without the queue wait.")
+    }
+    private static var memories: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", metricName: "memories", unitName: "",
+            helpText: "Unexpired memories per tier, counted at most once per --metrics-tier-seconds.")
+    }
+    private static var scheduledRuns: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "scheduled", metricName: "runs", unitName: "total",
+            helpText: "Scheduled runs (lifecycle cycles, anomaly scans), failed ones included.")
+    }
+    private static var scheduledFailures: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "scheduled", metricName: "failures", unitName: "total",
+            helpText: "Scheduled runs that failed (each is logged with its error).")
+    }
+
+    init(tierCountSeconds: Double) {
+        self.tierCountSeconds = tierCountSeconds
+    }
+
+    /// Counts one answered request.
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: labels, buckets: Self.buckets).record(duration)
+    }
+
+    /// Runs `body` (an engine call, on the engine queue) and records its duration under `verb`,
+    /// whether it succeeds or throws.
+    func timed<T>(_ verb: String, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {
+        let start = ContinuousClock.now
+        defer {
+            registry.makeDurationHistogram(descriptor: Self.engineDuration, labels: [("verb", verb)], buckets: Self.buckets)
+                .record(ContinuousClock.now - start)
+        }
+        return try body()
+    }
+
+    /// Counts one scheduled run of `work` (`lifecycle`, `anomaly_scan`).
+    func scheduled(_ work: String, failed: Bool) {
+        registry.makeCounter(descriptor: Self.scheduledRuns, labels: [("work", work)]).increment()
+        let failures = registry.makeCounter(descriptor: Self.scheduledFailures, labels: [("work", work)])
+        if failed { failures.increment() }
+    }
+
+    /// Makes the scheduled counters exist at 0 from the start, so a scrape shows them before the first run.
+    func declareScheduled(_ work: String) {
+        _ = registry.makeCounter(descriptor: Self.scheduledRuns, labels: [("work", work)])
+        _ = registry.makeCounter(descriptor: Self.scheduledFailures, labels: [("work", work)])
+    }
+
+    /// The exposition text, after counting the memories per tier again when the last count is
+    /// older than `tierCountSeconds` (through `count`, an engine call; a failed or refused count
+    /// leaves the last values and is logged by the caller's `onCountFailure`).
+    func exposition(count: () async throws -> [String: Int], onCountFailure: (any Error) -> Void) async -> [UInt8] {
+        let now = ContinuousClock.now
+        let due = tiers.withLock { t -> Bool in
+            guard !t.counting else { return false }
+            if let at = t.countedAt, now - at < .seconds(tierCountSeconds) { return false }
+            t.counting = true
+            return true
+        }
+        if due {
+            do {
+                let byTier = try await count()
+                tiers.withLock { t in
+                    t.known.formUnion(byTier.keys)
+                    for tier in t.known {
+                        registry.makeGauge(descriptor: Self.memories, labels: [("tier", tier)]).set(Double(byTier[tier] ?? 0))
+                    }
+                    t.countedAt = now
+                    t.counting = false
+                }
+            } catch {
+                tiers.withLock { $0.counting = false }
+                onCountFailure(error)
+            }
+        }
+        return registry.emitToBuffer()
+    }
+}
