@@ -71,10 +71,16 @@ public final class StrataHTTPServer: Sendable {
 
     /// Every HTTP route: docs/openapi.json describes each of the `/v1` ones and `/metrics`
     /// (Tests/cli/test_openapi.py holds the two lists equal).
-    static func routes(_ s: MemoryService) -> [(method: HTTPRequest.Method, path: String, handler: Handler)] {
+    typealias Route = (method: HTTPRequest.Method, path: String, handler: Handler)
+
+    static func routes(_ s: MemoryService) -> [Route] {
         @Sendable func id(_ c: BasicRequestContext) throws -> String { try PathParameter.decoded("id", c) }
         @Sendable func name(_ c: BasicRequestContext) throws -> String { try PathParameter.decoded("name", c) }
-        return [
+        // The page's assets (Dashboard.swift): the same headers for each, whatever the path.
+        let dashboard: [Route] = Dashboard.assets.map { asset in
+            (method: .get, path: asset.path, handler: { _, _ in Dashboard.response(asset) })
+        }
+        let api: [Route] = [
             (.get, "/v1/health", { _, _ in s.health() }),
             (.get, "/v1/version", { _, _ in s.version() }),
             (.get, "/v1/openapi.json", { _, _ in s.openAPI() }),
@@ -113,7 +119,8 @@ public final class StrataHTTPServer: Sendable {
             (.post, "/mcp", { request, _ in try await s.mcp(request) }),
             (.get, "/mcp", { request, _ in try s.mcpMethodNotAllowed(request) }),
             (.delete, "/mcp", { request, _ in try s.mcpMethodNotAllowed(request) }),
-        ] + Dashboard.assets.map { asset in (.get, asset.path, { _, _ in Dashboard.response(asset) }) }
+        ]
+        return api + dashboard
     }
 
     static func router(_ s: MemoryService) -> Router<BasicRequestContext> {
