@@ -21,6 +21,11 @@ import pytest
 from test_cli import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# This module starts many `strata plugin check` processes at once from a thread pool. Twice under
+# load one of them failed to start with OSError EFAULT ("Bad address") from CPython's vfork path
+# (the child shares the parent's memory while other threads run); fork is the conservative path.
+subprocess._USE_VFORK = False
 SOURCE = ROOT / "Tests" / "fixtures" / "contract" / "contract_store.c"
 CFLAGS = ["-std=c11", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror", "-pthread",
           "-I", str(ROOT / "include")]
