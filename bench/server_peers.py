@@ -8,10 +8,12 @@ benchmark (same parameters: same folder, reused).
 
 For each server, in turn (never both at once, so each has the machine):
 
-  1. start it on a fresh folder: `strata serve --dir DIR` over a SQLite store (strata.json below:
-     cosine, the store's default index, which is HNSW at this size; recall weights on vector
-     similarity alone and no access counting, so a hit's rank is its similarity's, as in Chroma)
-     and `chroma run --path DIR` (one collection, `hnsw:space` cosine, Chroma's defaults else);
+  1. start it on a fresh folder: `strata serve --dir DIR` over a SQLite store (strata.json: cosine,
+     the store's default index, which is HNSW from 20,000 rows; recall weights on vector
+     similarity alone and no access counting, so a hit's rank is its similarity's, as in Chroma;
+     `--strata-store memory` for the embedded in-memory store, `--strata-index`, `--strata-ef`,
+     `--strata-candidates` to change the rest) and `chroma run --path DIR` (one collection,
+     `hnsw:space` cosine, Chroma's defaults else);
   2. load the vectors through its HTTP API in batches of --batch (Strata: `POST /v1/memories`
      `{"items": [{"id", "content": "", "vector"}], "dedupe": false}`; Chroma: `POST
      .../collections/{id}/add` with the embeddings base64-packed, as its own Python client sends
@@ -21,7 +23,8 @@ For each server, in turn (never both at once, so each has the machine):
      folder in this process with `strata.Engine(path=DIR)` and time every query through
      `strata_engine_recall_vector` (the C call plus parsing its JSON answer: what the HTTP side
      does too), then start the server again on that folder, so both sides answer from the same
-     reopened store;
+     reopened store (the in-memory store: measured over HTTP as loaded, then loaded again into an
+     Engine of the same configuration in this process);
   4. one warm-up pass over the queries, then one pass at 1 connection that records each query's
      ids (recall@10 against the exact truth) and latency;
   5. for each of --connections (1, 16, 64): that many threads, each with its own kept-alive
@@ -260,18 +263,23 @@ def free_port() -> int:
 class StrataServer(Server):
     name = "strata"
 
-    def __init__(self, cli: str, folder: Path, index: dict | None):
-        self.cli, self.folder = cli, folder
-        options: dict = {"path": "strata.db", "metric": "cosine"}
+    def __init__(self, cli: str, folder: Path, backend: str, index: dict | None, candidates: int | None):
+        self.cli, self.folder, self.backend = cli, folder, backend
+        options: dict = {"metric": "cosine"}
         if index:
             options["index"] = index
+        store = {"backend": "memory", "options": options}
+        if backend == "sqlite":
+            store = {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db", **options}}
         self.config = {
             "embedder": {"backend": "hashing", "options": {"dimension": None}},  # set in create()
-            "store": {"backend": "sqlite", "plugin": "sqlite", "options": options},
+            "store": store,
             "dedupe": {"enabled": False},
             "recall": {"track_access": False,
                        "weights": {"relevance": 1, "recency": 0, "importance": 0, "access": 0}},
         }
+        if candidates:
+            self.config["recall"]["candidates"] = candidates
         self.log = folder.parent / "strata-serve.log"
 
     def create(self, dim: int) -> None:
@@ -451,16 +459,23 @@ def concurrent(server: Server, requests: list[bytes], connections: int, seconds:
             "generator_cores": meter.own_seconds / meter.wall_seconds}
 
 
-def in_process(folder: Path, queries: np.ndarray, library: str | None) -> dict:
-    """Each query through strata.Engine on the same folder: the C call plus its JSON parsed, and
-    the public recall_vector (which also builds the Hit dataclasses)."""
+def in_process(server: "StrataServer", base: np.ndarray, queries: np.ndarray, library: str | None, batch: int) -> dict:
+    """Each query through strata.Engine on the same store: the C call plus its JSON parsed, and
+    the public recall_vector (which also builds the Hit dataclasses). A SQLite store is the
+    server's folder, reopened; an in-memory one is loaded here with the same configuration."""
     if library:
         os.environ["STRATA_LIBRARY"] = library
     sys.path.insert(0, str(REPO / "bindings" / "python"))
     import strata
     from strata._ffi import ffi, lib
 
-    engine = strata.Engine(path=folder)
+    if server.backend == "sqlite":
+        engine = strata.Engine(path=server.folder)
+    else:
+        engine = strata.Engine(server.config)
+        for start in range(0, len(base), batch):
+            rows = base[start:start + batch]
+            engine.store_vectors(rows, [{"id": f"r{start + i}", "content": ""} for i in range(len(rows))])
     try:
         dim = queries.shape[1]
         request = json.dumps({"k": K}).encode()
@@ -513,22 +528,26 @@ def run_strata(args, base, queries, truth) -> dict:
         index = {"type": args.strata_index or "auto"}
         if args.strata_ef:
             index["ef_search"] = args.strata_ef
-    server = StrataServer(args.strata, Path(args.work) / "strata", index)
+    server = StrataServer(args.strata, Path(args.work) / "strata", args.strata_store, index, args.strata_candidates)
     server.create(base.shape[1])
     server.start()
     try:
         version = server.version()
         log(f"strata {version}: loading {len(base)} vectors")
         loaded = load(server, base, args.batch)
+        log(f"strata: loaded at {loaded['per_second']:.0f}/s")
+        if args.strata_store == "memory":  # nothing survives a restart: measured as loaded
+            out = measure(server, queries, truth, args)
     finally:
         server.stop()
-    log(f"strata: loaded at {loaded['per_second']:.0f}/s; in-process pass")
-    local = in_process(server.folder, queries, args.library)
-    server.start()
-    try:
-        out = measure(server, queries, truth, args)
-    finally:
-        server.stop()
+    log("strata: in-process pass")
+    local = in_process(server, base, queries, args.library, args.batch)
+    if args.strata_store == "sqlite":
+        server.start()
+        try:
+            out = measure(server, queries, truth, args)
+        finally:
+            server.stop()
     local_recall = recall_at_10(local.pop("found"), truth)
     overhead = {"in_process": local, "in_process_recall_at_10": local_recall,
                 "http_mean_us": out["one_connection_mean_us"], "http_p50_us": out["one_connection_p50_us"],
@@ -536,7 +555,12 @@ def run_strata(args, base, queries, truth) -> dict:
                 "overhead_p50_us": out["one_connection_p50_us"] - local["p50_us"]}
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
         f"overhead {overhead['overhead_mean_us']:.0f} us")
-    return {"server": "strata serve", "version": version, "config": server.config, "load": loaded, **out,
+    store = server.config["store"]
+    label = f"{store['backend']}, index {store['options'].get('index', {}).get('type', 'auto')}"
+    if args.strata_ef:
+        label += f" ef {args.strata_ef}"
+    label += f", candidates {server.config['recall'].get('candidates', 50)}"
+    return {"server": "strata serve", "label": label, "version": version, "config": server.config, "load": loaded, **out,
             "overhead": overhead}
 
 
@@ -573,7 +597,8 @@ def table(report: dict) -> str:
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in report["servers"]:
         for i, run in enumerate(r["runs"]):
-            head = (f"{r['server']} {r['version']} | {r['load']['per_second']:,.0f} ({r['load']['batch']}) | {r['recall_at_10']:.4f}"
+            name = f"{r['server']} {r['version']}" + (f" ({r['label']})" if r.get("label") else "")
+            head = (f"{name} | {r['load']['per_second']:,.0f} ({r['load']['batch']}) | {r['recall_at_10']:.4f}"
                     if i == 0 else " | | ")
             lines.append(f"| {head} | {run['connections']} | {run['qps']:,.0f} | {run['p50_ms']:.2f} | {run['p99_ms']:.2f} | "
                          f"{run['server_cpu_us']:.0f} | {run['generator_cpu_us']:.0f} |")
@@ -606,6 +631,10 @@ def main() -> None:
     parser.add_argument("--strata", default=os.environ.get("STRATA_CLI", str(REPO / ".build/release/strata-cli")))
     parser.add_argument("--library", default=os.environ.get("STRATA_LIBRARY"),
                         help="libstrata.so for the in-process figure (default: beside --strata)")
+    parser.add_argument("--strata-store", choices=["sqlite", "memory"], default="sqlite",
+                        help="Strata's store: SQLite in the folder (default) or the embedded in-memory one")
+    parser.add_argument("--strata-candidates", type=int,
+                        help="recall.candidates (default: the engine's, 50): hits taken from the vector list before k")
     parser.add_argument("--strata-index", choices=["auto", "exact", "hnsw"], help="the store's index (default: the store's own)")
     parser.add_argument("--strata-ef", type=int, help="ef_search of Strata's HNSW index (default: the store's own)")
     parser.add_argument("--chroma", default=str(Path(sys.executable).parent / "chroma"))
