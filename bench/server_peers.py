@@ -453,7 +453,7 @@ def concurrent(server: Server, requests: list[bytes], connections: int, seconds:
     return {"connections": connections, "requests": done, "seconds": meter.wall_seconds,
             "qps": done / meter.wall_seconds,
             "p50_ms": float(np.percentile(every, 50) * 1e3), "p99_ms": float(np.percentile(every, 99) * 1e3),
-            "mean_ms": float(every.mean() * 1e3),
+            "mean_ms": float(every.mean() * 1e3), "loadavg_1min_after": os.getloadavg()[0],
             "server_cpu_us": meter.server_seconds / done * 1e6, "generator_cpu_us": meter.own_seconds / done * 1e6,
             "server_cores": meter.server_seconds / meter.wall_seconds,
             "generator_cores": meter.own_seconds / meter.wall_seconds}
@@ -593,15 +593,16 @@ def cpu_name() -> str:
 def table(report: dict) -> str:
     lines = [f"{report['n']} x {report['dim']} cosine, {report['queries']} queries, k {K}; "
              f"{report['cpu']} ({report['cores']} cores); generator pinned: {report['generator_cpu']}", ""]
-    lines.append("| server | store /s (batch) | recall@10 | connections | QPS | p50 ms | p99 ms | server CPU us/req | generator CPU us/req |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines[0] += f"; load average {report['loadavg_at_start'][0]:.1f} at the start"
+    lines.append("| server | store /s (batch) | recall@10 | connections | QPS | p50 ms | p99 ms | server CPU us/req | generator CPU us/req | load avg |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in report["servers"]:
         for i, run in enumerate(r["runs"]):
             name = f"{r['server']} {r['version']}" + (f" ({r['label']})" if r.get("label") else "")
             head = (f"{name} | {r['load']['per_second']:,.0f} ({r['load']['batch']}) | {r['recall_at_10']:.4f}"
                     if i == 0 else " | | ")
             lines.append(f"| {head} | {run['connections']} | {run['qps']:,.0f} | {run['p50_ms']:.2f} | {run['p99_ms']:.2f} | "
-                         f"{run['server_cpu_us']:.0f} | {run['generator_cpu_us']:.0f} |")
+                         f"{run['server_cpu_us']:.0f} | {run['generator_cpu_us']:.0f} | {run['loadavg_1min_after']:.1f} |")
     by = {r["server"]: r for r in report["servers"]}
     if "strata serve" in by:
         o = by["strata serve"]["overhead"]
@@ -652,13 +653,15 @@ def main() -> None:
     report = {"n": meta["n"], "dim": meta["dim"], "queries": meta["queries"], "data": str(folder),
               "cpu": cpu_name(), "cores": os.cpu_count(), "generator_cpu": args.generator_cpu,
               "batch": args.batch, "seconds": args.seconds, "python": platform.python_version(),
-              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "servers": []}
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_at_start": os.getloadavg(),
+              "servers": []}
     Path(args.work).mkdir(parents=True, exist_ok=True)
     if args.only in (None, "strata"):
         report["servers"].append(run_strata(args, base, queries, truth))
     if args.only in (None, "chroma"):
         report["servers"].append(run_chroma(args, base, queries, truth))
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report["loadavg_at_end"] = os.getloadavg()
     if args.json:
         print(json.dumps(report, indent=2))
     else:
