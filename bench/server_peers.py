@@ -486,12 +486,20 @@ def in_process(server: "StrataServer", base: np.ndarray, queries: np.ndarray, li
 
         for q in queries:  # warm-up pass, as the HTTP side gets
             raw(q)
-        latencies, found = [], []
+        latencies, found, texts = [], [], []
+        cpu = os.times()
         for q in queries:
             started = time.perf_counter()
             answer = raw(q)
             latencies.append(time.perf_counter() - started)
             found.append([int(h["id"][1:]) for h in answer["hits"]])
+            texts.append(json.dumps(answer))
+        cpu_after = os.times()
+        # The Python side's share of that CPU: parsing answers of the same size.
+        started = time.process_time()
+        for t in texts:
+            json.loads(t)
+        parse_us = (time.process_time() - started) / len(texts) * 1e6
         public = []
         for q in queries:
             started = time.perf_counter()
@@ -500,7 +508,9 @@ def in_process(server: "StrataServer", base: np.ndarray, queries: np.ndarray, li
     finally:
         engine.close()
     lat = np.array(latencies)
+    cpu_us = (cpu_after.user + cpu_after.system - cpu.user - cpu.system) / len(queries) * 1e6
     return {"found": found, "mean_us": float(lat.mean() * 1e6), "p50_us": float(np.median(lat) * 1e6),
+            "cpu_us": cpu_us, "json_parse_us": parse_us,
             "p99_us": float(np.percentile(lat, 99) * 1e6),
             "recall_vector_mean_us": float(np.mean(public) * 1e6), "recall_vector_p50_us": float(np.median(public) * 1e6)}
 
@@ -552,7 +562,14 @@ def run_strata(args, base, queries, truth) -> dict:
     overhead = {"in_process": local, "in_process_recall_at_10": local_recall,
                 "http_mean_us": out["one_connection_mean_us"], "http_p50_us": out["one_connection_p50_us"],
                 "overhead_mean_us": out["one_connection_mean_us"] - local["mean_us"],
-                "overhead_p50_us": out["one_connection_p50_us"] - local["p50_us"]}
+                "overhead_p50_us": out["one_connection_p50_us"] - local["p50_us"],
+                # CPU, which another process on the cores does not inflate: the server's per
+                # answer at 1 connection against the engine call's in this process (the Python
+                # JSON parse of the answer taken out, since the server does not do it).
+                "server_cpu_us": out["runs"][0]["server_cpu_us"] if out["runs"] else None,
+                "engine_cpu_us": local["cpu_us"] - local["json_parse_us"]}
+    if overhead["server_cpu_us"] is not None:
+        overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
         f"overhead {overhead['overhead_mean_us']:.0f} us")
     store = server.config["store"]
@@ -611,6 +628,10 @@ def table(report: dict) -> str:
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "
                   f"over HTTP, 1 connection: mean {o['http_mean_us']:.0f} us, p50 {o['http_p50_us']:.0f} us; "
                   f"overhead per request: {o['overhead_mean_us']:.0f} us mean, {o['overhead_p50_us']:.0f} us p50"]
+        if o.get("overhead_cpu_us") is not None:
+            lines.append(f"CPU per recall: the server {o['server_cpu_us']:.0f} us (1 connection), the engine call in process "
+                         f"{o['engine_cpu_us']:.0f} us (its answer's Python parse, {o['in_process']['json_parse_us']:.0f} us, "
+                         f"taken out): overhead {o['overhead_cpu_us']:.0f} us of CPU per request")
     if "strata serve" in by and "chroma run" in by:
         s, c = by["strata serve"], by["chroma run"]
         ratios = ", ".join(f"{a['connections']}: {a['qps'] / b['qps']:.2f}x" for a, b in zip(s["runs"], c["runs"]))
