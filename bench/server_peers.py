@@ -263,7 +263,8 @@ def free_port() -> int:
 class StrataServer(Server):
     name = "strata"
 
-    def __init__(self, cli: str, folder: Path, backend: str, index: dict | None, candidates: int | None):
+    def __init__(self, cli: str, folder: Path, backend: str, index: dict | None, candidates: int | None,
+                 lazy_open: bool = True):
         self.cli, self.folder, self.backend = cli, folder, backend
         options: dict = {"metric": "cosine"}
         if index:
@@ -271,6 +272,8 @@ class StrataServer(Server):
         store = {"backend": "memory", "options": options}
         if backend == "sqlite":
             store = {"backend": "sqlite", "plugin": "sqlite", "options": {"path": "strata.db", **options}}
+            if not lazy_open:
+                store["options"]["lazy_open"] = False
         self.config = {
             "embedder": {"backend": "hashing", "options": {"dimension": None}},  # set in create()
             "store": store,
@@ -538,7 +541,8 @@ def run_strata(args, base, queries, truth) -> dict:
         index = {"type": args.strata_index or "auto"}
         if args.strata_ef:
             index["ef_search"] = args.strata_ef
-    server = StrataServer(args.strata, Path(args.work) / "strata", args.strata_store, index, args.strata_candidates)
+    server = StrataServer(args.strata, Path(args.work) / "strata", args.strata_store, index, args.strata_candidates,
+                          lazy_open=not args.strata_no_lazy_open)
     server.create(base.shape[1])
     server.start()
     try:
@@ -577,6 +581,8 @@ def run_strata(args, base, queries, truth) -> dict:
     if args.strata_ef:
         label += f" ef {args.strata_ef}"
     label += f", candidates {server.config['recall'].get('candidates', 50)}"
+    if args.strata_no_lazy_open:
+        label += ", lazy_open false"
     return {"server": "strata serve", "label": label, "version": version, "config": server.config, "load": loaded, **out,
             "overhead": overhead}
 
@@ -657,6 +663,8 @@ def main() -> None:
                         help="Strata's store: SQLite in the folder (default) or the embedded in-memory one")
     parser.add_argument("--strata-candidates", type=int,
                         help="recall.candidates (default: the engine's, 50): hits taken from the vector list before k")
+    parser.add_argument("--strata-no-lazy-open", action="store_true",
+                        help='the SQLite store\'s "lazy_open": false (rows loaded at open, not answered from the mapped image)')
     parser.add_argument("--strata-index", choices=["auto", "exact", "hnsw"], help="the store's index (default: the store's own)")
     parser.add_argument("--strata-ef", type=int, help="ef_search of Strata's HNSW index (default: the store's own)")
     parser.add_argument("--chroma", default=str(Path(sys.executable).parent / "chroma"))
