@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,7 +28,7 @@ os.environ.setdefault("STRATA_LIBRARY", str(BIN.parent / "libstrata.so"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python"))
 import strata  # noqa: E402  (after STRATA_LIBRARY is set: the package loads the library on import)
 
-VERBS = ["store", "upsert", "store_many", "store_vectors", "recall", "recall_vector", "get", "update", "forget",
+VERBS = ["store", "upsert", "store_many", "store_vectors", "recall", "recall_vector", "get", "get_many", "update", "forget",
          "reset", "history", "stats", "metabolize", "snapshot", "snapshots", "rollback", "delete_snapshot", "anomalies"]
 
 
@@ -115,6 +116,8 @@ def session(m):
     out["recall_vector"] = m.recall_vector(query, k=2, filter={"$not": {"user": "alice"}}, track_access=False)
     out["recall_vector_2d"] = m.recall_vector(query.reshape(1, -1).astype(np.float64), k=1, track_access=False)
     out["get"] = m.get(a)
+    gone = m.store("Kept for a second in 2026", at=t0, ttl_seconds=1)  # expired when stored
+    out["get_many"] = m.get_many([a, "no-such-id", "pet", gone, a])
     out["update"] = m.update(a, content="Alice prefers jasmine tea", importance=0.9)
     out["history"] = m.history(a)
     out["anomalies"] = m.anomalies(threshold=0.0, limit=3)
@@ -284,3 +287,144 @@ def test_bad_urls_are_refused():
         strata.Client("127.0.0.1:7700")
     with pytest.raises(TypeError, match="token"):
         strata.Client("http://127.0.0.1:7700", token=42)
+
+
+# ---- events (WebSocket /v1/events) and what they carry
+
+# A bound on waiting for events that must come, so a broken server fails the test instead of hanging it.
+WAIT = 60
+
+
+class Collector:
+    """A subscription callback that keeps every event and says when `n` have come."""
+
+    def __init__(self):
+        self.events = []
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+
+    def __call__(self, event):
+        with self.lock:
+            self.events.append(event)
+            self.changed.notify_all()
+
+    def wait_for(self, n):
+        with self.lock:
+            assert self.changed.wait_for(lambda: len(self.events) >= n, timeout=WAIT), self.events
+            return list(self.events)
+
+
+def event_calls(m):
+    a = m.store("Alice prefers green tea", {"user": "alice"})
+    m.store("Alice prefers green tea.", {"user": "alice"})  # deduplicated
+    m.update(a, importance=0.9)
+    m.store_many(["one", "two"])
+    m.forget(a)
+    return 6
+
+
+def test_subscribe_delivers_the_engines_events(engine, client):
+    local, remote = Collector(), Collector()
+    engine.subscribe(local)
+    token = client.subscribe(remote)
+    n = event_calls(engine)
+    assert event_calls(client) == n
+    want, got = local.wait_for(n), remote.wait_for(n)
+    assert shape([dataclasses.replace(e, seq=None) for e in got], {}) == shape(want, {})
+    assert [e.type for e in got] == ["memory.stored", "memory.deduplicated", "memory.updated", "memory.stored",
+                                     "memory.stored", "memory.forgotten"]
+    assert all(type(e) is strata.Event for e in got) and [e.seq for e in got] == list(range(1, n + 1))
+    assert all(e.seq is None for e in want)
+    client.unsubscribe(token)
+    client.store("after unsubscribe")
+    assert len(remote.events) == n  # never called again once unsubscribe returned
+    with pytest.raises(strata.NotFound):
+        client.unsubscribe(token)
+
+
+def test_events_start_now_or_after_since(client):
+    first = client.store("before")
+    with client.events() as live:
+        second = client.store("after")
+        event = next(live)
+        assert (event.type, event.memory_id, event.seq) == ("memory.stored", second, 2)
+        assert live.last_seq == 2
+    assert live.closed and list(live) == []
+    with client.events(since=0) as replay:
+        assert [next(replay).memory_id, next(replay).memory_id] == [first, second]
+
+
+def test_a_stream_dropped_for_falling_behind_resumes_by_itself(folders, tokens):
+    s = Server(folders[0], "--event-buffer", "2")
+    try:
+        with strata.Client(f"http://127.0.0.1:{s.port}", token=tokens["write"]) as c, c.events() as stream:
+            ids = c.store_many([f"note {i}" for i in range(50)])  # 50 events at once: past a 2-event buffer
+            got = [next(stream) for _ in range(50)]
+            assert [e.memory_id for e in got] == [str(i) for i in ids]
+            assert [e.seq for e in got] == list(range(1, 51)) and stream.resumed >= 1
+    finally:
+        assert s.stop()[0] == 0
+
+
+def test_events_end_when_the_server_stops(folders, tokens):
+    s = Server(folders[0])
+    stopped = False
+    try:
+        c = strata.Client(f"http://127.0.0.1:{s.port}", token=tokens["read"])
+        stream = c.events()
+        assert s.stop()[0] == 0
+        stopped = True
+        assert list(stream) == [] and stream.closed
+    finally:
+        if not stopped:
+            s.stop()
+
+
+def test_events_need_a_token_that_may_read_and_see_its_scope_only(folders, server, tokens):
+    url = f"http://127.0.0.1:{server.port}"
+    with strata.Client(url) as anonymous, pytest.raises(strata.Unauthorized):
+        anonymous.events()
+    with strata.Client(url, token="strata_nope_0000") as bad, pytest.raises(strata.Unauthorized):
+        bad.subscribe(print)
+    a = token(folders[0], "org/a", "write")["secret"]
+    b = token(folders[0], "org/b", "read")["secret"]
+    with strata.Client(url, token=a) as ca, strata.Client(url, token=b) as cb, cb.events() as b_stream:
+        seen_by_b = Collector()
+        cb.subscribe(seen_by_b)
+        ca.store("a's secret")
+        with strata.Client(url, token=tokens["write"]) as root:
+            mine = root.store("for b", scope="org/b")
+        assert next(b_stream).memory_id == mine  # org/a's memory was never sent
+        assert [e.memory_id for e in seen_by_b.wait_for(1)] == [mine]
+    with pytest.raises(strata.InvalidArgument, match="since"):
+        strata.Client(url, token=tokens["read"]).events(since=-1)
+
+
+def test_a_failing_callback_is_reported_and_the_subscription_goes_on(client, monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: reported.append(args))
+    seen = Collector()
+
+    def callback(event):
+        seen(event)
+        if len(seen.events) == 1:
+            raise RuntimeError("the agent's bug")
+
+    client.subscribe(callback)
+    client.store("one")
+    client.store("two")
+    assert len(seen.wait_for(2)) == 2
+    assert len(reported) == 1 and isinstance(reported[0].exc_value, RuntimeError)
+    assert "callback" in reported[0].err_msg
+
+
+def test_get_many_reads_what_the_token_sees(folders, server):
+    url = f"http://127.0.0.1:{server.port}"
+    a = token(folders[0], "org/a", "write")["secret"]
+    b = token(folders[0], "org/b", "write")["secret"]
+    with strata.Client(url, token=a) as ca, strata.Client(url, token=b) as cb:
+        x, y = ca.store("a's"), cb.store("b's")
+        assert [m.id for m in cb.get_many([x, y])] == [y]
+        assert cb.get_many([]) == []
+        with pytest.raises(TypeError, match="one str"):
+            cb.get_many(y)

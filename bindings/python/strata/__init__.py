@@ -62,7 +62,7 @@ import os as _os
 from typing import Any as _Any, Mapping as _Mapping
 
 from .engine import DEFAULT_STORE, STORE_FILE, Engine, scope_for
-from .client import Client
+from .client import Client, EventStream
 from .kernel import Kernel
 from .models import Anomaly, Event, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId
 
@@ -101,6 +101,7 @@ __all__ = [
     "Kernel",
     "Engine",
     "Client",
+    "EventStream",
     "open",
     "scope_for",
     "DEFAULT_STORE",

@@ -15,12 +15,16 @@ bytes the C ABI returns). Only the transport differs: the standard library's
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import socket
+import sys
 import threading
 import urllib.parse
-from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from . import _websocket
 
 from .engine import (
     Engine,
@@ -34,10 +38,24 @@ from .engine import (
     _Time,
     _with_ids,
 )
-from .errors import HTTP_ERROR_CLASSES, InvalidArgument, ServerError, ServerUnreachable, error_for
-from .models import Anomaly, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId, format_time
+from .errors import (
+    HTTP_ERROR_CLASSES,
+    Forbidden,
+    InvalidArgument,
+    NotFound,
+    ServerError,
+    ServerUnavailable,
+    ServerUnreachable,
+    Unauthorized,
+    error_for,
+)
+from .models import Anomaly, Event, HistoryEntry, Hit, Memory, Rollback, Snapshot, StoredId, format_time
 
-__all__ = ["Client"]
+__all__ = ["Client", "EventStream"]
+
+#: ``strata serve``'s WebSocket close codes (Sources/StrataServer/ServerOptions.swift, WebSocketClose).
+_CLOSE_TOO_SLOW = 4008
+_CLOSE_GONE = 4010
 
 # The verbs whose arguments and docstrings are Engine's: each Client method below builds the
 # request the Engine method builds and sends it to the route that runs the same engine verb.
@@ -56,10 +74,13 @@ class Client:
         timeout: seconds to wait for the connection and for each answer.
 
     Offers what the server offers: :meth:`store`, :meth:`upsert`, :meth:`store_many`,
-    :meth:`store_vectors`, :meth:`recall`, :meth:`recall_vector`, :meth:`get`, :meth:`update`,
-    :meth:`forget`, :meth:`reset`, :meth:`history`, :meth:`stats`, :meth:`metabolize`,
-    :meth:`snapshot`, :meth:`snapshots`, :meth:`rollback`, :meth:`delete_snapshot`,
-    :meth:`anomalies`; each takes :class:`Engine`'s arguments and answers its types.
+    :meth:`store_vectors`, :meth:`recall`, :meth:`recall_vector`, :meth:`get`, :meth:`get_many`,
+    :meth:`update`, :meth:`forget`, :meth:`reset`, :meth:`history`, :meth:`stats`,
+    :meth:`metabolize`, :meth:`snapshot`, :meth:`snapshots`, :meth:`rollback`,
+    :meth:`delete_snapshot`, :meth:`anomalies`, :meth:`subscribe` / :meth:`unsubscribe`; each
+    takes :class:`Engine`'s arguments and answers its types. :meth:`events` iterates the events.
+    Not offered, for want of a route: ``get_all``, ``count`` (``strata_engine_list``), ``embed``,
+    ``reembed``.
 
     Raises, besides what the Engine method raises (the server sends the library's status, which
     becomes the same class): :class:`strata.Unauthorized` (no token, or an unknown one),
@@ -89,6 +110,8 @@ class Client:
         self._lock = threading.Lock()
         self._connection: http.client.HTTPConnection | None = None
         self._closed = False
+        self._subscriptions: dict[int, tuple[EventStream, threading.Thread]] = {}
+        self._tokens = itertools.count(1)
 
     # ---- lifetime -------------------------------------------------------------------------------
 
@@ -98,12 +121,19 @@ class Client:
         return self._closed
 
     def close(self) -> None:
-        """Closes the connection. Calling it again does nothing; the server and its store stay as they are."""
+        """Closes the connection and ends every subscription. Calling it again does nothing; the
+        server and its store stay as they are."""
         with self._lock:
             self._closed = True
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+            subscriptions = list(self._subscriptions)
+        for token in subscriptions:
+            try:
+                self.unsubscribe(token)
+            except NotFound:  # ended by another thread meanwhile
+                pass
 
     def __enter__(self) -> "Client":
         return self
@@ -233,6 +263,29 @@ class Client:
         _check_type(id, str, "id", optional=False)
         return Memory.from_json(self._request("GET", f"/v1/memories/{self._segment(id)}"))
 
+    def get_many(self, ids: Iterable[str]) -> list[Memory]:
+        """:meth:`strata.Engine.get_many`, by one ``GET /v1/memories/{id}`` per distinct id on the kept-alive connection.
+
+        As Engine's: the memories in the order given, each once; ids with no memory, one the
+        token may not see, or an expired one (by this machine's clock) are left out. Nothing is
+        counted as an access. O(len(ids)) requests: the server has no route reading several at once.
+        """
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("ids must be an iterable of str, not one str: get_many([id]) reads one memory")
+        wanted = list(ids)
+        for i, one in enumerate(wanted):
+            _check_type(one, str, f"ids[{i}]", optional=False)
+        now = datetime.now(timezone.utc)
+        out = []
+        for one in dict.fromkeys(wanted):
+            try:
+                memory = self.get(one)
+            except NotFound:
+                continue
+            if memory.expires_at is None or memory.expires_at > now:
+                out.append(memory)
+        return out
+
     def update(
         self,
         id: str,
@@ -337,6 +390,89 @@ class Client:
         """:attr:`strata.Engine.dimension`, read from :meth:`stats`."""
         return int(self.stats()["dimension"])
 
+    # ---- events (WebSocket /v1/events) ----------------------------------------------------------
+
+    def events(self, *, since: int | None = None) -> "EventStream":
+        """The server's events as they happen, over the WebSocket ``/v1/events``: iterate it for
+        :class:`strata.Event` (each with its ``seq``); close it (or use it as a context manager)
+        when done.
+
+        Every event the token may see that the engine publishes after this call begins is
+        delivered, in order: the stream starts after the server's newest event at that moment
+        (``/v1/health``'s ``events``), or after ``since`` when given, from the events the server
+        still keeps (``--event-ring``). A stream the server drops for falling behind (close
+        4008) reconnects on its own from the last ``seq`` it delivered (``resumed`` counts it).
+        Iteration ends when the server stops (it closes with 1000 or 1001).
+
+        Raises:
+            Unauthorized, Forbidden: the token may not read (at once, before any event).
+            ServerError: with ``status`` ``"GONE"`` and ``code`` 4010, on iteration, when the
+                events after ``since`` are no longer kept.
+            ServerUnreachable: the server cannot be reached, or the connection broke.
+        """
+        _check_type(since, int, "since")
+        if since is not None and since < 0:
+            raise InvalidArgument(f"since must be an event sequence number (0 or more), got {since}")
+        try:
+            self._request("GET", "/v1/events")
+        except ServerError as refusal:
+            # The route answers 426 to a plain GET once the token may read: the check of a
+            # refusal comes here, as an exception, rather than as a close code on first read.
+            if refusal.status != "UPGRADE_REQUIRED":
+                raise
+        if since is None:
+            since = int(self._request("GET", "/v1/health")["events"])
+        return EventStream(self, since)
+
+    def subscribe(self, callback: Callable[[Event], Any], *, since: int | None = None) -> int:
+        """:meth:`strata.Engine.subscribe`: calls ``callback(event)`` for every event the token may see,
+        on a thread of its own; returns a token for :meth:`unsubscribe`.
+
+        The events of :meth:`events` (``since`` as there). Exceptions raised by the callback
+        are reported through ``sys.unraisablehook`` and otherwise ignored, as Engine's are; so is
+        the error that ends a subscription (the server unreachable, events no longer kept).
+        The subscription ends when the server stops, or at :meth:`unsubscribe` or :meth:`close`.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        stream = self.events(since=since)
+        token = next(self._tokens)
+
+        def deliver() -> None:
+            try:
+                for event in stream:
+                    try:
+                        callback(event)
+                    except Exception as error:  # noqa: BLE001  (reported, as Engine's callbacks are)
+                        sys.unraisablehook(_Unraisable(error, f"Exception ignored in strata.Client event callback {callback!r}"))
+            except Exception as error:  # noqa: BLE001
+                if not stream.closed:
+                    sys.unraisablehook(_Unraisable(error, f"strata.Client subscription {token} of {self.url} ended"))
+            finally:
+                with self._lock:
+                    self._subscriptions.pop(token, None)
+
+        thread = threading.Thread(target=deliver, name=f"strata.Client events {token}", daemon=True)
+        with self._lock:
+            self._subscriptions[token] = (stream, thread)
+        thread.start()
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        """:meth:`strata.Engine.unsubscribe`: ends a subscription; afterwards its callback is not running
+        (unless this is called from that callback) and is never called again.
+
+        Raises :class:`strata.NotFound` for an unknown token (or one whose subscription ended).
+        """
+        with self._lock:
+            found = self._subscriptions.pop(token, None)
+        if found is None:
+            raise NotFound(f"no subscription with token {token}")
+        stream, thread = found
+        stream.close()
+        if thread is not threading.current_thread():
+            thread.join()
+
     # ---- plumbing -------------------------------------------------------------------------------
 
     @staticmethod
@@ -414,3 +550,118 @@ class Client:
             raise error_for(code, message, name)
         raise HTTP_ERROR_CLASSES.get(name, ServerError)(message, code, name)
 
+
+
+class EventStream:
+    """The events of a ``strata serve`` server, as :meth:`Client.events` opens them: an iterator of
+    :class:`strata.Event`, each with its ``seq``.
+
+    ``last_seq`` is the sequence number of the last event delivered (the ``since`` it started
+    from before the first); ``resumed`` how many times it reconnected after the server dropped
+    it for falling behind. One thread iterates; :meth:`close` may be called from any thread, and
+    wakes an iteration waiting for the next event (which then ends).
+    """
+
+    def __init__(self, client: Client, since: int) -> None:
+        self._client = client
+        self.last_seq = since
+        self.resumed = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._socket: _websocket.WebSocket | None = None
+        self._connect()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called or the server ended the stream."""
+        return self._closed
+
+    def _connect(self) -> None:
+        c = self._client
+        headers = {k: v for k, v in c._headers.items() if k == "Authorization"}
+        target = f"{c._prefix}/v1/events?since={self.last_seq}"
+        try:
+            ws = _websocket.WebSocket(c._host, c._port or (443 if c._https else 80), target, headers,
+                                      tls=c._https, timeout=c._timeout)
+        except _websocket.HandshakeRefused as refused:
+            c._answer("GET", "/v1/events", refused.status, refused.body)  # raises the error the answer holds
+            raise ServerError(f"GET {c.url}/v1/events: the server refused the WebSocket upgrade (HTTP {refused.status})",
+                              code=refused.status, status=f"HTTP_{refused.status}") from None
+        except OSError as error:
+            raise ServerUnreachable(f"cannot reach the Strata server at {c.url}: {error}") from error
+        with self._lock:
+            if self._closed:
+                ws.close()
+                return
+            self._socket = ws
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        while True:
+            ws = self._socket
+            if self._closed or ws is None:
+                raise StopIteration
+            try:
+                text = ws.receive()
+            except _websocket.Closed as closed:
+                if self._closed:
+                    raise StopIteration from None
+                if closed.code == _CLOSE_TOO_SLOW:
+                    self.resumed += 1
+                    self._connect()
+                    continue
+                self._closed = True
+                if closed.code in (1000, 1001):  # the server is stopping
+                    raise StopIteration from None
+                raise self._error(closed) from None
+            event = Event.from_json(json.loads(text))
+            if event.seq is not None:
+                self.last_seq = event.seq
+            return event
+
+    def _error(self, closed: _websocket.Closed) -> Exception:
+        url = self._client.url
+        if closed.code == _CLOSE_GONE:
+            return ServerError(f"{url}/v1/events: {closed.reason}", code=closed.code, status="GONE")
+        if 4000 <= closed.code < 5000:  # a refusal: 4000 + the HTTP status a request would get
+            status = closed.code - 4000
+            cls = {401: Unauthorized, 403: Forbidden, 422: InvalidArgument, 503: ServerUnavailable}.get(status)
+            if cls is InvalidArgument:
+                return InvalidArgument(closed.reason)
+            if cls is not None:
+                return cls(closed.reason, status, {401: "UNAUTHORIZED", 403: "FORBIDDEN", 503: "UNAVAILABLE"}[status])
+            return ServerError(f"{url}/v1/events: {closed.reason}", code=status, status=f"HTTP_{status}")
+        if closed.code == _websocket.ABNORMAL:
+            return ServerUnreachable(f"{url}/v1/events: the connection broke: {closed.reason}")
+        return ServerError(f"{url}/v1/events: closed with {closed.code}: {closed.reason}", code=closed.code,
+                           status="WEBSOCKET_CLOSED")
+
+    def close(self) -> None:
+        """Ends the stream (a close frame to the server). Calling it again does nothing."""
+        with self._lock:
+            self._closed = True
+            ws, self._socket = self._socket, None
+        if ws is not None:
+            ws.close()
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<strata.EventStream {self._client.url} after {self.last_seq}{' closed' if self._closed else ''}>"
+
+
+class _Unraisable:
+    """What ``sys.unraisablehook`` takes (the shape of ``sys.UnraisableHookArgs``)."""
+
+    def __init__(self, error: BaseException, message: str) -> None:
+        self.exc_type = type(error)
+        self.exc_value = error
+        self.exc_traceback = error.__traceback__
+        self.err_msg = message
+        self.object = None

@@ -228,7 +228,9 @@ class Event:
     rollback removed it) and ``"anomaly.detected"`` (with ``score`` in (0, 1]).
 
     ``at`` is an aware UTC datetime; ``memory`` the memory as the change left it; ``score``
-    None but for ``anomaly.detected``.
+    None but for ``anomaly.detected``. ``seq`` is the server's number for the event (from 1, in
+    the order the engine published them) when it came through :meth:`strata.Client.events` or
+    :meth:`strata.Client.subscribe`; None from :meth:`strata.Engine.subscribe`.
     """
 
     type: str
@@ -236,6 +238,7 @@ class Event:
     at: datetime
     memory: Memory | None
     score: float | None = None
+    seq: int | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Event":
@@ -247,6 +250,7 @@ class Event:
             at=parse_time(data["at"]),  # type: ignore[arg-type]
             memory=Memory.from_json(memory) if memory is not None else None,
             score=None if score is None else float(score),
+            seq=int(data["seq"]) if data.get("seq") is not None else None,
         )
 
 
