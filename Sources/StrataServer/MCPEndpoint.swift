@@ -19,16 +19,7 @@ extension MemoryService {
     func mcp(_ request: Request) async throws -> Response {
         try checkOrigin(request)
         let access = try authorize(request, .read)
-        let limit = options.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw APIError.tooLarge("the body has \(length) bytes; this server takes at most \(limit) (--max-body)")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError.tooLarge("the body is larger than \(limit) bytes (--max-body)")
-        }
+        let buffer = try await rawBody(request)
         let queue = queue
         let tools = MemoryTools(engine: engine, access: access) { body in
             do {

@@ -88,18 +88,22 @@ final class MemoryService: Sendable {
 
     // MARK: - Bodies and answers
 
-    func body(_ request: Request, what: String) async throws -> JSONValue {
+    /// The request's body, at most `--max-body` bytes (413 beyond, told by Content-Length or
+    /// found while reading).
+    func rawBody(_ request: Request) async throws -> ByteBuffer {
         let limit = options.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw APIError.tooLarge("the body has \(length) bytes; this server takes at most \(limit) (--max-body)")
         }
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            return try await request.body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError.tooLarge("the body is larger than \(limit) bytes (--max-body)")
         }
-        let bytes = Array(buffer.readableBytesView)
+    }
+
+    func body(_ request: Request, what: String) async throws -> JSONValue {
+        let bytes = Array(try await rawBody(request).readableBytesView)
         return try bytes.withUnsafeBufferPointer { (b) throws(StrataError) in try Wire.parse(bytes: b, what: what) }
     }
 

@@ -358,10 +358,17 @@ def test_a_stream_dropped_for_falling_behind_resumes_by_itself(folders, tokens):
     s = Server(folders[0], "--event-buffer", "2")
     try:
         with strata.Client(f"http://127.0.0.1:{s.port}", token=tokens["write"]) as c, c.events() as stream:
-            ids = c.store_many([f"note {i}" for i in range(50)])  # 50 events at once: past a 2-event buffer
-            got = [next(stream) for _ in range(50)]
+            # 15 MB of events while the stream reads nothing: more than the loopback socket
+            # buffers hold, so the server's writes stall and its 2-event buffer overflows however
+            # fast the machine is (small events fit in the buffers, and were dropped only on a
+            # busy machine).
+            big = "x" * 150_000
+            ids = []
+            for batch in range(20):
+                ids += c.store_many([f"note {batch} {i} {big}" for i in range(5)])
+            got = [next(stream) for _ in range(len(ids))]
             assert [e.memory_id for e in got] == [str(i) for i in ids]
-            assert [e.seq for e in got] == list(range(1, 51)) and stream.resumed >= 1
+            assert [e.seq for e in got] == list(range(1, len(ids) + 1)) and stream.resumed >= 1
     finally:
         assert s.stop()[0] == 0
 
