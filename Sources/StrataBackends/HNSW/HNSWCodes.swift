@@ -172,6 +172,19 @@ final class HNSWCodes: @unchecked Sendable {
         return prepared
     }
 
+    /// Calls `body` with a walk from `query` on these codes, the query prepared for them (its
+    /// weights, or with `bytesTimesBytes` and int8 its weights rounded to bytes).
+    func withWalk<T>(from query: UnsafePointer<Float>, rows: GraphRows, _ body: (GraphWalk) -> T) -> T {
+        let prepared = prepare(query)
+        func walk(_ weights: UnsafeRawBufferPointer) -> GraphWalk {
+            GraphWalk(rows: rows, query: weights.baseAddress!, codes: self, constant: prepared.constant, scale: prepared.scale,
+                      l2: l2 ? 1 : 0)
+        }
+        return prepared.bytes.isEmpty
+            ? prepared.weights.withUnsafeBytes { body(walk($0)) }
+            : prepared.bytes.withUnsafeBytes { body(walk($0)) }
+    }
+
     /// out[i] = the walk's distance from the prepared query to row ids[i] (smaller is closer).
     /// - Parameters:
     ///   - query: the prepared weights (floats), or with `bytesTimesBytes` and int8 the rounded

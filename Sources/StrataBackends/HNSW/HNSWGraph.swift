@@ -232,14 +232,7 @@ final class HNSWGraph: @unchecked Sendable {
             return search(GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0),
                           floatQuery: query, k: k, ef: ef, accept: accept)
         }
-        let prepared = codes.prepare(query)
-        let answer = { (weights: UnsafeRawPointer) in
-            self.search(GraphWalk(rows: rows, query: weights, codes: codes, constant: prepared.constant, scale: prepared.scale, l2: self.l2 ? 1 : 0),
-                        floatQuery: query, k: k, ef: ef, accept: accept)
-        }
-        return prepared.bytes.isEmpty
-            ? prepared.weights.withUnsafeBytes { answer($0.baseAddress!) }
-            : prepared.bytes.withUnsafeBytes { answer($0.baseAddress!) }
+        return codes.withWalk(from: query, rows: rows) { search($0, floatQuery: query, k: k, ef: ef, accept: accept) }
     }
 
     private func search(_ walk: GraphWalk, floatQuery query: UnsafePointer<Float>, k: Int, ef: Int,
@@ -487,13 +480,7 @@ final class HNSWGraph: @unchecked Sendable {
             return
         }
         if let codes {
-            let prepared = codes.prepare(query)
-            let walk = { (weights: UnsafeRawPointer) in
-                self.linkWalking(GraphWalk(rows: rows, query: weights, codes: codes, constant: prepared.constant, scale: prepared.scale,
-                                           l2: self.l2 ? 1 : 0),
-                                 node, layer: layer, top: top, start: start, rows: rows, locked: locked)
-            }
-            if prepared.bytes.isEmpty { prepared.weights.withUnsafeBytes { walk($0.baseAddress!) } } else { prepared.bytes.withUnsafeBytes { walk($0.baseAddress!) } }
+            codes.withWalk(from: query, rows: rows) { linkWalking($0, node, layer: layer, top: top, start: start, rows: rows, locked: locked) }
         } else {
             linkWalking(GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0),
                         node, layer: layer, top: top, start: start, rows: rows, locked: locked)
