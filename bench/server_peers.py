@@ -12,10 +12,11 @@ For each server, in turn (never both at once, so each has the machine):
      the store's default index, which is HNSW from 20,000 rows; recall weights on vector
      similarity alone and no access counting, so a hit's rank is its similarity's, as in Chroma;
      `--strata-store memory` for the embedded in-memory store, `--strata-index`, `--strata-ef`,
-     `--strata-candidates` to change the rest) and `chroma run --path DIR` (one collection,
+     `--strata-compression`, `--strata-candidates` to change the rest) and `chroma run --path DIR` (one collection,
      `hnsw:space` cosine, Chroma's defaults else);
   2. load the vectors through its HTTP API in batches of --batch (Strata: `POST /v1/memories`
-     `{"items": [{"id", "content": "", "vector"}], "dedupe": false}`; Chroma: `POST
+     `{"items": [{"id", "content": "", "vector"}], "dedupe": false}`, each vector base64-packed
+     float32 as strata.Client sends it, or JSON numbers with `--strata-vectors json`; Chroma: `POST
      .../collections/{id}/add` with the embeddings base64-packed, as its own Python client sends
      them); the clock runs from each request's first byte to its answer, the JSON encoding of
      the batch (done before) excluded;
@@ -264,8 +265,8 @@ class StrataServer(Server):
     name = "strata"
 
     def __init__(self, cli: str, folder: Path, backend: str, index: dict | None, candidates: int | None,
-                 lazy_open: bool = True):
-        self.cli, self.folder, self.backend = cli, folder, backend
+                 lazy_open: bool = True, vectors: str = "base64"):
+        self.cli, self.folder, self.backend, self.vectors = cli, folder, backend, vectors
         options: dict = {"metric": "cosine"}
         if index:
             options["index"] = index
@@ -300,14 +301,21 @@ class StrataServer(Server):
     def version(self) -> str:
         return call(self.port, "GET", "/v1/version")["version"]
 
+    def vector(self, row: np.ndarray):
+        """A vector as the request carries it: base64 float32 (what strata.Client sends), or JSON
+        numbers with --strata-vectors json."""
+        if self.vectors == "json":
+            return row.tolist()
+        return base64.b64encode(np.ascontiguousarray(row, dtype="<f4").tobytes()).decode("ascii")
+
     def load_batches(self, base: np.ndarray, batch: int):
         for start in range(0, len(base), batch):
             rows = base[start:start + batch]
-            items = [{"id": f"r{start + i}", "content": "", "vector": row} for i, row in enumerate(rows.tolist())]
+            items = [{"id": f"r{start + i}", "content": "", "vector": self.vector(row)} for i, row in enumerate(rows)]
             yield len(rows), "/v1/memories", json.dumps({"items": items, "dedupe": False}).encode()
 
     def query_body(self, vector: np.ndarray) -> tuple[str, bytes]:
-        return "/v1/recall", json.dumps({"vector": vector.tolist(), "k": K}).encode()
+        return "/v1/recall", json.dumps({"vector": self.vector(vector), "k": K}).encode()
 
     @staticmethod
     def rows(answer: dict) -> list[int]:
@@ -537,12 +545,14 @@ def measure(server: Server, queries: np.ndarray, truth: np.ndarray, args) -> dic
 
 def run_strata(args, base, queries, truth) -> dict:
     index = None
-    if args.strata_index or args.strata_ef:
+    if args.strata_index or args.strata_ef or args.strata_compression:
         index = {"type": args.strata_index or "auto"}
         if args.strata_ef:
             index["ef_search"] = args.strata_ef
+        if args.strata_compression:
+            index["compression"] = args.strata_compression
     server = StrataServer(args.strata, Path(args.work) / "strata", args.strata_store, index, args.strata_candidates,
-                          lazy_open=not args.strata_no_lazy_open)
+                          lazy_open=not args.strata_no_lazy_open, vectors=args.strata_vectors)
     server.create(base.shape[1])
     server.start()
     try:
@@ -580,6 +590,9 @@ def run_strata(args, base, queries, truth) -> dict:
     label = f"{store['backend']}, index {store['options'].get('index', {}).get('type', 'auto')}"
     if args.strata_ef:
         label += f" ef {args.strata_ef}"
+    if args.strata_compression:
+        label += f", {args.strata_compression} walk"
+    label += f", vectors as {args.strata_vectors}"
     label += f", candidates {server.config['recall'].get('candidates', 50)}"
     if args.strata_no_lazy_open:
         label += ", lazy_open false"
@@ -667,6 +680,11 @@ def main() -> None:
                         help='the SQLite store\'s "lazy_open": false (rows loaded at open, not answered from the mapped image)')
     parser.add_argument("--strata-index", choices=["auto", "exact", "hnsw"], help="the store's index (default: the store's own)")
     parser.add_argument("--strata-ef", type=int, help="ef_search of Strata's HNSW index (default: the store's own)")
+    parser.add_argument("--strata-compression", choices=["none", "int8", "fp16"],
+                        help="the compressed copies Strata's HNSW walks (default: the store's own, none)")
+    parser.add_argument("--strata-vectors", choices=["base64", "json"], default="base64",
+                        help="how Strata's requests carry vectors: base64 float32 as strata.Client sends them "
+                             "(default), or JSON numbers")
     parser.add_argument("--chroma", default=str(Path(sys.executable).parent / "chroma"))
     parser.add_argument("--only", choices=["strata", "chroma"])
     parser.add_argument("--generator-cpu", type=int, help="pin this process (the load generator) to that core")

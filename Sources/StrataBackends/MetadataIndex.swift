@@ -148,6 +148,8 @@ struct RowBitmap {
 
     mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
 
+    func contains(_ row: Int) -> Bool { row >> 6 < words.count && words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+
     /// Room for `rows` rows; new rows are clear.
     mutating func resize(rows: Int) {
         let needed = (rows + 63) / 64

@@ -280,16 +280,14 @@ public final class MappedVectorIndex: @unchecked Sendable {
             // The plan as the loaded store would choose it, with the filter's selectivity taken
             // from a sample (the store's metadata index is not loaded): a fraction small enough
             // for the exact plan there is answered by the loaded store here too.
-            let step = max(1, slots / 256)
-            var seen = 0, matched = 0
-            for s in stride(from: 0, to: slots, by: step) where offsets[s] != offsets[s + 1] {
-                seen += 1
-                if matches(filter, id(s)) { matched += 1 }
-            }
+            let fraction = SearchPlan.sampleSelectivity(
+                // choose() below scans the sampled share of rows, not all of them, so the walk wins
+                // above the square root of the loaded store's threshold.
+                slots: slots, enough: SearchPlan.graphAbove(rows: count, k: k, ef: ef, m: settings.m).squareRoot()
+            ) { s in offsets[s] == offsets[s + 1] ? nil : matches(filter, id(s)) }
             if let failure { throw failure }
-            let fraction = Double(max(matched, 1)) / Double(max(seen, 1))
             let plan = SearchPlan.choose(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
-                                         candidates: Int((fraction * Double(count)).rounded(.up)), sample: { _ in fraction })
+                                         candidates: Int((fraction * Double(count)).rounded(.up)), sample: { _, _ in fraction })
             guard plan == .graph else { return nil }
         }
         let q = metric == .cosine ? Vectors.normalized(query) : query

@@ -191,10 +191,16 @@ extension Memory: FilterSubject {
     /// The hot path of filtered search: reads only the field the path names, through a pointer,
     /// so evaluating a filter on a stored row never copies the whole memory.
     public static func filterValue(of m: UnsafePointer<Memory>, at path: [String]) -> JSONValue? {
-        guard let head = path.first else { return nil }
+        guard let head = path.first, let field = FilterField(head) else { return nil }
+        return filterValue(of: m, field: field, path: path)
+    }
+
+    /// `filterValue(of:at:)` with the path's first component already resolved to `field`
+    /// (CompiledFilter resolves it once per filter instead of once per row).
+    static func filterValue(of m: UnsafePointer<Memory>, field: FilterField, path: [String]) -> JSONValue? {
         let top: JSONValue?
-        switch head {
-        case "metadata":
+        switch field {
+        case .metadata:
             guard path.count > 1 else { return .object(m.pointee.metadata) }
             guard var current = m.pointee.metadata[path[1]] else { return nil }
             var i = 2
@@ -204,25 +210,51 @@ extension Memory: FilterSubject {
                 i += 1
             }
             return current
-        // The fields every engine filter names come first: a string switch compares in order.
-        case "expires_at": top = m.pointee.expiresAt.map { .string($0.iso8601) }
-        case "scope": top = .string(m.pointee.scope.description)
-        case "visibility": top = .string(m.pointee.visibility.rawValue)
-        case "parent_scope": top = m.pointee.scope.parent.map { .string($0.description) }
-        case "model": top = .string(m.pointee.model)
-        case "tier": top = .string(m.pointee.tier)
-        case "category": top = .string(m.pointee.category)
-        case "id": top = .string(m.pointee.id)
-        case "content": top = .string(m.pointee.content)
-        case "importance": top = .number(m.pointee.importance)
-        case "pinned": top = .bool(m.pointee.pinned)
-        case "created_at": top = .string(m.pointee.createdAt.iso8601)
-        case "updated_at": top = .string(m.pointee.updatedAt.iso8601)
-        case "accessed_at": top = .string(m.pointee.accessedAt.iso8601)
-        case "access_count": top = .number(Double(m.pointee.accessCount))
-        default: return nil
+        case .expiresAt: top = m.pointee.expiresAt.map { .string($0.iso8601) }
+        case .scope: top = .string(m.pointee.scope.description)
+        case .visibility: top = .string(m.pointee.visibility.rawValue)
+        case .parentScope: top = m.pointee.scope.parent.map { .string($0.description) }
+        case .model: top = .string(m.pointee.model)
+        case .tier: top = .string(m.pointee.tier)
+        case .category: top = .string(m.pointee.category)
+        case .id: top = .string(m.pointee.id)
+        case .content: top = .string(m.pointee.content)
+        case .importance: top = .number(m.pointee.importance)
+        case .pinned: top = .bool(m.pointee.pinned)
+        case .createdAt: top = .string(m.pointee.createdAt.iso8601)
+        case .updatedAt: top = .string(m.pointee.updatedAt.iso8601)
+        case .accessedAt: top = .string(m.pointee.accessedAt.iso8601)
+        case .accessCount: top = .number(Double(m.pointee.accessCount))
         }
         return path.count == 1 ? top : nil
+    }
+}
+
+/// A top-level field of the record JSON that a filter path can start with.
+enum FilterField {
+    case metadata, expiresAt, scope, visibility, parentScope, model, tier, category, id, content
+    case importance, pinned, createdAt, updatedAt, accessedAt, accessCount
+
+    init?(_ name: String) {
+        switch name {
+        case "metadata": self = .metadata
+        case "expires_at": self = .expiresAt
+        case "scope": self = .scope
+        case "visibility": self = .visibility
+        case "parent_scope": self = .parentScope
+        case "model": self = .model
+        case "tier": self = .tier
+        case "category": self = .category
+        case "id": self = .id
+        case "content": self = .content
+        case "importance": self = .importance
+        case "pinned": self = .pinned
+        case "created_at": self = .createdAt
+        case "updated_at": self = .updatedAt
+        case "accessed_at": self = .accessedAt
+        case "access_count": self = .accessCount
+        default: return nil
+        }
     }
 }
 
@@ -258,7 +290,7 @@ extension Filter {
         }
     }
 
-    private static func test(_ condition: Condition, _ value: JSONValue?) -> Bool {
+    static func test(_ condition: Condition, _ value: JSONValue?) -> Bool {
         switch condition {
         case .exists(let wanted): return (value != nil && value != .null) == wanted
         case .eq(let v): return value.map { same($0, v) } ?? false

@@ -31,11 +31,11 @@ public struct JSONParser {
         return value
     }
 
-    private let bytes: UnsafeBufferPointer<UInt8>
+    let bytes: UnsafeBufferPointer<UInt8>
     private let what: String
-    private var index = 0
+    var index = 0
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, what: String) {
+    init(bytes: UnsafeBufferPointer<UInt8>, what: String) {
         self.bytes = bytes
         self.what = what
     }
@@ -44,7 +44,7 @@ public struct JSONParser {
         StrataError(code, "\(what): \(message) at byte \(index)")
     }
 
-    private mutating func skipSpace() {
+    mutating func skipSpace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -53,7 +53,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseValue(depth: Int) throws(StrataError) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(StrataError) -> JSONValue {
         guard depth < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth)") }
         guard index < bytes.count else { throw failure("unexpected end, expected a value") }
         switch bytes[index] {
@@ -72,7 +72,7 @@ public struct JSONParser {
         byte >= 0x20 && byte < 0x7F ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
     }
 
-    private mutating func expectWord(_ word: StaticString) throws(StrataError) {
+    mutating func expectWord(_ word: StaticString) throws(StrataError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count,
             memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0
@@ -128,7 +128,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseNumber() throws(StrataError) -> Double {
+    mutating func parseNumber() throws(StrataError) -> Double {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ p: inout JSONParser) -> Int {
@@ -158,7 +158,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseString() throws(StrataError) -> String {
+    mutating func parseString() throws(StrataError) -> String {
         index += 1  // opening quote
         var out: [UInt8] = []
         var runStart = index

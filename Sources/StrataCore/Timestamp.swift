@@ -36,6 +36,29 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(f, 3))Z"
     }
 
+    /// Appends `iso8601`'s UTF-8 to `out` without building the String (years 0 to 9999; others
+    /// take `iso8601` itself, so the bytes are the same for every time).
+    public func writeISO8601(into out: inout [UInt8]) {
+        let ms = milliseconds
+        var days = ms / 86_400_000
+        var rem = ms % 86_400_000
+        if rem < 0 { rem += 86_400_000; days -= 1 }
+        let (y, m, d) = Self.civil(fromDays: days)
+        guard (0...9999).contains(y) else { out.append(contentsOf: iso8601.utf8); return }
+        func digits(_ v: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8((v / divisor) % 10))
+                divisor /= 10
+            }
+        }
+        digits(y, 4); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        out.append(UInt8(ascii: "T")); digits(rem / 3_600_000, 2); out.append(UInt8(ascii: ":"))
+        digits((rem / 60_000) % 60, 2); out.append(UInt8(ascii: ":")); digits((rem / 1000) % 60, 2)
+        out.append(UInt8(ascii: ".")); digits(rem % 1000, 3); out.append(UInt8(ascii: "Z"))
+    }
+
     /// Parses ISO-8601 date-times; nil if `text` is not one.
     public init?(iso8601 text: String) {
         let b = Array(text.utf8)

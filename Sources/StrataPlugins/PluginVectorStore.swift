@@ -30,11 +30,11 @@ final class RecordCollector {
                 throw StrataError(.backend, "plugin \(plugin) returned a vector of dimension \(r.pointee.dimension), expected \(dimension)")
             }
             let length = strlen(json)
-            let value = try json.withMemoryRebound(to: UInt8.self, capacity: length) { (b) throws(StrataError) -> JSONValue in
-                try JSONParser.parse(bytes: UnsafeBufferPointer(start: b, count: length), what: "record from plugin \(plugin)")
+            let memory = try json.withMemoryRebound(to: UInt8.self, capacity: length) { (b) throws(StrataError) -> Memory in
+                try Memory.decodeRecord(UnsafeBufferPointer(start: b, count: length), what: "record from plugin \(plugin)")
             }
             let record = StoredRecord(
-                memory: try Memory(json: value, what: "record from plugin \(plugin)"),
+                memory: memory,
                 vector: Array(UnsafeBufferPointer(start: vector, count: dimension)))
             if let visitor {
                 return try visitor(record) ? 0 : 1
@@ -174,7 +174,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
         }
         let ids = records.map { strdup($0.memory.id)! }
-        let jsons = records.map { strdup(JSONWriter.string($0.memory.json))! }
+        let jsons = records.map { strdup($0.memory.jsonText)! }
         defer { ids.forEach { free($0) }; jsons.forEach { free($0) } }
         let flat = records.flatMap(\.vector)
         let status = flat.withUnsafeBufferPointer { vp in
@@ -199,7 +199,7 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         }
         let strings = CStrings()
         let ids = change.upserts.map { strings.add($0.memory.id) }
-        let jsons = change.upserts.map { strings.add(JSONWriter.string($0.memory.json)) }
+        let jsons = change.upserts.map { strings.add($0.memory.jsonText) }
         let removals: [UnsafePointer<CChar>?] = change.removals.map { strings.add($0) }
         let history: [UnsafePointer<CChar>?] = keepsHistory ? change.history.map { strings.add(JSONWriter.string($0.json)) } : []
         let historyIDs: [UnsafePointer<CChar>?] = keepsHistory ? change.history.map { strings.add($0.memoryID) } : []

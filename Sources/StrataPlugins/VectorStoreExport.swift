@@ -62,12 +62,20 @@ enum VectorStoreExport {
 
     /// Calls `fn` with a record, keeping its C strings alive for the call.
     private static func emit(_ r: StoredRecord, score: Float, _ body: (UnsafePointer<strata_record>, Float) -> Int32) -> Int32 {
-        r.memory.id.withCString { id in
-            JSONWriter.string(r.memory.json).withCString { json in
-                r.vector.withUnsafeBufferPointer { v in
-                    var c = strata_record(struct_size: UInt32(MemoryLayout<strata_record>.size), id: id, json: json,
-                                          vector: v.baseAddress, dimension: v.count)
-                    return body(&c, score)
+        // The record JSON written straight into NUL-terminated bytes (Memory.writeJSON): no
+        // dictionary, no String, no second copy for withCString.
+        var json: [UInt8] = []
+        json.reserveCapacity(320 + r.memory.content.utf8.count + r.memory.id.utf8.count)
+        r.memory.writeJSON(into: &json)
+        json.append(0)
+        return r.memory.id.withCString { id in
+            json.withUnsafeBufferPointer { text in
+                text.withMemoryRebound(to: CChar.self) { text in
+                    r.vector.withUnsafeBufferPointer { v in
+                        var c = strata_record(struct_size: UInt32(MemoryLayout<strata_record>.size), id: id, json: text.baseAddress,
+                                              vector: v.baseAddress, dimension: v.count)
+                        return body(&c, score)
+                    }
                 }
             }
         }
@@ -90,7 +98,9 @@ enum VectorStoreExport {
             guard r.dimension == dimension else {
                 throw StrataError(.dimension, "record \(i) has dimension \(r.dimension), the store's dimension is \(dimension)")
             }
-            let memory = try Memory(json: try JSONParser.parse(String(cString: json), what: "record \(i)"), what: "record \(i)")
+            let memory = try json.withMemoryRebound(to: UInt8.self, capacity: 1) { (text) throws(StrataError) -> Memory in
+                try Memory.decodeRecord(UnsafeBufferPointer(start: text, count: strlen(json)), what: "record \(i)")
+            }
             out.append(StoredRecord(memory: memory, vector: Array(UnsafeBufferPointer(start: vector, count: r.dimension))))
         }
         return out

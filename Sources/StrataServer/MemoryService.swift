@@ -113,16 +113,11 @@ final class MemoryService: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Wire.text(value))))
     }
 
-    /// Floats of a JSON array (`"vector"` in a request).
-    static func floats(_ value: JSONValue, _ what: String) throws(StrataError) -> [Float] {
-        guard case .array(let items) = value else { throw StrataError(.invalidVector, "\(what) must be an array of numbers") }
-        var out: [Float] = []
-        out.reserveCapacity(items.count)
-        for (i, item) in items.enumerated() {
-            guard case .number(let x) = item else { throw StrataError(.invalidVector, "\(what)[\(i)] is not a number") }
-            out.append(Float(x))
-        }
-        return out
+    /// An answer already written as wire JSON (`Wire.recallAnswer`).
+    static func answer(bytes: [UInt8], _ status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     // MARK: - Verbs
@@ -137,7 +132,7 @@ final class MemoryService: Sendable {
                 var found: [[Float]] = []
                 for i in items.indices {
                     guard case .object(var item) = items[i] else { continue }
-                    if let v = item.removeValue(forKey: "vector") { found.append(try Self.floats(v, "store request.items[\(i)].vector")) }
+                    if let v = item.removeValue(forKey: "vector") { found.append(try VectorField.floats(v, "store request.items[\(i)].vector")) }
                     try Self.scopeItem(&item, access)
                     items[i] = .object(item)
                 }
@@ -147,7 +142,7 @@ final class MemoryService: Sendable {
                 if !found.isEmpty { vectors = found }
                 o["items"] = .array(items)
             } else {
-                if let v = o.removeValue(forKey: "vector") { vectors = [try Self.floats(v, "store request.vector")] }
+                if let v = o.removeValue(forKey: "vector") { vectors = [try VectorField.floats(v, "store request.vector")] }
                 try Self.scopeItem(&o, access)
             }
             json = .object(o)
@@ -205,7 +200,7 @@ final class MemoryService: Sendable {
         var json = fromQuery ? try Self.recallRequest(request.uri.queryParameters) : try await body(request, what: "recall request")
         var vector: [Float]?
         if case .object(var o) = json, let v = o.removeValue(forKey: "vector") {
-            vector = try Self.floats(v, "recall request.vector")
+            vector = try VectorField.floats(v, "recall request.vector")
             json = .object(o)
         }
         // No query text and no vector: what the token sees, by recency and importance, as
@@ -215,9 +210,10 @@ final class MemoryService: Sendable {
         q.scope = try Self.scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
         let query = q, engine = engine, metrics = metrics
-        return Self.answer(Answer.recall(try await queue.run { () throws(StrataError) in
+        let hits = try await queue.run { () throws(StrataError) in
             try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
-        }))
+        }
+        return Self.answer(bytes: Wire.recallAnswer(hits))
     }
 
     /// `GET /memory/recall?query=...&k=...&scope=...&category=...&tiers=a,b&filter={json}`.

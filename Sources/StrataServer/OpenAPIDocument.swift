@@ -1380,12 +1380,21 @@ enum OpenAPIDocument {
             "maximum": 1000000000000.0
           },
           "vector": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-              "type": "number"
-            },
-            "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called."
+            "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called. Either an array of numbers or a base64 string of little-endian float32s (4 bytes each, as OpenAI's `encoding_format: base64`): the same floats, exact, a quarter of the text to parse.",
+            "oneOf": [
+              {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                  "type": "number"
+                }
+              },
+              {
+                "type": "string",
+                "minLength": 1,
+                "contentEncoding": "base64"
+              }
+            ]
           }
         },
         "anyOf": [
@@ -1451,12 +1460,21 @@ enum OpenAPIDocument {
                 "maximum": 1000000000000.0
               },
               "vector": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                  "type": "number"
-                },
-                "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called."
+                "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called. Either an array of numbers or a base64 string of little-endian float32s (4 bytes each, as OpenAI's `encoding_format: base64`): the same floats, exact, a quarter of the text to parse.",
+                "oneOf": [
+                  {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                      "type": "number"
+                    }
+                  },
+                  {
+                    "type": "string",
+                    "minLength": 1,
+                    "contentEncoding": "base64"
+                  }
+                ]
               }
             },
             "anyOf": [
@@ -1549,12 +1567,21 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "vector": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-              "type": "number"
-            },
-            "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called."
+            "description": "The memory's vector, of the store's dimension (GET /v1/stats: `dimension`); the embedder is then not called. Either an array of numbers or a base64 string of little-endian float32s (4 bytes each, as OpenAI's `encoding_format: base64`): the same floats, exact, a quarter of the text to parse.",
+            "oneOf": [
+              {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                  "type": "number"
+                }
+              },
+              {
+                "type": "string",
+                "minLength": 1,
+                "contentEncoding": "base64"
+              }
+            ]
           },
           "k": {
             "type": "integer",

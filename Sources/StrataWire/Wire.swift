@@ -1,4 +1,5 @@
 import StrataCore
+import StrataEngine
 
 /// The JSON text every face sends and receives: compact, keys sorted, numbers as `JSONWriter`
 /// writes them. The C ABI answers with these bytes, the CLI's `--json` prints them (plus a
@@ -14,4 +15,8 @@ public enum Wire {
     public static func parse(bytes: UnsafeBufferPointer<UInt8>, what: String) throws(StrataError) -> JSONValue {
         bytes.isEmpty ? .object([:]) : try JSONParser.parse(bytes: bytes, what: what)
     }
+
+    /// A recall answer, `{"hits": [...]}`: the bytes of `text(Answer.recall(hits))`, written
+    /// without the value tree (RecallAnswerWriter).
+    public static func recallAnswer(_ hits: [Hit]) -> [UInt8] { RecallAnswerWriter.write(hits) }
 }

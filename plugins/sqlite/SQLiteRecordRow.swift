@@ -80,7 +80,7 @@ enum SQLiteRecordRow {
         do {
             memory = try s.withBytes(first + 3) { (bytes) throws(StrataError) -> Memory in
                 let what = "its record JSON"
-                return try Memory(json: try JSONParser.parse(bytes: bytes, what: what), what: what)
+                return try Memory.decodeRecord(bytes, what: what)
             }
         } catch {
             throw damage(error.message)

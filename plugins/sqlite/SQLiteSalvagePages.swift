@@ -117,7 +117,7 @@ extension SQLiteSalvageRun {
             do {
                 memory = try row.record.withUnsafeBufferPointer { (b) throws(StrataError) -> Memory in
                     let what = "its record JSON"
-                    return try Memory(json: try JSONParser.parse(bytes: b, what: what), what: what)
+                    return try Memory.decodeRecord(b, what: what)
                 }
             } catch {
                 report("record \(row.id) (rowid \(row.rowid), page \(row.page))", "found by the page scan, but \(error.message)", lost: "this record")

@@ -300,7 +300,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
         init(_ change: StoreChange) {
             self.change = change
-            records = change.upserts.map { JSONWriter.string($0.memory.json) }
+            records = change.upserts.map { $0.memory.jsonText }
             recordChecksums = zip(change.upserts, records).map { r, json in
                 SQLiteRecordRow.checksum(id: r.memory.id, record: json, vector: r.vector)
             }

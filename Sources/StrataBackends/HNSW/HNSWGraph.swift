@@ -223,20 +223,26 @@ final class HNSWGraph: @unchecked Sendable {
     /// - Parameters:
     ///   - ef: candidates kept on layer 0 (at least k is used).
     ///   - accept: nil accepts every live node; called once per node that would enter the results.
+    ///   - rescored: on a walk of compressed copies, how many of the nearest are scored again on
+    ///     their float rows (default max(3k, 16)); the rest keep their approximate order and
+    ///     distances. A caller that asks for more than it will return passes its own k's count.
     func search(_ query: UnsafePointer<Float>, rows: GraphRows, k: Int, ef: Int,
-                accept: ((UInt32) -> Bool)? = nil) -> [(node: UInt32, distance: Float)] {
+                accept: ((UInt32) -> Bool)? = nil, rescored: Int? = nil) -> [(node: UInt32, distance: Float)] {
         guard entry >= 0, k > 0 else { return [] }
         // The mapped store reads its float rows in as a walk needs them and keeps no codes.
         let codes = rows.ensure == nil ? self.codes : nil
         guard let codes else {
             return search(GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0),
-                          floatQuery: query, k: k, ef: ef, accept: accept)
+                          floatQuery: query, k: k, ef: ef, accept: accept, rescored: 0)
         }
-        return codes.withWalk(from: query, rows: rows) { search($0, floatQuery: query, k: k, ef: ef, accept: accept) }
+        let rescored = rescored ?? max(3 * k, 16)
+        return codes.withWalk(from: query, rows: rows) {
+            search($0, floatQuery: query, k: k, ef: ef, accept: accept, rescored: rescored)
+        }
     }
 
     private func search(_ walk: GraphWalk, floatQuery query: UnsafePointer<Float>, k: Int, ef: Int,
-                        accept: ((UInt32) -> Bool)?) -> [(node: UInt32, distance: Float)] {
+                        accept: ((UInt32) -> Bool)?, rescored: Int) -> [(node: UInt32, distance: Float)] {
         scratch.withScratch(nodes: capacity) { s in
             var current = UInt32(entry)
             var currentDistance: Float = 0
@@ -253,19 +259,32 @@ final class HNSWGraph: @unchecked Sendable {
                 // from memory. Measured at 100k x 384 (int8, k 10, ef 48): re-ranking all 48 kept
                 // recall@10 0.9657 at 14,374 QPS per CPU second, the nearest 30 0.9654 at 15,958,
                 // the nearest 20 0.9570.
-                while s.results.count > max(3 * k, 16) { s.results.pop() }
+                // A caller asking for more than it re-scores (k > rescored) gets the rest after
+                // them, in the walk's order, farthest popped first.
+                var tail: [UInt64] = []
+                while s.results.count > max(rescored, k) { s.results.pop() }
+                while s.results.count > rescored { tail.append(s.results.pop()) }
                 rerank(query, rows: walk.rows, results: &s.results)
+                while s.results.count > k - tail.count { s.results.pop() }
+                return Self.nearestFirst(&s.results, then: tail.reversed())
             }
             while s.results.count > k { s.results.pop() }
-            var out = [(node: UInt32, distance: Float)](repeating: (0, 0), count: s.results.count)
-            var i = s.results.count - 1
-            while !s.results.isEmpty {
-                let key = s.results.pop()
-                out[i] = (NodeKey.node(key), NodeKey.distance(key))
-                i -= 1
-            }
-            return out
+            return Self.nearestFirst(&s.results, then: [UInt64]().reversed())
         }
+    }
+
+    /// Empties `results` into (node, distance) pairs, nearest first, followed by `tail`.
+    private static func nearestFirst(_ results: inout KeyHeap, then tail: ReversedCollection<[UInt64]>) -> [(node: UInt32, distance: Float)] {
+        let head = results.count
+        var out = [(node: UInt32, distance: Float)](repeating: (0, 0), count: head + tail.count)
+        var i = head - 1
+        while !results.isEmpty {
+            let key = results.pop()
+            out[i] = (NodeKey.node(key), NodeKey.distance(key))
+            i -= 1
+        }
+        for (j, key) in tail.enumerated() { out[head + j] = (NodeKey.node(key), NodeKey.distance(key)) }
+        return out
     }
 
     /// Scores the nodes a walk on the codes kept by their float rows, so the hits come in the

@@ -14,6 +14,7 @@ bytes the C ABI returns). Only the transport differs: the standard library's
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
@@ -23,6 +24,8 @@ import threading
 import urllib.parse
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from . import _websocket
 
@@ -61,6 +64,12 @@ _CLOSE_GONE = 4010
 # request the Engine method builds and sends it to the route that runs the same engine verb.
 _recall_request = Engine._recall_request
 _mem0 = Engine._mem0
+
+
+def _vector_text(row: np.ndarray) -> str:
+    """A vector in the server's base64 form: little-endian float32s, exact, a quarter of the JSON
+    text the numbers would be (docs/openapi.json, ``vector``)."""
+    return base64.b64encode(np.ascontiguousarray(row, dtype="<f4").tobytes()).decode("ascii")
 
 
 class Client:
@@ -200,9 +209,9 @@ class Client:
         return _stored_ids(answer["ids"], answer.get("deduplicated", []))
 
     def store_vectors(self, vectors: Any, items: Sequence[Mapping[str, Any] | str] | None = None) -> list[str]:
-        """:meth:`strata.Engine.store_vectors`: each item is sent with its ``"vector"`` (float32 values, exact in JSON)."""
+        """:meth:`strata.Engine.store_vectors`: each item is sent with its ``"vector"`` as base64 float32 (exact)."""
         arr, count, _ = _as_rows(vectors)
-        rows = arr.reshape(count, -1).tolist()
+        rows = [_vector_text(row) for row in arr.reshape(count, -1)]
         given = [_memory_item(i) for i in items] if items is not None else [{"content": ""} for _ in range(count)]
         if len(given) != count:
             raise InvalidArgument(f"store request has {len(given)} items but count is {count}")
@@ -253,8 +262,7 @@ class Client:
         request = _recall_request(query, k, filter, scope, tiers, category)
         if track_access is not None:
             request["track_access"] = track_access
-        # float32 -> Python float is exact, and json writes a float so it reads back the same.
-        request["vector"] = arr.tolist()
+        request["vector"] = _vector_text(arr)
         answer = self._request("POST", "/v1/recall", request)
         return [Hit.from_json(h) for h in answer["hits"]]
 

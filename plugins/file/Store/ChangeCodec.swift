@@ -17,7 +17,7 @@ enum ChangeCodec {
         w.u64(sequence)
         w.u32(UInt32(change.upserts.count))
         for r in change.upserts {
-            w.string(JSONWriter.string(r.memory.json))
+            w.string(r.memory.jsonText)
             w.floats(r.vector)
         }
         w.u32(UInt32(change.removals.count))
@@ -39,8 +39,7 @@ enum ChangeCodec {
             let upserts = Int(try r.u32())
             change.upserts.reserveCapacity(min(upserts, r.remaining / (4 + 4 * dimension)))
             for _ in 0..<upserts {
-                let json = try JSONParser.parse(bytes: try r.lengthPrefixed().assumingMemoryBound(to: UInt8.self), what: "record")
-                let memory = try Memory(json: json, what: "record")
+                let memory = try Memory.decodeRecord(try r.lengthPrefixed().assumingMemoryBound(to: UInt8.self), what: "record")
                 change.upserts.append(StoredRecord(memory: memory, vector: try r.floats(dimension)))
             }
             for _ in 0..<Int(try r.u32()) {
