@@ -250,7 +250,7 @@ final class MemoryService: Sendable {
     /// A listing as a token sees it, as `recall` narrows a query: the named scope must lie in the
     /// token's subtree (the token's own scope when none is named), and the subtree's filter is
     /// joined to the request's, so GLOBAL or SHARED memories of other scopes stay out.
-    private static func narrow(_ q: inout MemoryListQuery, _ access: Access) throws {
+    static func narrow(_ q: inout MemoryListQuery, _ access: Access) throws {
         q.scope = try scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
     }

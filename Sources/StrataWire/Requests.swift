@@ -82,6 +82,7 @@ extension MemoryListQuery {
 /// (`Engine.embed`), at most `maxTexts` of them, since the whole batch is one embedder call that
 /// holds the embedder and its answer grows with every text.
 public struct EmbedRequest: Sendable {
+    /// The texts, in the order their rows are answered; `""` is a text.
     public var texts: [String]
 
     /// - Throws: `.invalidJSON` for a body that is not `{"texts": [strings]}` (the bad part
