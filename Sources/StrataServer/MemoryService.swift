@@ -11,8 +11,8 @@ import StrataWire
 ///
 /// A token sees its scope subtree only: requests naming another scope are refused (403);
 /// memories outside it are answered as absent (404, with the message an unknown id gets), and
-/// recall, anomalies and events never return them. Stats, metrics, lifecycle cycles, snapshots
-/// and rollback span every scope, so they need a token of the root scope.
+/// recall, list, count, anomalies and events never return them. Stats, metrics, lifecycle
+/// cycles, snapshots and rollback span every scope, so they need a token of the root scope.
 final class MemoryService: Sendable {
     let engine: Engine
     let options: ServerOptions
@@ -214,6 +214,49 @@ final class MemoryService: Sendable {
             try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
         }
         return Self.answer(bytes: Wire.recallAnswer(hits))
+    }
+
+    /// `{"filter"?, "scope"?, "tiers"?, "category"?, "ids"?, "limit"?, "offset"?}` ->
+    /// `{"memories", "total"}`: a page of what the token sees, oldest first (`Engine.list`, the
+    /// request and answer of the C ABI's `strata_engine_list`). At most `maxListPage` memories a
+    /// page, the default when no `limit` is named; `total` counts every match.
+    func list(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .read)
+        var q = try MemoryListQuery(json: try await body(request, what: "list request"), path: "list request")
+        let page = options.maxListPage
+        if let limit = q.limit, limit > page {
+            throw StrataError(.invalidArgument, "list request.limit must be at most \(page) on this server, got \(limit): read more with offset")
+        }
+        q.limit = q.limit ?? page
+        try Self.narrow(&q, access)
+        let query = q, engine = engine
+        return Self.answer(Answer.list(try await queue.run { () throws(StrataError) in try engine.list(query) }))
+    }
+
+    /// `{"filter"?, "scope"?, "tiers"?, "category"?}` -> `{"total"}`: how many memories a
+    /// list request with the same selection finds, within the token's scope.
+    func count(_ request: Request) async throws -> Response {
+        let access = try authorize(request, .read)
+        var q = try MemoryListQuery(countJSON: try await body(request, what: "count request"), path: "count request")
+        try Self.narrow(&q, access)
+        let query = q, engine = engine
+        return Self.answer(Answer.count(try await queue.run { () throws(StrataError) in try engine.list(query) }.total))
+    }
+
+    /// A listing as a token sees it, as `recall` narrows a query: the named scope must lie in the
+    /// token's subtree (the token's own scope when none is named), and the subtree's filter is
+    /// joined to the request's, so GLOBAL or SHARED memories of other scopes stay out.
+    static func narrow(_ q: inout MemoryListQuery, _ access: Access) throws {
+        q.scope = try scope(q.scope, access)
+        if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
+    }
+
+    /// `{"texts": [...]}` -> `{"vectors", "dimension", "model"}` (`Engine.embed`; at most
+    /// `maxEmbedTexts` texts). Reads no memory, so any token that may read may embed, whatever its scope.
+    func embed(_ request: Request) async throws -> Response {
+        _ = try authorize(request, .read)
+        let json = try await body(request, what: "embed request"), engine = engine, most = options.maxEmbedTexts
+        return Self.answer(try await queue.run { () throws(StrataError) in try engine.embedJSON(json, maxTexts: most) })
     }
 
     /// `GET /memory/recall?query=...&k=...&scope=...&category=...&tiers=a,b&filter={json}`.

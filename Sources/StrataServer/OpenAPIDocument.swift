@@ -552,6 +552,195 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/v1/list": {
+      "post": {
+        "operationId": "list",
+        "summary": "A page of the memories in view, oldest first",
+        "description": "Nothing is counted as an access. Only what the token's scope sees.",
+        "tags": [
+          "memories"
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ListRequest"
+              }
+            }
+          },
+          "description": "An empty body is `{}`."
+        },
+        "responses": {
+          "200": {
+            "description": "The page and the total.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ListAnswer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "413": {
+            "$ref": "#/components/responses/E413"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          },
+          "500": {
+            "$ref": "#/components/responses/E500"
+          },
+          "503": {
+            "$ref": "#/components/responses/E503"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/v1/count": {
+      "post": {
+        "operationId": "count",
+        "summary": "How many memories a list request with the same selection answers",
+        "description": "Only what the token's scope sees.",
+        "tags": [
+          "memories"
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/CountRequest"
+              }
+            }
+          },
+          "description": "An empty body is `{}`."
+        },
+        "responses": {
+          "200": {
+            "description": "The count.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CountAnswer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "413": {
+            "$ref": "#/components/responses/E413"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          },
+          "500": {
+            "$ref": "#/components/responses/E500"
+          },
+          "503": {
+            "$ref": "#/components/responses/E503"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/v1/embed": {
+      "post": {
+        "operationId": "embed",
+        "summary": "Embed texts with the store's embedder; nothing is stored",
+        "description": "As a store embeds content and a recall its query: the rows can be stored (`vector` of POST /v1/memories) or recalled with (`vector` of POST /v1/recall). Any role; reads no memory.",
+        "tags": [
+          "memories"
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/EmbedRequest"
+              }
+            }
+          },
+          "description": "An empty body is `{}`."
+        },
+        "responses": {
+          "200": {
+            "description": "One vector per text, in order.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/EmbedAnswer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "413": {
+            "$ref": "#/components/responses/E413"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          },
+          "500": {
+            "$ref": "#/components/responses/E500"
+          },
+          "503": {
+            "$ref": "#/components/responses/E503"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/v1/forget": {
       "post": {
         "operationId": "forgetWhere",
@@ -1703,6 +1892,153 @@ enum OpenAPIDocument {
             "items": {
               "$ref": "#/components/schemas/Hit"
             }
+          }
+        }
+      },
+      "ListRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Which memories (what a recall with the same filter, scope, tiers and category could find, within the token's scope) and which page of them. The request of the C ABI's `strata_engine_list`.",
+        "properties": {
+          "filter": {
+            "$ref": "#/components/schemas/Filter"
+          },
+          "scope": {
+            "type": "string",
+            "description": "List as this node of the agent tree sees; default: the token's scope (every memory without tokens). Must be inside the token's."
+          },
+          "tiers": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "category": {
+            "type": "string"
+          },
+          "ids": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Only these memories; ids that are not there (or not in the token's scope) are left out."
+          },
+          "limit": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "At most this many memories (0: only the total). Default and most: 10000 a page; page on with `offset`."
+          },
+          "offset": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 2147483647,
+            "description": "Memories to skip before the first one answered."
+          }
+        }
+      },
+      "ListAnswer": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "memories",
+          "total"
+        ],
+        "properties": {
+          "memories": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Memory"
+            },
+            "description": "Oldest first (creation time, then id)."
+          },
+          "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Every memory that matches, whatever limit and offset."
+          }
+        }
+      },
+      "CountRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "The selection of a list request, without its page.",
+        "properties": {
+          "filter": {
+            "$ref": "#/components/schemas/Filter"
+          },
+          "scope": {
+            "type": "string",
+            "description": "List as this node of the agent tree sees; default: the token's scope (every memory without tokens). Must be inside the token's."
+          },
+          "tiers": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "category": {
+            "type": "string"
+          }
+        }
+      },
+      "CountAnswer": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "total"
+        ],
+        "properties": {
+          "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "What a list request with the same selection answers as `total`."
+          }
+        }
+      },
+      "EmbedRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "texts"
+        ],
+        "properties": {
+          "texts": {
+            "type": "array",
+            "maxItems": 512,
+            "items": {
+              "type": "string"
+            },
+            "description": "At most 512 texts a request, without NUL characters; \"\" is valid."
+          }
+        }
+      },
+      "EmbedAnswer": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "vectors",
+          "dimension",
+          "model"
+        ],
+        "properties": {
+          "vectors": {
+            "type": "array",
+            "items": {
+              "type": "array",
+              "items": {
+                "type": "number"
+              }
+            },
+            "description": "Row i embeds text i, `dimension` numbers each: float32 values written exactly."
+          },
+          "dimension": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "model": {
+            "type": "string",
+            "description": "The embedder's model id: the space the vectors live in."
           }
         }
       },

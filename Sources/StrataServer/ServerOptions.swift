@@ -26,6 +26,14 @@ public struct ServerOptions: Sendable {
     /// Seconds a count of memories per tier (`strata_memories` on `/metrics`, one scan of the
     /// store) is reused before a scrape counts again.
     public var tierCountSeconds: Double = 15
+    /// The most memories one `POST /v1/list` answers (422 beyond; the default page when the
+    /// request names no `limit`): a listing is one scan of the store, but its answer grows with
+    /// every memory, so a large store is read a page at a time (`offset`, `total`).
+    public var maxListPage = 10_000
+    /// The most texts one `POST /v1/embed` takes (422 beyond): the batch is one embedder call
+    /// that holds the embedder while it runs, and the answer holds `dimension` numbers per text
+    /// (512 x 384 floats is about 4 MB of JSON).
+    public var maxEmbedTexts = 512
     /// What `/v1/version` answers.
     public var version = "0.0.0"
 

@@ -94,6 +94,13 @@ public final class StrataHTTPServer: Sendable {
             (.delete, "/v1/memories/:id", { request, context in try await s.forget(request, id: try id(context)) }),
             (.get, "/v1/memories/:id/history", { request, context in try await s.history(request, id: try id(context)) }),
             (.post, "/v1/recall", { request, _ in try await s.recall(request) }),
+            // Listing, counting and embedding are verbs with a JSON body, as recall and forget
+            // are: a filter is a JSON object that a query string carries badly, and a path
+            // beside /v1/memories/{id} (say /v1/memories/list) would be the path of the memory
+            // whose id is "list" as well.
+            (.post, "/v1/list", { request, _ in try await s.list(request) }),
+            (.post, "/v1/count", { request, _ in try await s.count(request) }),
+            (.post, "/v1/embed", { request, _ in try await s.embed(request) }),
             (.post, "/v1/forget", { request, _ in try await s.forget(request) }),
             (.get, "/v1/stats", { request, _ in try await s.stats(request) }),
             (.post, "/v1/metabolize", { request, _ in try await s.metabolize(request) }),

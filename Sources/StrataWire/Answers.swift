@@ -37,6 +37,22 @@ public enum Answer {
         .object(["memories": .array(l.memories.map(memory)), "total": .number(Double(l.total))])
     }
 
+    /// `{"total": N}`: how many memories a listing with the same selection holds.
+    public static func count(_ total: Int) -> JSONValue {
+        .object(["total": .number(Double(total))])
+    }
+
+    /// `{"vectors": [[...], ...], "dimension", "model"}`: row i for text i, each float written
+    /// as its exact double, so a client reading the numbers back as float32 gets the engine's
+    /// values (`JSONWriter` writes -0 as 0, which compares equal); `dimension` gives the shape of
+    /// an empty batch too, `model` the embedding space.
+    public static func embeddings(_ vectors: [[Float]], dimension: Int, model: String) -> JSONValue {
+        .object([
+            "vectors": .array(vectors.map { row in .array(row.map { .number(Double($0)) }) }),
+            "dimension": .number(Double(dimension)), "model": .string(model),
+        ])
+    }
+
     /// One memory record, every public field (`get`, `update`, export lines, history values).
     public static func memory(_ m: Memory) -> JSONValue { m.publicJSON }
 

@@ -50,6 +50,13 @@ extension Engine {
         Answer.list(try list(try MemoryListQuery(json: request, path: "list request")))
     }
 
+    /// `{"texts": [...]}` (at most `maxTexts`) -> `{"vectors": [[...], ...], "dimension", "model"}`:
+    /// row i embeds text i as `store` embeds content; nothing is stored.
+    public func embedJSON(_ request: JSONValue, maxTexts: Int) throws(StrataError) -> JSONValue {
+        let texts = try EmbedRequest(json: request, path: "embed request", maxTexts: maxTexts).texts
+        return Answer.embeddings(try embed(texts), dimension: dimension, model: embedder.modelID)
+    }
+
     /// `{"id"}` -> the memory.
     public func getJSON(_ request: JSONValue) throws(StrataError) -> JSONValue {
         Answer.memory(try get(id: try Self.id(request, "get request")))

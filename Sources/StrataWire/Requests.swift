@@ -51,16 +51,50 @@ extension RecallQuery {
 extension MemoryListQuery {
     /// Decodes a list request; `filter` paths are metadata keys.
     public init(json: JSONValue, path: String) throws(StrataError) {
+        try self.init(json: json, path: path, paged: true)
+    }
+
+    /// Decodes a count request: the selection of a list request (`filter`, `scope`, `tiers`,
+    /// `category`) without its page, so `ids`, `limit` and `offset` are unknown keys there.
+    /// The query's `limit` is 0: listing it answers the total only.
+    public init(countJSON json: JSONValue, path: String) throws(StrataError) {
+        try self.init(json: json, path: path, paged: false)
+        limit = 0
+    }
+
+    private init(json: JSONValue, path: String, paged: Bool) throws(StrataError) {
         var r = try JSONObjectReader(json, path: path)
         self.init()
         if let f = r.optionalValue("filter") { filter = try Filter.parse(f, prefix: ["metadata"], what: "\(path).filter") }
         scope = try r.optionalString("scope").map { (s: String) throws(StrataError) -> ScopePath in try ScopePath(s) }
         tiers = try r.optionalStrings("tiers")
         category = try r.optionalString("category")
-        ids = try r.optionalStrings("ids")
-        limit = try r.optionalInt("limit", in: 0...Int(Int32.max))
-        offset = try r.optionalInt("offset", in: 0...Int(Int32.max)) ?? 0
+        if paged {
+            ids = try r.optionalStrings("ids")
+            limit = try r.optionalInt("limit", in: 0...Int(Int32.max))
+            offset = try r.optionalInt("offset", in: 0...Int(Int32.max)) ?? 0
+        }
         try r.finish()
+    }
+}
+
+/// An embed request, `{"texts": ["...", ...]}`: texts to embed with the engine's embedder
+/// (`Engine.embed`), at most `maxTexts` of them, since the whole batch is one embedder call that
+/// holds the embedder and its answer grows with every text.
+public struct EmbedRequest: Sendable {
+    /// The texts, in the order their rows are answered; `""` is a text.
+    public var texts: [String]
+
+    /// - Throws: `.invalidJSON` for a body that is not `{"texts": [strings]}` (the bad part
+    ///   named); `.invalidArgument` for more than `maxTexts` texts.
+    public init(json: JSONValue, path: String, maxTexts: Int) throws(StrataError) {
+        var r = try JSONObjectReader(json, path: path)
+        guard let texts = try r.optionalStrings("texts") else { throw StrataError(.invalidJSON, "\(path).texts is required (an array of strings)") }
+        try r.finish()
+        guard texts.count <= maxTexts else {
+            throw StrataError(.invalidArgument, "\(path).texts has \(texts.count) texts; at most \(maxTexts) a request: embed a larger corpus in several requests")
+        }
+        self.texts = texts
     }
 }
 

@@ -1,11 +1,12 @@
 import StrataCore
+import StrataEngine
 @testable import StrataServer
 import StrataWire
 import Testing
 
 /// Tests the pieces of Sources/StrataServer/MemoryService.swift and ServerOptions.swift that need
-/// no engine or socket; the routes themselves are tested against the real binary
-/// (Tests/cli/test_serve.py).
+/// no socket (an engine in memory at most); the routes themselves are tested against the real
+/// binary (Tests/cli/test_serve.py).
 @Suite struct MemoryServiceTests {
     @Test func scope__defaults_to_the_token_and_refuses_outside_its_subtree() throws {
         let a = Access(scope: try ScopePath("org/a"), role: .write)
@@ -21,6 +22,33 @@ import Testing
         }
         #expect(throws: APIError.self) { try MemoryService.requireRoot(a, "stats") }
         try MemoryService.requireRoot(.unrestricted, "stats")
+    }
+
+    @Test func narrow__lists_the_token_subtree_only_even_what_other_scopes_share_with_everyone() throws {
+        let engine = try Engine()
+        func put(_ text: String, _ scope: String, _ visibility: Visibility) throws -> String {
+            var m = NewMemory(text)
+            m.scope = try ScopePath(scope)
+            m.visibility = visibility
+            return try engine.store(m).id
+        }
+        let a = try put("of org/a", "org/a", .local)
+        let below = try put("below org/a", "org/a/x", .global)
+        let elsewhere = try put("of org/b, for everyone", "org/b", .global)
+        let token = Access(scope: try ScopePath("org/a"), role: .read)
+        func listed(_ q: MemoryListQuery, _ access: Access) throws -> Set<String> {
+            var q = q
+            try MemoryService.narrow(&q, access)
+            return Set(try engine.list(q).memories.map(\.id))
+        }
+        #expect(try listed(MemoryListQuery(), token) == [a, below], "org/b's GLOBAL memory is in org/a's view, not its subtree")
+        #expect(try listed(MemoryListQuery(ids: [a, elsewhere]), token) == [a])
+        #expect(try listed(MemoryListQuery(), .unrestricted) == [a, below, elsewhere])
+        var count = try MemoryListQuery(countJSON: [:], path: "count request")
+        try MemoryService.narrow(&count, token)
+        #expect(try engine.list(count).total == 2)
+        #expect(throws: APIError.self) { try listed(MemoryListQuery(scope: try ScopePath("org/b")), token) }
+        #expect(throws: APIError.self) { try listed(MemoryListQuery(scope: .root), token) }
     }
 
     @Test func recallRequest__reads_the_query_string_of_the_first_api() throws {

@@ -64,6 +64,44 @@ import Testing
         #expect { try e.listJSON(["filter": ["n": ["$bogus": 1]]]) } throws: { ($0 as! StrataError).code == .invalidFilter }
     }
 
+    @Test func countRequestIsTheListSelectionWithoutThePage() throws {
+        let e = try engine()
+        _ = try e.store(NewMemory("alpha", metadata: ["n": 1]))
+        _ = try e.store(NewMemory("beta", metadata: ["n": 2]))
+        let q = try MemoryListQuery(countJSON: ["filter": ["n": ["$gte": 2]], "category": "general"], path: "count request")
+        #expect(q.limit == 0 && q.offset == 0 && q.ids == nil)
+        #expect(Answer.count(try e.list(q).total) == ["total": 1])
+        #expect(try e.list(try MemoryListQuery(countJSON: [:], path: "count request")).memories.isEmpty)
+        for key in ["limit", "offset", "ids"] {
+            #expect { try MemoryListQuery(countJSON: [key: 1], path: "count request") } throws: {
+                ($0 as! StrataError).code == .invalidJSON && ($0 as! StrataError).message.contains("unknown key count request.\(key)")
+            }
+        }
+    }
+
+    @Test func embedAnswersTheEnginesRowsAndRefusesWhatIsNotTexts() throws {
+        let e = try engine()
+        let answer = try e.embedJSON(["texts": ["alice drinks green tea", ""]], maxTexts: 4)
+        let rows = try e.embed(["alice drinks green tea", ""])
+        #expect(answer == Answer.embeddings(rows, dimension: e.dimension, model: e.embedder.modelID))
+        let first = try #require(answer.objectValue?["vectors"]?.arrayValue?.first?.arrayValue)
+        #expect(first.map { Float($0.numberValue!) } == rows[0], "the numbers read back as the engine's floats")
+        #expect(try e.embedJSON(["texts": []], maxTexts: 4) == ["vectors": [], "dimension": .number(Double(e.dimension)), "model": .string(e.embedder.modelID)])
+        let refusals: [(JSONValue, StrataError.Code, String)] = [
+            ([:], .invalidJSON, "embed request.texts is required"),
+            (["texts": "one"], .invalidJSON, "embed request.texts"),
+            (["texts": ["a", 1]], .invalidJSON, "embed request.texts[1]"),
+            (["texts": ["a"], "model": "x"], .invalidJSON, "unknown key embed request.model"),
+            (["texts": ["a", "b", "c", "d", "e"]], .invalidArgument, "has 5 texts; at most 4 a request"),
+            (["texts": ["a", "b\u{0}"]], .invalidArgument, "text 1 holds a NUL character"),
+        ]
+        for (request, code, message) in refusals {
+            #expect { try e.embedJSON(request, maxTexts: 4) } throws: {
+                ($0 as! StrataError).code == code && ($0 as! StrataError).message.contains(message)
+            }
+        }
+    }
+
     @Test func recallGetHistoryAndStatsAnswerTheTypedVerbsInTheirShapes() throws {
         let e = try engine()
         let id = try e.store(NewMemory("alice drinks green tea", metadata: ["user": "alice"], category: "preferences")).id

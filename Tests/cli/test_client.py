@@ -27,9 +27,21 @@ from test_cli import BIN
 os.environ.setdefault("STRATA_LIBRARY", str(BIN.parent / "libstrata.so"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python"))
 import strata  # noqa: E402  (after STRATA_LIBRARY is set: the package loads the library on import)
+import strata.client  # noqa: E402  (its page and batch sizes, made small to test paging)
+from strata._ffi import EMBED_MAX_TEXTS  # noqa: E402
 
-VERBS = ["store", "upsert", "store_many", "store_vectors", "recall", "recall_vector", "get", "get_many", "update", "forget",
-         "reset", "history", "stats", "metabolize", "snapshot", "snapshots", "rollback", "delete_snapshot", "anomalies"]
+# Engine's public methods that Client does not offer, each on purpose, with the reason.
+ENGINE_ONLY = {
+    # It copies this engine's memories into another Engine of the same process, embedding them
+    # with that engine's embedder; a server serves one store, and `strata reembed` re-embeds it.
+    "reembed": "engine to engine, in one process",
+}
+# Client methods whose signature adds to Engine's, each on purpose.
+WIDER_SIGNATURE = {
+    # A remote subscription can resume after the server's event number `since`; an embedded
+    # engine's events have no number to resume from.
+    "subscribe": "since=",
+}
 
 
 @pytest.fixture
@@ -115,6 +127,18 @@ def session(m):
     out["vectors"] = m.store_vectors(np.stack([query, -query]), [{"content": "v+", "id": "v1"}, {"content": "v-", "id": "v2"}])
     out["recall_vector"] = m.recall_vector(query, k=2, filter={"$not": {"user": "alice"}}, track_access=False)
     out["recall_vector_2d"] = m.recall_vector(query.reshape(1, -1).astype(np.float64), k=1, track_access=False)
+    out["get_all"] = m.get_all()
+    out["get_all_page"] = m.get_all(limit=3, offset=2)
+    out["get_all_past_the_end"] = m.get_all(offset=100)
+    out["get_all_none"] = m.get_all(limit=0)
+    out["get_all_filter"] = m.get_all({"user": "alice"}, category="preference")
+    out["get_all_mem0"] = m.get_all(user_id="bob")
+    out["get_all_scope"] = m.get_all(scope="user:bob")
+    out["count"] = m.count()
+    out["count_filter"] = m.count(filter={"user": {"$in": ["alice", "bob"]}})
+    out["count_mem0"] = m.count(user_id="bob")
+    out["embed"] = m.embed(["Alice prefers green tea", "", "ünïcode ✓"]).tolist()
+    out["embed_none"] = m.embed([]).shape
     out["get"] = m.get(a)
     gone = m.store("Kept for a second in 2026", at=t0, ttl_seconds=1)  # expired when stored
     out["get_many"] = m.get_many([a, "no-such-id", "pet", gone, a])
@@ -133,6 +157,7 @@ def session(m):
     out["stats"] = {k: stats[k] for k in ("memories", "by_tier", "by_category", "by_scope", "dimension", "embedder")}
     out["reset"] = m.reset()
     out["after_reset"] = m.recall("tea", track_access=False)
+    out["count_after_reset"] = (m.count(), m.get_all())
     return out
 
 
@@ -148,11 +173,57 @@ def test_the_same_calls_answer_the_same_through_engine_and_client(engine, client
     assert all(type(e) is strata.HistoryEntry for e in remote["history"])
     assert type(remote["snapshot"]) is strata.Snapshot and type(remote["rollback"]) is strata.Rollback
     assert remote["recall_vector"][0].content == "v+" and remote["recall_vector_2d"][0].content == "v+"
+    assert all(type(m) is strata.Memory for m in remote["get_all"]) and len(remote["get_all"]) == remote["count"] > 3
+    assert len(remote["get_all_page"]) == 3 and remote["get_all_none"] == [] and remote["get_all_past_the_end"] == []
+    assert remote["count_after_reset"] == (0, [])
 
 
 def test_client_methods_take_the_engines_arguments():
-    for verb in VERBS:
+    engine_methods = {name for name, value in vars(strata.Engine).items() if not name.startswith("_") and callable(value)}
+    assert {"get_all", "count", "embed", "get_many"} <= engine_methods
+    missing = {name for name in engine_methods if not callable(getattr(strata.Client, name, None))}
+    assert missing == set(ENGINE_ONLY), f"Client lacks {missing - set(ENGINE_ONLY)}; no longer lacks {set(ENGINE_ONLY) - missing}"
+    for verb in sorted(engine_methods - set(ENGINE_ONLY) - set(WIDER_SIGNATURE)):
         assert inspect.signature(getattr(strata.Client, verb)) == inspect.signature(getattr(strata.Engine, verb)), verb
+    # A wider signature keeps every parameter of Engine's, in order, and adds keyword-only ones.
+    for verb in WIDER_SIGNATURE:
+        local = list(inspect.signature(getattr(strata.Engine, verb)).parameters.values())
+        remote = list(inspect.signature(getattr(strata.Client, verb)).parameters.values())
+        assert remote[:len(local)] == local, verb
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in remote[len(local):]) and len(remote) > len(local), verb
+    assert inspect.signature(strata.Client.dimension.fget).return_annotation == inspect.signature(strata.Engine.dimension.fget).return_annotation
+
+
+def test_get_all_pages_through_a_listing_larger_than_the_servers_page(engine, client, monkeypatch):
+    # The server's page (10,000) made small, so a few memories take several requests each.
+    monkeypatch.setattr(strata.client, "_LIST_PAGE", 3)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for m in (engine, client):
+        m.store_many([{"content": f"note {i} on the garden", "id": f"n{i:02}", "at": t0} for i in range(11)])
+    for kwargs in ({}, {"limit": 7}, {"limit": 3}, {"offset": 4}, {"limit": 5, "offset": 8}, {"limit": 100, "offset": 1}):
+        local, remote = engine.get_all(**kwargs), client.get_all(**kwargs)
+        assert [m.id for m in remote] == [m.id for m in local] and local, kwargs
+    assert [m.id for m in client.get_all()] == [f"n{i:02}" for i in range(11)]
+    assert [m.id for m in client.get_many(["n09", "n01", "nope", "n05", "n01", "n03"])] == ["n09", "n01", "n05", "n03"]
+
+
+def test_embed_answers_the_engines_rows(engine, client, monkeypatch):
+    texts = ["Alice prefers green tea", "", "ünïcode ✓ 100%", "x" * 5000, "line\nbreak \"quoted\""]
+    local, remote = engine.embed(texts), client.embed(texts)
+    assert remote.dtype == np.float32 and remote.shape == local.shape == (5, engine.dimension)
+    assert np.array_equal(remote, local)
+    assert client.embed(t for t in ["a generator", b"or bytes"]).shape == (2, engine.dimension)
+    assert np.array_equal(client.embed([b"bytes are UTF-8"]), engine.embed(["bytes are UTF-8"]))
+    # More texts than one request takes go in several, in order.
+    monkeypatch.setattr(strata.client, "_EMBED_BATCH", 2)
+    many = [f"note {i}" for i in range(7)]
+    assert np.array_equal(client.embed(many), engine.embed(many))
+    # So do texts longer in all than one request carries.
+    monkeypatch.setattr(strata.client, "_EMBED_BATCH_BYTES", 10)
+    assert np.array_equal(client.embed(["0123456789abc", "x", "y"]), engine.embed(["0123456789abc", "x", "y"]))
+    # What embed answers is what store and recall use: the row finds its memory.
+    mid = client.store("The cat is called Miso")
+    assert client.recall_vector(client.embed(["The cat is called Miso"])[0], k=1)[0].id == mid
 
 
 def same_error(engine, client, call, same_message=True):
@@ -183,7 +254,26 @@ def test_errors_are_the_engines(engine, client):
     assert isinstance(same_error(engine, client, lambda m: m.recall_vector(np.ones(3, np.float32)), same_message=False), strata.DimensionMismatch)
     same_error(engine, client, lambda m: m.forget(filter={}))
     same_error(engine, client, lambda m: m.store_vectors(np.ones((2, 256), np.float32), ["only one"]), same_message=False)
+    assert isinstance(same_error(engine, client, lambda m: m.get_all({"n": {"$near": 1}})), strata.InvalidFilter)
+    for bad in ({"limit": -1}, {"offset": -1}, {"limit": 2**40}, {"offset": 2**31}, {"scope": "a//b"}):
+        assert isinstance(same_error(engine, client, lambda m: m.get_all(**bad)), strata.InvalidArgument), bad
+    # count's request is named "count request" by the server and "list request" by the library.
+    assert isinstance(same_error(engine, client, lambda m: m.count({"n": {"$near": 1}}), same_message=False), strata.InvalidFilter)
+    same_error(engine, client, lambda m: m.count(scope="a//b"))
+    assert isinstance(same_error(engine, client, lambda m: m.embed(["fine", "a\0b"])), strata.InvalidArgument)
+    assert isinstance(same_error(engine, client, lambda m: m.embed(["fine", "lone \ud800"])), strata.InvalidUTF8)
+    assert isinstance(same_error(engine, client, lambda m: m.embed([b"\xff"])), strata.InvalidUTF8)
+    # The message names the class the call was made on.
+    same_error(engine, client, lambda m: m.embed([""] * (EMBED_MAX_TEXTS + 1)), same_message=False)
     for m in (engine, client):
+        with pytest.raises(TypeError, match="one str"):
+            m.embed("one text")
+        with pytest.raises(TypeError, match="text 1"):
+            m.embed(["fine", 3])
+        with pytest.raises(TypeError, match="limit"):
+            m.get_all(limit="3")
+        with pytest.raises(TypeError, match="filter"):
+            m.count(filter=[])
         with pytest.raises(TypeError, match="importance"):
             m.store("x", importance="high")
         with pytest.raises(TypeError, match="one str"):
@@ -253,6 +343,17 @@ def test_scoped_token_sees_its_subtree_only(folders, server):
         assert cb.recall("secret") == []
         with pytest.raises(strata.Forbidden):
             cb.store("x", scope="org/a")
+        # Listing and counting see the token's subtree only, whatever is asked.
+        below = ca.store("below a", scope="org/a/x", visibility="global")
+        assert [m.id for m in ca.get_all()] == [mid, below] and ca.count() == 2
+        assert cb.get_all() == [] and cb.count() == 0 and cb.get_many([mid, below]) == []
+        below_view = [m.id for m in ca.get_all(scope="org/a/x")]
+        assert below in below_view and ca.count(scope="org/a/x") == len(below_view)
+        for call in (lambda: cb.get_all(scope="org/a"), lambda: cb.count(scope="org/a")):
+            with pytest.raises(strata.Forbidden):
+                call()
+        # Embedding reads no memory: any token embeds.
+        assert np.array_equal(cb.embed(["a's secret"]), ca.embed(["a's secret"]))
 
 
 def test_an_unreachable_server_is_named():

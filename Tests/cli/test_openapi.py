@@ -101,6 +101,14 @@ def test_answers_of_a_whole_session_match_the_document(folder):
         check("PATCH", "/v1/memories/{id}", f"/v1/memories/{mid}", {"content": "Alice prefers green tea", "importance": 0.9})
         assert check("POST", "/v1/recall", "/v1/recall", {"query": "tea", "k": 3})["hits"]
         check("POST", "/v1/recall", "/v1/recall", {"vector": [1.0] + [0.0] * (dim - 1), "k": 2})
+        listed = check("POST", "/v1/list", "/v1/list", {"limit": 5, "offset": 1, "filter": {"u": {"$exists": False}}})
+        assert len(listed["memories"]) == 5
+        assert check("POST", "/v1/count", "/v1/count", {"filter": {"u": {"$exists": False}}})["total"] == listed["total"] > 5
+        assert [m["id"] for m in check("POST", "/v1/list", "/v1/list", {"ids": [mid]})["memories"]] == [mid]
+        check("POST", "/v1/list", "/v1/list", {"limit": 10_001}, 422)
+        check("POST", "/v1/count", "/v1/count", {"limit": 1}, 400)
+        assert len(check("POST", "/v1/embed", "/v1/embed", {"texts": ["tea", ""]})["vectors"]) == 2
+        check("POST", "/v1/embed", "/v1/embed", {"texts": ["x"] * 513}, 422)
         check("POST", "/v1/snapshots", "/v1/snapshots", {"name": "s1"}, 201)
         check("GET", "/v1/snapshots", "/v1/snapshots")
         check("DELETE", "/v1/memories/{id}", f"/v1/memories/{batch['ids'][0]}")

@@ -307,6 +307,72 @@ def test_first_api_paths_are_aliases(server):
     server.error(404, "DELETE", f"/memory/forget?id={mid}")
 
 
+def test_list_count_and_embed(server):
+    ids = server.ok("POST", "/v1/memories", {"items": [
+        {"content": f"note {i} on the garden", "metadata": {"n": i}, "at": f"2026-01-0{i + 1}T00:00:00Z"} for i in range(5)
+    ]}, status=201)["ids"]
+    listed = server.ok("POST", "/v1/list", {})
+    assert [m["id"] for m in listed["memories"]] == ids and listed["total"] == 5  # oldest first
+    assert listed["memories"][0] == server.ok("GET", f"/v1/memories/{ids[0]}")  # the memory records get answers
+    page = server.ok("POST", "/v1/list", {"limit": 2, "offset": 1, "filter": {"n": {"$gte": 1}}})
+    assert [m["id"] for m in page["memories"]] == ids[2:4] and page["total"] == 4
+    assert server.ok("POST", "/v1/list", {"ids": [ids[3], "m-nowhere", ids[1]]})["total"] == 2
+    assert server.ok("POST", "/v1/list", {"limit": 0}) == {"memories": [], "total": 5}
+    assert server.ok("POST", "/v1/list") == listed  # no body is {}
+    assert server.ok("POST", "/v1/count", {"filter": {"n": {"$lt": 3}}}) == {"total": 3}
+    assert server.ok("POST", "/v1/count") == {"total": 5}
+    # Listing counts no access: a memory's access count stays as it was.
+    assert server.ok("GET", f"/v1/memories/{ids[0]}")["access_count"] == listed["memories"][0]["access_count"]
+
+    dim = server.ok("GET", "/v1/stats")["dimension"]
+    answer = server.ok("POST", "/v1/embed", {"texts": ["note 0 on the garden", ""]})
+    assert set(answer) == {"vectors", "dimension", "model"} and answer["dimension"] == dim
+    assert [len(v) for v in answer["vectors"]] == [dim, dim] and answer["model"]
+    assert server.ok("POST", "/v1/embed", {"texts": []}) == {"vectors": [], "dimension": dim, "model": answer["model"]}
+    # The vector finds the memory its text was stored as.
+    hits = server.ok("POST", "/v1/recall", {"vector": answer["vectors"][0], "k": 1})["hits"]
+    assert [h["id"] for h in hits] == [ids[0]]
+
+
+def test_list_count_and_embed_errors(server):
+    def status(method, path, body=None, raw=None, code=422):
+        return server.error(code, method, path, body, raw=raw)
+
+    assert status("POST", "/v1/list", {"filter": {"n": {"$near": 1}}})["status"] == "STRATA_ERR_INVALID_FILTER"
+    assert status("POST", "/v1/count", {"filter": {"$or": 3}})["status"] == "STRATA_ERR_INVALID_FILTER"
+    for bad in (-1, 1.5, 2**31):
+        assert status("POST", "/v1/list", {"limit": bad})["status"] == "STRATA_ERR_INVALID_ARGUMENT", bad
+        assert status("POST", "/v1/list", {"offset": bad})["status"] == "STRATA_ERR_INVALID_ARGUMENT", bad
+    err = status("POST", "/v1/list", {"limit": 10_001})
+    assert err["status"] == "STRATA_ERR_INVALID_ARGUMENT" and "at most 10000" in err["message"] and "offset" in err["message"]
+    assert status("POST", "/v1/list", {"limit": "ten"}, code=400)["status"] == "STRATA_ERR_INVALID_JSON"
+    assert status("POST", "/v1/list", {"tiers": "working"}, code=400)["status"] == "STRATA_ERR_INVALID_JSON"
+    assert status("POST", "/v1/list", {"scope": "a//b"})["status"] == "STRATA_ERR_INVALID_ARGUMENT"
+    # A count has no page: limit, offset and ids are unknown keys there, named.
+    for key in ("limit", "offset", "ids"):
+        assert key in status("POST", "/v1/count", {key: 1}, code=400)["message"]
+
+    assert "texts is required" in status("POST", "/v1/embed", {}, code=400)["message"]
+    assert status("POST", "/v1/embed", {"texts": "one text"}, code=400)["status"] == "STRATA_ERR_INVALID_JSON"
+    assert "texts[1]" in status("POST", "/v1/embed", {"texts": ["fine", 3]}, code=400)["message"]
+    assert "text" in status("POST", "/v1/embed", {"texts": ["fine"], "text": "x"}, code=400)["message"]
+    err = status("POST", "/v1/embed", {"texts": ["fine", "a\u0000b"]})
+    assert err["status"] == "STRATA_ERR_INVALID_ARGUMENT" and "text 1 holds a NUL character" in err["message"]
+    assert status("POST", "/v1/embed", raw=b'{"texts": ["\xff"]}', code=400)["status"] == "STRATA_ERR_INVALID_UTF8"
+    err = status("POST", "/v1/embed", {"texts": ["x"] * 513})
+    assert err["status"] == "STRATA_ERR_INVALID_ARGUMENT" and "at most 512" in err["message"]
+    server.ok("POST", "/v1/embed", {"texts": ["x"] * 512})
+
+
+def test_embed_body_too_large_is_413(folder):
+    s = Server(folder, "--max-body", "1000")
+    try:
+        assert s.error(413, "POST", "/v1/embed", {"texts": ["x" * 2000]})["status"] == "CONTENT_TOO_LARGE"
+        assert len(s.ok("POST", "/v1/embed", {"texts": ["small enough"]})["vectors"]) == 1
+    finally:
+        assert s.stop()[0] == 0
+
+
 # ---- errors ----------------------------------------------------------------------------------
 
 def test_error_statuses(server):
@@ -335,6 +401,7 @@ BAD_BODIES = [b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}", b'{"content": 
               b'{"threshold": 2}', b'{"k": 1e300, "query": "x"}', b'{"content": "\\ud800"}']
 ROUTES = [("POST", "/v1/memories"), ("POST", "/v1/recall"), ("POST", "/v1/forget"), ("POST", "/v1/metabolize"),
           ("POST", "/v1/anomalies"), ("POST", "/v1/snapshots"), ("PATCH", "/v1/memories/m-1"), ("POST", "/memory/store"),
+          ("POST", "/v1/list"), ("POST", "/v1/count"), ("POST", "/v1/embed"),
           ("PATCH", "/memory/update"), ("DELETE", "/memory/forget")]
 
 
@@ -420,6 +487,16 @@ def test_token_matrix(folder):
             hits = s.ok("POST", "/v1/recall", {"query": "a memory of scope", "k": 10}, secret)["hits"]
             seen = {h["scope"] for h in hits}
             assert seen == (set(SCOPES) if scope == "" else {scope}), f"{where} recall saw {seen}"
+            # Listing and counting: the token's subtree, whatever it asks for; ids of other
+            # scopes are left out as ids that are not there.
+            listed = s.ok("POST", "/v1/list", {}, secret)
+            seen = {m["scope"] for m in listed["memories"]}
+            assert seen == (set(SCOPES) if scope == "" else {scope}), f"{where} list saw {seen}"
+            assert s.ok("POST", "/v1/count", {}, secret)["total"] == listed["total"] == len(listed["memories"]), where
+            by_id = s.ok("POST", "/v1/list", {"ids": list(ids.values())}, secret)["memories"]
+            assert {m["id"] for m in by_id} == {mid for other, mid in ids.items() if scope in ("", other)}, where
+            # Embedding reads no memory: every role of every scope may.
+            assert len(s.ok("POST", "/v1/embed", {"texts": [where]}, secret)["vectors"]) == 1, where
 
             # Writing in the token's scope needs write; another scope is 403 whatever the role.
             code, answer, _ = s.call("POST", "/v1/memories", {"content": f"written by {role}"}, token=secret)
@@ -431,6 +508,9 @@ def test_token_matrix(folder):
                 err = s.error(403, "POST", "/v1/memories", {"content": "x", "scope": outside}, secret)
                 assert err["status"] == "FORBIDDEN"
                 s.error(403, "POST", "/v1/recall", {"query": "x", "scope": outside}, secret)
+                s.error(403, "POST", "/v1/list", {"scope": outside}, secret)
+                s.error(403, "POST", "/v1/count", {"scope": outside}, secret)
+                s.error(403, "POST", "/v1/list", {"scope": ""}, secret)  # the root is outside a scoped token too
                 code, _, _ = s.call("PATCH", f"/v1/memories/{ids[outside]}", {"content": "taken over"}, token=secret)
                 assert code == (403 if role == "read" else 404), f"{where} update outside: {code}"
                 code, _, _ = s.call("DELETE", f"/v1/memories/{ids[outside]}", token=secret)
@@ -451,6 +531,17 @@ def test_token_matrix(folder):
             assert code == (200 if scope == "" and role == "admin" else 403), f"{where} metabolize: {code}"
             code, _, _ = s.call("POST", "/v1/snapshots", {"name": f"s-{role}-{len(scope)}"}, token=secret)
             assert code == (201 if scope == "" and role == "admin" else 403), f"{where} snapshot: {code}"
+
+        # A GLOBAL memory is in every node's view, but a token lists and counts its own subtree only.
+        shout = store(s, "news shouted to every node of the tree", root, scope="org/b", visibility="global")
+        for scope in SCOPES:
+            reader = tokens[(scope, "read")]
+            listed = {m["id"] for m in s.ok("POST", "/v1/list", {}, reader)["memories"]}
+            assert (shout in listed) == (scope in ("", "org/b")), f"read on {scope!r} list"
+            assert s.ok("POST", "/v1/count", {}, reader)["total"] == len(listed), f"read on {scope!r} count"
+        s.error(401, "POST", "/v1/list", {})
+        s.error(401, "POST", "/v1/count", {})
+        s.error(401, "POST", "/v1/embed", {"texts": ["x"]})
 
         # Every memory the others tried to change is as it was.
         for mid in ids.values():

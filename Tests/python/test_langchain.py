@@ -441,10 +441,16 @@ def test_maximal_marginal_relevance_is_not_offered(store):
 # ---- the chat message history ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def engine_for_chat() -> Iterator[strata.Engine]:
-    with strata.Engine() as engine:
-        yield engine
+@pytest.fixture(params=["engine", "client"])
+def engine_for_chat(request) -> Iterator[strata.Engine | strata.Client]:
+    """An engine in memory, then a strata.Client of a real server: a history works on either."""
+    if request.param == "engine":
+        with strata.Engine() as engine:
+            yield engine
+        return
+    with strata.Client(request.getfixturevalue("served")) as client:
+        client.reset()  # one server for the module: each test starts from an empty store
+        yield client
 
 
 def test_messages_come_back_in_order_across_batches(engine_for_chat):
@@ -529,7 +535,7 @@ def test_a_history_in_a_store_folder_survives_reopening(tmp_path):
 
 
 def test_history_arguments_are_checked(engine_for_chat):
-    with pytest.raises(TypeError, match="needs strata.Engine"):
-        StrataChatMessageHistory("s", strata.Client("http://127.0.0.1:9"))  # no request is made
+    with pytest.raises(TypeError, match="engine must be a strata.Engine or strata.Client"):
+        StrataChatMessageHistory("s", object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"messages\[0\] must be a LangChain BaseMessage"):
         StrataChatMessageHistory("s", engine_for_chat).add_messages(["hello"])  # type: ignore[list-item]

@@ -22,20 +22,24 @@ import socket
 import sys
 import threading
 import urllib.parse
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from . import _websocket
 
+import numpy as np
+
 from .engine import (
     Engine,
+    EventCallback,
     _as_query,
     _as_rows,
     _check_fields,
     _check_type,
     _drop_none,
+    _embed_texts,
     _memory_item,
     _stored_ids,
     _Time,
@@ -45,6 +49,7 @@ from .errors import (
     HTTP_ERROR_CLASSES,
     Forbidden,
     InvalidArgument,
+    InvalidUTF8,
     NotFound,
     ServerError,
     ServerUnavailable,
@@ -59,6 +64,17 @@ __all__ = ["Client", "EventStream"]
 #: ``strata serve``'s WebSocket close codes (Sources/StrataServer/ServerOptions.swift, WebSocketClose).
 _CLOSE_TOO_SLOW = 4008
 _CLOSE_GONE = 4010
+
+#: The most memories one ``POST /v1/list`` answers (``strata serve``'s ``ServerOptions.maxListPage``):
+#: :meth:`Client.get_all` reads a larger listing page after page.
+_LIST_PAGE = 10_000
+#: The most texts one ``POST /v1/embed`` takes (``ServerOptions.maxEmbedTexts``), and the UTF-8 bytes
+#: of text the client puts in one request: JSON escapes a control character in six bytes, so
+#: 2 MiB of text stays under the server's default ``--max-body`` (16 MiB) whatever it holds.
+_EMBED_BATCH = 512
+_EMBED_BATCH_BYTES = 2 << 20
+#: What the server's decoder takes for ``limit`` and ``offset`` (a C int); beyond, its error is Engine's.
+_INT32_MAX = 2**31 - 1
 
 # The verbs whose arguments and docstrings are Engine's: each Client method below builds the
 # request the Engine method builds and sends it to the route that runs the same engine verb.
@@ -86,10 +102,11 @@ class Client:
     :meth:`store_vectors`, :meth:`recall`, :meth:`recall_vector`, :meth:`get`, :meth:`get_many`,
     :meth:`update`, :meth:`forget`, :meth:`reset`, :meth:`history`, :meth:`stats`,
     :meth:`metabolize`, :meth:`snapshot`, :meth:`snapshots`, :meth:`rollback`,
-    :meth:`delete_snapshot`, :meth:`anomalies`, :meth:`subscribe` / :meth:`unsubscribe`; each
-    takes :class:`Engine`'s arguments and answers its types. :meth:`events` iterates the events.
-    Not offered, for want of a route: ``get_all``, ``count`` (``strata_engine_list``), ``embed``,
-    ``reembed``.
+    :meth:`delete_snapshot`, :meth:`anomalies`, :meth:`get_all`, :meth:`count`, :meth:`embed`,
+    :meth:`subscribe` / :meth:`unsubscribe`; each takes :class:`Engine`'s arguments and answers
+    its types. :meth:`events` iterates the events. Not offered: ``reembed``, which copies one
+    engine's memories into another engine of this process; a server serves one store (re-embed
+    the server's store with ``strata reembed``).
 
     Raises, besides what the Engine method raises (the server sends the library's status, which
     becomes the same class): :class:`strata.Unauthorized` (no token, or an unknown one),
@@ -272,27 +289,97 @@ class Client:
         return Memory.from_json(self._request("GET", f"/v1/memories/{self._segment(id)}"))
 
     def get_many(self, ids: Iterable[str]) -> list[Memory]:
-        """:meth:`strata.Engine.get_many`, by one ``GET /v1/memories/{id}`` per distinct id on the kept-alive connection.
+        """:meth:`strata.Engine.get_many`, by ``POST /v1/list`` with ``ids`` (one request per 10,000 distinct ids).
 
         As Engine's: the memories in the order given, each once; ids with no memory, one the
-        token may not see, or an expired one (by this machine's clock) are left out. Nothing is
-        counted as an access. O(len(ids)) requests: the server has no route reading several at once.
+        token may not see, or an expired one are left out. Nothing is counted as an access.
         """
         if isinstance(ids, (str, bytes)):
             raise TypeError("ids must be an iterable of str, not one str: get_many([id]) reads one memory")
         wanted = list(ids)
         for i, one in enumerate(wanted):
             _check_type(one, str, f"ids[{i}]", optional=False)
-        now = datetime.now(timezone.utc)
-        out = []
-        for one in dict.fromkeys(wanted):
+        distinct = list(dict.fromkeys(wanted))
+        found: dict[str, Memory] = {}
+        for start in range(0, len(distinct), _LIST_PAGE):
+            found.update((m.id, m) for m in self._list({"ids": distinct[start:start + _LIST_PAGE]})[0])
+        return [found[i] for i in distinct if i in found]
+
+    def get_all(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[Memory]:
+        """:meth:`strata.Engine.get_all`, by ``POST /v1/list``: what the token sees, oldest first.
+
+        The server answers at most 10,000 memories a request, so a larger ``limit`` (or none)
+        reads page after page (``offset``); a memory stored or forgotten meanwhile can shift
+        the pages by one, as paging by offset does on any store.
+        """
+        _check_fields(filter=filter, scope=scope, limit=limit, offset=offset, category=category)
+        filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+        request = _recall_request(None, None, filter, scope, tiers, category)
+        if not (0 <= offset <= _INT32_MAX and (limit is None or 0 <= limit <= _INT32_MAX)):
+            # Refused by the server's decoder exactly as Engine's refuses it: one request says why.
+            request.update(_drop_none(limit=limit, offset=offset or None))
+            return self._list(request)[0]
+        memories: list[Memory] = []
+        while True:
+            want = _LIST_PAGE if limit is None else min(_LIST_PAGE, limit - len(memories))
+            page = {**request, **_drop_none(limit=want, offset=(offset + len(memories)) or None)}
+            got, total = self._list(page)
+            memories.extend(got)
+            done = len(got) < want or offset + len(memories) >= total
+            if done or (limit is not None and len(memories) >= limit):
+                return memories
+
+    def count(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        scope: str | None = None,
+        *,
+        tiers: Sequence[str] | str | None = None,
+        category: str | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> int:
+        """:meth:`strata.Engine.count`, by ``POST /v1/count``: how many memories :meth:`get_all` answers."""
+        _check_fields(filter=filter, scope=scope, category=category)
+        filter = _with_ids(filter, {"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+        request = _recall_request(None, None, filter, scope, tiers, category)
+        return int(self._request("POST", "/v1/count", request)["total"])
+
+    def embed(self, texts: Iterable[str | bytes]) -> np.ndarray:
+        """:meth:`strata.Engine.embed`, by ``POST /v1/embed``: a float32 array of shape ``(len(texts), dimension)``.
+
+        The texts are checked here as Engine checks them (the same exceptions, before anything
+        is sent), then sent 512 at a time (the server's most a request) or fewer when they are
+        long; each request is one embedder call on the server. The numbers travel as the exact
+        values of the server's float32s, so the rows are the ones Engine answers on that store.
+        """
+        strings = []
+        for i, data in enumerate(_embed_texts(texts, "Client")):
             try:
-                memory = self.get(one)
-            except NotFound:
-                continue
-            if memory.expires_at is None or memory.expires_at > now:
-                out.append(memory)
-        return out
+                strings.append(data.decode("utf-8"))
+            except UnicodeDecodeError as bad:
+                # The message of the library's check of a C string (Engine's), byte offset included.
+                raise InvalidUTF8(f"text {i} is not valid UTF-8 (first bad byte at offset {bad.start})") from None
+        rows: list[list[float]] = []
+        dimension = 0
+        for batch in _embed_batches(strings):
+            answer = self._request("POST", "/v1/embed", {"texts": batch})
+            dimension = int(answer["dimension"])
+            rows.extend(answer["vectors"])
+        return np.array(rows, dtype=np.float32).reshape(len(strings), dimension)
 
     def update(
         self,
@@ -432,7 +519,7 @@ class Client:
             since = int(self._request("GET", "/v1/health")["events"])
         return EventStream(self, since)
 
-    def subscribe(self, callback: Callable[[Event], Any], *, since: int | None = None) -> int:
+    def subscribe(self, callback: EventCallback, *, since: int | None = None) -> int:
         """:meth:`strata.Engine.subscribe`: calls ``callback(event)`` for every event the token may see,
         on a thread of its own; returns a token for :meth:`unsubscribe`.
 
@@ -482,6 +569,11 @@ class Client:
             thread.join()
 
     # ---- plumbing -------------------------------------------------------------------------------
+
+    def _list(self, request: dict[str, Any]) -> tuple[list[Memory], int]:
+        """``POST /v1/list``: a page of memories and the total, as Engine's ``_list``."""
+        answer = self._request("POST", "/v1/list", request)
+        return [Memory.from_json(m) for m in answer["memories"]], int(answer["total"])
 
     @staticmethod
     def _segment(text: str) -> str:
@@ -558,6 +650,22 @@ class Client:
             raise error_for(code, message, name)
         raise HTTP_ERROR_CLASSES.get(name, ServerError)(message, code, name)
 
+
+
+def _embed_batches(texts: list[str]) -> Iterator[list[str]]:
+    """``texts`` in runs of at most ``_EMBED_BATCH`` texts and ``_EMBED_BATCH_BYTES`` bytes of
+    UTF-8 (a longer text alone), in order; one empty run for no texts, whose answer still gives
+    the dimension."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        length = len(text.encode("utf-8"))
+        if batch and (len(batch) == _EMBED_BATCH or size + length > _EMBED_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(text)
+        size += length
+    yield batch
 
 
 class EventStream:

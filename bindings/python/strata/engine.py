@@ -198,6 +198,32 @@ def _store_folder_config(path: str | os.PathLike[str], config: Any, created: lis
     return file
 
 
+def _embed_texts(texts: Iterable[str | bytes], owner: str) -> list[bytes]:
+    """The texts of an ``embed`` call as UTF-8 bytes, checked as :meth:`Engine.embed` documents
+    (``owner`` names the class in the message), so :class:`strata.Client` refuses the same
+    texts with the same exceptions before anything is sent."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"texts must be a sequence of str, not one str: {owner}.embed([text]) embeds one text")
+    items = list(texts)
+    if len(items) > EMBED_MAX_TEXTS:
+        raise InvalidArgument(
+            f"{owner}.embed takes at most {EMBED_MAX_TEXTS} texts per call, got {len(items)}; embed a larger corpus in several calls"
+        )
+    encoded = []
+    for i, text in enumerate(items):
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"text {i} must be a str or bytes, not {type(text).__name__}")
+        data = _encode(text)
+        # A C string ends at the first NUL: the rest of the text would be dropped without a word.
+        at = data.find(b"\0")
+        if at >= 0:
+            raise InvalidArgument(
+                f"text {i} holds a NUL character (U+0000) at byte offset {at}; Strata embeds text without NUL, which C strings cannot carry"
+            )
+        encoded.append(data)
+    return encoded
+
+
 def _float32(array: Any, what: str) -> np.ndarray:
     """``array`` as C-contiguous, aligned, native float32: the same object when it already is (no copy)."""
     arr = np.asarray(array)
@@ -531,25 +557,7 @@ class Engine:
                 text and the byte offset).
             BackendError: the embedder failed.
         """
-        if isinstance(texts, (str, bytes)):
-            raise TypeError("texts must be a sequence of str, not one str: Engine.embed([text]) embeds one text")
-        items = list(texts)
-        if len(items) > EMBED_MAX_TEXTS:
-            raise InvalidArgument(
-                f"Engine.embed takes at most {EMBED_MAX_TEXTS} texts per call, got {len(items)}; embed a larger corpus in several calls"
-            )
-        encoded = []
-        for i, text in enumerate(items):
-            if not isinstance(text, (str, bytes)):
-                raise TypeError(f"text {i} must be a str or bytes, not {type(text).__name__}")
-            data = _encode(text)
-            # A C string ends at the first NUL: the rest of the text would be dropped without a word.
-            at = data.find(b"\0")
-            if at >= 0:
-                raise InvalidArgument(
-                    f"text {i} holds a NUL character (U+0000) at byte offset {at}; Strata embeds text without NUL, which C strings cannot carry"
-                )
-            encoded.append(ffi.new("char[]", data))
+        encoded = [ffi.new("char[]", data) for data in _embed_texts(texts, "Engine")]
         try:
             function = lib.strata_engine_embed
             dimension_of = lib.strata_engine_dimension

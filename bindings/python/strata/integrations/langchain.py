@@ -371,17 +371,7 @@ class StrataVectorStore(VectorStore):
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents with these ids, in the order given; ids not stored are left out."""
-        wanted = list(ids)
-        if isinstance(self._engine, Engine):
-            memories = self._engine.get_many(wanted)
-        else:  # strata.Client has no get_many yet: one request per id.
-            memories = []
-            for one in dict.fromkeys(wanted):
-                try:
-                    memories.append(self._engine.get(one))
-                except NotFound:
-                    pass
-        return [self._document(m) for m in memories]
+        return [self._document(m) for m in self._engine.get_many(list(ids))]
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Deletes the documents with these ids (ids not stored are ignored), or those matching ``filter=``.
@@ -511,9 +501,8 @@ class StrataChatMessageHistory(BaseChatMessageHistory):
 
     Args:
         session_id: the conversation.
-        engine: a :class:`strata.Engine`; None makes one from ``path`` (a store folder) or, with
-            no path, in memory (lost when the process ends). :class:`strata.Client` is not
-            accepted yet: the server has no listing route (``get_all``), which this needs.
+        engine: a :class:`strata.Engine` or :class:`strata.Client`; None makes an engine from
+            ``path`` (a store folder) or, with no path, in memory (lost when the process ends).
         path: a store folder for the engine this class makes (as :func:`strata.open`).
         scope: where the messages are kept (default ``session_scope(session_id)``).
     """
@@ -521,28 +510,21 @@ class StrataChatMessageHistory(BaseChatMessageHistory):
     def __init__(
         self,
         session_id: str,
-        engine: Engine | None = None,
+        engine: Backend | None = None,
         *,
         path: str | os.PathLike[str] | None = None,
         scope: str | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(engine, Client):
-            raise TypeError(
-                "StrataChatMessageHistory needs strata.Engine: strata.Client has no get_all or count yet "
-                "(strata serve has no listing route)"
-            )
         if scope is not None and (not isinstance(scope, str) or not scope):
             raise ValueError(f"scope must be a non-empty str, got {scope!r}")
         self.session_id = session_id
         self.scope = scope if scope is not None else session_scope(session_id)
-        backend, self._owned = _open_backend(engine, path, None)
-        assert isinstance(backend, Engine)
-        self._engine: Engine = backend
+        self._engine, self._owned = _open_backend(engine, path, None)
 
     @property
-    def engine(self) -> Engine:
-        """The engine holding the messages."""
+    def engine(self) -> Backend:
+        """The engine (or client) holding the messages."""
         return self._engine
 
     def _memories(self) -> list[Memory]:
