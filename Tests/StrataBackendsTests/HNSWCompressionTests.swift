@@ -67,6 +67,38 @@ private func recallWithExactScores(_ store: InMemoryVectorStore, _ exact: InMemo
         #expect(store.graphCodeBytes <= 3000 * (perRow + 4))
     }
 
+    /// A broad filter the metadata index cannot narrow (a `$not`, as a recall's expiry is) is
+    /// checked on the walk's ef nearest rather than inside the walk; a narrow one falls back to
+    /// the planned search. Either way the hits all match, come best first with exact scores, and
+    /// find the filtered top ten.
+    @Test(arguments: [90, 50, 5])
+    func broadAndNarrowFiltersOnACompressedWalk(percent: Int) throws {
+        let data = points(4000, dimension: Self.d, seed: 31)
+        let queries = points(40, dimension: Self.d, seed: 32)
+        let rows = data.enumerated().map { i, v in
+            StoredRecord(memory: Memory(id: "m\(i)", content: "", metadata: ["drop": .bool(i % 100 >= percent)],
+                                        createdAt: Timestamp(milliseconds: 0)), vector: v)
+        }
+        let store = try graphStore(Self.d, .cosine, .int8)
+        let exact = try InMemoryVectorStore(dimension: Self.d, metric: .cosine, index: .exact)
+        try store.upsert(rows)
+        try exact.upsert(rows)
+        let filter = Filter.not(.condition(path: ["metadata", "drop"], .eq(.bool(true))))
+        var total = 0.0
+        for q in queries {
+            let truth = try exact.search(q, k: 10, filter: filter)
+            let found = try store.search(q, k: 10, filter: filter)
+            #expect(found.count == 10)
+            #expect(found.allSatisfy { $0.record.memory.metadata["drop"] == .bool(false) })
+            for (a, b) in zip(found, found.dropFirst()) { #expect(a.score >= b.score, "hits best first") }
+            let scoreOf = Dictionary(uniqueKeysWithValues: try exact.search(q, k: 4000, filter: nil).map { ($0.record.memory.id, $0.score) })
+            for hit in found { #expect(abs(hit.score - scoreOf[hit.record.memory.id]!) <= 1e-4, "exact scores") }
+            let ids = Set(truth.map(\.record.memory.id))
+            total += Double(found.filter { ids.contains($0.record.memory.id) }.count) / 10
+        }
+        #expect(total / Double(queries.count) >= 0.95, "recall@10 \(total / Double(queries.count)) with \(percent)% passing")
+    }
+
     @Test func codesFollowInsertsRemovalsUpdatesAndRowsOutsideTheTrainedRange() throws {
         // Small batches (the int8 ranges are trained on the first and again as the graph
         // doubles), then rows ten times wider than anything trained on, removals, and updates.

@@ -63,9 +63,11 @@ import Testing
     }
 
     @Test func floats__name_the_element_that_is_not_a_number() throws {
-        #expect(try MemoryService.floats(.array([1, 2.5]), "v") == [1, 2.5])
-        #expect(throws: StrataError(.invalidVector, "v[1] is not a number")) { try MemoryService.floats(.array([1, "x"]), "v") }
-        #expect(throws: StrataError(.invalidVector, "v must be an array of numbers")) { try MemoryService.floats(.number(1), "v") }
+        #expect(try VectorField.floats(.array([1, 2.5]), "v") == [1, 2.5])
+        #expect(throws: StrataError(.invalidVector, "v[1] is not a number")) { try VectorField.floats(.array([1, "x"]), "v") }
+        #expect(throws: StrataError(.invalidVector, "v must be an array of numbers or a base64 string of float32s")) {
+            try VectorField.floats(.number(1), "v")
+        }
     }
 
     @Test func closeReason__fits_a_control_frame_and_cuts_between_characters() {

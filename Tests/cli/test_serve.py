@@ -261,6 +261,28 @@ def test_batch_store_and_recall_by_text_and_by_vector(server):
     assert len(batch["ids"]) == 2
     by_vector = server.ok("POST", "/v1/recall", {"vector": vec, "k": 3})["hits"]
     assert {h["id"] for h in by_vector} == {vid, *batch["ids"]}
+    # The same vector as base64 little-endian float32s (what strata.Client sends): the same hits
+    # with the same vector scores (recency moves with the clock between the two calls); a memory
+    # stored that way is the same vector too.
+    packed = base64.b64encode(struct.pack(f"<{dim}f", *vec)).decode()
+    def parts(answer):
+        return [(h["id"], h["scores"]["vector"]) for h in answer["hits"]]
+    assert parts(server.ok("POST", "/v1/recall", {"vector": packed, "k": 3})) == parts(server.ok("POST", "/v1/recall", {"vector": vec, "k": 3}))
+    other = [0.0] * dim
+    other[5] = 1.0
+    bid = server.ok("POST", "/v1/memories", {"content": "packed", "vector": base64.b64encode(struct.pack(f"<{dim}f", *other)).decode()},
+                    status=201)["ids"][0]
+    assert server.ok("POST", "/v1/recall", {"vector": other, "k": 1})["hits"][0]["id"] == bid
+    # Bad base64 names the problem and stores nothing.
+    count = server.ok("GET", "/v1/stats")["memories"]
+    for bad, words in [(packed[:10] + "*" + packed[11:], "character 10 is not in the base64 alphabet"), (packed[:-6], "float32"),
+                       (base64.b64encode(struct.pack(f"<{dim - 1}f", *vec[1:])).decode(), "dimension")]:
+        err = server.error(422, "POST", "/v1/memories", {"content": "never stored", "vector": bad})
+        assert err["status"] in ("STRATA_ERR_INVALID_VECTOR", "STRATA_ERR_DIMENSION") and words in err["message"], err
+        assert server.error(422, "POST", "/v1/recall", {"vector": bad})["status"] in ("STRATA_ERR_INVALID_VECTOR", "STRATA_ERR_DIMENSION")
+    nan = base64.b64encode(struct.pack(f"<{dim}f", *([float("nan")] + vec[1:]))).decode()
+    assert server.error(422, "POST", "/v1/recall", {"vector": nan})["status"] == "STRATA_ERR_INVALID_VECTOR"
+    assert server.ok("GET", "/v1/stats")["memories"] == count
 
 
 def test_forget_by_filter_stats_metabolize_anomalies(server):
