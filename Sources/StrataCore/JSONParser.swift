@@ -150,10 +150,13 @@ public struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw failure("invalid number: no digits in exponent") }
         }
-        // strtod needs a NUL-terminated copy; numbers are short.
-        var buffer = [CChar](repeating: 0, count: index - start + 1)
-        for i in 0..<(index - start) { buffer[i] = CChar(bitPattern: bytes[start + i]) }
-        let value = strtod(buffer, nil)
+        // strtod needs a NUL-terminated copy; numbers are short, so it lives on the stack.
+        let length = index - start
+        let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
+            for i in 0..<length { buffer[i] = CChar(bitPattern: bytes[start + i]) }
+            buffer[length] = 0
+            return strtod(buffer.baseAddress!, nil)
+        }
         guard value.isFinite else { throw failure("number out of range") }
         return value
     }
@@ -161,15 +164,24 @@ public struct JSONParser {
     mutating func parseString() throws(StrataError) -> String {
         index += 1  // opening quote
         var out: [UInt8] = []
+        var escaped = false
         var runStart = index
         while true {
             guard index < bytes.count else { throw failure("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                // Most strings hold no escape: made straight from the (validated) bytes, with no
+                // copy in between.
+                guard escaped else {
+                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<index]), as: UTF8.self)
+                    index += 1
+                    return text
+                }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 index += 1
                 break
             } else if byte == UInt8(ascii: "\\") {
+                escaped = true
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 try parseEscape(into: &out)
                 runStart = index

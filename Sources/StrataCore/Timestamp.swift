@@ -61,7 +61,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses ISO-8601 date-times; nil if `text` is not one.
     public init?(iso8601 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Self.parse(iso8601: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// `init?(iso8601:)` on UTF-8 bytes (a String's own, so no copy is made).
+    static func parse(iso8601 b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         var i = 0
         func num(_ n: Int) -> Int64? {
             guard i + n <= b.count else { return nil }
@@ -73,21 +79,22 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             return v
         }
-        func expect(_ c: Character) -> Bool {
-            guard i < b.count, b[i] == c.asciiValue! else { return false }
+        // A byte, not a Character: Character.asciiValue cost more than the rest of the parse.
+        func expect(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
             i += 1
             return true
         }
-        guard let y = num(4), expect("-"), let mo = num(2), expect("-"), let d = num(2),
+        guard let y = num(4), expect(UInt8(ascii: "-")), let mo = num(2), expect(UInt8(ascii: "-")), let d = num(2),
             (1...12).contains(mo), (1...Self.daysIn(month: mo, year: y)).contains(d)
         else { return nil }  // February 30 is refused, not read as March 1
         var h: Int64 = 0, mi: Int64 = 0, s: Int64 = 0, frac: Int64 = 0
         if i < b.count {
-            guard expect("T") || expect(" "), let hh = num(2), expect(":"), let mm = num(2) else { return nil }
+            guard expect(UInt8(ascii: "T")) || expect(UInt8(ascii: " ")), let hh = num(2), expect(UInt8(ascii: ":")), let mm = num(2) else { return nil }
             h = hh
             mi = mm
-            if expect(":") { guard let ss = num(2) else { return nil }; s = ss }
-            if expect(".") {
+            if expect(UInt8(ascii: ":")) { guard let ss = num(2) else { return nil }; s = ss }
+            if expect(UInt8(ascii: ".")) {
                 var digits = 0
                 while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
                     if digits < 3 { frac = frac * 10 + Int64(b[i] - 0x30) }
@@ -101,21 +108,21 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             guard h < 24, mi < 60, s < 61 else { return nil }
             var offset: Int64 = 0
-            if expect("Z") || expect("z") {
+            if expect(UInt8(ascii: "Z")) || expect(UInt8(ascii: "z")) {
             } else if i < b.count, b[i] == 0x2B || b[i] == 0x2D {
                 let sign: Int64 = b[i] == 0x2D ? -1 : 1
                 i += 1
                 guard let oh = num(2) else { return nil }
-                _ = expect(":")
+                _ = expect(UInt8(ascii: ":"))
                 guard let om = num(2), oh < 24, om < 60 else { return nil }  // +25:00 is no zone
                 offset = sign * (oh * 60 + om) * 60_000
             } else {
                 return nil  // a time without a zone is ambiguous
             }
             guard i == b.count else { return nil }
-            milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + frac - offset
+            return Timestamp(milliseconds: Self.days(fromCivil: y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + frac - offset)
         } else {
-            milliseconds = Self.days(fromCivil: y, mo, d) * 86_400_000
+            return Timestamp(milliseconds: Self.days(fromCivil: y, mo, d) * 86_400_000)
         }
     }
 
