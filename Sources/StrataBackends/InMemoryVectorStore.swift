@@ -494,7 +494,11 @@ public final class InMemoryVectorStore: VectorStore {
                     return { row in Self.matches(compiled, memories.baseAddress! + row) }
                 }
                 let efUsed = ef ?? index.efSearch
-                if let graph = s.graph, let accept, estimate.map({ $0 * 2 >= s.rowOf.count }) ?? true {
+                if let graph = s.graph, let accept, let filter, estimate.map({ $0 * 2 >= s.rowOf.count }) ?? true,
+                   // Only where the plan would walk even if every row passed: a small store is
+                   // scanned exactly whatever the filter, and stays so.
+                   SearchPlan.choose(rows: s.rowOf.count, k: k, ef: efUsed, m: index.m, filter: filter,
+                                     candidates: estimate ?? s.rowOf.count, sample: { _, _ in 1 }) == .graph {
                     // A filter the metadata index cannot narrow, or says is broad (a recall's scope
                     // and expiry, which nearly every row passes), is first checked on the walk's
                     // ef nearest only: checked inside the walk it reads the memory of every node

@@ -73,7 +73,8 @@ private func recallWithExactScores(_ store: InMemoryVectorStore, _ exact: InMemo
     /// find the filtered top ten.
     @Test(arguments: [90, 50, 5])
     func broadAndNarrowFiltersOnACompressedWalk(percent: Int) throws {
-        let data = points(4000, dimension: Self.d, seed: 31)
+        // Enough rows that the plan walks the graph (a small store is scanned exactly).
+        let data = points(8000, dimension: Self.d, seed: 31)
         let queries = points(40, dimension: Self.d, seed: 32)
         let rows = data.enumerated().map { i, v in
             StoredRecord(memory: Memory(id: "m\(i)", content: "", metadata: ["drop": .bool(i % 100 >= percent)],
@@ -84,6 +85,7 @@ private func recallWithExactScores(_ store: InMemoryVectorStore, _ exact: InMemo
         try store.upsert(rows)
         try exact.upsert(rows)
         let filter = Filter.not(.condition(path: ["metadata", "drop"], .eq(.bool(true))))
+        #expect(store.plan(k: 10, filter: filter) == (percent == 90 ? "graph" : "exact"))
         var total = 0.0
         for q in queries {
             let truth = try exact.search(q, k: 10, filter: filter)
@@ -91,7 +93,7 @@ private func recallWithExactScores(_ store: InMemoryVectorStore, _ exact: InMemo
             #expect(found.count == 10)
             #expect(found.allSatisfy { $0.record.memory.metadata["drop"] == .bool(false) })
             for (a, b) in zip(found, found.dropFirst()) { #expect(a.score >= b.score, "hits best first") }
-            let scoreOf = Dictionary(uniqueKeysWithValues: try exact.search(q, k: 4000, filter: nil).map { ($0.record.memory.id, $0.score) })
+            let scoreOf = Dictionary(uniqueKeysWithValues: try exact.search(q, k: 8000, filter: nil).map { ($0.record.memory.id, $0.score) })
             for hit in found { #expect(abs(hit.score - scoreOf[hit.record.memory.id]!) <= 1e-4, "exact scores") }
             let ids = Set(truth.map(\.record.memory.id))
             total += Double(found.filter { ids.contains($0.record.memory.id) }.count) / 10
