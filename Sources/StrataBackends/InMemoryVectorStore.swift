@@ -34,7 +34,9 @@ public final class InMemoryVectorStore: VectorStore {
 
     private struct State {
         var matrix: [Float] = []        // slots * dimension
-        var norms: [Float] = []         // squared norms, for l2
+        /// Squared norms, for l2 only (the exact scan reads them for no other metric: 4 bytes a
+        /// row saved for cosine and dot).
+        var norms: [Float] = []
         var memories: [Memory?] = []    // nil: a free slot
         var rowOf: [String: Int] = [:]
         /// Free slots, reused last freed first.
@@ -148,7 +150,7 @@ public final class InMemoryVectorStore: VectorStore {
             var row = [Float](repeating: 0, count: dimension)
             for record in change.upserts {
                 prepare(record.vector, into: &row, asKept: vectorsAsKept)
-                let norm = Vectors.dot(row, row)
+                let norm = metric == .l2 ? Vectors.dot(row, row) : 0
                 if let at = s.rowOf[record.memory.id] {
                     // Keeping is idempotent (`Vectors.normalized` leaves a unit vector as it is), so
                     // the kept row `get` answered, written back with an access count, compares equal.
@@ -160,7 +162,7 @@ public final class InMemoryVectorStore: VectorStore {
                             s.graphDirty = true
                         }
                         s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
-                        s.norms[at] = norm
+                        if metric == .l2 { s.norms[at] = norm }
                         linking.append(at)
                     }
                     // The same text indexes the same way: every recall's access bump is an
@@ -175,7 +177,7 @@ public final class InMemoryVectorStore: VectorStore {
                 } else {
                     let at = takeSlot(&s, for: record.memory.id)
                     s.matrix.replaceSubrange(at * dimension..<(at + 1) * dimension, with: row)
-                    s.norms[at] = norm
+                    if metric == .l2 { s.norms[at] = norm }
                     s.memories[at] = record.memory
                     s.imageDirty = true
                     s.rowOf[record.memory.id] = at
@@ -224,7 +226,7 @@ public final class InMemoryVectorStore: VectorStore {
         let needed = (at + 1) * dimension
         if needed > s.matrix.capacity { s.matrix.reserveCapacity(max(needed, s.matrix.capacity * 2)) }
         s.matrix.append(contentsOf: repeatElement(0, count: dimension))
-        s.norms.append(0)
+        if metric == .l2 { s.norms.append(0) }
         s.memories.append(nil)
         s.occupied.resize(rows: at + 1)
         return at
@@ -295,7 +297,7 @@ public final class InMemoryVectorStore: VectorStore {
             for (r, id) in saved.ids.enumerated() { if let id { plan.slotOf[id] = r } }
             // Rows keep their numbers: make room for every saved row, all free for now.
             s.matrix = [Float](repeating: 0, count: saved.rows * dimension)
-            s.norms = [Float](repeating: 0, count: saved.rows)
+            s.norms = [Float](repeating: 0, count: metric == .l2 ? saved.rows : 0)
             s.memories = [Memory?](repeating: nil, count: saved.rows)
             s.occupied = RowBitmap(rows: saved.rows)
             plan.saved = saved
@@ -443,6 +445,11 @@ public final class InMemoryVectorStore: VectorStore {
     /// The bytes of the graph's compressed copies of the rows (0 without compression).
     public var graphCodeBytes: Int { state.read { $0.graph?.codeBytes ?? 0 } }
 
+    /// The bytes of the rows' floats as kept: the matrix's slots in use and, for l2, their
+    /// squared norms (capacity reserved past the last slot is not counted: it is never written,
+    /// so the kernel never maps it in).
+    public var vectorBytes: Int { state.read { ($0.matrix.count + $0.norms.count) * MemoryLayout<Float>.size } }
+
     private func withRows<T>(_ s: State, _ body: (GraphRows) -> T) -> T {
         s.matrix.withUnsafeBufferPointer { body(GraphRows(base: $0.baseAddress!, dimension: dimension)) }
     }
@@ -525,14 +532,21 @@ public final class InMemoryVectorStore: VectorStore {
     private func exactTopK(_ s: State, _ q: [Float], _ qNorm: Float, _ k: Int, _ allowed: UnsafePointer<UInt64>?,
                            _ accept: ((Int) -> Bool)?) -> [(item: Int, score: Double)] {
         s.matrix.withUnsafeBufferPointer { m in
-            s.norms.withUnsafeBufferPointer { norms in
+            withNorms(s) { norms in
                 q.withUnsafeBufferPointer { qp in
                     ExactScan.topK(
-                        matrix: m.baseAddress!, norms: norms.baseAddress!, rows: s.slots, dimension: dimension,
+                        matrix: m.baseAddress!, norms: norms, rows: s.slots, dimension: dimension,
                         query: qp.baseAddress!, queryNorm: qNorm, l2: metric == .l2, k: k, allowed: allowed, accept: accept)
                 }
             }
         }
+    }
+
+    /// Calls `body` with the squared norms the exact scan takes: the kept ones for l2, a dummy
+    /// otherwise (the scan reads them only for l2).
+    private func withNorms<T>(_ s: State, _ body: (UnsafePointer<Float>) -> T) -> T {
+        guard metric == .l2 else { return withUnsafePointer(to: Float(0)) { body($0) } }
+        return s.norms.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// How `search` would run for this filter now: "exact" or "graph" (for stats and benchmarks).
@@ -592,7 +606,7 @@ public final class InMemoryVectorStore: VectorStore {
             defer { product.release() }
             let occupied = s.free.isEmpty ? nil : s.occupied
             s.matrix.withUnsafeBufferPointer { m in
-                s.norms.withUnsafeBufferPointer { norms in
+                withNorms(s) { norms in
                     qs.withUnsafeBufferPointer { qp in
                         qNorms.withUnsafeBufferPointer { qn in
                             scores.withUnsafeMutableBufferPointer { sp in
@@ -605,7 +619,7 @@ public final class InMemoryVectorStore: VectorStore {
                                                              n: rows, k: dimension, into: sp.baseAddress!)
                                             ExactScan.selectBlock(
                                                 scores: sp.baseAddress!, queries: count, rows: rows, firstRow: start,
-                                                norms: norms.baseAddress!, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp,
+                                                norms: norms, queryNorms: qn.baseAddress!, l2: metric == .l2, tops: tp,
                                                 allowed: occupied == nil ? nil : bits.baseAddress)
                                             start += rows
                                         }

@@ -113,7 +113,7 @@ struct BenchAnnCommand: ParsableCommand {
         let buildSeconds = benchNow() - t0
         if let graphFile { try store.saveGraph(to: graphFile) }
         let graph = store.graphStats ?? (nodes: 0, bytes: 0)
-        let indexBytes = n * d * 4 + n * 4 + graph.bytes  // vectors, norms, links
+        let indexBytes = store.vectorBytes + graph.bytes  // vectors (and norms for l2), links
         say(fmt("build      %.1f s on %d cores; vectors + graph %.1f MB (graph %.1f MB); store RSS +%.1f MB",
                 buildSeconds, MachineBounds.onlineCores, Double(indexBytes) / 1e6, Double(graph.bytes) / 1e6,
                 Double(residentBytes() - rssBefore) / 1e6))
