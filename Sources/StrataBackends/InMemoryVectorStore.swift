@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStrataSIMD
 import StrataCore
 
 /// The built-in vector store: rows of a contiguous row-major matrix in memory, searched
@@ -38,7 +39,10 @@ public final class InMemoryVectorStore: VectorStore {
         /// row saved for cosine and dot).
         var norms: [Float] = []
         var memories: [Memory?] = []    // nil: a free slot
-        var rowOf: [String: Int] = [:]
+        /// Each memory's slot. 32-bit slots, as the graph's node numbers are: the table keeps
+        /// between 1.33 and 2.67 slots per memory, so 8-byte values cost 10.5 bytes a row more
+        /// at 100k (262,144 slots for 100,000 ids).
+        var rowOf: [String: UInt32] = [:]
         /// Free slots, reused last freed first.
         var free: [Int] = []
         /// One bit per slot holding a memory.
@@ -148,10 +152,11 @@ public final class InMemoryVectorStore: VectorStore {
             // One row's vector as kept, prepared here rather than as a copy of every vector of
             // the change: a large import would otherwise hold its vectors twice.
             var row = [Float](repeating: 0, count: dimension)
+            reserve(&s, adding: change.upserts.count)
             for record in change.upserts {
                 prepare(record.vector, into: &row, asKept: vectorsAsKept)
                 let norm = metric == .l2 ? Vectors.dot(row, row) : 0
-                if let at = s.rowOf[record.memory.id] {
+                if let at = s.rowOf[record.memory.id].map(Int.init) {
                     // Keeping is idempotent (`Vectors.normalized` leaves a unit vector as it is), so
                     // the kept row `get` answered, written back with an access count, compares equal.
                     if !sameVector(s.matrix, at, row) {
@@ -180,7 +185,7 @@ public final class InMemoryVectorStore: VectorStore {
                     if metric == .l2 { s.norms[at] = norm }
                     s.memories[at] = record.memory
                     s.imageDirty = true
-                    s.rowOf[record.memory.id] = at
+                    s.rowOf[record.memory.id] = UInt32(at)
                     s.occupied.insert(at)
                     s.metadata.add(record.memory, row: at)
                     if providesKeywordSearch { s.keywords.add(id: record.memory.id, text: record.memory.content) }
@@ -217,6 +222,22 @@ public final class InMemoryVectorStore: VectorStore {
         return true
     }
 
+    /// Makes room at once for a batch that may add `count` rows, when that is at least as many
+    /// as the store holds: the per-row tables then grow once to their size instead of doubling
+    /// their way there, and the buffers each doubling frees (as much again as the final table,
+    /// most of it below malloc's mapping threshold) do not stay behind in the heap. Measured at
+    /// 100k x 384: 15 MB of freed heap was still resident after a 100,000-row upsert. A smaller
+    /// batch grows the tables by doubling as usual (reserving each batch exactly would copy them
+    /// per batch).
+    private func reserve(_ s: inout State, adding count: Int) {
+        guard count >= 1024, count >= s.rowOf.count else { return }
+        let rows = s.slots + count
+        s.matrix.reserveCapacity(rows * dimension)
+        if metric == .l2 { s.norms.reserveCapacity(rows) }
+        s.memories.reserveCapacity(rows)
+        s.rowOf.reserveCapacity(s.rowOf.count + count)
+    }
+
     /// A free slot, or a new one at the end (the matrix grows geometrically: reserving the
     /// exact size on every batch would copy the whole matrix per batch).
     private func takeSlot(_ s: inout State, for id: String) -> Int {
@@ -233,7 +254,7 @@ public final class InMemoryVectorStore: VectorStore {
     }
 
     private func remove(id: String, from s: inout State) -> Bool {
-        guard let at = s.rowOf.removeValue(forKey: id) else { return false }
+        guard let at = s.rowOf.removeValue(forKey: id).map(Int.init) else { return false }
         s.imageDirty = true
         s.metadata.remove(s.memories[at]!, row: at)
         s.memories[at] = nil
@@ -257,6 +278,7 @@ public final class InMemoryVectorStore: VectorStore {
             if s.graph == nil {
                 s.graph = buildGraph(s)
                 s.graphDirty = true
+                strata_heap_trim()
                 return
             }
             let graph = s.graph!
@@ -264,6 +286,8 @@ public final class InMemoryVectorStore: VectorStore {
             let nodes = linking.filter { s.memories[$0] != nil && !graph.isLive($0) && seen.insert($0).inserted }
             if !nodes.isEmpty { s.graphDirty = true }
             withRows(s) { graph.insert(nodes, rows: $0, parallel: nodes.count >= 128) }
+            // A batch as big as a build frees as much scratch as one.
+            if nodes.count >= HNSWGraph.buildCodesFrom { strata_heap_trim() }
         } else if s.graph != nil, index.kind == .auto, live < index.autoRows / 2 {
             s.graph = nil
         }
@@ -456,7 +480,7 @@ public final class InMemoryVectorStore: VectorStore {
 
     public func get(id: String) throws(StrataError) -> StoredRecord? {
         state.read { s in
-            guard let at = s.rowOf[id] else { return nil }
+            guard let at = s.rowOf[id].map(Int.init) else { return nil }
             return record(s, at)
         }
     }
@@ -642,9 +666,9 @@ public final class InMemoryVectorStore: VectorStore {
             let filter = filter.flatMap { $0.isAlways ? nil : $0 }
             let hits = s.keywords.search(query, k: k) { id in
                 guard let filter else { return true }
-                return filter.matches(s.memories[s.rowOf[id]!]!)
+                return filter.matches(s.memories[Int(s.rowOf[id]!)]!)
             }
-            return hits.map { ScoredRecord(record: record(s, s.rowOf[$0.id]!), score: Float($0.score)) }
+            return hits.map { ScoredRecord(record: record(s, Int(s.rowOf[$0.id]!)), score: Float($0.score)) }
         }
     }
 
