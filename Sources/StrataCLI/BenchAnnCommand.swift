@@ -145,6 +145,9 @@ struct BenchAnnCommand: ParsableCommand {
         var searches: [JSONValue] = []
         var compressed: [String: JSONValue] = [:]
         var codeBytes: [String: JSONValue] = [:]
+        // The store's resident growth while each kind of walk is in use: the compressed copies
+        // live only while a walk reads them, so a single figure at the end would leave them out.
+        var residentByKind: [String: JSONValue] = [:]
         for kind in kinds {
             store.useCompression(kind)
             let bytes = store.graphCodeBytes
@@ -160,6 +163,7 @@ struct BenchAnnCommand: ParsableCommand {
                 rows.append(.object(["ef": .number(Double(ef)), "recall_at_10": .number(r.recall), "qps": .number(r.qps),
                                      "cpu_qps": .number(r.cpuQPS)]))
             }
+            residentByKind[kind.rawValue] = .number(Double(residentBytes() - rssBefore))
             if kind == firstKind { searches = rows } else { compressed[kind.rawValue] = .array(rows) }
         }
         store.useCompression(firstKind)
@@ -187,6 +191,7 @@ struct BenchAnnCommand: ParsableCommand {
                 "m": .number(Double(m)), "ef_construction": .number(Double(efConstruction)),
                 "build_seconds": .number(buildSeconds), "memory_bytes": .number(Double(indexBytes)),
                 "graph_bytes": .number(Double(graph.bytes)), "store_rss_bytes": .number(Double(residentBytes() - rssBefore)),
+                "store_rss_bytes_by_compression": .object(residentByKind),
                 "compression": .string(firstKind.rawValue), "searches": .array(searches),
                 "compressed": .object(compressed), "code_bytes": .object(codeBytes), "filtered": .array(filtered),
                 "exact": .object(["qps_batch": .number(batchQPS)]),
