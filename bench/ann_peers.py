@@ -465,13 +465,15 @@ def run_strata(cli: str, folder: Path, args) -> dict:
 
 def compressed_variants(strata: dict) -> list:
     """One result per compressed walk that `strata bench ann` swept on the same graph
-    (`--compression`): its searches, with the copies' bytes added to the memory."""
+    (`--compression`): its searches, with the copies' bytes added to the memory, and the store's
+    resident growth while those copies were kept (when the CLI reports it per walk)."""
     out = []
     for kind, searches in (strata.get("compressed") or {}).items():
         code_bytes = strata.get("code_bytes", {}).get(kind, 0)
+        rss = (strata.get("store_rss_bytes_by_compression") or {}).get(kind, strata.get("store_rss_bytes"))
         out.append({"library": f"Strata {kind}", "searches": searches, "build_seconds": strata["build_seconds"],
                     "memory_bytes": strata["memory_bytes"] + code_bytes, "code_bytes": code_bytes,
-                    "store_rss_bytes": strata.get("store_rss_bytes"), "variant_of": "Strata"})
+                    "store_rss_bytes": rss, "variant_of": "Strata"})
     return out
 
 
@@ -553,6 +555,16 @@ def goals(report: dict) -> list:
         rows.append({"goal": "memory, resident growth measured: <= 1.1x hnswlib's",
                      "strata": strata["store_rss_bytes"], "peer": hnsw and hnsw["memory_retained_bytes"],
                      "peer_name": "hnswlib", "target": 1.1, "higher_is_better": False, "unit": "MB"})
+    # The compressed walks keep their copies beside the float rows: the goal holds for them too.
+    for variant in (r for r in report["results"] if r.get("variant_of") == "Strata"):
+        kind = variant["library"].split()[-1]
+        rows.append({"goal": f"memory with the {kind} copies: <= 1.1x hnswlib", "strata": variant.get("memory_bytes"),
+                     "peer": hnsw and hnsw["memory_bytes"], "peer_name": "hnswlib", "target": 1.1,
+                     "higher_is_better": False, "unit": "MB"})
+        if variant.get("store_rss_bytes") is not None:
+            rows.append({"goal": f"resident growth with the {kind} copies: <= 1.1x hnswlib's", "strata": variant["store_rss_bytes"],
+                         "peer": hnsw and hnsw["memory_retained_bytes"], "peer_name": "hnswlib", "target": 1.1,
+                         "higher_is_better": False, "unit": "MB"})
     for percent in (10.0, 1.0):
         s_f = strata and next((f for f in strata.get("filtered", []) if abs(f["percent"] - percent) < 1e-9), None)
         h_f = hnsw and best_filtered(hnsw, percent)

@@ -11,9 +11,9 @@ import StrataCore
 /// filter that keeps 10% of the rows reads 10% of the matrix.
 struct MetadataIndex {
     /// metadata key -> scalar value -> rows.
-    private var postings: [String: [JSONValue: Set<Int>]] = [:]
+    private var postings: [String: [JSONValue: RowSet]] = [:]
     /// memory field (`fieldNames`) -> value -> rows.
-    private var fields: [String: [JSONValue: Set<Int>]] = [:]
+    private var fields: [String: [JSONValue: RowSet]] = [:]
 
     /// The memory fields indexed: those the engine's scope, tier and model filters name, so a
     /// recall's plan knows how many rows its scope holds.
@@ -28,7 +28,7 @@ struct MetadataIndex {
         return out
     }
     /// Rows whose memory has an expiry time.
-    private var expiring: Set<Int> = []
+    private var expiring = RowSet()
 
     /// The scalar values of a memory the index keeps (strings, numbers, booleans at the top level).
     private static func keys(_ m: Memory) -> [(String, JSONValue)] {
@@ -41,8 +41,8 @@ struct MetadataIndex {
     }
 
     mutating func add(_ m: Memory, row: Int) {
-        for (key, value) in Self.keys(m) { postings[key, default: [:]][value, default: []].insert(row) }
-        for (field, value) in Self.fieldValues(m) { fields[field, default: [:]][value, default: []].insert(row) }
+        for (key, value) in Self.keys(m) { postings[key, default: [:]][value, default: RowSet()].insert(row) }
+        for (field, value) in Self.fieldValues(m) { fields[field, default: [:]][value, default: RowSet()].insert(row) }
         if m.expiresAt != nil { expiring.insert(row) }
     }
 
@@ -61,8 +61,8 @@ struct MetadataIndex {
 
     /// The lists of the key a condition names and the values it accepts, or nil when the index
     /// cannot answer the condition (a key it does not keep, or a test other than equality).
-    private func lookup(_ path: [String], _ condition: Filter.Condition) -> (lists: [JSONValue: Set<Int>]?, values: [JSONValue])? {
-        let lists: [JSONValue: Set<Int>]?
+    private func lookup(_ path: [String], _ condition: Filter.Condition) -> (lists: [JSONValue: RowSet]?, values: [JSONValue])? {
+        let lists: [JSONValue: RowSet]?
         if path.count == 2, path[0] == "metadata" {
             lists = postings[path[1]]
         } else if path.count == 1, Self.fieldNames.contains(path[0]) {
@@ -125,15 +125,88 @@ struct MetadataIndex {
         case .condition(let path, let condition):
             if path == ["expires_at"], case .exists(false) = condition {
                 var bits = RowBitmap(rows: rows, filled: true)
-                for row in expiring { bits.remove(row) }
+                expiring.forEach { bits.remove($0) }
                 return bits
             }
             guard let (lists, values) = lookup(path, condition) else { return nil }
             var bits = RowBitmap(rows: rows)
-            for v in values {
-                for row in lists?[v] ?? [] { bits.insert(row) }
-            }
+            for v in values { lists?[v]?.add(to: &bits) }
             return bits
+        }
+    }
+}
+
+/// The rows holding one value in `MetadataIndex`: a hash set while they are few, one bit per row
+/// once they are many.
+///
+/// Why: the fields every memory has (scope, tier, model...) usually hold one value for most rows,
+/// and a `Set<Int>` of 100,000 rows takes 2 MB (8-byte members in a table kept under three
+/// quarters full, rounded up to a power of two) where a bitmap takes 12.5 KB. At 100k x 384 the
+/// sets were about 150 bytes per row of the in-memory store's resident memory, against 1,536
+/// for the row's vector. A value held by few rows (an id in the metadata) stays a set: a bitmap
+/// would cost a bit per row of the store for each one.
+struct RowSet {
+    /// The members while sparse (empty once dense).
+    private var sparse = Set<UInt32>()
+    /// The members once dense.
+    private var dense: RowBitmap?
+    /// The highest row ever inserted, plus one: what a bitmap would need to cover.
+    private var span = 0
+    private(set) var count = 0
+
+    /// A set turns into a bitmap from this many members when the bitmap is at most 64 times
+    /// fewer bytes than them (a sparse member takes 5 to 11 bytes, a bitmap 1/8 per row it spans),
+    /// and back into a set when it falls under a quarter of that, so a set near the line does not
+    /// convert at every insert and removal.
+    static let denseFrom = 256
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func insert(_ row: Int) {
+        span = Swift.max(span, row + 1)
+        if dense != nil {
+            if dense!.rows < span { dense!.resize(rows: span) }
+            guard !dense!.contains(row) else { return }
+            dense!.insert(row)
+            count += 1
+            return
+        }
+        guard sparse.insert(UInt32(row)).inserted else { return }
+        count += 1
+        if count >= Self.denseFrom, count * 64 >= span {
+            var bits = RowBitmap(rows: span)
+            for r in sparse { bits.insert(Int(r)) }
+            sparse = []
+            dense = bits
+        }
+    }
+
+    mutating func remove(_ row: Int) {
+        if dense != nil {
+            guard row < dense!.rows, dense!.contains(row) else { return }
+            dense!.remove(row)
+            count -= 1
+            if count * 256 < span {
+                var members = Set<UInt32>(minimumCapacity: count)
+                dense!.forEach { members.insert(UInt32($0)) }
+                dense = nil
+                sparse = members
+            }
+            return
+        }
+        if sparse.remove(UInt32(row)) != nil { count -= 1 }
+    }
+
+    func forEach(_ body: (Int) -> Void) {
+        if let dense { dense.forEach(body) } else { for r in sparse { body(Int(r)) } }
+    }
+
+    /// Sets every member's bit in `bits` (members past its rows are left out).
+    func add(to bits: inout RowBitmap) {
+        if let dense {
+            bits.formUnion(dense)
+        } else {
+            for r in sparse where Int(r) < bits.rows { bits.insert(Int(r)) }
         }
     }
 }
@@ -148,7 +221,22 @@ struct RowBitmap {
 
     mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
 
+    /// False for rows beyond its room as well.
     func contains(_ row: Int) -> Bool { row >> 6 < words.count && words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+
+    /// Rows it has room for (a multiple of 64).
+    var rows: Int { words.count * 64 }
+
+    /// Calls `body` with each row set, in order.
+    func forEach(_ body: (Int) -> Void) {
+        for (i, word) in words.enumerated() {
+            var w = word
+            while w != 0 {
+                body(i << 6 | w.trailingZeroBitCount)
+                w &= w - 1
+            }
+        }
+    }
 
     /// Room for `rows` rows; new rows are clear.
     mutating func resize(rows: Int) {
@@ -165,7 +253,8 @@ struct RowBitmap {
         for i in words.indices { words[i] &= i < other.words.count ? other.words[i] : 0 }
     }
 
+    /// Adds the rows set in `other` (rows beyond this one's are left out).
     mutating func formUnion(_ other: RowBitmap) {
-        for i in words.indices { words[i] |= other.words[i] }
+        for i in 0..<Swift.min(words.count, other.words.count) { words[i] |= other.words[i] }
     }
 }

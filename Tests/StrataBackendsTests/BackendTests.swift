@@ -164,6 +164,43 @@ import Testing
         }
     }
 
+    @Test func aMetadataValueStaysExactAsItsRowsTurnIntoABitmapAndBack() throws {
+        // The metadata index keeps a value's rows as a set while few and as a bitmap once they
+        // are many: grow one value past that line, shrink it back under, remove rows on both
+        // sides of it, and check a filter on the value against what was stored at every step.
+        let store = try InMemoryVectorStore(dimension: 2, metric: .dot)
+        var tags: [Int: String] = [:]
+        func put(_ rows: some Sequence<Int>, _ tag: String) throws {
+            try store.upsert(rows.map { r in
+                tags[r] = tag
+                return StoredRecord(memory: Memory(id: "r\(r)", content: "", metadata: ["tag": .string(tag)], createdAt: Timestamp(milliseconds: 0)),
+                                    vector: [1, Float(r)])
+            })
+        }
+        func check(_ step: String) throws {
+            for tag in ["a", "b"] {
+                let got = try store.search([0, 1], k: 10_000, filter: .condition(path: ["metadata", "tag"], .eq(.string(tag))))
+                let want = Set(tags.filter { $0.value == tag }.map { "r\($0.key)" })
+                #expect(Set(got.map(\.record.memory.id)) == want, "\(step): tag \(tag)")
+                #expect(got.count == want.count, "\(step): tag \(tag) answered a row twice")
+            }
+        }
+        try put(0..<3000, "b")
+        for grown in [10, 255, 256, 1200, 2900] {
+            try put(0..<grown, "a")
+            try check("a on \(grown) rows")
+        }
+        _ = try store.remove(ids: (100..<200).map { "r\($0)" })
+        for r in 100..<200 { tags[r] = nil }
+        try check("100 rows of a removed")
+        for kept in [1500, 40, 3, 0] {
+            try put((kept..<2900).filter { tags[$0] == "a" }, "b")
+            try check("a back to \(kept) rows")
+        }
+        try put(2990..<3000, "a")
+        try check("a on the last rows only")
+    }
+
     @Test func batchSearchRefusesBadInput() throws {
         let store = try InMemoryVectorStore(dimension: 4)
         #expect(throws: StrataError.self) { _ = try store.searchBatch([1, 2, 3], count: 1, k: 1) }

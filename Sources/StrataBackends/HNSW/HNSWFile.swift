@@ -202,14 +202,15 @@ struct SavedGraph {
         links0 = []
         links0.reserveCapacity(rows * (graph.m0 + 1))
         for r in 0..<rows {
-            if r < graph.capacity {
+            // A row that is not a node has never had its list written (`HNSWGraph.reserve`).
+            if r < graph.capacity, graph.levels[r] >= 0 {
                 links0.append(contentsOf: UnsafeBufferPointer(start: graph.links0 + r * (graph.m0 + 1), count: graph.m0 + 1))
             } else {
                 links0.append(contentsOf: repeatElement(0, count: graph.m0 + 1))
             }
         }
         upper = (0..<rows).map { r in
-            guard r < graph.capacity, graph.levels[r] > 0, let p = graph.upper[r] else { return nil }
+            guard r < graph.capacity, graph.levels[r] > 0, let p = graph.upper[UInt32(r)] else { return nil }
             return Array(UnsafeBufferPointer(start: p, count: Int(graph.levels[r]) * (graph.m + 1)))
         }
     }
@@ -227,7 +228,7 @@ extension HNSWGraph {
             if let lists = saved.upper[r] {
                 let p = UnsafeMutablePointer<UInt32>.allocate(capacity: lists.count)
                 p.initialize(from: lists, count: lists.count)
-                upper[r] = p
+                upper[UInt32(r)] = p
             }
         }
         saved.links0.withUnsafeBufferPointer { links0.update(from: $0.baseAddress!, count: $0.count) }

@@ -46,10 +46,12 @@ struct GraphWalk {
 /// approximate nearest neighbor search using Hierarchical Navigable Small World graphs", 2016)
 /// over the rows of a store's matrix: node n is row n.
 ///
-/// Layout, chosen for the search's memory traffic: layer 0 (where nearly all the work happens)
-/// is one flat array, `2m + 1` words per node (a count, then up to 2m neighbours), so a node's
-/// list is one or two cache lines found by arithmetic; the upper layers (about one node in m
-/// has any) are a separate allocation per node.
+/// Layout, chosen for the search's memory traffic and for its size beside hnswlib's: layer 0
+/// (where nearly all the work happens) is one flat array, `2m + 1` words per node (a count, then
+/// up to 2m neighbours), so a node's list is one or two cache lines found by arithmetic; the
+/// upper layers (about one node in m has any) are a separate allocation per node, found through a
+/// table that holds only those nodes. Per node besides layer 0: its top layer and a dead flag (a
+/// byte each); the spin locks of a parallel insert are a fixed table shared by all nodes.
 ///
 /// Removal marks the node dead and repairs every live neighbour that linked to it: the neighbour
 /// picks new links from its own list and the dead node's, by the same rule as an insert, so the
@@ -73,13 +75,20 @@ final class HNSWGraph: @unchecked Sendable {
     private(set) var capacity = 0
     /// Layer 0: node n's list at `links0 + n * (m0 + 1)`: [count, neighbours...].
     var links0: UnsafeMutablePointer<UInt32>
-    /// Layers 1...level of node n: `level * (m + 1)` words, or nil for a node on layer 0 only.
-    var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    /// Layers 1...level of node n: `level * (m + 1)` words, for the nodes above layer 0 only.
+    /// A table rather than a pointer per row: one node in m has upper layers, so a pointer per
+    /// row cost 8 bytes a row for a few percent of them. Written only under the write lock (or
+    /// before a parallel insert's threads start), so concurrent reads see it settled.
+    var upper: [UInt32: UnsafeMutablePointer<UInt32>] = [:]
     /// Top layer of each node; -1 for a row that was never a node.
     var levels: UnsafeMutablePointer<Int8>
     /// 1 for a removed node (walkable, never returned).
     var dead: UnsafeMutablePointer<UInt8>
-    private var locks: UnsafeMutablePointer<UInt32>
+    /// Spin locks for parallel inserts, node n's at `n % lockStripes`: a thread holds one at a
+    /// time (a list is copied or written under it, nothing else), so two nodes sharing one
+    /// only ever wait for each other, never deadlock. A lock per node cost 4 bytes a row.
+    private let locks: UnsafeMutablePointer<UInt32>
+    private static let lockStripes = 4096
     /// Guards `entry` and `maxLevel` during parallel inserts.
     private var entryLock: UInt32 = 0
 
@@ -105,26 +114,28 @@ final class HNSWGraph: @unchecked Sendable {
         random = SeededRandom(seed: settings.seed)
         scratch = HNSWScratchPool(maxDegree: 2 * settings.m)
         links0 = .allocate(capacity: 1)
-        upper = .allocate(capacity: 1)
         levels = .allocate(capacity: 1)
         dead = .allocate(capacity: 1)
-        locks = .allocate(capacity: 1)
+        locks = .allocate(capacity: Self.lockStripes)
+        locks.initialize(repeating: 0, count: Self.lockStripes)
     }
 
     deinit {
-        for n in 0..<capacity { upper[n]?.deallocate() }
+        for lists in upper.values { lists.deallocate() }
         links0.deallocate()
-        upper.deallocate()
         levels.deallocate()
         dead.deallocate()
         locks.deallocate()
     }
 
-    /// Bytes the graph holds (links, levels, flags), without the vectors or their compressed
-    /// copies (`codeBytes`).
+    /// Bytes the graph holds (links, levels, flags, locks), without the vectors or their
+    /// compressed copies (`codeBytes`). The upper layers' table is counted at its slots (a key
+    /// and a pointer each, the table kept at most three quarters full), each list at its words
+    /// plus malloc's 16-byte header.
     var bytes: Int {
-        var total = capacity * ((m0 + 1) * 4 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.size + 1 + 1 + 4)
-        for n in 0..<capacity where levels[n] > 0 { total += Int(levels[n]) * (m + 1) * 4 }
+        var total = capacity * ((m0 + 1) * 4 + 1 + 1) + Self.lockStripes * 4
+        total += upper.capacity * 4 / 3 * (4 + 8)
+        for (n, _) in upper { total += Int(levels[Int(n)]) * (m + 1) * 4 + 16 }
         return total
     }
 
@@ -132,18 +143,20 @@ final class HNSWGraph: @unchecked Sendable {
     func reserve(rows: Int) {
         guard rows > capacity else { return }
         let new = max(rows, capacity + capacity / 2, 64)
-        func grow<T>(_ p: inout UnsafeMutablePointer<T>, per: Int, fill: T) {
+        func grow<T>(_ p: inout UnsafeMutablePointer<T>, per: Int, fill: T?) {
             let q = UnsafeMutablePointer<T>.allocate(capacity: new * per)
             q.moveInitialize(from: p, count: capacity * per)
-            (q + capacity * per).initialize(repeating: fill, count: (new - capacity) * per)
+            if let fill { (q + capacity * per).initialize(repeating: fill, count: (new - capacity) * per) }
             p.deallocate()
             p = q
         }
-        grow(&links0, per: m0 + 1, fill: 0)
-        grow(&upper, per: 1, fill: nil)
+        // Layer 0's lists of rows that are not nodes yet are left unwritten (`prepare` writes a
+        // node's count before anything reads its list): the room a growing store keeps ahead of
+        // its rows (up to half as many again) is then never mapped in, where zeroing it kept up
+        // to 66 bytes per row resident that no node used.
+        grow(&links0, per: m0 + 1, fill: nil)
         grow(&levels, per: 1, fill: -1)
         grow(&dead, per: 1, fill: 0)
-        grow(&locks, per: 1, fill: 0)
         codes?.reserve(rows: new)
         capacity = new
     }
@@ -202,11 +215,15 @@ final class HNSWGraph: @unchecked Sendable {
     @inline(__always)
     func list(_ n: UInt32, _ layer: Int) -> UnsafeMutablePointer<UInt32> {
         assert(layer <= Int(levels[Int(n)]), "HNSW: node \(n) (top layer \(levels[Int(n)])) has no layer \(layer)")
-        return layer == 0 ? links0 + Int(n) * (m0 + 1) : upper[Int(n)]! + (layer - 1) * (m + 1)
+        return layer == 0 ? links0 + Int(n) * (m0 + 1) : upper[n]! + (layer - 1) * (m + 1)
     }
 
     @inline(__always)
     func maxDegree(_ layer: Int) -> Int { layer == 0 ? m0 : m }
+
+    /// The spin lock that guards node n's lists during a parallel insert.
+    @inline(__always)
+    private func lock(_ n: UInt32) -> UnsafeMutablePointer<UInt32> { locks + Int(n) % Self.lockStripes }
 
     @inline(__always)
     func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
@@ -321,11 +338,11 @@ final class HNSWGraph: @unchecked Sendable {
         // A row reused after a removal may now sit on fewer layers than an old link to it
         // assumed: on a layer it no longer has, it has no links.
         if layer > 0, Int(levels[Int(n)]) < layer { return 0 }
-        if locked { strata_spin_lock(locks + Int(n)) }
+        if locked { strata_spin_lock(lock(n)) }
         let l = list(n, layer)
         var count = Int(l[0])
         out.update(from: l, count: count + 1)
-        if locked { strata_spin_unlock(locks + Int(n)) }
+        if locked { strata_spin_unlock(lock(n)) }
         if layer > 0 {
             // Likewise an old link on this layer may lead to a reused row that no longer
             // reaches it: skip such links.
@@ -465,12 +482,11 @@ final class HNSWGraph: @unchecked Sendable {
 
     /// Gives row n a fresh, empty set of lists on layers 0...layer; not yet reachable.
     private func prepare(_ n: Int, layer: Int) {
-        upper[n]?.deallocate()
-        upper[n] = nil
+        upper.removeValue(forKey: UInt32(n))?.deallocate()
         if layer > 0 {
             let lists = UnsafeMutablePointer<UInt32>.allocate(capacity: layer * (m + 1))
             lists.initialize(repeating: 0, count: layer * (m + 1))
-            upper[n] = lists
+            upper[UInt32(n)] = lists
         }
         links0[n * (m0 + 1)] = 0
         precondition(!isLive(n), "HNSW: row \(n) is linked already; remove it before linking it again")
@@ -577,11 +593,11 @@ final class HNSWGraph: @unchecked Sendable {
     /// Sets node's list on `layer` to `chosen` and adds node to each chosen neighbour's list,
     /// re-selecting that neighbour's links when its list is full.
     private func connect(_ node: UInt32, to chosen: [UInt64], layer: Int, rows: GraphRows, locked: Bool) {
-        if locked { strata_spin_lock(locks + Int(node)) }
+        if locked { strata_spin_lock(lock(node)) }
         let own = list(node, layer)
         own[0] = UInt32(chosen.count)
         for (i, c) in chosen.enumerated() { own[1 + i] = NodeKey.node(c) }
-        if locked { strata_spin_unlock(locks + Int(node)) }
+        if locked { strata_spin_unlock(lock(node)) }
         for c in chosen {
             addLink(from: NodeKey.node(c), to: node, distance: NodeKey.distance(c), layer: layer, rows: rows, locked: locked)
         }
@@ -590,8 +606,8 @@ final class HNSWGraph: @unchecked Sendable {
     /// Adds `to` to `from`'s list on `layer`; when the list is full, keeps the best by the
     /// selection heuristic among the old links and the new one.
     private func addLink(from: UInt32, to: UInt32, distance d: Float, layer: Int, rows: GraphRows, locked: Bool) {
-        if locked { strata_spin_lock(locks + Int(from)) }
-        defer { if locked { strata_spin_unlock(locks + Int(from)) } }
+        if locked { strata_spin_lock(lock(from)) }
+        defer { if locked { strata_spin_unlock(lock(from)) } }
         let l = list(from, layer)
         let count = Int(l[0])
         for i in 0..<count where l[1 + i] == to { return }
