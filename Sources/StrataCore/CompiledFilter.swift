@@ -10,7 +10,7 @@ public struct CompiledFilter: Sendable {
         case any([Node])
         case not(Node)
         /// A path whose first component names a field.
-        case test(FilterField, path: [String], Filter.Condition)
+        case test(RecordField, path: [String], Filter.Condition)
         /// A path no record has (an unknown field, or an empty path): its value is absent.
         case absent(Filter.Condition)
     }
@@ -24,7 +24,7 @@ public struct CompiledFilter: Sendable {
             case .any(let parts): return .any(parts.map(node))
             case .not(let inner): return .not(node(inner))
             case .condition(let path, let condition):
-                guard let head = path.first, let field = FilterField(head) else { return .absent(condition) }
+                guard let head = path.first, let field = RecordField(head) else { return .absent(condition) }
                 return .test(field, path: path, condition)
             }
         }

@@ -191,13 +191,13 @@ extension Memory: FilterSubject {
     /// The hot path of filtered search: reads only the field the path names, through a pointer,
     /// so evaluating a filter on a stored row never copies the whole memory.
     public static func filterValue(of m: UnsafePointer<Memory>, at path: [String]) -> JSONValue? {
-        guard let head = path.first, let field = FilterField(head) else { return nil }
+        guard let head = path.first, let field = RecordField(head) else { return nil }
         return filterValue(of: m, field: field, path: path)
     }
 
     /// `filterValue(of:at:)` with the path's first component already resolved to `field`
     /// (CompiledFilter resolves it once per filter instead of once per row).
-    static func filterValue(of m: UnsafePointer<Memory>, field: FilterField, path: [String]) -> JSONValue? {
+    static func filterValue(of m: UnsafePointer<Memory>, field: RecordField, path: [String]) -> JSONValue? {
         let top: JSONValue?
         switch field {
         case .metadata:
@@ -230,8 +230,9 @@ extension Memory: FilterSubject {
     }
 }
 
-/// A top-level field of the record JSON that a filter path can start with.
-enum FilterField {
+/// A top-level key of the record JSON (`Memory.json`): what a filter path starts with, and what
+/// `Memory.decodeRecord` reads. The raw value is a bit position (the record reader's seen-keys mask).
+enum RecordField: Int {
     case metadata, expiresAt, scope, visibility, parentScope, model, tier, category, id, content
     case importance, pinned, createdAt, updatedAt, accessedAt, accessCount
 

@@ -80,12 +80,6 @@ extension Memory {
 /// does not take: the caller then runs the full parser and `Memory(json:)`, which say what is
 /// wrong in their own words.
 private enum RecordScan {
-    /// The fields `Memory(json:)` reads, one bit each: a second sight of one is a duplicate key.
-    private enum Field: Int {
-        case id, content, metadata, scope, parentScope, visibility, tier, category, importance, pinned
-        case createdAt, updatedAt, accessedAt, accessCount, model, expiresAt
-    }
-
     static func memory(_ bytes: UnsafeBufferPointer<UInt8>, what: String) -> Memory? {
         guard bytes.count > 1 else { return nil }
         var p = JSONParser(bytes: bytes, what: what)
@@ -104,26 +98,8 @@ private enum RecordScan {
             while more {
                 p.skipSpace()
                 guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { return nil }
-                let field: Field
-                switch try p.parseString() {
-                case "id": field = .id
-                case "content": field = .content
-                case "metadata": field = .metadata
-                case "scope": field = .scope
-                case "parent_scope": field = .parentScope
-                case "visibility": field = .visibility
-                case "tier": field = .tier
-                case "category": field = .category
-                case "importance": field = .importance
-                case "pinned": field = .pinned
-                case "created_at": field = .createdAt
-                case "updated_at": field = .updatedAt
-                case "accessed_at": field = .accessedAt
-                case "access_count": field = .accessCount
-                case "model": field = .model
-                case "expires_at": field = .expiresAt
-                default: return nil
-                }
+                // A key the record has no field for is left to the full path's error.
+                guard let field = RecordField(try p.parseString()) else { return nil }
                 guard seen & (1 << field.rawValue) == 0 else { return nil }
                 seen |= 1 << field.rawValue
                 p.skipSpace()
