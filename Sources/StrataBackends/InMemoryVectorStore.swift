@@ -528,32 +528,16 @@ public final class InMemoryVectorStore: VectorStore {
                     return { row in Self.matches(compiled, memories.baseAddress! + row) }
                 }
                 let efUsed = ef ?? index.efSearch
-                if let graph = s.graph, let accept, let filter, estimate.map({ $0 * 2 >= s.rowOf.count }) ?? true,
-                   // Only where the plan would walk even if every row passed: a small store is
-                   // scanned exactly whatever the filter, and stays so.
-                   SearchPlan.choose(rows: s.rowOf.count, k: k, ef: efUsed, m: index.m, filter: filter,
-                                     candidates: estimate ?? s.rowOf.count, sample: { _, _ in 1 }) == .graph {
-                    // A filter the metadata index cannot narrow, or says is broad (a recall's scope
-                    // and expiry, which nearly every row passes), is first checked on the walk's
-                    // ef nearest only: checked inside the walk it reads the memory of every node
-                    // that would enter the results, a cache miss each (a tenth of a recall). When
-                    // at least k of them and half of them pass, the k nearest that pass are the
-                    // answer; otherwise the plan below runs as before.
-                    let found = withRows(s) { rows in
-                        q.withUnsafeBufferPointer { qp in
-                            // Compressed copies: only the nearest 3k are read again as floats, as
-                            // for an unfiltered search of k; the rest follow in the walk's order.
-                            graph.search(qp.baseAddress!, rows: rows, k: max(k, efUsed), ef: efUsed, rescored: max(3 * k, 16))
-                        }
-                    }
-                    var kept: [(item: Int, score: Double)] = []
-                    kept.reserveCapacity(k)
-                    var passed = 0
-                    for hit in found where accept(Int(hit.node)) {
-                        passed += 1
-                        if kept.count < k { kept.append((item: Int(hit.node), score: Double(-hit.distance))) }
-                    }
-                    if kept.count == k, passed * 2 >= found.count { return kept }
+                // A broad filter (a recall's scope and expiry) is first checked on the walk's
+                // nearest ef only (BroadFilterWalk); when too few of them pass, the plan runs.
+                if let graph = s.graph, let accept,
+                   BroadFilterWalk.applies(rows: s.rowOf.count, k: k, ef: efUsed, m: index.m, filter: filter, matchesAtMost: estimate),
+                   let kept = withRows(s, { rows in
+                       q.withUnsafeBufferPointer { qp in
+                           BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: efUsed) { accept(Int($0)) }
+                       }
+                   }) {
+                    return kept.map { (item: Int($0.node), score: Double(-$0.distance)) }
                 }
                 if let graph = s.graph, plan(s, k: k, ef: efUsed, filter: filter, estimate: estimate) == .graph {
                     let found = withRows(s) { rows in

@@ -276,38 +276,57 @@ public final class MappedVectorIndex: @unchecked Sendable {
                 return false
             }
         }
-        if let filter {
-            // The plan as the loaded store would choose it, with the filter's selectivity taken
-            // from a sample (the store's metadata index is not loaded): a fraction small enough
-            // for the exact plan there is answered by the loaded store here too.
-            let fraction = SearchPlan.sampleSelectivity(
-                // choose() below scans the sampled share of rows, not all of them, so the walk wins
-                // above the square root of the loaded store's threshold.
-                slots: slots, enough: SearchPlan.graphAbove(rows: count, k: k, ef: ef, m: settings.m).squareRoot()
-            ) { s in offsets[s] == offsets[s + 1] ? nil : matches(filter, id(s)) }
-            if let failure { throw failure }
-            let plan = SearchPlan.choose(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
-                                         candidates: Int((fraction * Double(count)).rounded(.up)), sample: { _, _ in fraction })
-            guard plan == .graph else { return nil }
-        }
         let q = metric == .cosine ? Vectors.normalized(query) : query
         let vectorRows = self.rows
         let rows = GraphRows(base: vectorRows.base, dimension: dimension, ensure: { vectorRows.ensure($0, $1) })
-        // The walk's filter is an optional (so escaping) closure; it does not outlive the walk.
-        let found = withoutActuallyEscaping(matches) { matches in
-            q.withUnsafeBufferPointer { qp in
-                graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef,
-                             accept: filter.map { f in { matches(f, self.id(Int($0))) } })
+        var found: [(node: UInt32, distance: Float)]?
+        if let filter {
+            // The plan as the loaded store would choose it, with the filter's selectivity taken
+            // from a sample (the store's metadata index is not loaded): a fraction small enough
+            // for the exact plan there is answered by the loaded store here too. choose() below
+            // scans the sampled share of rows, not all of them, so the walk wins above the square
+            // root of the loaded store's threshold; the sample stops once the fraction is above
+            // that and above half, where the loaded store tries the broad-filter walk first.
+            let enough = max(0.5, SearchPlan.graphAbove(rows: count, k: k, ef: ef, m: settings.m).squareRoot())
+            let fraction = SearchPlan.sampleSelectivity(slots: slots, enough: enough) { s in
+                offsets[s] == offsets[s + 1] ? nil : matches(filter, id(s))
+            }
+            if let failure { throw failure }
+            let estimate = Int((fraction * Double(count)).rounded(.up))
+            if BroadFilterWalk.applies(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
+                                       matchesAtMost: fraction > enough ? nil : estimate) {
+                found = withoutActuallyEscaping(matches) { matches in
+                    q.withUnsafeBufferPointer { qp in
+                        BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: ef) { matches(filter, self.id(Int($0))) }
+                    }
+                }
+                if let failure { throw failure }
+            }
+            if found == nil {
+                let plan = SearchPlan.choose(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
+                                             candidates: estimate, sample: { _, _ in fraction })
+                guard plan == .graph else { return nil }
             }
         }
-        if let failure { throw failure }
+        if found == nil {
+            // The walk's filter is an optional (so escaping) closure; it does not outlive the walk.
+            let walked = withoutActuallyEscaping(matches) { matches in
+                q.withUnsafeBufferPointer { qp in
+                    graph.search(qp.baseAddress!, rows: rows, k: k, ef: ef,
+                                 accept: filter.map { f in { matches(f, self.id(Int($0))) } })
+                }
+            }
+            if let failure { throw failure }
+            if filter != nil, walked.count < k { return nil }
+            found = walked
+        }
+        let hits = found ?? []
         if let unread = vectorRows.takeFailure() {
             throw StrataError(.corrupt, "index image: \(unread)")
         }
-        if filter != nil, found.count < k { return nil }
         var out: [(id: String, score: Float)] = []
-        out.reserveCapacity(found.count)
-        for hit in found {
+        out.reserveCapacity(hits.count)
+        for hit in hits {
             let s = Int(hit.node)
             guard SavedGraph.checksum(rows.row(hit.node), dimension: dimension) == UInt32(littleEndian: vectorCRC[s]) else {
                 throw StrataError(.corrupt, "index image: the vector of slot \(s) (\(id(s))) does not match its checksum")
