@@ -17,6 +17,7 @@ public struct Memory: Sendable, Hashable {
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
     public var accessedAt: Timestamp
+    /// Recalls that returned this memory, at most `maxAccessCount`.
     public var accessCount: Int
     /// The embedder's model id: vectors of different models are never compared.
     public var model: String
@@ -43,6 +44,16 @@ public struct Memory: Sendable, Hashable {
         self.accessCount = accessCount
         self.model = model
         self.expiresAt = expiresAt
+    }
+
+    /// The largest access count: 2^53, the largest integer every JSON reader (a double) holds
+    /// exactly. Counts stop there rather than come back from a store as a different number;
+    /// a record that carries more is refused when read.
+    public static let maxAccessCount = 1 << 53
+
+    /// `accessCount` plus `more` accesses (which may be negative), kept in 0...maxAccessCount.
+    public func accessCount(adding more: Int) -> Int {
+        min(Self.maxAccessCount, max(0, accessCount + more))
     }
 
     /// The record JSON stores keep and filters see (include/strata/vector_store.h).
@@ -83,7 +94,7 @@ public struct Memory: Sendable, Hashable {
         createdAt = try time("created_at")
         updatedAt = try time("updated_at")
         accessedAt = try time("accessed_at")
-        accessCount = try r.optionalInt("access_count", in: 0...Int.max / 2) ?? 0
+        accessCount = try r.optionalInt("access_count", in: 0...Self.maxAccessCount) ?? 0
         model = try r.optionalString("model") ?? ""
         if let e = try r.optionalString("expires_at") {
             guard let t = Timestamp(iso8601: e) else { throw StrataError(.invalidJSON, "\(what).expires_at is not an ISO-8601 time") }

@@ -130,7 +130,7 @@ private enum RecordScan {
                     case .model: guard let s = try string(&p) else { return nil }; model = s
                     case .importance: guard let n = try number(&p) else { return nil }; importance = n
                     case .accessCount:
-                        guard let n = try number(&p), n == n.rounded(), n >= 0, n <= Double(Int.max / 2) else { return nil }
+                        guard let n = try number(&p), n == n.rounded(), n >= 0, n <= Double(Memory.maxAccessCount) else { return nil }
                         accessCount = Int(n)
                     case .pinned:
                         if bytes[p.index] == UInt8(ascii: "t") { try p.expectWord("true"); pinned = true }

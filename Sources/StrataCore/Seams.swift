@@ -100,10 +100,15 @@ public struct StoreChange: Sendable {
     public var isEmpty: Bool { upserts.isEmpty && removals.isEmpty && history.isEmpty }
 
     /// Throws `.dimension` or `.invalidVector` for the first upsert whose vector is not
-    /// `dimension` finite floats, naming the record: stores check this before writing anything.
-    public func validateVectors(dimension: Int) throws(StrataError) {
+    /// `dimension` finite floats, or `.invalidArgument` for one whose access count is outside
+    /// 0...`Memory.maxAccessCount` (it would not read back as written), naming the record:
+    /// stores check this before writing anything.
+    public func validate(dimension: Int) throws(StrataError) {
         for (i, r) in upserts.enumerated() {
             try Vectors.validate(r.vector, dimension: dimension, what: "record \(i) (\(r.memory.id))")
+            guard (0...Memory.maxAccessCount).contains(r.memory.accessCount) else {
+                throw StrataError(.invalidArgument, "record \(i) (\(r.memory.id)): access_count \(r.memory.accessCount) is outside 0...\(Memory.maxAccessCount)")
+            }
         }
     }
 }

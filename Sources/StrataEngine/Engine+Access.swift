@@ -50,7 +50,7 @@ extension Engine {
             var touched: [StoredRecord] = []
             for (id, p) in pending.byID {
                 guard var r = try store.get(id: id) else { continue }  // forgotten or merged meanwhile
-                r.memory.accessCount += p.count
+                r.memory.accessCount = r.memory.accessCount(adding: p.count)
                 r.memory.accessedAt = max(r.memory.accessedAt, p.at)
                 touched.append(r)
             }

@@ -139,7 +139,7 @@ extension Engine {
 
     /// Adds the accesses recorded between `old` and `now` to `memory`.
     private func carryAccess(into memory: inout Memory, old: Memory, now: Memory) {
-        memory.accessCount += now.accessCount - old.accessCount
+        memory.accessCount = memory.accessCount(adding: now.accessCount - old.accessCount)
         memory.accessedAt = max(memory.accessedAt, now.accessedAt)
     }
 

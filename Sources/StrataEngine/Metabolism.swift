@@ -126,7 +126,7 @@ struct Metabolism {
                     let other = records[i].memory
                     fates[i] = .merged(into: keeper, cosine: Vectors.dot(keeperUnit, units[cluster[position]]))
                     working[keeper].memory.metadata.merge(other.metadata) { mine, _ in mine }
-                    working[keeper].memory.accessCount += other.accessCount
+                    working[keeper].memory.accessCount = working[keeper].memory.accessCount(adding: other.accessCount)
                     working[keeper].memory.importance = max(working[keeper].memory.importance, other.importance)
                     working[keeper].memory.accessedAt = max(working[keeper].memory.accessedAt, other.accessedAt)
                     merges[keeper, default: []].append(other.id)

@@ -100,6 +100,33 @@ import Testing
         if case .failure(let e) = fast { #expect(e.code == .invalidUTF8) } else { Issue.record("invalid UTF-8 decoded") }
     }
 
+    /// An access count reads back as written up to 2^53; past it a record is refused by both
+    /// readers alike (before, 2^62 - 1 was written as 2^62 and then refused: written, never read).
+    @Test func accessCountsReadBackExactlyUpToTheLimit() throws {
+        let top = Memory(id: "a", content: "c", createdAt: Timestamp(milliseconds: 0), accessCount: Memory.maxAccessCount)
+        #expect(try Memory.decodeRecord(top.jsonText).accessCount == Memory.maxAccessCount)
+        #expect(try Memory(json: JSONParser.parse(top.jsonText)).accessCount == Memory.maxAccessCount)
+        for over in ["9007199254740994", "4611686018427387903", "1e300"] {
+            let text = top.jsonText.replacing(/"access_count":[0-9.e+]+/, with: "\"access_count\":\(over)")
+            #expect(text != top.jsonText)
+            let fast = Result { () throws(StrataError) -> Memory in try Memory.decodeRecord(text, what: "rec") }
+            let full = Result { () throws(StrataError) -> Memory in try Memory(json: try JSONParser.parse(text, what: "rec"), what: "rec") }
+            #expect(describe(fast) == describe(full))
+            guard case .failure(let e) = fast else { Issue.record("\(over) was read"); continue }
+            #expect(e.message.contains("access_count") && e.message.contains("9007199254740992"), "\(over): \(e.message) in \(text)")
+        }
+        // Adding saturates at the limit and never goes below zero.
+        #expect(top.accessCount(adding: 5) == Memory.maxAccessCount)
+        var low = top
+        low.accessCount = 3
+        #expect(low.accessCount(adding: -7) == 0 && low.accessCount(adding: 4) == 7)
+        // A store refuses to write what it could not read back, naming the record.
+        var change = StoreChange(upserts: [StoredRecord(memory: top, vector: [1, 0])])
+        change.upserts[0].memory.accessCount = Memory.maxAccessCount + 1
+        #expect(throws: StrataError.self) { try change.validate(dimension: 2) }
+        do { try change.validate(dimension: 2) } catch { #expect(error.code == .invalidArgument && error.message.contains("record 0 (a)")) }
+    }
+
     private func describe(_ r: Result<Memory, StrataError>) -> String {
         switch r {
         case .success(let m): "ok \(m.jsonText)"

@@ -263,7 +263,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
     /// One write transaction; returns how many rows were removed.
     public func apply(_ change: StoreChange) throws(StrataError) -> Int {
-        try change.validateVectors(dimension: dimension)
+        try change.validate(dimension: dimension)
         guard !change.isEmpty else { return 0 }
         try requireWritable("writing")
         let encoded = EncodedChange(change)

@@ -125,7 +125,7 @@ public final class FileVectorStore: ChangeApplyingStore {
     /// change), plus a compaction now and then.
     public func apply(_ change: StoreChange) throws(StrataError) -> Int {
         try refuseIfReadOnly("writes")
-        try change.validateVectors(dimension: dimension)
+        try change.validate(dimension: dimension)
         return try writer.withLock { (w) throws(StrataError) -> Int in
             if let failure = w.failure {
                 throw failure.prefixed("file store \"\(options.path)\" refuses writes after an earlier failure; reopen it")
