@@ -37,10 +37,13 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
         response.headers[Self.header] = id
         let duration = ContinuousClock.now - start
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
-        metrics.request(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
+        // A WebSocket route answers 200 to mean "upgrade": the client gets 101.
+        let upgraded = response.status == .ok && request.headers[.upgrade]?.lowercased() == "websocket"
+        let status = upgraded ? 101 : response.status.code
+        metrics.request(route: route, method: request.method.rawValue, status: status, duration: duration)
         context.logger.info("request", metadata: [
             "method": .string(request.method.rawValue), "route": .string(route), "path": .string(request.uri.path),
-            "status": .stringConvertible(response.status.code), "duration_ms": .string(Self.milliseconds(duration)),
+            "status": .stringConvertible(status), "duration_ms": .string(Self.milliseconds(duration)),
         ])
         return response
     }

@@ -142,6 +142,9 @@ public final class StrataHTTPServer: Sendable {
 
     static func webSocketRouter(_ s: MemoryService) -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
+        // The upgrade request is a request like any other: an id (echoed in the 101), an access
+        // line and a count; the stream's own lines below carry the same id.
+        router.middlewares.add(RequestObservation(metrics: s.metrics))
         router.middlewares.add(ErrorAnswers(routes: RouteTable([(method: .get, path: "/v1/events")])))
         // A refused upgrade can only be an empty 400 (HTTP1WebSocketUpgradeChannel), so every
         // upgrade is taken and a refusal is a close frame: 4000 + the HTTP status, the message as
@@ -154,30 +157,49 @@ public final class StrataHTTPServer: Sendable {
                 resume = try since(context.request)
             } catch {
                 let refusal = (error as? APIError) ?? APIError(error as? StrataError ?? StrataError(.internal, "\(error)"))
-                try await outbound.close(.unknown(WebSocketClose.refused(refusal.status.code)), reason: WebSocketClose.reason(refusal.message))
+                let code = WebSocketClose.refused(refusal.status.code)
+                context.logger.info("events stream refused", metadata: ["close_code": "\(code)", "reason": "\(refusal.message)"])
+                try await outbound.close(.unknown(code), reason: WebSocketClose.reason(refusal.message))
                 return
             }
             let client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>)
             switch s.events.subscribe(access, since: resume) {
             case .success(let c): client = c
             case .failure(.gone(let after, let oldest)):
-                try await outbound.close(.unknown(WebSocketClose.gone),
-                                         reason: "cannot resume after \(after): the oldest event kept is \(oldest)")
+                let reason = "cannot resume after \(after): the oldest event kept is \(oldest)"
+                context.logger.info("events stream refused", metadata: ["close_code": "\(WebSocketClose.gone)", "reason": "\(reason)"])
+                try await outbound.close(.unknown(WebSocketClose.gone), reason: reason)
                 return
             case .failure(.closed):
                 try await outbound.close(.goingAway, reason: "the server is stopping")
                 return
             }
             defer { s.events.unsubscribe(client.id) }
+            context.logger.info("events stream opened", metadata: [
+                "scope": "\(access.seesEverything ? "(root)" : access.scope.description)", "role": "\(access.role.rawValue)", "since": "\(resume.map(String.init) ?? "-")",
+            ])
             // On SIGTERM the stream ends, so the handler returns and the connection closes
             // (1000) instead of holding the server open.
-            try await withGracefulShutdownHandler {
-                try await pump(s, client, inbound, outbound)
-            } onGracefulShutdown: {
-                s.events.unsubscribe(client.id)
+            do {
+                let ending = try await withGracefulShutdownHandler {
+                    try await pump(s, client, inbound, outbound)
+                } onGracefulShutdown: {
+                    s.events.unsubscribe(client.id)
+                }
+                context.logger.info("events stream closed", metadata: ["why": "\(ending.rawValue)"])
+            } catch {
+                context.logger.info("events stream closed", metadata: ["why": "the connection failed: \(error)"])
+                throw error
             }
         }
         return router
+    }
+
+    /// Why an events stream ended, for its log line.
+    enum StreamEnd: String, Sendable {
+        case clientClosed = "the client closed"
+        case tooSlow = "too slow: closed with 4008"
+        case serverStopping = "the server is stopping"
     }
 
     /// Writes the client's events until its stream ends (the server stops, or the client fell
@@ -185,18 +207,24 @@ public final class StrataHTTPServer: Sendable {
     static func pump(
         _ s: MemoryService, _ client: (id: UInt64, events: AsyncStream<EventFanout.Sequenced>),
         _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
-    ) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+    ) async throws -> StreamEnd {
+        try await withThrowingTaskGroup(of: StreamEnd.self) { group in
             // Inbound messages are not part of this API; reading them notices the client's close.
-            group.addTask { for try await _ in inbound {} }
+            group.addTask {
+                for try await _ in inbound {}
+                return .clientClosed
+            }
             group.addTask {
                 for await event in client.events { try await outbound.write(.text(event.text)) }
                 if let missed = s.events.unsubscribe(client.id) {
                     try await outbound.close(.unknown(WebSocketClose.tooSlow), reason: "too slow: reconnect with since=\(missed - 1)")
+                    return .tooSlow
                 }
+                return .serverStopping
             }
-            try await group.next()
+            let first = try await group.next() ?? .clientClosed
             group.cancelAll()
+            return first
         }
     }
 

@@ -8,9 +8,11 @@ The server is the real binary (STRATA_CLI) on a temporary store, started as test
 import http.client
 import json
 import re
+import struct
 import subprocess
+import time
 
-from test_serve import BIN, Server, environment, folder, store, token  # noqa: F401 (folder is a fixture)
+from test_serve import BIN, Server, WebSocket, environment, folder, store, token  # noqa: F401 (folder is a fixture)
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -163,6 +165,35 @@ def test_a_request_id_is_echoed_and_on_the_log_lines_of_its_request(folder):
     assert "status=201" in store_line and "route=/v1/memories" in store_line and "method=POST" in store_line
     assert re.search(r"duration_ms=\d+\.\d{3}", store_line), store_line
     assert any("route=unmatched" in line and "status=404" in line for line in err.splitlines()), err
+
+
+def test_an_events_stream_has_a_request_id_and_says_when_it_opens_is_refused_and_closes(folder):
+    s = Server(folder, "--log-level", "info")
+    try:
+        refused = WebSocket(s.port, "/v1/events?since=x", headers={"X-Request-Id": "ws-refused-1"})
+        assert refused.status == 101 and "x-request-id: ws-refused-1" in refused.head.lower(), refused.head
+        kind, code, reason = refused.message()
+        assert (kind, code) == ("close", 4422) and "since" in reason, (kind, code, reason)
+        ws = WebSocket(s.port, "/v1/events", headers={"X-Request-Id": "ws-open-2"})
+        assert ws.status == 101 and "x-request-id: ws-open-2" in ws.head.lower(), ws.head
+        request(s, "POST", "/v1/memories", {"Content-Type": "application/json"}, {"content": "seen on the stream"})
+        assert ws.events(1)[0]["type"] == "memory.stored"
+        ws.send(8, struct.pack(">H", 1000))  # the client closes
+        assert ws.message()[0] == "close"
+        ws.sock.close()
+        deadline = time.time() + 30
+        while time.time() < deadline and value(scrape(s), "strata_http_requests_total", route="/v1/events", method="GET", status="101") < 2:
+            time.sleep(0.1)
+        assert value(scrape(s), "strata_http_requests_total", route="/v1/events", method="GET", status="101") == 2
+    finally:
+        code, err = s.stop()
+        assert code == 0, err
+    mine = [line for line in err.splitlines() if "hb.request.id=ws-refused-1" in line]
+    assert any("events stream refused" in line and "close_code=4422" in line for line in mine), err
+    assert any("route=/v1/events" in line and "status=101" in line for line in mine), mine
+    mine = [line for line in err.splitlines() if "hb.request.id=ws-open-2" in line]
+    assert any("events stream opened" in line and "role=admin" in line and "scope=(root)" in line for line in mine), err
+    assert any("events stream closed" in line and "the client closed" in line for line in mine), err
 
 
 def test_failed_scheduled_cycles_are_counted(folder):
