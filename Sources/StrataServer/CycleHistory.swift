@@ -36,16 +36,26 @@ struct CycleHistory: Sendable, Equatable {
         }
     }
 
-    /// Every cycle, oldest first.
+    /// The cycles kept, oldest first: every one, or the newest `newest`.
     var cycles: [Cycle]
+    /// Cycles in the ledger, kept or not.
+    var total: Int
 
     /// The cycles of the ledger's history rows (oldest first, as `Engine.history` answers).
+    /// - Parameter newest: keep only the newest this many; only their rows and the one before
+    ///   them are decoded (a ledger grows by a row a cycle, forever).
     /// - Throws: `.corrupt` naming the row when a row's totals do not decode.
-    init(ledgerRows rows: [HistoryEntry]) throws(StrataError) {
+    init(ledgerRows rows: [HistoryEntry], newest: Int? = nil) throws(StrataError) {
+        total = rows.count
+        let kept = min(rows.count, newest ?? rows.count)
         var previous = LifecycleLedger()
+        if kept < rows.count {
+            let before = rows[rows.count - kept - 1]
+            previous = try LifecycleLedger(text: before.reason, what: "lifecycle ledger row of \(before.at.iso8601)")
+        }
         cycles = []
-        cycles.reserveCapacity(rows.count)
-        for row in rows {
+        cycles.reserveCapacity(kept)
+        for row in rows.suffix(kept) {
             let totals = try LifecycleLedger(text: row.reason, what: "lifecycle ledger row of \(row.at.iso8601)")
             cycles.append(Self.difference(totals, previous, at: row.at))
             previous = totals
@@ -74,6 +84,6 @@ struct CycleHistory: Sendable, Equatable {
 
     /// `{"cycles": [...], "total"}`: the newest `limit` cycles, oldest first, and how many there are.
     func json(limit: Int) -> JSONValue {
-        .object(["cycles": .array(cycles.suffix(limit).map(\.json)), "total": .number(Double(cycles.count))])
+        .object(["cycles": .array(cycles.suffix(limit).map(\.json)), "total": .number(Double(total))])
     }
 }

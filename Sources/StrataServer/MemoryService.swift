@@ -433,7 +433,7 @@ final class MemoryService: Sendable {
                 return []
             }
         }
-        return Self.answer(try CycleHistory(ledgerRows: rows).json(limit: limit))
+        return Self.answer(try CycleHistory(ledgerRows: rows, newest: limit).json(limit: limit))
     }
 
     /// `{"status": "ok", "in_flight", "events", "lifecycle"?, "anomaly_scan"?}`, the last two

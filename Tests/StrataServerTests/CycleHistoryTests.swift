@@ -45,6 +45,27 @@ import Testing
         #expect(newest["migrated_total"] == .number(6) && newest["pruned_total"] == .number(6))
     }
 
+    @Test func the_newest_cycles_are_the_same_decoded_alone() throws {
+        var totals = LifecycleLedger()
+        var rows: [HistoryEntry] = []
+        for i in 0..<30 {
+            totals.cycles += 1
+            totals.migrated["working->session", default: 0] += i
+            totals.pruned.age += i % 3
+            rows.append(Self.row("2026-12-01T10:\(String(format: "%02d", i)):00Z", totals))
+        }
+        let all = try CycleHistory(ledgerRows: rows)
+        for newest in [1, 5, 29, 30, 31] {
+            let some = try CycleHistory(ledgerRows: rows, newest: newest)
+            #expect(some.cycles == Array(all.cycles.suffix(newest)) && some.total == 30, "newest \(newest)")
+            #expect(some.json(limit: newest) == all.json(limit: newest))
+        }
+        // Rows older than the one before the newest are not read: damage there does not matter.
+        var damaged = rows
+        damaged[0] = HistoryEntry(event: .update, memoryID: LifecycleLedger.id, at: rows[0].at, old: nil, new: nil, reason: "{")
+        #expect(try CycleHistory(ledgerRows: damaged, newest: 10).cycles == Array(all.cycles.suffix(10)))
+    }
+
     @Test func cycles__of_no_rows_are_none() throws {
         let history = try CycleHistory(ledgerRows: [])
         #expect(history.cycles.isEmpty)
