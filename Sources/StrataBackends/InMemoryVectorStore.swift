@@ -418,11 +418,12 @@ public final class InMemoryVectorStore: VectorStore {
         let bytes: [UInt8]? = state.write { s in
             guard s.graph != nil, s.imageDirty, let identity = StoreImage.graphIdentity(graphFile) else { return nil }
             s.imageDirty = false
+            let parameters = withRows(s) { s.graph!.restoredCodesParameters(s.compression, rows: $0) }
             return s.matrix.withUnsafeBufferPointer { m in
                 StoreImage.encode(
                     dimension: dimension, metric: metric, graph: identity, stamp: stamp, ids: s.memories.map { $0?.id },
                     contentChecksums: s.memories.map { $0.map { StoreImage.contentChecksum($0.content) } ?? 0 },
-                    matrix: m, keywords: s.keywords.encoded())
+                    matrix: m, keywords: s.keywords.encoded(), codes: parameters?.encoded ?? [])
             }
         }
         guard let bytes else { return }

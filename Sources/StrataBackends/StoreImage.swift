@@ -13,18 +13,21 @@ import Synchronization
 /// Derived data, written like the graph file (`DerivedFile`: a crash leaves the old or the new
 /// file); a missing, damaged, foreign or stale image is never an error: the store loads its rows.
 ///
-/// Layout, little-endian: "STRIMG01", u32 version (1), dimension, metric (as the graph file),
+/// Layout, little-endian: "STRIMG01", u32 version (2), dimension, metric (as the graph file),
 /// u32 CRC-32C of the graph file's bytes (its trailer), u64 graph file size, u64 slots, live
-/// slots, stamp; u64 offset and length of the ids, vectors and keywords sections; u32 CRC-32C
-/// of the ids section; u32 CRC-32C of the 108 bytes before it. Sections start on 64 bytes. Ids:
-/// u64 offsets x (slots + 1), u32 vector CRC x slots, u32 content CRC x slots, u32 slot x live
-/// (sorted by id bytes, for lookups), the ids' UTF-8 (each array on 8 bytes). Vectors: slots x
-/// dimension f32 (free slots zero), each row checked against its CRC when it is a hit.
-/// Keywords: `KeywordIndex.encoded`.
+/// slots, stamp; u64 offset and length of the ids, vectors, keywords and codes sections; u32
+/// CRC-32C of the ids section; u32 CRC-32C of the 124 bytes before it. Sections start on 64
+/// bytes. Ids: u64 offsets x (slots + 1), u32 vector CRC x slots, u32 content CRC x slots, u32
+/// slot x live (sorted by id bytes, for lookups), the ids' UTF-8 (each array on 8 bytes).
+/// Vectors: slots x dimension f32 (free slots zero), each row checked against its CRC when it
+/// is a hit. Keywords: `KeywordIndex.encoded`. Codes (empty without compression):
+/// `CodesParameters.encoded`, what the graph's compressed copies are made with, so a mapped
+/// walk reads the same copies as the loaded store's (each made from its row when the row is
+/// first read).
 public enum StoreImage {
     static let magic = Array("STRIMG01".utf8)
-    static let version: UInt32 = 1
-    static let headerBytes = 112
+    static let version: UInt32 = 2
+    static let headerBytes = 128
 
     /// The checksum the image keeps of a memory's content.
     public static func contentChecksum(_ content: String) -> UInt32 {
@@ -54,7 +57,8 @@ public enum StoreImage {
     /// The image of an index: `ids[s]` the memory in slot s (nil: free), `matrix` the kept rows.
     static func encode(
         dimension: Int, metric: Metric, graph: (size: Int, crc: UInt32), stamp: Int64,
-        ids: [String?], contentChecksums: [UInt32], matrix: UnsafeBufferPointer<Float>, keywords: [UInt8]
+        ids: [String?], contentChecksums: [UInt32], matrix: UnsafeBufferPointer<Float>, keywords: [UInt8],
+        codes: [UInt8] = []
     ) -> [UInt8] {
         let slots = ids.count
         let utf8 = ids.map { Array(($0 ?? "").utf8) }
@@ -66,7 +70,8 @@ public enum StoreImage {
         let vectorsAt = align(idsAt + idsLength, 64)
         let vectorsLength = slots * dimension * 4
         let keywordsAt = align(vectorsAt + vectorsLength, 64)
-        var out = [UInt8](repeating: 0, count: keywordsAt + keywords.count)
+        let codesAt = align(keywordsAt + keywords.count, 64)
+        var out = [UInt8](repeating: 0, count: codesAt + codes.count)
         out.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
             func put<T>(_ v: T, at: Int) { withUnsafeBytes(of: v) { (base + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
@@ -76,7 +81,7 @@ public enum StoreImage {
             put(SavedGraph.metricCode(metric).littleEndian, at: 16)
             put(graph.crc.littleEndian, at: 20)
             for (i, v) in [graph.size, slots, liveSlots.count, Int(stamp), idsAt, idsLength, vectorsAt, vectorsLength,
-                           keywordsAt, keywords.count].enumerated() {
+                           keywordsAt, keywords.count, codesAt, codes.count].enumerated() {
                 put(UInt64(v).littleEndian, at: 24 + 8 * i)
             }
             // The ids section.
@@ -102,12 +107,13 @@ public enum StoreImage {
             }
             offsets[slots] = UInt64(byteAt).littleEndian
             for (i, s) in liveSlots.enumerated() { byID[i] = UInt32(s).littleEndian }
-            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base + idsAt, count: idsLength)).littleEndian, at: 104)
+            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base + idsAt, count: idsLength)).littleEndian, at: 120)
             if vectorsLength > 0 {
                 (base + vectorsAt).copyMemory(from: matrix.baseAddress!, byteCount: vectorsLength)
             }
             (base + keywordsAt).copyMemory(from: keywords, byteCount: keywords.count)
-            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 108)).littleEndian, at: 108)
+            (base + codesAt).copyMemory(from: codes, byteCount: codes.count)
+            put(CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 124)).littleEndian, at: 124)
         }
         return out
     }
@@ -159,26 +165,33 @@ public final class MappedVectorIndex: @unchecked Sendable {
         }
         func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
         func u64(_ at: Int) -> Int { Int(truncatingIfNeeded: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))) }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<108])) == u32(108) else { throw bad("its header checksum does not match") }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<124])) == u32(124) else { throw bad("its header checksum does not match") }
         guard u32(8) == StoreImage.version else { throw bad("it has another format version") }
         guard Int(u32(12)) == dimension, u32(16) == SavedGraph.metricCode(metric) else {
             throw bad("it was written for another dimension or metric")
         }
         let slots = u64(32), live = u64(40)
         let idsAt = u64(56), idsLength = u64(64), vectorsAt = u64(72), vectorsLength = u64(80), keywordsAt = u64(88), keywordsLength = u64(96)
+        let codesAt = u64(104), codesLength = u64(112)
         let n = bytes.count
         guard slots >= 0, slots <= n, live >= 0, live <= slots, vectorsLength == slots * dimension * 4,
-              [idsAt, vectorsAt, keywordsAt].allSatisfy({ $0 >= StoreImage.headerBytes && $0 % 64 == 0 && $0 <= n }),
-              idsLength >= 0, idsLength <= n - idsAt, vectorsLength <= n - vectorsAt, keywordsLength >= 0, keywordsLength == n - keywordsAt,
-              idsAt + idsLength <= vectorsAt, vectorsAt + vectorsLength <= keywordsAt else {
+              [idsAt, vectorsAt, keywordsAt, codesAt].allSatisfy({ $0 >= StoreImage.headerBytes && $0 % 64 == 0 && $0 <= n }),
+              idsLength >= 0, idsLength <= n - idsAt, vectorsLength <= n - vectorsAt, keywordsLength >= 0, keywordsLength <= n - keywordsAt,
+              codesLength >= 0, codesLength == n - codesAt,
+              idsAt + idsLength <= vectorsAt, vectorsAt + vectorsLength <= keywordsAt, keywordsAt + keywordsLength <= codesAt else {
             throw bad("its header is inconsistent (\(n) bytes)")
+        }
+        // The compressed copies' parameters, when the index walks on copies.
+        let parameters = try CodesParameters(encoded: UnsafeRawBufferPointer(rebasing: bytes[codesAt..<n]), dimension: dimension)
+        guard (parameters?.kind ?? .none) == settings.compression else {
+            throw bad("it was written for compression \"\(parameters?.kind.rawValue ?? "none")\", the index is set to \"\(settings.compression.rawValue)\"")
         }
         guard let identity = StoreImage.graphIdentity(graphFile) else { throw bad("the graph file \"\(graphFile)\" is missing") }
         guard identity.size == u64(24), identity.crc == u32(20) else {
             throw bad("the graph file beside it was written at another time")
         }
         let ids = UnsafeRawBufferPointer(rebasing: bytes[idsAt..<(idsAt + idsLength)])
-        guard CRC32C.checksum(ids) == u32(104) else { throw bad("its ids checksum does not match") }
+        guard CRC32C.checksum(ids) == u32(120) else { throw bad("its ids checksum does not match") }
         let arrays = StoreImage.idArrays(slots: slots, live: live, idBytes: 0)
         var at = idsAt
         let base = bytes.baseAddress!
@@ -196,11 +209,11 @@ public final class MappedVectorIndex: @unchecked Sendable {
         for s in 0..<slots where offsets[s] > offsets[s + 1] { throw bad("its id table is out of order") }
         for i in 0..<live where Int(byID[i]) >= slots { throw bad("its id lookup table is out of range") }
         rows = try VectorRows(path: image, at: vectorsAt, rows: slots, dimension: dimension)
-        keywords = try MappedKeywordIndex(bytes: UnsafeRawBufferPointer(rebasing: bytes[keywordsAt..<n]))
+        keywords = try MappedKeywordIndex(bytes: UnsafeRawBufferPointer(rebasing: bytes[keywordsAt..<(keywordsAt + keywordsLength)]))
         // Checked: hand the pages back. A search faults in the few it reads (the postings of its
         // words, the ids of its hits) instead of the process keeping both sections resident.
         file.release(idsAt..<(idsAt + idsLength))
-        file.release(keywordsAt..<n)
+        file.release(keywordsAt..<(keywordsAt + keywordsLength))
         // The graph, as a full open restores it.
         let saved: SavedGraph
         do {
@@ -213,6 +226,14 @@ public final class MappedVectorIndex: @unchecked Sendable {
             throw bad("the graph file does not match it or the index settings")
         }
         graph = HNSWGraph(saved: saved, settings: settings)
+        if let parameters {
+            // The copies of the rows are made as the rows are read (`VectorRows.ensure`).
+            let codes = HNSWCodes(kind: parameters.kind, dimension: dimension, l2: metric == .l2)
+            codes.reserve(rows: slots)
+            codes.use(parameters)
+            graph.attach(codes)
+            rows.onRead = { n, row in codes.encode(n, from: row) }
+        }
         self.file = file
         self.dimension = dimension
         self.metric = metric
@@ -221,6 +242,9 @@ public final class MappedVectorIndex: @unchecked Sendable {
         stamp = Int64(u64(48))
         count = live
     }
+
+    /// What the walks read: the float rows (`.none`) or copies made as rows are read.
+    public var compression: VectorIndexSettings.Compression { graph.codeKind }
 
     /// The id of slot `s` ("" when free).
     private func id(_ s: Int) -> String {
@@ -416,9 +440,14 @@ final class VectorRows: @unchecked Sendable {
                     }
                     done += got
                 }
+                onRead?(n, base + n * (rowBytes / 4))
             }
         }
     }
+
+    /// Called with each row as it is read in, under the lock (the graph's copy of it is made
+    /// here). Set before the first search.
+    var onRead: ((Int, UnsafePointer<Float>) -> Void)?
 
     /// The first failed read since the last call, if any.
     func takeFailure() -> String? {

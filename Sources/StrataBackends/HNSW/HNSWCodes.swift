@@ -17,7 +17,8 @@ import Glibc
 /// - fp16: IEEE half precision, no training; values beyond ±65,504 are clamped.
 ///
 /// The copies are derived data, never saved: they are encoded from the float rows when a graph
-/// is built or restored, and when a node is linked. Thread safety as `HNSWGraph`'s: writes under
+/// is built or restored, and when a node is linked (a mapped image's walk makes each from its
+/// row when it reads the row, with the parameters the image saved: `CodesParameters`). Thread safety as `HNSWGraph`'s: writes under
 /// the store's write lock (or one node per thread in a parallel insert), reads side by side.
 final class HNSWCodes: @unchecked Sendable {
     let kind: VectorIndexSettings.Compression
@@ -108,6 +109,23 @@ final class HNSWCodes: @unchecked Sendable {
             inverseStep[j] = 1 / step[j]
         }
         trainedOn = nodes.count
+    }
+
+    /// What these copies are made with, as the store image saves it.
+    var parameters: CodesParameters {
+        kind == .int8 ? CodesParameters(kind: kind, offset: offset, step: step, trainedOn: trainedOn)
+            : CodesParameters(kind: kind, offset: [], step: [], trainedOn: 0)
+    }
+
+    /// Makes copies with saved parameters instead of training (a mapped image's walk).
+    func use(_ p: CodesParameters) {
+        precondition(p.kind == kind && (kind != .int8 || p.offset.count == dimension), "HNSWCodes: parameters of another kind")
+        guard kind == .int8 else { return }
+        offset = p.offset
+        step = p.step
+        // As `train` computes it, so a copy made here has the same bytes as one made there.
+        inverseStep = step.map { 1 / $0 }
+        trainedOn = p.trainedOn
     }
 
     /// Writes row n's codes from its float row.

@@ -34,6 +34,8 @@ struct GraphWalk {
     @inline(__always)
     func distances(_ ids: UnsafePointer<UInt32>, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
         if let codes {
+            // A mapped image makes a row's copy when it reads the row in.
+            rows.ensure?(ids, count)
             codes.distances(query, constant, scale, ids, count, out)
         } else {
             rows.ensure?(ids, count)
@@ -184,6 +186,22 @@ final class HNSWGraph: @unchecked Sendable {
         for n in nodes { codes.encode(n, from: rows.row(UInt32(n))) }
     }
 
+    /// The parameters a graph restored from this one's saved file makes its copies with
+    /// (`compress` trains on the same live nodes, in the same order), whatever this graph's own
+    /// copies were trained on: what the store image saves for a mapped walk. Nil for `.none`.
+    func restoredCodesParameters(_ kind: VectorIndexSettings.Compression, rows: GraphRows) -> CodesParameters? {
+        guard kind != .none else { return nil }
+        let c = HNSWCodes(kind: kind, dimension: dimension, l2: l2)
+        c.train(nodes: (0..<capacity).filter { isLive($0) }, rows: rows)
+        return c.parameters
+    }
+
+    /// What walks read: the rows (`.none`) or the copies' kind.
+    var codeKind: VectorIndexSettings.Compression { codes?.kind ?? .none }
+
+    /// Walks on `codes`, whose copies the caller makes as rows are read (a mapped image).
+    func attach(_ codes: HNSWCodes) { self.codes = codes }
+
     @inline(__always)
     func isNode(_ n: Int) -> Bool { n < capacity && levels[n] >= 0 }
 
@@ -246,8 +264,6 @@ final class HNSWGraph: @unchecked Sendable {
     func search(_ query: UnsafePointer<Float>, rows: GraphRows, k: Int, ef: Int,
                 accept: ((UInt32) -> Bool)? = nil, rescored: Int? = nil) -> [(node: UInt32, distance: Float)] {
         guard entry >= 0, k > 0 else { return [] }
-        // The mapped store reads its float rows in as a walk needs them and keeps no codes.
-        let codes = rows.ensure == nil ? self.codes : nil
         guard let codes else {
             return search(GraphWalk(rows: rows, query: query, codes: nil, constant: 0, l2: l2 ? 1 : 0),
                           floatQuery: query, k: k, ef: ef, accept: accept, rescored: 0)
