@@ -1,6 +1,7 @@
 import Dispatch
 import StrataBackends
 import StrataCore
+import StrataTesting
 import Testing
 
 /// Seeded clustered vectors, as embeddings are: `clusters` centres, points spread around them.
@@ -252,11 +253,8 @@ private func hnsw(_ d: Int, _ metric: Metric, efSearch: Int = 64) throws -> InMe
 @Suite struct HNSWSavedGraphTests {
     static let d = 16
 
-    private func folder(_ name: String) -> String {
-        let path = "/tmp/strata-hnsw-tests-\(getpid())-\(name)"
-        _ = mkdir(path, 0o700)
-        return path
-    }
+    /// A fresh folder under the build folder (a fixed path in /tmp was left behind by every run).
+    private func folder(_ name: String) -> String { scratchFolder("hnsw-tests", name) }
 
     private func filled(_ rows: [StoredRecord]) throws -> InMemoryVectorStore {
         let store = try hnsw(Self.d, .cosine)

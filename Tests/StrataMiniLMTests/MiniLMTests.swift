@@ -3,6 +3,7 @@ import Glibc
 #endif
 import StrataCore
 @testable import StrataMiniLM
+import StrataTesting
 import Testing
 
 let repository: String = {
@@ -208,8 +209,7 @@ struct Reference {
     /// of model.safetensors that `damage` may change.
     func folder(_ name: String, damage: (inout [UInt8]) -> Void) throws -> String {
         let model = try installedModel()
-        let dir = "/tmp/strata-minilm-test-\(getpid())-\(name)"
-        mkdir(dir, 0o755)
+        let dir = scratchFolder("minilm-tests", name)
         for file in ["vocab.txt", "config.json"] {
             unlink(dir + "/" + file)
             symlink(model.directory + "/" + file, dir + "/" + file)
