@@ -129,7 +129,7 @@ struct ServeCommand: ParsableCommand {
         configuration.lifecycle.scheduleMinutes = nil
         let engine = try StoreLocation.openEngine(configuration: configuration, file: store.configurationFile)
         let server = try StrataHTTPServer(engine: engine, options: options, tokenFile: TokenCommand.file(store))
-        var logger = Logger(label: "strata.serve")
+        var logger = Logger(label: "strata.serve") { ServerLogHandler(label: $0) }
         logger.logLevel = logLevel
         let failure = Mutex<String?>(nil)
         let done = DispatchSemaphore(value: 0)
