@@ -336,6 +336,20 @@ public final class MappedVectorIndex: @unchecked Sendable {
         return out
     }
 
+    /// The saved index as it serves now: a graph over the image's rows, `mapped`, its vectors
+    /// counted at the rows searches have read in (the rest stay on disk until a search needs
+    /// them). Its walks read the image's floats, so the compression is "none" whatever the
+    /// settings say: the compressed copies are made when the rows load.
+    /// Complexity: O(rows / 64 + upper-layer nodes).
+    public var indexReport: IndexReport {
+        IndexReport(
+            kind: .hnsw, rows: count,
+            graph: IndexReport.Graph(m: settings.m, efConstruction: settings.efConstruction, efSearch: settings.efSearch),
+            compression: graph.compression,
+            bytes: IndexReport.Bytes(vectors: rows.residentBytes, codes: graph.codeBytes, graph: graph.bytes),
+            mapped: true)
+    }
+
     /// BM25 top k among the memories `filter` matches (`MappedKeywordIndex.search`), as
     /// `InMemoryVectorStore.keywordSearch` ranks them.
     public func keywordSearch(_ query: String, k: Int, filter: Filter?,
@@ -418,6 +432,11 @@ final class VectorRows: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Bytes of the rows read in so far: what the reserved memory holds resident.
+    var residentBytes: Int {
+        state.withLock { s in s.read.reduce(0) { $0 + $1.nonzeroBitCount } } * rowBytes
     }
 
     /// The first failed read since the last call, if any.

@@ -164,6 +164,9 @@ final class HNSWGraph: @unchecked Sendable {
     /// Bytes the compressed copies of the rows take (0 without compression).
     var codeBytes: Int { codes?.bytes ?? 0 }
 
+    /// What the walks read: the kind of the compressed copies, `.none` without them.
+    var compression: VectorIndexSettings.Compression { codes?.kind ?? .none }
+
     /// Makes searches walk on compressed copies of the rows (`.none`: on the rows themselves),
     /// encoding every node's row now. Caller holds the write lock.
     func compress(_ kind: VectorIndexSettings.Compression, rows: GraphRows) {
