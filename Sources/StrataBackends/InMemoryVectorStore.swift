@@ -478,6 +478,23 @@ public final class InMemoryVectorStore: VectorStore {
     /// so the kernel never maps it in).
     public var vectorBytes: Int { state.read { ($0.matrix.count + $0.norms.count) * MemoryLayout<Float>.size } }
 
+    /// The index as it is now: a graph with its parameters and bytes once the settings built
+    /// one (`auto` stays exact below `auto_rows`), else exact with the rows' bytes alone.
+    /// Read under one lock, so the parts add up. Complexity: O(upper-layer nodes).
+    public func indexReport() throws(StrataError) -> IndexReport? {
+        state.read { s in
+            let vectors = (s.matrix.count + s.norms.count) * MemoryLayout<Float>.size
+            guard let graph = s.graph else {
+                return IndexReport(kind: .exact, rows: s.rowOf.count, bytes: IndexReport.Bytes(vectors: vectors))
+            }
+            return IndexReport(
+                kind: .hnsw, rows: s.rowOf.count,
+                graph: IndexReport.Graph(m: index.m, efConstruction: index.efConstruction, efSearch: index.efSearch),
+                compression: graph.compression,
+                bytes: IndexReport.Bytes(vectors: vectors, codes: graph.codeBytes, graph: graph.bytes))
+        }
+    }
+
     private func withRows<T>(_ s: State, _ body: (GraphRows) -> T) -> T {
         s.matrix.withUnsafeBufferPointer { body(GraphRows(base: $0.baseAddress!, dimension: dimension)) }
     }

@@ -244,7 +244,7 @@ public final class MappedVectorIndex: @unchecked Sendable {
     }
 
     /// What the walks read: the float rows (`.none`) or copies made as rows are read.
-    public var compression: VectorIndexSettings.Compression { graph.codeKind }
+    public var compression: VectorIndexSettings.Compression { graph.compression }
 
     /// The id of slot `s` ("" when free).
     private func id(_ s: Int) -> String {
@@ -360,6 +360,20 @@ public final class MappedVectorIndex: @unchecked Sendable {
         return out
     }
 
+    /// The saved index as it serves now: a graph over the image's rows, `mapped`, its vectors
+    /// counted at the rows searches have read in (the rest stay on disk until a search needs
+    /// them), and with compression the copies made of those rows.
+    /// Complexity: O(rows / 64 + upper-layer nodes).
+    public var indexReport: IndexReport {
+        let read = rows.rowsRead
+        return IndexReport(
+            kind: .hnsw, rows: count,
+            graph: IndexReport.Graph(m: settings.m, efConstruction: settings.efConstruction, efSearch: settings.efSearch),
+            compression: graph.compression,
+            bytes: IndexReport.Bytes(vectors: read * dimension * 4, codes: read * graph.codeBytesPerRow, graph: graph.bytes),
+            mapped: true)
+    }
+
     /// BM25 top k among the memories `filter` matches (`MappedKeywordIndex.search`), as
     /// `InMemoryVectorStore.keywordSearch` ranks them.
     public func keywordSearch(_ query: String, k: Int, filter: Filter?,
@@ -448,6 +462,12 @@ final class VectorRows: @unchecked Sendable {
     /// Called with each row as it is read in, under the lock (the graph's copy of it is made
     /// here). Set before the first search.
     var onRead: ((Int, UnsafePointer<Float>) -> Void)?
+
+    /// Rows read in so far.
+    var rowsRead: Int { state.withLock { s in s.read.reduce(0) { $0 + $1.nonzeroBitCount } } }
+
+    /// Bytes of the rows read in so far: what the reserved memory holds resident.
+    var residentBytes: Int { rowsRead * rowBytes }
 
     /// The first failed read since the last call, if any.
     func takeFailure() -> String? {

@@ -25,8 +25,9 @@ import StrataCore
 public struct VectorIndexSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case exact, hnsw, auto }
 
-    /// What a graph's walks read: the float rows, or a compressed copy of them.
-    public enum Compression: String, Sendable, CaseIterable { case none, fp16, int8 }
+    /// What a graph's walks read: the float rows, or a compressed copy of them. The type the
+    /// index report names (`IndexReport.Compression`), so the two cannot drift apart.
+    public typealias Compression = IndexReport.Compression
 
     public var kind: Kind
     public var m: Int

@@ -14,7 +14,9 @@ struct StatsCommand: ParsableCommand {
             embedder, summarizer, operations, access, patterns, lifecycle, space); operations counts this process's \
             calls only; lifecycle totals every metabolize cycle the store has seen; space is the embedding space \
             of the store's vectors (embedder, model_id, dimension, normalized: null until the first vectors are \
-            written), the one the store records, else the configured embedder's.
+            written), the one the store records, else the configured embedder's; index is the store's vector \
+            index and the memory it holds in this process (kind, rows, m, ef_construction, ef_search, compression, \
+            mapped, bytes: vectors, codes, graph, total), null when the store does not report it.
 
             Example:
               strata stats --dir /tmp/notes
@@ -58,7 +60,27 @@ struct StatsCommand: ParsableCommand {
             ]
             for (key, value) in rows { print("\(key.padding(12))\(value)") }
             for (key, value) in lifecycleRows { print("  \(key.padding(14))\(value)") }
+            let (index, indexRows) = Self.describe(stats.index, dimension: stats.dimension)
+            print("\("index".padding(12))\(index)")
+            for (key, value) in indexRows { print("  \(key.padding(14))\(value)") }
         }
+    }
+
+    /// The index line ("hnsw, 1500 rows, m 8, ef_construction 40, ef_search 64, int8 copies")
+    /// and its bytes in MB (10^6 bytes), one row a part.
+    static func describe(_ report: IndexReport?, dimension: Int) -> (String, [(String, String)]) {
+        guard let r = report else { return ("not reported by the store", []) }
+        var line = "\(r.kind.rawValue), \(r.rows) rows"
+        if let g = r.graph { line += ", m \(g.m), ef_construction \(g.efConstruction), ef_search \(g.efSearch)" }
+        if r.compression != .none { line += ", \(r.compression.rawValue) copies" }
+        if r.mapped == true { line += ", mapped from disk (rows read in as searches need them)" }
+        func mb(_ bytes: Int) -> String { fmt("%.2f MB", Double(bytes) / 1_000_000) }
+        let floats = IndexReport.Compression.none.bytesPerDimension * dimension
+        let codes = r.compression == .none ? "none"
+            : "\(r.compression.rawValue) copies: +\(mb(r.bytes.codes)), walks read \(r.compression.bytesPerDimension * dimension) bytes a row instead of \(floats)"
+        return (line, [
+            ("vectors", mb(r.bytes.vectors)), ("codes", codes), ("graph", mb(r.bytes.graph)), ("total", mb(r.bytes.total)),
+        ])
     }
 
     /// "hashing, model hashing-v1-256, 256 dimensions, unit length".

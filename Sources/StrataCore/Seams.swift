@@ -80,6 +80,11 @@ public protocol VectorStore: AnyObject, Sendable {
     func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport
     /// Deletes snapshot `name`; `.notFound` naming an unknown one.
     func deleteSnapshot(name: String) throws(StrataError)
+
+    /// What the store's vector index is and the memory it holds, for stats; nil when the store
+    /// does not say (the default). A reader: may run beside writes.
+    /// - Complexity: O(1) for the built-in stores (O(upper-layer nodes) for a graph's bytes).
+    func indexReport() throws(StrataError) -> IndexReport?
 }
 
 /// One atomic change to a store: the unit the engine writes.
@@ -155,6 +160,8 @@ extension VectorStore {
     public func rollback(name: String, at: Timestamp) throws(StrataError) -> RollbackReport { throw noSnapshots }
 
     public func deleteSnapshot(name: String) throws(StrataError) { throw noSnapshots }
+
+    public func indexReport() throws(StrataError) -> IndexReport? { nil }
 
     /// The error of a store without snapshots, naming it.
     public var noSnapshots: StrataError { StrataError(.unsupported, "\(name) keeps no snapshots") }

@@ -682,7 +682,7 @@ public final class Engine: Sendable {
         return EngineStats(
             memories: total, expired: expired, byTier: byTier, byCategory: byCategory, byScope: byScope, dimension: dimension,
             store: store.name, embedder: embedder.modelID, summarizer: summarizer.name, operations: operations, access: access,
-            patterns: patterns, lifecycle: try lifecycleTotals(), space: space)
+            patterns: patterns, lifecycle: try lifecycleTotals(), space: space, index: try store.indexReport())
     }
 
     /// Calls `handler` for every event from now on; returns a token for `unsubscribe`.

@@ -159,6 +159,9 @@ public struct EngineStats: Sendable {
     /// The embedding space the store holds (`Engine.space`): the one it records, else the
     /// configured embedder's, which it adopts on its first write (normalisation then unknown).
     public var space: EmbeddingSpace
+    /// The store's vector index and the memory it holds (`VectorStore.indexReport`); nil when
+    /// the store does not say (a plugin built for ABI 1.7 or older, one without a report).
+    public var index: IndexReport? = nil
 }
 
 /// How the memories recall can find have been accessed (seed 004's access patterns).

@@ -127,6 +127,14 @@ public final class TieredVectorStore: VectorStore {
         return n
     }
 
+    /// Every store's index added up (`IndexReport.combined`): the memory the tiers take
+    /// together. Nil when no store reports.
+    public func indexReport() throws(StrataError) -> IndexReport? {
+        var reports: [IndexReport] = []
+        for s in all { if let r = try s.indexReport() { reports.append(r) } }
+        return IndexReport.combined(reports)
+    }
+
     public func history(id: String) throws(StrataError) -> [HistoryEntry] { try main.history(id: id) }
 
     // MARK: - Snapshots

@@ -323,6 +323,29 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
         }
     }
 
+    // MARK: - Index report (ABI 1.8)
+
+    /// Calls `strata_vector_store_vtable.index_report` and decodes the report; nil when the
+    /// plugin's vtable ends before it (ABI 1.7 or older), leaves it NULL, or calls back nothing.
+    /// - Throws: `.backend` naming the plugin when it calls back more than once or hands back
+    ///   JSON that is not a report (the key named); the plugin's own failure otherwise.
+    public func indexReport() throws(StrataError) -> IndexReport? {
+        // readVTable zeroed what the plugin's struct_size does not cover: a shorter vtable
+        // reads as NULL here.
+        guard let reportFunction = vtable.index_report else { return nil }
+        let texts = try collectTexts("index report") { fn, context in reportFunction(instance, fn, context) }
+        guard texts.count <= 1 else {
+            throw StrataError(.backend, "plugin \(pluginName): index_report called its callback \(texts.count) times, at most once is allowed")
+        }
+        guard let text = texts.first else { return nil }
+        let what = "index report from plugin \(pluginName)"
+        do {
+            return try IndexReport(json: try JSONParser.parse(text, what: what), what: what)
+        } catch {
+            throw StrataError(.backend, error.message)
+        }
+    }
+
     public func remove(ids: [String]) throws(StrataError) -> Int {
         guard !ids.isEmpty else { return 0 }
         let cIDs = ids.map { UnsafePointer(strdup($0)!) }

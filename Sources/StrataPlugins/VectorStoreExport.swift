@@ -269,7 +269,15 @@ enum VectorStoreExport {
                     guard let salvage else { throw StrataError(.unsupported, "no salvage registered") }
                     try runSalvage(salvage, config: config, recordFn: recordFn, findingFn: findingFn, context: context)
                 }
-            }, create_with_host: nil))
+            }, create_with_host: nil,
+            index_report: { me, fn, context in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let fn else { throw StrataError(.invalidArgument, "callback is NULL") }
+                    guard let report = try store.indexReport() else { return }
+                    _ = JSONWriter.string(report.json).withCString { fn(context, $0) }
+                }
+            }))
         return UnsafePointer(p)
     }()
 }

@@ -2237,7 +2237,8 @@ enum OpenAPIDocument {
           "access",
           "patterns",
           "lifecycle",
-          "space"
+          "space",
+          "index"
         ],
         "properties": {
           "memories": {
@@ -2427,6 +2428,85 @@ enum OpenAPIDocument {
                   "boolean",
                   "null"
                 ]
+              }
+            }
+          },
+          "index": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The store's vector index and the memory it holds in the serving process (not its files on disk); null when the store does not report it (a plugin built for ABI 1.7 or older). m, ef_construction and ef_search come together, for hnsw only; mapped is present for stores that can answer from an index image mapped from disk (the SQLite store), and bytes.vectors then counts the rows read in so far.",
+            "additionalProperties": false,
+            "required": [
+              "kind",
+              "rows",
+              "compression",
+              "bytes"
+            ],
+            "properties": {
+              "kind": {
+                "type": "string",
+                "enum": [
+                  "exact",
+                  "hnsw"
+                ]
+              },
+              "rows": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "m": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "ef_construction": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "ef_search": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "compression": {
+                "type": "string",
+                "enum": [
+                  "none",
+                  "fp16",
+                  "int8"
+                ]
+              },
+              "mapped": {
+                "type": "boolean"
+              },
+              "bytes": {
+                "type": "object",
+                "description": "vectors: the float rows, norms included; codes: the compressed copies a graph walks on (0 without compression); graph: links, levels and flags (0 without a graph); total: the sum of the three.",
+                "additionalProperties": false,
+                "required": [
+                  "vectors",
+                  "codes",
+                  "graph",
+                  "total"
+                ],
+                "properties": {
+                  "vectors": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "codes": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "graph": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "total": {
+                    "type": "integer",
+                    "minimum": 0
+                  }
+                }
               }
             }
           }

@@ -211,6 +211,15 @@ final class RawVectorStore: @unchecked Sendable {
         return (outcome, c)
     }
 
+    /// Calls index_report (ABI 1.8) with a callback that counts every call; nil when the
+    /// function is NULL or beyond the vtable's struct_size. `nullCallback` passes fn NULL.
+    func indexReport(nullCallback: Bool = false) -> (RawOutcome, RawCollector)? {
+        guard let reportFunction = vtable.index_report else { return nil }
+        let c = RawCollector()
+        let outcome = withExtendedLifetime(c) { RawOutcome.of { reportFunction(instance, nullCallback ? nil : rawTextFn, c.context) } }
+        return (outcome, c)
+    }
+
     /// Lays `records` out as C structs (each `padding` bytes longer than strata_record, its
     /// struct_size saying so) and runs `body` with them.
     private func withRecords<T>(_ records: [RawRecord], padding: Int, dimensions: [Int]?,

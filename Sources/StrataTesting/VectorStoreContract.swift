@@ -393,6 +393,27 @@ enum VectorStoreContract {
             }
         }
 
+        runner.run("index_report calls back at most once with a report that decodes and adds up", rule: "index.report") {
+            let s = try make.make()
+            defer { s.destroy() }
+            try expectOK(s.upsert([record("a", vector: vectors[0]), record("b", vector: vectors[1])]), "upsert")
+            guard let (outcome, c) = s.indexReport() else { return }  // NULL: no report, nothing to check
+            try expectOK(outcome, "index_report")
+            try expect(c.texts.count <= 1, "index_report called its callback \(c.texts.count) times, at most once is allowed")
+            if let text = c.texts.first {
+                let report: IndexReport
+                do throws(StrataError) {
+                    report = try IndexReport(json: try JSONParser.parse(text, what: "the index report"), what: "the index report")
+                } catch {
+                    throw ConformanceFailure(message: "index_report handed back \(text): \(error.message)")
+                }
+                try expect(report.rows == 2, "the index report counts \(report.rows) rows after 2 records were stored")
+            }
+            if let (refused, _) = s.indexReport(nullCallback: true) {
+                try expectFailure(refused, .invalidArgument, "index_report with a NULL callback")
+            }
+        }
+
         runner.run("a NULL argument is STRATA_ERR_INVALID_ARGUMENT, never a crash", rule: "arguments.null") {
             let s = try make.make()
             defer { s.destroy() }

@@ -68,7 +68,9 @@ public enum Answer {
 
     /// The stats object: `{"memories", "expired", "by_tier", "by_category", "by_scope",
     /// "dimension", "store", "embedder", "summarizer", "operations", "access", "patterns",
-    /// "lifecycle", "space"}`.
+    /// "lifecycle", "space", "index"}`. "index" is `IndexReport.json`, or null when the store
+    /// does not report its index (always present, so a client tells "no report" from an old
+    /// server by the key alone).
     public static func stats(_ s: EngineStats) -> JSONValue {
         func counts(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .number(Double($0)) }) }
         let a = s.access
@@ -81,7 +83,7 @@ public enum Answer {
             "by_category": counts(s.byCategory), "by_scope": counts(s.byScope), "dimension": .number(Double(s.dimension)),
             "store": .string(s.store), "embedder": .string(s.embedder), "summarizer": .string(s.summarizer),
             "operations": counts(s.operations), "access": access, "patterns": .number(Double(s.patterns)),
-            "lifecycle": s.lifecycle.json, "space": s.space.json,
+            "lifecycle": s.lifecycle.json, "space": s.space.json, "index": s.index?.json ?? .null,
         ])
     }
 

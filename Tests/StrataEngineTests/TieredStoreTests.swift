@@ -29,6 +29,21 @@ import Testing
         #expect(try e.history(id: working).map(\.event) == [.add, .delete])
     }
 
+    @Test func theIndexReportAddsUpEveryTiersStore() throws {
+        let main = try InMemoryVectorStore(dimension: 4, index: .exact)
+        let hot = try InMemoryVectorStore(dimension: 4, index: VectorIndexSettings(kind: .hnsw, m: 4, efConstruction: 8, compression: .int8))
+        let s = try TieredVectorStore(main: main, tiers: ["hot": hot])
+        try s.upsert((0..<6).map { i in
+            StoredRecord(memory: Memory(id: "m\(i)", content: "", tier: i < 2 ? "hot" : "cold", createdAt: Timestamp(milliseconds: 0)),
+                         vector: [1, Float(i), 0, 1])
+        })
+        let r = try #require(try s.indexReport())
+        let parts = [try #require(try main.indexReport()), try #require(try hot.indexReport())]
+        #expect(r.rows == 6 && r.kind == .hnsw && r.compression == .int8, "the graph's kind and compression, every row")
+        #expect(r.bytes.vectors == 6 * 4 * 4 && r.bytes.codes == parts[1].bytes.codes && r.bytes.graph == parts[1].bytes.graph)
+        #expect(r.bytes.total == parts[0].bytes.total + parts[1].bytes.total)
+    }
+
     @Test func aRecordStoredUnderANewTierMovesToThatTiersStore() throws {
         let main = try InMemoryVectorStore(dimension: 4), hot = try InMemoryVectorStore(dimension: 4)
         let s = try TieredVectorStore(main: main, tiers: ["hot": hot])

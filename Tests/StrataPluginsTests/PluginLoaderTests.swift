@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CStrata
+import StrataBackends
 import StrataCore
 import StrataEngine
 @testable import StrataPlugins
@@ -85,6 +86,63 @@ func compilePlugin(_ source: String, name: String, defines: [String] = []) throw
         let id = try e.store(NewMemory("an old plugin still stores")).id
         try e.update(MemoryUpdate(id: id, content: "an old plugin still updates"))
         #expect(try e.history(id: id).map(\.event) == [.add, .update])
+    }
+
+    @Test func aPluginBuiltForABI17LoadsAndItsStatsHaveNoIndex() throws {
+        let old = try compilePlugin("\(repository)/examples/plugins/flat_store.c", name: "libstrata-flat-1-7",
+                                    defines: ["FLAT_STORE_AS_ABI_1_7"])
+        let current = try compilePlugin("\(repository)/examples/plugins/flat_store.c", name: "libstrata-flat-1-8")
+        func engine(_ path: String) throws -> Engine {
+            let e = try Engine(configuration: try EngineConfiguration(json: ["store": ["backend": "flat", "plugin": .string(path)]]),
+                               backends: PluginBackends())
+            _ = try e.store([NewMemory("an exact store reports its rows"), NewMemory("two rows of floats")])
+            return e
+        }
+        #expect(PluginABI.describe(try PluginLoader().load(old).abiVersion) == "1.7")
+        let oldEngine = try engine(old)
+        #expect(try oldEngine.stats().index == nil, "a 1.7 vtable ends before index_report")
+        #expect(try oldEngine.stats().memories == 2, "and the rest of the stats are there")
+        let (_, results) = try PluginCheck.run(old)
+        for r in results { #expect(r.passed, "\(r.name): \(r.failure ?? "")") }
+        let report = try #require(try engine(current).stats().index)
+        let dimension = try engine(current).dimension
+        #expect(report == IndexReport(kind: .exact, rows: 2, bytes: IndexReport.Bytes(vectors: 2 * dimension * 4)))
+    }
+
+    @Test func theIndexReportCrossesTheABIAsTheStoreMadeIt() throws {
+        let plugin = try PluginLoader(configuredDirectories: [buildFolder]).load("memory")
+        let factory = try #require(plugin.factories.first)
+        let options: JSONValue = ["index": ["type": "hnsw", "m": 8, "ef_construction": 40, "compression": "int8"]]
+        let store = try PluginVectorStore(plugin: plugin, factory: factory, dimension: 8, options: options)
+        let local = try InMemoryVectorStore(options: options.setting("dimension", 8), path: "memory options")
+        let records = (0..<50).map { i in
+            StoredRecord(memory: Memory(id: "m\(i)", content: "row \(i)", createdAt: Timestamp(milliseconds: 0)),
+                         vector: (0..<8).map { Float(($0 * 7 + i * 3) % 11) - 5 })
+        }
+        try store.upsert(records)
+        try local.upsert(records)
+        let crossed = try #require(try store.indexReport())
+        #expect(crossed.kind == .hnsw && crossed.compression == .int8 && crossed.bytes.codes > 0)
+        #expect(crossed == (try local.indexReport()), "the same store in process reports the same bytes")
+        // The same functions behind a vtable whose struct_size ends where ABI 1.7 ended.
+        let table = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        defer { table.deallocate() }
+        table.initialize(to: factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee)
+        table.pointee.struct_size = UInt32(MemoryLayout<strata_vector_store_vtable>.offset(of: \.index_report)!)
+        let old = try PluginVectorStore(plugin: plugin, factory: PluginFactory(kind: factory.kind, name: factory.name, vtable: table),
+                                        dimension: 8, options: options)
+        try old.upsert(records)
+        #expect(try old.indexReport() == nil)
+        #expect(try old.count() == 50)
+    }
+
+    @Test func anIndexReportHandedBackTwiceIsAPluginFailureNamingIt() throws {
+        let path = try compilePlugin("\(repository)/Tests/fixtures/contract/contract_store.c", name: "fixture-report-twice",
+                                     defines: ["FAULT=report_twice"])
+        let plugin = try PluginLoader().load(path)
+        let store = try PluginVectorStore(plugin: plugin, factory: try #require(plugin.factories.first), dimension: 4, options: [:])
+        let error = try #require(throws: StrataError.self) { _ = try store.indexReport() }
+        #expect(error.code == .backend && error.message.contains("2 times") && error.message.contains(plugin.name))
     }
 
     @Test func aVTableOfABI11LoadsWithSnapshotsReportedUnsupported() throws {

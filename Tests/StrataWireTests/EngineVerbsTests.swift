@@ -114,8 +114,10 @@ import Testing
         let stats = try e.statsJSON([:])
         #expect(Set(try #require(stats.objectValue).keys) == [
             "memories", "expired", "by_tier", "by_category", "by_scope", "dimension", "store", "embedder", "summarizer",
-            "operations", "access", "patterns", "lifecycle", "space",
+            "operations", "access", "patterns", "lifecycle", "space", "index",
         ])
+        let index = try #require(stats.objectValue?["index"])
+        #expect(try IndexReport(json: index) == (try e.stats().index), "the index section decodes to the engine's report")
         #expect { try e.statsJSON(["extra": 1]) } throws: { ($0 as! StrataError).message.contains("stats request.extra") }
     }
 

@@ -154,7 +154,7 @@ def session(m):
     out["metabolize"] = m.metabolize(dry_run=True, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
     out["dimension"] = m.dimension
     stats = m.stats()
-    out["stats"] = {k: stats[k] for k in ("memories", "by_tier", "by_category", "by_scope", "dimension", "embedder")}
+    out["stats"] = {k: stats[k] for k in ("memories", "by_tier", "by_category", "by_scope", "dimension", "embedder", "index")}
     out["reset"] = m.reset()
     out["after_reset"] = m.recall("tea", track_access=False)
     out["count_after_reset"] = (m.count(), m.get_all())

@@ -5,6 +5,7 @@ saving it loses no memory: the next open repairs the older file (or rebuilds) an
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -151,3 +152,41 @@ def test_a_sigkill_while_the_graph_is_saved_loses_no_memory_and_the_next_open_re
     found = sum(len(set(g) & set(e)) for g, e in zip(graph_ids, exact_ids))
     total = sum(len(e) for e in exact_ids)
     assert total > 0 and found / total >= 0.9, (found, total)
+
+
+INDEX_KEYS = {"kind", "rows", "m", "ef_construction", "ef_search", "compression", "mapped", "bytes"}
+
+
+def test_stats_shows_the_index_and_the_memory_its_int8_copies_take(tmp_path):
+    s = indexed(tmp_path, 1500, {**HNSW, "compression": "int8"})
+    # A fresh process answers from the image beside the store: mapped, no row read by stats;
+    # its walks read int8 copies made of each row as a search reads the row in.
+    index = s.json("stats")["index"]
+    assert set(index) == INDEX_KEYS and set(index["bytes"]) == {"vectors", "codes", "graph", "total"}
+    assert index["kind"] == "hnsw" and index["rows"] == 1500 and index["mapped"] is True and index["compression"] == "int8"
+    assert (index["m"], index["ef_construction"], index["ef_search"]) == (8, 40, 64)
+    assert index["bytes"]["vectors"] == 0 and index["bytes"]["codes"] == 0 and index["bytes"]["graph"] > 0
+    assert re.search(r"^index\s+hnsw, 1500 rows, m 8, ef_construction 40, ef_search 64, int8 copies, mapped from disk",
+                     s.ok("stats").out, re.M)
+    # With the rows loaded at open, the int8 copies are there beside the floats.
+    config_file = tmp_path / ".strata" / "strata.json"
+    config = json.loads(config_file.read_text())
+    config["store"]["options"]["lazy_open"] = False
+    config_file.write_text(json.dumps(config))
+    index = s.json("stats")["index"]
+    assert index["mapped"] is False and index["compression"] == "int8"
+    b = index["bytes"]
+    assert b["vectors"] == 1500 * 64 * 4 and b["codes"] > 0 and b["total"] == b["vectors"] + b["codes"] + b["graph"]
+    text = s.ok("stats").out
+    assert re.search(r"^index\s+hnsw, 1500 rows, m 8, ef_construction 40, ef_search 64, int8 copies$", text, re.M), text
+    assert re.search(r"^  vectors\s+0\.38 MB$", text, re.M), text
+    assert re.search(r"^  codes\s+int8 copies: \+\d+\.\d\d MB, walks read 64 bytes a row instead of 256$", text, re.M), text
+    assert re.search(r"^  total\s+\d+\.\d\d MB$", text, re.M), text
+
+
+def test_stats_of_a_loaded_exact_store_has_no_graph(tmp_path):
+    s = indexed(tmp_path, 200, {"type": "exact"})
+    index = s.json("stats")["index"]
+    assert index == {"kind": "exact", "rows": 200, "compression": "none", "mapped": False,
+                     "bytes": {"vectors": 200 * 64 * 4, "codes": 0, "graph": 0, "total": 200 * 64 * 4}}
+    assert re.search(r"^  codes\s+none$", s.ok("stats").out, re.M)

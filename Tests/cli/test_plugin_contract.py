@@ -60,6 +60,7 @@ FAULTS = {
     "null_count_ok": "arguments.null",
     "crash_on_k0": "search.k",
     "hang_on_unknown": "remove.count",
+    "report_twice": "index.report",
 }
 
 # Faults that crash or hang the plugin: the check must name the case and go on with the rest.

@@ -192,3 +192,40 @@ def test_libstrata_and_the_plugins_do_not_link_swiftnio_hummingbird_or_prometheu
         assert p.returncode == 0 or "no symbols" in p.stderr, f"{' '.join(tool)} {library}: {p.stderr}"
         hits = [line for line in p.stdout.splitlines() if SERVER_STACK.search(line)]
         assert not hits, f"{library.name} links the server's stack ({' '.join(tool)}): {hits[:5]}"
+
+
+def test_the_index_section_is_the_same_from_the_c_abi_the_cli_and_the_server(tmp_path):
+    # An HNSW store with int8 copies, its rows loaded at open (lazy_open false), so every face
+    # holds the same index in memory: the stats' "index" (ABI 1.8) is one object on all three.
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_serve import Server  # noqa: E402  (a server process on tmp_path / "store")
+
+    folder = tmp_path / "store"
+    code, _, err = cli("init", "--dir", str(folder), cwd=tmp_path)
+    assert code == 0, err
+    config_file = folder / "strata.json"
+    config = json.loads(config_file.read_text())
+    config["store"]["options"]["index"] = {"type": "hnsw", "m": 8, "ef_construction": 40, "compression": "int8"}
+    config["store"]["options"]["lazy_open"] = False
+    config["dedupe"] = {"enabled": False}
+    config_file.write_text(json.dumps(config))
+    lines = "".join(json.dumps({"content": f"note {i} about topic {i % 13}"}) + "\n" for i in range(300))
+    (tmp_path / "m.jsonl").write_text(lines)
+    code, _, err = cli("import", str(tmp_path / "m.jsonl"), "--dir", str(folder), cwd=tmp_path)
+    assert code == 0, err
+
+    from_cli = json.loads(cli_json("stats", "--dir", str(folder), cwd=tmp_path))["index"]
+    config["store"]["options"]["path"] = str(folder / config["store"]["options"]["path"])
+    from_c = json.loads(c_answer(config, "stats", {}))["index"]
+    server = Server(tmp_path)
+    try:
+        status, answer, _ = server.call("GET", "/v1/stats")
+    finally:
+        code, err = server.stop()
+        assert code == 0, err
+    assert status == 200, answer
+    assert from_cli == from_c == answer["index"]
+    assert from_cli["kind"] == "hnsw" and from_cli["compression"] == "int8" and from_cli["mapped"] is False
+    assert from_cli["rows"] == 300 and from_cli["bytes"]["codes"] > 0
+    b = from_cli["bytes"]
+    assert b["total"] == b["vectors"] + b["codes"] + b["graph"]

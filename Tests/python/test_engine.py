@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import strata
-from support import SEED, assert_intact, ids_of
+from support import DIM, SEED, VECTOR_CONFIG, assert_intact, ids_of
 
 UTC = timezone.utc
 
@@ -465,3 +465,20 @@ def test_close_waits_for_calls_on_other_threads():
     t.join()
     assert e.closed
     assert results and all(r == 5 for r in results[:-1]) and results[-1] in (5, "closed")
+
+
+def test_stats_report_the_index_and_its_bytes():
+    config = {**VECTOR_CONFIG, "dedupe": {"enabled": False},
+              "store": {"backend": "memory", "options": {"index": {"type": "hnsw", "m": 8, "ef_construction": 40, "compression": "fp16"}}}}
+    with strata.Engine(config) as e:
+        e.store_many([f"note {i} on topic {i % 7}" for i in range(40)])
+        index = e.stats()["index"]
+    assert index["kind"] == "hnsw" and index["rows"] == 40 and index["compression"] == "fp16"
+    assert (index["m"], index["ef_construction"], index["ef_search"]) == (8, 40, 64)
+    b = index["bytes"]
+    assert b["vectors"] == 40 * DIM * 4 and b["codes"] > 0 and b["graph"] > 0
+    assert b["total"] == b["vectors"] + b["codes"] + b["graph"]
+    assert "mapped" not in index, "the in-memory store never maps an image"
+    with strata.Engine(VECTOR_CONFIG) as e:
+        e.store("one memory")
+        assert e.stats()["index"]["kind"] == "exact", "auto stays exact below auto_rows"

@@ -1,5 +1,5 @@
 /*
- * flat_store.c: a complete Strata vector-store plugin in plain C11 (ABI 1.5).
+ * flat_store.c: a complete Strata vector-store plugin in plain C11 (ABI 1.8).
  *
  * This file is documentation for plugin authors as much as it is code. It
  * shows that a third party needs nothing but the public headers: it does not
@@ -636,6 +636,23 @@ static strata_status flat_count(void *self, uint64_t *out_count)
     return STRATA_OK;
 }
 
+/* What `strata stats` shows of the index (ABI 1.8): an exact scan over the
+ * float rows, so no graph and no compressed copies. The entry array's spare
+ * capacity is not counted: only the rows themselves. */
+static strata_status flat_index_report(void *self, strata_index_report_fn fn, void *context)
+{
+    flat_store *store = self;
+    if (fn == NULL) return store->host->fail(STRATA_ERR_INVALID_ARGUMENT, "flat: index_report with a NULL callback");
+    unsigned long long vectors = (unsigned long long)store->count * store->dimension * sizeof(float);
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"kind\": \"exact\", \"rows\": %zu, \"compression\": \"none\", "
+             "\"bytes\": {\"vectors\": %llu, \"codes\": 0, \"graph\": 0, \"total\": %llu}}",
+             store->count, vectors, vectors);
+    fn(context, json);
+    return STRATA_OK;
+}
+
 /* ------------------------------------------------------------------------- */
 /* The descriptor and the one exported symbol                                 */
 /* ------------------------------------------------------------------------- */
@@ -648,6 +665,11 @@ static strata_status flat_count(void *self, uint64_t *out_count)
 #ifdef FLAT_STORE_AS_ABI_1_0
 #define FLAT_VTABLE_SIZE STRATA_VECTOR_STORE_VTABLE_SIZE_1_0
 #define FLAT_ABI_VERSION ((uint32_t)(1u << 16))
+#elif defined(FLAT_STORE_AS_ABI_1_7)
+/* FLAT_STORE_AS_ABI_1_7: as built against the ABI 1.7 headers, whose vtable
+ * ended at create_with_host (no index_report: its stats have no index). */
+#define FLAT_VTABLE_SIZE STRATA_VECTOR_STORE_VTABLE_SIZE_1_7
+#define FLAT_ABI_VERSION ((uint32_t)((1u << 16) | 7u))
 #else
 #define FLAT_VTABLE_SIZE sizeof(strata_vector_store_vtable)
 #define FLAT_ABI_VERSION STRATA_ABI_VERSION
@@ -675,6 +697,8 @@ static const strata_vector_store_vtable flat_vtable = {
     /* Read only when struct_size reaches it (ABI 1.5): the ABI 1.0 build's host
      * never sees it and calls create instead. */
     .create_with_host = flat_create_with_host,
+    /* Read only when struct_size reaches it (ABI 1.8). */
+    .index_report = flat_index_report,
 };
 
 static const strata_factory flat_factories[] = {

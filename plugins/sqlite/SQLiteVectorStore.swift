@@ -384,6 +384,19 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         }
     }
 
+    /// The in-process index once the rows are loaded (`mapped` false), else the saved index
+    /// searched in place (`mapped` true, its vectors counted at the rows read in so far), after
+    /// catching up with other processes.
+    public func indexReport() throws(StrataError) -> IndexReport? {
+        try lock.withLock { (state: inout SyncState) throws(StrataError) -> IndexReport? in
+            try sync(&state)
+            if let mapped = state.mapped { return mapped.indexReport }
+            var report = try index.indexReport()
+            report?.mapped = false
+            return report
+        }
+    }
+
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         try Vectors.validate(query, dimension: dimension, what: "query vector")
         let answered = try lock.withLock { (state: inout SyncState) throws(StrataError) -> [ScoredRecord]? in

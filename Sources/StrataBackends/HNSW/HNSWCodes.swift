@@ -62,7 +62,10 @@ final class HNSWCodes: @unchecked Sendable {
     }
 
     /// The bytes the copies take.
-    var bytes: Int { capacity * (stride + (rowTerm == nil ? 0 : 4)) }
+    var bytes: Int { capacity * bytesPerRow }
+
+    /// The bytes of one row's copy (and its l2 term).
+    var bytesPerRow: Int { stride + (rowTerm == nil && !(kind == .int8 && l2) ? 0 : 4) }
 
     /// Makes room for rows `0 ..< rows` (the graph's capacity).
     func reserve(rows: Int) {

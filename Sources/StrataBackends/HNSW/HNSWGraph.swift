@@ -166,6 +166,12 @@ final class HNSWGraph: @unchecked Sendable {
     /// Bytes the compressed copies of the rows take (0 without compression).
     var codeBytes: Int { codes?.bytes ?? 0 }
 
+    /// Bytes one row's compressed copy takes (0 without compression).
+    var codeBytesPerRow: Int { codes?.bytesPerRow ?? 0 }
+
+    /// What the walks read: the kind of the compressed copies, `.none` without them.
+    var compression: VectorIndexSettings.Compression { codes?.kind ?? .none }
+
     /// Makes searches walk on compressed copies of the rows (`.none`: on the rows themselves),
     /// encoding every node's row now. Caller holds the write lock.
     func compress(_ kind: VectorIndexSettings.Compression, rows: GraphRows) {
@@ -195,9 +201,6 @@ final class HNSWGraph: @unchecked Sendable {
         c.train(nodes: (0..<capacity).filter { isLive($0) }, rows: rows)
         return c.parameters
     }
-
-    /// What walks read: the rows (`.none`) or the copies' kind.
-    var codeKind: VectorIndexSettings.Compression { codes?.kind ?? .none }
 
     /// Walks on `codes`, whose copies the caller makes as rows are read (a mapped image).
     func attach(_ codes: HNSWCodes) { self.codes = codes }

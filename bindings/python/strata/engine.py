@@ -816,7 +816,11 @@ class Engine:
         ``by_scope``, ``dimension``, ``store``, ``embedder``, ``summarizer``, ``operations``,
         ``access``, ``patterns``, ``lifecycle`` (the totals of every metabolize cycle) and ``space``
         (the embedding space of the store's vectors: ``embedder``, ``model_id``, ``dimension``,
-        ``normalized``, the last None until the first vectors are written)."""
+        ``normalized``, the last None until the first vectors are written), and ``index``: the
+        store's vector index and the bytes it holds in this process (``kind`` "exact" or "hnsw",
+        ``rows``, ``m`` / ``ef_construction`` / ``ef_search`` for hnsw, ``compression``,
+        ``mapped`` where the store can map an index image, ``bytes``: ``vectors``, ``codes``,
+        ``graph``, ``total``), or None when the store does not report it (ABI 1.8)."""
         return self._call(lib.strata_engine_stats, {}, verb="stats")
 
     def metabolize(self, *, now: _Time | None = None, dry_run: bool = False, moves: bool = True) -> dict[str, Any]:

@@ -237,6 +237,9 @@ public final class FileVectorStore: ChangeApplyingStore {
 
     public func count() throws(StrataError) -> Int { try index.count() }
 
+    /// The in-memory index every record is loaded into (the file holds no index of its own).
+    public func indexReport() throws(StrataError) -> IndexReport? { try index.indexReport() }
+
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         try index.search(query, k: k, filter: filter)
     }

@@ -246,11 +246,17 @@ strata_status strata_engine_history(strata_engine *engine, const char *request_j
  *                        "consolidated", "consolidated_sources", "patterns_written",
  *                        "compressed", "bytes_before_compression",
  *                        "bytes_after_compression", "compression_ratio", "errors"},
- *          "space": {"embedder", "model_id", "dimension", "normalized"}}.
+ *          "space": {"embedder", "model_id", "dimension", "normalized"},
+ *          "index": {"kind", "rows", "m"?, "ef_construction"?, "ef_search"?,
+ *                    "compression", "mapped"?,
+ *                    "bytes": {"vectors", "codes", "graph", "total"}} or null}.
  * The lifecycle totals cover every metabolize cycle the store has seen.
  * "space" is the embedding space the store's vectors are in: the one the
  * store records, else the configured embedder's ("normalized" null until
- * the first vectors are written).
+ * the first vectors are written). "index" (since ABI 1.8) is the store's
+ * vector index and the bytes it holds in this process, the object a
+ * store's index_report answers (vector_store.h); null when the store does
+ * not report one (a plugin built for ABI 1.7 or older).
  * [thread-safe]
  */
 strata_status strata_engine_stats(strata_engine *engine, const char *request_json, char **out_json);

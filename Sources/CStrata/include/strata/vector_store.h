@@ -188,6 +188,13 @@ typedef int32_t (*strata_snapshot_fn)(void *context, const char *json);
  */
 typedef int32_t (*strata_finding_fn)(void *context, const char *json);
 
+/**
+ * Receives a store's index report (see `index_report`) as a JSON object,
+ * borrowed for the callback only. Its return value is ignored: there is one
+ * report. Since ABI 1.8.
+ */
+typedef int32_t (*strata_index_report_fn)(void *context, const char *json);
+
 /** A vector search. Borrowed, with everything it points to, for the call. */
 typedef struct strata_search_request {
     uint32_t struct_size;         /**< sizeof(strata_search_request) as the host knows it. */
@@ -526,6 +533,45 @@ typedef struct strata_vector_store_vtable {
      * Since ABI 1.5.
      */
     strata_status (*create_with_host)(const strata_host_api *host, const char *config_json, void **out_self);
+
+    /*
+     * Since ABI 1.8. A plugin built against ABI 1.5 to 1.7 (whose vtable ends
+     * at `create_with_host`) still loads; the host then treats index_report as
+     * NULL, and the stats of its stores have no index section.
+     */
+
+    /**
+     * Describes the store's vector index and the memory it holds in this
+     * process (not its files on disk), for `strata stats`: passes one JSON
+     * object to `fn`, at most once, before returning:
+     *
+     *   {"kind": "exact"|"hnsw", "rows": memories indexed,
+     *    "m", "ef_construction", "ef_search": integers, all three for "hnsw"
+     *      and none for "exact",
+     *    "compression": "none"|"fp16"|"int8" (what a graph's walks read),
+     *    "mapped": true when searches are answered from an index mapped from
+     *      disk without loading the rows, false when the rows are loaded
+     *      (leave it out when the store never maps one),
+     *    "bytes": {"vectors": the float rows, norms included,
+     *              "codes": the compressed copies of the rows (0 without),
+     *              "graph": links and the rest of a graph (0 without),
+     *              "total": the sum of the three}}
+     *
+     * Counts are integers >= 0. The host refuses (STRATA_ERR_BACKEND, naming
+     * the key) an unknown key, a missing one, a wrong type, or a total that is
+     * not the sum; `strata plugin check` checks the same.
+     *
+     * @param[in] fn       receives the report, the string borrowed for the
+     *                     callback; its return value is ignored.
+     * @param[in] context  passed to fn.
+     * @return STRATA_OK after calling fn once, or without calling it when the
+     *         store has nothing to report (the stats then have no index
+     *         section); STRATA_ERR_INVALID_ARGUMENT for a NULL fn;
+     *         STRATA_ERR_IO.
+     * May be NULL: no report.
+     * [per instance] A reader. Since ABI 1.8.
+     */
+    strata_status (*index_report)(void *self, strata_index_report_fn fn, void *context);
 } strata_vector_store_vtable;
 
 /** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
@@ -536,6 +582,8 @@ typedef struct strata_vector_store_vtable {
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_3 (offsetof(strata_vector_store_vtable, salvage))
 /** sizeof an ABI 1.4 vector-store vtable (no create_with_host). */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_4 (offsetof(strata_vector_store_vtable, create_with_host))
+/** sizeof an ABI 1.5, 1.6 or 1.7 vector-store vtable (no index_report). Since ABI 1.8. */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_7 (offsetof(strata_vector_store_vtable, index_report))
 
 #ifdef __cplusplus
 }
