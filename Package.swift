@@ -210,7 +210,7 @@ let package = Package(
             name: "StrataMiniLMTests", dependencies: ["StrataMiniLM", "StrataPlugins", "StrataTesting", "StrataCore"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine"],
+            name: "StrataPluginsTests", dependencies: ["StrataPlugins", "StrataTesting", "StrataEngine", "StrataBackends"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -549,10 +549,13 @@ public final class InMemoryVectorStore: VectorStore {
                 // A broad filter (a recall's scope and expiry) is first checked on the walk's
                 // nearest ef only (BroadFilterWalk); when too few of them pass, the plan runs.
                 if let graph = s.graph, let accept,
-                   BroadFilterWalk.applies(rows: s.rowOf.count, k: k, ef: efUsed, m: index.m, filter: filter, matchesAtMost: estimate),
+                   let candidates = BroadFilterWalk.candidates(rows: s.rowOf.count, k: k, ef: efUsed, m: index.m, filter: filter,
+                                                               matchesAtMost: estimate),
                    let kept = withRows(s, { rows in
                        q.withUnsafeBufferPointer { qp in
-                           BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: efUsed) { accept(Int($0)) }
+                           BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: efUsed, candidates: candidates) {
+                               accept(Int($0))
+                           }
                        }
                    }) {
                     return kept.map { (item: Int($0.node), score: Double(-$0.distance)) }

@@ -310,18 +310,21 @@ public final class MappedVectorIndex: @unchecked Sendable {
             // for the exact plan there is answered by the loaded store here too. choose() below
             // scans the sampled share of rows, not all of them, so the walk wins above the square
             // root of the loaded store's threshold; the sample stops once the fraction is above
-            // that and above half, where the loaded store tries the broad-filter walk first.
-            let enough = max(0.5, SearchPlan.graphAbove(rows: count, k: k, ef: ef, m: settings.m).squareRoot())
+            // that and above 95%, where the loaded store tries the broad-filter walk with ef
+            // candidates (BroadFilterWalk): a sampled share read as every row.
+            let enough = max(0.95, SearchPlan.graphAbove(rows: count, k: k, ef: ef, m: settings.m).squareRoot())
             let fraction = SearchPlan.sampleSelectivity(slots: slots, enough: enough) { s in
                 offsets[s] == offsets[s + 1] ? nil : matches(filter, id(s))
             }
             if let failure { throw failure }
             let estimate = Int((fraction * Double(count)).rounded(.up))
-            if BroadFilterWalk.applies(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
-                                       matchesAtMost: fraction > enough ? nil : estimate) {
+            if let candidates = BroadFilterWalk.candidates(rows: count, k: k, ef: ef, m: settings.m, filter: filter,
+                                                           matchesAtMost: fraction > enough ? nil : estimate) {
                 found = withoutActuallyEscaping(matches) { matches in
                     q.withUnsafeBufferPointer { qp in
-                        BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: ef) { matches(filter, self.id(Int($0))) }
+                        BroadFilterWalk.search(graph, query: qp.baseAddress!, rows: rows, k: k, ef: ef, candidates: candidates) {
+                            matches(filter, self.id(Int($0)))
+                        }
                     }
                 }
                 if let failure { throw failure }
