@@ -257,6 +257,20 @@ enum RecordField: Int {
         default: return nil
         }
     }
+
+    /// The field a key's UTF-8 names (the record reader matches keys without making Strings).
+    init?(bytes: UnsafeBufferPointer<UInt8>) {
+        for (name, field) in Self.names where name.count == bytes.count && name.elementsEqual(bytes) {
+            self = field
+            return
+        }
+        return nil
+    }
+
+    private static let names: [([UInt8], RecordField)] = [
+        "id", "content", "metadata", "scope", "visibility", "tier", "category", "importance", "pinned", "created_at",
+        "updated_at", "accessed_at", "access_count", "model", "expires_at", "parent_scope",
+    ].map { (Array($0.utf8), RecordField($0)!) }
 }
 
 extension Filter {

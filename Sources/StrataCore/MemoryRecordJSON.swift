@@ -98,8 +98,10 @@ private enum RecordScan {
             while more {
                 p.skipSpace()
                 guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { return nil }
-                // A key the record has no field for is left to the full path's error.
-                guard let field = RecordField(try p.parseString()) else { return nil }
+                // A key the record has no field for is left to the full path's error. Keys are
+                // matched on their bytes (no String made) unless they hold an escape.
+                let named = rawString(&p).flatMap(RecordField.init(bytes:))
+                guard let field = try named ?? RecordField(p.parseString()) else { return nil }
                 guard seen & (1 << field.rawValue) == 0 else { return nil }
                 seen |= 1 << field.rawValue
                 p.skipSpace()
@@ -176,7 +178,31 @@ private enum RecordScan {
     }
 
     private static func time(_ p: inout JSONParser) throws(StrataError) -> Timestamp? {
+        // Read from the bytes between the quotes, without making a String, unless they hold an
+        // escape (then as before).
+        let start = p.index
+        if let raw = rawString(&p) { return Timestamp.parse(iso8601: raw) }
+        p.index = start
         guard let s = try string(&p) else { return nil }
         return Timestamp(iso8601: s)
+    }
+
+    /// The bytes of the string at `p` (an opening quote) when it holds no escape and no control
+    /// character, with `p` moved past its closing quote; otherwise nil, `p` left where it was.
+    private static func rawString(_ p: inout JSONParser) -> UnsafeBufferPointer<UInt8>? {
+        let bytes = p.bytes
+        guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { return nil }
+        var i = p.index + 1
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                let raw = UnsafeBufferPointer(rebasing: bytes[(p.index + 1)..<i])
+                p.index = i + 1
+                return raw
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
+            i += 1
+        }
+        return nil
     }
 }

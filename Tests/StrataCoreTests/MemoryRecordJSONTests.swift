@@ -59,6 +59,9 @@ import Testing
         #"  { "content" : "c" , "id" : "a" , "importance" : 5e-1 , "access_count" : 2.0e1 , "created_at" : "2026-01-01T00:00:00+02:00" , "updated_at":"2026-01-01T00:00:00Z","accessed_at":"2026-01-01T00:00:00Z", "metadata" : null , "scope" : null, "tier": null, "expires_at": null, "pinned": null, "parent_scope": {"any": [1]} }  "#,
         #"{"i\u0064":"a","content":"\u00e9\n","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","accessed_at":"2026-01-01T00:00:00Z","visibility":"shared","scope":"x/y","pinned":true}"#,
         #"{}"#,
+        // Escapes in a timestamp and a key, read through the String path; a raw tab is refused.
+        #"{"id":"a","content":"c","created_at":"2026-01-01T00:00:00\u005a","updated_at":"2026-01-01T00:00:00Z","accessed_at":"2026-01-01T00:00:00Z","acc\u0065ss_count":3}"#,
+        "{\"id\":\"a\",\"content\":\"c\",\"created_at\":\"2026-01-01T00:00:00Z\t\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"accessed_at\":\"2026-01-01T00:00:00Z\"}",
     ])
     func decodesAsTheFullParser(text: String) {
         let fast = Result { () throws(StrataError) -> Memory in try Memory.decodeRecord(text, what: "rec") }
