@@ -476,14 +476,16 @@ public final class InMemoryVectorStore: VectorStore {
     /// The bytes of the rows' floats as kept: the matrix's slots in use and, for l2, their
     /// squared norms (capacity reserved past the last slot is not counted: it is never written,
     /// so the kernel never maps it in).
-    public var vectorBytes: Int { state.read { ($0.matrix.count + $0.norms.count) * MemoryLayout<Float>.size } }
+    public var vectorBytes: Int { state.read(Self.vectorBytes) }
+
+    private static func vectorBytes(_ s: State) -> Int { (s.matrix.count + s.norms.count) * MemoryLayout<Float>.size }
 
     /// The index as it is now: a graph with its parameters and bytes once the settings built
     /// one (`auto` stays exact below `auto_rows`), else exact with the rows' bytes alone.
     /// Read under one lock, so the parts add up. Complexity: O(upper-layer nodes).
     public func indexReport() throws(StrataError) -> IndexReport? {
         state.read { s in
-            let vectors = (s.matrix.count + s.norms.count) * MemoryLayout<Float>.size
+            let vectors = Self.vectorBytes(s)
             guard let graph = s.graph else {
                 return IndexReport(kind: .exact, rows: s.rowOf.count, bytes: IndexReport.Bytes(vectors: vectors))
             }

@@ -243,9 +243,6 @@ public final class MappedVectorIndex: @unchecked Sendable {
         count = live
     }
 
-    /// What the walks read: the float rows (`.none`) or copies made as rows are read.
-    public var compression: VectorIndexSettings.Compression { graph.compression }
-
     /// The id of slot `s` ("" when free).
     private func id(_ s: Int) -> String {
         let from = Int(offsets[s])
@@ -466,11 +463,8 @@ final class VectorRows: @unchecked Sendable {
     /// here). Set before the first search.
     var onRead: ((Int, UnsafePointer<Float>) -> Void)?
 
-    /// Rows read in so far.
+    /// Rows read in so far (what the reserved memory holds resident).
     var rowsRead: Int { state.withLock { s in s.read.reduce(0) { $0 + $1.nonzeroBitCount } } }
-
-    /// Bytes of the rows read in so far: what the reserved memory holds resident.
-    var residentBytes: Int { rowsRead * rowBytes }
 
     /// The first failed read since the last call, if any.
     func takeFailure() -> String? {

@@ -100,8 +100,9 @@ private enum RecordScan {
                 guard p.index < bytes.count, bytes[p.index] == UInt8(ascii: "\"") else { return nil }
                 // A key the record has no field for is left to the full path's error. Keys are
                 // matched on their bytes (no String made) unless they hold an escape.
-                let named = rawString(&p).flatMap(RecordField.init(bytes:))
-                guard let field = try named ?? RecordField(p.parseString()) else { return nil }
+                let named: RecordField?
+                if let raw = rawString(&p) { named = RecordField(bytes: raw) } else { named = RecordField(try p.parseString()) }
+                guard let field = named else { return nil }
                 guard seen & (1 << field.rawValue) == 0 else { return nil }
                 seen |= 1 << field.rawValue
                 p.skipSpace()

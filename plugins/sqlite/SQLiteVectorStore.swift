@@ -181,10 +181,6 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// (SQLiteMappedIndex.swift).
     public var isMapped: Bool { lock.withLock { $0.mapped != nil } }
 
-    /// What the mapped index's walks read: "none" (the float rows) or the copies' kind; nil
-    /// when the rows are loaded.
-    public var mappedCompression: String? { lock.withLock { $0.mapped?.compression.rawValue } }
-
     /// Where the graph is saved: derived data beside the database, checked against it on open.
     public var graphPath: String { path + ".hnsw" }
     /// Where the index image is saved (`StoreImage`): derived data, checked against the database

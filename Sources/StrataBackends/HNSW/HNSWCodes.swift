@@ -18,8 +18,9 @@ import Glibc
 ///
 /// The copies are derived data, never saved: they are encoded from the float rows when a graph
 /// is built or restored, and when a node is linked (a mapped image's walk makes each from its
-/// row when it reads the row, with the parameters the image saved: `CodesParameters`). Thread safety as `HNSWGraph`'s: writes under
-/// the store's write lock (or one node per thread in a parallel insert), reads side by side.
+/// row when it reads the row, with the parameters the image saved: `CodesParameters`). Thread
+/// safety as `HNSWGraph`'s: writes under the store's write lock (or one node per thread in a
+/// parallel insert), reads side by side.
 final class HNSWCodes: @unchecked Sendable {
     let kind: VectorIndexSettings.Compression
     let dimension: Int
@@ -64,8 +65,8 @@ final class HNSWCodes: @unchecked Sendable {
     /// The bytes the copies take.
     var bytes: Int { capacity * bytesPerRow }
 
-    /// The bytes of one row's copy (and its l2 term).
-    var bytesPerRow: Int { stride + (rowTerm == nil && !(kind == .int8 && l2) ? 0 : 4) }
+    /// The bytes of one row's copy, with its l2 term for int8 (`rowTerm`).
+    var bytesPerRow: Int { stride + (kind == .int8 && l2 ? 4 : 0) }
 
     /// Makes room for rows `0 ..< rows` (the graph's capacity).
     func reserve(rows: Int) {
