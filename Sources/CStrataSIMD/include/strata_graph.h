@@ -59,8 +59,21 @@ static inline void strata_graph_prefetch(const float *base, size_t d, uint32_t r
     __builtin_prefetch(p + 64, 0, 3);
 }
 
+/** A word read and written by several threads without a lock (where a node's layer-0 list
+ *  lives, read for a prefetch while a parallel insert may move the list): relaxed atomics, a
+ *  plain move on x86, and no data race for ThreadSanitizer. */
+static inline uint32_t strata_load_relaxed_u32(const uint32_t *word)
+{
+    return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
+static inline void strata_store_relaxed_u32(uint32_t *word, uint32_t value)
+{
+    __atomic_store_n(word, value, __ATOMIC_RELAXED);
+}
+
 /** Asks for a node's neighbour list (its first two cache lines) into the cache. */
-static inline void strata_graph_prefetch_list(const uint32_t *list)
+static inline void strata_graph_prefetch_list(const void *list)
 {
     __builtin_prefetch(list, 0, 3);
     __builtin_prefetch((const char *)list + 64, 0, 3);

@@ -201,10 +201,15 @@ struct SavedGraph {
         dead = (0..<rows).map { $0 < graph.capacity ? graph.dead[$0] : 0 }
         links0 = []
         links0.reserveCapacity(rows * (graph.m0 + 1))
+        // The file keeps hnswlib's layout for layer 0 (a count and room for 2m links per row),
+        // whatever the graph holds in memory (`LayerZeroLinks`).
+        var list = [UInt32](repeating: 0, count: graph.m0)
         for r in 0..<rows {
-            // A row that is not a node has never had its list written (`HNSWGraph.reserve`).
             if r < graph.capacity, graph.levels[r] >= 0 {
-                links0.append(contentsOf: UnsafeBufferPointer(start: graph.links0 + r * (graph.m0 + 1), count: graph.m0 + 1))
+                let count = list.withUnsafeMutableBufferPointer { graph.layer0.copy(r, into: $0.baseAddress!) }
+                links0.append(UInt32(count))
+                links0.append(contentsOf: list[0..<count])
+                links0.append(contentsOf: repeatElement(0, count: graph.m0 - count))
             } else {
                 links0.append(contentsOf: repeatElement(0, count: graph.m0 + 1))
             }
@@ -231,7 +236,16 @@ extension HNSWGraph {
                 upper[UInt32(r)] = p
             }
         }
-        saved.links0.withUnsafeBufferPointer { links0.update(from: $0.baseAddress!, count: $0.count) }
+        let stride0 = m0 + 1
+        for r in 0..<saved.rows where saved.levels[r] >= 0 { layer0.setDegree(r, Int(saved.links0[r * stride0])) }
+        saved.links0.withUnsafeBufferPointer { flat in
+            layer0.load { n, out in
+                // Rows that are not nodes stay empty whatever their count says.
+                let count = Int(layer0.degree[n])
+                out.update(from: flat.baseAddress! + n * stride0 + 1, count: count)
+                return count
+            }
+        }
         entry = saved.entry
         maxLevel = saved.maxLevel
     }

@@ -49,11 +49,12 @@ struct GraphWalk {
 /// over the rows of a store's matrix: node n is row n.
 ///
 /// Layout, chosen for the search's memory traffic and for its size beside hnswlib's: layer 0
-/// (where nearly all the work happens) is one flat array, `2m + 1` words per node (a count, then
-/// up to 2m neighbours), so a node's list is one or two cache lines found by arithmetic; the
-/// upper layers (about one node in m has any) are a separate allocation per node, found through a
-/// table that holds only those nodes. Per node besides layer 0: its top layer and a dead flag (a
-/// byte each); the spin locks of a parallel insert are a fixed table shared by all nodes.
+/// (where nearly all the work happens) keeps each list only as long as its degree, packed with
+/// 3-byte ids once a batch is linked and in a 2m-slot list while it changes (`LayerZeroLinks`);
+/// the upper layers (about one node in m has any) are a separate allocation per node, `m + 1`
+/// words a layer (a count, then up to m neighbours), found through a table that holds only those
+/// nodes. Per node besides the lists: its top layer and a dead flag (a byte each); the spin
+/// locks of a parallel insert are a fixed table shared by all nodes.
 ///
 /// Removal marks the node dead and repairs every live neighbour that linked to it: the neighbour
 /// picks new links from its own list and the dead node's, by the same rule as an insert, so the
@@ -75,8 +76,8 @@ final class HNSWGraph: @unchecked Sendable {
     private let levelScale: Double
 
     private(set) var capacity = 0
-    /// Layer 0: node n's list at `links0 + n * (m0 + 1)`: [count, neighbours...].
-    var links0: UnsafeMutablePointer<UInt32>
+    /// Layer 0's lists.
+    let layer0: LayerZeroLinks
     /// Layers 1...level of node n: `level * (m + 1)` words, for the nodes above layer 0 only.
     /// A table rather than a pointer per row: one node in m has upper layers, so a pointer per
     /// row cost 8 bytes a row for a few percent of them. Written only under the write lock (or
@@ -115,7 +116,7 @@ final class HNSWGraph: @unchecked Sendable {
         levelScale = 1 / log(Double(max(settings.m, 2)))
         random = SeededRandom(seed: settings.seed)
         scratch = HNSWScratchPool(maxDegree: 2 * settings.m)
-        links0 = .allocate(capacity: 1)
+        layer0 = LayerZeroLinks(maxDegree: 2 * settings.m)
         levels = .allocate(capacity: 1)
         dead = .allocate(capacity: 1)
         locks = .allocate(capacity: Self.lockStripes)
@@ -124,18 +125,17 @@ final class HNSWGraph: @unchecked Sendable {
 
     deinit {
         for lists in upper.values { lists.deallocate() }
-        links0.deallocate()
         levels.deallocate()
         dead.deallocate()
         locks.deallocate()
     }
 
     /// Bytes the graph holds (links, levels, flags, locks), without the vectors or their
-    /// compressed copies (`codeBytes`). The upper layers' table is counted at its slots (a key
-    /// and a pointer each, the table kept at most three quarters full), each list at its words
-    /// plus malloc's 16-byte header.
+    /// compressed copies (`codeBytes`). Layer 0 is counted as `LayerZeroLinks.bytes`; the upper
+    /// layers' table at its slots (a key and a pointer each, the table kept at most three
+    /// quarters full), each upper list at its words plus malloc's 16-byte header.
     var bytes: Int {
-        var total = capacity * ((m0 + 1) * 4 + 1 + 1) + Self.lockStripes * 4
+        var total = capacity * (1 + 1) + layer0.bytes + Self.lockStripes * 4
         total += upper.capacity * 4 / 3 * (4 + 8)
         for (n, _) in upper { total += Int(levels[Int(n)]) * (m + 1) * 4 + 16 }
         return total
@@ -152,11 +152,7 @@ final class HNSWGraph: @unchecked Sendable {
             p.deallocate()
             p = q
         }
-        // Layer 0's lists of rows that are not nodes yet are left unwritten (`prepare` writes a
-        // node's count before anything reads its list): the room a growing store keeps ahead of
-        // its rows (up to half as many again) is then never mapped in, where zeroing it kept up
-        // to 66 bytes per row resident that no node used.
-        grow(&links0, per: m0 + 1, fill: nil)
+        layer0.reserve(rows: new)
         grow(&levels, per: 1, fill: -1)
         grow(&dead, per: 1, fill: 0)
         codes?.reserve(rows: new)
@@ -232,11 +228,38 @@ final class HNSWGraph: @unchecked Sendable {
     @inline(__always)
     func isLive(_ n: Int) -> Bool { n < capacity && levels[n] >= 0 && dead[n] == 0 }
 
-    /// Node n's list on `layer`: [count, neighbours...].
+    /// Node n's list on upper `layer` (1 or more): [count, neighbours...].
     @inline(__always)
-    func list(_ n: UInt32, _ layer: Int) -> UnsafeMutablePointer<UInt32> {
-        assert(layer <= Int(levels[Int(n)]), "HNSW: node \(n) (top layer \(levels[Int(n)])) has no layer \(layer)")
-        return layer == 0 ? links0 + Int(n) * (m0 + 1) : upper[n]! + (layer - 1) * (m + 1)
+    func upperList(_ n: UInt32, _ layer: Int) -> UnsafeMutablePointer<UInt32> {
+        assert(layer >= 1 && layer <= Int(levels[Int(n)]), "HNSW: node \(n) (top layer \(levels[Int(n)])) has no layer \(layer)")
+        return upper[n]! + (layer - 1) * (m + 1)
+    }
+
+    /// Node n's links on `layer`.
+    func links(_ n: UInt32, _ layer: Int) -> [UInt32] {
+        if layer == 0 { return layer0.list(Int(n)) }
+        let l = upperList(n, layer)
+        return (0..<Int(l[0])).map { l[1 + $0] }
+    }
+
+    /// Runs `body` on node n's list on `layer` for rewriting in place: its ids (room for
+    /// `maxDegree(layer)`) and its count, which `body` may change. With `locked` (a parallel
+    /// insert) the caller holds n's lock.
+    @inline(__always)
+    func rewriteList<R>(_ n: UInt32, _ layer: Int, locked: Bool,
+                        _ body: (UnsafeMutablePointer<UInt32>, inout Int) -> R) -> R {
+        if layer == 0 {
+            let ids = layer0.writable(Int(n), mayGrow: !locked)
+            var count = Int(layer0.degree[Int(n)])
+            let result = body(ids, &count)
+            layer0.setDegree(Int(n), count)
+            return result
+        }
+        let l = upperList(n, layer)
+        var count = Int(l[0])
+        let result = body(l + 1, &count)
+        l[0] = UInt32(count)
+        return result
     }
 
     @inline(__always)
@@ -358,9 +381,15 @@ final class HNSWGraph: @unchecked Sendable {
         // assumed: on a layer it no longer has, it has no links.
         if layer > 0, Int(levels[Int(n)]) < layer { return 0 }
         if locked { strata_spin_lock(lock(n)) }
-        let l = list(n, layer)
-        var count = Int(l[0])
-        out.update(from: l, count: count + 1)
+        var count: Int
+        if layer == 0 {
+            count = layer0.copy(Int(n), into: out + 1)
+            out[0] = UInt32(count)
+        } else {
+            let l = upperList(n, layer)
+            count = Int(l[0])
+            out.update(from: l, count: count + 1)
+        }
         if locked { strata_spin_unlock(lock(n)) }
         if layer > 0 {
             // Likewise an old link on this layer may lead to a reused row that no longer
@@ -387,7 +416,7 @@ final class HNSWGraph: @unchecked Sendable {
         // The hot loop works on locals: a class's stored properties are checked for exclusive
         // access at run time on every read, which cost more than the arithmetic here.
         let marks = s.marks, epoch = s.epoch
-        let dead = self.dead, links0 = self.links0, stride0 = m0 + 1
+        let dead = self.dead, layer0 = self.layer0.reader
         let ids = s.ids, distances = s.distances
         var candidates = s.candidates, results = s.results
         defer {
@@ -406,26 +435,39 @@ final class HNSWGraph: @unchecked Sendable {
             let node = NodeKey.node(nearest)
             // A search with no insert running beside it reads layer 0's list in place; otherwise
             // the list is copied under its node's lock (and filtered, on upper layers).
-            let links: UnsafePointer<UInt32>
+            let links: LayerZeroLinks.Location
             let count: Int
             if !locked, layer == 0 {
-                let l = links0 + Int(node) * stride0
-                links = UnsafePointer(l + 1)
-                count = Int(l[0])
+                links = layer0.location(Int(node))
+                count = layer0.count(Int(node))
             } else {
                 count = copyList(node, layer, into: s.list, locked: locked)
-                links = UnsafePointer(s.list + 1)
+                links = LayerZeroLinks.Location(bytes: UnsafeRawPointer(s.list + 1), width: 4, mask: .max)
             }
             var fresh = 0
             var i = 0
-            while i < count {
-                let next = links[i]
-                if marks[Int(next)] != epoch {
-                    marks[Int(next)] = epoch
-                    ids[fresh] = next
-                    fresh += 1
+            // Packed lists (3-byte ids) are the common case once a graph is built: their loop
+            // has the width as a constant.
+            if links.width == 3 {
+                while i < count {
+                    let next = links.bytes.loadUnaligned(fromByteOffset: 3 * i, as: UInt32.self) & 0xFF_FFFF
+                    if marks[Int(next)] != epoch {
+                        marks[Int(next)] = epoch
+                        ids[fresh] = next
+                        fresh += 1
+                    }
+                    i += 1
                 }
-                i += 1
+            } else {
+                while i < count {
+                    let next = links.id(i)
+                    if marks[Int(next)] != epoch {
+                        marks[Int(next)] = epoch
+                        ids[fresh] = next
+                        fresh += 1
+                    }
+                    i += 1
+                }
             }
             guard fresh > 0 else { continue }
             walk.distances(ids, fresh, distances)
@@ -443,7 +485,11 @@ final class HNSWGraph: @unchecked Sendable {
             }
             // The node expanded next is the nearest candidate: ask for its list now, so the
             // miss overlaps with the heap work instead of starting the next step.
-            if !candidates.isEmpty { strata_graph_prefetch_list(links0 + Int(NodeKey.node(candidates.top)) * stride0) }
+            if !candidates.isEmpty {
+                let top = Int(NodeKey.node(candidates.top))
+                strata_graph_prefetch_list(layer0.location(top).bytes)
+                strata_graph_prefetch_list(layer0.degree + top)
+            }
         }
     }
 
@@ -477,6 +523,9 @@ final class HNSWGraph: @unchecked Sendable {
             encodeAll(c, rows: rows)
             walkCodes = c
         }
+        // Lists rewritten since the last pack are loose (`LayerZeroLinks`); pack them once the
+        // batch is linked if they have grown enough to pay for it.
+        defer { layer0.packIfWorthIt() }
         let threads = parallel ? min(ExactScan.cores, nodes.count / 64) : 1
         if threads <= 1 {
             for (n, layer) in zip(nodes, layers) { link(UInt32(n), layer: layer, rows: rows, locked: false, codes: walkCodes) }
@@ -487,6 +536,10 @@ final class HNSWGraph: @unchecked Sendable {
         let head = min(nodes.count, max(0, 256 - (count - nodes.count)))
         for i in 0..<head { link(UInt32(nodes[i]), layer: layers[i], rows: rows, locked: false, codes: walkCodes) }
         let rest = nodes.count - head
+        // Threads cannot grow the loose lists' arena under each other. Each inserted node
+        // rewrites its own list and those of at most m live nodes on layer 0, and a node takes
+        // one slot at most (unwritten slots are never touched, so never resident).
+        layer0.reserveLoose(extra: min(count, rest * (m + 1)))
         let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         next.initialize(to: head)
         defer { next.deallocate() }
@@ -507,7 +560,7 @@ final class HNSWGraph: @unchecked Sendable {
             lists.initialize(repeating: 0, count: layer * (m + 1))
             upper[UInt32(n)] = lists
         }
-        links0[n * (m0 + 1)] = 0
+        layer0.setDegree(n, 0)
         precondition(!isLive(n), "HNSW: row \(n) is linked already; remove it before linking it again")
         levels[n] = Int8(layer)
         dead[n] = 0
@@ -613,9 +666,10 @@ final class HNSWGraph: @unchecked Sendable {
     /// re-selecting that neighbour's links when its list is full.
     private func connect(_ node: UInt32, to chosen: [UInt64], layer: Int, rows: GraphRows, locked: Bool) {
         if locked { strata_spin_lock(lock(node)) }
-        let own = list(node, layer)
-        own[0] = UInt32(chosen.count)
-        for (i, c) in chosen.enumerated() { own[1 + i] = NodeKey.node(c) }
+        rewriteList(node, layer, locked: locked) { ids, count in
+            count = chosen.count
+            for (i, c) in chosen.enumerated() { ids[i] = NodeKey.node(c) }
+        }
         if locked { strata_spin_unlock(lock(node)) }
         for c in chosen {
             addLink(from: NodeKey.node(c), to: node, distance: NodeKey.distance(c), layer: layer, rows: rows, locked: locked)
@@ -627,26 +681,26 @@ final class HNSWGraph: @unchecked Sendable {
     private func addLink(from: UInt32, to: UInt32, distance d: Float, layer: Int, rows: GraphRows, locked: Bool) {
         if locked { strata_spin_lock(lock(from)) }
         defer { if locked { strata_spin_unlock(lock(from)) } }
-        let l = list(from, layer)
-        let count = Int(l[0])
-        for i in 0..<count where l[1 + i] == to { return }
-        let limit = maxDegree(layer)
-        if count < limit {
-            l[1 + count] = to
-            l[0] = UInt32(count + 1)
-            return
+        rewriteList(from, layer, locked: locked) { l, count in
+            for i in 0..<count where l[i] == to { return }
+            let limit = maxDegree(layer)
+            if count < limit {
+                l[count] = to
+                count += 1
+                return
+            }
+            let base = rows.row(from)
+            var candidates = [NodeKey.make(d, to)]
+            candidates.reserveCapacity(count + 1)
+            for i in 0..<count {
+                let other = l[i]
+                candidates.append(NodeKey.make(distance(base, rows.row(other)), other))
+            }
+            candidates.sort()
+            let kept = selectNeighbours(of: base, from: candidates, max: limit, rows: rows)
+            count = kept.count
+            for (i, k) in kept.enumerated() { l[i] = NodeKey.node(k) }
         }
-        let base = rows.row(from)
-        var candidates = [NodeKey.make(d, to)]
-        candidates.reserveCapacity(count + 1)
-        for i in 0..<count {
-            let other = l[1 + i]
-            candidates.append(NodeKey.make(distance(base, rows.row(other)), other))
-        }
-        candidates.sort()
-        let kept = selectNeighbours(of: base, from: candidates, max: limit, rows: rows)
-        l[0] = UInt32(kept.count)
-        for (i, k) in kept.enumerated() { l[1 + i] = NodeKey.node(k) }
     }
 }
 

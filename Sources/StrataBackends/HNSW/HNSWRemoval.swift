@@ -13,20 +13,18 @@ extension HNSWGraph {
         markDead(n)
         let node = UInt32(n)
         for layer in 0...level(n) {
-            let own = list(node, layer)
-            let links = (0..<Int(own[0])).map { own[1 + $0] }
+            let links = links(node, layer)
             for y in links where isLive(Int(y)) && level(Int(y)) >= layer {
                 repair(y, droppingLinkTo: node, with: links, layer: layer, rows: rows)
             }
         }
         if Int(entry) == n { chooseEntry() }
+        layer0.packIfWorthIt()
     }
 
     /// Replaces y's link to `gone` on `layer` by the best of y's other links and `offered`.
     private func repair(_ y: UInt32, droppingLinkTo gone: UInt32, with offered: [UInt32], layer: Int, rows: GraphRows) {
-        let l = list(y, layer)
-        let count = Int(l[0])
-        let current = (0..<count).map { l[1 + $0] }
+        let current = links(y, layer)
         guard current.contains(gone) else { return }
         var seen = Set<UInt32>([y, gone])
         var candidates = [UInt64]()
@@ -37,7 +35,9 @@ extension HNSWGraph {
         }
         candidates.sort()
         let kept = selectNeighbours(of: base, from: candidates, max: maxDegree(layer), rows: rows)
-        l[0] = UInt32(kept.count)
-        for (i, k) in kept.enumerated() { l[1 + i] = NodeKey.node(k) }
+        rewriteList(y, layer, locked: false) { l, count in
+            count = kept.count
+            for (i, k) in kept.enumerated() { l[i] = NodeKey.node(k) }
+        }
     }
 }
