@@ -52,6 +52,9 @@ let package = Package(
         // link SwiftNIO or the metrics packages (Tests/cli/test_wire.py checks). swift-prometheus
         // (its registry and text format for GET /metrics) brings swift-metrics' CoreMetrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already resolved for Hummingbird; named so the server can run its tasks on the event
+        // loops (EventLoopExecutor).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -97,6 +100,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         // `strata mcp` and `POST /mcp`: the memory verbs as MCP tools (modelcontextprotocol/swift-sdk),

@@ -1,4 +1,5 @@
 import Dispatch
+import NIOPosix
 import StrataCore
 import Synchronization
 
@@ -26,12 +27,22 @@ final class EngineQueue: Sendable {
         }
         guard admitted else { throw APIError.busy("the server has \(limit) engine calls in flight (--max-pending); try again") }
         defer { pending.withLock { $0 -= 1 } }
+        // A caller on an event loop (`EventLoopExecutor`) is resumed on that loop: resuming from
+        // the Dispatch thread would wake another loop, and the answer would then cross to the
+        // connection's loop once more.
+        let home = MultiThreadedEventLoopGroup.currentEventLoop
         let result: Result<T, StrataError> = await withCheckedContinuation { continuation in
             queue.async {
+                let result: Result<T, StrataError>
                 do throws(StrataError) {
-                    continuation.resume(returning: .success(try body()))
+                    result = .success(try body())
                 } catch {
-                    continuation.resume(returning: .failure(error))
+                    result = .failure(error)
+                }
+                if let home {
+                    home.execute { continuation.resume(returning: result) }
+                } else {
+                    continuation.resume(returning: result)
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import StrataCore
 import StrataEngine
@@ -61,7 +62,10 @@ public final class StrataHTTPServer: Sendable {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
         do {
-            try await ServiceGroup(configuration: configuration).run()
+            // Every task the services start inherits the preference (`EventLoopExecutor`).
+            try await withTaskExecutorPreference(EventLoopExecutor(group: .singleton)) {
+                try await ServiceGroup(configuration: configuration).run()
+            }
         } catch is CancellationError {
             logger.warning("requests still running after \(service.options.drainSeconds) s were cancelled")
         }
