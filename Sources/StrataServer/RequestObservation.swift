@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The outermost middleware: gives every request an id, and answers, logs and counts it.
 ///
@@ -48,15 +49,17 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// The client's id when it is short and printable, else a new one.
+    /// The client's id when it is short and printable, else a new one: 32 hex digits, a random
+    /// half drawn once per process and a counter. Unique within a process and, by the random
+    /// half, across restarts; drawing 16 random bytes per request cost two `getrandom` system
+    /// calls each.
     static func id(given: String?) -> String {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) { return given }
-        var rng = SystemRandomNumberGenerator()
+        let count = RequestIDSource.counter.add(1, ordering: .relaxed).newValue
         let hex = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)
-        for _ in 0..<2 {
-            var x = rng.next() as UInt64
+        for var x in [RequestIDSource.processHalf, count] {
             for _ in 0..<16 {
                 bytes.append(hex[Int(x & 0xF)])
                 x >>= 4
@@ -71,4 +74,15 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
         let fraction = String(micros % 1000)
         return "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
+}
+
+/// What new request ids are made of (`RequestObservation.id`): outside the generic middleware,
+/// which cannot hold static state.
+private enum RequestIDSource {
+    static let processHalf: UInt64 = {
+        var rng = SystemRandomNumberGenerator()
+        return rng.next()
+    }()
+
+    static let counter = Atomic<UInt64>(0)
 }
