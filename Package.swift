@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "StrataEngine", "StrataWire", "StrataServer", "StrataMCP", "StrataPlugins", "StrataTesting", "StrataBackends", "COpenBLAS", "CStrataSIMD",
+                "StrataEngine", "StrataWire", "StrataServer", "StrataMCP", "StrataPlugins", "StrataTesting", "StrataBackends", "CStrataSIMD",
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

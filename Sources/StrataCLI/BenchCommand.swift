@@ -93,7 +93,7 @@ struct BenchSearchCommand: ParsableCommand {
             truthRows = (0..<q).map { i in Array(t.values[i * t.columns..<i * t.columns + k]) }
         }
         say("strata bench search: \(n) base x \(q) queries, dimension \(d), k \(k)")
-        say("machine: \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores, OpenBLAS threads \(MachineBounds.blasThreads)")
+        say("machine: \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores, OpenBLAS threads \(OpenBLASLibrary.threadsText)")
 
         // Store.
         let store = try InMemoryVectorStore(dimension: d, metric: .dot, name: "bench", index: .exact)
@@ -177,7 +177,7 @@ struct BenchSearchCommand: ParsableCommand {
         let stream1 = MachineBounds.streamReadGBps(bytes: bytes, threads: 1, runs: 3)
         let streamAll = MachineBounds.streamReadGBps(bytes: bytes, threads: MachineBounds.onlineCores, runs: 3)
         let blas = MachineBounds.blasReadGBps(bytes: bytes, runs: 3)
-        let streamBound = max(stream1, streamAll, blas.sasum, blas.sdot, streamNear)
+        let streamBound = max(stream1, streamAll, blas?.sasum ?? 0, blas?.sdot ?? 0, streamNear)
 
         let batchGF = batchBest * flopsPerQuery / 1e9
         let singleGB = singleBest * bytesPerQuery / 1e9
@@ -189,9 +189,9 @@ struct BenchSearchCommand: ParsableCommand {
                              singleBest, singleCount, singleGB, k, singleRecall ?? 0))
             }
             print(fmt("sgemm      %9.1f GFLOP/s bound, the best sgemm on this machine: ", sgemmBound) + sgemm.best.name
-                  + " (of: \(sgemm.summary); OpenBLAS threads \(MachineBounds.blasThreads))")
+                  + " (of: \(sgemm.summary); OpenBLAS threads \(OpenBLASLibrary.threadsText))")
             print(fmt("stream     %9.2f GB/s bound, best of: SIMD sum 1 thread %.2f, %d threads %.2f; OpenBLAS sasum %.2f, sdot %.2f (%d MiB buffer); SIMD sum over the base vectors right after the single queries %.2f",
-                         streamBound, stream1, MachineBounds.onlineCores, streamAll, blas.sasum, blas.sdot, streamMib, streamNear))
+                         streamBound, stream1, MachineBounds.onlineCores, streamAll, blas?.sasum ?? .nan, blas?.sdot ?? .nan, streamMib, streamNear))
             print(fmt("ratio      batch %.1f%% of sgemm bound; single %.1f%% of stream bound", 100 * batchGF / sgemmBound,
                          100 * singleGB / streamBound))
             print("recall     against \(truthSource)")
@@ -218,11 +218,11 @@ struct BenchSearchCommand: ParsableCommand {
                 "single": singleJSON,
                 "machine": .object([
                     "cpu": .string(MachineBounds.cpuModel), "cores": .number(Double(MachineBounds.onlineCores)),
-                    "openblas_threads": .number(Double(MachineBounds.blasThreads)),
+                    "openblas_threads": MachineBounds.blasThreads.map { .number(Double($0)) } ?? .null,
                     "sgemm_gflop_per_s": num(sgemmBound), "sgemm_best": .string(sgemm.best.name), "sgemm_candidates": sgemm.json,
                     "stream_read_gb_per_s": num(streamBound), "stream_read_1_thread_gb_per_s": num(stream1),
-                    "stream_read_all_cores_gb_per_s": num(streamAll), "stream_read_openblas_sasum_gb_per_s": num(blas.sasum),
-                    "stream_read_openblas_sdot_gb_per_s": num(blas.sdot), "stream_buffer_mib": .number(Double(streamMib)),
+                    "stream_read_all_cores_gb_per_s": num(streamAll), "stream_read_openblas_sasum_gb_per_s": blas.map { num($0.sasum) } ?? .null,
+                    "stream_read_openblas_sdot_gb_per_s": blas.map { num($0.sdot) } ?? .null, "stream_buffer_mib": .number(Double(streamMib)),
                     "stream_read_base_vectors_gb_per_s": num(streamNear),
                 ]),
             ]))

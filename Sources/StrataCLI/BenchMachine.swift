@@ -1,4 +1,3 @@
-import COpenBLAS
 import CStrataSIMD
 import Dispatch
 #if canImport(Glibc)
@@ -26,10 +25,13 @@ enum MachineBounds {
     }
 
     static var onlineCores: Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
-    static var blasThreads: Int { Int(openblas_get_num_threads()) }
+    /// OpenBLAS's threads, or nil without OpenBLAS.
+    static var blasThreads: Int? { OpenBLASLibrary.shared.map { Int($0.threads()) } }
 
-    /// Best GFLOP/s of C = A * B^T (A: m x k, B: n x k, row-major: the shape exact search runs) over `runs` runs.
-    static func sgemmGFLOPs(m: Int, n: Int, k: Int, runs: Int) -> Double {
+    /// Best GFLOP/s of C = A * B^T (A: m x k, B: n x k, row-major: the shape exact search runs)
+    /// on OpenBLAS over `runs` runs; nil without OpenBLAS.
+    static func sgemmGFLOPs(m: Int, n: Int, k: Int, runs: Int) -> Double? {
+        guard let blas = OpenBLASLibrary.shared else { return nil }
         var rng = SplitMix64(seed: 7)
         let a = (0..<m * k).map { _ in Float(rng.uniform() - 0.5) }
         let b = (0..<n * k).map { _ in Float(rng.uniform() - 0.5) }
@@ -38,8 +40,8 @@ enum MachineBounds {
         for run in 0...runs {  // run 0 warms up and is not counted
             let t0 = benchNow()
             c.withUnsafeMutableBufferPointer { cp in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0,
-                            cp.baseAddress, Int32(n))
+                blas.sgemm(OpenBLASLibrary.rowMajor, OpenBLASLibrary.noTrans, OpenBLASLibrary.trans, Int32(m), Int32(n), Int32(k),
+                           1, a, Int32(k), b, Int32(k), 0, cp.baseAddress, Int32(n))
             }
             let t = benchNow() - t0
             if run > 0 { best = min(best, t) }
@@ -113,9 +115,9 @@ enum MachineBounds {
             var c: [(String, Double)] = [
                 ("packed sgemm \(m)x\(n)x\(k)", MachineBounds.packedSgemmGFLOPs(m: m, n: n, k: k, threads: threads, runs: runs)),
                 ("packed sgemm 2048^3", MachineBounds.packedSgemmGFLOPs(m: 2048, n: 2048, k: 2048, threads: threads, runs: runs)),
-                ("OpenBLAS \(m)x\(n)x\(k)", MachineBounds.sgemmGFLOPs(m: m, n: n, k: k, runs: runs)),
-                ("OpenBLAS 2048^3", MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: runs)),
             ]
+            if let blas = MachineBounds.sgemmGFLOPs(m: m, n: n, k: k, runs: runs) { c.append(("OpenBLAS \(m)x\(n)x\(k)", blas)) }
+            if let blas = MachineBounds.sgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: runs) { c.append(("OpenBLAS 2048^3", blas)) }
             if let numpy = MachineBounds.numpySgemmGFLOPs(m: 2048, n: 2048, k: 2048, runs: runs) { c.append(("numpy 2048^3", numpy)) }
             return SgemmBound(candidates: c)
         }
@@ -174,8 +176,10 @@ enum MachineBounds {
     }
 
     /// Best streaming-read GB/s of OpenBLAS's own kernels over a `bytes` buffer: sasum (one
-    /// vector) and sdot (two halves), each with OpenBLAS's threads. Returns (sasum, sdot).
-    static func blasReadGBps(bytes: Int, runs: Int) -> (sasum: Double, sdot: Double) {
+    /// vector) and sdot (two halves), each with OpenBLAS's threads. Returns (sasum, sdot); nil
+    /// without OpenBLAS.
+    static func blasReadGBps(bytes: Int, runs: Int) -> (sasum: Double, sdot: Double)? {
+        guard let blas = OpenBLASLibrary.shared else { return nil }
         let floats = bytes / 4 / 2 * 2
         let p = UnsafeMutablePointer<Float>.allocate(capacity: floats)
         defer { p.deallocate() }
@@ -183,10 +187,10 @@ enum MachineBounds {
         var bestAsum = Double.infinity, bestDot = Double.infinity
         for run in 0...runs {
             var t0 = benchNow()
-            blackHole(cblas_sasum(Int32(floats), p, 1))
+            blackHole(blas.sasum(Int32(floats), p, 1))
             if run > 0 { bestAsum = min(bestAsum, benchNow() - t0) }
             t0 = benchNow()
-            blackHole(cblas_sdot(Int32(floats / 2), p, 1, p + floats / 2, 1))
+            blackHole(blas.sdot(Int32(floats / 2), p, 1, p + floats / 2, 1))
             if run > 0 { bestDot = min(bestDot, benchNow() - t0) }
         }
         return (Double(floats * 4) / bestAsum / 1e9, Double(floats * 4) / bestDot / 1e9)

@@ -25,7 +25,7 @@ struct BenchMachineCommand: ParsableCommand {
         let stream1 = MachineBounds.streamReadGBps(bytes: bytes, threads: 1, runs: 3)
         let streamAll = MachineBounds.streamReadGBps(bytes: bytes, threads: MachineBounds.onlineCores, runs: 3)
         let blas = MachineBounds.blasReadGBps(bytes: bytes, runs: 3)
-        let stream = max(stream1, streamAll, blas.sasum, blas.sdot)
+        let stream = max(stream1, streamAll, blas?.sasum ?? 0, blas?.sdot ?? 0)
         // The search shape of 1,000 queries over 100k x 384 (InMemoryVectorStore.batchBlockRows).
         let bound = MachineBounds.SgemmBound.measure(m: 1000, n: InMemoryVectorStore.batchBlockRows(rows: 100_000, queries: 1000), k: 384)
         let sgemm = bound.best.gflops
@@ -40,9 +40,9 @@ struct BenchMachineCommand: ParsableCommand {
         } else {
             print("machine    \(MachineBounds.cpuModel), \(MachineBounds.onlineCores) cores")
             print(fmt("stream     %.2f GB/s (1 thread %.2f, %d threads %.2f, OpenBLAS sasum %.2f, sdot %.2f)",
-                      stream, stream1, MachineBounds.onlineCores, streamAll, blas.sasum, blas.sdot))
+                      stream, stream1, MachineBounds.onlineCores, streamAll, blas?.sasum ?? .nan, blas?.sdot ?? .nan))
             print(fmt("sgemm      %.1f GFLOP/s, best: ", sgemm) + bound.best.name
-                  + " (of: \(bound.summary); OpenBLAS threads \(MachineBounds.blasThreads), packed on \(MachineBounds.onlineCores) threads)")
+                  + " (of: \(bound.summary); OpenBLAS threads \(OpenBLASLibrary.threadsText), packed on \(MachineBounds.onlineCores) threads)")
         }
     }
 }
