@@ -27,6 +27,16 @@ final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let tierCountSeconds: Double
     private let tiers = Mutex(TierCounts())
+    /// Each label set's series, looked up once: asking the registry builds the metric's name and
+    /// checks its labels every time, a few percent of a recall's server CPU. Bounded as the
+    /// registry is, by the label sets seen.
+    private let requestSeries = Mutex<[String: RequestSeries]>([:])
+    private let engineSeries = Mutex<[String: DurationHistogram]>([:])
+
+    private struct RequestSeries: Sendable {
+        let count: Counter
+        let duration: DurationHistogram
+    }
 
     struct TierCounts {
         var countedAt: ContinuousClock.Instant?
@@ -80,9 +90,18 @@ final class ServerMetrics: Sendable {
 
     /// Counts one answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: labels, buckets: Self.buckets).record(duration)
+        let key = "\(route) \(method) \(status)"
+        let series = requestSeries.withLock { known in
+            if let series = known[key] { return series }
+            let labels = [("route", route), ("method", method), ("status", String(status))]
+            let series = RequestSeries(
+                count: registry.makeCounter(descriptor: Self.requests, labels: labels),
+                duration: registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: labels, buckets: Self.buckets))
+            known[key] = series
+            return series
+        }
+        series.count.increment()
+        series.duration.record(duration)
     }
 
     /// Runs `body` (an engine call, on the engine queue) and records its duration under `verb`,
@@ -90,8 +109,13 @@ final class ServerMetrics: Sendable {
     func timed<T>(_ verb: String, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {
         let start = ContinuousClock.now
         defer {
-            registry.makeDurationHistogram(descriptor: Self.engineDuration, labels: [("verb", verb)], buckets: Self.buckets)
-                .record(ContinuousClock.now - start)
+            let histogram = engineSeries.withLock { known in
+                if let histogram = known[verb] { return histogram }
+                let histogram = registry.makeDurationHistogram(descriptor: Self.engineDuration, labels: [("verb", verb)], buckets: Self.buckets)
+                known[verb] = histogram
+                return histogram
+            }
+            histogram.record(ContinuousClock.now - start)
         }
         return try body()
     }
