@@ -62,7 +62,9 @@ public final class StrataHTTPServer: Sendable {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(service.options.drainSeconds)
         do {
-            // Every task the services start inherits the preference (`EventLoopExecutor`).
+            // Every task the services start inherits the preference (`EventLoopExecutor`). The
+            // group is the one the Application serves on (its default, the NIO singleton), so a
+            // connection's task runs on the loop that reads it.
             try await withTaskExecutorPreference(EventLoopExecutor(group: .singleton)) {
                 try await ServiceGroup(configuration: configuration).run()
             }

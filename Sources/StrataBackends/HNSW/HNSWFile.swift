@@ -240,9 +240,10 @@ extension HNSWGraph {
         for r in 0..<saved.rows where saved.levels[r] >= 0 { layer0.setDegree(r, Int(saved.links0[r * stride0])) }
         saved.links0.withUnsafeBufferPointer { flat in
             layer0.load { n, out in
-                // Rows that are not nodes stay empty whatever their count says.
+                // Rows that are not nodes, and the room reserved past the saved rows, stay empty
+                // whatever the file says (and are never addressed in it).
                 let count = Int(layer0.degree[n])
-                out.update(from: flat.baseAddress! + n * stride0 + 1, count: count)
+                if count > 0 { out.update(from: flat.baseAddress! + n * stride0 + 1, count: count) }
                 return count
             }
         }
