@@ -54,6 +54,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-pending"), help: ArgumentHelp("Engine calls in flight at once (503 beyond).", valueName: "n"))
     var maxPending = 256
 
+    @Option(name: .customLong("inline-read-us"),
+            help: ArgumentHelp("On an otherwise idle server, run a read whose recent calls took at most this many microseconds on the thread that read its request (0: never).",
+                               valueName: "us"))
+    var inlineReadMicroseconds = 1_000
+
     @Option(name: .customLong("event-buffer"),
             help: ArgumentHelp("Events a WebSocket client may fall behind before it is closed as too slow.", valueName: "n"))
     var eventBuffer = 1_000
@@ -89,6 +94,7 @@ struct ServeCommand: ParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1") }
         guard maxPending >= 1 else { throw ValidationError("--max-pending must be at least 1") }
+        guard (0...1_000_000).contains(inlineReadMicroseconds) else { throw ValidationError("--inline-read-us must be in 0...1000000") }
         if let m = anomalyScanMinutes, !(0.001...1e7).contains(m) { throw ValidationError("--anomaly-scan-minutes must be in 0.001...10000000") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
         guard eventBuffer >= 1, eventRing >= 1 else { throw ValidationError("--event-buffer and --event-ring must be at least 1") }
@@ -106,6 +112,7 @@ struct ServeCommand: ParsableCommand {
             options.insecure = insecure
             options.maxBodyBytes = maxBody
             options.maxPending = maxPending
+            options.inlineReadMicroseconds = inlineReadMicroseconds
             options.clientBuffer = eventBuffer
             options.eventRing = eventRing
             options.drainSeconds = drainSeconds

@@ -3,49 +3,114 @@ import NIOPosix
 import StrataCore
 import Synchronization
 
+/// What an engine call is, for where `EngineQueue` runs it.
+enum EngineCall: Sendable {
+    /// A read that is usually short: it may run on the event loop that read the request when
+    /// the server is otherwise idle (`EngineQueue`).
+    case read(ReadVerb)
+    /// Anything else (a write, a cycle, a snapshot, a scan): always on the engine's threads.
+    case other
+}
+
+/// The reads that may run inline, each with its own record of how long it takes.
+enum ReadVerb: Int, CaseIterable, Sendable {
+    case get, recall, list, count, history
+}
+
 /// Runs the engine's blocking calls on Dispatch threads, never on Swift's cooperative pool, so
 /// a recall that takes a while leaves the pool free for `/v1/health`, WebSocket traffic and the
 /// event loop's own work. At most `limit` calls wait or run at once; the next is refused at
 /// once with 503 rather than queued without bound.
 ///
+/// One exception, for latency: a read (`EngineCall.read`) that arrives when no other engine
+/// call is in flight, and whose verb has lately taken at most `inlineBudget`, runs on the
+/// event loop that read its request. Handing a call to another thread and back costs two
+/// thread wake-ups, 50 to 100 µs of CPU and of latency on a virtual machine (bench/README.md,
+/// "One loop, no hop"), which is more than a short read itself costs the loop. Nothing else
+/// is in flight, so no request waits on the engine behind it; a request that arrives on the
+/// same loop meanwhile waits at most that one call. A verb's first call, a verb whose recent
+/// calls averaged over the budget (a text recall through a large model, an exact scan of a
+/// big store), every write, and every call made while another is in flight keep the hop. A
+/// budget of zero turns the exception off.
+///
 /// Thread-safe.
 final class EngineQueue: Sendable {
     private let queue = DispatchQueue(label: "strata.engine", attributes: .concurrent)
-    private let pending = Mutex(0)
+    private let state: Mutex<State>
     let limit: Int
+    let inlineBudget: Duration
 
-    init(limit: Int) { self.limit = limit }
+    private struct State {
+        var pending = 0
+        /// Each read verb's recent duration (an exponential average, 1/4 weight to the newest);
+        /// nil until its first call.
+        var recent = [Duration?](repeating: nil, count: ReadVerb.allCases.count)
+    }
 
-    /// Calls in flight (waiting or running).
-    var inFlight: Int { pending.withLock { $0 } }
+    init(limit: Int, inlineBudget: Duration = .milliseconds(1)) {
+        self.limit = limit
+        self.inlineBudget = inlineBudget
+        state = Mutex(State())
+    }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws(StrataError) -> T) async throws -> T {
-        let admitted = pending.withLock { n -> Bool in
-            guard n < limit else { return false }
-            n += 1
-            return true
-        }
-        guard admitted else { throw APIError.busy("the server has \(limit) engine calls in flight (--max-pending); try again") }
-        defer { pending.withLock { $0 -= 1 } }
-        // A caller on an event loop (`EventLoopExecutor`) is resumed on that loop: resuming from
-        // the Dispatch thread would wake another loop, and the answer would then cross to the
-        // connection's loop once more.
+    /// Calls in flight (waiting or running, inline ones too).
+    var inFlight: Int { state.withLock { $0.pending } }
+
+    /// Runs `body` as an engine call of the given kind (see the type's comment for where).
+    func run<T: Sendable>(_ call: EngineCall = .other, _ body: @escaping @Sendable () throws(StrataError) -> T) async throws -> T {
         let home = MultiThreadedEventLoopGroup.currentEventLoop
-        let result: Result<T, StrataError> = await withCheckedContinuation { continuation in
-            queue.async {
-                let result: Result<T, StrataError>
-                do throws(StrataError) {
-                    result = .success(try body())
-                } catch {
-                    result = .failure(error)
-                }
-                if let home {
-                    home.execute { continuation.resume(returning: result) }
-                } else {
-                    continuation.resume(returning: result)
+        let budget = inlineBudget
+        let admission = state.withLock { s -> Admission in
+            guard s.pending < limit else { return .refused }
+            defer { s.pending += 1 }
+            guard home != nil, budget > .zero, case .read(let verb) = call, s.pending == 0,
+                  let recent = s.recent[verb.rawValue], recent <= budget
+            else { return .hop }
+            return .inline
+        }
+        switch admission {
+        case .refused:
+            throw APIError.busy("the server has \(limit) engine calls in flight (--max-pending); try again")
+        case .inline:
+            defer { state.withLock { $0.pending -= 1 } }
+            return try timed(call, body)
+        case .hop:
+            defer { state.withLock { $0.pending -= 1 } }
+            // A caller on an event loop (`EventLoopExecutor`) is resumed on that loop: resuming
+            // from the Dispatch thread would wake another loop, and the answer would then cross
+            // to the connection's loop once more.
+            let result: Result<T, StrataError> = await withCheckedContinuation { continuation in
+                queue.async {
+                    let result: Result<T, StrataError>
+                    do throws(StrataError) {
+                        result = .success(try self.timed(call, body))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    if let home {
+                        home.execute { continuation.resume(returning: result) }
+                    } else {
+                        continuation.resume(returning: result)
+                    }
                 }
             }
+            return try result.get()
         }
-        return try result.get()
+    }
+
+    private enum Admission { case refused, hop, inline }
+
+    /// Runs `body`, keeping a read's duration for the next call's choice. A failed call counts
+    /// too: it held the thread as long.
+    private func timed<T>(_ call: EngineCall, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {
+        guard case .read(let verb) = call else { return try body() }
+        let start = ContinuousClock.now
+        defer {
+            let took = ContinuousClock.now - start
+            state.withLock { s in
+                s.recent[verb.rawValue] = s.recent[verb.rawValue].map { ($0 * 3 + took) / 4 } ?? took
+            }
+        }
+        return try body()
     }
 }

@@ -23,7 +23,7 @@ extension MemoryService {
         let queue = queue
         let tools = MemoryTools(engine: engine, access: access) { body in
             do {
-                return try await queue.run(body)
+                return try await queue.run(.other, body)
             } catch let refusal as APIError {
                 throw ToolFailure(body: refusal.body)
             }

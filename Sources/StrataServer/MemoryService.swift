@@ -28,7 +28,7 @@ final class MemoryService: Sendable {
         self.engine = engine
         self.options = options
         self.tokens = tokens
-        queue = EngineQueue(limit: options.maxPending)
+        queue = EngineQueue(limit: options.maxPending, inlineBudget: .microseconds(options.inlineReadMicroseconds))
         events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
         metrics = ServerMetrics(tierCountSeconds: options.tierCountSeconds)
         lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
@@ -81,7 +81,7 @@ final class MemoryService: Sendable {
     /// an id in another scope cannot be told apart from one that does not exist.
     func visibleMemory(_ id: String, _ access: Access) async throws -> Memory {
         let engine = engine
-        let memory = try await queue.run { () throws(StrataError) in try engine.get(id: id) }
+        let memory = try await queue.run(.read(.get)) { () throws(StrataError) in try engine.get(id: id) }
         guard access.sees(memory.scope) else { throw StrataError(.notFound, "no memory with id \"\(id)\"") }
         return memory
     }
@@ -210,7 +210,7 @@ final class MemoryService: Sendable {
         q.scope = try Self.scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
         let query = q, engine = engine, metrics = metrics
-        let hits = try await queue.run { () throws(StrataError) in
+        let hits = try await queue.run(.read(.recall)) { () throws(StrataError) in
             try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
         }
         return Self.answer(bytes: Wire.recallAnswer(hits))
@@ -230,7 +230,7 @@ final class MemoryService: Sendable {
         q.limit = q.limit ?? page
         try Self.narrow(&q, access)
         let query = q, engine = engine
-        return Self.answer(Answer.list(try await queue.run { () throws(StrataError) in try engine.list(query) }))
+        return Self.answer(Answer.list(try await queue.run(.read(.list)) { () throws(StrataError) in try engine.list(query) }))
     }
 
     /// `{"filter"?, "scope"?, "tiers"?, "category"?}` -> `{"total"}`: how many memories a
@@ -240,7 +240,7 @@ final class MemoryService: Sendable {
         var q = try MemoryListQuery(countJSON: try await body(request, what: "count request"), path: "count request")
         try Self.narrow(&q, access)
         let query = q, engine = engine
-        return Self.answer(Answer.count(try await queue.run { () throws(StrataError) in try engine.list(query) }.total))
+        return Self.answer(Answer.count(try await queue.run(.read(.count)) { () throws(StrataError) in try engine.list(query) }.total))
     }
 
     /// A listing as a token sees it, as `recall` narrows a query: the named scope must lie in the
@@ -333,7 +333,7 @@ final class MemoryService: Sendable {
     func history(_ request: Request, id: String) async throws -> Response {
         let access = try authorize(request, .read)
         let engine = engine
-        let entries = try await queue.run { () throws(StrataError) in try engine.history(id: id) }
+        let entries = try await queue.run(.read(.history)) { () throws(StrataError) in try engine.history(id: id) }
         if !access.seesEverything {
             // A memory's scope never changes (an update cannot move it), so any row tells.
             guard let m = entries.last.flatMap({ $0.new ?? $0.old }), access.sees(m.scope) else {

@@ -8,6 +8,11 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Engine calls waiting or running at once (503 beyond).
     public var maxPending = 256
+    /// A short read (get, recall, list, count, history) whose recent calls took at most this
+    /// many microseconds runs on the event loop that read it when no other engine call is in
+    /// flight, saving two thread hand-offs (`EngineQueue`); 0: every call goes to the engine's
+    /// threads.
+    public var inlineReadMicroseconds = 1_000
     /// Events kept for clients that resume (`/v1/events?since=N`).
     public var eventRing = 10_000
     /// Events one WebSocket client may fall behind before it is closed as too slow.

@@ -848,3 +848,35 @@ def test_two_servers_on_one_sqlite_store_see_each_other(folder):
         a.error(404, "GET", f"/v1/memories/{mid}")
     finally:
         assert a.stop()[0] == 0 and b.stop()[0] == 0
+
+
+def test_reads_answer_the_same_on_the_loop_and_on_the_engine_threads(folder):
+    # Default: an idle server runs short reads on the event loop after each verb's first call
+    # (EngineQueue); --inline-read-us 0 hands every call to the engine's threads.
+    inline, handed_off = Server(folder), Server(folder, "--inline-read-us", "0")
+    try:
+        ids = inline.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(40)]},
+                        status=201)["ids"]
+        for s in (inline, handed_off):
+            s.ok("GET", f"/v1/memories/{ids[0]}")
+            s.ok("POST", "/v1/recall", {"query": "tea maps", "k": 5, "track_access": False})
+        for _ in range(3):
+            for method, path, body in [("GET", f"/v1/memories/{ids[7]}", None),
+                                       ("POST", "/v1/recall", {"query": "note 7 tea", "k": 5, "track_access": False}),
+                                       ("POST", "/v1/list", {"limit": 10}),
+                                       ("POST", "/v1/count", {}),
+                                       ("GET", f"/v1/memories/{ids[3]}/history", None)]:
+                a, b = inline.ok(method, path, body), handed_off.ok(method, path, body)
+                if path == "/v1/recall":  # scores.recency moves with the clock: compare the ranking
+                    a, b = [h["id"] for h in a["hits"]], [h["id"] for h in b["hits"]]
+                    assert len(a) == 5
+                assert a == b, path
+        inline.error(404, "GET", "/v1/memories/no-such-id")
+        assert inline.ok("GET", "/v1/health")["in_flight"] == 0
+    finally:
+        assert inline.stop()[0] == 0 and handed_off.stop()[0] == 0
+
+
+def test_inline_read_budget_is_checked(folder):
+    code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", "--inline-read-us", "2000000", cwd=folder)
+    assert code != 0 and "--inline-read-us must be in 0...1000000" in err, err
