@@ -34,14 +34,25 @@ For each server, in turn (never both at once, so each has the machine):
      per second of wall time; p50 / p99 are over every request of the run.
 
 The machine has 2 cores and the load generator shares them with the server. The generator is
-one Python process (the GIL lets at most one of its threads run at once); its CPU time and the
-server's (the process and its children, from /proc) are both measured over each run and
-reported per request, so the server's cost per answer is known apart from the generator's
-(`server_cpu_us`: at 2 cores the server alone could answer at most 2e6 / that many per
-second). `--generator-cpu N` pins the generator to core N (the servers are never pinned).
+bench/loadgen.c (`--generator c`, the default: compiled with the system's cc into --work/bin; one
+thread, epoll, a few microseconds per request) or one Python process with a thread per
+connection (`--generator python`; the GIL lets one run at once, and it costs 40 to 80 us per
+request). Its CPU time and the server's (the process and its children, from /proc) are both
+measured over each run and reported per request, so the server's cost per answer is known apart
+from the generator's (`server_cpu_us`: at 2 cores the server alone could answer at most 2e6 /
+that many per second). `--generator-cpu N` pins this process (and so the generator) to core N
+(the servers are never pinned).
 
 The overhead per request is the 1-connection HTTP latency minus the in-process latency, both
-means over the same queries on the same reopened store; p50s are given too.
+means over the same queries on the same reopened store; p50s are given too. With the C
+generator the in-process side is bench/recall_inprocess.c (strata_engine_recall_vector from C),
+so neither side has Python or an answer's parse on the clock; the Python in-process figures
+(strata.Engine) are reported beside it. Two more figures separate what the server adds from what
+this kind of machine charges any program that waits: the 1-connection pass again with a client
+that polls its socket (`loadgen --spin`: the client's own wake-up off the clock), and the
+in-process calls again with a 50 us sleep before each (the server's event loop sleeps between
+one connection's requests, and on a VM whose idle cores halt, the first call after a sleep runs
+far slower than a back-to-back loop's).
 
     bench/server_setup.sh                       # venv with chromadb, numpy, cffi (/tmp/servervenv)
     /tmp/servervenv/bin/python bench/server_peers.py [--n 100000] [--strata .build/release/strata-cli] [--json]
@@ -395,6 +406,43 @@ def load(server: Server, base: np.ndarray, batch: int) -> dict:
             "server_cpu_seconds": meter.server_seconds}
 
 
+# ---------------------------------------------------------------- the C load generator
+
+
+class CTools:
+    """bench/loadgen.c and bench/recall_inprocess.c, compiled once per run with the system's C
+    compiler into --work (a few microseconds of client per request, where the Python generator
+    costs 40 to 80 us and shares the two cores with the server)."""
+
+    def __init__(self, work: Path, library: str):
+        self.folder = work / "bin"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        cc = os.environ.get("CC", "cc")
+        self.loadgen = self.folder / "loadgen"
+        subprocess.run([cc, "-O2", "-Wall", "-o", str(self.loadgen), str(HERE / "loadgen.c")], check=True)
+        self.recall = self.folder / "recall_inprocess"
+        lib = Path(library).resolve().parent
+        subprocess.run([cc, "-O2", "-Wall", "-I", str(REPO / "include"), "-o", str(self.recall), str(HERE / "recall_inprocess.c"),
+                        "-L", str(lib), "-lstrata", f"-Wl,-rpath,{lib}"], check=True)
+
+    def requests_file(self, requests: list[bytes]) -> Path:
+        path = self.folder / "requests.bin"
+        with open(path, "wb") as f:
+            for r in requests:
+                f.write(len(r).to_bytes(4, "little") + r)
+        return path
+
+    def run(self, port: int, requests: list[bytes], *options: str) -> dict:
+        out = subprocess.run([str(self.loadgen), "--port", str(port), "--requests", str(self.requests_file(requests)), *options],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"loadgen {' '.join(options)}: {out.stderr.strip()}")
+        return json.loads(out.stdout)
+
+
+C_TOOLS: CTools | None = None
+
+
 def prepared_queries(server: Server, queries: np.ndarray) -> list[bytes]:
     out = []
     for q in queries:
@@ -405,6 +453,18 @@ def prepared_queries(server: Server, queries: np.ndarray) -> list[bytes]:
 
 def one_pass(server: Server, requests: list[bytes]) -> tuple[list[list[int]], list[float]]:
     """Every query once on one connection: the rows each answered and each latency (seconds)."""
+    if C_TOOLS is not None:
+        answers = C_TOOLS.folder / "answers.bin"
+        summary = C_TOOLS.run(server.port, requests, "--pass", str(answers))
+        if summary["errors"]:
+            raise RuntimeError(f"{server.name} query: {summary['first_error']}")
+        found, latencies, data, at = [], [], answers.read_bytes(), 0
+        while at < len(data):
+            _, nanoseconds, length = (int.from_bytes(data[at + i:at + i + 4], "little") for i in (0, 4, 8))
+            found.append(server.rows(json.loads(data[at + 12:at + 12 + length])))
+            latencies.append(nanoseconds * 1e-9)
+            at += 12 + length
+        return found, latencies
     conn = Connection(server.port)
     found, latencies = [], []
     for request in requests:
@@ -419,7 +479,19 @@ def one_pass(server: Server, requests: list[bytes]) -> tuple[list[list[int]], li
 
 
 def concurrent(server: Server, requests: list[bytes], connections: int, seconds: float) -> dict:
-    """`connections` threads, each on its own connection, back to back for `seconds`."""
+    """`connections` threads, each on its own connection, back to back for `seconds` (with the
+    C generator: that many connections on its one thread)."""
+    if C_TOOLS is not None:
+        with CPUMeter(server.process.pid) as meter:
+            run = C_TOOLS.run(server.port, requests, "--connections", str(connections), "--seconds", str(seconds))
+        if run["errors"]:
+            raise RuntimeError(f"{server.name} at {connections} connections: {run['first_error']} ({run['errors']} errors)")
+        done = run["requests"]
+        return {"connections": connections, "requests": done, "seconds": run["seconds"], "qps": run["qps"],
+                "p50_ms": run["p50_ms"], "p99_ms": run["p99_ms"], "mean_ms": run["mean_ms"],
+                "loadavg_1min_after": os.getloadavg()[0],
+                "server_cpu_us": meter.server_seconds / done * 1e6, "generator_cpu_us": run["cpu_seconds"] / done * 1e6,
+                "server_cores": meter.server_seconds / run["seconds"], "generator_cores": run["cpu_seconds"] / run["seconds"]}
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors: list[str] = []
     conns = [Connection(server.port) for _ in range(connections)]
@@ -526,6 +598,26 @@ def in_process(server: "StrataServer", base: np.ndarray, queries: np.ndarray, li
             "recall_vector_mean_us": float(np.mean(public) * 1e6), "recall_vector_p50_us": float(np.median(public) * 1e6)}
 
 
+def in_process_c(server: "StrataServer", queries: np.ndarray, gap_us: int = 0) -> dict:
+    """Each query through strata_engine_recall_vector from C (bench/recall_inprocess.c) on the
+    server's folder, reopened: the in-process side of the overhead when the C generator times
+    the HTTP side, so neither side has Python or a JSON parse on the clock."""
+    path = C_TOOLS.folder / "queries.f32"
+    queries.astype("<f4").tofile(path)
+    answers = C_TOOLS.folder / "inprocess-answers.bin"
+    out = subprocess.run([str(C_TOOLS.recall), str(server.folder / "strata.json"), str(path), str(queries.shape[1]),
+                          json.dumps({"k": K}), str(answers), str(gap_us)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"recall_inprocess: {out.stderr.strip()}")
+    summary = json.loads(out.stdout)
+    found, data, at = [], answers.read_bytes(), 0
+    while at < len(data):
+        length = int.from_bytes(data[at:at + 4], "little")
+        found.append(server.rows(json.loads(data[at + 4:at + 4 + length])))
+        at += 4 + length
+    return {**summary, "found": found}
+
+
 def measure(server: Server, queries: np.ndarray, truth: np.ndarray, args) -> dict:
     requests = prepared_queries(server, queries)
     one_pass(server, requests)  # warm-up
@@ -534,6 +626,13 @@ def measure(server: Server, queries: np.ndarray, truth: np.ndarray, args) -> dic
     out = {"recall_at_10": recall_at_10(found, truth), "one_connection_mean_us": float(lat_a.mean() * 1e6),
            "one_connection_p50_us": float(np.median(lat_a) * 1e6), "runs": []}
     log(f"  {server.name}: recall@10 {out['recall_at_10']:.4f}, 1 connection mean {out['one_connection_mean_us']:.0f} us")
+    if C_TOOLS is not None:
+        # The same pass with a client that polls its socket instead of sleeping in recv: what is
+        # left is the server's time and the loopback's, without the client core's wake-up.
+        spin = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"), "--spin")
+        out["one_connection_spin_mean_us"], out["one_connection_spin_p50_us"] = spin["mean_ms"] * 1e3, spin["p50_ms"] * 1e3
+        log(f"  {server.name}: 1 connection, spinning client: mean {out['one_connection_spin_mean_us']:.0f} us, "
+            f"p50 {out['one_connection_spin_p50_us']:.0f} us")
     for c in args.connections:
         run = concurrent(server, requests, c, args.seconds)
         out["runs"].append(run)
@@ -566,6 +665,10 @@ def run_strata(args, base, queries, truth) -> dict:
         server.stop()
     log("strata: in-process pass")
     local = in_process(server, base, queries, args.library, args.batch)
+    native = in_process_c(server, queries) if C_TOOLS is not None and args.strata_store == "sqlite" else None
+    # The same calls, each after its thread slept 50 us: what the engine call costs a thread
+    # that waits between calls, as the server's event loop waits between one connection's requests.
+    rested = in_process_c(server, queries, gap_us=50) if native is not None else None
     if args.strata_store == "sqlite":
         server.start()
         try:
@@ -582,6 +685,20 @@ def run_strata(args, base, queries, truth) -> dict:
                 # JSON parse of the answer taken out, since the server does not do it).
                 "server_cpu_us": out["runs"][0]["server_cpu_us"] if out["runs"] else None,
                 "engine_cpu_us": local["cpu_us"] - local["json_parse_us"]}
+    if native is not None:
+        # The C generator timed the HTTP side: compare it with the same call made from C.
+        overhead["in_process_c"] = {k: v for k, v in native.items() if k != "found"}
+        overhead["in_process_c_recall_at_10"] = recall_at_10(native["found"], truth)
+        overhead["overhead_mean_us"] = out["one_connection_mean_us"] - native["mean_us"]
+        overhead["overhead_p50_us"] = out["one_connection_p50_us"] - native["p50_us"]
+        overhead["engine_cpu_us"] = native["cpu_us"]
+        overhead["in_process_c_after_sleep"] = {k: v for k, v in rested.items() if k != "found"}
+        overhead["overhead_spin_after_sleep_p50_us"] = out["one_connection_spin_p50_us"] - rested["p50_us"]
+        overhead["overhead_after_sleep_p50_us"] = out["one_connection_p50_us"] - rested["p50_us"]
+        overhead["http_spin_mean_us"] = out["one_connection_spin_mean_us"]
+        overhead["http_spin_p50_us"] = out["one_connection_spin_p50_us"]
+        overhead["overhead_spin_mean_us"] = out["one_connection_spin_mean_us"] - native["mean_us"]
+        overhead["overhead_spin_p50_us"] = out["one_connection_spin_p50_us"] - native["p50_us"]
     if overhead["server_cpu_us"] is not None:
         overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
@@ -628,7 +745,8 @@ def cpu_name() -> str:
 
 def table(report: dict) -> str:
     lines = [f"{report['n']} x {report['dim']} cosine, {report['queries']} queries, k {K}; "
-             f"{report['cpu']} ({report['cores']} cores); generator pinned: {report['generator_cpu']}", ""]
+             f"{report['cpu']} ({report['cores']} cores); generator: {report.get('generator', 'python')}, "
+             f"pinned: {report['generator_cpu']}", ""]
     lines[0] += f"; load average {report['loadavg_at_start'][0]:.1f} at the start"
     lines.append("| server | store /s (batch) | recall@10 | connections | QPS | p50 ms | p99 ms | server CPU us/req | generator CPU us/req | load avg |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -642,11 +760,25 @@ def table(report: dict) -> str:
     by = {r["server"]: r for r in report["servers"]}
     if "strata serve" in by:
         o = by["strata serve"]["overhead"]
-        lines += ["", f"Strata in process (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
+        if "in_process_c" in o:
+            c = o["in_process_c"]
+            lines += ["", f"Strata in process from C (strata_engine_recall_vector, bench/recall_inprocess.c): mean {c['mean_us']:.0f} us, "
+                      f"p50 {c['p50_us']:.0f} us, {c['cpu_us']:.0f} us of CPU, recall@10 {o['in_process_c_recall_at_10']:.4f}; "
+                      f"over HTTP from C (bench/loadgen.c), 1 connection: mean {o['http_mean_us']:.0f} us, p50 {o['http_p50_us']:.0f} us; "
+                      f"overhead per request: {o['overhead_mean_us']:.0f} us mean, {o['overhead_p50_us']:.0f} us p50",
+                      f"with a client that polls its socket (loadgen --spin, no client wake-up on the clock): "
+                      f"mean {o['http_spin_mean_us']:.0f} us, p50 {o['http_spin_p50_us']:.0f} us; overhead per request "
+                      f"{o['overhead_spin_mean_us']:.0f} us mean, {o['overhead_spin_p50_us']:.0f} us p50",
+                      f"in process from C, each call after a 50 us sleep (as the server's loop sleeps between requests): "
+                      f"mean {o['in_process_c_after_sleep']['mean_us']:.0f} us, p50 {o['in_process_c_after_sleep']['p50_us']:.0f} us; "
+                      f"against it the overhead is {o['overhead_after_sleep_p50_us']:.0f} us p50 "
+                      f"({o['overhead_spin_after_sleep_p50_us']:.0f} us with the polling client)"]
+        lines += ["", f"Strata in process from Python (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
                   f"p50 {o['in_process']['p50_us']:.0f} us (Engine.recall_vector with dataclasses: "
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "
                   f"over HTTP, 1 connection: mean {o['http_mean_us']:.0f} us, p50 {o['http_p50_us']:.0f} us; "
-                  f"overhead per request: {o['overhead_mean_us']:.0f} us mean, {o['overhead_p50_us']:.0f} us p50"]
+                  + ("" if "in_process_c" in o else
+                     f"overhead per request: {o['overhead_mean_us']:.0f} us mean, {o['overhead_p50_us']:.0f} us p50")]
         if o.get("overhead_cpu_us") is not None:
             lines.append(f"CPU per recall: the server {o['server_cpu_us']:.0f} us (1 connection), the engine call in process "
                          f"{o['engine_cpu_us']:.0f} us (its answer's Python parse, {o['in_process']['json_parse_us']:.0f} us, "
@@ -687,6 +819,8 @@ def main() -> None:
                              "(default), or JSON numbers")
     parser.add_argument("--chroma", default=str(Path(sys.executable).parent / "chroma"))
     parser.add_argument("--only", choices=["strata", "chroma"])
+    parser.add_argument("--generator", choices=["c", "python"], default="c",
+                        help="the load generator: bench/loadgen.c, compiled with cc (default), or Python threads on raw sockets")
     parser.add_argument("--generator-cpu", type=int, help="pin this process (the load generator) to that core")
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     args = parser.parse_args()
@@ -695,10 +829,13 @@ def main() -> None:
     if args.generator_cpu is not None:
         os.sched_setaffinity(0, {args.generator_cpu})
 
+    if args.generator == "c":
+        global C_TOOLS
+        C_TOOLS = CTools(Path(args.work), args.library)
     folder = ann_peers.ensure_data(data_args(args))
     meta, base, queries, truth = ann_peers.load_data(folder)
     report = {"n": meta["n"], "dim": meta["dim"], "queries": meta["queries"], "data": str(folder),
-              "cpu": cpu_name(), "cores": os.cpu_count(), "generator_cpu": args.generator_cpu,
+              "cpu": cpu_name(), "cores": os.cpu_count(), "generator": args.generator, "generator_cpu": args.generator_cpu,
               "batch": args.batch, "seconds": args.seconds, "python": platform.python_version(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_at_start": os.getloadavg(),
               "servers": []}

@@ -1,0 +1,121 @@
+"""bench/loadgen.c and bench/recall_inprocess.c, the C tools bench/server_peers.py builds: compiled
+with the system's C compiler (-Wall -Wextra -Werror) and run against a real `strata serve` and a
+real store folder, so the figures the benchmark reports come from tools that read answers right.
+"""
+
+import json
+import shutil
+import subprocess
+import struct
+
+import pytest
+
+from test_serve import BIN, ROOT, Server, cli, environment
+
+CC = shutil.which("cc") or shutil.which("gcc")
+LIBRARY_DIR = BIN.resolve().parent  # libstrata.so and the plugins beside the CLI under test
+
+
+def compile_tool(tmp_path, name, *extra):
+    out = tmp_path / name
+    p = subprocess.run([CC, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out), str(ROOT / "bench" / f"{name}.c"), *extra],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def requests_file(path, requests):
+    with open(path, "wb") as f:
+        for r in requests:
+            f.write(struct.pack("<I", len(r)) + r)
+    return path
+
+
+def http(method, target, body=None):
+    data = b"" if body is None else json.dumps(body).encode()
+    return f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data
+
+
+def read_pass(path):
+    data, at, out = path.read_bytes(), 0, []
+    while at < len(data):
+        status, nanoseconds, length = struct.unpack_from("<III", data, at)
+        out.append((status, nanoseconds, data[at + 12:at + 12 + length]))
+        at += 12 + length
+    return out
+
+
+@pytest.fixture
+def folder(tmp_path):
+    code, _, err = cli("init", "--dir", str(tmp_path / "store"), cwd=tmp_path)
+    assert code == 0, err
+    return tmp_path
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
+def test_loadgen_reads_each_answer_whole_and_counts_errors(folder, tmp_path):
+    loadgen = compile_tool(tmp_path, "loadgen")
+    s = Server(folder)
+    try:
+        ids = s.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} on rivers"} for i in range(20)]}, status=201)["ids"]
+        requests = [http("GET", "/v1/health"), http("POST", "/v1/recall", {"query": "rivers", "k": 3}),
+                    http("GET", f"/v1/memories/{ids[4]}"), http("GET", "/v1/memories/none-such")]
+        path = requests_file(tmp_path / "requests.bin", requests)
+        for spin in ([], ["--spin"]):
+            p = subprocess.run([str(loadgen), "--port", str(s.port), "--requests", str(path), "--pass", str(tmp_path / "out.bin"), *spin],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            summary = json.loads(p.stdout)
+            assert summary["requests"] == 4 and summary["errors"] == 1 and summary["first_error"].startswith("HTTP 404"), summary
+            answers = read_pass(tmp_path / "out.bin")
+            assert [a[0] for a in answers] == [200, 200, 200, 404]
+            assert json.loads(answers[0][2])["status"] == "ok"
+            assert len(json.loads(answers[1][2])["hits"]) == 3
+            assert json.loads(answers[2][2])["id"] == ids[4]
+            assert all(a[1] > 0 for a in answers)
+        # Several connections on one thread, each answer whole before the next request.
+        ok = requests_file(tmp_path / "ok.bin", requests[:3])
+        p = subprocess.run([str(loadgen), "--port", str(s.port), "--requests", str(ok), "--connections", "3", "--seconds", "0.5"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        run = json.loads(p.stdout)
+        assert run["requests"] > 3 and run["errors"] == 0 and 0 < run["p50_ms"] <= run["p99_ms"], run
+    finally:
+        assert s.stop()[0] == 0
+    # Bad arguments and a server that is gone are errors with a message, not hangs.
+    p = subprocess.run([str(loadgen), "--port", "0", "--requests", str(path)], capture_output=True, text=True)
+    assert p.returncode == 2 and "--port" in p.stderr
+    p = subprocess.run([str(loadgen), "--port", str(s.port), "--requests", str(path), "--pass", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "connect" in p.stderr
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
+def test_recall_inprocess_answers_as_the_server_does(folder, tmp_path):
+    tool = compile_tool(tmp_path, "recall_inprocess", "-I", str(ROOT / "include"), "-L", str(LIBRARY_DIR), "-lstrata",
+                        f"-Wl,-rpath,{LIBRARY_DIR}")
+    s = Server(folder)
+    try:
+        dim = s.ok("GET", "/v1/stats")["dimension"]
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} on rivers and hills"} for i in range(30)]}, status=201)
+        queries = s.ok("POST", "/v1/embed", {"texts": ["rivers", "hills"]})["vectors"]
+        served = [[h["id"] for h in s.ok("POST", "/v1/recall", {"vector": q, "k": 4, "track_access": False})["hits"]] for q in queries]
+    finally:
+        assert s.stop()[0] == 0
+    (tmp_path / "q.f32").write_bytes(b"".join(struct.pack(f"<{dim}f", *q) for q in queries))
+    for gap in ([], ["50"]):
+        p = subprocess.run([str(tool), str(folder / "store" / "strata.json"), str(tmp_path / "q.f32"), str(dim),
+                            json.dumps({"k": 4, "track_access": False}), str(tmp_path / "answers.bin"), *gap],
+                           capture_output=True, text=True, env=environment())
+        assert p.returncode == 0, p.stderr
+        summary = json.loads(p.stdout)
+        assert summary["queries"] == 2 and summary["p50_us"] > 0, summary
+        data, at, found = (tmp_path / "answers.bin").read_bytes(), 0, []
+        while at < len(data):
+            (length,) = struct.unpack_from("<I", data, at)
+            found.append([h["id"] for h in json.loads(data[at + 4:at + 4 + length])["hits"]])
+            at += 4 + length
+        assert found == served
+    p = subprocess.run([str(tool), str(folder / "store" / "strata.json"), str(tmp_path / "q.f32"), "0", "{}", str(tmp_path / "a")],
+                       capture_output=True, text=True, env=environment())
+    assert p.returncode == 2 and "dimension" in p.stderr
