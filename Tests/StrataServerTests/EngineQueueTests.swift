@@ -14,6 +14,9 @@ import Testing
         func wait() { while !opened.withLock({ $0 }) { usleep(1_000) } }
     }
 
+    /// A budget no trivial call exceeds even when its thread is preempted on a busy machine.
+    static let generous = Duration.milliseconds(200)
+
     /// Whether the calling thread is one of an event loop group's.
     static func onLoop() -> Bool { MultiThreadedEventLoopGroup.currentEventLoop != nil }
 
@@ -31,7 +34,7 @@ import Testing
     }
 
     @Test func a_short_read_on_an_idle_server_runs_on_its_loop_after_its_first_call() async throws {
-        let queue = EngineQueue(limit: 4)
+        let queue = EngineQueue(limit: 4, inlineBudget: Self.generous)
         let places = try await Self.onLoops {
             var out: [Bool] = []
             for _ in 0..<3 { out.append(try await queue.run(.read(.recall)) { Self.onLoop() }) }
@@ -43,7 +46,7 @@ import Testing
     }
 
     @Test func writes_other_verbs_and_callers_off_the_loops_always_hand_off() async throws {
-        let queue = EngineQueue(limit: 4)
+        let queue = EngineQueue(limit: 4, inlineBudget: Self.generous)
         let places = try await Self.onLoops {
             _ = try await queue.run(.read(.get)) { 0 }
             return [try await queue.run(.other) { Self.onLoop() },
@@ -65,18 +68,21 @@ import Testing
             // 20 ms on record: over the budget, so the next calls hand off until the average
             // (a quarter weight to each new call) falls under 5 ms again.
             out.append(try await slow.run(.read(.list)) { usleep(20_000); return Self.onLoop() })
-            for _ in 0..<8 { out.append(try await slow.run(.read(.list)) { Self.onLoop() }) }
+            for _ in 0..<30 { out.append(try await slow.run(.read(.list)) { Self.onLoop() }) }
             return out
         }
         #expect(places[0..<3] == [false, false, false])
         #expect(places[3] == false)
-        // 20 -> 15 -> 11.25 -> 8.4 -> 6.3 -> 4.7 ms (calls of about 0 ms): the fifth hand-off
-        // brings it under 5 ms, so the calls after it run on the loop.
-        #expect(Array(places[4...]) == [false, false, false, false, false, true, true, true])
+        // At least 20 -> 15 -> 11.25 -> 8.4 -> 6.3 ms before the next four calls (of about 0 ms
+        // each; a sleep that overran only makes these larger): all four hand off. The fifth
+        // brings the average under 5 ms when the sleep took 20 ms, and later ones for a longer
+        // sleep, after which the calls run on the loop.
+        #expect(places[4..<8] == [false, false, false, false])
+        #expect(places[8...].contains(true))
     }
 
     @Test func a_read_hands_off_while_another_call_is_in_flight() async throws {
-        let queue = EngineQueue(limit: 4)
+        let queue = EngineQueue(limit: 4, inlineBudget: Self.generous)
         let release = Gate()
         let places = try await Self.onLoops {
             _ = try await queue.run(.read(.get)) { 0 }
@@ -122,7 +128,7 @@ import Testing
     }
 
     @Test func an_engine_error_comes_back_from_either_place() async throws {
-        let queue = EngineQueue(limit: 4)
+        let queue = EngineQueue(limit: 4, inlineBudget: Self.generous)
         let codes = try await Self.onLoops {
             var out: [StrataError.Code] = []
             for _ in 0..<2 {
