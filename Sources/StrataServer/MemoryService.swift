@@ -210,11 +210,17 @@ final class MemoryService: Sendable {
         q.scope = try Self.scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
         let query = q, engine = engine, metrics = metrics
-        let hits = try await queue.run(.read(.recall)) { () throws(StrataError) in
+        // A recall for many hits (or a list of a long page, below) reads and writes more than
+        // the verb's usual call: it keeps the hand-off (EngineQueue).
+        let hits = try await queue.run((q.k ?? 0) <= Self.inlineRows ? .read(.recall) : .other) { () throws(StrataError) in
             try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
         }
         return Self.answer(bytes: Wire.recallAnswer(hits))
     }
+
+    /// The most hits or memories a recall or a page of a list may ask for and still run on the
+    /// event loop of an idle server (`EngineQueue`).
+    static let inlineRows = 100
 
     /// `{"filter"?, "scope"?, "tiers"?, "category"?, "ids"?, "limit"?, "offset"?}` ->
     /// `{"memories", "total"}`: a page of what the token sees, oldest first (`Engine.list`, the
@@ -230,7 +236,8 @@ final class MemoryService: Sendable {
         q.limit = q.limit ?? page
         try Self.narrow(&q, access)
         let query = q, engine = engine
-        return Self.answer(Answer.list(try await queue.run(.read(.list)) { () throws(StrataError) in try engine.list(query) }))
+        let call: EngineCall = (q.limit ?? page) <= Self.inlineRows ? .read(.list) : .other
+        return Self.answer(Answer.list(try await queue.run(call) { () throws(StrataError) in try engine.list(query) }))
     }
 
     /// `{"filter"?, "scope"?, "tiers"?, "category"?}` -> `{"total"}`: how many memories a
