@@ -443,6 +443,19 @@ class CTools:
 C_TOOLS: CTools | None = None
 
 
+def c_records(data: bytes, header: int) -> list[tuple[tuple[int, ...], bytes]]:
+    """The records the C tools write: `header` 4-byte little-endian numbers, the last of them the
+    length of the bytes that follow (loadgen --pass: status, latency ns, length; recall_inprocess:
+    length)."""
+    out, at = [], 0
+    while at < len(data):
+        fields = tuple(int.from_bytes(data[at + 4 * i:at + 4 * i + 4], "little") for i in range(header))
+        start = at + 4 * header
+        out.append((fields, data[start:start + fields[-1]]))
+        at = start + fields[-1]
+    return out
+
+
 def prepared_queries(server: Server, queries: np.ndarray) -> list[bytes]:
     out = []
     for q in queries:
@@ -458,13 +471,8 @@ def one_pass(server: Server, requests: list[bytes]) -> tuple[list[list[int]], li
         summary = C_TOOLS.run(server.port, requests, "--pass", str(answers))
         if summary["errors"]:
             raise RuntimeError(f"{server.name} query: {summary['first_error']}")
-        found, latencies, data, at = [], [], answers.read_bytes(), 0
-        while at < len(data):
-            _, nanoseconds, length = (int.from_bytes(data[at + i:at + i + 4], "little") for i in (0, 4, 8))
-            found.append(server.rows(json.loads(data[at + 12:at + 12 + length])))
-            latencies.append(nanoseconds * 1e-9)
-            at += 12 + length
-        return found, latencies
+        records = c_records(answers.read_bytes(), 3)
+        return [server.rows(json.loads(body)) for _, body in records], [fields[1] * 1e-9 for fields, _ in records]
     conn = Connection(server.port)
     found, latencies = [], []
     for request in requests:
@@ -609,13 +617,8 @@ def in_process_c(server: "StrataServer", queries: np.ndarray, gap_us: int = 0) -
                           json.dumps({"k": K}), str(answers), str(gap_us)], capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"recall_inprocess: {out.stderr.strip()}")
-    summary = json.loads(out.stdout)
-    found, data, at = [], answers.read_bytes(), 0
-    while at < len(data):
-        length = int.from_bytes(data[at:at + 4], "little")
-        found.append(server.rows(json.loads(data[at + 4:at + 4 + length])))
-        at += 4 + length
-    return {**summary, "found": found}
+    found = [server.rows(json.loads(body)) for _, body in c_records(answers.read_bytes(), 1)]
+    return {**json.loads(out.stdout), "found": found}
 
 
 def measure(server: Server, queries: np.ndarray, truth: np.ndarray, args) -> dict:
@@ -780,9 +783,10 @@ def table(report: dict) -> str:
                   + ("" if "in_process_c" in o else
                      f"overhead per request: {o['overhead_mean_us']:.0f} us mean, {o['overhead_p50_us']:.0f} us p50")]
         if o.get("overhead_cpu_us") is not None:
+            engine = (f"{o['engine_cpu_us']:.0f} us (from C)" if "in_process_c" in o else
+                      f"{o['engine_cpu_us']:.0f} us (its answer's Python parse, {o['in_process']['json_parse_us']:.0f} us, taken out)")
             lines.append(f"CPU per recall: the server {o['server_cpu_us']:.0f} us (1 connection), the engine call in process "
-                         f"{o['engine_cpu_us']:.0f} us (its answer's Python parse, {o['in_process']['json_parse_us']:.0f} us, "
-                         f"taken out): overhead {o['overhead_cpu_us']:.0f} us of CPU per request")
+                         f"{engine}: overhead {o['overhead_cpu_us']:.0f} us of CPU per request")
     if "strata serve" in by and "chroma run" in by:
         s, c = by["strata serve"], by["chroma run"]
         ratios = ", ".join(f"{a['connections']}: {a['qps'] / b['qps']:.2f}x" for a, b in zip(s["runs"], c["runs"]))

@@ -212,7 +212,8 @@ final class MemoryService: Sendable {
         let query = q, engine = engine, metrics = metrics
         // A recall for many hits (or a list of a long page, below) reads and writes more than
         // the verb's usual call: it keeps the hand-off (EngineQueue).
-        let hits = try await queue.run((q.k ?? 0) <= Self.inlineRows ? .read(.recall) : .other) { () throws(StrataError) in
+        let k = q.k ?? engine.configuration.recall.k
+        let hits = try await queue.run(k <= Self.inlineRows ? .read(.recall) : .other) { () throws(StrataError) in
             try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
         }
         return Self.answer(bytes: Wire.recallAnswer(hits))
