@@ -160,6 +160,12 @@ import Testing
             .condition(path: ["no_such_field"], .exists(false)), .condition(path: [], .exists(true)),
             .condition(path: ["scope", "deeper"], .exists(true)), .condition(path: ["metadata"], .exists(true)),
             .not(.all([.condition(path: ["pinned"], .eq(true)), .condition(path: ["tier"], .eq("working"))])),
+            // The in-place forms (strings and nil tests) and the values that keep the general one.
+            .condition(path: ["expires_at"], .exists(true)), .condition(path: ["parent_scope"], .exists(false)),
+            .condition(path: ["tier"], .in(["working", "episodic"])), .condition(path: ["tier"], .in([.number(1), "working"])),
+            .condition(path: ["visibility"], .in(["local", "global"])), .condition(path: ["model"], .nin([])),
+            .condition(path: ["id"], .ne(.number(3))), .condition(path: ["category"], .ne("")),
+            .condition(path: ["tier", "x"], .eq("working")), .condition(path: ["category"], .in([])),
         ]
         var both = 0
         for f in filters {
