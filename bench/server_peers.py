@@ -52,7 +52,10 @@ this kind of machine charges any program that waits: the 1-connection pass again
 that polls its socket (`loadgen --spin`: the client's own wake-up off the clock), and the
 in-process calls again with a 50 us sleep before each (the server's event loop sleeps between
 one connection's requests, and on a VM whose idle cores halt, the first call after a sleep runs
-far slower than a back-to-back loop's).
+far slower than a back-to-back loop's). And the floor: bench/http_floor.c, an epoll server that
+answers every request with Strata's own answer bytes and does nothing else, timed with the same
+requests and client; Strata's latency minus the floor minus the engine call is what its server
+adds beyond what any HTTP server on the machine would pay.
 
     bench/server_setup.sh                       # venv with chromadb, numpy, cffi (/tmp/servervenv)
     /tmp/servervenv/bin/python bench/server_peers.py [--n 100000] [--strata .build/release/strata-cli] [--json]
@@ -424,6 +427,8 @@ class CTools:
         lib = Path(library).resolve().parent
         subprocess.run([cc, "-O2", "-Wall", "-I", str(REPO / "include"), "-o", str(self.recall), str(HERE / "recall_inprocess.c"),
                         "-L", str(lib), "-lstrata", f"-Wl,-rpath,{lib}"], check=True)
+        self.floor_server = self.folder / "http_floor"
+        subprocess.run([cc, "-O2", "-Wall", "-o", str(self.floor_server), str(HERE / "http_floor.c")], check=True)
 
     def requests_file(self, requests: list[bytes]) -> Path:
         path = self.folder / "requests.bin"
@@ -438,6 +443,31 @@ class CTools:
         if out.returncode != 0:
             raise RuntimeError(f"loadgen {' '.join(options)}: {out.stderr.strip()}")
         return json.loads(out.stdout)
+
+
+    def floor(self, requests: list[bytes], answer: bytes) -> dict:
+        """The same requests, one connection, against bench/http_floor.c answering `answer` to
+        each: what any HTTP server pays on this machine for this request and answer (the
+        loopback, one wake-up, one read and one write on each side), with the client sleeping
+        in recv and polling (--spin)."""
+        body = self.folder / "floor-answer.json"
+        body.write_bytes(answer)
+        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = server.stdout.readline()
+            if not line.startswith("listening on "):
+                raise RuntimeError(f"http_floor did not start: {line!r} {server.stderr.read() if server.poll() is not None else ''}")
+            port = int(line.split()[-1])
+            self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"))  # warm-up
+            sleeping = self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"))
+            spinning = self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"), "--spin")
+        finally:
+            server.terminate()
+            server.wait()
+        return {"mean_us": sleeping["mean_ms"] * 1e3, "p50_us": sleeping["p50_ms"] * 1e3,
+                "spin_mean_us": spinning["mean_ms"] * 1e3, "spin_p50_us": spinning["p50_ms"] * 1e3,
+                "answer_bytes": len(answer)}
 
 
 C_TOOLS: CTools | None = None
@@ -678,6 +708,13 @@ def run_strata(args, base, queries, truth) -> dict:
             out = measure(server, queries, truth, args)
         finally:
             server.stop()
+    floor = None
+    if C_TOOLS is not None:
+        # Strata's answer to the first query (the last --pass wrote them), as the floor's answer.
+        answer = c_records((C_TOOLS.folder / "answers.bin").read_bytes(), 3)[0][1]
+        floor = C_TOOLS.floor(prepared_queries(server, queries), answer)
+        log(f"floor (bench/http_floor.c, {floor['answer_bytes']} bytes answered, no work): p50 {floor['p50_us']:.0f} us, "
+            f"{floor['spin_p50_us']:.0f} us with the polling client")
     local_recall = recall_at_10(local.pop("found"), truth)
     overhead = {"in_process": local, "in_process_recall_at_10": local_recall,
                 "http_mean_us": out["one_connection_mean_us"], "http_p50_us": out["one_connection_p50_us"],
@@ -702,6 +739,11 @@ def run_strata(args, base, queries, truth) -> dict:
         overhead["http_spin_p50_us"] = out["one_connection_spin_p50_us"]
         overhead["overhead_spin_mean_us"] = out["one_connection_spin_mean_us"] - native["mean_us"]
         overhead["overhead_spin_p50_us"] = out["one_connection_spin_p50_us"] - native["p50_us"]
+        if floor is not None:
+            # What Strata's server adds beyond the engine call and what any HTTP server pays here.
+            overhead["floor"] = floor
+            overhead["above_floor_p50_us"] = overhead["overhead_p50_us"] - floor["p50_us"]
+            overhead["above_floor_spin_p50_us"] = overhead["overhead_spin_p50_us"] - floor["spin_p50_us"]
     if overhead["server_cpu_us"] is not None:
         overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
@@ -776,6 +818,12 @@ def table(report: dict) -> str:
                       f"mean {o['in_process_c_after_sleep']['mean_us']:.0f} us, p50 {o['in_process_c_after_sleep']['p50_us']:.0f} us; "
                       f"against it the overhead is {o['overhead_after_sleep_p50_us']:.0f} us p50 "
                       f"({o['overhead_spin_after_sleep_p50_us']:.0f} us with the polling client)"]
+            if "floor" in o:
+                f = o["floor"]
+                lines.append(f"the machine's floor for the same requests and a {f['answer_bytes']}-byte answer (bench/http_floor.c: "
+                             f"epoll, one read and one write a request, no work): p50 {f['p50_us']:.0f} us "
+                             f"({f['spin_p50_us']:.0f} us with the polling client); what Strata's server adds above the floor and the "
+                             f"engine call: {o['above_floor_p50_us']:.0f} us p50 ({o['above_floor_spin_p50_us']:.0f} us with the polling client)")
         lines += ["", f"Strata in process from Python (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
                   f"p50 {o['in_process']['p50_us']:.0f} us (Engine.recall_vector with dataclasses: "
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "

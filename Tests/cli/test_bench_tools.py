@@ -1,6 +1,6 @@
-"""bench/loadgen.c and bench/recall_inprocess.c, the C tools bench/server_peers.py builds: compiled
+"""bench/loadgen.c, bench/recall_inprocess.c and bench/http_floor.c, the C tools bench/server_peers.py builds: compiled
 with the system's C compiler (-Wall -Wextra -Werror) and run against a real `strata serve` and a
-real store folder, so the figures the benchmark reports come from tools that read answers right.
+real store folder (the floor against loadgen), so the figures the benchmark reports come from tools that read answers right.
 """
 
 import json
@@ -119,3 +119,40 @@ def test_recall_inprocess_answers_as_the_server_does(folder, tmp_path):
     p = subprocess.run([str(tool), str(folder / "store" / "strata.json"), str(tmp_path / "q.f32"), "0", "{}", str(tmp_path / "a")],
                        capture_output=True, text=True, env=environment())
     assert p.returncode == 2 and "dimension" in p.stderr
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
+def test_http_floor_answers_each_request_with_the_given_bytes(tmp_path):
+    floor = compile_tool(tmp_path, "http_floor")
+    loadgen = compile_tool(tmp_path, "loadgen")
+    answer = json.dumps({"hits": [{"id": f"r{i}", "score": 0.5} for i in range(10)]}).encode()
+    (tmp_path / "answer.json").write_bytes(answer)
+    server = subprocess.Popen([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("listening on "), line
+        port = int(line.split()[-1])
+        # Bodies of several sizes, a bodiless GET, and a body larger than one read.
+        requests = [http("POST", "/v1/recall", {"vector": "x" * n, "k": 10}) for n in (0, 2000, 100_000)] + [http("GET", "/v1/health")]
+        path = requests_file(tmp_path / "requests.bin", requests)
+        for spin in ([], ["--spin"]):
+            p = subprocess.run([str(loadgen), "--port", str(port), "--requests", str(path), "--pass", str(tmp_path / "out.bin"), *spin],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            assert json.loads(p.stdout)["errors"] == 0
+            answers = read_pass(tmp_path / "out.bin")
+            assert [(a[0], a[2]) for a in answers] == [(200, answer)] * 4
+        # A chunked request is refused with 400 and its connection closed.
+        chunked = b"POST /v1/recall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        p = subprocess.run([str(loadgen), "--port", str(port), "--requests", str(requests_file(tmp_path / "bad.bin", [chunked])),
+                            "--pass", str(tmp_path / "bad-out.bin")], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert [a[0] for a in read_pass(tmp_path / "bad-out.bin")] == [400]
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0
+    p = subprocess.run([str(floor), "--port", "0", "--answer", str(tmp_path / "missing.json")], capture_output=True, text=True)
+    assert p.returncode == 2 and "missing.json" in p.stderr
+    p = subprocess.run([str(floor), "--port", "0"], capture_output=True, text=True)
+    assert p.returncode == 2 and "usage" in p.stderr

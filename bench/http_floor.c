@@ -1,0 +1,179 @@
+/*
+ * bench/http_floor.c: the floor of an HTTP/1.1 request on this machine, for bench/server_peers.py
+ * (issue 17's "overhead per request").
+ *
+ * The server's overhead is its 1-connection latency minus the in-process call's. Part of that
+ * is paid by any HTTP server on the machine: the client's send, the loopback, the server's
+ * wake-up, one read and one write, the client's wake-up. This server does only that: one
+ * thread, epoll, each request read whole (headers and a Content-Length body) and answered at
+ * once with fixed bytes, no parsing beyond finding the body's end, no work. Given Strata's own
+ * answer as its body and timed by bench/loadgen.c with Strata's own requests, its latency is
+ * what no server could go below here, and the server's latency minus the floor minus the
+ * engine call is what Strata's server itself adds.
+ *
+ *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
+ *   .build/http_floor --port P --answer BODY_FILE
+ *
+ * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT.
+ * A request with Transfer-Encoding (chunked), or whose headers or body exceed 1 MiB, gets a 400
+ * and its connection closed. Exits 2 on bad arguments, 1 when it cannot listen.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define MAX_REQUEST (1 << 20)
+
+/* One connection's unread bytes. */
+struct connection {
+    int fd;
+    char *data;
+    size_t have, capacity;
+};
+
+static volatile sig_atomic_t stopping = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stopping = 1;
+}
+
+static char *read_file(const char *path, size_t *length) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t capacity = 4096, n = 0;
+    char *out = malloc(capacity);
+    for (;;) {
+        if (n == capacity) out = realloc(out, capacity *= 2);
+        size_t got = fread(out + n, 1, capacity - n, f);
+        if (got == 0) break;
+        n += got;
+    }
+    fclose(f);
+    *length = n;
+    return out;
+}
+
+/* The length of the first whole request in c->data (head and body), 0 when more bytes are
+ * needed, -1 when it is refused. */
+static long whole_request(const struct connection *c) {
+    const char *end = memmem(c->data, c->have, "\r\n\r\n", 4);
+    if (!end) return c->have >= MAX_REQUEST ? -1 : 0;
+    size_t head = (size_t)(end - c->data) + 4, body = 0;
+    for (const char *line = c->data; line < end;) {
+        const char *next = memmem(line, (size_t)(end - line) + 2, "\r\n", 2);
+        size_t n = (size_t)(next - line);
+        if (n > 15 && strncasecmp(line, "content-length:", 15) == 0) body = strtoul(line + 15, NULL, 10);
+        if (n > 18 && strncasecmp(line, "transfer-encoding:", 18) == 0) return -1;
+        line = next + 2;
+    }
+    if (body > MAX_REQUEST) return -1;
+    return c->have >= head + body ? (long)(head + body) : 0;
+}
+
+static void drop(int epoll, struct connection *c) {
+    epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->data);
+    free(c);
+}
+
+int main(int argc, char **argv) {
+    int port = -1;
+    const char *answer_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 >= argc) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
+        if (strcmp(argv[i], "--port") == 0) port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
+        else { fprintf(stderr, "http_floor: unknown option %s\n", argv[i]); return 2; }
+    }
+    if (port < 0 || port > 65535 || !answer_path) {
+        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE\n");
+        return 2;
+    }
+    size_t body_length;
+    char *body = read_file(answer_path, &body_length);
+    if (!body) { fprintf(stderr, "http_floor: cannot read %s: %s\n", answer_path, strerror(errno)); return 2; }
+    char head[160];
+    int head_length = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                               body_length);
+    static const char refusal[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t address_length = sizeof address;
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 256) != 0
+        || getsockname(listener, (struct sockaddr *)&address, &address_length) != 0) {
+        fprintf(stderr, "http_floor: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        return 1;
+    }
+    int epoll = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, listener, &event);
+    printf("listening on %d\n", ntohs(address.sin_port));
+    fflush(stdout);
+
+    while (!stopping) {
+        struct epoll_event ready[64];
+        int n = epoll_wait(epoll, ready, 64, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            perror("http_floor: epoll_wait");
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            struct connection *c = ready[i].data.ptr;
+            if (!c) {
+                int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0) continue;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                c = calloc(1, sizeof *c);
+                c->fd = fd;
+                c->capacity = 16384;
+                c->data = malloc(c->capacity);
+                struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+                epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &e);
+                continue;
+            }
+            if (c->have == c->capacity) c->data = realloc(c->data, c->capacity *= 2);
+            ssize_t got = read(c->fd, c->data + c->have, c->capacity - c->have);
+            if (got <= 0) {
+                if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+                drop(epoll, c);
+                continue;
+            }
+            c->have += (size_t)got;
+            long length;
+            while ((length = whole_request(c)) != 0) {
+                if (length < 0) {
+                    (void)!write(c->fd, refusal, sizeof refusal - 1);
+                    drop(epoll, c);
+                    break;
+                }
+                struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
+                (void)!writev(c->fd, answer, 2);
+                memmove(c->data, c->data + length, c->have - (size_t)length);
+                c->have -= (size_t)length;
+            }
+        }
+    }
+    close(listener);
+    free(body);
+    return 0;
+}
