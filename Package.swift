@@ -56,6 +56,10 @@ let package = Package(
         // loops (EventLoopExecutor).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // Already resolved for Hummingbird; named for NIOHTTPTypes' request and answer parts,
+        // which the recall fast lane reads and writes in the channel pipeline (RecallFastLane).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -102,6 +106,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings),
         // `strata mcp` and `POST /mcp`: the memory verbs as MCP tools (modelcontextprotocol/swift-sdk),
@@ -196,7 +202,11 @@ let package = Package(
             name: "StrataWireTests", dependencies: ["StrataWire", "StrataEngine", "StrataTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataServerTests", dependencies: ["StrataServer", "StrataEngine", "StrataWire", "StrataTesting"],
+            name: "StrataServerTests", dependencies: [
+                "StrataServer", "StrataEngine", "StrataWire", "StrataTesting",
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataMCPTests", dependencies: ["StrataMCP", "StrataEngine", "StrataTesting", .product(name: "MCP", package: "swift-sdk")],

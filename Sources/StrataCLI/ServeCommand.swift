@@ -55,7 +55,7 @@ struct ServeCommand: ParsableCommand {
     var maxPending = 256
 
     @Option(name: .customLong("inline-read-us"),
-            help: ArgumentHelp("On an otherwise idle server, run a read whose recent calls took at most this many microseconds on the thread that read its request (0: never).",
+            help: ArgumentHelp("On an otherwise idle server, run a read whose recent calls took at most this many microseconds on the thread that read its request, and answer a short POST /v1/recall there too (0: never).",
                                valueName: "us"))
     var inlineReadMicroseconds = 1_000
 

@@ -100,6 +100,34 @@ final class EngineQueue: Sendable {
 
     private enum Admission { case refused, hop, inline }
 
+    /// Whether a read of `verb` would run inline now: a hint, taken before the work of preparing
+    /// the call (another call may start meanwhile; `runInlineIfIdle` decides).
+    func wouldRunInline(_ verb: ReadVerb) -> Bool {
+        let budget = inlineBudget
+        guard budget > .zero else { return false }
+        return state.withLock { s in s.pending == 0 && s.recent[verb.rawValue].map { $0 <= budget } == true }
+    }
+
+    /// Runs `body` as an inline read of `verb` (timed as one, counted in `inFlight`) when `run`
+    /// would run it inline now; nil, with nothing run, when it would not. For a caller already
+    /// on an event loop that answers outside Swift concurrency (`RecallFastLane`); it must be
+    /// on the loop that read the request, as `run`'s inline calls are.
+    func runInlineIfIdle<T>(_ verb: ReadVerb, _ body: () throws(StrataError) -> T) -> Result<T, StrataError>? {
+        let budget = inlineBudget
+        let admitted = state.withLock { s -> Bool in
+            guard budget > .zero, s.pending == 0, s.pending < limit, let recent = s.recent[verb.rawValue], recent <= budget else { return false }
+            s.pending += 1
+            return true
+        }
+        guard admitted else { return nil }
+        defer { state.withLock { $0.pending -= 1 } }
+        do throws(StrataError) {
+            return .success(try timed(.read(verb), body))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// Runs `body`, keeping a read's duration for the next call's choice. A failed call counts
     /// too: it held the thread as long.
     private func timed<T>(_ call: EngineCall, _ body: () throws(StrataError) -> T) throws(StrataError) -> T {

@@ -40,17 +40,25 @@ final class MemoryService: Sendable {
     /// The secret of `Authorization: Bearer <secret>`, or of `?token=` where `query` allows it
     /// (WebSocket clients in browsers cannot set headers).
     static func secret(_ request: Request, query: Bool = false) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingSpaces }
-            return ""
-        }
-        return query ? request.uri.queryParameters.get("token") : nil
+        secret(request.headers) ?? (query ? request.uri.queryParameters.get("token") : nil)
+    }
+
+    /// The secret of the `Authorization: Bearer` header, "" for another scheme, nil without one.
+    static func secret(_ headers: HTTPFields) -> String? {
+        guard let header = headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingSpaces }
+        return ""
     }
 
     func authorize(_ request: Request, _ role: TokenRole, query: Bool = false) throws -> Access {
+        try authorize(secret: Self.secret(request, query: query), role)
+    }
+
+    /// The access a request's secret grants, when it is at least `role`.
+    func authorize(secret: String?, _ role: TokenRole) throws -> Access {
         let access: Access
-        switch tokens.authorize(Self.secret(request, query: query)) {
+        switch tokens.authorize(secret) {
         case .success(let a): access = a
         case .failure(let denial): throw APIError(denial)
         }
@@ -197,7 +205,16 @@ final class MemoryService: Sendable {
     /// `{"query"?, "vector"?, "k", "filter", "scope", "tiers", "category"}` -> `{"hits"}`.
     func recall(_ request: Request, fromQuery: Bool = false) async throws -> Response {
         let access = try authorize(request, .read)
-        var json = fromQuery ? try Self.recallRequest(request.uri.queryParameters) : try await body(request, what: "recall request")
+        let json = fromQuery ? try Self.recallRequest(request.uri.queryParameters) : try await body(request, what: "recall request")
+        let query = try Self.recallQuery(json, access)
+        let hits = try await queue.run(recallCall(query)) { () throws(StrataError) in try self.recallHits(query) }
+        return Self.answer(bytes: Wire.recallAnswer(hits))
+    }
+
+    /// A recall request's query as `access` may make it: its vector decoded, its scope checked
+    /// and the token's subtree joined to its filter.
+    static func recallQuery(_ json: JSONValue, _ access: Access) throws -> RecallQuery {
+        var json = json
         var vector: [Float]?
         if case .object(var o) = json, let v = o.removeValue(forKey: "vector") {
             vector = try VectorField.floats(v, "recall request.vector")
@@ -207,16 +224,21 @@ final class MemoryService: Sendable {
         // `Engine.recall` answers an empty query on every other face.
         var q = try RecallQuery(json: json, path: "recall request")
         q.vector = vector
-        q.scope = try Self.scope(q.scope, access)
+        q.scope = try scope(q.scope, access)
         if let subtree = access.subtreeFilter { q.filter = Filter.and([q.filter ?? .always, subtree]) }
-        let query = q, engine = engine, metrics = metrics
-        // A recall for many hits (or a list of a long page, below) reads and writes more than
-        // the verb's usual call: it keeps the hand-off (EngineQueue).
-        let k = q.k ?? engine.configuration.recall.k
-        let hits = try await queue.run(k <= Self.inlineRows ? .read(.recall) : .other) { () throws(StrataError) in
-            try metrics.timed("recall") { () throws(StrataError) in try engine.recall(query) }
-        }
-        return Self.answer(bytes: Wire.recallAnswer(hits))
+        return q
+    }
+
+    /// What kind of engine call a recall is: a recall for many hits (or a list of a long page,
+    /// below) reads and writes more than the verb's usual call, so it keeps the hand-off
+    /// (EngineQueue).
+    func recallCall(_ q: RecallQuery) -> EngineCall {
+        (q.k ?? engine.configuration.recall.k) <= Self.inlineRows ? .read(.recall) : .other
+    }
+
+    /// The engine call of a recall, timed for `/metrics`.
+    func recallHits(_ q: RecallQuery) throws(StrataError) -> [Hit] {
+        try metrics.timed("recall") { () throws(StrataError) in try engine.recall(q) }
     }
 
     /// The most hits or memories a recall or a page of a list may ask for and still run on the

@@ -18,12 +18,9 @@ import Synchronization
 struct RequestObservation<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    /// `X-Request-Id` (`HTTPFields.Element` is swift-http-types' `HTTPField`, which Hummingbird does not re-export).
-    static var header: HTTPFields.Element.Name { HTTPFields.Element.Name("X-Request-Id")! }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let id = Self.id(given: request.headers[Self.header])
+        let id = RequestLine.id(given: request.headers[RequestLine.header])
         var context = context
         context.logger[metadataKey: "hb.request.id"] = .string(id)
         var response: Response
@@ -35,18 +32,31 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             response = try APIError(.internalServerError, "INTERNAL", "the server failed to answer; see its log").response(from: request, context: context)
         }
-        response.headers[Self.header] = id
+        response.headers[RequestLine.header] = id
         let duration = ContinuousClock.now - start
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         // A WebSocket route answers 200 to mean "upgrade": the client gets 101.
         let upgraded = response.status == .ok && request.headers[.upgrade]?.lowercased() == "websocket"
         let status = upgraded ? 101 : response.status.code
         metrics.request(route: route, method: request.method.rawValue, status: status, duration: duration)
-        context.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue), "route": .string(route), "path": .string(request.uri.path),
-            "status": .stringConvertible(status), "duration_ms": .string(Self.milliseconds(duration)),
-        ])
+        RequestLine.log(context.logger, method: request.method.rawValue, route: route, path: request.uri.path, status: status, duration: duration)
         return response
+    }
+}
+
+/// A request's id and access line, the same from the router's middleware
+/// (`RequestObservation`) and from the recall fast lane (`RecallFastLane`).
+enum RequestLine {
+    /// `X-Request-Id` (`HTTPFields.Element` is swift-http-types' `HTTPField`, which Hummingbird does not re-export).
+    static var header: HTTPFields.Element.Name { HTTPFields.Element.Name("X-Request-Id")! }
+
+    /// The access line at `info`: `request` with `method`, `route`, `path`, `status` and
+    /// `duration_ms` as metadata.
+    static func log(_ logger: Logger, method: String, route: String, path: String, status: Int, duration: Duration) {
+        logger.info("request", metadata: [
+            "method": .string(method), "route": .string(route), "path": .string(path),
+            "status": .stringConvertible(status), "duration_ms": .string(milliseconds(duration)),
+        ])
     }
 
     /// The client's id when it is short and printable, else a new one: 32 hex digits, a random
@@ -55,11 +65,11 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
     /// calls each.
     static func id(given: String?) -> String {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) { return given }
-        let count = RequestIDSource.counter.add(1, ordering: .relaxed).newValue
+        let count = counter.add(1, ordering: .relaxed).newValue
         let hex = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)
-        for var x in [RequestIDSource.processHalf, count] {
+        for var x in [processHalf, count] {
             for _ in 0..<16 {
                 bytes.append(hex[Int(x & 0xF)])
                 x >>= 4
@@ -74,15 +84,12 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
         let fraction = String(micros % 1000)
         return "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
-}
 
-/// What new request ids are made of (`RequestObservation.id`): outside the generic middleware,
-/// which cannot hold static state.
-private enum RequestIDSource {
-    static let processHalf: UInt64 = {
+    /// What new ids are made of: a random half drawn once per process, and a counter.
+    private static let processHalf: UInt64 = {
         var rng = SystemRandomNumberGenerator()
         return rng.next()
     }()
 
-    static let counter = Atomic<UInt64>(0)
+    private static let counter = Atomic<UInt64>(0)
 }

@@ -10,8 +10,9 @@ public struct ServerOptions: Sendable {
     public var maxPending = 256
     /// A short read (get, recall, list, count, history) whose recent calls took at most this
     /// many microseconds runs on the event loop that read it when no other engine call is in
-    /// flight, saving two thread hand-offs (`EngineQueue`); 0: every call goes to the engine's
-    /// threads.
+    /// flight, saving two thread hand-offs (`EngineQueue`), and such a `POST /v1/recall` is
+    /// answered in the connection's pipeline (`RecallFastLane`); 0: every call goes to the
+    /// engine's threads, every request to the router.
     public var inlineReadMicroseconds = 1_000
     /// Events kept for clients that resume (`/v1/events?since=N`).
     public var eventRing = 10_000

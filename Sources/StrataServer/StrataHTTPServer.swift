@@ -43,7 +43,11 @@ public final class StrataHTTPServer: Sendable {
         }
         let app = Application(
             router: Self.router(service),
-            server: .http1WebSocketUpgrade(webSocketRouter: Self.webSocketRouter(service)),
+            // Each connection's pipeline answers an idle server's short recalls in place
+            // (RecallFastLane) and hands every other request to the router.
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: Self.webSocketRouter(service),
+                configuration: .init(http1: .init(additionalChannelHandlers: [RecallFastLane(service: service, logger: logger)]))),
             configuration: .init(address: .hostname(service.options.host, port: service.options.port), serverName: nil),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? service.options.port) },
             logger: logger)

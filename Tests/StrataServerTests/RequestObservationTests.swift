@@ -4,7 +4,7 @@ import Testing
 
 /// Request ids: the client's when short and printable, else a new one.
 @Suite struct RequestObservationTests {
-    typealias Observation = RequestObservation<BasicRequestContext>
+    typealias Observation = RequestLine
 
     @Test func aShortPrintableIdIsKept() {
         #expect(Observation.id(given: "trace-abc-123") == "trace-abc-123")

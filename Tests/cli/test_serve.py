@@ -877,6 +877,92 @@ def test_reads_answer_the_same_on_the_loop_and_on_the_engine_threads(folder):
         assert inline.stop()[0] == 0 and handed_off.stop()[0] == 0
 
 
+def read_answers(sock, count):
+    """`count` HTTP/1.1 answers with Content-Length bodies from a socket, in order."""
+    data, out = b"", []
+    while len(out) < count:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {len(out)} answers"
+        data += chunk
+        while b"\r\n\r\n" in data:
+            head, rest = data.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            fields = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+            length = int(fields["content-length"])
+            if len(rest) < length:
+                break
+            out.append((int(lines[0].split()[1]), fields, rest[:length]))
+            data = rest[length:]
+    return out
+
+
+def test_recall_fast_lane_answers_as_the_router_and_in_order(folder):
+    # An idle server answers a short POST /v1/recall in the connection's pipeline
+    # (RecallFastLane); --inline-read-us 0 leaves every request to the router. Both must give
+    # the same statuses and bodies, in the order of the requests, with ids and access lines.
+    lane, router = Server(folder, "--log-level", "info"), Server(folder, "--inline-read-us", "0")
+    try:
+        ids = lane.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(30)]},
+                      status=201)["ids"]
+        dim = lane.ok("GET", "/v1/stats")["dimension"]
+        recall = {"query": "tea maps", "k": 3, "track_access": False}
+
+        def request(method, path, body=None, extra=""):
+            data = b"" if body is None else json.dumps(body).encode()
+            return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(data)}\r\n\r\n").encode() + data
+
+        pipelined = [request("POST", "/v1/recall", recall, "X-Request-Id: first\r\n"), request("GET", "/v1/health"),
+                     request("POST", "/v1/recall", recall), request("GET", f"/v1/memories/{ids[2]}"),
+                     request("POST", "/v1/recall", {"vector": [0.5] * (dim - 1), "k": 2}),  # the engine refuses: 422
+                     request("POST", "/v1/recall", {"query": "tea", "k": "three"}),  # the router refuses: 400
+                     request("POST", "/v1/recall", {"query": "tea", "k": 500, "track_access": False}),  # over 100 hits
+                     request("POST", "/v1/recall", recall, "X-Request-Id: last\r\n")]
+        for s in (lane, router):  # each verb's first call takes the hand-off: then the lane is open
+            s.ok("POST", "/v1/recall", recall)
+        answers = {}
+        for s in (lane, router):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=SOCKET_TIMEOUT) as sock:
+                # One at a time (the lane answers them), then all in one write (pipelined).
+                one = []
+                for r in pipelined:
+                    sock.sendall(r)
+                    one += read_answers(sock, 1)
+                sock.sendall(b"".join(pipelined))
+                answers[s] = (one, read_answers(sock, len(pipelined)))
+        for one, together in answers.values():
+            for got in (one, together):
+                statuses = [a[0] for a in got]
+                assert statuses == [200, 200, 200, 200, 422, 400, 200, 200], statuses
+                assert json.loads(got[1][2])["status"] == "ok" and json.loads(got[3][2])["id"] == ids[2]
+                assert got[0][1]["x-request-id"] == "first" and got[7][1]["x-request-id"] == "last"
+                assert all(a[1]["content-type"] == "application/json" and "date" in a[1] for a in got)
+                assert len(json.loads(got[6][2])["hits"]) == 30
+        (lane_one, lane_all), (router_one, router_all) = answers[lane], answers[router]
+        for a, b in zip(lane_one + lane_all, router_one + router_all):
+            if a[0] == 200 and b"hits" in a[2]:  # scores.recency moves with the clock: compare the ranking
+                assert [h["id"] for h in json.loads(a[2])["hits"]] == [h["id"] for h in json.loads(b[2])["hits"]]
+            elif b'"in_flight"' in a[2]:  # health: the event counts differ (the memories went to one server)
+                assert json.loads(a[2])["status"] == json.loads(b[2])["status"] == "ok"
+            else:
+                assert (a[0], json.loads(a[2])) == (b[0], json.loads(b[2]))
+        assert json.loads(lane_one[4][2])["error"]["status"] == "STRATA_ERR_DIMENSION"
+        # The lane's answers are counted and logged as the router's are.
+        conn = http.client.HTTPConnection("127.0.0.1", lane.port, timeout=SOCKET_TIMEOUT)
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        conn.close()
+        counted = [l for l in metrics.splitlines() if l.startswith("strata_http_requests_total") and 'route="/v1/recall"' in l]
+        total = sum(float(l.rsplit(" ", 1)[1]) for l in counted)
+        assert total == 1 + 2 * len([r for r in pipelined if r.startswith(b"POST /v1/recall")]), counted
+    finally:
+        code, log = lane.stop()
+        assert code == 0 and router.stop()[0] == 0
+    recalls = [l for l in log.splitlines() if l.endswith(" request") and "route=/v1/recall" in l]
+    assert len(recalls) == total, log[-3000:]
+    assert any("hb.request.id=first" in l and "status=200" in l for l in recalls), recalls
+    assert any("hb.request.id=last" in l for l in recalls), recalls
+
+
 def test_inline_read_budget_is_checked(folder):
     code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", "--inline-read-us", "2000000", cwd=folder)
     assert code != 0 and "--inline-read-us must be in 0...1000000" in err, err

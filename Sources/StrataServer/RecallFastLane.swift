@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import StrataCore
+import StrataEngine
+import StrataWire
+
+/// `POST /v1/recall` answered in the channel pipeline, on the event loop that read it, when
+/// the server is otherwise idle: the hot request of an agent's loop, without the trip through
+/// Hummingbird's request and answer streams (`NIOAsyncChannel`), its router and its
+/// middleware.
+///
+/// Why: on this 2-core VM Hummingbird's least request costs 82 to 102 µs of the server's CPU, a
+/// SwiftNIO handler that answers in place 38 to 48, a bare epoll server 21 to 26 (bench/README.md,
+/// "The recall fast lane"): about 50 µs a request, half the 100 µs the server's overhead may be.
+///
+/// What it answers, and what it leaves to the router unchanged (the request is passed on, so
+/// the router answers it exactly as it answers any other):
+/// - Only `POST /v1/recall` with no query string, over HTTP/1.1, with no `Upgrade`, `Expect`
+///   or `Connection: close`, a `Content-Length` body within `--max-body`, and no earlier
+///   request of the connection still being answered by the router (answers keep their order).
+/// - Only when `EngineQueue` would run the recall inline (`--inline-read-us`: nothing else in
+///   flight, the verb's recent calls short) and the request asks for at most 100 hits.
+/// - Only when the token, the body and the query are valid: any error found before the engine
+///   runs is left to the router, which finds it again and answers it. An error of the engine
+///   call itself is answered here, as `ErrorAnswers` would (the call is not made twice).
+///
+/// An answer made here is the router's, byte for byte in its body and status, with the same
+/// headers (`Content-Type`, `Content-Length`, `X-Request-Id`, `Date`), the same access line
+/// and the same request metrics (`RequestObservation`).
+final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    static let route = "/v1/recall"
+
+    private let service: MemoryService
+    private let logger: Logger
+
+    private enum State {
+        /// Between requests.
+        case idle
+        /// A candidate's head and the body so far.
+        case collecting(HTTPRequest, ByteBuffer)
+        /// The request is the router's: its parts go on.
+        case passing
+    }
+
+    private var state = State.idle
+    /// Requests passed to the router whose answer's end has not been written yet.
+    private var routerAnswersOwed = 0
+    private var date = HTTPDate()
+
+    init(service: MemoryService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            if routerAnswersOwed == 0, let length = candidateBodyLength(head) {
+                state = .collecting(head, context.channel.allocator.buffer(capacity: length))
+            } else {
+                pass(context, part)
+            }
+        case (.collecting(let head, var body), .body(var more)):
+            if body.readableBytes + more.readableBytes > service.options.maxBodyBytes {
+                // Longer than it said, or than the server takes: the router's limit answers it.
+                handOver(context, head, body)
+                pass(context, part)
+            } else {
+                body.writeBuffer(&more)
+                state = .collecting(head, body)
+            }
+        case (.collecting(let head, let body), .end):
+            state = .idle
+            if let answer = answer(head, body) {
+                write(context, answer)
+            } else {
+                handOver(context, head, body)
+                pass(context, part)
+            }
+        case (.collecting(let head, let body), .head):
+            // Not an order HTTP/1.1 parts come in; the router's stream reports it.
+            handOver(context, head, body)
+            pass(context, part)
+        default:
+            pass(context, part)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), routerAnswersOwed > 0 { routerAnswersOwed -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    /// Hands a part to the router: a head starts a request it owes an answer to, an end
+    /// finishes the request's parts.
+    private func pass(_ context: ChannelHandlerContext, _ part: HTTPRequestPart) {
+        switch part {
+        case .head:
+            routerAnswersOwed += 1
+            state = .passing
+        case .end: state = .idle
+        case .body: break
+        }
+        context.fireChannelRead(wrapInboundOut(part))
+    }
+
+    /// Hands a collected head and body to the router.
+    private func handOver(_ context: ChannelHandlerContext, _ head: HTTPRequest, _ body: ByteBuffer) {
+        pass(context, .head(head))
+        if body.readableBytes > 0 { pass(context, .body(body)) }
+    }
+
+    /// The body length of a request this lane may answer, nil for any other.
+    private func candidateBodyLength(_ head: HTTPRequest) -> Int? {
+        guard head.method == .post, head.path == Self.route, service.queue.wouldRunInline(.recall) else { return nil }
+        let fields = head.headerFields
+        guard fields[.upgrade] == nil, fields[.expect] == nil, fields[.transferEncoding] == nil,
+              fields[.connection].map({ $0.lowercased().contains("close") }) != true,
+              let length = fields[.contentLength].flatMap({ Int($0) }), (0...service.options.maxBodyBytes).contains(length)
+        else { return nil }
+        return length
+    }
+
+    private struct Answer {
+        var status: HTTPResponse.Status
+        var body: [UInt8]
+        var requestID: String
+        var seconds: Duration
+    }
+
+    /// The recall's answer, or nil to leave the request to the router.
+    private func answer(_ head: HTTPRequest, _ body: ByteBuffer) -> Answer? {
+        let start = ContinuousClock.now
+        let query: RecallQuery
+        do {
+            let access = try service.authorize(secret: MemoryService.secret(head.headerFields), .read)
+            let bytes = Array(body.readableBytesView)
+            let json = try bytes.withUnsafeBufferPointer { (b) throws(StrataError) in try Wire.parse(bytes: b, what: "recall request") }
+            query = try MemoryService.recallQuery(json, access)
+        } catch {
+            return nil
+        }
+        guard case .read(.recall) = service.recallCall(query) else { return nil }
+        let service = service
+        guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in try service.recallHits(query) }) else { return nil }
+        let id = RequestLine.id(given: head.headerFields[RequestLine.header])
+        switch result {
+        case .success(let hits):
+            return Answer(status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start)
+        case .failure(let error):
+            let refusal = APIError(error)
+            return Answer(status: refusal.status, body: Array(Wire.text(refusal.body).utf8), requestID: id, seconds: ContinuousClock.now - start)
+        }
+    }
+
+    private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[.contentLength] = String(answer.body.count)
+        fields[RequestLine.header] = answer.requestID
+        fields[.date] = date.now()
+        var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
+        buffer.writeBytes(answer.body)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(buffer)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        service.metrics.request(route: Self.route, method: "POST", status: answer.status.code, duration: answer.seconds)
+        if logger.logLevel <= .info {
+            var logger = logger
+            logger[metadataKey: "hb.request.id"] = .string(answer.requestID)
+            RequestLine.log(logger, method: "POST", route: Self.route, path: Self.route, status: answer.status.code, duration: answer.seconds)
+        }
+    }
+}
+
+/// The `Date` header's value (RFC 9110's IMF-fixdate), made once a second.
+struct HTTPDate {
+    private var second = -1
+    private var text = ""
+
+    mutating func now() -> String {
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        if clock.tv_sec != second {
+            second = clock.tv_sec
+            var now = clock.tv_sec
+            var parts = tm()
+            gmtime_r(&now, &parts)
+            var buffer = [CChar](repeating: 0, count: 40)
+            let n = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+            text = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return text
+    }
+}
