@@ -59,13 +59,10 @@ final class EngineQueue: Sendable {
     /// Runs `body` as an engine call of the given kind (see the type's comment for where).
     func run<T: Sendable>(_ call: EngineCall = .other, _ body: @escaping @Sendable () throws(StrataError) -> T) async throws -> T {
         let home = MultiThreadedEventLoopGroup.currentEventLoop
-        let budget = inlineBudget
         let admission = state.withLock { s -> Admission in
             guard s.pending < limit else { return .refused }
             defer { s.pending += 1 }
-            guard home != nil, budget > .zero, case .read(let verb) = call, s.pending == 0,
-                  let recent = s.recent[verb.rawValue], recent <= budget
-            else { return .hop }
+            guard home != nil, case .read(let verb) = call, inlineAllowed(s, verb) else { return .hop }
             return .inline
         }
         switch admission {
@@ -100,12 +97,17 @@ final class EngineQueue: Sendable {
 
     private enum Admission { case refused, hop, inline }
 
+    /// The inline rule, on the state under the lock: a budget, nothing else in flight, and the
+    /// verb's recent calls within the budget (a verb not yet timed is not).
+    private func inlineAllowed(_ s: State, _ verb: ReadVerb) -> Bool {
+        guard inlineBudget > .zero, s.pending == 0, limit > 0, let recent = s.recent[verb.rawValue] else { return false }
+        return recent <= inlineBudget
+    }
+
     /// Whether a read of `verb` would run inline now: a hint, taken before the work of preparing
     /// the call (another call may start meanwhile; `runInlineIfIdle` decides).
     func wouldRunInline(_ verb: ReadVerb) -> Bool {
-        let budget = inlineBudget
-        guard budget > .zero else { return false }
-        return state.withLock { s in s.pending == 0 && s.recent[verb.rawValue].map { $0 <= budget } == true }
+        state.withLock { inlineAllowed($0, verb) }
     }
 
     /// Runs `body` as an inline read of `verb` (timed as one, counted in `inFlight`) when `run`
@@ -113,9 +115,8 @@ final class EngineQueue: Sendable {
     /// on an event loop that answers outside Swift concurrency (`RecallFastLane`); it must be
     /// on the loop that read the request, as `run`'s inline calls are.
     func runInlineIfIdle<T>(_ verb: ReadVerb, _ body: () throws(StrataError) -> T) -> Result<T, StrataError>? {
-        let budget = inlineBudget
         let admitted = state.withLock { s -> Bool in
-            guard budget > .zero, s.pending == 0, s.pending < limit, let recent = s.recent[verb.rawValue], recent <= budget else { return false }
+            guard inlineAllowed(s, verb) else { return false }
             s.pending += 1
             return true
         }
