@@ -11,8 +11,14 @@
  * what no server could go below here, and the server's latency minus the floor minus the
  * engine call is what Strata's server itself adds.
  *
+ * --work-us N keeps the thread busy N microseconds (reading the clock) before each answer, as
+ * an engine call would: on a VM whose idle cores halt, a client that waits longer in recv is
+ * woken later, so the floor of a request the server works on for 300 µs is not that of one it
+ * answers at once. Given the in-process call's time, the floor is then what any server here
+ * would take for the same work, and the server's latency minus it is what Strata adds.
+ *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
- *   .build/http_floor --port P --answer BODY_FILE
+ *   .build/http_floor --port P --answer BODY_FILE [--work-us N]
  *
  * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT.
  * A request with Transfer-Encoding (chunked), or whose headers or body exceed 1 MiB, gets a 400
@@ -30,6 +36,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_REQUEST (1 << 20)
@@ -81,6 +88,14 @@ static long whole_request(const struct connection *c) {
     return c->have >= head + body ? (long)(head + body) : 0;
 }
 
+/* Busy for `us` microseconds, as a call that computes would be (no sleep: the core stays awake). */
+static void work(long us) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000 < us);
+}
+
 static void drop(int epoll, struct connection *c) {
     epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -90,15 +105,21 @@ static void drop(int epoll, struct connection *c) {
 
 int main(int argc, char **argv) {
     int port = -1;
+    long work_us = 0;
     const char *answer_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
         if (strcmp(argv[i], "--port") == 0) port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
+        else if (strcmp(argv[i], "--work-us") == 0) {
+            char *end;
+            work_us = strtol(argv[++i], &end, 10);
+            if (*end || work_us < 0 || work_us > 1000000) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
+        }
         else { fprintf(stderr, "http_floor: unknown option %s\n", argv[i]); return 2; }
     }
     if (port < 0 || port > 65535 || !answer_path) {
-        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE\n");
+        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N]\n");
         return 2;
     }
     size_t body_length;
@@ -166,6 +187,7 @@ int main(int argc, char **argv) {
                     drop(epoll, c);
                     break;
                 }
+                if (work_us > 0) work(work_us);
                 struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
                 (void)!writev(c->fd, answer, 2);
                 memmove(c->data, c->data + length, c->have - (size_t)length);

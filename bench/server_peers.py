@@ -55,7 +55,12 @@ one connection's requests, and on a VM whose idle cores halt, the first call aft
 far slower than a back-to-back loop's). And the floor: bench/http_floor.c, an epoll server that
 answers every request with Strata's own answer bytes and does nothing else, timed with the same
 requests and client; Strata's latency minus the floor minus the engine call is what its server
-adds beyond what any HTTP server on the machine would pay.
+adds beyond what any HTTP server on the machine would pay. The floor is taken twice: answering at
+once, and after `--work-us` equal to the in-process p50 (a client that waits longer is woken
+later on a VM whose idle cores halt). Last, `--overhead-rounds` (5) interleaved rounds of one
+in-process pass and two HTTP passes (sleeping and polling client) with the server running: the
+median of their differences is the figure to quote on a noisy machine. `--strata-busy-poll-us N`
+runs the server with `--busy-poll-us N`.
 
     bench/server_setup.sh                       # venv with chromadb, numpy, cffi (/tmp/servervenv)
     /tmp/servervenv/bin/python bench/server_peers.py [--n 100000] [--strata .build/release/strata-cli] [--json]
@@ -279,8 +284,9 @@ class StrataServer(Server):
     name = "strata"
 
     def __init__(self, cli: str, folder: Path, backend: str, index: dict | None, candidates: int | None,
-                 lazy_open: bool = True, vectors: str = "base64"):
+                 lazy_open: bool = True, vectors: str = "base64", serve_options: list[str] | None = None):
         self.cli, self.folder, self.backend, self.vectors = cli, folder, backend, vectors
+        self.serve_options = serve_options or []
         options: dict = {"metric": "cosine"}
         if index:
             options["index"] = index
@@ -308,7 +314,7 @@ class StrataServer(Server):
 
     def start(self) -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([self.cli, "serve", "--dir", str(self.folder), "--port", str(self.port)],
+        self.process = subprocess.Popen([self.cli, "serve", "--dir", str(self.folder), "--port", str(self.port), *self.serve_options],
                                         stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         self.wait_ready("/v1/health", "strata serve")
 
@@ -445,14 +451,16 @@ class CTools:
         return json.loads(out.stdout)
 
 
-    def floor(self, requests: list[bytes], answer: bytes) -> dict:
+    def floor(self, requests: list[bytes], answer: bytes, work_us: int = 0) -> dict:
         """The same requests, one connection, against bench/http_floor.c answering `answer` to
         each: what any HTTP server pays on this machine for this request and answer (the
         loopback, one wake-up, one read and one write on each side), with the client sleeping
-        in recv and polling (--spin)."""
+        in recv and polling (--spin). With `work_us`, the floor server is busy that long before
+        each answer, as an engine call is: the client then waits (and its core idles) as long
+        as it waits for Strata's answer."""
         body = self.folder / "floor-answer.json"
         body.write_bytes(answer)
-        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body)],
+        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = server.stdout.readline()
@@ -467,7 +475,7 @@ class CTools:
             server.wait()
         return {"mean_us": sleeping["mean_ms"] * 1e3, "p50_us": sleeping["p50_ms"] * 1e3,
                 "spin_mean_us": spinning["mean_ms"] * 1e3, "spin_p50_us": spinning["p50_ms"] * 1e3,
-                "answer_bytes": len(answer)}
+                "answer_bytes": len(answer), "work_us": work_us}
 
 
 C_TOOLS: CTools | None = None
@@ -651,6 +659,28 @@ def in_process_c(server: "StrataServer", queries: np.ndarray, gap_us: int = 0) -
     return {**json.loads(out.stdout), "found": found}
 
 
+def overhead_rounds(server: "StrataServer", queries: np.ndarray, count: int) -> list[dict]:
+    """The overhead measured again in `count` interleaved rounds, the server running: each
+    round one in-process pass from C (a fresh process on the same store), one HTTP pass with the
+    client sleeping in recv and one with it polling. On a shared VM either side moves by a
+    fifth between passes a minute apart; the median of the rounds' differences is steadier than
+    one difference of two passes taken minutes apart."""
+    requests = prepared_queries(server, queries)
+    out = []
+    for i in range(count):
+        native = in_process_c(server, queries)
+        sleeping = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"))
+        polling = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"), "--spin")
+        row = {"in_process_p50_us": native["p50_us"], "http_p50_us": sleeping["p50_ms"] * 1e3,
+               "http_spin_p50_us": polling["p50_ms"] * 1e3}
+        row["overhead_p50_us"] = row["http_p50_us"] - row["in_process_p50_us"]
+        row["overhead_spin_p50_us"] = row["http_spin_p50_us"] - row["in_process_p50_us"]
+        log(f"  overhead round {i + 1}: in process {row['in_process_p50_us']:.0f} us, HTTP {row['http_p50_us']:.0f} us "
+            f"({row['http_spin_p50_us']:.0f} polling): {row['overhead_p50_us']:.0f} us ({row['overhead_spin_p50_us']:.0f})")
+        out.append(row)
+    return out
+
+
 def measure(server: Server, queries: np.ndarray, truth: np.ndarray, args) -> dict:
     requests = prepared_queries(server, queries)
     one_pass(server, requests)  # warm-up
@@ -684,7 +714,8 @@ def run_strata(args, base, queries, truth) -> dict:
         if args.strata_compression:
             index["compression"] = args.strata_compression
     server = StrataServer(args.strata, Path(args.work) / "strata", args.strata_store, index, args.strata_candidates,
-                          lazy_open=not args.strata_no_lazy_open, vectors=args.strata_vectors)
+                          lazy_open=not args.strata_no_lazy_open, vectors=args.strata_vectors,
+                          serve_options=["--busy-poll-us", str(args.strata_busy_poll_us)] if args.strata_busy_poll_us else [])
     server.create(base.shape[1])
     server.start()
     try:
@@ -702,10 +733,12 @@ def run_strata(args, base, queries, truth) -> dict:
     # The same calls, each after its thread slept 50 us: what the engine call costs a thread
     # that waits between calls, as the server's event loop waits between one connection's requests.
     rested = in_process_c(server, queries, gap_us=50) if native is not None else None
+    rounds: list[dict] = []
     if args.strata_store == "sqlite":
         server.start()
         try:
             out = measure(server, queries, truth, args)
+            rounds = overhead_rounds(server, queries, args.overhead_rounds) if native is not None else []
         finally:
             server.stop()
     floor = None
@@ -715,6 +748,12 @@ def run_strata(args, base, queries, truth) -> dict:
         floor = C_TOOLS.floor(prepared_queries(server, queries), answer)
         log(f"floor (bench/http_floor.c, {floor['answer_bytes']} bytes answered, no work): p50 {floor['p50_us']:.0f} us, "
             f"{floor['spin_p50_us']:.0f} us with the polling client")
+        if native is not None:
+            # The floor of a request that keeps its server as busy as the engine call does.
+            worked = C_TOOLS.floor(prepared_queries(server, queries), answer, work_us=round(native["p50_us"]))
+            log(f"floor with {worked['work_us']} us of work a request: p50 {worked['p50_us']:.0f} us, "
+                f"{worked['spin_p50_us']:.0f} us with the polling client")
+            floor["with_work"] = worked
     local_recall = recall_at_10(local.pop("found"), truth)
     overhead = {"in_process": local, "in_process_recall_at_10": local_recall,
                 "http_mean_us": out["one_connection_mean_us"], "http_p50_us": out["one_connection_p50_us"],
@@ -744,6 +783,16 @@ def run_strata(args, base, queries, truth) -> dict:
             overhead["floor"] = floor
             overhead["above_floor_p50_us"] = overhead["overhead_p50_us"] - floor["p50_us"]
             overhead["above_floor_spin_p50_us"] = overhead["overhead_spin_p50_us"] - floor["spin_p50_us"]
+            if "with_work" in floor:
+                # Against a server that works as long as the engine call and does nothing else:
+                # what Strata's server adds, its engine call's own slowdown in the server included.
+                worked = floor["with_work"]
+                overhead["above_worked_floor_p50_us"] = out["one_connection_p50_us"] - worked["p50_us"]
+                overhead["above_worked_floor_spin_p50_us"] = out["one_connection_spin_p50_us"] - worked["spin_p50_us"]
+    if native is not None and rounds:
+        overhead["rounds"] = rounds
+        for key in ("in_process_p50_us", "http_p50_us", "http_spin_p50_us", "overhead_p50_us", "overhead_spin_p50_us"):
+            overhead[f"rounds_median_{key}"] = float(np.median([r[key] for r in rounds]))
     if overhead["server_cpu_us"] is not None:
         overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
@@ -824,6 +873,19 @@ def table(report: dict) -> str:
                              f"epoll, one read and one write a request, no work): p50 {f['p50_us']:.0f} us "
                              f"({f['spin_p50_us']:.0f} us with the polling client); what Strata's server adds above the floor and the "
                              f"engine call: {o['above_floor_p50_us']:.0f} us p50 ({o['above_floor_spin_p50_us']:.0f} us with the polling client)")
+                if "with_work" in f:
+                    w = f["with_work"]
+                    lines.append(f"the floor when the server works {w['work_us']} us a request (the in-process p50) before answering: "
+                                 f"p50 {w['p50_us']:.0f} us ({w['spin_p50_us']:.0f} us with the polling client), so the machine's "
+                                 f"own cost at that service time is {w['p50_us'] - w['work_us']:.0f} us ({w['spin_p50_us'] - w['work_us']:.0f}); "
+                                 f"Strata's latency above it: {o['above_worked_floor_p50_us']:.0f} us p50 "
+                                 f"({o['above_worked_floor_spin_p50_us']:.0f} us with the polling client)")
+            if "rounds" in o:
+                lines.append(f"the overhead in {len(o['rounds'])} interleaved rounds (in process from C, HTTP sleeping, HTTP polling): "
+                             f"medians in process {o['rounds_median_in_process_p50_us']:.0f} us, HTTP {o['rounds_median_http_p50_us']:.0f} us "
+                             f"({o['rounds_median_http_spin_p50_us']:.0f} polling); median overhead per request "
+                             f"**{o['rounds_median_overhead_p50_us']:.0f} us p50** ({o['rounds_median_overhead_spin_p50_us']:.0f} us with the "
+                             f"polling client); each round's: " + ", ".join(f"{r['overhead_p50_us']:.0f}" for r in o["rounds"]))
         lines += ["", f"Strata in process from Python (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
                   f"p50 {o['in_process']['p50_us']:.0f} us (Engine.recall_vector with dataclasses: "
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "
@@ -862,6 +924,10 @@ def main() -> None:
                         help="recall.candidates (default: the engine's, 50): hits taken from the vector list before k")
     parser.add_argument("--strata-no-lazy-open", action="store_true",
                         help='the SQLite store\'s "lazy_open": false (rows loaded at open, not answered from the mapped image)')
+    parser.add_argument("--overhead-rounds", type=int, default=5,
+                        help="interleaved rounds of in-process and HTTP passes for the overhead (0: none)")
+    parser.add_argument("--strata-busy-poll-us", type=int, default=0,
+                        help="strata serve --busy-poll-us (default 0, the server's default: off)")
     parser.add_argument("--strata-index", choices=["auto", "exact", "hnsw"], help="the store's index (default: the store's own)")
     parser.add_argument("--strata-ef", type=int, help="ef_search of Strata's HNSW index (default: the store's own)")
     parser.add_argument("--strata-compression", choices=["none", "int8", "fp16"],

@@ -111,8 +111,15 @@ final class MemoryService: Sendable {
     }
 
     func body(_ request: Request, what: String) async throws -> JSONValue {
-        let bytes = Array(try await rawBody(request).readableBytesView)
-        return try bytes.withUnsafeBufferPointer { (b) throws(StrataError) in try Wire.parse(bytes: b, what: what) }
+        let buffer = try await rawBody(request)
+        // The typed error caught and thrown again on purpose: `try buffer.wireJSON` straight in
+        // this async function crashed the release build's coroutine splitting (Swift 6.3.1,
+        // signal 11 while splitting `MemoryService.list`).
+        do throws(StrataError) {
+            return try buffer.wireJSON(what: what)
+        } catch {
+            throw error
+        }
     }
 
     static func answer(_ value: JSONValue, _ status: HTTPResponse.Status = .ok) -> Response {

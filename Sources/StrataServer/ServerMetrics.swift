@@ -84,8 +84,32 @@ final class ServerMetrics: Sendable {
             helpText: "Scheduled runs that failed (each is logged with its error).")
     }
 
+    private static var busyPolls: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "busy_poll", metricName: "waits", unitName: "total",
+            helpText: "Busy polls after a fast-lane answer (--busy-poll-us), by outcome: ready (the next request, or the peer's close, came in time) or slept.")
+    }
+    private static var busyPollTime: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "busy_poll", metricName: "time", unitName: "seconds_total",
+            helpText: "Time event loops spent busy polling (--busy-poll-us): the CPU it costs.")
+    }
+
+    private let pollReady: Counter
+    private let pollSlept: Counter
+    private let pollTime: Counter
+
     init(tierCountSeconds: Double) {
         self.tierCountSeconds = tierCountSeconds
+        pollReady = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "ready")])
+        pollSlept = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "slept")])
+        pollTime = registry.makeCounter(descriptor: Self.busyPollTime)
+    }
+
+    /// Counts one busy poll and its time.
+    func busyPoll(ready: Bool, duration: Duration) {
+        (ready ? pollReady : pollSlept).increment()
+        pollTime.increment(by: Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
     }
 
     /// Counts one answered request.

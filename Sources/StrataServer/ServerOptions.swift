@@ -14,6 +14,11 @@ public struct ServerOptions: Sendable {
     /// answered in the connection's pipeline (`RecallFastLane`); 0: every call goes to the
     /// engine's threads, every request to the router.
     public var inlineReadMicroseconds = 1_000
+    /// After the recall fast lane answers a connection and no other engine call is in flight,
+    /// poll the connection's socket this many microseconds for its next request before the
+    /// event loop sleeps (`BusyPoll`); 0: never. Trades up to this much CPU per answer for the
+    /// wake-up a sleeping loop pays on a VM.
+    public var busyPollMicroseconds = 0
     /// Events kept for clients that resume (`/v1/events?since=N`).
     public var eventRing = 10_000
     /// Events one WebSocket client may fall behind before it is closed as too slow.

@@ -896,11 +896,17 @@ def read_answers(sock, count):
     return out
 
 
-def test_recall_fast_lane_answers_as_the_router_and_in_order(folder):
+@pytest.mark.parametrize("busy_poll", [0, 3000])
+def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
     # An idle server answers a short POST /v1/recall in the connection's pipeline
     # (RecallFastLane); --inline-read-us 0 leaves every request to the router. Both must give
     # the same statuses and bodies, in the order of the requests, with ids and access lines.
-    lane, router = Server(folder, "--log-level", "info"), Server(folder, "--inline-read-us", "0")
+    # With --busy-poll-us the lane polls the socket after its answers: the same answers, the
+    # pipelined ones too (polled only once the requests already read are answered).
+    # --inline-read-us 1000000: a debug build's recall may take over the default budget, and
+    # the lane must answer here whatever the build.
+    lane = Server(folder, "--log-level", "info", "--inline-read-us", "1000000", "--busy-poll-us", str(busy_poll))
+    router = Server(folder, "--inline-read-us", "0")
     try:
         ids = lane.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(30)]},
                       status=201)["ids"]
@@ -954,6 +960,16 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder):
         counted = [l for l in metrics.splitlines() if l.startswith("strata_http_requests_total") and 'route="/v1/recall"' in l]
         total = sum(float(l.rsplit(" ", 1)[1]) for l in counted)
         assert total == 1 + 2 * len([r for r in pipelined if r.startswith(b"POST /v1/recall")]), counted
+        polls = {l.split('outcome="')[1].split('"')[0]: float(l.rsplit(" ", 1)[1])
+                 for l in metrics.splitlines() if l.startswith("strata_busy_poll_waits_total{")}
+        polled = [l for l in metrics.splitlines() if l.startswith("strata_busy_poll_time_seconds_total")]
+        assert set(polls) == {"ready", "slept"} and len(polled) == 1, (polls, polled)
+        if busy_poll:
+            # One poll after each read in which the lane answered: the one-at-a-time recalls found
+            # their next request in time or slept; each counted, with the time it took.
+            assert sum(polls.values()) >= 3 and float(polled[0].rsplit(" ", 1)[1]) > 0, (polls, polled)
+        else:
+            assert sum(polls.values()) == 0 and float(polled[0].rsplit(" ", 1)[1]) == 0, (polls, polled)
     finally:
         code, log = lane.stop()
         assert code == 0 and router.stop()[0] == 0
@@ -966,3 +982,6 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder):
 def test_inline_read_budget_is_checked(folder):
     code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", "--inline-read-us", "2000000", cwd=folder)
     assert code != 0 and "--inline-read-us must be in 0...1000000" in err, err
+    for bad in ("--busy-poll-us=-1", "--busy-poll-us=10001"):
+        code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", bad, cwd=folder)
+        assert code != 0 and "--busy-poll-us must be in 0...10000" in err, (bad, err)
