@@ -16,9 +16,12 @@
  * woken later, so the floor of a request the server works on for 300 µs is not that of one it
  * answers at once. Given the in-process call's time, the floor is then what any server here
  * would take for the same work, and the server's latency minus it is what Strata adds.
+ * --busy-poll-us N polls (epoll_wait with no timeout) up to N microseconds for the next request
+ * after a round in which it answered, before sleeping, as `strata serve --busy-poll-us` does:
+ * the floor of a server that polls, for a Strata that polls.
  *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
- *   .build/http_floor --port P --answer BODY_FILE [--work-us N]
+ *   .build/http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]
  *
  * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT.
  * A request with Transfer-Encoding (chunked), or whose headers or body exceed 1 MiB, gets a 400
@@ -88,12 +91,24 @@ static long whole_request(const struct connection *c) {
     return c->have >= head + body ? (long)(head + body) : 0;
 }
 
+static long microseconds_since(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000000L + (now.tv_nsec - start->tv_nsec) / 1000;
+}
+
 /* Busy for `us` microseconds, as a call that computes would be (no sleep: the core stays awake). */
 static void work(long us) {
-    struct timespec start, now;
+    struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    do clock_gettime(CLOCK_MONOTONIC, &now);
-    while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000 < us);
+    while (microseconds_since(&start) < us) {}
+}
+
+/* A number option in 0...1000000, or -1. */
+static long microseconds_option(const char *text) {
+    char *end;
+    long value = strtol(text, &end, 10);
+    return *text && !*end && value >= 0 && value <= 1000000 ? value : -1;
 }
 
 static void drop(int epoll, struct connection *c) {
@@ -105,21 +120,24 @@ static void drop(int epoll, struct connection *c) {
 
 int main(int argc, char **argv) {
     int port = -1;
-    long work_us = 0;
+    long work_us = 0, busy_poll_us = 0;
     const char *answer_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
         if (strcmp(argv[i], "--port") == 0) port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
         else if (strcmp(argv[i], "--work-us") == 0) {
-            char *end;
-            work_us = strtol(argv[++i], &end, 10);
-            if (*end || work_us < 0 || work_us > 1000000) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
+            if ((work_us = microseconds_option(argv[++i])) < 0) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
+        } else if (strcmp(argv[i], "--busy-poll-us") == 0) {
+            if ((busy_poll_us = microseconds_option(argv[++i])) < 0) {
+                fprintf(stderr, "http_floor: --busy-poll-us must be in 0...1000000\n");
+                return 2;
+            }
         }
         else { fprintf(stderr, "http_floor: unknown option %s\n", argv[i]); return 2; }
     }
     if (port < 0 || port > 65535 || !answer_path) {
-        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N]\n");
+        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]\n");
         return 2;
     }
     size_t body_length;
@@ -150,9 +168,18 @@ int main(int argc, char **argv) {
     printf("listening on %d\n", ntohs(address.sin_port));
     fflush(stdout);
 
+    int answered = 0;
     while (!stopping) {
         struct epoll_event ready[64];
-        int n = epoll_wait(epoll, ready, 64, -1);
+        int n = 0;
+        if (answered && busy_poll_us > 0) {
+            struct timespec start;
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            do n = epoll_wait(epoll, ready, 64, 0);
+            while (n == 0 && microseconds_since(&start) < busy_poll_us);
+        }
+        answered = 0;
+        if (n == 0) n = epoll_wait(epoll, ready, 64, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             perror("http_floor: epoll_wait");
@@ -190,6 +217,7 @@ int main(int argc, char **argv) {
                 if (work_us > 0) work(work_us);
                 struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
                 (void)!writev(c->fd, answer, 2);
+                answered = 1;
                 memmove(c->data, c->data + length, c->have - (size_t)length);
                 c->have -= (size_t)length;
             }

@@ -451,16 +451,18 @@ class CTools:
         return json.loads(out.stdout)
 
 
-    def floor(self, requests: list[bytes], answer: bytes, work_us: int = 0) -> dict:
+    def floor(self, requests: list[bytes], answer: bytes, work_us: int = 0, busy_poll_us: int = 0) -> dict:
         """The same requests, one connection, against bench/http_floor.c answering `answer` to
         each: what any HTTP server pays on this machine for this request and answer (the
         loopback, one wake-up, one read and one write on each side), with the client sleeping
         in recv and polling (--spin). With `work_us`, the floor server is busy that long before
         each answer, as an engine call is: the client then waits (and its core idles) as long
-        as it waits for Strata's answer."""
+        as it waits for Strata's answer. With `busy_poll_us`, the floor server polls for the next
+        request that long before sleeping, as `strata serve --busy-poll-us` does."""
         body = self.folder / "floor-answer.json"
         body.write_bytes(answer)
-        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us)],
+        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us),
+                                   "--busy-poll-us", str(busy_poll_us)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = server.stdout.readline()
@@ -475,7 +477,7 @@ class CTools:
             server.wait()
         return {"mean_us": sleeping["mean_ms"] * 1e3, "p50_us": sleeping["p50_ms"] * 1e3,
                 "spin_mean_us": spinning["mean_ms"] * 1e3, "spin_p50_us": spinning["p50_ms"] * 1e3,
-                "answer_bytes": len(answer), "work_us": work_us}
+                "answer_bytes": len(answer), "work_us": work_us, "busy_poll_us": busy_poll_us}
 
 
 C_TOOLS: CTools | None = None
@@ -745,12 +747,15 @@ def run_strata(args, base, queries, truth) -> dict:
     if C_TOOLS is not None:
         # Strata's answer to the first query (the last --pass wrote them), as the floor's answer.
         answer = c_records((C_TOOLS.folder / "answers.bin").read_bytes(), 3)[0][1]
-        floor = C_TOOLS.floor(prepared_queries(server, queries), answer)
+        # The floor server polls as long as Strata's does (--strata-busy-poll-us), so each side
+        # of the comparison sleeps or polls alike.
+        floor = C_TOOLS.floor(prepared_queries(server, queries), answer, busy_poll_us=args.strata_busy_poll_us)
         log(f"floor (bench/http_floor.c, {floor['answer_bytes']} bytes answered, no work): p50 {floor['p50_us']:.0f} us, "
             f"{floor['spin_p50_us']:.0f} us with the polling client")
         if native is not None:
             # The floor of a request that keeps its server as busy as the engine call does.
-            worked = C_TOOLS.floor(prepared_queries(server, queries), answer, work_us=round(native["p50_us"]))
+            worked = C_TOOLS.floor(prepared_queries(server, queries), answer, work_us=round(native["p50_us"]),
+                                  busy_poll_us=args.strata_busy_poll_us)
             log(f"floor with {worked['work_us']} us of work a request: p50 {worked['p50_us']:.0f} us, "
                 f"{worked['spin_p50_us']:.0f} us with the polling client")
             floor["with_work"] = worked
@@ -870,7 +875,7 @@ def table(report: dict) -> str:
             if "floor" in o:
                 f = o["floor"]
                 lines.append(f"the machine's floor for the same requests and a {f['answer_bytes']}-byte answer (bench/http_floor.c: "
-                             f"epoll, one read and one write a request, no work): p50 {f['p50_us']:.0f} us "
+                             f"epoll, one read and one write a request, no work, busy poll {f['busy_poll_us']} us): p50 {f['p50_us']:.0f} us "
                              f"({f['spin_p50_us']:.0f} us with the polling client); what Strata's server adds above the floor and the "
                              f"engine call: {o['above_floor_p50_us']:.0f} us p50 ({o['above_floor_spin_p50_us']:.0f} us with the polling client)")
                 if "with_work" in f:
