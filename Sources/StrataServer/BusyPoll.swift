@@ -8,11 +8,11 @@ import NIOCore
 /// Linux's `busy_poll` and Netty's epoll busy-wait do, for a client that sends its next
 /// request as soon as it has read the last answer.
 ///
-/// Why: on a VM whose idle cores halt, a thread that sleeps between two requests is woken by an
-/// inter-processor interrupt, and the engine call it then makes runs slower than back to back
-/// (bench/README.md, "Busy polling": a 100k-memory recall after a 50 µs `usleep` took 40 to
-/// 100 µs longer than one after a 50 µs spin). Polling keeps the thread on its core until the
-/// request is there.
+/// Why: on this VM a thread that sleeps between two requests pays twice: its wake-up, and an
+/// engine call that then runs slower than back to back (bench/README.md, "Busy polling": a
+/// 100k-memory recall after a 50 µs `usleep` took 40 to 100 µs longer than one after a 50 µs
+/// spin, also when other threads kept the core from halting). Polling keeps the thread running
+/// until the request is there: 45 to 70 µs off a back-to-back client's p50 there.
 ///
 /// What it costs: the thread's CPU for at most the budget after each answer the recall fast lane
 /// makes, and only while no engine call is in flight; a request on another connection of the

@@ -9,7 +9,7 @@ import StrataCore
 import StrataEngine
 import StrataWire
 
-/// `POST /v1/recall` answered in the channel pipeline, on the event loop that read it, when
+/// `POST /v1/recall` (and its alias `POST /memory/recall`) answered in the channel pipeline, on the event loop that read it, when
 /// the server is otherwise idle: the hot request of an agent's loop, without the trip through
 /// Hummingbird's request and answer streams (`NIOAsyncChannel`), its router and its
 /// middleware.
@@ -20,7 +20,7 @@ import StrataWire
 ///
 /// What it answers, and what it leaves to the router unchanged (the request is passed on, so
 /// the router answers it exactly as it answers any other):
-/// - Only `POST /v1/recall` with no query string, over HTTP/1.1, with no `Upgrade`, `Expect`
+/// - Only `POST /v1/recall` or `POST /memory/recall` with no query string, over HTTP/1.1, with no `Upgrade`, `Expect`
 ///   or `Connection: close`, a `Content-Length` body within `--max-body`, and no earlier
 ///   request of the connection still being answered by the router (answers keep their order).
 /// - Only when `EngineQueue` would run the recall inline (`--inline-read-us`: nothing else in
@@ -41,7 +41,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    static let route = "/v1/recall"
+    /// The paths it answers: `/v1/recall` and seed 002's `POST /memory/recall`, an alias of the
+    /// same handler. Each answer is counted and logged under its own path, as the router does.
+    static let routes: Set<String> = ["/v1/recall", "/memory/recall"]
 
     private let service: MemoryService
     private let logger: Logger
@@ -151,7 +153,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The body length of a request this lane may answer, nil for any other.
     private func candidateBodyLength(_ head: HTTPRequest) -> Int? {
-        guard head.method == .post, head.path == Self.route, service.queue.wouldRunInline(.recall) else { return nil }
+        guard head.method == .post, let path = head.path, Self.routes.contains(path), service.queue.wouldRunInline(.recall) else { return nil }
         let fields = head.headerFields
         guard fields[.upgrade] == nil, fields[.expect] == nil, fields[.transferEncoding] == nil,
               fields[.connection].map({ $0.lowercased().contains("close") }) != true,
@@ -161,6 +163,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private struct Answer {
+        var route: String
         var status: HTTPResponse.Status
         var body: [UInt8]
         var requestID: String
@@ -181,12 +184,14 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let service = service
         guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in try service.recallHits(query) }) else { return nil }
         let id = RequestLine.id(given: head.headerFields[RequestLine.header])
+        let route = head.path ?? "/v1/recall"  // a candidate always has one of `routes`
         switch result {
         case .success(let hits):
-            return Answer(status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start)
+            return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start)
         case .failure(let error):
             let refusal = APIError(error)
-            return Answer(status: refusal.status, body: Array(Wire.text(refusal.body).utf8), requestID: id, seconds: ContinuousClock.now - start)
+            return Answer(route: route, status: refusal.status, body: Array(Wire.text(refusal.body).utf8), requestID: id,
+                          seconds: ContinuousClock.now - start)
         }
     }
 
@@ -202,11 +207,11 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         answered = true
-        service.metrics.request(route: Self.route, method: "POST", status: answer.status.code, duration: answer.seconds)
+        service.metrics.request(route: answer.route, method: "POST", status: answer.status.code, duration: answer.seconds)
         if logger.logLevel <= .info {
             var logger = logger
             logger[metadataKey: "hb.request.id"] = .string(answer.requestID)
-            RequestLine.log(logger, method: "POST", route: Self.route, path: Self.route, status: answer.status.code, duration: answer.seconds)
+            RequestLine.log(logger, method: "POST", route: answer.route, path: answer.route, status: answer.status.code, duration: answer.seconds)
         }
     }
 }

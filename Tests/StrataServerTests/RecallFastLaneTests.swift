@@ -84,6 +84,12 @@ import Testing
         #expect(Self.ids(body) == expected && expected.count == 2)
         #expect(service.queue.inFlight == 0)
 
+        // Seed 002's POST /memory/recall is the same handler: answered here too.
+        try Self.send(channel, Self.parts(#"{"query": "hills", "k": 2, "track_access": false}"#, path: "/memory/recall"))
+        #expect(try Self.passed(channel).isEmpty)
+        let (aliasHead, aliasBody) = try #require(try Self.answered(channel))
+        #expect(aliasHead.status == .ok && Self.ids(aliasBody) == expected)
+
         // An error of the engine call itself (a vector of the wrong length) is answered here,
         // as the router's ErrorAnswers would: 422 and the engine's error.
         try Self.send(channel, Self.parts(#"{"vector": [1, 2, 3], "k": 2}"#))
@@ -99,7 +105,8 @@ import Testing
         let requests: [[HTTPRequestPart]] = [
             Self.parts("", path: "/v1/health", method: .get),
             Self.parts(#"{"query": "tea"}"#, path: "/v1/recall?x=1"),
-            Self.parts(#"{"query": "tea"}"#, path: "/memory/recall"),
+            Self.parts("", path: "/memory/recall?query=tea", method: .get),  // the GET alias: the router's
+            Self.parts(#"{"query": "tea"}"#, path: "/v1/recall", method: .put),
             Self.parts(#"{"query": "tea", "#),  // not JSON: the router answers 422
             Self.parts(#"{"query": "tea", "k": 101}"#),  // more hits than an inline call
             Self.parts(#"{"query": "tea", "scope": "no//such"}"#),

@@ -922,6 +922,7 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
                      request("POST", "/v1/recall", {"vector": [0.5] * (dim - 1), "k": 2}),  # the engine refuses: 422
                      request("POST", "/v1/recall", {"query": "tea", "k": "three"}),  # the router refuses: 400
                      request("POST", "/v1/recall", {"query": "tea", "k": 500, "track_access": False}),  # over 100 hits
+                     request("POST", "/memory/recall", recall),  # seed 002's alias, the same handler
                      request("POST", "/v1/recall", recall, "X-Request-Id: last\r\n")]
         for s in (lane, router):  # each verb's first call takes the hand-off: then the lane is open
             s.ok("POST", "/v1/recall", recall)
@@ -938,9 +939,9 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
         for one, together in answers.values():
             for got in (one, together):
                 statuses = [a[0] for a in got]
-                assert statuses == [200, 200, 200, 200, 422, 400, 200, 200], statuses
+                assert statuses == [200, 200, 200, 200, 422, 400, 200, 200, 200], statuses
                 assert json.loads(got[1][2])["status"] == "ok" and json.loads(got[3][2])["id"] == ids[2]
-                assert got[0][1]["x-request-id"] == "first" and got[7][1]["x-request-id"] == "last"
+                assert got[0][1]["x-request-id"] == "first" and got[8][1]["x-request-id"] == "last"
                 assert all(a[1]["content-type"] == "application/json" and "date" in a[1] for a in got)
                 assert len(json.loads(got[6][2])["hits"]) == 30
         (lane_one, lane_all), (router_one, router_all) = answers[lane], answers[router]
@@ -960,6 +961,8 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
         counted = [l for l in metrics.splitlines() if l.startswith("strata_http_requests_total") and 'route="/v1/recall"' in l]
         total = sum(float(l.rsplit(" ", 1)[1]) for l in counted)
         assert total == 1 + 2 * len([r for r in pipelined if r.startswith(b"POST /v1/recall")]), counted
+        alias = [l for l in metrics.splitlines() if l.startswith("strata_http_requests_total") and 'route="/memory/recall"' in l]
+        assert sum(float(l.rsplit(" ", 1)[1]) for l in alias) == 2, alias
         polls = {l.split('outcome="')[1].split('"')[0]: float(l.rsplit(" ", 1)[1])
                  for l in metrics.splitlines() if l.startswith("strata_busy_poll_waits_total{")}
         polled = [l for l in metrics.splitlines() if l.startswith("strata_busy_poll_time_seconds_total")]
@@ -975,6 +978,7 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
         assert code == 0 and router.stop()[0] == 0
     recalls = [l for l in log.splitlines() if l.endswith(" request") and "route=/v1/recall" in l]
     assert len(recalls) == total, log[-3000:]
+    assert len([l for l in log.splitlines() if l.endswith(" request") and "route=/memory/recall" in l]) == 2, log[-3000:]
     assert any("hb.request.id=first" in l and "status=200" in l for l in recalls), recalls
     assert any("hb.request.id=last" in l for l in recalls), recalls
 
