@@ -9,10 +9,10 @@ import StrataCore
 import StrataEngine
 import StrataWire
 
-/// `POST /v1/recall` (and its alias `POST /memory/recall`) answered in the channel pipeline, on the event loop that read it, when
-/// the server is otherwise idle: the hot request of an agent's loop, without the trip through
-/// Hummingbird's request and answer streams (`NIOAsyncChannel`), its router and its
-/// middleware.
+/// `POST /v1/recall` (and its alias `POST /memory/recall`) answered in the channel pipeline, on
+/// the event loop that read it, when the server is otherwise idle: the hot request of an agent's
+/// loop, without the trip through Hummingbird's request and answer streams (`NIOAsyncChannel`),
+/// its router and its middleware.
 ///
 /// Why: on this 2-core VM Hummingbird's least request costs 82 to 102 µs of the server's CPU, a
 /// SwiftNIO handler that answers in place 38 to 48, a bare epoll server 21 to 26 (bench/README.md,
@@ -20,9 +20,10 @@ import StrataWire
 ///
 /// What it answers, and what it leaves to the router unchanged (the request is passed on, so
 /// the router answers it exactly as it answers any other):
-/// - Only `POST /v1/recall` or `POST /memory/recall` with no query string, over HTTP/1.1, with no `Upgrade`, `Expect`
-///   or `Connection: close`, a `Content-Length` body within `--max-body`, and no earlier
-///   request of the connection still being answered by the router (answers keep their order).
+/// - Only `POST /v1/recall` or `POST /memory/recall` with no query string, over HTTP/1.1, with
+///   no `Upgrade`, `Expect` or `Connection: close`, a `Content-Length` body within `--max-body`,
+///   and no earlier request of the connection still being answered by the router (answers keep
+///   their order).
 /// - Only when `EngineQueue` would run the recall inline (`--inline-read-us`: nothing else in
 ///   flight, the verb's recent calls short) and the request asks for at most 100 hits.
 /// - Only when the token, the body and the query are valid: any error found before the engine
