@@ -19,15 +19,27 @@
  * --busy-poll-us N polls (epoll_wait with no timeout) up to N microseconds for the next request
  * after a round in which it answered, before sleeping, as `strata serve --busy-poll-us` does:
  * the floor of a server that polls, for a Strata that polls.
+ * --engine LIBSTRATA CONFIG --queries QUERIES.f32 --dim D makes the work the engine call itself:
+ * libstrata.so (loaded with dlopen, so the floor builds without it) opens CONFIG, and request i
+ * of the process is answered after strata_engine_recall_vector(engine, "{\"k\": 10}", query
+ * i mod n) (the request's own bytes are not parsed: loadgen sends the queries in file order).
+ * A spin of --work-us warms nothing; the engine call is as sensitive to what runs between two
+ * calls (the kernel's TCP path, the wake-ups, the caches and branch predictors they disturb) as
+ * Strata's is, so this is the floor of any server making this call here, and a server's latency
+ * minus it is what that server adds.
  *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
  *   .build/http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]
+ *                     [--engine LIBSTRATA CONFIG --queries QUERIES.f32 --dim D]
  *
- * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT.
+ * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT;
+ * with --engine it then prints "engine calls: N" (how many recalls it made) on stderr.
  * A request with Transfer-Encoding (chunked), or whose headers or body exceed 1 MiB, gets a 400
- * and its connection closed. Exits 2 on bad arguments, 1 when it cannot listen.
+ * and its connection closed. Exits 2 on bad arguments, 1 when it cannot listen or an engine
+ * call fails (the engine's message on stderr).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -111,6 +123,52 @@ static long microseconds_option(const char *text) {
     return *text && !*end && value >= 0 && value <= 1000000 ? value : -1;
 }
 
+/* The engine calls --engine makes, looked up in libstrata.so (strata.h's signatures). */
+struct engine {
+    void *engine;
+    int (*recall_vector)(void *engine, const char *request, const float *vector, size_t dimension, char **out);
+    void (*string_free)(char *text);
+    const char *(*error_last)(void);
+    float *queries;
+    size_t count, dim, next;
+};
+
+/* Opens CONFIG through the library at PATH and reads the queries; 0, or a message on stderr. */
+static int engine_open(struct engine *e, const char *library, const char *config, const char *queries) {
+    void *lib = dlopen(library, RTLD_NOW);
+    if (!lib) { fprintf(stderr, "http_floor: cannot load %s: %s\n", library, dlerror()); return -1; }
+    int (*open_file)(void **, const char *) = (int (*)(void **, const char *))dlsym(lib, "strata_engine_open_file");
+    e->recall_vector = (int (*)(void *, const char *, const float *, size_t, char **))dlsym(lib, "strata_engine_recall_vector");
+    e->string_free = (void (*)(char *))dlsym(lib, "strata_string_free");
+    e->error_last = (const char *(*)(void))dlsym(lib, "strata_error_last");
+    if (!open_file || !e->recall_vector || !e->string_free || !e->error_last) {
+        fprintf(stderr, "http_floor: %s does not export strata_engine_open_file, strata_engine_recall_vector, strata_string_free "
+                "and strata_error_last\n", library);
+        return -1;
+    }
+    size_t bytes;
+    e->queries = (float *)read_file(queries, &bytes);
+    if (!e->queries || bytes % (e->dim * sizeof(float)) != 0 || bytes == 0) {
+        fprintf(stderr, "http_floor: %s holds no whole queries of dimension %zu\n", queries, e->dim);
+        return -1;
+    }
+    e->count = bytes / (e->dim * sizeof(float));
+    if (open_file(&e->engine, config) != 0) { fprintf(stderr, "http_floor: cannot open %s: %s\n", config, e->error_last()); return -1; }
+    return 0;
+}
+
+/* The next query's recall, its answer dropped; 0, or -1 with the engine's message on stderr. */
+static int engine_work(struct engine *e) {
+    char *out = NULL;
+    const float *query = e->queries + (e->next++ % e->count) * e->dim;
+    if (e->recall_vector(e->engine, "{\"k\": 10}", query, e->dim, &out) != 0) {
+        fprintf(stderr, "http_floor: strata_engine_recall_vector failed: %s\n", e->error_last());
+        return -1;
+    }
+    e->string_free(out);
+    return 0;
+}
+
 static void drop(int epoll, struct connection *c) {
     epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -121,10 +179,17 @@ static void drop(int epoll, struct connection *c) {
 int main(int argc, char **argv) {
     int port = -1;
     long work_us = 0, busy_poll_us = 0;
-    const char *answer_path = NULL;
+    const char *answer_path = NULL, *library = NULL, *config = NULL, *queries = NULL;
+    struct engine engine = {0};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
         if (strcmp(argv[i], "--port") == 0) port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--engine") == 0) {
+            if (i + 2 >= argc) { fprintf(stderr, "http_floor: --engine needs LIBSTRATA and CONFIG\n"); return 2; }
+            library = argv[++i];
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--queries") == 0) queries = argv[++i];
+        else if (strcmp(argv[i], "--dim") == 0) engine.dim = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
         else if (strcmp(argv[i], "--work-us") == 0) {
             if ((work_us = microseconds_option(argv[++i])) < 0) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
@@ -137,9 +202,15 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "http_floor: unknown option %s\n", argv[i]); return 2; }
     }
     if (port < 0 || port > 65535 || !answer_path) {
-        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]\n");
+        fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N] "
+                "[--engine LIBSTRATA CONFIG --queries QUERIES.f32 --dim D]\n");
         return 2;
     }
+    if (library && (!queries || engine.dim == 0)) {
+        fprintf(stderr, "http_floor: --engine needs --queries and --dim (a positive dimension)\n");
+        return 2;
+    }
+    if (library && engine_open(&engine, library, config, queries) != 0) return 2;
     size_t body_length;
     char *body = read_file(answer_path, &body_length);
     if (!body) { fprintf(stderr, "http_floor: cannot read %s: %s\n", answer_path, strerror(errno)); return 2; }
@@ -215,6 +286,7 @@ int main(int argc, char **argv) {
                     break;
                 }
                 if (work_us > 0) work(work_us);
+                if (library && engine_work(&engine) != 0) return 1;
                 struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
                 (void)!writev(c->fd, answer, 2);
                 answered = 1;
@@ -225,5 +297,6 @@ int main(int argc, char **argv) {
     }
     close(listener);
     free(body);
+    if (library) fprintf(stderr, "engine calls: %zu\n", engine.next);
     return 0;
 }

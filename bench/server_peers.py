@@ -451,6 +451,26 @@ class CTools:
         return json.loads(out.stdout)
 
 
+    def start_floor(self, answer: bytes, work_us: int = 0, busy_poll_us: int = 0, engine: tuple | None = None):
+        """bench/http_floor.c serving `answer`, started: (process, port). `engine` is (libstrata.so,
+        strata.json, the queries, their dimension): each request's work is then the engine call
+        itself (http_floor --engine), the next query's recall, as loadgen sends them in order."""
+        body = self.folder / "floor-answer.json"
+        body.write_bytes(answer)
+        command = [str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us),
+                   "--busy-poll-us", str(busy_poll_us)]
+        if engine is not None:
+            library, config, queries, dim = engine
+            path = self.folder / "floor-queries.f32"
+            queries.astype("<f4").tofile(path)
+            command += ["--engine", str(library), str(config), "--queries", str(path), "--dim", str(dim)]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = server.stdout.readline()
+        if not line.startswith("listening on "):
+            server.kill()
+            raise RuntimeError(f"http_floor did not start: {line!r} {server.stderr.read()}")
+        return server, int(line.split()[-1])
+
     def floor(self, requests: list[bytes], answer: bytes, work_us: int = 0, busy_poll_us: int = 0) -> dict:
         """The same requests, one connection, against bench/http_floor.c answering `answer` to
         each: what any HTTP server pays on this machine for this request and answer (the
@@ -459,16 +479,8 @@ class CTools:
         each answer, as an engine call is: the client then waits (and its core idles) as long
         as it waits for Strata's answer. With `busy_poll_us`, the floor server polls for the next
         request that long before sleeping, as `strata serve --busy-poll-us` does."""
-        body = self.folder / "floor-answer.json"
-        body.write_bytes(answer)
-        server = subprocess.Popen([str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us),
-                                   "--busy-poll-us", str(busy_poll_us)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server, port = self.start_floor(answer, work_us, busy_poll_us)
         try:
-            line = server.stdout.readline()
-            if not line.startswith("listening on "):
-                raise RuntimeError(f"http_floor did not start: {line!r} {server.stderr.read() if server.poll() is not None else ''}")
-            port = int(line.split()[-1])
             self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"))  # warm-up
             sleeping = self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"))
             spinning = self.run(port, requests, "--pass", str(self.folder / "floor-answers.bin"), "--spin")
@@ -661,25 +673,49 @@ def in_process_c(server: "StrataServer", queries: np.ndarray, gap_us: int = 0) -
     return {**json.loads(out.stdout), "found": found}
 
 
-def overhead_rounds(server: "StrataServer", queries: np.ndarray, count: int) -> list[dict]:
+def overhead_rounds(server: "StrataServer", queries: np.ndarray, count: int, library: str, busy_poll_us: int) -> list[dict]:
     """The overhead measured again in `count` interleaved rounds, the server running: each
     round one in-process pass from C (a fresh process on the same store), one HTTP pass with the
-    client sleeping in recv and one with it polling. On a shared VM either side moves by a
-    fifth between passes a minute apart; the median of the rounds' differences is steadier than
-    one difference of two passes taken minutes apart."""
+    client sleeping in recv and one with it polling, and one sleeping pass against the engine
+    floor. On a shared VM either side moves by a fifth between passes a minute apart; the
+    median of the rounds' differences is steadier than one difference of two passes taken
+    minutes apart.
+
+    The engine floor is bench/http_floor.c --engine on the same store: a C server whose only
+    work is the same strata_engine_recall_vector call, polling as Strata's server does. A
+    floor that spins for the in-process time misses what the machine does to the call itself
+    in a server (the kernel's TCP path and the wake-ups between two calls disturb its caches
+    and predictors): its latency minus the in-process call is what any server making this call
+    pays here, and Strata's latency minus its own is what Strata's server adds."""
     requests = prepared_queries(server, queries)
+    answer = c_records((C_TOOLS.folder / "answers.bin").read_bytes(), 3)[0][1]
+    floor, floor_port = C_TOOLS.start_floor(answer, busy_poll_us=busy_poll_us,
+                                            engine=(library, server.folder / "strata.json", queries, queries.shape[1]))
     out = []
-    for i in range(count):
-        native = in_process_c(server, queries)
-        sleeping = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"))
-        polling = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"), "--spin")
-        row = {"in_process_p50_us": native["p50_us"], "http_p50_us": sleeping["p50_ms"] * 1e3,
-               "http_spin_p50_us": polling["p50_ms"] * 1e3}
-        row["overhead_p50_us"] = row["http_p50_us"] - row["in_process_p50_us"]
-        row["overhead_spin_p50_us"] = row["http_spin_p50_us"] - row["in_process_p50_us"]
-        log(f"  overhead round {i + 1}: in process {row['in_process_p50_us']:.0f} us, HTTP {row['http_p50_us']:.0f} us "
-            f"({row['http_spin_p50_us']:.0f} polling): {row['overhead_p50_us']:.0f} us ({row['overhead_spin_p50_us']:.0f})")
-        out.append(row)
+    try:
+        C_TOOLS.run(floor_port, requests, "--pass", str(C_TOOLS.folder / "floor-answers.bin"))  # warm-up
+        for i in range(count):
+            native = in_process_c(server, queries)
+            sleeping = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"))
+            polling = C_TOOLS.run(server.port, requests, "--pass", str(C_TOOLS.folder / "answers.bin"), "--spin")
+            engine_floor = C_TOOLS.run(floor_port, requests, "--pass", str(C_TOOLS.folder / "floor-answers.bin"))
+            row = {"in_process_p50_us": native["p50_us"], "http_p50_us": sleeping["p50_ms"] * 1e3,
+                   "http_spin_p50_us": polling["p50_ms"] * 1e3, "engine_floor_p50_us": engine_floor["p50_ms"] * 1e3}
+            row["overhead_p50_us"] = row["http_p50_us"] - row["in_process_p50_us"]
+            row["overhead_spin_p50_us"] = row["http_spin_p50_us"] - row["in_process_p50_us"]
+            row["engine_floor_overhead_p50_us"] = row["engine_floor_p50_us"] - row["in_process_p50_us"]
+            row["above_engine_floor_p50_us"] = row["http_p50_us"] - row["engine_floor_p50_us"]
+            log(f"  overhead round {i + 1}: in process {row['in_process_p50_us']:.0f} us, HTTP {row['http_p50_us']:.0f} us "
+                f"({row['http_spin_p50_us']:.0f} polling), engine floor {row['engine_floor_p50_us']:.0f} us: "
+                f"overhead {row['overhead_p50_us']:.0f} us ({row['overhead_spin_p50_us']:.0f}), the floor's "
+                f"{row['engine_floor_overhead_p50_us']:.0f} us, Strata above the floor {row['above_engine_floor_p50_us']:.0f} us")
+            out.append(row)
+    finally:
+        floor.terminate()
+        _, err = floor.communicate(timeout=30)
+    calls = int(err.split("engine calls:")[1].split()[0]) if "engine calls:" in err else -1
+    if calls != len(requests) * (count + 1):
+        raise RuntimeError(f"the engine floor made {calls} engine calls, not one per request ({len(requests) * (count + 1)}): {err.strip()}")
     return out
 
 
@@ -740,7 +776,8 @@ def run_strata(args, base, queries, truth) -> dict:
         server.start()
         try:
             out = measure(server, queries, truth, args)
-            rounds = overhead_rounds(server, queries, args.overhead_rounds) if native is not None else []
+            rounds = (overhead_rounds(server, queries, args.overhead_rounds, args.library, args.strata_busy_poll_us)
+                      if native is not None else [])
         finally:
             server.stop()
     floor = None
@@ -796,7 +833,8 @@ def run_strata(args, base, queries, truth) -> dict:
                 overhead["above_worked_floor_spin_p50_us"] = out["one_connection_spin_p50_us"] - worked["spin_p50_us"]
     if native is not None and rounds:
         overhead["rounds"] = rounds
-        for key in ("in_process_p50_us", "http_p50_us", "http_spin_p50_us", "overhead_p50_us", "overhead_spin_p50_us"):
+        for key in ("in_process_p50_us", "http_p50_us", "http_spin_p50_us", "overhead_p50_us", "overhead_spin_p50_us",
+                    "engine_floor_p50_us", "engine_floor_overhead_p50_us", "above_engine_floor_p50_us"):
             overhead[f"rounds_median_{key}"] = float(np.median([r[key] for r in rounds]))
     if overhead["server_cpu_us"] is not None:
         overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
@@ -891,6 +929,12 @@ def table(report: dict) -> str:
                              f"({o['rounds_median_http_spin_p50_us']:.0f} polling); median overhead per request "
                              f"**{o['rounds_median_overhead_p50_us']:.0f} us p50** ({o['rounds_median_overhead_spin_p50_us']:.0f} us with the "
                              f"polling client); each round's: " + ", ".join(f"{r['overhead_p50_us']:.0f}" for r in o["rounds"]))
+                lines.append(f"the engine floor in the same rounds (bench/http_floor.c --engine: a C server whose only work is the "
+                             f"same strata_engine_recall_vector call, polling as Strata does): median p50 "
+                             f"{o['rounds_median_engine_floor_p50_us']:.0f} us, so the machine's own cost for this call in any server is "
+                             f"{o['rounds_median_engine_floor_overhead_p50_us']:.0f} us; **Strata's server above it: "
+                             f"{o['rounds_median_above_engine_floor_p50_us']:.0f} us p50** (medians of the rounds; each round's: "
+                             + ", ".join(f"{r['above_engine_floor_p50_us']:.0f}" for r in o["rounds"]) + ")")
         lines += ["", f"Strata in process from Python (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
                   f"p50 {o['in_process']['p50_us']:.0f} us (Engine.recall_vector with dataclasses: "
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "

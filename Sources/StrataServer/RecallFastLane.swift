@@ -4,6 +4,7 @@ import Glibc
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import StrataCore
 import StrataEngine
@@ -36,6 +37,12 @@ import StrataWire
 ///
 /// With `--busy-poll-us`, a read in which the lane answered is followed by a poll of the
 /// connection's socket for the next request (`BusyPoll`), when nothing else is owed or in flight.
+/// When the request that comes is one the lane answers, it is read straight from the socket
+/// (`recv`, framed by `PolledRequest`) and its answer written at the pipeline's front
+/// (`SocketFront`), without SwiftNIO's HTTP decoder and encoder: "polled". Only when
+/// `SocketFront` knows the decoder holds no part of a request; anything else is left in the
+/// socket for SwiftNIO to read as before. The next poll is a task of the event loop, so the
+/// loop serves its other connections' events between a connection's polled answers.
 final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -67,16 +74,55 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's socket for `BusyPoll`, looked up at the first poll (nil: none found).
     private var socket: Int32?
     private var socketLookedUp = false
+    /// With busy polling: the pipeline's first handler, which knows the request boundaries.
+    private var front: SocketFront?
+    /// Set by SwiftNIO's quiesce event (the server is stopping): no more polled answers.
+    private var quiescing = false
+    /// Where a polled request is peeked at and read (allocated at the first poll).
+    private var peekBuffer: UnsafeMutableRawBufferPointer?
+    /// With busy polling: the requests whose heads came in this read cycle, and whether no
+    /// request was part-read when it began (for `SocketFront.cycleEnded`).
+    private var decodedThisCycle: [SocketFront.Shape] = []
+    private var idleAtCycleStart = true
+
+    /// The most bytes of a request peeked at: a longer one is read by SwiftNIO.
+    static let peekBytes = 64 << 10
 
     init(service: MemoryService, logger: Logger) {
         self.service = service
         self.logger = logger
     }
 
+    deinit { peekBuffer?.deallocate() }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard service.options.busyPollMicroseconds > 0 else { return }
+        let front = SocketFront()
+        do {
+            try context.pipeline.syncOperations.addHandler(front, position: .first)
+            self.front = front
+        } catch {
+            // Without it the lane answers only through SwiftNIO, as without busy polling.
+            logger.warning("recall fast lane: cannot add the socket front, no polled answers on this connection: \(error)")
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { quiescing = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// After a read in which this lane answered, and with nothing else owed or in flight, polls
     /// the socket for the next request for up to `--busy-poll-us` (`BusyPoll`). Here rather
     /// than after each answer: requests already read (pipelined) are answered first.
     func channelReadComplete(context: ChannelHandlerContext) {
+        if let front {
+            var idle = false
+            if case .idle = state { idle = true }
+            front.cycleEnded(decoded: decodedThisCycle, whole: idleAtCycleStart && idle)
+            decodedThisCycle.removeAll(keepingCapacity: true)
+            idleAtCycleStart = idle
+        }
         context.fireChannelReadComplete()
         guard answered else { return }
         answered = false
@@ -87,14 +133,67 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             socketLookedUp = true
         }
         guard let fd = socket else { return }
+        poll(context, fd, budget: budget)
+    }
+
+    /// Polls `fd` for the next request; when it is one the lane answers polled, answers it and
+    /// polls again in a task of the event loop (its other connections' events come first).
+    private func poll(_ context: ChannelHandlerContext, _ fd: Int32, budget: Int) {
         let queue = service.queue
         let start = ContinuousClock.now
         let ready = BusyPoll.wait(fd, budget: .microseconds(budget)) { queue.inFlight == 0 }
         service.metrics.busyPoll(ready: ready, duration: ContinuousClock.now - start)
+        guard ready, answerPolled(context, fd) else { return }
+        context.eventLoop.assumeIsolated().execute { [self] in
+            guard context.channel.isActive, case .idle = state, routerAnswersOwed == 0, queue.inFlight == 0 else { return }
+            poll(context, fd, budget: budget)
+        }
+    }
+
+    /// Reads the request waiting in `fd` and answers it, when the lane would answer it and
+    /// SwiftNIO's decoder holds no part of a request; otherwise leaves it in the socket for
+    /// SwiftNIO to read, and returns false. The engine runs only once the request is one the
+    /// lane answers: a request left to SwiftNIO is then answered by the lane or the router as
+    /// any other.
+    private func answerPolled(_ context: ChannelHandlerContext, _ fd: Int32) -> Bool {
+        guard !quiescing, let front, front.atBoundary, case .idle = state, routerAnswersOwed == 0,
+              context.channel.isActive, context.channel.isWritable
+        else { return false }
+        let buffer = peekBuffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 16)
+        peekBuffer = buffer
+        let peeked = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK | MSG_DONTWAIT))
+        guard peeked > 0 else { return false }
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<peeked])
+        guard case .whole(let request) = PolledRequest.frame(bytes), request.isPost(to: Self.routes, in: bytes) else { return false }
+        let head = request.head(bytes)
+        guard candidateBodyLength(head) == request.bodyLength else { return false }
+        let body = context.channel.allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
+        guard let answer = answer(head, body) else { return false }
+        // The request's bytes are in the socket (peeked): read exactly them.
+        guard recv(fd, buffer.baseAddress, request.length, Int32(MSG_DONTWAIT)) == request.length else {
+            logger.error("recall fast lane: a peeked request could not be read whole; closing the connection")
+            context.close(promise: nil)
+            return false
+        }
+        var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
+        // The status line as SwiftNIO's encoder writes it (its reason phrase for a known code).
+        let status = HTTPResponseStatus(statusCode: answer.status.code, reasonPhrase: answer.status.reasonPhrase)
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for field in fields(answer) { out.writeString("\(field.name.rawName): \(field.value)\r\n") }
+        out.writeStaticString("\r\n")
+        out.writeBytes(answer.body)
+        front.write(out)
+        service.metrics.polledAnswer()
+        record(answer)
+        return true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if front != nil, !(front?.inStep ?? true), case .head(let head) = part {
+            let length = head.headerFields[.contentLength].map { Int($0) ?? -1 } ?? 0
+            decodedThisCycle.append(SocketFront.Shape(method: head.method.rawValue, target: head.path ?? "", bodyLength: length))
+        }
         switch (state, part) {
         case (.idle, .head(let head)):
             if routerAnswersOwed == 0, let length = candidateBodyLength(head) {
@@ -196,18 +295,28 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
+    /// An answer's header fields, the same through SwiftNIO and polled.
+    private func fields(_ answer: Answer) -> HTTPFields {
         var fields = HTTPFields()
         fields[.contentType] = "application/json"
         fields[.contentLength] = String(answer.body.count)
         fields[RequestLine.header] = answer.requestID
         fields[.date] = date.now()
+        return fields
+    }
+
+    private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
         var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
         buffer.writeBytes(answer.body)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields(answer)))), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         answered = true
+        record(answer)
+    }
+
+    /// Counts and logs an answer as the router does.
+    private func record(_ answer: Answer) {
         service.metrics.request(route: answer.route, method: "POST", status: answer.status.code, duration: answer.seconds)
         if logger.logLevel <= .info {
             var logger = logger

@@ -95,15 +95,23 @@ final class ServerMetrics: Sendable {
             helpText: "Time event loops spent busy polling (--busy-poll-us): the CPU it costs.")
     }
 
+    private static var polledAnswers: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "busy_poll", metricName: "answers", unitName: "total",
+            helpText: "Recalls the fast lane read straight from the socket while busy polling and answered without SwiftNIO's HTTP codec (also counted in strata_http_requests_total).")
+    }
+
     private let pollReady: Counter
     private let pollSlept: Counter
     private let pollTime: Counter
+    private let pollAnswers: Counter
 
     init(tierCountSeconds: Double) {
         self.tierCountSeconds = tierCountSeconds
         pollReady = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "ready")])
         pollSlept = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "slept")])
         pollTime = registry.makeCounter(descriptor: Self.busyPollTime)
+        pollAnswers = registry.makeCounter(descriptor: Self.polledAnswers)
     }
 
     /// Counts one busy poll and its time.
@@ -111,6 +119,9 @@ final class ServerMetrics: Sendable {
         (ready ? pollReady : pollSlept).increment()
         pollTime.increment(by: Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
     }
+
+    /// Counts one recall answered polled (`RecallFastLane`).
+    func polledAnswer() { pollAnswers.increment() }
 
     /// Counts one answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {

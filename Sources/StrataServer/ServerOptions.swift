@@ -16,8 +16,10 @@ public struct ServerOptions: Sendable {
     public var inlineReadMicroseconds = 1_000
     /// After the recall fast lane answers a connection and no other engine call is in flight,
     /// poll the connection's socket this many microseconds for its next request before the
-    /// event loop sleeps (`BusyPoll`); 0: never. Trades up to this much CPU per answer for the
-    /// wake-up a sleeping loop pays on a VM.
+    /// event loop sleeps (`BusyPoll`), and answer a recall that comes then straight from the
+    /// socket (`RecallFastLane`'s polled answers, `SocketFront`); 0: never. Trades up to this
+    /// much CPU per answer, and a 64 KiB read buffer per connection, for the wake-up a
+    /// sleeping loop pays on a VM and SwiftNIO's HTTP codec.
     public var busyPollMicroseconds = 0
     /// Events kept for clients that resume (`/v1/events?since=N`).
     public var eventRing = 10_000

@@ -186,3 +186,58 @@ def test_http_floor_works_as_long_as_asked_before_each_answer(tmp_path, busy_pol
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
+def test_http_floor_makes_the_engine_call_for_each_request(folder, tmp_path):
+    # http_floor --engine: each request's work is strata_engine_recall_vector on a real store
+    # (libstrata.so loaded with dlopen), the next query in file order; it counts its calls.
+    floor = compile_tool(tmp_path, "http_floor")
+    loadgen = compile_tool(tmp_path, "loadgen")
+    s = Server(folder)
+    try:
+        dim = s.ok("GET", "/v1/stats")["dimension"]
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} on rivers and hills"} for i in range(30)]}, status=201)
+        queries = s.ok("POST", "/v1/embed", {"texts": ["rivers", "hills", "notes"]})["vectors"]
+    finally:
+        assert s.stop()[0] == 0
+    (tmp_path / "q.f32").write_bytes(b"".join(struct.pack(f"<{dim}f", *q) for q in queries))
+    (tmp_path / "answer.json").write_bytes(b'{"hits": []}')
+    library, config = str(LIBRARY_DIR / "libstrata.so"), str(folder / "store" / "strata.json")
+
+    def start(*extra):
+        return subprocess.Popen([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+
+    server = start("--engine", library, config, "--queries", str(tmp_path / "q.f32"), "--dim", str(dim), "--busy-poll-us", "200")
+    try:
+        port = int(server.stdout.readline().split()[-1])
+        path = requests_file(tmp_path / "requests.bin", [http("POST", "/v1/recall", {"k": 10})] * 5)
+        p = subprocess.run([str(loadgen), "--port", str(port), "--requests", str(path), "--pass", str(tmp_path / "out.bin")],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert [(a[0], a[2]) for a in read_pass(tmp_path / "out.bin")] == [(200, b'{"hits": []}')] * 5
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and "engine calls: 5" in err, err
+    # Queries of another dimension than the store's: the first request's call fails, and the
+    # floor exits with the engine's message.
+    server = start("--engine", library, config, "--queries", str(tmp_path / "q.f32"), "--dim", str(dim // 2))
+    port = int(server.stdout.readline().split()[-1])
+    subprocess.run([str(loadgen), "--port", str(port), "--requests", str(path), "--pass", str(tmp_path / "out.bin")],
+                   capture_output=True, text=True)
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 1 and "strata_engine_recall_vector failed" in err and "dimension" in err, err
+    # Bad arguments name what is wrong.
+    for extra, message in [(["--engine", library, config], "--engine needs --queries and --dim"),
+                           (["--engine", library], "--engine needs LIBSTRATA and CONFIG"),
+                           (["--engine", str(tmp_path / "nope.so"), config, "--queries", str(tmp_path / "q.f32"), "--dim", str(dim)],
+                            "nope.so"),
+                           (["--engine", library, config, "--queries", str(tmp_path / "q.f32"), "--dim", str(dim + 1)],
+                            "holds no whole queries of dimension"),
+                           (["--engine", library, str(tmp_path / "none.json"), "--queries", str(tmp_path / "q.f32"), "--dim", str(dim)],
+                            "none.json")]:
+        p = subprocess.run([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), *extra],
+                           capture_output=True, text=True, env=environment())
+        assert p.returncode == 2 and message in p.stderr, (extra, p.stderr)

@@ -1,0 +1,129 @@
+import NIOCore
+
+/// The first handler of a connection's pipeline, next to the socket, when the server busy polls
+/// (`--busy-poll-us`): it follows where the requests SwiftNIO reads begin and end, and writes
+/// the answers the recall fast lane makes for requests it read straight from the socket.
+///
+/// Why: between two requests the lane may read the next one itself, with `recv`, and answer it
+/// without SwiftNIO's HTTP decoder, its conversion to HTTPTypes and its encoder (`RecallFastLane`,
+/// "polled"). That is only right when the decoder holds no byte of a request, or it would see the
+/// rest of one whose start it never got. The decoder does not say, so this handler frames the
+/// bytes it passes on (`PolledRequest`) and knows the connection is at a boundary when every
+/// byte read is part of a whole request.
+///
+/// It is added once the connection's first request has been read in part (Hummingbird sets up
+/// the HTTP/1 pipeline after its upgrade handler has seen that request), so it starts out of
+/// step: it takes the step of a read cycle whose bytes it frames as whole requests, ending
+/// with the cycle, that are the requests the decoder gave in that cycle (the same count, and
+/// each with the same method, target and body length), with no request part-read before or
+/// after it (`cycleEnded`, called by the lane). The decoder then ended where the framer did.
+/// A request the framer does not read (chunked, HTTP/1.0, anything unusual) puts it out of step
+/// again; the lane then answers only through SwiftNIO, as without busy polling.
+///
+/// Answers written here go straight to the socket, behind any bytes SwiftNIO still has to write,
+/// so they keep their order.
+final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    /// What the framer and the decoder each say of one request, compared to take the step.
+    struct Shape: Equatable {
+        var method: String
+        var target: String
+        var bodyLength: Int
+    }
+
+    /// Whether the framer follows the decoder's request boundaries.
+    private(set) var inStep = false
+    /// In step: bytes of a request whose head is not all in yet.
+    private var pending = ByteBuffer()
+    /// In step: bytes still to come of a request whose head was framed.
+    private var bodyToSkip = 0
+    /// Out of step: the bytes of this read cycle (nil past `maxCycle`).
+    private var cycle: ByteBuffer? = ByteBuffer()
+    private var context: ChannelHandlerContext?
+
+    /// The most bytes of a read cycle kept to take the step.
+    static let maxCycle = 64 << 10
+
+    /// Whether every byte SwiftNIO has read belongs to a whole request (none is in its decoder).
+    var atBoundary: Bool { inStep && bodyToSkip == 0 && pending.readableBytes == 0 }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        if inStep {
+            follow(bytes)
+        } else if var kept = cycle {
+            cycle = nil  // one reference while it grows
+            if kept.readableBytes + bytes.readableBytes <= Self.maxCycle {
+                kept.writeImmutableBuffer(bytes)
+                cycle = kept
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// The end of a read cycle, from the lane: `decoded` holds the requests whose heads the
+    /// decoder gave in it, `whole` whether no request was part-read at its start or end.
+    func cycleEnded(decoded: [Shape], whole: Bool) {
+        defer { cycle = inStep ? nil : ByteBuffer() }
+        guard !inStep, whole, !decoded.isEmpty, let bytes = cycle, bytes.readableBytes > 0 else { return }
+        let framed: [Shape]? = bytes.withUnsafeReadableBytes { raw in
+            var shapes: [Shape] = []
+            var at = 0
+            while at < raw.count {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[at...])
+                guard case .whole(let request) = PolledRequest.frame(rest) else { return nil }
+                shapes.append(request.shape(rest))
+                at += request.length
+            }
+            return shapes
+        }
+        if framed == decoded { inStep = true }
+    }
+
+    /// Writes an answer's bytes to the socket and flushes them.
+    func write(_ answer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+    }
+
+    /// In step: frames the requests in `bytes`, after the ones read before.
+    private func follow(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        if bodyToSkip > 0 {
+            let skipped = min(bodyToSkip, bytes.readableBytes)
+            bodyToSkip -= skipped
+            bytes.moveReaderIndex(forwardBy: skipped)
+        }
+        guard bytes.readableBytes > 0 else { return }
+        if pending.readableBytes == 0 {
+            pending = bytes
+        } else {
+            pending.writeImmutableBuffer(bytes)
+        }
+        while pending.readableBytes > 0 {
+            switch pending.withUnsafeReadableBytes({ PolledRequest.frame($0) }) {
+            case .whole(let request):
+                pending.moveReaderIndex(forwardBy: request.length)
+            case .partial(let length?):
+                // The head is in: only the body's length matters from here.
+                bodyToSkip = length - pending.readableBytes
+                pending = ByteBuffer()
+            case .partial(nil):
+                return
+            case .other:
+                inStep = false
+                pending = ByteBuffer()
+                cycle = ByteBuffer()
+                return
+            }
+        }
+        pending = ByteBuffer()
+    }
+}

@@ -1,0 +1,89 @@
+import NIOCore
+import NIOEmbedded
+@testable import StrataServer
+import Testing
+
+/// SocketFront in a pipeline of its own (NIO's EmbeddedChannel): when it takes the step of the
+/// decoder's request boundaries, how it follows them across reads, and when it loses it.
+@Suite struct SocketFrontTests {
+    static func request(_ path: String = "/v1/recall", body: String = "{\"k\": 1}") -> String {
+        "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    static func shape(_ path: String = "/v1/recall", body: String = "{\"k\": 1}") -> SocketFront.Shape {
+        SocketFront.Shape(method: "POST", target: path, bodyLength: body.utf8.count)
+    }
+
+    static func channel() throws -> (EmbeddedChannel, SocketFront) {
+        let front = SocketFront()
+        return (EmbeddedChannel(handler: front), front)
+    }
+
+    static func read(_ channel: EmbeddedChannel, _ text: String) throws {
+        try channel.writeInbound(ByteBuffer(string: text))
+        // Passed on unchanged to the decoder.
+        #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: text))
+    }
+
+    @Test func takes_the_step_of_a_cycle_of_whole_requests_the_decoder_gave_alike() throws {
+        let (channel, front) = try Self.channel()
+        #expect(!front.atBoundary, "added mid-request: out of step until shown otherwise")
+        try Self.read(channel, Self.request() + "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        front.cycleEnded(decoded: [Self.shape(), .init(method: "GET", target: "/v1/health", bodyLength: 0)], whole: true)
+        #expect(front.inStep && front.atBoundary)
+        // In step, a request split across reads: not at a boundary until its body is all in.
+        try Self.read(channel, "POST /v1/recall HTTP/1.1\r\nContent-")
+        #expect(!front.atBoundary)
+        try Self.read(channel, "Length: 10\r\n\r\n{\"k\":")
+        #expect(!front.atBoundary)
+        try Self.read(channel, " 12}" + Self.request())
+        #expect(front.atBoundary)
+        // A request the framer does not read puts it out of step.
+        try Self.read(channel, "POST /v1/recall HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+        #expect(!front.inStep && !front.atBoundary)
+        front.cycleEnded(decoded: [.init(method: "POST", target: "/v1/recall", bodyLength: -1)], whole: true)
+        #expect(!front.inStep)
+        // And a later cycle that agrees puts it back.
+        try Self.read(channel, Self.request())
+        front.cycleEnded(decoded: [Self.shape()], whole: true)
+        #expect(front.atBoundary)
+    }
+
+    @Test func stays_out_of_step_when_the_decoder_saw_other_requests() throws {
+        let cases: [(String, [SocketFront.Shape], Bool)] = [
+            ("another count", [Self.shape(), Self.shape()], true),
+            ("another body length", [Self.shape(body: "{}")], true),
+            ("another target", [Self.shape("/memory/recall")], true),
+            ("no request", [], true),
+            ("a request part-read before or after", [Self.shape()], false),
+        ]
+        for (what, decoded, whole) in cases {
+            let (channel, front) = try Self.channel()
+            try Self.read(channel, Self.request())
+            front.cycleEnded(decoded: decoded, whole: whole)
+            #expect(!front.inStep, "\(what)")
+        }
+        // The tail of a request whose start it never saw (as when Hummingbird adds it mid-request).
+        let (channel, front) = try Self.channel()
+        try Self.read(channel, "1}")
+        front.cycleEnded(decoded: [], whole: true)
+        try Self.read(channel, "\"}" + Self.request())
+        front.cycleEnded(decoded: [Self.shape()], whole: true)
+        #expect(!front.inStep)
+        // A cycle longer than it keeps.
+        let (long, longFront) = try Self.channel()
+        try Self.read(long, Self.request(body: String(repeating: "a", count: SocketFront.maxCycle)))
+        longFront.cycleEnded(decoded: [Self.shape(body: String(repeating: "a", count: SocketFront.maxCycle))], whole: true)
+        #expect(!longFront.inStep)
+    }
+
+    @Test func writes_an_answer_to_the_socket_as_it_is() throws {
+        let (channel, front) = try Self.channel()
+        front.write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
+        guard case .byteBuffer(let out)? = try channel.readOutbound(as: IOData.self) else {
+            Issue.record("no answer written")
+            return
+        }
+        #expect(String(buffer: out) == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    }
+}
