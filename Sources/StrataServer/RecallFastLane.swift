@@ -169,20 +169,21 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         guard candidateBodyLength(head) == request.bodyLength else { return false }
         let body = context.channel.allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
         guard let answer = answer(head, body) else { return false }
-        // The request's bytes are in the socket (peeked): read exactly them.
+        var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
+        // The status line as SwiftNIO's encoder writes it (its reason phrase for a known code),
+        // then `fields(answer)`'s fields in its order and spelling (test_serve.py compares them).
+        let status = HTTPResponseStatus(statusCode: answer.status.code, reasonPhrase: answer.status.reasonPhrase)
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\n"
+            + "\(RequestLine.header.rawName): \(answer.requestID)\r\nDate: \(date.now())\r\n\r\n")
+        out.writeBytes(answer.body)
+        front.write(out)
+        // The request's bytes are still in the socket (peeked), and nothing reads it but this
+        // loop: read exactly them now that the answer is on its way.
         guard recv(fd, buffer.baseAddress, request.length, Int32(MSG_DONTWAIT)) == request.length else {
             logger.error("recall fast lane: a peeked request could not be read whole; closing the connection")
             context.close(promise: nil)
             return false
         }
-        var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
-        // The status line as SwiftNIO's encoder writes it (its reason phrase for a known code).
-        let status = HTTPResponseStatus(statusCode: answer.status.code, reasonPhrase: answer.status.reasonPhrase)
-        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        for field in fields(answer) { out.writeString("\(field.name.rawName): \(field.value)\r\n") }
-        out.writeStaticString("\r\n")
-        out.writeBytes(answer.body)
-        front.write(out)
         service.metrics.polledAnswer()
         record(answer)
         return true
@@ -295,7 +296,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// An answer's header fields, the same through SwiftNIO and polled.
+    /// An answer's header fields through SwiftNIO (`answerPolled` writes the same).
     private func fields(_ answer: Answer) -> HTTPFields {
         var fields = HTTPFields()
         fields[.contentType] = "application/json"

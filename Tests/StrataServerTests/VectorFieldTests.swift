@@ -35,6 +35,8 @@ import Testing
         (JSONValue.string("AAAA"), "not a whole number of float32s"),       // 3 bytes
         (.string("AAAAA"), "cannot be a whole number of bytes"),
         (.string("AAA*AAAAAAA="), "character 3 is not in the base64 alphabet"),
+        (.string("AAAAA*=="), "character 5 is not in the base64 alphabet"),        // in the last, short group
+        (.string("AAAA AAAAAA="), "character 4 is not in the base64 alphabet"),
         (.string("===="), "not a whole number of float32s"),                   // nothing after the padding
         (.array([1, "x"]), "v[1] is not a number"),
         (.number(1), "must be an array of numbers or a base64 string"),
