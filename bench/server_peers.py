@@ -59,8 +59,12 @@ adds beyond what any HTTP server on the machine would pay. The floor is taken tw
 once, and after `--work-us` equal to the in-process p50 (a client that waits longer is woken
 later on a VM whose idle cores halt). Last, `--overhead-rounds` (5) interleaved rounds of one
 in-process pass and two HTTP passes (sleeping and polling client) with the server running: the
-median of their differences is the figure to quote on a noisy machine. `--strata-busy-poll-us N`
-runs the server with `--busy-poll-us N`.
+median of their differences is the figure to quote on a noisy machine. Each round also times the
+engine floor: bench/http_floor.c --engine, a C server whose only work is the same
+strata_engine_recall_vector call on the same store, polling as Strata does, so the machine's own
+cost for this call in a server (the wake-ups, and the call slowed by what runs between two calls)
+and what Strata's server adds above it are measured apart. `--strata-busy-poll-us N` runs the
+server (and the floors) with `--busy-poll-us N`.
 
     bench/server_setup.sh                       # venv with chromadb, numpy, cffi (/tmp/servervenv)
     /tmp/servervenv/bin/python bench/server_peers.py [--n 100000] [--strata .build/release/strata-cli] [--json]
