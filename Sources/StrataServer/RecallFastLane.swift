@@ -84,6 +84,8 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// request was part-read when it began (for `SocketFront.cycleEnded`).
     private var decodedThisCycle: [SocketFront.Shape] = []
     private var idleAtCycleStart = true
+    /// With busy polling: the heads that came since `SocketFront` took the step.
+    private var headsSinceStep = 0
 
     /// The most bytes of a request peeked at: a longer one is read by SwiftNIO.
     static let peekBytes = 64 << 10
@@ -119,7 +121,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         if let front {
             var idle = false
             if case .idle = state { idle = true }
+            let wasInStep = front.inStep
             front.cycleEnded(decoded: decodedThisCycle, whole: idleAtCycleStart && idle)
+            if !wasInStep, front.inStep { headsSinceStep = 0 }
             decodedThisCycle.removeAll(keepingCapacity: true)
             idleAtCycleStart = idle
         }
@@ -156,8 +160,10 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// lane answers: a request left to SwiftNIO is then answered by the lane or the router as
     /// any other.
     private func answerPolled(_ context: ChannelHandlerContext, _ fd: Int32) -> Bool {
-        guard !quiescing, let front, front.atBoundary, case .idle = state, routerAnswersOwed == 0,
-              context.channel.isActive, context.channel.isWritable
+        // At a boundary, and every request framed there has reached this lane (none is held
+        // between the decoder and here, to be overtaken).
+        guard !quiescing, let front, front.atBoundary, front.framedSinceStep == headsSinceStep, case .idle = state,
+              routerAnswersOwed == 0, context.channel.isActive, context.channel.isWritable
         else { return false }
         let buffer = peekBuffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 16)
         peekBuffer = buffer
@@ -176,6 +182,8 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\n"
             + "\(RequestLine.header.rawName): \(answer.requestID)\r\nDate: \(date.now())\r\n\r\n")
         out.writeBytes(answer.body)
+        count(answer)
+        service.metrics.polledAnswer()
         front.write(out)
         // The request's bytes are still in the socket (peeked), and nothing reads it but this
         // loop: read exactly them now that the answer is on its way.
@@ -184,16 +192,19 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return false
         }
-        service.metrics.polledAnswer()
-        record(answer)
+        log(answer)
         return true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if front != nil, !(front?.inStep ?? true), case .head(let head) = part {
-            let length = head.headerFields[.contentLength].map { Int($0) ?? -1 } ?? 0
-            decodedThisCycle.append(SocketFront.Shape(method: head.method.rawValue, target: head.path ?? "", bodyLength: length))
+        if let front, case .head(let head) = part {
+            if front.inStep {
+                headsSinceStep += 1
+            } else {
+                let length = head.headerFields[.contentLength].map { Int($0) ?? -1 } ?? 0
+                decodedThisCycle.append(SocketFront.Shape(method: head.method.rawValue, target: head.path ?? "", bodyLength: length))
+            }
         }
         switch (state, part) {
         case (.idle, .head(let head)):
@@ -309,16 +320,22 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
         var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
         buffer.writeBytes(answer.body)
+        count(answer)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields(answer)))), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         answered = true
-        record(answer)
+        log(answer)
     }
 
-    /// Counts and logs an answer as the router does.
-    private func record(_ answer: Answer) {
+    /// Counts an answer in the request metrics as the router does, before it is written: a
+    /// client that has read it and then scrapes `/metrics` finds it counted.
+    private func count(_ answer: Answer) {
         service.metrics.request(route: answer.route, method: "POST", status: answer.status.code, duration: answer.seconds)
+    }
+
+    /// Logs an answer's access line (at `info`) as the router does.
+    private func log(_ answer: Answer) {
         if logger.logLevel <= .info {
             var logger = logger
             logger[metadataKey: "hb.request.id"] = .string(answer.requestID)

@@ -37,6 +37,9 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Whether the framer follows the decoder's request boundaries.
     private(set) var inStep = false
+    /// Whole requests framed since it took the step: the lane compares it with the heads it got
+    /// since, so a request still held between the decoder and the lane is never overtaken.
+    private(set) var framedSinceStep = 0
     /// In step: bytes of a request whose head is not all in yet.
     private var pending = ByteBuffer()
     /// In step: bytes still to come of a request whose head was framed.
@@ -85,7 +88,10 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return shapes
         }
-        if framed == decoded { inStep = true }
+        if framed == decoded {
+            inStep = true
+            framedSinceStep = 0
+        }
     }
 
     /// Writes an answer's bytes to the socket and flushes them.
@@ -111,10 +117,12 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
             switch pending.withUnsafeReadableBytes({ PolledRequest.frame($0) }) {
             case .whole(let request):
                 pending.moveReaderIndex(forwardBy: request.length)
+                framedSinceStep += 1
             case .partial(let length?):
                 // The head is in: only the body's length matters from here.
                 bodyToSkip = length - pending.readableBytes
                 pending = ByteBuffer()
+                framedSinceStep += 1
             case .partial(nil):
                 return
             case .other:

@@ -30,14 +30,15 @@ import Testing
         #expect(!front.atBoundary, "added mid-request: out of step until shown otherwise")
         try Self.read(channel, Self.request() + "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
         front.cycleEnded(decoded: [Self.shape(), .init(method: "GET", target: "/v1/health", bodyLength: 0)], whole: true)
-        #expect(front.inStep && front.atBoundary)
-        // In step, a request split across reads: not at a boundary until its body is all in.
+        #expect(front.inStep && front.atBoundary && front.framedSinceStep == 0)
+        // In step, a request split across reads: not at a boundary until its body is all in;
+        // each request is counted once its head is in (when the decoder gives the head too).
         try Self.read(channel, "POST /v1/recall HTTP/1.1\r\nContent-")
-        #expect(!front.atBoundary)
+        #expect(!front.atBoundary && front.framedSinceStep == 0)
         try Self.read(channel, "Length: 10\r\n\r\n{\"k\":")
-        #expect(!front.atBoundary)
+        #expect(!front.atBoundary && front.framedSinceStep == 1)
         try Self.read(channel, " 12}" + Self.request())
-        #expect(front.atBoundary)
+        #expect(front.atBoundary && front.framedSinceStep == 2)
         // A request the framer does not read puts it out of step.
         try Self.read(channel, "POST /v1/recall HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
         #expect(!front.inStep && !front.atBoundary)
