@@ -143,6 +143,8 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Polls `fd` for the next request; when it is one the lane answers polled, answers it and
     /// polls again in a task of the event loop (its other connections' events come first).
     private func poll(_ context: ChannelHandlerContext, _ fd: Int32, budget: Int) {
+        // A closed channel's descriptor may already name another file.
+        guard context.channel.isActive else { return }
         let queue = service.queue
         let start = ContinuousClock.now
         let ready = BusyPoll.wait(fd, budget: .microseconds(budget)) { queue.inFlight == 0 }
@@ -182,16 +184,17 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\n"
             + "\(RequestLine.header.rawName): \(answer.requestID)\r\nDate: \(date.now())\r\n\r\n")
         out.writeBytes(answer.body)
-        count(answer)
-        service.metrics.polledAnswer()
-        front.write(out)
         // The request's bytes are still in the socket (peeked), and nothing reads it but this
-        // loop: read exactly them now that the answer is on its way.
+        // loop: read exactly them. Before the write, which may close the channel (and its
+        // descriptor, whose number another thread may then reuse).
         guard recv(fd, buffer.baseAddress, request.length, Int32(MSG_DONTWAIT)) == request.length else {
             logger.error("recall fast lane: a peeked request could not be read whole; closing the connection")
             context.close(promise: nil)
             return false
         }
+        count(answer)
+        service.metrics.polledAnswer()
+        front.write(out)
         log(answer)
         return true
     }
