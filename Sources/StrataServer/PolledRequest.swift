@@ -78,7 +78,7 @@ struct PolledRequest {
     /// The head as SwiftNIO's HTTP/1 codec and NIOHTTPTypes give it to the pipeline: scheme
     /// `http`, the first `Host` as the authority, the other fields in order.
     func head(_ bytes: UnsafeRawBufferPointer) -> HTTPRequest {
-        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self) }
+        func text(_ r: Range<Int>) -> String { Self.text(bytes, r) }
         var headerFields = HTTPFields()
         headerFields.reserveCapacity(fields.count)
         var authority: String?
@@ -96,13 +96,17 @@ struct PolledRequest {
 
     /// The method, target and body length, as `SocketFront` compares them with the decoder's.
     func shape(_ bytes: UnsafeRawBufferPointer) -> SocketFront.Shape {
-        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self) }
-        return SocketFront.Shape(method: text(method), target: text(target), bodyLength: bodyLength)
+        SocketFront.Shape(method: Self.text(bytes, method), target: Self.text(bytes, target), bodyLength: bodyLength)
     }
 
     /// Whether the request line is `POST` to one of `paths` (compared before the head is built).
     func isPost(to paths: Set<String>, in bytes: UnsafeRawBufferPointer) -> Bool {
-        Self.equals(bytes, method, "POST") && paths.contains(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[target]), as: UTF8.self))
+        Self.equals(bytes, method, "POST") && paths.contains(Self.text(bytes, target))
+    }
+
+    /// The bytes of `range` as text.
+    private static func text(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     /// The index of the first CRLF CRLF, nil when there is none.

@@ -179,10 +179,11 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         guard let answer = answer(head, body) else { return false }
         var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
         // The status line as SwiftNIO's encoder writes it (its reason phrase for a known code),
-        // then `fields(answer)`'s fields in its order and spelling (test_serve.py compares them).
+        // then the same fields as through SwiftNIO, in their order and spelling.
         let status = HTTPResponseStatus(statusCode: answer.status.code, reasonPhrase: answer.status.reasonPhrase)
-        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\n"
-            + "\(RequestLine.header.rawName): \(answer.requestID)\r\nDate: \(date.now())\r\n\r\n")
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for field in fields(answer) { out.writeString("\(field.name.rawName): \(field.value)\r\n") }
+        out.writeStaticString("\r\n")
         out.writeBytes(answer.body)
         // The request's bytes are still in the socket (peeked), and nothing reads it but this
         // loop: read exactly them. Before the write, which may close the channel (and its
@@ -310,7 +311,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// An answer's header fields through SwiftNIO (`answerPolled` writes the same).
+    /// An answer's header fields, through SwiftNIO and polled.
     private func fields(_ answer: Answer) -> HTTPFields {
         var fields = HTTPFields()
         fields[.contentType] = "application/json"
