@@ -206,6 +206,7 @@ let package = Package(
             name: "StrataServerTests", dependencies: [
                 "StrataServer", "StrataEngine", "StrataWire", "StrataTesting",
                 .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings),

@@ -8,7 +8,9 @@
 public struct JSONObjectReader {
     public let path: String
     private let fields: [String: JSONValue]
-    private var consumed: Set<String> = []
+    /// The keys read that the object holds, each once: an object's few keys compare faster
+    /// in a list than they hash into a set, and a key read but absent needs no record.
+    private var consumed: [String] = []
     private let code: StrataError.Code
 
     /// - Parameters:
@@ -29,8 +31,10 @@ public struct JSONObjectReader {
 
     /// The raw value, or nil when absent or null.
     public mutating func optionalValue(_ key: String) -> JSONValue? {
-        consumed.insert(key)
-        guard let v = fields[key], !v.isNull else { return nil }
+        guard let v = fields[key] else { return nil }
+        if !consumed.contains(key) { consumed.append(key) }
+        // Not `v.isNull ? nil : v`: JSONValue takes `nil` as a literal, so that would be `.null`.
+        guard !v.isNull else { return nil }
         return v
     }
 
@@ -120,6 +124,7 @@ public struct JSONObjectReader {
 
     /// Throws if any key was never read.
     public func finish() throws(StrataError) {
+        guard consumed.count != fields.count else { return }
         let unknown = fields.keys.filter { !consumed.contains($0) }.sorted()
         guard unknown.isEmpty else {
             let names = unknown.map { keyPath($0) }.joined(separator: ", ")

@@ -44,8 +44,12 @@ final class MemoryService: Sendable {
     }
 
     /// The secret of the `Authorization: Bearer` header, "" for another scheme, nil without one.
-    static func secret(_ headers: HTTPFields) -> String? {
-        guard let header = headers[.authorization] else { return nil }
+    static func secret(_ headers: HTTPFields) -> String? { secret(authorization: headers[.authorization]) }
+
+    /// The secret of an `Authorization` field's value: "" for a scheme other than `Bearer`, nil
+    /// without the field.
+    static func secret(authorization header: String?) -> String? {
+        guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingSpaces }
         return ""

@@ -1,5 +1,3 @@
-import HTTPTypes
-
 /// One HTTP/1.1 request framed from a connection's raw bytes: for the recall fast lane's polled
 /// path (`RecallFastLane` with `--busy-poll-us`, which reads a recall straight from the socket)
 /// and for `SocketFront`, which follows the connection's request boundaries so that the lane
@@ -13,7 +11,7 @@ import HTTPTypes
 /// they frame it alike: its head ends at the first empty line and its body is `Content-Length`
 /// bytes.
 struct PolledRequest {
-    /// The method, target, `Host` and other header lines, as ranges of the bytes framed.
+    /// The method, target and header lines, as ranges of the bytes framed.
     private let method: Range<Int>
     private let target: Range<Int>
     private let fields: [(name: Range<Int>, value: Range<Int>)]
@@ -63,7 +61,8 @@ struct PolledRequest {
             guard value.allSatisfy({ bytes[$0] == 0x09 || (bytes[$0] >= 0x20 && bytes[$0] < 0x7F) }) else { return .other }
             if equalsIgnoringCase(bytes, at..<colon, "transfer-encoding") { return .other }
             if equalsIgnoringCase(bytes, at..<colon, "content-length") {
-                guard contentLength == nil, !value.isEmpty, value.count <= 18, value.allSatisfy({ bytes[$0] >= 0x30 && bytes[$0] <= 0x39 })
+                // SwiftNIO's decoder (llhttp) refuses a tab after the number: so does this.
+                guard contentLength == nil, !value.isEmpty, !(last..<next).contains(where: { bytes[$0] == 0x09 }), value.count <= 18, value.allSatisfy({ bytes[$0] >= 0x30 && bytes[$0] <= 0x39 })
                 else { return .other }
                 contentLength = value.reduce(0) { $0 * 10 + Int(bytes[$1] - 0x30) }
             }
@@ -75,23 +74,19 @@ struct PolledRequest {
         return request.length <= bytes.count ? .whole(request) : .partial(length: request.length)
     }
 
-    /// The head as SwiftNIO's HTTP/1 codec and NIOHTTPTypes give it to the pipeline: scheme
-    /// `http`, the first `Host` as the authority, the other fields in order.
-    func head(_ bytes: UnsafeRawBufferPointer) -> HTTPRequest {
-        func text(_ r: Range<Int>) -> String { Self.text(bytes, r) }
-        var headerFields = HTTPFields()
-        headerFields.reserveCapacity(fields.count)
-        var authority: String?
-        for (name, value) in fields {
-            if authority == nil, Self.equalsIgnoringCase(bytes, name, "host") {
-                authority = text(value)
-                continue
-            }
-            // Never nil: the framer let only token names through.
-            if let fieldName = HTTPField.Name(text(name)) { headerFields.append(HTTPField(name: fieldName, value: text(value))) }
+    /// The request target.
+    func target(_ bytes: UnsafeRawBufferPointer) -> String { Self.text(bytes, target) }
+
+    /// The value of the fields named `name` (lowercase ASCII; compared ignoring case), nil when
+    /// there is none; the values joined by ", " when there are several, as `HTTPFields` reads
+    /// a field named more than once.
+    func value(of name: String, _ bytes: UnsafeRawBufferPointer) -> String? {
+        var found: String?
+        for field in fields where Self.equalsIgnoringCase(bytes, field.name, name) {
+            let value = Self.text(bytes, field.value)
+            found = found.map { $0 + ", " + value } ?? value
         }
-        return HTTPRequest(method: HTTPRequest.Method(text(method)) ?? .get, scheme: "http", authority: authority, path: text(target),
-                           headerFields: headerFields)
+        return found
     }
 
     /// The method, target and body length, as `SocketFront` compares them with the decoder's.

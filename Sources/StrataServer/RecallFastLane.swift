@@ -146,56 +146,58 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         // A closed channel's descriptor may already name another file.
         guard context.channel.isActive else { return }
         let queue = service.queue
+        let buffer = peekBuffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 16)
+        peekBuffer = buffer
         let start = ContinuousClock.now
-        let ready = BusyPoll.wait(fd, budget: .microseconds(budget)) { queue.inFlight == 0 }
-        service.metrics.busyPoll(ready: ready, duration: ContinuousClock.now - start)
-        guard ready, answerPolled(context, fd) else { return }
+        let found = BusyPoll.wait(fd, into: buffer, budget: .microseconds(budget)) { queue.inFlight == 0 }
+        service.metrics.busyPoll(ready: found != .nothing, duration: ContinuousClock.now - start)
+        guard case .input(let peeked) = found, answerPolled(context, fd, UnsafeRawBufferPointer(rebasing: buffer[0..<peeked])) else { return }
         context.eventLoop.assumeIsolated().execute { [self] in
             guard context.channel.isActive, case .idle = state, routerAnswersOwed == 0, queue.inFlight == 0 else { return }
             poll(context, fd, budget: budget)
         }
     }
 
-    /// Reads the request waiting in `fd` and answers it, when the lane would answer it and
-    /// SwiftNIO's decoder holds no part of a request; otherwise leaves it in the socket for
-    /// SwiftNIO to read, and returns false. The engine runs only once the request is one the
-    /// lane answers: a request left to SwiftNIO is then answered by the lane or the router as
-    /// any other.
-    private func answerPolled(_ context: ChannelHandlerContext, _ fd: Int32) -> Bool {
+    /// Reads the request waiting in `fd`, whose first bytes are `bytes` (peeked), and answers
+    /// it, when the lane would answer it and SwiftNIO's decoder holds no part of a request;
+    /// otherwise leaves it in the socket for SwiftNIO to read, and returns false. The engine
+    /// runs only once the request is one the lane answers: a request left to SwiftNIO is then
+    /// answered by the lane or the router as any other.
+    private func answerPolled(_ context: ChannelHandlerContext, _ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         // At a boundary, and every request framed there has reached this lane (none is held
         // between the decoder and here, to be overtaken).
         guard !quiescing, let front, front.atBoundary, front.framedSinceStep == headsSinceStep, case .idle = state,
-              routerAnswersOwed == 0, context.channel.isActive, context.channel.isWritable
+              routerAnswersOwed == 0, context.channel.isActive, context.channel.isWritable,
+              case .whole(let request) = PolledRequest.frame(bytes), request.isPost(to: Self.routes, in: bytes)
         else { return false }
-        let buffer = peekBuffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 16)
-        peekBuffer = buffer
-        let peeked = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK | MSG_DONTWAIT))
-        guard peeked > 0 else { return false }
-        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<peeked])
-        guard case .whole(let request) = PolledRequest.frame(bytes), request.isPost(to: Self.routes, in: bytes) else { return false }
-        let head = request.head(bytes)
-        guard candidateBodyLength(head) == request.bodyLength else { return false }
-        let body = context.channel.allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
-        guard let answer = answer(head, body) else { return false }
+        let head = RecallHead(request, bytes)
+        guard candidateBodyLength(head) == request.bodyLength,
+              let answer = answer(head, UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
+        else { return false }
         var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
-        // The status line as SwiftNIO's encoder writes it (its reason phrase for a known code),
-        // then the same fields as through SwiftNIO, in their order and spelling.
-        let status = HTTPResponseStatus(statusCode: answer.status.code, reasonPhrase: answer.status.reasonPhrase)
-        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        for field in fields(answer) { out.writeString("\(field.name.rawName): \(field.value)\r\n") }
+        // The status line as SwiftNIO's encoder writes it, then the same fields as through
+        // SwiftNIO, in their order and spelling.
+        out.writeString(Self.statusLine(answer.status))
+        for field in fields(answer) {
+            out.writeString(field.name.rawName)
+            out.writeStaticString(": ")
+            out.writeString(field.value)
+            out.writeStaticString("\r\n")
+        }
         out.writeStaticString("\r\n")
         out.writeBytes(answer.body)
         // The request's bytes are still in the socket (peeked), and nothing reads it but this
         // loop: read exactly them. Before the write, which may close the channel (and its
         // descriptor, whose number another thread may then reuse).
-        guard recv(fd, buffer.baseAddress, request.length, Int32(MSG_DONTWAIT)) == request.length else {
+        guard recv(fd, UnsafeMutableRawPointer(mutating: bytes.baseAddress), request.length, Int32(MSG_DONTWAIT)) == request.length else {
             logger.error("recall fast lane: a peeked request could not be read whole; closing the connection")
             context.close(promise: nil)
             return false
         }
         count(answer)
         service.metrics.polledAnswer()
-        front.write(out)
+        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? nil
+        front.write(out, socket: fd, nothingPending: pending == 0)
         log(answer)
         return true
     }
@@ -212,7 +214,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch (state, part) {
         case (.idle, .head(let head)):
-            if routerAnswersOwed == 0, let length = candidateBodyLength(head) {
+            if routerAnswersOwed == 0, head.method == .post, let length = candidateBodyLength(RecallHead(head)) {
                 state = .collecting(head, context.channel.allocator.buffer(capacity: length))
             } else {
                 pass(context, part)
@@ -228,7 +230,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.collecting(let head, let body), .end):
             state = .idle
-            if let answer = answer(head, body) {
+            if let answer = body.withUnsafeReadableBytes({ answer(RecallHead(head), $0) }) {
                 write(context, answer)
             } else {
                 handOver(context, head, body)
@@ -267,13 +269,10 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         if body.readableBytes > 0 { pass(context, .body(body)) }
     }
 
-    /// The body length of a request this lane may answer, nil for any other.
-    private func candidateBodyLength(_ head: HTTPRequest) -> Int? {
-        guard head.method == .post, let path = head.path, Self.routes.contains(path), service.queue.wouldRunInline(.recall) else { return nil }
-        let fields = head.headerFields
-        guard fields[.upgrade] == nil, fields[.expect] == nil, fields[.transferEncoding] == nil,
-              fields[.connection].map({ $0.lowercased().contains("close") }) != true,
-              let length = fields[.contentLength].flatMap({ Int($0) }), (0...service.options.maxBodyBytes).contains(length)
+    /// The body length of a `POST` this lane may answer, nil for any other.
+    private func candidateBodyLength(_ head: RecallHead) -> Int? {
+        guard Self.routes.contains(head.path), !head.routerOnly, let length = head.contentLength,
+              (0...service.options.maxBodyBytes).contains(length), service.queue.wouldRunInline(.recall)
         else { return nil }
         return length
     }
@@ -287,20 +286,21 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The recall's answer, or nil to leave the request to the router.
-    private func answer(_ head: HTTPRequest, _ body: ByteBuffer) -> Answer? {
+    private func answer(_ head: RecallHead, _ body: UnsafeRawBufferPointer) -> Answer? {
         let start = ContinuousClock.now
         let query: RecallQuery
         do {
-            let access = try service.authorize(secret: MemoryService.secret(head.headerFields), .read)
-            query = try MemoryService.recallQuery(try body.wireJSON(what: "recall request"), access)
+            let access = try service.authorize(secret: MemoryService.secret(authorization: head.authorization), .read)
+            query = try MemoryService.recallQuery(try Wire.parse(bytes: body.assumingMemoryBound(to: UInt8.self), what: "recall request"),
+                                                  access)
         } catch {
             return nil
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
         guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in try service.recallHits(query) }) else { return nil }
-        let id = RequestLine.id(given: head.headerFields[RequestLine.header])
-        let route = head.path ?? "/v1/recall"  // a candidate always has one of `routes`
+        let id = RequestLine.id(given: head.requestID)
+        let route = head.path
         switch result {
         case .success(let hits):
             return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start)
@@ -311,21 +311,27 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// An answer's header fields, through SwiftNIO and polled.
-    private func fields(_ answer: Answer) -> HTTPFields {
-        var fields = HTTPFields()
-        fields[.contentType] = "application/json"
-        fields[.contentLength] = String(answer.body.count)
-        fields[RequestLine.header] = answer.requestID
-        fields[.date] = date.now()
-        return fields
+    /// An answer's header fields, in order, through SwiftNIO and polled.
+    private func fields(_ answer: Answer) -> [HTTPField] {
+        [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentLength, value: String(answer.body.count)),
+         HTTPField(name: RequestLine.header, value: answer.requestID), HTTPField(name: .date, value: date.now())]
     }
+
+    /// The status line SwiftNIO's HTTP/1 encoder writes for `status` (NIOHTTP1's reason phrase
+    /// for a code it knows: HTTPTypes' has none for some, such as 422).
+    private static func statusLine(_ status: HTTPResponse.Status) -> String {
+        guard status.code != 200 else { return ok }
+        let nio = HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase)
+        return "HTTP/1.1 \(nio.code) \(nio.reasonPhrase)\r\n"
+    }
+
+    private static let ok = "HTTP/1.1 200 \(HTTPResponseStatus.ok.reasonPhrase)\r\n"
 
     private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
         var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
         buffer.writeBytes(answer.body)
         count(answer)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields(answer)))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: HTTPFields(fields(answer))))), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         answered = true

@@ -201,8 +201,11 @@ public enum AccessDenial: Error, Equatable, Sendable {
 
 /// The token file of a running server, read again whenever it changes on disk (its inode,
 /// size or modification time), so `strata token create` and `revoke` take effect without a
-/// restart. Without the file, tokens are not required (the server then listens on loopback
-/// only, unless `--insecure`).
+/// restart: for the first request that comes after the command returns. Without the file,
+/// tokens are not required (the server then listens on loopback only, unless `--insecure`).
+///
+/// The file is looked at again (`stat`) only when `FileChangeWatch` says it may have changed,
+/// rather than on every request.
 ///
 /// Thread-safe: `authorize` may be called from any number of tasks at once.
 public final class TokenAuthority: Sendable {
@@ -214,12 +217,16 @@ public final class TokenAuthority: Sendable {
         var seen: Seen?
         var file: TokenFile?
         var failure: String?
+        let watch: FileChangeWatch
     }
 
     public let path: String
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(path: String) { self.path = path }
+    public init(path: String) {
+        self.path = path
+        state = Mutex(State(watch: FileChangeWatch(path: path)))
+    }
 
     /// Whether the file exists now (tokens are then required).
     public var required: Bool {
@@ -242,14 +249,16 @@ public final class TokenAuthority: Sendable {
         return .success(Access(scope: record.scope, role: record.role, tokenID: record.id))
     }
 
+    /// The file as last read, read again first when it may have changed. Under the lock: a
+    /// change's event is taken by one caller, and every other waits for what it reads.
     private func current() -> (file: TokenFile?, failure: String?) {
-        var st = stat()
-        let exists = stat(path, &st) == 0
-        let seen = exists
-            ? Seen(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
-                   seconds: Int(st.st_mtim.tv_sec), nanoseconds: Int(st.st_mtim.tv_nsec))
-            : nil
-        return state.withLock { s in
+        state.withLock { s in
+            guard s.watch.mayHaveChanged() else { return (s.file, s.failure) }
+            var st = stat()
+            let seen = stat(path, &st) == 0
+                ? Seen(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                       seconds: Int(st.st_mtim.tv_sec), nanoseconds: Int(st.st_mtim.tv_nsec))
+                : nil
             if s.seen == seen { return (s.file, s.failure) }
             s.seen = seen
             if seen == nil {

@@ -27,6 +27,35 @@ import Testing
         }
     }
 
+    /// Strings' plain runs are skipped eight bytes at a time: a quote, an escape, a control
+    /// character, a multi-byte character or an invalid byte at any place in a word (and after
+    /// any other byte, including the 0x20 and 0x7F edges) is still read as one.
+    @Test func readsEveryByteOfAStringWhereverItFallsInAWord() throws {
+        for length in 0..<20 {
+            let pad = String(repeating: "a", count: length)
+            for edge in [" ", "\u{7f}", "!", "[", "]"] {
+                let plain = pad + edge + pad
+                #expect(try JSONParser.parse("\"\(plain)\"") == .string(plain))
+            }
+            #expect(try JSONParser.parse("\"\(pad)\\n\(pad)\"") == .string(pad + "\n" + pad))
+            #expect(try JSONParser.parse("\"\(pad)\\\"\(pad)\"") == .string(pad + "\"" + pad))
+            #expect(try JSONParser.parse("\"\(pad)é\(pad)😀\"") == .string(pad + "é" + pad + "😀"))
+            #expect(try JSONParser.parse("[\"\(pad)\", \"\(pad)\"]") == .array([.string(pad), .string(pad)]))
+            #expect(throws: StrataError.self) { try JSONParser.parse("\"\(pad)\u{1}\(pad)\"") }
+            #expect(throws: StrataError.self) { try JSONParser.parse("\"\(pad)\(pad)") }
+            let invalid = Array("\"\(pad)".utf8) + [0xFF] + Array("\(pad)\"".utf8)
+            let failure = invalid.withUnsafeBufferPointer { bytes -> StrataError? in
+                do throws(StrataError) {
+                    _ = try JSONParser.parse(bytes: bytes)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            #expect(failure?.code == .invalidUTF8, "0xFF after \(length) bytes")
+        }
+    }
+
     @Test func rejectsInvalidUTF8InsideStrings() {
         let bytes: [UInt8] = Array(#"{"a": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
         #expect {

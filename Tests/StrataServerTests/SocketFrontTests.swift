@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOEmbedded
 @testable import StrataServer
@@ -78,13 +81,62 @@ import Testing
         #expect(!longFront.inStep)
     }
 
-    @Test func writes_an_answer_to_the_socket_as_it_is() throws {
-        let (channel, front) = try Self.channel()
-        front.write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
-        guard case .byteBuffer(let out)? = try channel.readOutbound(as: IOData.self) else {
-            Issue.record("no answer written")
-            return
+    /// A connected socket pair (the connection's socket, its peer), the first's send buffer
+    /// made small so that it fills.
+    static func socketPair() throws -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        var size: Int32 = 4096
+        setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        return (fds[0], fds[1])
+    }
+
+    static func received(_ fd: Int32) -> [UInt8] {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard n > 0 else { return out }
+            out += buffer[0..<n]
         }
-        #expect(String(buffer: out) == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    }
+
+    static func written(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while case .byteBuffer(let b)? = try channel.readOutbound(as: IOData.self) { out += b.readableBytesView }
+        return out
+    }
+
+    static let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+    @Test func writes_an_answer_straight_to_the_socket_when_swiftnio_has_nothing_pending() throws {
+        let (channel, front) = try Self.channel()
+        let (fd, peer) = try Self.socketPair()
+        defer { close(fd); close(peer) }
+        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: true)
+        #expect(Self.received(peer) == Array(Self.answer.utf8))
+        #expect(try Self.written(channel).isEmpty, "nothing went through SwiftNIO")
+    }
+
+    @Test func writes_through_swiftnio_behind_its_own_bytes_or_what_the_socket_does_not_take() throws {
+        let (channel, front) = try Self.channel()
+        let (fd, peer) = try Self.socketPair()
+        defer { close(fd) }
+        // SwiftNIO still has bytes of its own to write: all of the answer goes behind them.
+        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: false)
+        #expect(Self.received(peer).isEmpty)
+        #expect(try Self.written(channel) == Array(Self.answer.utf8))
+        // A socket whose buffer is full takes part of an answer (or none): the rest goes through
+        // SwiftNIO, in order after what was sent.
+        let long = String(repeating: "a", count: 1 << 20)
+        front.write(ByteBuffer(string: long), socket: fd, nothingPending: true)
+        let sent = Self.received(peer)
+        let rest = try Self.written(channel)
+        #expect(sent.count < long.utf8.count && sent.count + rest.count == long.utf8.count)
+        #expect(sent + rest == Array(long.utf8))
+        // A closed peer: the send fails and the whole answer is SwiftNIO's to write (and fail).
+        close(peer)
+        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: true)
+        #expect(try Self.written(channel) == Array(Self.answer.utf8))
     }
 }
