@@ -55,10 +55,13 @@ import Testing
     }
 
     @Test func reportsAFailedSocket() {
-        // Not a socket: recv fails with ENOTSOCK, which is the event loop's to meet.
+        // Not a socket, with input: poll says it is ready, recv fails with ENOTSOCK, which is
+        // the event loop's to meet.
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)
         defer { close(fds[0]); close(fds[1]) }
+        var byte: UInt8 = 1
+        #expect(write(fds[1], &byte, 1) == 1)
         #expect(Self.wait(fds[0], budget: .seconds(10)).0 == .closedOrFailed)
     }
 }
