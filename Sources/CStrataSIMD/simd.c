@@ -268,9 +268,44 @@ static inline __attribute__((always_inline)) void strata_dots_4x4(const float *r
         }
 }
 
+/* out[i] = rows[i] · v for `count` rows, eight rows side by side: one query against many rows
+ * (an exact scan) is a chain of dependent multiply-adds per row, and eight chains keep the
+ * multiply-add units busy (16 lanes, then summed in lane order, then the tail: strata_simd_dot's
+ * bits). For rows in cache: 1.3-1.6x the speed of one row after another on 2k and 10k rows of
+ * 384 floats here. Rows streamed from memory ran half as fast this way (eight short streams a
+ * block, which the hardware prefetcher does not follow; rows in order are one stream), so a scan
+ * of more rows than the cache holds calls strata_simd_dot row after row instead. */
+static inline __attribute__((always_inline)) void strata_dots_rows(const float *rows, size_t count, const float *v, size_t d,
+                                                                   float *out)
+{
+    const size_t body = d / 16 * 16;
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        const float *r = rows + i * d;
+        strata_v16 acc[8];
+        for (int p = 0; p < 8; p++) acc[p] = (strata_v16){0};
+        for (size_t j = 0; j < body; j += 16) {
+            const strata_v16 y = *(const strata_v16 *)(v + j);
+            for (int p = 0; p < 8; p++) acc[p] += *(const strata_v16 *)(r + p * d + j) * y;
+        }
+        for (int p = 0; p < 8; p++) {
+            float lanes[16];
+            memcpy(lanes, &acc[p], sizeof lanes);
+            float s = strata_lanes_sum(lanes);
+            for (size_t j = body; j < d; j++) s += r[p * d + j] * v[j];
+            out[i + p] = s;
+        }
+    }
+    for (; i < count; i++) out[i] = strata_simd_dot(rows + i * d, v, d);
+}
+
 CLONES void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out)
 {
     const size_t body = d / 16 * 16;
+    if (nvec < 4) {
+        for (size_t k = 0; k < nvec; k++) strata_dots_rows(rows, count, vectors + k * d, d, out + k * count);
+        return;
+    }
     size_t i = 0;
     for (; i + 4 <= count && nvec >= 4; i += 4) {
         size_t k = 0;

@@ -1,3 +1,4 @@
+import CStrataSIMD
 import StrataCore
 
 /// The exact-search kernels behind `InMemoryVectorStore`: fused score-and-select over rows of a
@@ -20,6 +21,12 @@ enum ExactScan {
 
     static let cores = max(1, sysconfCores())
 
+    /// Matrices of at most this many bytes are scored eight rows side by side
+    /// (`strata_simd_dots`), larger ones row after row (`strata_simd_dot`): half the last-level
+    /// cache, so the rows a scan reads are likely still there from the last one. See
+    /// `strata_simd_dots` for the measurements.
+    static let sideBySideBytes = LastLevelCache.bytes / 2
+
     /// Scores rows `rows` against `query` and keeps the k best that `accept` lets through.
     ///
     /// - Parameters:
@@ -37,15 +44,17 @@ enum ExactScan {
         allowed: UnsafePointer<UInt64>? = nil, accept: ((Int) -> Bool)?
     ) -> [(item: Int, score: Double)] {
         let parts = threads(forFloats: rows * dimension)
+        let sideBySide = rows * dimension * 4 <= sideBySideBytes
         if parts == 1 {
-            return scanRange(matrix, norms, 0..<rows, dimension, query, queryNorm, l2, k, allowed, accept).sortedDescending()
+            return scanRange(matrix, norms, 0..<rows, dimension, query, queryNorm, l2, k, allowed, accept, sideBySide: sideBySide)
+                .sortedDescending()
         }
         var partial = [TopK<Int>](repeating: TopK<Int>(k: k), count: parts)
         partial.withUnsafeMutableBufferPointer { out in
             let share = (rows + parts - 1) / parts
             parallelFor(parts) { p in
                 let range = min(rows, p * share)..<min(rows, (p + 1) * share)
-                out[p] = scanRange(matrix, norms, range, dimension, query, queryNorm, l2, k, allowed, accept)
+                out[p] = scanRange(matrix, norms, range, dimension, query, queryNorm, l2, k, allowed, accept, sideBySide: sideBySide)
             }
         }
         // Merge in row order so that among equal scores the earlier row wins.
@@ -57,30 +66,52 @@ enum ExactScan {
     }
 
     /// One thread's share of `topK`.
-    @inline(__always)
+    ///
+    /// Rows are scored 64 at a time (one word of `allowed`) by CStrataSIMD's kernels, which the
+    /// loader picks for the CPU (AVX-512, AVX2 or baseline): with `sideBySide` (a matrix that
+    /// stays in cache) eight rows at once, otherwise row after row. A word with only some rows
+    /// allowed scores just those. All give `strata_simd_dot`'s bits (the HNSW walk's too), and
+    /// rows are offered to the top k in row order.
     static func scanRange(
         _ matrix: UnsafePointer<Float>, _ norms: UnsafePointer<Float>, _ range: Range<Int>, _ dimension: Int,
         _ query: UnsafePointer<Float>, _ queryNorm: Float, _ l2: Bool, _ k: Int,
-        _ allowed: UnsafePointer<UInt64>?, _ accept: ((Int) -> Bool)?
+        _ allowed: UnsafePointer<UInt64>?, _ accept: ((Int) -> Bool)?, sideBySide: Bool
     ) -> TopK<Int> {
         var top = TopK<Int>(k: k)
         var threshold = -Float.infinity
-        var row = range.lowerBound
-        var p = matrix + row * dimension
-        while row < range.upperBound {
-            if let allowed, allowed[row >> 6] & (1 << UInt64(row & 63)) == 0 {
-                row += 1
-                p += dimension
-                continue
-            }
-            let dot = Vectors.dot(p, query, count: dimension)
+        @inline(__always) func offer(_ row: Int, _ dot: Float) {
             let score = l2 ? -(norms[row] - 2 * dot + queryNorm) : dot
             if score > threshold, accept?(row) ?? true {
                 top.insert(row, score: Double(score))
                 threshold = Float(top.threshold)  // exact: every kept score came from a Float
             }
-            row += 1
-            p += dimension
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { scores in
+            var row = range.lowerBound
+            while row < range.upperBound {
+                let end = min(range.upperBound, (row | 63) + 1)  // to the end of row's word
+                let count = end - row
+                if let allowed {
+                    let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
+                    var bits = (allowed[row >> 6] >> UInt64(row & 63)) & all
+                    if bits != all {
+                        while bits != 0 {
+                            let i = row + bits.trailingZeroBitCount
+                            offer(i, strata_simd_dot(matrix + i * dimension, query, dimension))
+                            bits &= bits - 1
+                        }
+                        row = end
+                        continue
+                    }
+                }
+                if sideBySide {
+                    strata_simd_dots(matrix + row * dimension, count, query, 1, dimension, scores.baseAddress!)
+                    for i in 0..<count { offer(row + i, scores[i]) }
+                } else {
+                    for i in row..<end { offer(i, strata_simd_dot(matrix + i * dimension, query, dimension)) }
+                }
+                row = end
+            }
         }
         return top
     }

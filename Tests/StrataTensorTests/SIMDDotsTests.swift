@@ -3,12 +3,12 @@ import StrataCore
 import Testing
 
 // strata_simd_dots (Sources/CStrataSIMD/simd.c) computes many dot products in blocks of 4 rows x 4
-// vectors, 2 x 4 and 1 x 1; PMM's scores and its bit-for-bit guarantees (a sequence equals its
+// vectors, 2 x 4, 8 rows x 1 vector and 1 x 1; PMM's scores and its bit-for-bit guarantees (a sequence equals its
 // steps, any thread split gives the same bits) rest on every block giving strata_simd_dot's bits.
 @Suite struct SIMDDotsTests {
     /// Counts and vector numbers that reach every block and every tail; widths with and without a
     /// tail after the 16-float chunks.
-    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9], [16, 40, 1024])
+    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 17], [16, 40, 1024])
     func everyProductHasTheBitsOfOneDot(count: Int, d: Int) {
         var rng = SeededRandom(seed: UInt64(count * 1000 + d))
         for nvec in [1, 3, 4, 5, 8, 9] {

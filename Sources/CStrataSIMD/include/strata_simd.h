@@ -27,7 +27,9 @@ float strata_simd_dot(const float *a, const float *b, size_t n);
 
 /** out[k · count + i] = rows[i] · vectors[k] for the `count` rows and `nvec` vectors of `d`
  *  floats (rows and vectors each contiguous): every product the same bits as strata_simd_dot's,
- *  faster than calling it for each (each row chunk is loaded once for four vectors). */
+ *  faster than calling it for each on rows in cache (each row chunk is loaded once for four
+ *  vectors; with fewer than four vectors, eight rows are summed side by side). Rows streamed
+ *  from memory against one vector go faster through strata_simd_dot row after row. */
 void strata_simd_dots(const float *rows, size_t count, const float *vectors, size_t nvec, size_t d, float *out);
 
 /** out = Σ weights[i] · rows[i] over the n rows of d floats whose weight is non-zero (rows with
