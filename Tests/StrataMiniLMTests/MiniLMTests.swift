@@ -223,7 +223,9 @@ struct Reference {
     }
 
     func remove(_ dir: String) {
-        for file in ["vocab.txt", "config.json", "model.safetensors", WeightsDigestCache.fileName] { unlink(dir + "/" + file) }
+        for file in ["vocab.txt", "config.json", "model.safetensors", WeightsDigestCache.fileName, PackedWeightsCache.fileName] {
+            unlink(dir + "/" + file)
+        }
         rmdir(dir)
     }
 
@@ -254,6 +256,58 @@ struct Reference {
         fwrite(&byte, 1, 1, f)
         fclose(f)
         #expect(try MiniLMModel(directory: dir).weightsDigest != first, "a changed file is digested again")
+    }
+
+    /// The packed products are kept beside the model and mapped by the next load, giving the same
+    /// vectors bit for bit; a damaged or cut file, or one written for another model file, is
+    /// packed again and written again.
+    @Test func thePackedProductsAreKeptBesideTheModelUntilTheyDoNotMatch() throws {
+        let dir = try folder("packed") { _ in }
+        defer { remove(dir) }
+        let texts = ["The cat sat on the mat.", "Quarterly revenue grew 12%", "", "naïve café résumé 東京"]
+        func vectors(_ model: MiniLMModel) throws -> [[UInt32]] { try MiniLMEmbedder(model: model).embed(texts).map { $0.map(\.bitPattern) } }
+        let cache = dir + "/" + PackedWeightsCache.fileName
+        #expect(access(cache, F_OK) != 0, "a fresh folder has no packed products")
+        let packed = try MiniLMModel(directory: dir)
+        #expect(!packed.packedFromCache)
+        #expect(access(cache, F_OK) == 0, "the first load keeps its packed products")
+        let reference = try vectors(packed)
+        let mapped = try MiniLMModel(directory: dir)
+        #expect(mapped.packedFromCache, "the second load maps them")
+        #expect(try vectors(mapped) == reference, "mapped products give the packed ones' bits")
+        #expect(try vectors(installedModel()) == reference, "and the installed model's")
+
+        func change(_ body: (UnsafeMutablePointer<FILE>, Int) -> Void) {
+            var info = stat()
+            stat(cache, &info)
+            let f = fopen(cache, "r+b")!
+            body(f, Int(info.st_size))
+            fclose(f)
+        }
+        // One flipped bit in the middle of a product: the checksum catches it.
+        change { f, size in
+            fseek(f, size / 2, SEEK_SET)
+            var byte: UInt8 = 0
+            fread(&byte, 1, 1, f)
+            byte ^= 0x10
+            fseek(f, size / 2, SEEK_SET)
+            fwrite(&byte, 1, 1, f)
+        }
+        let afterDamage = try MiniLMModel(directory: dir)
+        #expect(!afterDamage.packedFromCache, "a damaged file is not used")
+        #expect(try vectors(afterDamage) == reference)
+        #expect(try MiniLMModel(directory: dir).packedFromCache, "and is written again whole")
+        // Cut short.
+        change { f, size in _ = ftruncate(fileno(f), off_t(size - 100)) }
+        #expect(!(try MiniLMModel(directory: dir).packedFromCache), "a cut file is not used")
+        #expect(try MiniLMModel(directory: dir).packedFromCache)
+        // Written for another model file: the model's status-change time moves (chmod), so its
+        // identity differs from the one the packed file names.
+        chmod(dir + "/model.safetensors", 0o600)
+        let otherIdentity = try MiniLMModel(directory: dir)
+        #expect(!otherIdentity.packedFromCache, "products packed for another identity are not used")
+        #expect(try vectors(otherIdentity) == reference)
+        #expect(try MiniLMModel(directory: dir).packedFromCache)
     }
 
     func expectError(_ dir: String, _ code: StrataError.Code, mentioning: String) {

@@ -6,8 +6,9 @@ import StrataTensor
 
 /// all-MiniLM-L6-v2 (sentence-transformers; a 6-layer BERT, hidden 384, 12 heads, intermediate
 /// 1536) read from a model folder: `model.safetensors` (F32), `vocab.txt`, `config.json`, as
-/// scripts/install-model puts them there. The weights of each product are packed once, here, for
-/// `strata_gemm_packed`; the query, key and value projections are one product of 3 x 384 outputs.
+/// scripts/install-model puts them there. The weights of each product are packed once for
+/// `strata_gemm_packed` and kept beside the model (`PackedWeightsCache`), so later processes map
+/// them; the query, key and value projections are one product of 3 x 384 outputs.
 ///
 /// Immutable after `init`: any number of threads may read it (`@unchecked` for `word`, a
 /// pointer into the read-only mapping `weights` keeps alive).
@@ -29,6 +30,9 @@ public final class MiniLMModel: @unchecked Sendable {
     /// vectors and another copy of the model (fine-tuned, damaged in a way the shapes miss) is
     /// another embedding space. One hardware CRC-32C pass over the 91 MB at load.
     public let weightsDigest: UInt32
+
+    /// Whether the products were mapped from `PackedWeightsCache`'s file rather than packed.
+    public let packedFromCache: Bool
 
     /// The mapped model file: the word table is read in place from it.
     let weights: Safetensors.Mapped
@@ -162,6 +166,19 @@ public final class MiniLMModel: @unchecked Sendable {
                                 bias: weights.floats(bias).baseAddress!)
         }
 
+        // The products packed by an earlier process, when its file matches this model.
+        let (h, i) = (config.hidden, config.intermediate)
+        let shapes = (0..<config.layers).flatMap { _ in
+            [(outputs: 3 * h, inputs: h), (outputs: h, inputs: h), (outputs: i, inputs: h), (outputs: h, inputs: i)]
+        }
+        var cached: PackedWeightsCache.Loaded?
+        if let identity { cached = PackedWeightsCache.load(in: directory, identity: identity, digest: weightsDigest, shapes: shapes) }
+        packedFromCache = cached != nil
+        func linear(_ product: Int, _ weight: String, _ bias: String, outputs: Int, inputs: Int) -> PackedLinear {
+            guard let cached else { return pack(weight, bias, outputs: outputs, inputs: inputs) }
+            return PackedLinear(packed: cached.products[product], outputs: outputs, inputs: inputs, bias: take(bias), keeping: cached.file)
+        }
+
         self.weights = weights
         word = weights.floats("embeddings.word_embeddings.weight")
         position = take("embeddings.position_embeddings.weight")
@@ -173,17 +190,27 @@ public final class MiniLMModel: @unchecked Sendable {
             let p = "encoder.layer.\(l)."
             let a = p + "attention.self."
             // One product for query, key and value: their weights stacked into one matrix.
-            let qkvWeight = take(a + "query.weight") + take(a + "key.weight") + take(a + "value.weight")
             let qkvBias = take(a + "query.bias") + take(a + "key.bias") + take(a + "value.bias")
+            let qkv: PackedLinear
+            if let cached {
+                qkv = PackedLinear(packed: cached.products[4 * l], outputs: 3 * hidden, inputs: hidden, bias: qkvBias, keeping: cached.file)
+            } else {
+                let qkvWeight = take(a + "query.weight") + take(a + "key.weight") + take(a + "value.weight")
+                qkv = PackedLinear(weight: qkvWeight, outputs: 3 * hidden, inputs: hidden, bias: qkvBias)
+            }
             layers.append(EncoderLayer(
-                qkv: PackedLinear(weight: qkvWeight, outputs: 3 * hidden, inputs: hidden, bias: qkvBias),
-                attentionOutput: pack(p + "attention.output.dense.weight", p + "attention.output.dense.bias", outputs: hidden, inputs: hidden),
-                intermediate: pack(p + "intermediate.dense.weight", p + "intermediate.dense.bias", outputs: intermediate, inputs: hidden),
-                output: pack(p + "output.dense.weight", p + "output.dense.bias", outputs: hidden, inputs: intermediate),
+                qkv: qkv,
+                attentionOutput: linear(4 * l + 1, p + "attention.output.dense.weight", p + "attention.output.dense.bias", outputs: hidden, inputs: hidden),
+                intermediate: linear(4 * l + 2, p + "intermediate.dense.weight", p + "intermediate.dense.bias", outputs: intermediate, inputs: hidden),
+                output: linear(4 * l + 3, p + "output.dense.weight", p + "output.dense.bias", outputs: hidden, inputs: intermediate),
                 attentionGamma: take(p + "attention.output.LayerNorm.weight"), attentionBeta: take(p + "attention.output.LayerNorm.bias"),
                 outputGamma: take(p + "output.LayerNorm.weight"), outputBeta: take(p + "output.LayerNorm.bias")))
         }
         self.layers = layers
+        if cached == nil, let identity {
+            PackedWeightsCache.save(layers.flatMap { [$0.qkv, $0.attentionOutput, $0.intermediate, $0.output] },
+                                    in: directory, identity: identity, digest: weightsDigest)
+        }
         guard config.positions >= Self.maxTokens else {
             throw fail(StrataError(.corrupt, "config.json allows \(config.positions) positions, fewer than \(Self.maxTokens)"))
         }

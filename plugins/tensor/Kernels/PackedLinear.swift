@@ -6,7 +6,8 @@ import CStrataSIMD
 ///
 /// `weight` is [outputs x inputs] row-major, PyTorch's layout, as `TensorMath.linear` takes it.
 /// The layer keeps its own packed copy and its own copy of the bias, so the arrays it was made
-/// from may change or go away afterwards; to use new weights, make a new `PackedLinear`.
+/// from may change or go away afterwards; to use new weights, make a new `PackedLinear`. (Or it
+/// borrows weights packed before, from a file say: `init(packed:outputs:inputs:bias:keeping:)`.)
 ///
 /// Every output element is summed in one fixed order whatever the rows and `columns` of the call
 /// and whatever the CPU (AVX-512, AVX2 or plain C path), so a product split over threads by
@@ -27,7 +28,18 @@ public final class PackedLinear: @unchecked Sendable {
     public static let panelWidth = Int(strata_gemm_panel_width())
 
     /// The packed weights: `strata_gemm_packed_floats(outputs, inputs)` floats, 64-byte aligned.
-    private let packed: UnsafeMutablePointer<Float>
+    private let packed: UnsafePointer<Float>
+    /// What keeps borrowed packed weights alive (`init(packed:...)`); nil when the layer owns them.
+    private let owner: AnyObject?
+
+    /// Floats the packed weights of a layer of this shape take (`strata_gemm_packed_floats`).
+    public static func packedCount(outputs: Int, inputs: Int) -> Int { strata_gemm_packed_floats(outputs, inputs) }
+
+    /// The packed weights, `strata_gemm_packed_floats(outputs, inputs)` floats (to save them:
+    /// `init(packed:...)` takes them back).
+    public var packedWeights: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: packed, count: strata_gemm_packed_floats(outputs, inputs))
+    }
 
     /// Packs `weight` [outputs x inputs] row-major and copies `bias` (`outputs` floats, or nil).
     public convenience init(weight: UnsafePointer<Float>, outputs: Int, inputs: Int, bias: UnsafePointer<Float>? = nil) {
@@ -48,12 +60,28 @@ public final class PackedLinear: @unchecked Sendable {
         self.inputs = inputs
         self.bias = bias
         let count = strata_gemm_packed_floats(outputs, inputs)
-        packed = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        let mine = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
-        strata_gemm_pack(weight, outputs, inputs, packed)
+        strata_gemm_pack(weight, outputs, inputs, mine)
+        packed = UnsafePointer(mine)
+        owner = nil
     }
 
-    deinit { packed.deallocate() }
+    /// A layer over weights packed before (`packedWeights` of a layer of the same shape on a CPU
+    /// of the same panel width), borrowed, not copied: `owner` (a mapped file, say) is kept
+    /// alive as long as the layer. `packed` must hold `strata_gemm_packed_floats(outputs, inputs)`
+    /// floats, 64-byte aligned for the best speed.
+    public init(packed: UnsafePointer<Float>, outputs: Int, inputs: Int, bias: [Float]?, keeping owner: AnyObject) {
+        precondition(outputs > 0 && inputs > 0, "PackedLinear: outputs and inputs must be positive")
+        precondition(bias.map { $0.count == outputs } ?? true, "PackedLinear: bias must hold outputs floats")
+        self.outputs = outputs
+        self.inputs = inputs
+        self.bias = bias
+        self.packed = packed
+        self.owner = owner
+    }
+
+    deinit { if owner == nil { UnsafeMutablePointer(mutating: packed).deallocate() } }
 
     /// y[r][j] = x[r] · weight[j] + bias[j] for rows r < `rows` and columns j in `columns` (all
     /// `outputs` when nil); with `accumulate`, y[r][j] += that instead. x is [rows x inputs] with
