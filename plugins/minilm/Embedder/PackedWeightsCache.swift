@@ -75,7 +75,8 @@ enum PackedWeightsCache {
             offset = (offset + layer.packedWeights.count * 4 + 63) / 64 * 64
         }
         let path = directory + "/" + fileName
-        let temporary = path + ".tmp-\(getpid())"
+        // Unique per writer: two threads of one process may load the model at once.
+        let temporary = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         var crc: UInt32 = 0
