@@ -26,7 +26,9 @@
  * A spin of --work-us warms nothing; the engine call is as sensitive to what runs between two
  * calls (the kernel's TCP path, the wake-ups, the caches and branch predictors they disturb) as
  * Strata's is, so this is the floor of any server making this call here, and a server's latency
- * minus it is what that server adds.
+ * minus it is what that server adds. Its answers then carry `Server-Timing: engine;dur=<ms>`,
+ * the call's own time, as `strata serve`'s recalls do, so the client can subtract the call
+ * measured in each server's own process.
  *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
  *   .build/http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]
@@ -286,8 +288,20 @@ int main(int argc, char **argv) {
                     break;
                 }
                 if (work_us > 0) work(work_us);
-                if (library && engine_work(&engine) != 0) return 1;
                 struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
+                char timed_head[224];
+                if (library) {
+                    struct timespec start, end;
+                    clock_gettime(CLOCK_MONOTONIC, &start);
+                    if (engine_work(&engine) != 0) return 1;
+                    clock_gettime(CLOCK_MONOTONIC, &end);
+                    long ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
+                    long us = (ns + 500) / 1000;
+                    int n = snprintf(timed_head, sizeof timed_head,
+                                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                                     "Server-Timing: engine;dur=%ld.%03ld\r\n\r\n", body_length, us / 1000, us % 1000);
+                    answer[0] = (struct iovec){timed_head, (size_t)n};
+                }
                 (void)!writev(c->fd, answer, 2);
                 answered = 1;
                 memmove(c->data, c->data + length, c->have - (size_t)length);

@@ -14,7 +14,11 @@
  *
  * --pass OUT: one kept-alive connection sends every request once, in order, and writes each
  * answer to OUT as three 4-byte little-endian numbers (status, latency in nanoseconds, body
- * length) and the body (chunked bodies decoded). With --spin it polls the socket instead of
+ * length) and the body (chunked bodies decoded). Answers that say how long their engine call
+ * took (`Server-Timing: engine;dur=<ms>`, as `strata serve`'s recalls do) add "server_timing" to
+ * the summary: how many did, the p50 of that time, and the p50 and mean of each one's latency
+ * minus its engine call (what the server did besides the call, the network and this client,
+ * with the call measured in the server's own process). With --spin it polls the socket instead of
  * sleeping in recv: on a virtual machine whose idle cores halt (this one: Firecracker, guest halt
  * polling off), waking a client that slept through a 400 us answer costs it 100 to 200 us, a
  * cost of the client's core, not of the server.
@@ -121,7 +125,7 @@ static void send_all(int s, const request *r) {
  * 0 when more bytes are needed, -1 when it is not HTTP/1.1 this parser reads. Sets *status, and
  * when body is not NULL, copies the (decoded) body there.
  */
-static long whole_answer(const char *buf, size_t len, int *status, buffer *body) {
+static long whole_answer(const char *buf, size_t len, int *status, buffer *body, double *engine_ns) {
     const char *end = memmem(buf, len, "\r\n\r\n", 4);
     if (!end) return 0;
     size_t head = (size_t)(end - buf) + 4;
@@ -129,8 +133,14 @@ static long whole_answer(const char *buf, size_t len, int *status, buffer *body)
     *status = atoi(buf + 9);
     long content_length = -1;
     int chunked = 0;
+    if (engine_ns) *engine_ns = -1;
     for (const char *line = memchr(buf, '\n', head) + 1; line < end; line = memchr(line, '\n', (size_t)(end - line) + 2) + 1) {
         if (strncasecmp(line, "content-length:", 15) == 0) content_length = atol(line + 15);
+        else if (engine_ns && strncasecmp(line, "server-timing:", 14) == 0) {
+            const char *v = line + 14;
+            while (*v == ' ') v++;
+            if (strncmp(v, "engine;dur=", 11) == 0) *engine_ns = strtod(v + 11, NULL) * 1e6;
+        }
         else if (strncasecmp(line, "transfer-encoding:", 18) == 0) {
             const char *v = line + 18;
             while (*v == ' ') v++;
@@ -173,9 +183,9 @@ static void grow(buffer *b, size_t need) {
 
 /* Reads from s until buf holds a whole answer; returns its length. With spin, polls the socket
  * without blocking, so this thread never sleeps waiting for the answer. */
-static size_t read_answer(int s, buffer *in, int *status, buffer *body, int spin) {
+static size_t read_answer(int s, buffer *in, int *status, buffer *body, double *engine_ns, int spin) {
     for (;;) {
-        long whole = whole_answer(in->buf, in->len, status, body);
+        long whole = whole_answer(in->buf, in->len, status, body, engine_ns);
         if (whole < 0) fail("an answer that is not HTTP/1.1 with a length or chunks");
         if (whole > 0) return (size_t)whole;
         grow(in, 65536);
@@ -208,7 +218,9 @@ static double cpu_seconds(void) {
 }
 
 /* Latencies in ns, sorted in place. */
-static void report(double *latencies, size_t n, double wall_ns, double cpu, size_t errors, const char *first_error) {
+/* timed answers (0: none said) with their engine calls and latencies minus them, in ns. */
+static void report(double *latencies, size_t n, double wall_ns, double cpu, size_t errors, const char *first_error,
+                   double *engine, double *minus, size_t timed) {
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += latencies[i];
     qsort(latencies, n, sizeof *latencies, compare);
@@ -220,7 +232,17 @@ static void report(double *latencies, size_t n, double wall_ns, double cpu, size
         if (*c == '"' || *c == '\\') putchar('\\');
         putchar((unsigned char)*c < 0x20 ? ' ' : *c);
     }
-    printf("\"}\n");
+    printf("\"");
+    if (timed) {
+        double minus_sum = 0;
+        for (size_t i = 0; i < timed; i++) minus_sum += minus[i];
+        qsort(engine, timed, sizeof *engine, compare);
+        qsort(minus, timed, sizeof *minus, compare);
+        printf(", \"server_timing\": {\"answers\": %zu, \"engine_p50_ms\": %.6f, \"minus_engine_p50_ms\": %.6f, "
+               "\"minus_engine_mean_ms\": %.6f}",
+               timed, engine[timed / 2] * 1e-6, minus[timed / 2] * 1e-6, minus_sum / timed * 1e-6);
+    }
+    printf("}\n");
 }
 
 static void note_error(size_t *errors, char *first, int status, const buffer *in, size_t length) {
@@ -232,16 +254,20 @@ static void one_pass(int port, const request *requests, size_t n, const char *ou
     if (!out) die(out_path);
     int s = connect_to(port);
     buffer in = {0}, body = {0};
-    double *latencies = malloc(n * sizeof *latencies);
-    size_t errors = 0;
+    double *latencies = malloc(n * sizeof *latencies), *engine = malloc(n * sizeof *engine), *minus = malloc(n * sizeof *minus);
+    size_t errors = 0, timed = 0;
     char first[320] = "";
     double cpu = cpu_seconds(), wall = now_ns();
     for (size_t i = 0; i < n; i++) {
         int status;
-        double started = now_ns();
+        double started = now_ns(), engine_ns;
         send_all(s, &requests[i]);
-        size_t length = read_answer(s, &in, &status, &body, spin);
+        size_t length = read_answer(s, &in, &status, &body, &engine_ns, spin);
         latencies[i] = now_ns() - started;
+        if (engine_ns >= 0) {
+            engine[timed] = engine_ns;
+            minus[timed++] = latencies[i] - engine_ns;
+        }
         if (status >= 300) note_error(&errors, first, status, &in, length);
         put_u32(out, (uint32_t)status);
         put_u32(out, (uint32_t)latencies[i]);
@@ -252,7 +278,7 @@ static void one_pass(int port, const request *requests, size_t n, const char *ou
     wall = now_ns() - wall;
     if (fclose(out) != 0) die(out_path);
     close(s);
-    report(latencies, n, wall, cpu_seconds() - cpu, errors, first);
+    report(latencies, n, wall, cpu_seconds() - cpu, errors, first, engine, minus, timed);
 }
 
 typedef struct {
@@ -313,7 +339,7 @@ static void load(int port, const request *requests, size_t n, int count, double 
             }
             x->in.len += (size_t)got;
             int status;
-            long whole = whole_answer(x->in.buf, x->in.len, &status, NULL);
+            long whole = whole_answer(x->in.buf, x->in.len, &status, NULL, NULL);
             if (whole < 0) fail("an answer that is not HTTP/1.1 with a length or chunks");
             if (whole == 0) continue;
             double t = now_ns();
@@ -342,7 +368,7 @@ static void load(int port, const request *requests, size_t n, int count, double 
     }
     double wall = now_ns() - start;
     for (int i = 0; i < count; i++) close(c[i].fd);
-    report(latencies, done, wall, cpu_seconds() - cpu, errors, first);
+    report(latencies, done, wall, cpu_seconds() - cpu, errors, first, NULL, NULL, 0);
 }
 
 int main(int argc, char **argv) {

@@ -63,7 +63,10 @@ median of their differences is the figure to quote on a noisy machine. Each roun
 engine floor: bench/http_floor.c --engine, a C server whose only work is the same
 strata_engine_recall_vector call on the same store, polling as Strata does, so the machine's own
 cost for this call in a server (the wake-ups, and the call slowed by what runs between two calls)
-and what Strata's server adds above it are measured apart. `--strata-busy-poll-us N` runs the
+and what Strata's server adds above it are measured apart. Both servers send `Server-Timing:
+engine;dur=<ms>` with each answer (the call timed in their own process) and loadgen subtracts it
+per answer: latency minus the call, free of one process's walk running slower than another's
+(5 to 10% here), is the third way to the same overhead. `--strata-busy-poll-us N` runs the
 server (and the floors) with `--busy-poll-us N`.
 
     bench/server_setup.sh                       # venv with chromadb, numpy, cffi (/tmp/servervenv)
@@ -709,10 +712,24 @@ def overhead_rounds(server: "StrataServer", queries: np.ndarray, count: int, lib
             row["overhead_spin_p50_us"] = row["http_spin_p50_us"] - row["in_process_p50_us"]
             row["engine_floor_overhead_p50_us"] = row["engine_floor_p50_us"] - row["in_process_p50_us"]
             row["above_engine_floor_p50_us"] = row["http_p50_us"] - row["engine_floor_p50_us"]
+            # Server-Timing: each answer's latency minus its engine call timed in the server's
+            # own process (Strata's and the floor's), so a process whose walk runs slower than
+            # another's does not count as the server's own time.
+            timing, floor_timing = sleeping.get("server_timing"), engine_floor.get("server_timing")
+            if timing and floor_timing:
+                row["engine_in_server_p50_us"] = timing["engine_p50_ms"] * 1e3
+                row["minus_engine_p50_us"] = timing["minus_engine_p50_ms"] * 1e3
+                row["floor_engine_p50_us"] = floor_timing["engine_p50_ms"] * 1e3
+                row["floor_minus_engine_p50_us"] = floor_timing["minus_engine_p50_ms"] * 1e3
+                if polling.get("server_timing"):
+                    row["minus_engine_spin_p50_us"] = polling["server_timing"]["minus_engine_p50_ms"] * 1e3
             log(f"  overhead round {i + 1}: in process {row['in_process_p50_us']:.0f} us, HTTP {row['http_p50_us']:.0f} us "
                 f"({row['http_spin_p50_us']:.0f} polling), engine floor {row['engine_floor_p50_us']:.0f} us: "
                 f"overhead {row['overhead_p50_us']:.0f} us ({row['overhead_spin_p50_us']:.0f}), the floor's "
-                f"{row['engine_floor_overhead_p50_us']:.0f} us, Strata above the floor {row['above_engine_floor_p50_us']:.0f} us")
+                f"{row['engine_floor_overhead_p50_us']:.0f} us, Strata above the floor {row['above_engine_floor_p50_us']:.0f} us"
+                + (f"; Server-Timing: engine in the server {row['engine_in_server_p50_us']:.0f} us, latency minus it "
+                   f"{row['minus_engine_p50_us']:.0f} us ({row.get('minus_engine_spin_p50_us', float('nan')):.0f} polling), "
+                   f"the floor's {row['floor_minus_engine_p50_us']:.0f} us" if "minus_engine_p50_us" in row else ""))
             out.append(row)
     finally:
         floor.terminate()
@@ -838,8 +855,11 @@ def run_strata(args, base, queries, truth) -> dict:
     if native is not None and rounds:
         overhead["rounds"] = rounds
         for key in ("in_process_p50_us", "http_p50_us", "http_spin_p50_us", "overhead_p50_us", "overhead_spin_p50_us",
-                    "engine_floor_p50_us", "engine_floor_overhead_p50_us", "above_engine_floor_p50_us"):
-            overhead[f"rounds_median_{key}"] = float(np.median([r[key] for r in rounds]))
+                    "engine_floor_p50_us", "engine_floor_overhead_p50_us", "above_engine_floor_p50_us",
+                    "engine_in_server_p50_us", "minus_engine_p50_us", "minus_engine_spin_p50_us", "floor_engine_p50_us",
+                    "floor_minus_engine_p50_us"):
+            if rounds and all(key in r for r in rounds):
+                overhead[f"rounds_median_{key}"] = float(np.median([r[key] for r in rounds]))
     if overhead["server_cpu_us"] is not None:
         overhead["overhead_cpu_us"] = overhead["server_cpu_us"] - overhead["engine_cpu_us"]
     log(f"strata: in-process mean {local['mean_us']:.0f} us, HTTP {out['one_connection_mean_us']:.0f} us: "
@@ -939,6 +959,16 @@ def table(report: dict) -> str:
                              f"{o['rounds_median_engine_floor_overhead_p50_us']:.0f} us; **Strata's server above it: "
                              f"{o['rounds_median_above_engine_floor_p50_us']:.0f} us p50** (medians of the rounds; each round's: "
                              + ", ".join(f"{r['above_engine_floor_p50_us']:.0f}" for r in o["rounds"]) + ")")
+                if "rounds_median_minus_engine_p50_us" in o:
+                    lines.append(f"with the engine call timed in the serving process (Server-Timing): the call took "
+                                 f"{o['rounds_median_engine_in_server_p50_us']:.0f} us p50 in Strata's server and "
+                                 f"{o['rounds_median_floor_engine_p50_us']:.0f} us in the engine floor's; each answer's latency minus "
+                                 f"its own call: **{o['rounds_median_minus_engine_p50_us']:.0f} us p50 for Strata** "
+                                 f"({o.get('rounds_median_minus_engine_spin_p50_us', float('nan')):.0f} us with the polling client), "
+                                 f"{o['rounds_median_floor_minus_engine_p50_us']:.0f} us for the engine floor, so Strata's server "
+                                 f"adds {o['rounds_median_minus_engine_p50_us'] - o['rounds_median_floor_minus_engine_p50_us']:.0f} us "
+                                 f"beyond it (medians of the rounds; each round's latency minus the call: "
+                                 + ", ".join(f"{r['minus_engine_p50_us']:.0f}" for r in o["rounds"]) + ")")
         lines += ["", f"Strata in process from Python (strata_engine_recall_vector + JSON parse): mean {o['in_process']['mean_us']:.0f} us, "
                   f"p50 {o['in_process']['p50_us']:.0f} us (Engine.recall_vector with dataclasses: "
                   f"{o['in_process']['recall_vector_mean_us']:.0f} us), recall@10 {o['in_process_recall_at_10']:.4f}; "

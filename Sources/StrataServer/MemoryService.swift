@@ -218,8 +218,12 @@ final class MemoryService: Sendable {
         let access = try authorize(request, .read)
         let json = fromQuery ? try Self.recallRequest(request.uri.queryParameters) : try await body(request, what: "recall request")
         let query = try Self.recallQuery(json, access)
-        let hits = try await queue.run(recallCall(query)) { () throws(StrataError) in try self.recallHits(query) }
-        return Self.answer(bytes: Wire.recallAnswer(hits))
+        let (hits, took) = try await queue.run(recallCall(query)) { () throws(StrataError) in
+            try ServerTiming.timing { () throws(StrataError) in try self.recallHits(query) }
+        }
+        var answer = Self.answer(bytes: Wire.recallAnswer(hits))
+        answer.headers[ServerTiming.name] = ServerTiming.engine(took)
+        return answer
     }
 
     /// A recall request's query as `access` may make it: its vector decoded, its scope checked

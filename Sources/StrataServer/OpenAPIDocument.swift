@@ -513,6 +513,9 @@ enum OpenAPIDocument {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/RequestId"
+              },
+              "Server-Timing": {
+                "$ref": "#/components/headers/ServerTiming"
               }
             },
             "content": {
@@ -3219,6 +3222,14 @@ enum OpenAPIDocument {
           "type": "string",
           "minLength": 1,
           "maxLength": 128
+        }
+      },
+      "ServerTiming": {
+        "description": "How long the engine call took (W3C Server Timing): `engine;dur=` and milliseconds to the microsecond, such as `engine;dur=0.263`. The rest of the time the client measured is the server's own work, the network's and the client's.",
+        "required": true,
+        "schema": {
+          "type": "string",
+          "pattern": "^engine;dur=[0-9]+\\.[0-9]{3}$"
         }
       }
     },

@@ -283,6 +283,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         var body: [UInt8]
         var requestID: String
         var seconds: Duration
+        /// How long the engine call took, for a recall answered (the `Server-Timing` field; the
+        /// router's answers to a refused call carry none either).
+        var engine: Duration?
     }
 
     /// The recall's answer, or nil to leave the request to the router.
@@ -298,23 +301,30 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
+        let engineStart = ContinuousClock.now
         guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in try service.recallHits(query) }) else { return nil }
+        let engine = ContinuousClock.now - engineStart
         let id = RequestLine.id(given: head.requestID)
         let route = head.path
         switch result {
         case .success(let hits):
-            return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start)
+            return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start,
+                          engine: engine)
         case .failure(let error):
             let refusal = APIError(error)
             return Answer(route: route, status: refusal.status, body: Array(Wire.text(refusal.body).utf8), requestID: id,
-                          seconds: ContinuousClock.now - start)
+                          seconds: ContinuousClock.now - start, engine: nil)
         }
     }
 
     /// An answer's header fields, in order, through SwiftNIO and polled.
     private func fields(_ answer: Answer) -> [HTTPField] {
-        [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentLength, value: String(answer.body.count)),
-         HTTPField(name: RequestLine.header, value: answer.requestID), HTTPField(name: .date, value: date.now())]
+        // In the router's order: the handler sets Server-Timing, the middleware then the id.
+        var fields = [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentLength, value: String(answer.body.count))]
+        if let engine = answer.engine { fields.append(HTTPField(name: ServerTiming.name, value: ServerTiming.engine(engine))) }
+        fields.append(HTTPField(name: RequestLine.header, value: answer.requestID))
+        fields.append(HTTPField(name: .date, value: date.now()))
+        return fields
     }
 
     /// The status line SwiftNIO's HTTP/1 encoder writes for `status` (NIOHTTP1's reason phrase

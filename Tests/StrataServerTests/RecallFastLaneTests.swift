@@ -79,6 +79,7 @@ import Testing
         #expect(head.headerFields[.contentType] == "application/json")
         #expect(head.headerFields[RequestLine.header] == "trace-1")
         #expect(head.headerFields[.date]?.hasSuffix(" GMT") == true)
+        #expect(head.headerFields[ServerTiming.name]?.hasPrefix("engine;dur=") == true, "the engine call's time")
         let same = try MemoryService.recallQuery(["query": "hills", "k": 2, "track_access": false], .unrestricted)
         let expected = try service.engine.recall(same).map(\.memory.id)
         #expect(Self.ids(body) == expected && expected.count == 2)
@@ -95,6 +96,7 @@ import Testing
         try Self.send(channel, Self.parts(#"{"vector": [1, 2, 3], "k": 2}"#))
         let (refused, error) = try #require(try Self.answered(channel))
         #expect(refused.status.code == 422)
+        #expect(refused.headerFields[ServerTiming.name] == nil, "a refused call has no time, as through the router")
         #expect(Wire.text(error).contains("STRATA_ERR_DIMENSION"))
         #expect(try Self.passed(channel).isEmpty)
     }

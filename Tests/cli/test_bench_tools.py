@@ -67,6 +67,11 @@ def test_loadgen_reads_each_answer_whole_and_counts_errors(folder, tmp_path):
             assert p.returncode == 0, p.stderr
             summary = json.loads(p.stdout)
             assert summary["requests"] == 4 and summary["errors"] == 1 and summary["first_error"].startswith("HTTP 404"), summary
+            # Only the recall's answer says how long its engine call took (Server-Timing); the
+            # summary subtracts it from that answer's latency.
+            timing = summary["server_timing"]
+            assert timing["answers"] == 1 and timing["engine_p50_ms"] > 0 and timing["minus_engine_p50_ms"] > 0, timing
+            assert timing["minus_engine_p50_ms"] == timing["minus_engine_mean_ms"], timing
             answers = read_pass(tmp_path / "out.bin")
             assert [a[0] for a in answers] == [200, 200, 200, 404]
             assert json.loads(answers[0][2])["status"] == "ok"
@@ -80,6 +85,7 @@ def test_loadgen_reads_each_answer_whole_and_counts_errors(folder, tmp_path):
         assert p.returncode == 0, p.stderr
         run = json.loads(p.stdout)
         assert run["requests"] > 3 and run["errors"] == 0 and 0 < run["p50_ms"] <= run["p99_ms"], run
+        assert "server_timing" not in run, "only a pass on one connection reports it"
     finally:
         assert s.stop()[0] == 0
     # Bad arguments and a server that is gone are errors with a message, not hangs.
@@ -141,6 +147,7 @@ def test_http_floor_answers_each_request_with_the_given_bytes(tmp_path):
                                capture_output=True, text=True)
             assert p.returncode == 0, p.stderr
             assert json.loads(p.stdout)["errors"] == 0
+            assert "server_timing" not in json.loads(p.stdout), "no engine call, no Server-Timing"
             answers = read_pass(tmp_path / "out.bin")
             assert [(a[0], a[2]) for a in answers] == [(200, answer)] * 4
         # A chunked request is refused with 400 and its connection closed.
@@ -217,6 +224,9 @@ def test_http_floor_makes_the_engine_call_for_each_request(folder, tmp_path):
                            capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         assert [(a[0], a[2]) for a in read_pass(tmp_path / "out.bin")] == [(200, b'{"hits": []}')] * 5
+        # Each answer carries the engine call's own time (Server-Timing), as strata serve's do.
+        timing = json.loads(p.stdout)["server_timing"]
+        assert timing["answers"] == 5 and timing["engine_p50_ms"] > 0 and timing["minus_engine_p50_ms"] > 0, timing
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)

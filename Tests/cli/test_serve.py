@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -946,6 +947,11 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
                 assert json.loads(got[1][2])["status"] == "ok" and json.loads(got[3][2])["id"] == ids[2]
                 assert got[0][1]["x-request-id"] == "first" and got[8][1]["x-request-id"] == "last"
                 assert all(a[1]["content-type"] == "application/json" and "date" in a[1] for a in got)
+                # A recall answered says how long its engine call took (Server-Timing), through
+                # the lane and the router alike; a refused one does not.
+                for a in got:
+                    recalled = a[0] == 200 and b'"hits"' in a[2]
+                    assert bool(re.fullmatch(r"engine;dur=\d+\.\d{3}", a[1].get("server-timing", ""))) == recalled, a[1]
                 assert len(json.loads(got[6][2])["hits"]) == 30
         (lane_one, lane_all), (router_one, router_all) = answers[lane], answers[router]
         for a, b in zip(lane_one + lane_all, router_one + router_all):
@@ -968,10 +974,10 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
         assert [a[0] for a in again] == [200] * 4 + [422] + [200] * 3
         assert json.loads(again[4][2]) == json.loads(lane_one[4][2])
         # Through SwiftNIO or polled, the lane's answers have the same status line and the same
-        # fields in the same order and spelling.
+        # fields in the same order and spelling, the router's too (the k 500 recall is its).
         for a in [a for a in lane_one + lane_all + again if a[0] == 200 and b"hits" in a[2]]:
             assert a[3][0] == "HTTP/1.1 200 OK", a[3]
-            assert [l.split(":")[0] for l in a[3][1:]] == ["Content-Type", "Content-Length", "X-Request-Id", "Date"], a[3]
+            assert [l.split(":")[0] for l in a[3][1:]] == ["Content-Type", "Content-Length", "Server-Timing", "X-Request-Id", "Date"], a[3]
             assert a[3][1] == "Content-Type: application/json" and a[3][2] == f"Content-Length: {len(a[2])}", a[3]
         assert again[4][3][0] == lane_one[4][3][0] and again[4][3][1:3] == lane_one[4][3][1:3], (again[4][3], lane_one[4][3])
         # The lane's answers are counted and logged as the router's are.
