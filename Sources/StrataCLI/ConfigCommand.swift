@@ -23,7 +23,9 @@ struct ConfigCommand: ParsableCommand {
             discussion: """
                 A relative "path" in a backend's options names a file next to the configuration \
                 file (as in .strata/strata.json), not in the working directory. Exits 0 when the \
-                stack opens; otherwise prints the error naming the key or file, with its exit code.
+                stack opens; otherwise prints the error naming the key or file, with its exit code. \
+                Opening is the check: a store whose files do not exist yet is created, as the \
+                first command on it would create it.
                 """)
 
         @Argument(help: "The JSON configuration file.")
