@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import StrataCore
 
 /// The size of the CPU's last-level cache, for choosing between kernels that win on data in cache
 /// and kernels that win on data streamed from memory.
@@ -33,10 +31,7 @@ enum LastLevelCache {
     }
 
     private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        guard let bytes = try? WholeFile.read(path, what: "cache size"), bytes.count < 64 else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -301,13 +301,13 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
-        let engineStart = ContinuousClock.now
-        guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in try service.recallHits(query) }) else { return nil }
-        let engine = ContinuousClock.now - engineStart
+        guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in
+            try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
+        }) else { return nil }
         let id = RequestLine.id(given: head.requestID)
         let route = head.path
         switch result {
-        case .success(let hits):
+        case .success(let (hits, engine)):
             return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start,
                           engine: engine)
         case .failure(let error):

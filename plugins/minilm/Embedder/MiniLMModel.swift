@@ -174,9 +174,14 @@ public final class MiniLMModel: @unchecked Sendable {
         var cached: PackedWeightsCache.Loaded?
         if let identity { cached = PackedWeightsCache.load(in: directory, identity: identity, digest: weightsDigest, shapes: shapes) }
         packedFromCache = cached != nil
-        func linear(_ product: Int, _ weight: String, _ bias: String, outputs: Int, inputs: Int) -> PackedLinear {
-            guard let cached else { return pack(weight, bias, outputs: outputs, inputs: inputs) }
-            return PackedLinear(packed: cached.products[product], outputs: outputs, inputs: inputs, bias: take(bias), keeping: cached.file)
+        /// Product `index` (the order of `shapes`): mapped from the file, or made by `packing`.
+        func product(_ index: Int, outputs: Int, inputs: Int, bias: @autoclosure () -> [Float],
+                     packing: () -> PackedLinear) -> PackedLinear {
+            guard let cached else { return packing() }
+            return PackedLinear(packed: cached.products[index], outputs: outputs, inputs: inputs, bias: bias(), keeping: cached.file)
+        }
+        func linear(_ index: Int, _ weight: String, _ bias: String, outputs: Int, inputs: Int) -> PackedLinear {
+            product(index, outputs: outputs, inputs: inputs, bias: take(bias)) { pack(weight, bias, outputs: outputs, inputs: inputs) }
         }
 
         self.weights = weights
@@ -191,12 +196,9 @@ public final class MiniLMModel: @unchecked Sendable {
             let a = p + "attention.self."
             // One product for query, key and value: their weights stacked into one matrix.
             let qkvBias = take(a + "query.bias") + take(a + "key.bias") + take(a + "value.bias")
-            let qkv: PackedLinear
-            if let cached {
-                qkv = PackedLinear(packed: cached.products[4 * l], outputs: 3 * hidden, inputs: hidden, bias: qkvBias, keeping: cached.file)
-            } else {
+            let qkv = product(4 * l, outputs: 3 * h, inputs: h, bias: qkvBias) {
                 let qkvWeight = take(a + "query.weight") + take(a + "key.weight") + take(a + "value.weight")
-                qkv = PackedLinear(weight: qkvWeight, outputs: 3 * hidden, inputs: hidden, bias: qkvBias)
+                return PackedLinear(weight: qkvWeight, outputs: 3 * h, inputs: h, bias: qkvBias)
             }
             layers.append(EncoderLayer(
                 qkv: qkv,

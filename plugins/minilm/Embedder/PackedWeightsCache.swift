@@ -82,9 +82,10 @@ enum PackedWeightsCache {
         var crc: UInt32 = 0
         var written = 0
         var ok = true
-        func put(_ chunk: UnsafeRawBufferPointer) {
+        /// Writes `chunk` whole (the checksum covers it unless it is the checksum).
+        func put(_ chunk: UnsafeRawBufferPointer, checksummed: Bool = true) {
             guard ok else { return }
-            crc = CRC32C.checksum(chunk, continuing: crc)
+            if checksummed { crc = CRC32C.checksum(chunk, continuing: crc) }
             var done = 0
             while done < chunk.count {
                 let n = write(fd, chunk.baseAddress! + done, chunk.count - done)
@@ -95,21 +96,12 @@ enum PackedWeightsCache {
             written += chunk.count
         }
         let zeros = [UInt8](repeating: 0, count: 64)
-        func pad(to target: Int) { zeros.withUnsafeBytes { put(UnsafeRawBufferPointer(rebasing: $0[0..<(target - written)])) } }
         head.withUnsafeBytes { put($0) }
         for (layer, at) in zip(layers, offsets) {
-            pad(to: at)
+            zeros.withUnsafeBytes { put(UnsafeRawBufferPointer(rebasing: $0[0..<(at - written)])) }  // to a multiple of 64
             put(UnsafeRawBufferPointer(layer.packedWeights))
         }
-        withUnsafeBytes(of: crc.littleEndian) { bytes in
-            var tail = 0
-            while ok, tail < 4 {
-                let n = write(fd, bytes.baseAddress! + tail, 4 - tail)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { ok = false; break }
-                tail += n
-            }
-        }
+        withUnsafeBytes(of: crc.littleEndian) { put($0, checksummed: false) }
         close(fd)
         if !ok || rename(temporary, path) != 0 { unlink(temporary) }
     }
