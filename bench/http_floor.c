@@ -29,10 +29,13 @@
  * minus it is what that server adds. Its answers then carry `Server-Timing: engine;dur=<ms>`,
  * the call's own time, as `strata serve`'s recalls do, so the client can subtract the call
  * measured in each server's own process.
+ * --engine LIBSTRATA CONFIG --text makes it a recall by text instead: each request's body (a
+ * whole recall request, `{"query": "...", "k": 10}`) goes to strata_engine_recall as it came,
+ * the call `strata serve` makes for it (bench/server_text.py).
  *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
  *   .build/http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]
- *                     [--engine LIBSTRATA CONFIG --queries QUERIES.f32 --dim D]
+ *                     [--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)]
  *
  * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT;
  * with --engine it then prints "engine calls: N" (how many recalls it made) on stderr.
@@ -129,24 +132,32 @@ static long microseconds_option(const char *text) {
 struct engine {
     void *engine;
     int (*recall_vector)(void *engine, const char *request, const float *vector, size_t dimension, char **out);
+    int (*recall)(void *engine, const char *request, char **out);
+    int text;
     void (*string_free)(char *text);
     const char *(*error_last)(void);
     float *queries;
     size_t count, dim, next;
 };
 
-/* Opens CONFIG through the library at PATH and reads the queries; 0, or a message on stderr. */
+/* Opens CONFIG through the library at PATH and reads the queries (none with --text); 0, or a
+ * message on stderr. */
 static int engine_open(struct engine *e, const char *library, const char *config, const char *queries) {
     void *lib = dlopen(library, RTLD_NOW);
     if (!lib) { fprintf(stderr, "http_floor: cannot load %s: %s\n", library, dlerror()); return -1; }
     int (*open_file)(void **, const char *) = (int (*)(void **, const char *))dlsym(lib, "strata_engine_open_file");
     e->recall_vector = (int (*)(void *, const char *, const float *, size_t, char **))dlsym(lib, "strata_engine_recall_vector");
     e->string_free = (void (*)(char *))dlsym(lib, "strata_string_free");
+    e->recall = (int (*)(void *, const char *, char **))dlsym(lib, "strata_engine_recall");
     e->error_last = (const char *(*)(void))dlsym(lib, "strata_error_last");
-    if (!open_file || !e->recall_vector || !e->string_free || !e->error_last) {
-        fprintf(stderr, "http_floor: %s does not export strata_engine_open_file, strata_engine_recall_vector, strata_string_free "
-                "and strata_error_last\n", library);
+    if (!open_file || !e->recall_vector || !e->recall || !e->string_free || !e->error_last) {
+        fprintf(stderr, "http_floor: %s does not export strata_engine_open_file, strata_engine_recall, "
+                "strata_engine_recall_vector, strata_string_free and strata_error_last\n", library);
         return -1;
+    }
+    if (e->text) {
+        if (open_file(&e->engine, config) != 0) { fprintf(stderr, "http_floor: cannot open %s: %s\n", config, e->error_last()); return -1; }
+        return 0;
     }
     size_t bytes;
     e->queries = (float *)read_file(queries, &bytes);
@@ -159,9 +170,22 @@ static int engine_open(struct engine *e, const char *library, const char *config
     return 0;
 }
 
-/* The next query's recall, its answer dropped; 0, or -1 with the engine's message on stderr. */
-static int engine_work(struct engine *e) {
+/* The next query's recall (with --text, the recall `body` asks for), its answer dropped; 0, or
+ * -1 with the engine's message on stderr. */
+static int engine_work(struct engine *e, const char *body, size_t length) {
     char *out = NULL;
+    if (e->text) {
+        char *request = strndup(body, length);
+        int status = e->recall(e->engine, request, &out);
+        free(request);
+        e->next++;
+        if (status != 0) {
+            fprintf(stderr, "http_floor: strata_engine_recall failed: %s\n", e->error_last());
+            return -1;
+        }
+        e->string_free(out);
+        return 0;
+    }
     const float *query = e->queries + (e->next++ % e->count) * e->dim;
     if (e->recall_vector(e->engine, "{\"k\": 10}", query, e->dim, &out) != 0) {
         fprintf(stderr, "http_floor: strata_engine_recall_vector failed: %s\n", e->error_last());
@@ -184,14 +208,17 @@ int main(int argc, char **argv) {
     const char *answer_path = NULL, *library = NULL, *config = NULL, *queries = NULL;
     struct engine engine = {0};
     for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
+        if (i + 1 >= argc && strcmp(argv[i], "--text") != 0) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
         if (strcmp(argv[i], "--port") == 0) port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--engine") == 0) {
             if (i + 2 >= argc) { fprintf(stderr, "http_floor: --engine needs LIBSTRATA and CONFIG\n"); return 2; }
             library = argv[++i];
             config = argv[++i];
         } else if (strcmp(argv[i], "--queries") == 0) queries = argv[++i];
-        else if (strcmp(argv[i], "--dim") == 0) engine.dim = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--text") == 0) {
+            engine.text = 1;
+            continue;
+        } else if (strcmp(argv[i], "--dim") == 0) engine.dim = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
         else if (strcmp(argv[i], "--work-us") == 0) {
             if ((work_us = microseconds_option(argv[++i])) < 0) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
@@ -205,11 +232,15 @@ int main(int argc, char **argv) {
     }
     if (port < 0 || port > 65535 || !answer_path) {
         fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N] "
-                "[--engine LIBSTRATA CONFIG --queries QUERIES.f32 --dim D]\n");
+                "[--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)]\n");
         return 2;
     }
-    if (library && (!queries || engine.dim == 0)) {
-        fprintf(stderr, "http_floor: --engine needs --queries and --dim (a positive dimension)\n");
+    if (engine.text && (!library || queries)) {
+        fprintf(stderr, "http_floor: --text needs --engine, and takes no --queries\n");
+        return 2;
+    }
+    if (library && !engine.text && (!queries || engine.dim == 0)) {
+        fprintf(stderr, "http_floor: --engine needs --queries and --dim (a positive dimension), or --text\n");
         return 2;
     }
     if (library && engine_open(&engine, library, config, queries) != 0) return 2;
@@ -293,7 +324,8 @@ int main(int argc, char **argv) {
                 if (library) {
                     struct timespec start, end;
                     clock_gettime(CLOCK_MONOTONIC, &start);
-                    if (engine_work(&engine) != 0) return 1;
+                    const char *request_body = (const char *)memmem(c->data, (size_t)length, "\r\n\r\n", 4) + 4;
+                    if (engine_work(&engine, request_body, (size_t)length - (size_t)(request_body - c->data)) != 0) return 1;
                     clock_gettime(CLOCK_MONOTONIC, &end);
                     long ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
                     long us = (ns + 500) / 1000;

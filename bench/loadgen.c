@@ -6,7 +6,7 @@
  * latencies it reports are the server's and the loopback's, and the server keeps the cores.
  *
  *   cc -O2 -Wall -o .build/loadgen bench/loadgen.c
- *   .build/loadgen --port P --requests FILE --pass OUT [--spin]
+ *   .build/loadgen --port P --requests FILE --pass OUT [--spin] [--paired LIBSTRATA CONFIG]
  *   .build/loadgen --port P --requests FILE --connections 16 --seconds 10
  *
  * FILE holds the requests, each as a 4-byte little-endian length and that many bytes of a whole
@@ -23,6 +23,21 @@
  * polling off), waking a client that slept through a 400 us answer costs it 100 to 200 us, a
  * cost of the client's core, not of the server.
  *
+ * --paired LIBSTRATA CONFIG (with --pass): this process also opens CONFIG through libstrata.so
+ * (dlopen, so loadgen builds without it) and makes each request's recall itself, in process,
+ * right before or right after sending it (alternating, so neither side always runs on the
+ * caches the other warmed): strata_engine_recall with the request's body, the call a server
+ * makes for it, after one untimed pass of them all. The summary adds "paired": the in-process
+ * call's p50 and mean, and the p50 and mean of each request's own difference, its HTTP latency
+ * minus its in-process call; and the same p50 over the requests sent after a pause (the even
+ * ones: their in-process call first, so the server last heard from this client two calls
+ * ago, as an agent that thinks between recalls) and over those sent back to back (the odd
+ * ones, right after the previous answer; their in-process call waits 300 µs off the clock,
+ * past a server's busy poll). Over both together the p50 falls between the two halves' and
+ * moves with them. A text recall's time moves by a tenth from one pass to the next on
+ * a shared VM, far more than the server adds; differences taken query by query, a few
+ * milliseconds apart, cancel that out.
+ *
  * Otherwise: --connections kept-alive connections on one thread (epoll), each sending its next
  * request as soon as its last answer is whole, starting at its own place in the requests, until
  * --seconds have passed; answers in flight then are waited for and counted.
@@ -32,6 +47,7 @@
  * Exits 1 when a request cannot be sent or an answer cannot be read, 2 on bad arguments.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -206,6 +222,57 @@ static void consume(buffer *b, size_t n) {
 
 static void put_u32(FILE *f, uint32_t x) { fwrite(&x, 4, 1, f); }
 
+/* --paired: the engine this process opens, with the calls it makes (strata.h's signatures). */
+typedef struct {
+    void *engine;
+    int (*recall)(void *engine, const char *request, char **out);
+    void (*string_free)(char *text);
+    const char *(*error_last)(void);
+} paired_engine;
+
+static void paired_open(paired_engine *e, const char *library, const char *config) {
+    void *lib = dlopen(library, RTLD_NOW);
+    if (!lib) {
+        fprintf(stderr, "loadgen: cannot load %s: %s\n", library, dlerror());
+        exit(2);
+    }
+    int (*open_file)(void **, const char *) = (int (*)(void **, const char *))dlsym(lib, "strata_engine_open_file");
+    e->recall = (int (*)(void *, const char *, char **))dlsym(lib, "strata_engine_recall");
+    e->string_free = (void (*)(char *))dlsym(lib, "strata_string_free");
+    e->error_last = (const char *(*)(void))dlsym(lib, "strata_error_last");
+    if (!open_file || !e->recall || !e->string_free || !e->error_last) {
+        fprintf(stderr, "loadgen: %s does not export strata_engine_open_file, strata_engine_recall, strata_string_free "
+                "and strata_error_last\n", library);
+        exit(2);
+    }
+    if (open_file(&e->engine, config) != 0) {
+        fprintf(stderr, "loadgen: cannot open %s: %s\n", config, e->error_last());
+        exit(2);
+    }
+}
+
+/* The in-process recall of request `r`'s body, in ns (its answer dropped). */
+static double paired_call(const paired_engine *e, const request *r) {
+    const char *split = memmem(r->data, r->length, "\r\n\r\n", 4);
+    if (!split) fail("--paired: a request without a body");
+    char *body = strndup(split + 4, (size_t)(r->data + r->length - split - 4)), *out = NULL;
+    double started = now_ns();
+    if (e->recall(e->engine, body, &out) != 0) {
+        fprintf(stderr, "loadgen: strata_engine_recall failed: %s\n", e->error_last());
+        exit(1);
+    }
+    double took = now_ns() - started;
+    e->string_free(out);
+    free(body);
+    return took;
+}
+
+static double mean_of(const double *x, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += x[i];
+    return n ? sum / (double)n : 0;
+}
+
 static int compare(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -217,10 +284,11 @@ static double cpu_seconds(void) {
     return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
-/* Latencies in ns, sorted in place. */
-/* timed answers (0: none said) with their engine calls and latencies minus them, in ns. */
+/* Prints the summary. Latencies in ns, sorted in place; `timed` answers (0: none said) with
+ * their engine calls and latencies minus them; `paired` requests (0: no --paired) with the
+ * in-process calls and each request's latency minus its call; all in ns. */
 static void report(double *latencies, size_t n, double wall_ns, double cpu, size_t errors, const char *first_error,
-                   double *engine, double *minus, size_t timed) {
+                   double *engine, double *minus, size_t timed, double *local, double *difference, size_t paired) {
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += latencies[i];
     qsort(latencies, n, sizeof *latencies, compare);
@@ -242,6 +310,26 @@ static void report(double *latencies, size_t n, double wall_ns, double cpu, size
                "\"minus_engine_mean_ms\": %.6f}",
                timed, engine[timed / 2] * 1e-6, minus[timed / 2] * 1e-6, minus_sum / timed * 1e-6);
     }
+    if (paired) {
+        /* The two halves apart first: an even request's in-process call comes first, so it is
+         * sent after a pause (the server last heard from this client two calls ago); an odd
+         * one's right after the even one's answer. */
+        size_t halves[2] = {0, 0};
+        double *half[2] = {malloc(paired * sizeof(double)), malloc(paired * sizeof(double))};
+        for (size_t i = 0; i < paired; i++) half[i % 2][halves[i % 2]++] = difference[i];
+        double local_mean = mean_of(local, paired), difference_mean = mean_of(difference, paired);
+        qsort(local, paired, sizeof *local, compare);
+        qsort(difference, paired, sizeof *difference, compare);
+        for (int h = 0; h < 2; h++) qsort(half[h], halves[h], sizeof(double), compare);
+        printf(", \"paired\": {\"requests\": %zu, \"in_process_p50_ms\": %.6f, \"in_process_mean_ms\": %.6f, "
+               "\"overhead_p50_ms\": %.6f, \"overhead_mean_ms\": %.6f, \"after_pause_overhead_p50_ms\": %.6f, "
+               "\"after_pause_overhead_mean_ms\": %.6f, \"back_to_back_overhead_p50_ms\": %.6f}",
+               paired, local[paired / 2] * 1e-6, local_mean * 1e-6, difference[paired / 2] * 1e-6, difference_mean * 1e-6,
+               halves[0] ? half[0][halves[0] / 2] * 1e-6 : 0, mean_of(half[0], halves[0]) * 1e-6,
+               halves[1] ? half[1][halves[1] / 2] * 1e-6 : 0);
+        free(half[0]);
+        free(half[1]);
+    }
     printf("}\n");
 }
 
@@ -249,21 +337,34 @@ static void note_error(size_t *errors, char *first, int status, const buffer *in
     if ((*errors)++ == 0) snprintf(first, 300, "HTTP %d: %.*s", status, (int)(length < 200 ? length : 200), in->buf);
 }
 
-static void one_pass(int port, const request *requests, size_t n, const char *out_path, int spin) {
+static void one_pass(int port, const request *requests, size_t n, const char *out_path, int spin, const paired_engine *pair) {
     FILE *out = fopen(out_path, "wb");
     if (!out) die(out_path);
     int s = connect_to(port);
     buffer in = {0}, body = {0};
     double *latencies = malloc(n * sizeof *latencies), *engine = malloc(n * sizeof *engine), *minus = malloc(n * sizeof *minus);
+    double *local = pair ? malloc(n * sizeof *local) : NULL, *difference = pair ? malloc(n * sizeof *difference) : NULL;
+    /* The in-process engine gets the warm-up the server got (a fresh process on a mapped store
+     * loads its rows after a run of searches: not on the clock). */
+    for (size_t i = 0; pair && i < n; i++) paired_call(pair, &requests[i]);
     size_t errors = 0, timed = 0;
     char first[320] = "";
     double cpu = cpu_seconds(), wall = now_ns();
     for (size_t i = 0; i < n; i++) {
         int status;
+        if (pair && i % 2 == 0) local[i] = paired_call(pair, &requests[i]);
         double started = now_ns(), engine_ns;
         send_all(s, &requests[i]);
         size_t length = read_answer(s, &in, &status, &body, &engine_ns, spin);
         latencies[i] = now_ns() - started;
+        if (pair && i % 2 == 1) {
+            /* Off the clock: past the server's busy poll after its answer (`--busy-poll-us`,
+             * 100 here), which would otherwise take a core from the call. */
+            double until = now_ns() + 300e3;
+            while (now_ns() < until) {}
+            local[i] = paired_call(pair, &requests[i]);
+        }
+        if (pair) difference[i] = latencies[i] - local[i];
         if (engine_ns >= 0) {
             engine[timed] = engine_ns;
             minus[timed++] = latencies[i] - engine_ns;
@@ -278,7 +379,7 @@ static void one_pass(int port, const request *requests, size_t n, const char *ou
     wall = now_ns() - wall;
     if (fclose(out) != 0) die(out_path);
     close(s);
-    report(latencies, n, wall, cpu_seconds() - cpu, errors, first, engine, minus, timed);
+    report(latencies, n, wall, cpu_seconds() - cpu, errors, first, engine, minus, timed, local, difference, pair ? n : 0);
 }
 
 typedef struct {
@@ -368,13 +469,13 @@ static void load(int port, const request *requests, size_t n, int count, double 
     }
     double wall = now_ns() - start;
     for (int i = 0; i < count; i++) close(c[i].fd);
-    report(latencies, done, wall, cpu_seconds() - cpu, errors, first, NULL, NULL, 0);
+    report(latencies, done, wall, cpu_seconds() - cpu, errors, first, NULL, NULL, 0, NULL, NULL, 0);
 }
 
 int main(int argc, char **argv) {
     int port = 0, connections = 1, spin = 0;
     double seconds = 10;
-    const char *requests_path = NULL, *pass = NULL;
+    const char *requests_path = NULL, *pass = NULL, *paired_library = NULL, *paired_config = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--spin") == 0) {
@@ -390,6 +491,14 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--connections") == 0) connections = atoi(v);
         else if (strcmp(a, "--seconds") == 0) seconds = atof(v);
         else if (strcmp(a, "--pass") == 0) pass = v;
+        else if (strcmp(a, "--paired") == 0) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "loadgen: --paired needs LIBSTRATA and CONFIG\n");
+                return 2;
+            }
+            paired_library = v;
+            paired_config = argv[++i + 1];
+        }
         else {
             fprintf(stderr, "loadgen: unknown option %s (see the comment at the top of bench/loadgen.c)\n", a);
             return 2;
@@ -402,7 +511,13 @@ int main(int argc, char **argv) {
     }
     size_t n;
     request *requests = read_requests(requests_path, &n);
-    if (pass) one_pass(port, requests, n, pass, spin);
+    if (paired_library && !pass) {
+        fprintf(stderr, "loadgen: --paired needs --pass\n");
+        return 2;
+    }
+    paired_engine pair;
+    if (paired_library) paired_open(&pair, paired_library, paired_config);
+    if (pass) one_pass(port, requests, n, pass, spin, paired_library ? &pair : NULL);
     else load(port, requests, n, connections, seconds);
     return 0;
 }

@@ -458,10 +458,13 @@ class CTools:
         return json.loads(out.stdout)
 
 
-    def start_floor(self, answer: bytes, work_us: int = 0, busy_poll_us: int = 0, engine: tuple | None = None):
+    def start_floor(self, answer: bytes, work_us: int = 0, busy_poll_us: int = 0, engine: tuple | None = None,
+                    text: tuple | None = None):
         """bench/http_floor.c serving `answer`, started: (process, port). `engine` is (libstrata.so,
         strata.json, the queries, their dimension): each request's work is then the engine call
-        itself (http_floor --engine), the next query's recall, as loadgen sends them in order."""
+        itself (http_floor --engine), the next query's recall, as loadgen sends them in order.
+        `text` is (libstrata.so, strata.json): each request's body is then a recall by text the
+        floor makes (http_floor --engine --text)."""
         body = self.folder / "floor-answer.json"
         body.write_bytes(answer)
         command = [str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us),
@@ -471,12 +474,23 @@ class CTools:
             path = self.folder / "floor-queries.f32"
             queries.astype("<f4").tofile(path)
             command += ["--engine", str(library), str(config), "--queries", str(path), "--dim", str(dim)]
+        if text is not None:
+            command += ["--engine", str(text[0]), str(text[1]), "--text"]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = server.stdout.readline()
         if not line.startswith("listening on "):
             server.kill()
             raise RuntimeError(f"http_floor did not start: {line!r} {server.stderr.read()}")
         return server, int(line.split()[-1])
+
+    @staticmethod
+    def stop_floor(floor: subprocess.Popen, calls: int) -> None:
+        """Stops an engine floor and checks that it made `calls` engine calls, one per request."""
+        floor.terminate()
+        _, err = floor.communicate(timeout=30)
+        made = int(err.split("engine calls:")[1].split()[0]) if "engine calls:" in err else -1
+        if made != calls:
+            raise RuntimeError(f"the engine floor made {made} engine calls, not one per request ({calls}): {err.strip()}")
 
     def floor(self, requests: list[bytes], answer: bytes, work_us: int = 0, busy_poll_us: int = 0) -> dict:
         """The same requests, one connection, against bench/http_floor.c answering `answer` to
@@ -732,11 +746,7 @@ def overhead_rounds(server: "StrataServer", queries: np.ndarray, count: int, lib
                    f"the floor's {row['floor_minus_engine_p50_us']:.0f} us" if "minus_engine_p50_us" in row else ""))
             out.append(row)
     finally:
-        floor.terminate()
-        _, err = floor.communicate(timeout=30)
-    calls = int(err.split("engine calls:")[1].split()[0]) if "engine calls:" in err else -1
-    if calls != len(requests) * (count + 1):
-        raise RuntimeError(f"the engine floor made {calls} engine calls, not one per request ({len(requests) * (count + 1)}): {err.strip()}")
+        C_TOOLS.stop_floor(floor, len(requests) * (count + 1))
     return out
 
 

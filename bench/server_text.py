@@ -12,7 +12,14 @@ Strata only: Chroma's server takes embeddings, not text (its Python client embed
 model it downloads at first use, which this machine cannot fetch), so there is no peer run here;
 bench/server_peers.py compares the two servers on the same vectors.
 
-    python3 bench/server_text.py [--n 100000] [--queries 1000] [--strata .build/release/strata-cli] [--inline-read-us N] [--json]
+    python3 bench/server_text.py [--n 100000] [--queries 1000] [--strata .build/release/strata-cli]
+                                 [--variant "OPTIONS" ...] [--overhead-rounds 5] [--json]
+
+The server's overhead over the in-process call is measured in --overhead-rounds rounds at one
+connection, through each server and through the engine floor (bench/http_floor.c --engine
+--text, a C server whose only work is the call): the client (bench/loadgen.c --paired) makes
+each query's strata_engine_recall in its own process too, next to its HTTP request, and each
+query's difference is kept; and each answer's latency minus its call (`Server-Timing`).
 
 The store folder is kept in --work (default /tmp/server-text) with the memories' count in its
 name, and reused by the next run with the same --n (the store step is then skipped).
@@ -25,6 +32,7 @@ import importlib.util
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -57,8 +65,7 @@ def sentences(count: int, seed: int) -> list[str]:
     return out
 
 
-def serve(cli: str, folder: Path, port: int, log: Path, inline_read_us: int | None) -> subprocess.Popen:
-    extra = ["--inline-read-us", str(inline_read_us)] if inline_read_us is not None else []
+def serve(cli: str, folder: Path, port: int, log: Path, extra: list[str]) -> subprocess.Popen:
     process = subprocess.Popen([cli, "serve", "--dir", str(folder), "--port", str(port), "--busy-poll-us", "100", *extra],
                                stdout=open(log, "ab"), stderr=subprocess.STDOUT)
     for _ in range(600):
@@ -74,18 +81,69 @@ def serve(cli: str, folder: Path, port: int, log: Path, inline_read_us: int | No
     raise RuntimeError("strata serve did not answer /v1/health")
 
 
+def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[bytes], count: int, library: str) -> list[dict]:
+    """The server's overhead over the in-process call for a recall by text, in `count` rounds
+    (as bench/server_peers.py measures it for vectors, but paired query by query): in each
+    round one pass over one connection against each server and against the engine floor
+    (bench/http_floor.c --engine --text: a C server whose only work is the same
+    strata_engine_recall call on the request's body, polling 100 us as the servers do), the
+    client sleeping in recv. The client (loadgen --paired) makes each query's recall in its
+    own process too, right before or after sending it, and keeps each query's difference: a
+    text recall's time moves by a tenth between passes here, far more than the server adds.
+    Each measure is a p50 in microseconds; from `Server-Timing`, each answer's latency minus
+    the call timed in its server's own process too."""
+    answer = peers.c_records((tools.folder / "text-answers.bin").read_bytes(), 3)[0][1]
+    config = str(folder / "strata.json")
+    floor, floor_port = tools.start_floor(answer, busy_poll_us=100, text=(library, config))
+    targets = [(s["name"], s["port"]) for s in servers] + [("engine_floor", floor_port)]
+    out = []
+    try:
+        tools.run(targets[-1][1], requests, "--pass", str(tools.folder / "floor-answers.bin"))  # warm-up
+        for i in range(count):
+            row = {}
+            for name, port in targets:
+                one = tools.run(port, requests, "--pass", str(tools.folder / "paired-answers.bin"), "--paired", library, config)
+                timing, paired = one.get("server_timing") or {}, one["paired"]
+                row[name] = {"http_p50_us": one["p50_ms"] * 1e3, "in_process_p50_us": paired["in_process_p50_ms"] * 1e3,
+                             "overhead_p50_us": paired["overhead_p50_ms"] * 1e3,
+                             "overhead_mean_us": paired["overhead_mean_ms"] * 1e3,
+                             "after_pause_overhead_p50_us": paired["after_pause_overhead_p50_ms"] * 1e3,
+                             "back_to_back_overhead_p50_us": paired["back_to_back_overhead_p50_ms"] * 1e3,
+                             "engine_p50_us": timing.get("engine_p50_ms", float("nan")) * 1e3,
+                             "minus_engine_p50_us": timing.get("minus_engine_p50_ms", float("nan")) * 1e3}
+            peers.log(f"  overhead round {i + 1}: " + "; ".join(
+                f"{name} {v['http_p50_us']:.0f} us, in process {v['in_process_p50_us']:.0f}: overhead {v['overhead_p50_us']:.0f} us "
+                f"(paired; {v['after_pause_overhead_p50_us']:.0f} after a pause, {v['back_to_back_overhead_p50_us']:.0f} back to "
+                f"back), {v['minus_engine_p50_us']:.0f} (minus its call)" for name, v in row.items()))
+            out.append(row)
+    finally:
+        tools.stop_floor(floor, len(requests) * (count + 1))
+    return out
+
+
+def medians(rounds: list[dict]) -> dict:
+    """Per server (and the floor), the median over the rounds of each measure."""
+    out = {}
+    for name in rounds[0]:
+        out[name] = {m: statistics.median(r[name][m] for r in rounds) for m in rounds[0][name]}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])
+    parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 16, 64])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--work", default="/tmp/server-text")
     parser.add_argument("--strata", default=os.environ.get("STRATA_CLI", str(REPO / ".build/release/strata-cli")))
     parser.add_argument("--port", type=int, default=7791)
-    parser.add_argument("--inline-read-us", type=int,
-                        help="strata serve --inline-read-us (default: the server's, 1000): a text recall takes longer "
-                             "than that, so by default it runs on the engine queue's threads, not the event loop")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="more `strata serve` options for a server, such as \"--inline-alone-read-us 0\"; repeat it "
+                             "for more servers (\"\" is the defaults). One server per variant on the same store, each "
+                             "measured in the same rounds, in turn (default: one server with the defaults)")
+    parser.add_argument("--overhead-rounds", type=int, default=5,
+                        help="interleaved rounds of the overhead at one connection (0: none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     work = Path(args.work)
@@ -103,40 +161,54 @@ def main() -> None:
         config = json.loads((folder / "strata.json").read_text())
         config.setdefault("recall", {})["track_access"] = False  # a read-only load: no write per recall
         (folder / "strata.json").write_text(json.dumps(config, indent=2) + "\n")
-    report["inline_read_us"] = args.inline_read_us
-    server = serve(args.strata, folder, args.port, work / "strata-serve.log", args.inline_read_us)
+    servers = []
     try:
+        for i, variant in enumerate(args.variant or [""]):
+            port = args.port + i
+            servers.append({"name": variant.strip() or "defaults", "options": variant.split(), "port": port,
+                            "process": serve(args.strata, folder, port, work / "strata-serve.log", variant.split())})
+        first = servers[0]
         if fresh:
             texts = sentences(args.n, 15)
-            started, cpu = time.perf_counter(), peers.process_tree_ticks(server.pid)
-            conn = peers.Connection(args.port)
+            started, cpu = time.perf_counter(), peers.process_tree_ticks(first["process"].pid)
+            conn = peers.Connection(first["port"])
             for at in range(0, len(texts), 1000):
-                peers.call(args.port, "POST", "/v1/memories", {"items": [{"content": t} for t in texts[at:at + 1000]]}, conn=conn)
+                peers.call(first["port"], "POST", "/v1/memories", {"items": [{"content": t} for t in texts[at:at + 1000]]}, conn=conn)
                 if at // 1000 % 10 == 9:
                     peers.log(f"  stored {at + 1000}, {(at + 1000) / (time.perf_counter() - started):.0f}/s")
             seconds = time.perf_counter() - started
             report["store"] = {"memories": len(texts), "seconds": seconds, "per_second": len(texts) / seconds,
-                               "server_cpu_us": (peers.process_tree_ticks(server.pid) - cpu) / peers.TICK / len(texts) * 1e6}
-        stats = peers.call(args.port, "GET", "/v1/stats")
-        report["stats"] = stats
-        requests = [peers.http_request("POST", "/v1/recall", json.dumps({"query": q, "k": 10}).encode(), args.port)
-                    for q in sentences(args.queries, 16)]
-        tools.run(args.port, requests, "--pass", str(tools.folder / "text-answers.bin"))  # warm-up
-        one = tools.run(args.port, requests, "--pass", str(tools.folder / "text-answers.bin"))
-        report["one_connection"] = {"p50_ms": one["p50_ms"], "p99_ms": one["p99_ms"], "mean_ms": one["mean_ms"],
-                                    "server_timing": one.get("server_timing")}
-        peers.log(f"  1 connection, one pass: p50 {one['p50_ms']:.2f} ms, p99 {one['p99_ms']:.2f} ms, "
-                  f"server timing {one.get('server_timing')}")
-        server_ref = type("S", (), {"process": server, "port": args.port, "name": "strata serve (text)"})()
-        report["runs"] = []
-        for c in args.connections:
-            run = peers.concurrent(server_ref, requests, c, args.seconds)
-            report["runs"].append(run)
-            peers.log(f"  {c} connections: {run['qps']:.0f} QPS, p50 {run['p50_ms']:.2f} ms, p99 {run['p99_ms']:.2f} ms, "
-                      f"server {run['server_cpu_us']:.0f} us CPU per request")
+                               "server_cpu_us": (peers.process_tree_ticks(first["process"].pid) - cpu) / peers.TICK / len(texts) * 1e6}
+        report["stats"] = peers.call(first["port"], "GET", "/v1/stats")
+        bodies = [json.dumps({"query": q, "k": 10}).encode() for q in sentences(args.queries, 16)]
+        report["servers"] = {}
+        for server in servers:
+            requests = [peers.http_request("POST", "/v1/recall", b, server["port"]) for b in bodies]
+            tools.run(server["port"], requests, "--pass", str(tools.folder / "text-answers.bin"))  # warm-up
+            one = tools.run(server["port"], requests, "--pass", str(tools.folder / "text-answers.bin"))
+            report["servers"][server["name"]] = {"options": server["options"], "one_connection": {
+                "p50_ms": one["p50_ms"], "p99_ms": one["p99_ms"], "mean_ms": one["mean_ms"], "server_timing": one.get("server_timing")}}
+            peers.log(f"  {server['name']}, 1 connection, one pass: p50 {one['p50_ms']:.2f} ms, p99 {one['p99_ms']:.2f} ms, "
+                      f"server timing {one.get('server_timing')}")
+        if args.overhead_rounds > 0:
+            requests = [peers.http_request("POST", "/v1/recall", b, first["port"]) for b in bodies]
+            rounds = overhead_rounds(tools, servers, folder, requests, args.overhead_rounds, library)
+            report["overhead_rounds"] = rounds
+            report["overhead_medians"] = medians(rounds)
+            peers.log(f"  medians of {len(rounds)} rounds: {json.dumps(report['overhead_medians'])}")
+        for server in servers:
+            requests = [peers.http_request("POST", "/v1/recall", b, server["port"]) for b in bodies]
+            ref = type("S", (), {"process": server["process"], "port": server["port"], "name": f"strata serve (text, {server['name']})"})()
+            runs = report["servers"][server["name"]]["runs"] = []
+            for c in args.connections:
+                run = peers.concurrent(ref, requests, c, args.seconds)
+                runs.append(run)
+                peers.log(f"  {server['name']}, {c} connections: {run['qps']:.0f} QPS, p50 {run['p50_ms']:.2f} ms, "
+                          f"p99 {run['p99_ms']:.2f} ms, server {run['server_cpu_us']:.0f} us CPU per request")
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        for server in servers:
+            server["process"].terminate()
+            server["process"].wait(timeout=60)
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.json:
         print(json.dumps(report, indent=2))

@@ -59,6 +59,11 @@ struct ServeCommand: ParsableCommand {
                                valueName: "us"))
     var inlineReadMicroseconds = 1_000
 
+    @Option(name: .customLong("inline-alone-read-us"),
+            help: ArgumentHelp("The same for a read whose connection is the only one its event loop serves (no other client waits on it): run it inline when its recent calls took at most this many microseconds, such as a recall by text with a local model (0: no longer budget than --inline-read-us).",
+                               valueName: "us"))
+    var inlineAloneReadMicroseconds = 50_000
+
     @Option(name: .customLong("busy-poll-us"),
             help: ArgumentHelp("After answering a recall on an otherwise idle server, poll the connection this many microseconds for its next request before sleeping, and answer a recall that comes then straight from the socket (without the HTTP codec): lower latency for a client that sends back to back, for up to this much CPU per answer and 64 KiB per connection (0: never).",
                                valueName: "us"))
@@ -100,6 +105,9 @@ struct ServeCommand: ParsableCommand {
         guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1") }
         guard maxPending >= 1 else { throw ValidationError("--max-pending must be at least 1") }
         guard (0...1_000_000).contains(inlineReadMicroseconds) else { throw ValidationError("--inline-read-us must be in 0...1000000") }
+        guard (0...10_000_000).contains(inlineAloneReadMicroseconds) else {
+            throw ValidationError("--inline-alone-read-us must be in 0...10000000")
+        }
         guard (0...10_000).contains(busyPollMicroseconds) else { throw ValidationError("--busy-poll-us must be in 0...10000") }
         if let m = anomalyScanMinutes, !(0.001...1e7).contains(m) { throw ValidationError("--anomaly-scan-minutes must be in 0.001...10000000") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be at least 0") }
@@ -119,6 +127,7 @@ struct ServeCommand: ParsableCommand {
             options.maxBodyBytes = maxBody
             options.maxPending = maxPending
             options.inlineReadMicroseconds = inlineReadMicroseconds
+            options.inlineAloneReadMicroseconds = inlineAloneReadMicroseconds
             options.busyPollMicroseconds = busyPollMicroseconds
             options.clientBuffer = eventBuffer
             options.eventRing = eventRing

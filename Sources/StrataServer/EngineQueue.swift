@@ -1,4 +1,5 @@
 import Dispatch
+import NIOCore
 import NIOPosix
 import StrataCore
 import Synchronization
@@ -26,12 +27,22 @@ enum ReadVerb: Int, CaseIterable, Sendable {
 /// call is in flight, and whose verb has lately taken at most `inlineBudget`, runs on the
 /// event loop that read its request. Handing a call to another thread and back costs two
 /// thread wake-ups: 40 µs at p50 of a 100k-memory recall at one connection on this VM, and up
-/// to 270 µs when the machine is colder (bench/README.md, "One loop, no hop"). Nothing else
-/// is in flight, so no request waits on the engine behind it; a request that arrives on the
-/// same loop meanwhile waits at most that one call. A verb's first call, a verb whose recent
-/// calls averaged over the budget (a text recall through a large model, an exact scan of a
-/// big store), every write, and every call made while another is in flight keep the hop. A
-/// budget of zero turns the exception off.
+/// to 270 µs when the machine is colder (bench/README.md, "One loop, no hop"); for a recall by
+/// text (5 to 7 ms, most of it the query's embedding) 0.5 to 0.7 ms, as the call itself runs
+/// slower on the woken thread ("Text recall inline"). Nothing else is in flight, so no request
+/// waits on the engine behind it; a request that arrives on the same loop meanwhile waits at
+/// most that one call.
+///
+/// A longer read, whose verb has lately taken at most `aloneBudget`, runs inline too when its
+/// connection is the only one its event loop serves (`connectionOpened(on:)`): no other client
+/// of that loop, a WebSocket or a dashboard included, can be kept waiting by it; only a client
+/// that connects meanwhile and is given that loop waits, for at most that one call. This is an
+/// agent's loop of recalls by text on its own connection.
+///
+/// A verb's first call, a verb whose recent calls averaged over the budget that applies (a
+/// text recall while the loop serves other connections, an exact scan of a big store), every
+/// write, and every call made while another is in flight keep the hop. An `inlineBudget` of
+/// zero turns both exceptions off; an `aloneBudget` of zero (or under `inlineBudget`) the second.
 ///
 /// Thread-safe.
 final class EngineQueue: Sendable {
@@ -39,18 +50,45 @@ final class EngineQueue: Sendable {
     private let state: Mutex<State>
     let limit: Int
     let inlineBudget: Duration
+    let aloneBudget: Duration
 
     private struct State {
         var pending = 0
         /// Each read verb's recent duration (an exponential average, 1/4 weight to the newest);
         /// nil until its first call.
         var recent = [Duration?](repeating: nil, count: ReadVerb.allCases.count)
+        /// Open connections per event loop (absent: none).
+        var connections: [ObjectIdentifier: Int] = [:]
     }
 
-    init(limit: Int, inlineBudget: Duration = .milliseconds(1)) {
+    /// - Parameters:
+    ///   - inlineBudget: zero turns every inline read off, `aloneBudget` too.
+    ///   - aloneBudget: the budget of a read whose connection is alone on its loop (when it is
+    ///     less than `inlineBudget`, `inlineBudget` applies).
+    init(limit: Int, inlineBudget: Duration = .milliseconds(1), aloneBudget: Duration = .zero) {
         self.limit = limit
         self.inlineBudget = inlineBudget
+        self.aloneBudget = aloneBudget
         state = Mutex(State())
+    }
+
+    /// A connection is open on `loop` (called on that loop when its pipeline is made).
+    func connectionOpened(on loop: any EventLoop) {
+        state.withLock { $0.connections[ObjectIdentifier(loop), default: 0] += 1 }
+    }
+
+    /// A connection counted by `connectionOpened(on:)` is closed.
+    func connectionClosed(on loop: any EventLoop) {
+        state.withLock { s in
+            let key = ObjectIdentifier(loop)
+            guard let open = s.connections[key] else { return }
+            s.connections[key] = open > 1 ? open - 1 : nil
+        }
+    }
+
+    /// Open connections on `loop`.
+    func connections(on loop: any EventLoop) -> Int {
+        state.withLock { $0.connections[ObjectIdentifier(loop)] ?? 0 }
     }
 
     /// Calls in flight (waiting or running, inline ones too).
@@ -62,7 +100,7 @@ final class EngineQueue: Sendable {
         let admission = state.withLock { s -> Admission in
             guard s.pending < limit else { return .refused }
             defer { s.pending += 1 }
-            guard home != nil, case .read(let verb) = call, inlineAllowed(s, verb) else { return .hop }
+            guard let home, case .read(let verb) = call, inlineAllowed(s, verb, on: home) else { return .hop }
             return .inline
         }
         switch admission {
@@ -98,25 +136,27 @@ final class EngineQueue: Sendable {
     private enum Admission { case refused, hop, inline }
 
     /// The inline rule, on the state under the lock: a budget, nothing else in flight, and the
-    /// verb's recent calls within the budget (a verb not yet timed is not).
-    private func inlineAllowed(_ s: State, _ verb: ReadVerb) -> Bool {
+    /// verb's recent calls within the budget (a verb not yet timed is not): `inlineBudget`, or
+    /// `aloneBudget` when `loop` serves at most one connection.
+    private func inlineAllowed(_ s: State, _ verb: ReadVerb, on loop: any EventLoop) -> Bool {
         guard inlineBudget > .zero, s.pending == 0, limit > 0, let recent = s.recent[verb.rawValue] else { return false }
-        return recent <= inlineBudget
+        if recent <= inlineBudget { return true }
+        return recent <= aloneBudget && s.connections[ObjectIdentifier(loop), default: 0] <= 1
     }
 
-    /// Whether a read of `verb` would run inline now: a hint, taken before the work of preparing
-    /// the call (another call may start meanwhile; `runInlineIfIdle` decides).
-    func wouldRunInline(_ verb: ReadVerb) -> Bool {
-        state.withLock { inlineAllowed($0, verb) }
+    /// Whether a read of `verb` on `loop` would run inline now: a hint, taken before the work
+    /// of preparing the call (another call may start meanwhile; `runInlineIfIdle` decides).
+    func wouldRunInline(_ verb: ReadVerb, on loop: any EventLoop) -> Bool {
+        state.withLock { inlineAllowed($0, verb, on: loop) }
     }
 
     /// Runs `body` as an inline read of `verb` (timed as one, counted in `inFlight`) when `run`
     /// would run it inline now; nil, with nothing run, when it would not. For a caller already
     /// on an event loop that answers outside Swift concurrency (`RecallFastLane`); it must be
-    /// on the loop that read the request, as `run`'s inline calls are.
-    func runInlineIfIdle<T>(_ verb: ReadVerb, _ body: () throws(StrataError) -> T) -> Result<T, StrataError>? {
+    /// on `loop`, the loop that read the request, as `run`'s inline calls are.
+    func runInlineIfIdle<T>(_ verb: ReadVerb, on loop: any EventLoop, _ body: () throws(StrataError) -> T) -> Result<T, StrataError>? {
         let admitted = state.withLock { s -> Bool in
-            guard inlineAllowed(s, verb) else { return false }
+            guard inlineAllowed(s, verb, on: loop) else { return false }
             s.pending += 1
             return true
         }

@@ -28,7 +28,8 @@ final class MemoryService: Sendable {
         self.engine = engine
         self.options = options
         self.tokens = tokens
-        queue = EngineQueue(limit: options.maxPending, inlineBudget: .microseconds(options.inlineReadMicroseconds))
+        queue = EngineQueue(limit: options.maxPending, inlineBudget: .microseconds(options.inlineReadMicroseconds),
+                            aloneBudget: .microseconds(options.inlineAloneReadMicroseconds))
         events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
         metrics = ServerMetrics(tierCountSeconds: options.tierCountSeconds)
         lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)

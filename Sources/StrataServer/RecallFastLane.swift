@@ -78,6 +78,8 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var front: SocketFront?
     /// Set by SwiftNIO's quiesce event (the server is stopping): no more polled answers.
     private var quiescing = false
+    /// The connection's event loop (set by `handlerAdded`).
+    private var loop: (any EventLoop)?
     /// Where a polled request is peeked at and read (allocated at the first poll).
     private var peekBuffer: UnsafeMutableRawBufferPointer?
     /// With busy polling: the requests whose heads came in this read cycle, and whether no
@@ -98,6 +100,13 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     deinit { peekBuffer?.deallocate() }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Every connection has this lane: the engine queue counts them per loop (`EngineQueue`'s
+        // budget for a connection alone on its loop) until the channel closes, the lane's own
+        // removal aside (a WebSocket upgrade removes the HTTP handlers; the connection stays).
+        let loop = context.eventLoop, queue = service.queue
+        self.loop = loop
+        queue.connectionOpened(on: loop)
+        context.channel.closeFuture.whenComplete { _ in queue.connectionClosed(on: loop) }
         guard service.options.busyPollMicroseconds > 0 else { return }
         let front = SocketFront()
         do {
@@ -272,7 +281,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The body length of a `POST` this lane may answer, nil for any other.
     private func candidateBodyLength(_ head: RecallHead) -> Int? {
         guard Self.routes.contains(head.path), !head.routerOnly, let length = head.contentLength,
-              (0...service.options.maxBodyBytes).contains(length), service.queue.wouldRunInline(.recall)
+              (0...service.options.maxBodyBytes).contains(length), let loop, service.queue.wouldRunInline(.recall, on: loop)
         else { return nil }
         return length
     }
@@ -301,7 +310,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
-        guard let result = service.queue.runInlineIfIdle(.recall, { () throws(StrataError) in
+        guard let loop, let result = service.queue.runInlineIfIdle(.recall, on: loop, { () throws(StrataError) in
             try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
         }) else { return nil }
         let id = RequestLine.id(given: head.requestID)

@@ -81,6 +81,37 @@ import Testing
         #expect(places[8...].contains(true))
     }
 
+    @Test func a_longer_read_runs_inline_only_while_its_connection_is_alone_on_its_loop() async throws {
+        // Every call takes 30 ms: always over the 1 ms budget, always under the alone budget.
+        let queue = EngineQueue(limit: 4, inlineBudget: .milliseconds(1), aloneBudget: .seconds(100))
+        let off = EngineQueue(limit: 4, inlineBudget: .zero, aloneBudget: .seconds(100))
+        @Sendable func slow() -> Bool {
+            usleep(30_000)
+            return Self.onLoop()
+        }
+        let places = try await Self.onLoops {
+            let loop = try #require(MultiThreadedEventLoopGroup.currentEventLoop)
+            var out: [Bool] = []
+            out.append(try await queue.run(.read(.recall), slow))  // its first call: handed off
+            out.append(try await queue.run(.read(.recall), slow))  // no connection counted on the loop
+            queue.connectionOpened(on: loop)
+            out.append(try await queue.run(.read(.recall), slow))  // the caller's own, alone
+            queue.connectionOpened(on: loop)
+            out.append(try await queue.run(.read(.recall), slow))  // another client of the loop would wait
+            #expect(queue.connections(on: loop) == 2)
+            queue.connectionClosed(on: loop)
+            out.append(try await queue.run(.read(.recall), slow))  // alone again
+            out.append(try await queue.run(.other) { slow() })  // a write never
+            // A zero inline budget turns the longer budget off too.
+            for _ in 0..<2 { out.append(try await off.run(.read(.recall), slow)) }
+            queue.connectionClosed(on: loop)
+            queue.connectionClosed(on: loop)  // one close too many is ignored
+            #expect(queue.connections(on: loop) == 0)
+            return out
+        }
+        #expect(places == [false, true, true, false, true, false, false, false])
+    }
+
     @Test func a_read_hands_off_while_another_call_is_in_flight() async throws {
         let queue = EngineQueue(limit: 4, inlineBudget: Self.generous)
         let release = Gate()

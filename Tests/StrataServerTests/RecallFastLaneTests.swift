@@ -17,12 +17,14 @@ import Testing
 @Suite struct RecallFastLaneTests {
     /// A service over an engine in memory with a few memories, whose recall verb has run once
     /// (a verb's first call always takes the hand-off, so the lane declines until then).
-    static func service(maxBody: Int = 16 << 20) async throws -> MemoryService {
+    static func service(maxBody: Int = 16 << 20, inlineMicroseconds: Int = 1_000_000,
+                        aloneMicroseconds: Int = ServerOptions().inlineAloneReadMicroseconds) async throws -> MemoryService {
         let engine = try Engine()
         for text in ["tea with lemon", "rivers and hills", "a kettle on the stove", "hills in fog"] { _ = try engine.store(NewMemory(text)) }
         var options = ServerOptions()
         options.maxBodyBytes = maxBody
-        options.inlineReadMicroseconds = 1_000_000
+        options.inlineReadMicroseconds = inlineMicroseconds
+        options.inlineAloneReadMicroseconds = aloneMicroseconds
         let service = MemoryService(engine: engine, options: options, tokens: TokenAuthority(path: "/nonexistent/strata-tokens.json"))
         let q = try MemoryService.recallQuery(["query": "tea", "k": 1], .unrestricted)
         _ = try await service.queue.run(.read(.recall)) { () throws(StrataError) in try service.recallHits(q) }
@@ -149,6 +151,42 @@ import Testing
         try Self.send(channel, recall)
         #expect(try Self.passed(channel).isEmpty)
         #expect(try Self.answered(channel)?.0.status == .ok)
+    }
+
+    @Test func a_recall_over_the_budget_is_answered_only_while_its_connection_is_alone_on_its_loop() async throws {
+        // A budget of 1 µs, which no recall keeps to, and a longer one for a connection alone on
+        // its loop. Channels count from the lane's arrival until they close.
+        let service = try await Self.service(inlineMicroseconds: 1, aloneMicroseconds: 10_000_000)
+        let loop = EmbeddedEventLoop()
+        let recall = Self.parts(#"{"query": "tea", "k": 1}"#)
+        let first = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")), loop: loop)
+        #expect(service.queue.connections(on: loop) == 1)
+        try Self.send(first, recall)
+        loop.run()  // channels given a loop run their writes as its tasks
+        #expect(try Self.answered(first)?.0.status == .ok)
+
+        let second = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")), loop: loop)
+        #expect(service.queue.connections(on: loop) == 2)
+        for channel in [first, second] {
+            try Self.send(channel, recall)
+            loop.run()
+            #expect(try Self.passed(channel) == recall)  // to the router, and its hand-off
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+            // The router's answer, written through the lane (which then owes none).
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+            loop.run()
+            while try channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+        }
+        _ = try second.finish()
+        loop.run()
+        #expect(service.queue.connections(on: loop) == 1)
+        try Self.send(first, recall)
+        loop.run()
+        #expect(try Self.answered(first)?.0.status == .ok)
+        _ = try first.finish()
+        loop.run()
+        #expect(service.queue.connections(on: loop) == 0)
     }
 
     @Test func declines_when_the_engine_is_busy_or_inline_reads_are_off() async throws {

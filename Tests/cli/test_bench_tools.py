@@ -52,6 +52,17 @@ def folder(tmp_path):
     return tmp_path
 
 
+def store_notes(folder, queries=()):
+    """Stores 30 notes through a server on the folder's store: (its dimension, the queries' vectors)."""
+    s = Server(folder)
+    try:
+        dim = s.ok("GET", "/v1/stats")["dimension"]
+        s.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} on rivers and hills"} for i in range(30)]}, status=201)
+        return dim, s.ok("POST", "/v1/embed", {"texts": list(queries)})["vectors"] if queries else []
+    finally:
+        assert s.stop()[0] == 0
+
+
 @pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
 def test_loadgen_reads_each_answer_whole_and_counts_errors(folder, tmp_path):
     loadgen = compile_tool(tmp_path, "loadgen")
@@ -201,13 +212,7 @@ def test_http_floor_makes_the_engine_call_for_each_request(folder, tmp_path):
     # (libstrata.so loaded with dlopen), the next query in file order; it counts its calls.
     floor = compile_tool(tmp_path, "http_floor")
     loadgen = compile_tool(tmp_path, "loadgen")
-    s = Server(folder)
-    try:
-        dim = s.ok("GET", "/v1/stats")["dimension"]
-        s.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} on rivers and hills"} for i in range(30)]}, status=201)
-        queries = s.ok("POST", "/v1/embed", {"texts": ["rivers", "hills", "notes"]})["vectors"]
-    finally:
-        assert s.stop()[0] == 0
+    dim, queries = store_notes(folder, ["rivers", "hills", "notes"])
     (tmp_path / "q.f32").write_bytes(b"".join(struct.pack(f"<{dim}f", *q) for q in queries))
     (tmp_path / "answer.json").write_bytes(b'{"hits": []}')
     library, config = str(LIBRARY_DIR / "libstrata.so"), str(folder / "store" / "strata.json")
@@ -241,6 +246,8 @@ def test_http_floor_makes_the_engine_call_for_each_request(folder, tmp_path):
     assert server.returncode == 1 and "strata_engine_recall_vector failed" in err and "dimension" in err, err
     # Bad arguments name what is wrong.
     for extra, message in [(["--engine", library, config], "--engine needs --queries and --dim"),
+                           (["--text"], "--text needs --engine"),
+                           (["--engine", library, config, "--text", "--queries", str(tmp_path / "q.f32")], "takes no --queries"),
                            (["--engine", library], "--engine needs LIBSTRATA and CONFIG"),
                            (["--engine", str(tmp_path / "nope.so"), config, "--queries", str(tmp_path / "q.f32"), "--dim", str(dim)],
                             "nope.so"),
@@ -250,4 +257,60 @@ def test_http_floor_makes_the_engine_call_for_each_request(folder, tmp_path):
                             "none.json")]:
         p = subprocess.run([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), *extra],
                            capture_output=True, text=True, env=environment())
+        assert p.returncode == 2 and message in p.stderr, (extra, p.stderr)
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler: scripts/setup installs one")
+def test_http_floor_text_and_loadgen_paired_make_the_recall_by_text_of_each_request(folder, tmp_path):
+    # http_floor --engine --text: each request's body goes to strata_engine_recall as it came.
+    # loadgen --paired makes the same call in its own process beside each request and reports
+    # each request's latency minus it (bench/server_text.py's overhead rounds).
+    floor = compile_tool(tmp_path, "http_floor")
+    loadgen = compile_tool(tmp_path, "loadgen")
+    store_notes(folder)
+    (tmp_path / "answer.json").write_bytes(b'{"hits": []}')
+    library, config = str(LIBRARY_DIR / "libstrata.so"), str(folder / "store" / "strata.json")
+    bodies = [{"query": q, "k": 3, "track_access": False} for q in ["rivers", "hills", "notes", "rivers and hills"]]
+    path = requests_file(tmp_path / "requests.bin", [http("POST", "/v1/recall", b) for b in bodies])
+
+    def start():
+        server = subprocess.Popen([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), "--engine", library, config,
+                                   "--text"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+        return server, int(server.stdout.readline().split()[-1])
+
+    server, port = start()
+    try:
+        p = subprocess.run([str(loadgen), "--port", str(port), "--requests", str(path), "--pass", str(tmp_path / "out.bin"),
+                            "--paired", library, config], capture_output=True, text=True, env=environment())
+        assert p.returncode == 0, p.stderr
+        summary = json.loads(p.stdout)
+        assert [a[0] for a in read_pass(tmp_path / "out.bin")] == [200] * 4
+        assert summary["server_timing"]["answers"] == 4, summary
+        paired = summary["paired"]
+        assert paired["requests"] == 4 and paired["in_process_p50_ms"] > 0, paired
+        # The differences are each request's latency minus its own call: their mean is the
+        # latencies' mean minus the calls' mean.
+        assert paired["overhead_mean_ms"] == pytest.approx(summary["mean_ms"] - paired["in_process_mean_ms"], abs=1e-5), paired
+        # Each half holds two of the four differences: a half's median (the upper of two) is at
+        # least its mean.
+        assert paired["after_pause_overhead_p50_ms"] >= paired["after_pause_overhead_mean_ms"] - 1e-6, paired
+        assert "back_to_back_overhead_p50_ms" in paired
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and "engine calls: 4" in err, err
+    # A body the engine refuses: the floor exits with the engine's message.
+    server, port = start()
+    bad = requests_file(tmp_path / "bad.bin", [http("POST", "/v1/recall", {"query": "rivers", "no_such_key": 1})])
+    subprocess.run([str(loadgen), "--port", str(port), "--requests", str(bad), "--pass", str(tmp_path / "out.bin")],
+                   capture_output=True, text=True)
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 1 and "strata_engine_recall failed" in err and "no_such_key" in err, err
+    # loadgen's own argument errors: --paired needs --pass, a library it can load and a store it can open.
+    for extra, message in [(["--paired", library, config], "--paired needs --pass"),
+                           (["--pass", str(tmp_path / "o"), "--paired", str(tmp_path / "nope.so"), config], "nope.so"),
+                           (["--pass", str(tmp_path / "o"), "--paired", library, str(tmp_path / "none.json")], "none.json"),
+                           (["--pass", str(tmp_path / "o"), "--paired", library], "--paired needs LIBSTRATA and CONFIG")]:
+        p = subprocess.run([str(loadgen), "--port", "1", "--requests", str(path), *extra], capture_output=True, text=True,
+                           env=environment())
         assert p.returncode == 2 and message in p.stderr, (extra, p.stderr)

@@ -853,12 +853,15 @@ def test_two_servers_on_one_sqlite_store_see_each_other(folder):
 
 def test_reads_answer_the_same_on_the_loop_and_on_the_engine_threads(folder):
     # Default: an idle server runs short reads on the event loop after each verb's first call
-    # (EngineQueue); --inline-read-us 0 hands every call to the engine's threads.
+    # (EngineQueue); --inline-read-us 0 hands every call to the engine's threads. With a budget
+    # of 1 µs every read is a long one, run inline only while its connection is alone on its loop
+    # (--inline-alone-read-us).
     inline, handed_off = Server(folder), Server(folder, "--inline-read-us", "0")
+    alone = Server(folder, "--inline-read-us", "1", "--inline-alone-read-us", "10000000")
     try:
         ids = inline.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(40)]},
                         status=201)["ids"]
-        for s in (inline, handed_off):
+        for s in (inline, handed_off, alone):
             s.ok("GET", f"/v1/memories/{ids[0]}")
             s.ok("POST", "/v1/recall", {"query": "tea maps", "k": 5, "track_access": False})
         for _ in range(3):
@@ -867,15 +870,17 @@ def test_reads_answer_the_same_on_the_loop_and_on_the_engine_threads(folder):
                                        ("POST", "/v1/list", {"limit": 10}),
                                        ("POST", "/v1/count", {}),
                                        ("GET", f"/v1/memories/{ids[3]}/history", None)]:
-                a, b = inline.ok(method, path, body), handed_off.ok(method, path, body)
+                a, b, c = inline.ok(method, path, body), handed_off.ok(method, path, body), alone.ok(method, path, body)
                 if path == "/v1/recall":  # scores.recency moves with the clock: compare the ranking
-                    a, b = [h["id"] for h in a["hits"]], [h["id"] for h in b["hits"]]
+                    a, b, c = ([h["id"] for h in x["hits"]] for x in (a, b, c))
                     assert len(a) == 5
-                assert a == b, path
+                assert a == b == c, path
         inline.error(404, "GET", "/v1/memories/no-such-id")
+        alone.error(404, "GET", "/v1/memories/no-such-id")
         assert inline.ok("GET", "/v1/health")["in_flight"] == 0
+        assert alone.ok("GET", "/v1/health")["in_flight"] == 0
     finally:
-        assert inline.stop()[0] == 0 and handed_off.stop()[0] == 0
+        assert inline.stop()[0] == 0 and handed_off.stop()[0] == 0 and alone.stop()[0] == 0
 
 
 def read_answers(sock, count):
@@ -1040,6 +1045,9 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
 def test_inline_read_budget_is_checked(folder):
     code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", "--inline-read-us", "2000000", cwd=folder)
     assert code != 0 and "--inline-read-us must be in 0...1000000" in err, err
+    for bad in ("--inline-alone-read-us=-1", "--inline-alone-read-us=10000001"):
+        code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", bad, cwd=folder)
+        assert code != 0 and "--inline-alone-read-us must be in 0...10000000" in err, (bad, err)
     for bad in ("--busy-poll-us=-1", "--busy-poll-us=10001"):
         code, _, err = cli("serve", "--dir", str(folder / "store"), "--port", "0", bad, cwd=folder)
         assert code != 0 and "--busy-poll-us must be in 0...10000" in err, (bad, err)
