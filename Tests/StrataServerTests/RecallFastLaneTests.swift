@@ -101,6 +101,7 @@ import Testing
         #expect(refused.headerFields[ServerTiming.name] == nil, "a refused call has no time, as through the router")
         #expect(Wire.text(error).contains("STRATA_ERR_DIMENSION"))
         #expect(try Self.passed(channel).isEmpty)
+        _ = try channel.finish()
     }
 
     @Test func leaves_every_other_request_to_the_router_unchanged() async throws {
@@ -130,6 +131,7 @@ import Testing
         }
         try Self.send(channel, Self.parts(#"{"query": "tea", "k": 1}"#))
         #expect(try Self.answered(channel)?.0.status == .ok)
+        _ = try channel.finish()
     }
 
     @Test func keeps_answers_in_the_order_of_their_requests() async throws {
@@ -151,6 +153,7 @@ import Testing
         try Self.send(channel, recall)
         #expect(try Self.passed(channel).isEmpty)
         #expect(try Self.answered(channel)?.0.status == .ok)
+        _ = try channel.finish()
     }
 
     @Test func a_recall_over_the_budget_is_answered_only_while_its_connection_is_alone_on_its_loop() async throws {
@@ -191,7 +194,6 @@ import Testing
 
     @Test func declines_when_the_engine_is_busy_or_inline_reads_are_off() async throws {
         let service = try await Self.service()
-        let channel = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")))
         let recall = Self.parts(#"{"query": "tea", "k": 1}"#)
         // Another engine call in flight: the recall takes the router and its hand-off.
         let release = DispatchSemaphore(value: 0)
@@ -199,9 +201,15 @@ import Testing
             try await service.queue.run { () throws(StrataError) in release.wait() }
         }
         while service.queue.inFlight == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        try Self.send(channel, recall)
-        #expect(try Self.passed(channel) == recall)
-        #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        // An embedded channel may be used, and released, only on the thread that made it: here
+        // all between two suspension points (a test task may resume on another thread).
+        do {
+            let channel = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")))
+            try Self.send(channel, recall)
+            #expect(try Self.passed(channel) == recall)
+            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
+            _ = try channel.finish()
+        }
         release.signal()
         try await busy.value
 
@@ -211,5 +219,6 @@ import Testing
         let offChannel = EmbeddedChannel(handler: RecallFastLane(service: off, logger: Logger(label: "test")))
         try Self.send(offChannel, recall)
         #expect(try Self.passed(offChannel) == recall)
+        _ = try offChannel.finish()
     }
 }
