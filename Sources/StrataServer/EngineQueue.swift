@@ -51,6 +51,8 @@ final class EngineQueue: Sendable {
     let limit: Int
     let inlineBudget: Duration
     let aloneBudget: Duration
+    /// Told where each admitted call runs: true inline, false handed off (`ServerMetrics`).
+    private let placed: @Sendable (_ inline: Bool) -> Void
 
     private struct State {
         var pending = 0
@@ -65,10 +67,13 @@ final class EngineQueue: Sendable {
     ///   - inlineBudget: zero turns every inline read off, `aloneBudget` too.
     ///   - aloneBudget: the budget of a read whose connection is alone on its loop (when it is
     ///     less than `inlineBudget`, `inlineBudget` applies).
-    init(limit: Int, inlineBudget: Duration = .milliseconds(1), aloneBudget: Duration = .zero) {
+    ///   - placed: told, for each call admitted, whether it runs inline (true) or handed off.
+    init(limit: Int, inlineBudget: Duration = .milliseconds(1), aloneBudget: Duration = .zero,
+         placed: @escaping @Sendable (_ inline: Bool) -> Void = { _ in }) {
         self.limit = limit
         self.inlineBudget = inlineBudget
         self.aloneBudget = aloneBudget
+        self.placed = placed
         state = Mutex(State())
     }
 
@@ -108,9 +113,11 @@ final class EngineQueue: Sendable {
             throw APIError.busy("the server has \(limit) engine calls in flight (--max-pending); try again")
         case .inline:
             defer { state.withLock { $0.pending -= 1 } }
+            placed(true)
             return try timed(call, body)
         case .hop:
             defer { state.withLock { $0.pending -= 1 } }
+            placed(false)
             // A caller on an event loop (`EventLoopExecutor`) is resumed on that loop: resuming
             // from the Dispatch thread would wake another loop, and the answer would then cross
             // to the connection's loop once more.
@@ -162,6 +169,7 @@ final class EngineQueue: Sendable {
         }
         guard admitted else { return nil }
         defer { state.withLock { $0.pending -= 1 } }
+        placed(true)
         do throws(StrataError) {
             return .success(try timed(.read(verb), body))
         } catch {

@@ -28,10 +28,12 @@ final class MemoryService: Sendable {
         self.engine = engine
         self.options = options
         self.tokens = tokens
+        let metrics = ServerMetrics(tierCountSeconds: options.tierCountSeconds)
+        self.metrics = metrics
         queue = EngineQueue(limit: options.maxPending, inlineBudget: .microseconds(options.inlineReadMicroseconds),
-                            aloneBudget: .microseconds(options.inlineAloneReadMicroseconds))
+                            aloneBudget: .microseconds(options.inlineAloneReadMicroseconds),
+                            placed: { metrics.engineCall(inline: $0) })
         events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
-        metrics = ServerMetrics(tierCountSeconds: options.tierCountSeconds)
         lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
         anomalyScan = options.anomalyScanSeconds.map(ScheduleCounts.init)
     }

@@ -13,6 +13,9 @@ import Synchronization
 ///   `unmatched`, so an id never becomes a label.
 /// - `strata_engine_call_duration_seconds{verb}` (a histogram): the engine's own time for
 ///   `store`, `recall` and `metabolize` (scheduled cycles included), not the wait in the queue.
+/// - `strata_engine_calls_total{place}`: engine calls admitted, by where they ran: `inline`
+///   (on the event loop that read the request, `EngineQueue`'s exception) or `handed_off` (on
+///   the engine's Dispatch threads).
 /// - `strata_memories{tier}`: unexpired memories per tier, counted by a scan of the store when a
 ///   scrape finds the last count older than `ServerOptions.tierCountSeconds` (so frequent
 ///   scrapes cost one scan per interval, and the gauge may lag by that much).
@@ -101,6 +104,14 @@ final class ServerMetrics: Sendable {
             helpText: "Recalls the fast lane read straight from the socket while busy polling and answered without SwiftNIO's HTTP codec (also counted in strata_http_requests_total).")
     }
 
+    private static var engineCalls: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "engine", metricName: "calls", unitName: "total",
+            helpText: "Engine calls admitted, by where they ran: inline (on the event loop that read the request: an otherwise idle server's short reads, and longer ones whose connection is alone on its loop) or handed_off (the engine's threads).")
+    }
+
+    private let callsInline: Counter
+    private let callsHandedOff: Counter
     private let pollReady: Counter
     private let pollSlept: Counter
     private let pollTime: Counter
@@ -112,7 +123,12 @@ final class ServerMetrics: Sendable {
         pollSlept = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "slept")])
         pollTime = registry.makeCounter(descriptor: Self.busyPollTime)
         pollAnswers = registry.makeCounter(descriptor: Self.polledAnswers)
+        callsInline = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "inline")])
+        callsHandedOff = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "handed_off")])
     }
+
+    /// Counts one engine call admitted by `EngineQueue`, by where it runs.
+    func engineCall(inline: Bool) { (inline ? callsInline : callsHandedOff).increment() }
 
     /// Counts one busy poll and its time.
     func busyPoll(ready: Bool, duration: Duration) {

@@ -133,6 +133,21 @@ import Testing
         #expect(places == [false, true])
     }
 
+    @Test func each_admitted_call_is_told_where_it_runs() async throws {
+        let places = Mutex<[Bool]>([])
+        let queue = EngineQueue(limit: 4, inlineBudget: Self.generous, placed: { inline in places.withLock { $0.append(inline) } })
+        let ran = try await Self.onLoops {
+            var out: [Bool] = []
+            for _ in 0..<2 { out.append(try await queue.run(.read(.get)) { Self.onLoop() }) }
+            out.append(try await queue.run(.other) { Self.onLoop() })
+            let loop = try #require(MultiThreadedEventLoopGroup.currentEventLoop)
+            out.append(try #require(queue.runInlineIfIdle(.get, on: loop) { Self.onLoop() }).get())
+            return out
+        }
+        #expect(ran == [false, true, false, true])
+        #expect(places.withLock { $0 } == ran, "told as they ran")
+    }
+
     @Test func calls_beyond_the_limit_are_refused_and_inline_ones_count() async throws {
         let queue = EngineQueue(limit: 1)
         let release = Gate()

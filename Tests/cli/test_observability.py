@@ -217,3 +217,34 @@ def test_failed_scheduled_cycles_are_counted(folder):
         code, err = s.stop()
     assert code == 0, err
     assert "scheduled lifecycle cycle failed" in err and "read-only" in err
+
+
+def test_engine_calls_are_counted_by_where_they_ran(folder):
+    # One kept-alive connection: a store (always handed off), then recalls. Every recall is
+    # over the 1 µs budget; the first is handed off (its verb has no time on record yet), later
+    # ones run on the event loop when the connection is alone on it (--inline-alone-read-us).
+    # With --inline-read-us 0 every call is handed off.
+    counts = {}
+    for name, flags in [("alone", ("--inline-read-us", "1", "--inline-alone-read-us", "10000000")),
+                        ("off", ("--inline-read-us", "0"))]:
+        s = Server(folder, *flags)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+            for method, path, body, status in [("POST", "/v1/memories", {"items": [{"content": "tea and maps"}]}, 201)] + \
+                    [("POST", "/v1/recall", {"query": "tea", "k": 1, "track_access": False}, 200)] * 6:
+                conn.request(method, path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+                r = conn.getresponse()
+                assert r.status == status, r.read()
+                r.read()
+            conn.close()
+            samples = scrape(s)
+            counts[name] = (value(samples, "strata_engine_calls_total", place="inline"),
+                            value(samples, "strata_engine_calls_total", place="handed_off"))
+        finally:
+            assert s.stop()[0] == 0
+    inline, handed_off = counts["alone"]
+    # Eight calls: the store, six recalls and the scrape's count of memories per tier. The
+    # store, the first recall and the count were handed off; of the five recalls after, those
+    # made while the connection was alone on its loop (the readiness probes' connections closed) ran inline.
+    assert handed_off >= 3 and inline >= 1 and inline + handed_off == 8, counts
+    assert counts["off"] == (0.0, 8.0), counts
