@@ -52,6 +52,11 @@ public protocol VectorStore: AnyObject, Sendable {
     /// Every history row of one memory, oldest first; empty for an id never seen.
     /// Throws `.unsupported` unless `keepsHistory`.
     func history(id: String) throws(StrataError) -> [HistoryEntry]
+    /// The newest `limit` rows of `history(id:)` (all when there are fewer), oldest first, and
+    /// how many rows it has, without reading the others where the store can (the lifecycle
+    /// ledger grows by a row a cycle). The default reads `history(id:)` and keeps its tail.
+    /// Throws `.unsupported` unless `keepsHistory`.
+    func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int)
 
     /// Whether records outlive the instance: a new store made with the same options sees every
     /// record and history row committed before (STRATA_STORE_PERSISTENT). False for a store
@@ -143,6 +148,11 @@ extension VectorStore {
 
     public func history(id: String) throws(StrataError) -> [HistoryEntry] {
         throw StrataError(.unsupported, "\(name) keeps no history")
+    }
+
+    public func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int) {
+        let rows = try history(id: id)
+        return (Array(rows.suffix(max(0, limit))), rows.count)
     }
 
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {

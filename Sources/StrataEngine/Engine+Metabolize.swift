@@ -143,10 +143,9 @@ extension Engine {
         memory.accessedAt = max(memory.accessedAt, now.accessedAt)
     }
 
-    /// The totals of every cycle so far (the last row of the lifecycle ledger).
+    /// The totals of every cycle so far (the last row of the lifecycle ledger, read alone).
     public func lifecycleTotals() throws(StrataError) -> LifecycleLedger {
-        let rows = store.keepsHistory ? try store.history(id: LifecycleLedger.id) : history(of: LifecycleLedger.id)
-        guard let last = rows.last else { return LifecycleLedger() }
+        guard let last = try historyTail(id: LifecycleLedger.id, limit: 1).rows.last else { return LifecycleLedger() }
         return try LifecycleLedger(text: last.reason, what: "lifecycle ledger row of \(last.at.iso8601)")
     }
 

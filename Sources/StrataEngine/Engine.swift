@@ -631,6 +631,15 @@ public final class Engine: Sendable {
         return entries
     }
 
+    /// The newest `limit` rows of `history(id:)` (all when there are fewer), oldest first, and
+    /// how many rows there are (0 for an id never seen: no error), reading only those rows where
+    /// the store can (`VectorStore.historyTail`): the lifecycle ledger grows by a row a cycle.
+    public func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int) {
+        if store.keepsHistory { return try store.historyTail(id: id, limit: limit) }
+        let rows = history(of: id)
+        return (Array(rows.suffix(max(0, limit))), rows.count)
+    }
+
     /// Writes one change through the store; history stays in memory when the store keeps none.
     /// The first change with vectors also records the stores' embedding space, in the same
     /// change (and, for tiers' own stores, in one just before: `EmbeddingSpaceLedger`). Called

@@ -137,6 +137,10 @@ public final class TieredVectorStore: VectorStore {
 
     public func history(id: String) throws(StrataError) -> [HistoryEntry] { try main.history(id: id) }
 
+    public func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int) {
+        try main.historyTail(id: id, limit: limit)
+    }
+
     // MARK: - Snapshots
 
     public var providesSnapshots: Bool { all.allSatisfy(\.providesSnapshots) }

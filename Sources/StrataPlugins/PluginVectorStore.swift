@@ -237,8 +237,39 @@ public final class PluginVectorStore: VectorStore, @unchecked Sendable {
             locked { id.withCString { historyFunction(instance, $0, textCallback, Unmanaged.passUnretained(box).toOpaque()) } }
         }
         try pluginCheck(status, pluginName, "history \(id)")
+        return try historyRows(box.texts, of: id)
+    }
+
+    /// Calls `strata_vector_store_vtable.history_tail` (ABI 1.9); a plugin whose vtable ends
+    /// before it, or leaves it NULL, has its whole history read and the tail kept.
+    /// - Throws: `.backend` naming the plugin when it passes more rows than asked, or says the
+    ///   memory has fewer rows than it passed.
+    public func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int) {
+        guard keepsHistory, vtable.history != nil else { throw StrataError(.unsupported, "\(name) keeps no history") }
+        // readVTable zeroed what the plugin's struct_size does not cover.
+        guard let tailFunction = vtable.history_tail else {
+            let rows = try history(id: id)
+            return (Array(rows.suffix(max(0, limit))), rows.count)
+        }
+        let box = TextCollector()
+        var total = 0
+        let status = withExtendedLifetime(box) {
+            locked {
+                id.withCString { tailFunction(instance, $0, max(0, limit), textCallback, Unmanaged.passUnretained(box).toOpaque(), &total) }
+            }
+        }
+        try pluginCheck(status, pluginName, "history_tail \(id)")
+        guard box.texts.count <= max(0, limit), box.texts.count <= total else {
+            throw StrataError(.backend, "plugin \(pluginName): history_tail of \(id) passed \(box.texts.count) rows for a limit of \(limit) "
+                + "and a total of \(total)")
+        }
+        return (try historyRows(box.texts, of: id), total)
+    }
+
+    /// History rows as a plugin passed them, decoded; `.backend` naming the row and the plugin.
+    private func historyRows(_ texts: [String], of id: String) throws(StrataError) -> [HistoryEntry] {
         var out: [HistoryEntry] = []
-        for (i, text) in box.texts.enumerated() {
+        for (i, text) in texts.enumerated() {
             let what = "history row \(i) of \(id) from plugin \(pluginName)"
             do {
                 out.append(try HistoryEntry(json: try JSONParser.parse(text, what: what), what: what))

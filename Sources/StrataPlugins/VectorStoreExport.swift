@@ -277,6 +277,15 @@ enum VectorStoreExport {
                     guard let report = try store.indexReport() else { return }
                     _ = JSONWriter.string(report.json).withCString { fn(context, $0) }
                 }
+            },
+            history_tail: { me, id, limit, fn, context, outTotal in
+                PluginExport.run { () throws(StrataError) in
+                    let store = PluginExport.object(me, as: (any VectorStore).self)
+                    guard let id, let fn, let outTotal else { throw StrataError(.invalidArgument, "id, callback or out_total is NULL") }
+                    let (rows, total) = try store.historyTail(id: String(cString: id), limit: Int(clamping: limit))
+                    for entry in rows where JSONWriter.string(entry.json).withCString({ fn(context, $0) }) != 0 { break }
+                    outTotal.pointee = total
+                }
             }))
         return UnsafePointer(p)
     }()

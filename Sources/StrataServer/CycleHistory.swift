@@ -42,11 +42,15 @@ struct CycleHistory: Sendable, Equatable {
     var total: Int
 
     /// The cycles of the ledger's history rows (oldest first, as `Engine.history` answers).
-    /// - Parameter newest: keep only the newest this many; only their rows and the one before
-    ///   them are decoded (a ledger grows by a row a cycle, forever).
+    /// - Parameters:
+    ///   - rows: the ledger's rows, or only its newest ones (`Engine.historyTail`: the newest
+    ///     `newest + 1`, so the first cycle kept has the row before it).
+    ///   - total: the ledger's row count when `rows` are only its newest (default: rows.count).
+    ///   - newest: keep only the newest this many; only their rows and the one before them
+    ///     are decoded (a ledger grows by a row a cycle, forever).
     /// - Throws: `.corrupt` naming the row when a row's totals do not decode.
-    init(ledgerRows rows: [HistoryEntry], newest: Int? = nil) throws(StrataError) {
-        total = rows.count
+    init(ledgerRows rows: [HistoryEntry], total: Int? = nil, newest: Int? = nil) throws(StrataError) {
+        self.total = total ?? rows.count
         let kept = min(rows.count, newest ?? rows.count)
         var previous = LifecycleLedger()
         if kept < rows.count {

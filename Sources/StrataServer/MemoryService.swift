@@ -471,17 +471,13 @@ final class MemoryService: Sendable {
             }
             limit = n
         }
-        let engine = engine
-        // A store that has run no cycle has no ledger rows, which `history` answers as not found.
-        let rows = try await queue.run { () throws(StrataError) -> [HistoryEntry] in
-            do throws(StrataError) {
-                return try engine.history(id: LifecycleLedger.id)
-            } catch {
-                guard error.code == .notFound else { throw error }
-                return []
-            }
+        let engine = engine, tail = limit + 1
+        // The newest rows and the one before them (a cycle's counts are its totals minus the
+        // previous row's), not the whole ledger: it grows by a row a cycle, for good.
+        let (rows, total) = try await queue.run { () throws(StrataError) -> (rows: [HistoryEntry], total: Int) in
+            try engine.historyTail(id: LifecycleLedger.id, limit: tail)
         }
-        return Self.answer(try CycleHistory(ledgerRows: rows, newest: limit).json(limit: limit))
+        return Self.answer(try CycleHistory(ledgerRows: rows, total: total, newest: limit).json(limit: limit))
     }
 
     /// `{"status": "ok", "in_flight", "events", "lifecycle"?, "anomaly_scan"?}`, the last two

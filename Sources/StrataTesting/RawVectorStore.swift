@@ -211,6 +211,22 @@ final class RawVectorStore: @unchecked Sendable {
         return (outcome, c)
     }
 
+    /// Calls history_tail (ABI 1.9): its outcome, the rows passed and the total it set (nil when
+    /// it set none); nil when the function is NULL or beyond the vtable's struct_size.
+    /// `nullTotal` passes out_total NULL.
+    func historyTail(_ id: String, limit: Int, nullTotal: Bool = false) -> (RawOutcome, RawCollector, total: Int?)? {
+        guard let tailFunction = vtable.history_tail else { return nil }
+        let c = RawCollector()
+        let unset = Int.max
+        let total = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { total.deallocate() }
+        total.initialize(to: unset)
+        let outcome = withExtendedLifetime(c) {
+            RawOutcome.of { id.withCString { tailFunction(instance, $0, limit, rawTextFn, c.context, nullTotal ? nil : total) } }
+        }
+        return (outcome, c, total.pointee == unset ? nil : total.pointee)
+    }
+
     /// Calls index_report (ABI 1.8) with a callback that counts every call; nil when the
     /// function is NULL or beyond the vtable's struct_size. `nullCallback` passes fn NULL.
     func indexReport(nullCallback: Bool = false) -> (RawOutcome, RawCollector)? {

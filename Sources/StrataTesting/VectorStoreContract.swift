@@ -376,6 +376,33 @@ enum VectorStoreContract {
             }
         }
 
+        if keepsHistory {
+            runner.run("history_tail gives the newest rows of history, oldest first, and the count", rule: "history.tail") {
+                let s = try make.make()
+                defer { s.destroy() }
+                guard s.historyTail("t", limit: 1) != nil else { return }  // NULL, or a vtable before ABI 1.9
+                let rows = (0..<5).map { historyRow("t", $0 == 0 ? .add : .update, Double($0)) }
+                try expectOK(s.commit(upserts: [record("t", vector: vectors[0])], history: Array(rows[0..<2])), "commit 1")
+                try expectOK(s.commit(upserts: [record("u", vector: vectors[1])], history: [historyRow("u", .add, 2)]), "commit 2")
+                try expectOK(s.commit(upserts: [record("t", content: "changed", vector: vectors[2])], history: Array(rows[2...])), "commit 3")
+                for limit in [0, 1, 3, 5, 9] {
+                    guard let (o, got, total) = s.historyTail("t", limit: limit) else { return }
+                    try expectOK(o, "history_tail t \(limit)")
+                    try expect(total == 5, "history_tail of t (limit \(limit)) set a total of \(total.map(String.init) ?? "nothing"), not 5")
+                    let want = rows.suffix(limit).map(\.json)
+                    try expect(got.texts == Array(want), "history_tail of t with limit \(limit) gave \(got.texts.count) rows, "
+                        + "not the newest \(want.count) of history in order")
+                }
+                guard let (o2, none, total) = s.historyTail("never", limit: 3) else { return }
+                try expectOK(o2, "history_tail of an id never seen")
+                try expect(none.texts.isEmpty && total == 0, "history_tail of an id never seen gave \(none.texts.count) rows and a total of "
+                    + "\(total.map(String.init) ?? "nothing"), not none and 0")
+                guard let (o3, _, _) = s.historyTail("t", limit: 2, nullTotal: true) else { return }
+                try expect(o3.status == Int32(STRATA_ERR_INVALID_ARGUMENT), "history_tail with a NULL out_total answered \(o3.status), "
+                    + "not STRATA_ERR_INVALID_ARGUMENT")
+            }
+        }
+
         runner.run("capabilities report only known bits, each backed by its functions", rule: "capabilities") {
             let s = try make.make()
             defer { s.destroy() }

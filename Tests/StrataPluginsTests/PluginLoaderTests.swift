@@ -58,6 +58,15 @@ func compilePlugin(_ source: String, name: String, defines: [String] = []) throw
         #expect(try e.get(id: id).content == "plugins keep memories too")
     }
 
+    /// A copy of `factory`'s vector-store vtable whose struct_size ends at `offset`: the same
+    /// functions as a plugin built for the older ABI that ended there would hand over.
+    static func vtable(of factory: PluginFactory, endingAt offset: Int) -> UnsafeMutablePointer<strata_vector_store_vtable> {
+        let table = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        table.initialize(to: factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee)
+        table.pointee.struct_size = UInt32(offset)
+        return table
+    }
+
     @Test func theThirdPartyCPluginPassesTheConformanceSuite() throws {
         let path = try compilePlugin("\(repository)/examples/plugins/flat_store.c", name: "libstrata-flat")
         let (plugin, results) = try PluginCheck.run(path)
@@ -125,15 +134,39 @@ func compilePlugin(_ source: String, name: String, defines: [String] = []) throw
         #expect(crossed.kind == .hnsw && crossed.compression == .int8 && crossed.bytes.codes > 0)
         #expect(crossed == (try local.indexReport()), "the same store in process reports the same bytes")
         // The same functions behind a vtable whose struct_size ends where ABI 1.7 ended.
-        let table = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        let table = Self.vtable(of: factory, endingAt: MemoryLayout<strata_vector_store_vtable>.offset(of: \.index_report)!)
         defer { table.deallocate() }
-        table.initialize(to: factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee)
-        table.pointee.struct_size = UInt32(MemoryLayout<strata_vector_store_vtable>.offset(of: \.index_report)!)
         let old = try PluginVectorStore(plugin: plugin, factory: PluginFactory(kind: factory.kind, name: factory.name, vtable: table),
                                         dimension: 8, options: options)
         try old.upsert(records)
         #expect(try old.indexReport() == nil)
         #expect(try old.count() == 50)
+    }
+
+    @Test func theHistoryTailCrossesTheABIAndAnABI18VTableFallsBackToTheWholeHistory() throws {
+        let plugin = try PluginLoader(configuredDirectories: [buildFolder]).load("sqlite")
+        let factory = try #require(plugin.factories.first)
+        let options: JSONValue = ["path": .string(scratchFolder("plugin-loader-tests", "tail") + "/s.db")]
+        let store = try PluginVectorStore(plugin: plugin, factory: factory, dimension: 4, options: options)
+        let memory = Memory(id: "m", content: "row", createdAt: Timestamp(milliseconds: 0))
+        let rows = (0..<6).map { i in
+            HistoryEntry(event: i == 0 ? .add : .update, memoryID: "m", at: Timestamp(milliseconds: Int64(i)), old: nil, new: memory,
+                         reason: "step \(i)")
+        }
+        try store.commit(StoreChange(upserts: [StoredRecord(memory: memory, vector: [1, 0, 0, 0])], history: rows))
+        // The same functions behind a vtable whose struct_size ends where ABI 1.8 ended.
+        let table = Self.vtable(of: factory, endingAt: MemoryLayout<strata_vector_store_vtable>.offset(of: \.history_tail)!)
+        defer { table.deallocate() }
+        let old = try PluginVectorStore(plugin: plugin, factory: PluginFactory(kind: factory.kind, name: factory.name, vtable: table),
+                                        dimension: 4, options: options)
+        #expect(factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee.history_tail != nil)
+        for limit in [0, 2, 6, 8] {
+            for s in [store, old] {
+                let (got, total) = try s.historyTail(id: "m", limit: limit)
+                #expect(total == 6 && got.map(\.reason) == rows.suffix(limit).map(\.reason), "limit \(limit)")
+            }
+        }
+        #expect(try old.historyTail(id: "none", limit: 2).total == 0)
     }
 
     @Test func anIndexReportHandedBackTwiceIsAPluginFailureNamingIt() throws {
@@ -151,10 +184,8 @@ func compilePlugin(_ source: String, name: String, defines: [String] = []) throw
         let current = try PluginVectorStore(plugin: plugin, factory: factory, dimension: 8, options: [:])
         #expect(current.providesSnapshots, "the memory plugin exports snapshots at ABI 1.2")
         // The same functions behind a vtable whose struct_size ends where ABI 1.1 ended.
-        let table = UnsafeMutablePointer<strata_vector_store_vtable>.allocate(capacity: 1)
+        let table = Self.vtable(of: factory, endingAt: MemoryLayout<strata_vector_store_vtable>.offset(of: \.snapshot)!)
         defer { table.deallocate() }
-        table.initialize(to: factory.vtable.assumingMemoryBound(to: strata_vector_store_vtable.self).pointee)
-        table.pointee.struct_size = UInt32(MemoryLayout<strata_vector_store_vtable>.offset(of: \.snapshot)!)
         let old = try PluginVectorStore(plugin: plugin, factory: PluginFactory(kind: factory.kind, name: factory.name, vtable: table),
                                         dimension: 8, options: [:])
         #expect(!old.providesSnapshots)

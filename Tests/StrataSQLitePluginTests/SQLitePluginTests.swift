@@ -51,6 +51,31 @@ func sqliteEngine(_ path: String, clock: any Clock = SystemClock(), dedupe: Bool
         #expect(hits.first?.scores.keyword != nil, "BM25 found it by keyword too")
     }
 
+    @Test func theHistoryTailIsTheNewestRowsAndTheCount() throws {
+        let path = scratchFolder("tail") + "/s.db"
+        let id: String, dimension: Int
+        do {
+            // Through the plugin's C ABI (history_tail, ABI 1.9), as the engine reads it.
+            let e = try sqliteEngine(path)
+            dimension = e.dimension
+            id = try e.store(NewMemory("version 0")).id
+            for i in 1..<7 { try e.update(MemoryUpdate(id: id, content: "version \(i)")) }
+            let all = try e.history(id: id)
+            #expect(all.count == 7)
+            for limit in [0, 1, 3, 7, 10] {
+                let (rows, total) = try e.historyTail(id: id, limit: limit)
+                #expect(total == 7 && rows == Array(all.suffix(limit)), "limit \(limit)")
+            }
+            let none = try e.historyTail(id: "never-seen", limit: 3)
+            #expect(none.rows.isEmpty && none.total == 0)
+        }
+        // In process, on the same file.
+        let store = try SQLiteVectorStore(options: ["path": .string(path), "dimension": .number(Double(dimension))])
+        let all = try store.history(id: id)
+        let (rows, total) = try store.historyTail(id: id, limit: 2)
+        #expect(total == 7 && rows == Array(all.suffix(2)) && rows.last?.event == .update)
+    }
+
     @Test func twoEnginesOnOneFileSeeEachOthersWrites() throws {
         let path = scratchFolder("shared") + "/s.db"
         let a = try sqliteEngine(path), b = try sqliteEngine(path)

@@ -59,6 +59,9 @@ import Testing
             let some = try CycleHistory(ledgerRows: rows, newest: newest)
             #expect(some.cycles == Array(all.cycles.suffix(newest)) && some.total == 30, "newest \(newest)")
             #expect(some.json(limit: newest) == all.json(limit: newest))
+            // Only the newest rows and the one before them, as `Engine.historyTail` reads them.
+            let tail = try CycleHistory(ledgerRows: Array(rows.suffix(newest + 1)), total: rows.count, newest: newest)
+            #expect(tail.cycles == some.cycles && tail.json(limit: newest) == all.json(limit: newest), "tail of \(newest)")
         }
         // Rows older than the one before the newest are not read: damage there does not matter.
         var damaged = rows

@@ -1,5 +1,5 @@
 /*
- * flat_store.c: a complete Strata vector-store plugin in plain C11 (ABI 1.8).
+ * flat_store.c: a complete Strata vector-store plugin in plain C11 (ABI 1.9).
  *
  * This file is documentation for plugin authors as much as it is code. It
  * shows that a third party needs nothing but the public headers: it does not
@@ -691,9 +691,10 @@ static const strata_vector_store_vtable flat_vtable = {
     .keyword_search = NULL, /* the host keeps its own BM25 index over "content" */
     .scan = flat_scan,
     .count = flat_count,
-    /* commit, history and capabilities (ABI 1.1), the snapshot functions (1.2) and
-     * salvage (1.4) stay NULL: the engine then keeps history itself, in memory,
-     * and answers STRATA_ERR_UNSUPPORTED for snapshots, doctor and salvage. */
+    /* commit, history and capabilities (ABI 1.1), the snapshot functions (1.2),
+     * salvage (1.4) and history_tail (1.9) stay NULL: the engine then keeps
+     * history itself, in memory, and answers STRATA_ERR_UNSUPPORTED for
+     * snapshots, doctor and salvage. */
     /* Read only when struct_size reaches it (ABI 1.5): the ABI 1.0 build's host
      * never sees it and calls create instead. */
     .create_with_host = flat_create_with_host,

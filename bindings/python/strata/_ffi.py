@@ -34,7 +34,7 @@ ABI_VERSION_MAJOR = 1
 #: The ABI minor this package was written against. Any library minor loads; a function newer than
 #: the library (the snapshot methods and ``Engine.anomalies`` need 1.2) raises
 #: :class:`strata.Unsupported` when called.
-ABI_VERSION_MINOR = 8
+ABI_VERSION_MINOR = 9
 
 #: STRATA_EMBED_MAX_TEXTS of include/strata/engine.h: the most texts one ``Engine.embed`` call takes.
 EMBED_MAX_TEXTS = 65536

@@ -572,6 +572,35 @@ typedef struct strata_vector_store_vtable {
      * [per instance] A reader. Since ABI 1.8.
      */
     strata_status (*index_report)(void *self, strata_index_report_fn fn, void *context);
+
+    /*
+     * Since ABI 1.9. A plugin built against ABI 1.8 or before (whose vtable
+     * ends at `index_report`) still loads; the host then treats history_tail
+     * as NULL.
+     */
+
+    /**
+     * The newest rows of one memory's history, without reading the others:
+     * passes the last `limit` rows that `history` would pass for `id` (all of
+     * them when there are fewer), oldest first, verbatim, and sets
+     * `*out_total` to how many rows `history` would pass. The engine reads its
+     * lifecycle ledger, one row per cycle for the life of the store, this way.
+     *
+     * @param[in]  id         as for history.
+     * @param[in]  limit      the most rows passed; 0 passes none (the count
+     *                        only).
+     * @param[in]  fn         receives each row, as for history.
+     * @param[in]  context    passed to fn.
+     * @param[out] out_total  the memory's row count (0 for an id with no
+     *                        history), set on STRATA_OK.
+     * @return STRATA_OK; STRATA_ERR_INVALID_ARGUMENT for a NULL id, fn or
+     *         out_total; STRATA_ERR_IO; STRATA_ERR_CORRUPT.
+     * May be NULL: the host then calls history and keeps the tail (every row
+     * read). Only with STRATA_STORE_HISTORY.
+     * [per instance] A reader. Since ABI 1.9.
+     */
+    strata_status (*history_tail)(void *self, const char *id, size_t limit, strata_history_fn fn, void *context,
+                                  size_t *out_total);
 } strata_vector_store_vtable;
 
 /** sizeof an ABI 1.0 vector-store vtable: the smallest struct_size a host accepts. */
@@ -584,6 +613,8 @@ typedef struct strata_vector_store_vtable {
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_4 (offsetof(strata_vector_store_vtable, create_with_host))
 /** sizeof an ABI 1.5, 1.6 or 1.7 vector-store vtable (no index_report). Since ABI 1.8. */
 #define STRATA_VECTOR_STORE_VTABLE_SIZE_1_7 (offsetof(strata_vector_store_vtable, index_report))
+/** sizeof an ABI 1.8 vector-store vtable (no history_tail). Since ABI 1.9. */
+#define STRATA_VECTOR_STORE_VTABLE_SIZE_1_8 (offsetof(strata_vector_store_vtable, history_tail))
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@ extern "C" {
 /** ABI major version: changes only for incompatible changes. */
 #define STRATA_ABI_VERSION_MAJOR 1
 /** ABI minor version: grows when functions or struct fields are appended. */
-#define STRATA_ABI_VERSION_MINOR 8
+#define STRATA_ABI_VERSION_MINOR 9
 /** The ABI version these headers describe, as (major << 16) | minor. */
 #define STRATA_ABI_VERSION ((uint32_t)((STRATA_ABI_VERSION_MAJOR << 16) | STRATA_ABI_VERSION_MINOR))
 
