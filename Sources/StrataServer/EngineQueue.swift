@@ -28,10 +28,9 @@ enum ReadVerb: Int, CaseIterable, Sendable {
 /// event loop that read its request. Handing a call to another thread and back costs two
 /// thread wake-ups: 40 µs at p50 of a 100k-memory recall at one connection on this VM, and up
 /// to 270 µs when the machine is colder (bench/README.md, "One loop, no hop"); for a recall by
-/// text (5 to 7 ms, most of it the query's embedding) 0.5 to 0.7 ms, as the call itself runs
-/// slower on the woken thread ("Text recall inline"). Nothing else is in flight, so no request
-/// waits on the engine behind it; a request that arrives on the same loop meanwhile waits at
-/// most that one call.
+/// text (5 to 7 ms, most of it the query's embedding) about 0.45 ms ("Text recall inline when
+/// its connection is alone"). Nothing else is in flight, so no request waits on the engine
+/// behind it; a request that arrives on the same loop meanwhile waits at most that one call.
 ///
 /// A longer read, whose verb has lately taken at most `aloneBudget`, runs inline too when its
 /// connection is the only one its event loop serves (`connectionOpened(on:)`): no other client

@@ -444,23 +444,27 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         }
     }
 
-    /// The newest rows through the `history_memory` index from its end, and the count from
-    /// the same index: O(limit + log rows) reads, not one per row (the lifecycle ledger).
+    /// The newest rows through the `history_memory` index from its end (only they are read and
+    /// decoded), and the count from the same index (its entries for the id are walked, no row
+    /// is read), in one read transaction so that another process's commit cannot fall between
+    /// the two (the lifecycle ledger, a row per cycle for the life of the store).
     public func historyTail(id: String, limit: Int) throws(StrataError) -> (rows: [HistoryEntry], total: Int) {
         try synced { () throws(StrataError) -> (rows: [HistoryEntry], total: Int) in
-            let counting = try db.statement("SELECT count(*) FROM history WHERE memory_id = ?")
-            defer { counting.reset() }
-            try counting.bind(1, id)
-            guard try counting.step() else { throw StrataError(.io, "\(path): counting the history of \(id) returned no row") }
-            let total = Int(counting.int64(0))
-            guard limit > 0, total > 0 else { return ([], total) }
-            let s = try db.statement("SELECT \(SQLiteHistoryRow.columns) FROM history WHERE memory_id = ? ORDER BY hid DESC LIMIT ?")
-            defer { s.reset() }
-            try s.bind(1, id)
-            try s.bind(2, Int64(limit))
-            var out: [HistoryEntry] = []
-            while try s.step() { out.append(try SQLiteHistoryRow.decode(s, file: path)) }
-            return (out.reversed(), total)
+            try db.transaction(immediate: false) { () throws(StrataError) -> (rows: [HistoryEntry], total: Int) in
+                let counting = try db.statement("SELECT count(*) FROM history WHERE memory_id = ?")
+                defer { counting.reset() }
+                try counting.bind(1, id)
+                guard try counting.step() else { throw StrataError(.io, "\(path): counting the history of \(id) returned no row") }
+                let total = Int(counting.int64(0))
+                guard limit > 0, total > 0 else { return ([], total) }
+                let s = try db.statement("SELECT \(SQLiteHistoryRow.columns) FROM history WHERE memory_id = ? ORDER BY hid DESC LIMIT ?")
+                defer { s.reset() }
+                try s.bind(1, id)
+                try s.bind(2, Int64(limit))
+                var out: [HistoryEntry] = []
+                while try s.step() { out.append(try SQLiteHistoryRow.decode(s, file: path)) }
+                return (out.reversed(), total)
+            }
         }
     }
 }
