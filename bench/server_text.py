@@ -182,8 +182,8 @@ def main() -> None:
         report["stats"] = peers.call(first["port"], "GET", "/v1/stats")
         bodies = [json.dumps({"query": q, "k": 10}).encode() for q in sentences(args.queries, 16)]
         report["servers"] = {}
-        for server in servers:
-            requests = [peers.http_request("POST", "/v1/recall", b, server["port"]) for b in bodies]
+        for server in servers:  # each server's requests, built once (Host names its port)
+            server["requests"] = requests = [peers.http_request("POST", "/v1/recall", b, server["port"]) for b in bodies]
             tools.run(server["port"], requests, "--pass", str(tools.folder / "text-answers.bin"))  # warm-up
             one = tools.run(server["port"], requests, "--pass", str(tools.folder / "text-answers.bin"))
             report["servers"][server["name"]] = {"options": server["options"], "one_connection": {
@@ -191,17 +191,15 @@ def main() -> None:
             peers.log(f"  {server['name']}, 1 connection, one pass: p50 {one['p50_ms']:.2f} ms, p99 {one['p99_ms']:.2f} ms, "
                       f"server timing {one.get('server_timing')}")
         if args.overhead_rounds > 0:
-            requests = [peers.http_request("POST", "/v1/recall", b, first["port"]) for b in bodies]
-            rounds = overhead_rounds(tools, servers, folder, requests, args.overhead_rounds, library)
+            rounds = overhead_rounds(tools, servers, folder, first["requests"], args.overhead_rounds, library)
             report["overhead_rounds"] = rounds
             report["overhead_medians"] = medians(rounds)
             peers.log(f"  medians of {len(rounds)} rounds: {json.dumps(report['overhead_medians'])}")
         for server in servers:
-            requests = [peers.http_request("POST", "/v1/recall", b, server["port"]) for b in bodies]
             ref = type("S", (), {"process": server["process"], "port": server["port"], "name": f"strata serve (text, {server['name']})"})()
             runs = report["servers"][server["name"]]["runs"] = []
             for c in args.connections:
-                run = peers.concurrent(ref, requests, c, args.seconds)
+                run = peers.concurrent(ref, server["requests"], c, args.seconds)
                 runs.append(run)
                 peers.log(f"  {server['name']}, {c} connections: {run['qps']:.0f} QPS, p50 {run['p50_ms']:.2f} ms, "
                           f"p99 {run['p99_ms']:.2f} ms, server {run['server_cpu_us']:.0f} us CPU per request")
