@@ -13,7 +13,7 @@ model it downloads at first use, which this machine cannot fetch), so there is n
 bench/server_peers.py compares the two servers on the same vectors.
 
     python3 bench/server_text.py [--n 100000] [--queries 1000] [--strata .build/release/strata-cli]
-                                 [--variant "OPTIONS" ...] [--overhead-rounds 5] [--json]
+                                 [--variant "[cli=PATH] OPTIONS" ...] [--overhead-rounds 5] [--json]
 
 The server's overhead over the in-process call is measured in --overhead-rounds rounds at one
 connection, through each server and through the engine floor (bench/http_floor.c --engine
@@ -141,7 +141,9 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="more `strata serve` options for a server, such as \"--inline-alone-read-us 0\"; repeat it "
                              "for more servers (\"\" is the defaults). One server per variant on the same store, each "
-                             "measured in the same rounds, in turn (default: one server with the defaults)")
+                             "measured in the same rounds, in turn (default: one server with the defaults). A variant that "
+                             "starts with cli=PATH runs that build of strata-cli (the others run --strata): a build "
+                             "before a change against the one after it")
     parser.add_argument("--overhead-rounds", type=int, default=5,
                         help="interleaved rounds of the overhead at one connection (0: none)")
     parser.add_argument("--json", action="store_true")
@@ -165,8 +167,11 @@ def main() -> None:
     try:
         for i, variant in enumerate(args.variant or [""]):
             port = args.port + i
-            servers.append({"name": variant.strip() or "defaults", "options": variant.split(), "port": port,
-                            "process": serve(args.strata, folder, port, work / "strata-serve.log", variant.split())})
+            options = variant.split()
+            # "cli=PATH ...": this server is another build of strata-cli (a before-and-after run).
+            cli = options.pop(0).removeprefix("cli=") if options and options[0].startswith("cli=") else args.strata
+            servers.append({"name": variant.strip() or "defaults", "options": options, "cli": cli, "port": port,
+                            "process": serve(cli, folder, port, work / "strata-serve.log", options)})
         first = servers[0]
         if fresh:
             texts = sentences(args.n, 15)

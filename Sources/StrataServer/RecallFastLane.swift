@@ -89,6 +89,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// With busy polling: the heads that came since `SocketFront` took the step.
     private var headsSinceStep = 0
 
+    /// This connection's request metrics of recalls answered (status 200), by route.
+    private var answeredSeries: [(route: String, series: ServerMetrics.RequestSeries)] = []
+
     /// The most bytes of a request peeked at: a longer one is read by SwiftNIO.
     static let peekBytes = 64 << 10
 
@@ -107,15 +110,27 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         self.loop = loop
         queue.connectionOpened(on: loop)
         context.channel.closeFuture.whenComplete { _ in queue.connectionClosed(on: loop) }
-        guard service.options.busyPollMicroseconds > 0 else { return }
+        // The front writes to the connection's socket, found by its addresses (`BusyPoll`): a
+        // channel without them (in process, as NIO's EmbeddedChannel) has none to answer at.
+        guard context.channel.localAddress != nil, context.channel.remoteAddress != nil else { return }
         let front = SocketFront()
         do {
             try context.pipeline.syncOperations.addHandler(front, position: .first)
+            front.answerRead = { [unowned self] bytes in answerRead(context, bytes) }
             self.front = front
         } catch {
-            // Without it the lane answers only through SwiftNIO, as without busy polling.
-            logger.warning("recall fast lane: cannot add the socket front, no polled answers on this connection: \(error)")
+            // Without it the lane answers only through SwiftNIO's codec.
+            logger.warning("recall fast lane: cannot add the socket front, no answers without SwiftNIO's codec on this connection: \(error)")
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // A WebSocket upgrade removes the HTTP handlers, this lane among them: the front then has
+        // no requests to follow, only frames (and it holds this lane in `answerRead`).
+        guard let front else { return }
+        front.answerRead = nil
+        self.front = nil
+        context.pipeline.syncOperations.removeHandler(front, promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -141,12 +156,27 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         answered = false
         let budget = service.options.busyPollMicroseconds
         guard budget > 0, case .idle = state, routerAnswersOwed == 0, service.queue.inFlight == 0 else { return }
+        guard let fd = descriptor(context) else { return }
+        poll(context, fd, budget: budget)
+    }
+
+    /// The connection's socket, looked up once (nil: none found, as for an `EmbeddedChannel`).
+    private func descriptor(_ context: ChannelHandlerContext) -> Int32? {
         if !socketLookedUp {
             socket = BusyPoll.descriptor(of: context.channel)
             socketLookedUp = true
         }
-        guard let fd = socket else { return }
-        poll(context, fd, budget: budget)
+        return socket
+    }
+
+    /// Answers `bytes`, one read SwiftNIO made at a request boundary, when they are exactly one
+    /// whole request the lane answers (`answerWhole`).
+    private func answerRead(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> Bool {
+        guard case .idle = state, routerAnswersOwed == 0, let fd = descriptor(context),
+              bytes.withUnsafeReadableBytes({ answerWhole(context, fd, $0, read: true) })
+        else { return false }
+        answered = true
+        return true
     }
 
     /// Polls `fd` for the next request; when it is one the lane answers polled, answers it and
@@ -160,53 +190,48 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let start = ContinuousClock.now
         let found = BusyPoll.wait(fd, into: buffer, budget: .microseconds(budget)) { queue.inFlight == 0 }
         service.metrics.busyPoll(ready: found != .nothing, duration: ContinuousClock.now - start)
-        guard case .input(let peeked) = found, answerPolled(context, fd, UnsafeRawBufferPointer(rebasing: buffer[0..<peeked])) else { return }
+        guard case .input(let peeked) = found, answerWhole(context, fd, UnsafeRawBufferPointer(rebasing: buffer[0..<peeked]), read: false)
+        else { return }
         context.eventLoop.assumeIsolated().execute { [self] in
             guard context.channel.isActive, case .idle = state, routerAnswersOwed == 0, queue.inFlight == 0 else { return }
             poll(context, fd, budget: budget)
         }
     }
 
-    /// Reads the request waiting in `fd`, whose first bytes are `bytes` (peeked), and answers
-    /// it, when the lane would answer it and SwiftNIO's decoder holds no part of a request;
-    /// otherwise leaves it in the socket for SwiftNIO to read, and returns false. The engine
-    /// runs only once the request is one the lane answers: a request left to SwiftNIO is then
-    /// answered by the lane or the router as any other.
-    private func answerPolled(_ context: ChannelHandlerContext, _ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Answers the request at the start of `bytes` at the front (`SocketFront.write` on `fd`),
+    /// when the lane would answer it and SwiftNIO's decoder holds no part of a request, and
+    /// returns whether it did. `read`: `bytes` are a read SwiftNIO made, answered only when they
+    /// are that one request whole. Otherwise they are peeked from `fd` (polled): the request is
+    /// read from the socket once answered, and left there for SwiftNIO to read when not. The
+    /// engine runs only once the request is one the lane answers: a request left to SwiftNIO is
+    /// then answered by the lane or the router as any other.
+    private func answerWhole(_ context: ChannelHandlerContext, _ fd: Int32, _ bytes: UnsafeRawBufferPointer, read: Bool) -> Bool {
         // At a boundary, and every request framed there has reached this lane (none is held
         // between the decoder and here, to be overtaken).
         guard !quiescing, let front, front.atBoundary, front.framedSinceStep == headsSinceStep, case .idle = state,
               routerAnswersOwed == 0, context.channel.isActive, context.channel.isWritable,
-              case .whole(let request) = PolledRequest.frame(bytes), request.isPost(to: Self.routes, in: bytes)
+              case .whole(let request) = PolledRequest.frame(bytes), !read || request.length == bytes.count,
+              request.isPost(to: Self.routes, in: bytes)
         else { return false }
         let head = RecallHead(request, bytes)
         guard candidateBodyLength(head) == request.bodyLength,
               let answer = answer(head, UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
         else { return false }
         var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
-        // The status line as SwiftNIO's encoder writes it, then the same fields as through
-        // SwiftNIO, in their order and spelling.
-        out.writeString(Self.statusLine(answer.status))
-        for field in fields(answer) {
-            out.writeString(field.name.rawName)
-            out.writeStaticString(": ")
-            out.writeString(field.value)
-            out.writeStaticString("\r\n")
-        }
-        out.writeStaticString("\r\n")
+        Self.writeHead(status: answer.status, bodyLength: answer.body.count, engine: answer.engine, requestID: answer.requestID,
+                       date: date.now(), into: &out)
         out.writeBytes(answer.body)
-        // The request's bytes are still in the socket (peeked), and nothing reads it but this
-        // loop: read exactly them. Before the write, which may close the channel (and its
+        // Polled, the request's bytes are still in the socket (peeked), and nothing reads it but
+        // this loop: read exactly them. Before the write, which may close the channel (and its
         // descriptor, whose number another thread may then reuse).
-        guard recv(fd, UnsafeMutableRawPointer(mutating: bytes.baseAddress), request.length, Int32(MSG_DONTWAIT)) == request.length else {
+        guard read || recv(fd, UnsafeMutableRawPointer(mutating: bytes.baseAddress), request.length, Int32(MSG_DONTWAIT)) == request.length else {
             logger.error("recall fast lane: a peeked request could not be read whole; closing the connection")
             context.close(promise: nil)
             return false
         }
         count(answer)
-        service.metrics.polledAnswer()
-        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? nil
-        front.write(out, socket: fd, nothingPending: pending == 0)
+        if read { service.metrics.frontAnswer() } else { service.metrics.polledAnswer() }
+        front.write(out, socket: fd)
         log(answer)
         return true
     }
@@ -302,16 +327,17 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let start = ContinuousClock.now
         let query: RecallQuery
         do {
-            let access = try service.authorize(secret: MemoryService.secret(authorization: head.authorization), .read)
-            query = try MemoryService.recallQuery(try Wire.parse(bytes: body.assumingMemoryBound(to: UInt8.self), what: "recall request"),
-                                                  access)
+            let secret = MemoryService.secret(authorization: head.authorization)
+            let access = try service.authorize(secret: secret, .read)
+            let json = try Wire.parse(bytes: body.assumingMemoryBound(to: UInt8.self), what: "recall request")
+            query = try MemoryService.recallQuery(json, access)
         } catch {
             return nil
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
         guard let loop, let result = service.queue.runInlineIfIdle(.recall, on: loop, { () throws(StrataError) in
-            try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
+            return try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
         }) else { return nil }
         let id = RequestLine.id(given: head.requestID)
         let route = head.path
@@ -326,19 +352,40 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// An answer's header fields, in order, through SwiftNIO and polled.
-    private func fields(_ answer: Answer) -> [HTTPField] {
+    /// An answer's header fields, in order, through SwiftNIO (`writeHead` writes the same at
+    /// the front).
+    static func fields(bodyLength: Int, engine: Duration?, requestID: String, date: String) -> [HTTPField] {
         // In the router's order: the handler sets Server-Timing, the middleware then the id.
-        var fields = [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentLength, value: String(answer.body.count))]
-        if let engine = answer.engine { fields.append(HTTPField(name: ServerTiming.name, value: ServerTiming.engine(engine))) }
-        fields.append(HTTPField(name: RequestLine.header, value: answer.requestID))
-        fields.append(HTTPField(name: .date, value: date.now()))
+        var fields = [HTTPField(name: .contentType, value: "application/json"), HTTPField(name: .contentLength, value: String(bodyLength))]
+        if let engine { fields.append(HTTPField(name: ServerTiming.name, value: ServerTiming.engine(engine))) }
+        fields.append(HTTPField(name: RequestLine.header, value: requestID))
+        fields.append(HTTPField(name: .date, value: date))
         return fields
+    }
+
+    /// An answer's status line and header fields as SwiftNIO's HTTP/1 encoder writes those of
+    /// `fields` (the same names, spelling and order), written straight: a recall's answer is written
+    /// after its engine call has emptied the caches, where every type and table not touched
+    /// saves its cache misses (bench/README.md, "Recalls answered at the pipeline's front").
+    static func writeHead(status: HTTPResponse.Status, bodyLength: Int, engine: Duration?, requestID: String, date: String,
+                          into out: inout ByteBuffer) {
+        out.writeString(statusLine(status))
+        out.writeStaticString("Content-Type: application/json\r\nContent-Length: ")
+        out.writeString(String(bodyLength))
+        if let engine {
+            out.writeStaticString("\r\nServer-Timing: ")
+            out.writeString(ServerTiming.engine(engine))
+        }
+        out.writeStaticString("\r\nX-Request-Id: ")
+        out.writeString(requestID)
+        out.writeStaticString("\r\nDate: ")
+        out.writeString(date)
+        out.writeStaticString("\r\n\r\n")
     }
 
     /// The status line SwiftNIO's HTTP/1 encoder writes for `status` (NIOHTTP1's reason phrase
     /// for a code it knows: HTTPTypes' has none for some, such as 422).
-    private static func statusLine(_ status: HTTPResponse.Status) -> String {
+    static func statusLine(_ status: HTTPResponse.Status) -> String {
         guard status.code != 200 else { return ok }
         let nio = HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase)
         return "HTTP/1.1 \(nio.code) \(nio.reasonPhrase)\r\n"
@@ -350,7 +397,8 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
         buffer.writeBytes(answer.body)
         count(answer)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: HTTPFields(fields(answer))))), promise: nil)
+        let fields = Self.fields(bodyLength: answer.body.count, engine: answer.engine, requestID: answer.requestID, date: date.now())
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: HTTPFields(fields)))), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         answered = true
@@ -360,7 +408,15 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Counts an answer in the request metrics as the router does, before it is written: a
     /// client that has read it and then scrapes `/metrics` finds it counted.
     private func count(_ answer: Answer) {
-        service.metrics.request(route: answer.route, method: "POST", status: answer.status.code, duration: answer.seconds)
+        guard answer.status == .ok else {
+            return service.metrics.request(route: answer.route, method: "POST", status: answer.status.code, duration: answer.seconds)
+        }
+        // The connection's series of answered recalls, looked up once: after a recall's engine
+        // call the caches are cold, and every lookup skipped is a few cache lines not read.
+        let series = answeredSeries.first { $0.route == answer.route }?.series
+            ?? service.metrics.series(route: answer.route, method: "POST", status: 200)
+        if !answeredSeries.contains(where: { $0.route == answer.route }) { answeredSeries.append((answer.route, series)) }
+        service.metrics.request(series, duration: answer.seconds)
     }
 
     /// Logs an answer's access line (at `info`) as the router does.

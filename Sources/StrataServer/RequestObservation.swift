@@ -48,7 +48,7 @@ struct RequestObservation<Context: RequestContext>: RouterMiddleware {
 /// (`RequestObservation`) and from the recall fast lane (`RecallFastLane`).
 enum RequestLine {
     /// `X-Request-Id` (`HTTPFields.Element` is swift-http-types' `HTTPField`, which Hummingbird does not re-export).
-    static var header: HTTPFields.Element.Name { HTTPFields.Element.Name("X-Request-Id")! }
+    static let header = HTTPFields.Element.Name("X-Request-Id")!
 
     /// The access line at `info`: `request` with `method`, `route`, `path`, `status` and
     /// `duration_ms` as metadata.

@@ -36,7 +36,8 @@ final class ServerMetrics: Sendable {
     private let requestSeries = Mutex<[String: RequestSeries]>([:])
     private let engineSeries = Mutex<[String: DurationHistogram]>([:])
 
-    private struct RequestSeries: Sendable {
+    /// One route, method and status's request count and latency histogram.
+    struct RequestSeries: Sendable {
         let count: Counter
         let duration: DurationHistogram
     }
@@ -104,6 +105,12 @@ final class ServerMetrics: Sendable {
             helpText: "Recalls the fast lane read straight from the socket while busy polling and answered without SwiftNIO's HTTP codec (also counted in strata_http_requests_total).")
     }
 
+    private static var frontAnswers: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "fast_lane", metricName: "front_answers", unitName: "total",
+            helpText: "Recalls whose read held exactly that one whole request, answered at the pipeline's front without SwiftNIO's HTTP codec (also counted in strata_http_requests_total).")
+    }
+
     private static var engineCalls: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "strata", subsystem: "engine", metricName: "calls", unitName: "total",
@@ -116,6 +123,7 @@ final class ServerMetrics: Sendable {
     private let pollSlept: Counter
     private let pollTime: Counter
     private let pollAnswers: Counter
+    private let frontAnswerCount: Counter
 
     init(tierCountSeconds: Double) {
         self.tierCountSeconds = tierCountSeconds
@@ -123,6 +131,7 @@ final class ServerMetrics: Sendable {
         pollSlept = registry.makeCounter(descriptor: Self.busyPolls, labels: [("outcome", "slept")])
         pollTime = registry.makeCounter(descriptor: Self.busyPollTime)
         pollAnswers = registry.makeCounter(descriptor: Self.polledAnswers)
+        frontAnswerCount = registry.makeCounter(descriptor: Self.frontAnswers)
         callsInline = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "inline")])
         callsHandedOff = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "handed_off")])
     }
@@ -139,10 +148,24 @@ final class ServerMetrics: Sendable {
     /// Counts one recall answered polled (`RecallFastLane`).
     func polledAnswer() { pollAnswers.increment() }
 
+    /// Counts one recall answered at the front from a read SwiftNIO made (`RecallFastLane`).
+    func frontAnswer() { frontAnswerCount.increment() }
+
     /// Counts one answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {
+        request(series(route: route, method: method, status: status), duration: duration)
+    }
+
+    /// Counts one answered request of `series` (kept by a caller that answers many of one kind).
+    func request(_ series: RequestSeries, duration: Duration) {
+        series.count.increment()
+        series.duration.record(duration)
+    }
+
+    /// The series of a route, method and status's answers, made at its first answer.
+    func series(route: String, method: String, status: Int) -> RequestSeries {
         let key = "\(route) \(method) \(status)"
-        let series = requestSeries.withLock { known in
+        return requestSeries.withLock { known in
             if let series = known[key] { return series }
             let labels = [("route", route), ("method", method), ("status", String(status))]
             let series = RequestSeries(
@@ -151,8 +174,6 @@ final class ServerMetrics: Sendable {
             known[key] = series
             return series
         }
-        series.count.increment()
-        series.duration.record(duration)
     }
 
     /// Runs `body` (an engine call, on the engine queue) and records its duration under `verb`,

@@ -3,16 +3,19 @@ import Glibc
 #endif
 import NIOCore
 
-/// The first handler of a connection's pipeline, next to the socket, when the server busy polls
-/// (`--busy-poll-us`): it follows where the requests SwiftNIO reads begin and end, and writes
-/// the answers the recall fast lane makes for requests it read straight from the socket.
+/// The first handler of a connection's pipeline, next to the socket: it follows where the
+/// requests SwiftNIO reads begin and end, hands the recall fast lane a read that is one whole
+/// request, and writes the answers the lane makes without SwiftNIO's HTTP codec.
 ///
-/// Why: between two requests the lane may read the next one itself, with `recv`, and answer it
-/// without SwiftNIO's HTTP decoder, its conversion to HTTPTypes and its encoder (`RecallFastLane`,
-/// "polled"). That is only right when the decoder holds no byte of a request, or it would see the
-/// rest of one whose start it never got. The decoder does not say, so this handler frames the
-/// bytes it passes on (`PolledRequest`) and knows the connection is at a boundary when every
-/// byte read is part of a whole request.
+/// Why: the lane may answer a recall without SwiftNIO's HTTP decoder, its conversion to HTTPTypes
+/// and its encoder, which cost an answer 90 to 130 µs of the server's critical path here after
+/// the connection was idle a few milliseconds (bench/README.md, "Recalls answered at the
+/// pipeline's front"): when a read SwiftNIO made holds exactly one whole request (`answerRead`,
+/// "at the front"), and between two requests, when the lane reads the next one itself with `recv`
+/// (`--busy-poll-us`, "polled"). That is only right when the decoder holds no byte of a request,
+/// or it would see the rest of one whose start it never got. The decoder does not say, so this
+/// handler frames the bytes it passes on (`PolledRequest`) and knows the connection is at a
+/// boundary when every byte read is part of a whole request.
 ///
 /// It is added once the connection's first request has been read in part (Hummingbird sets up
 /// the HTTP/1 pipeline after its upgrade handler has seen that request), so it starts out of
@@ -51,6 +54,14 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
     private var cycle: ByteBuffer? = ByteBuffer()
     private var context: ChannelHandlerContext?
 
+    /// Whether a write went through SwiftNIO since it last had no bytes pending.
+    private var wroteThroughSwiftNIO = false
+
+    /// Set by the recall fast lane: answers the bytes of one read, when they are one whole
+    /// request it answers at the front, and returns whether it did (the bytes then go no further:
+    /// the decoder never sees them, and the connection stays at a boundary).
+    var answerRead: ((ByteBuffer) -> Bool)?
+
     /// The most bytes of a read cycle kept to take the step.
     static let maxCycle = 64 << 10
 
@@ -63,6 +74,7 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        if atBoundary, let answerRead, answerRead(bytes) { return }
         if inStep {
             follow(bytes)
         } else if var kept = cycle {
@@ -98,21 +110,37 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Writes an answer's bytes to the connection's socket `fd`: straight (`send`) when
-    /// SwiftNIO has no bytes of its own still to write there (`nothingPending`), and what the
-    /// socket does not take at once (or all of it, otherwise) through SwiftNIO, behind its own.
+    /// SwiftNIO has no bytes of its own still to write there, and what the socket does not take
+    /// at once (or all of it, otherwise) through SwiftNIO, behind its own.
     ///
     /// Why straight: SwiftNIO's write (its pipeline, pending-write queue, flush and promise)
     /// cost 3 to 5 µs of a polled answer's critical path here, where a `send` is what any
     /// server pays. A send that fails is left to SwiftNIO too: it meets the error on the
     /// socket and closes the channel as it does for any write.
-    func write(_ answer: ByteBuffer, socket fd: Int32, nothingPending: Bool) {
+    func write(_ answer: ByteBuffer, socket fd: Int32) {
         var rest = answer
-        if nothingPending {
+        if nothingPending() {
             let sent = rest.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
             if sent > 0 { rest.moveReaderIndex(forwardBy: sent) }
             guard rest.readableBytes > 0 else { return }
         }
+        wroteThroughSwiftNIO = true
         context?.writeAndFlush(wrapOutboundOut(.byteBuffer(rest)), promise: nil)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        wroteThroughSwiftNIO = true
+        context.write(data, promise: promise)
+    }
+
+    /// Whether SwiftNIO has no bytes of this connection's still to write. Asked of the channel
+    /// only after a write went through SwiftNIO since it last said none: the option's lookup
+    /// costs an answer about 5 µs on cold caches, and most connections write only at the front.
+    private func nothingPending() -> Bool {
+        guard wroteThroughSwiftNIO else { return true }
+        guard let channel = context?.channel, (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0 else { return false }
+        wroteThroughSwiftNIO = false
+        return true
     }
 
     /// In step: frames the requests in `bytes`, after the ones read before.

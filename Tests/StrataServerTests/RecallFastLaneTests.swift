@@ -3,7 +3,9 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import StrataCore
 import StrataEngine
 @testable import StrataServer
@@ -220,5 +222,25 @@ import Testing
         try Self.send(offChannel, recall)
         #expect(try Self.passed(offChannel) == recall)
         _ = try offChannel.finish()
+    }
+
+    @Test func writes_at_the_front_the_head_swiftnio_writes_through_its_encoder() throws {
+        // The head an answer made at the front carries (`writeHead`) is the one SwiftNIO's
+        // HTTP/1 encoder writes for the same fields (`fields`), byte for byte: with and without
+        // Server-Timing, for a 200 and for a status whose reason phrase only SwiftNIO knows.
+        let date = "Mon, 07 Dec 2026 12:00:00 GMT"
+        for (status, engine) in [(HTTPResponse.Status.ok, Duration.microseconds(5834)), (.unprocessableContent, nil), (.ok, .nanoseconds(400))] {
+            var straight = ByteBufferAllocator().buffer(capacity: 256)
+            RecallFastLane.writeHead(status: status, bodyLength: 3516, engine: engine, requestID: "abc-1", date: date, into: &straight)
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandlers([HTTPResponseEncoder(), HTTP1ToHTTPServerCodec(secure: false)])
+            let fields = RecallFastLane.fields(bodyLength: 3516, engine: engine, requestID: "abc-1", date: date)
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: status, headerFields: HTTPFields(fields))))
+            var encoded = ByteBuffer()
+            while var part = try channel.readOutbound(as: ByteBuffer.self) { encoded.writeBuffer(&part) }
+            #expect(String(buffer: straight) == String(buffer: encoded))
+            #expect(String(buffer: straight).hasSuffix("\r\nDate: \(date)\r\n\r\n"))
+            _ = try channel.finish()
+        }
     }
 }

@@ -113,30 +113,69 @@ import Testing
         let (channel, front) = try Self.channel()
         let (fd, peer) = try Self.socketPair()
         defer { close(fd); close(peer) }
-        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: true)
+        front.write(ByteBuffer(string: Self.answer), socket: fd)
         #expect(Self.received(peer) == Array(Self.answer.utf8))
         #expect(try Self.written(channel).isEmpty, "nothing went through SwiftNIO")
+        // Once SwiftNIO has written bytes of its own and they have left (flushed), straight again.
+        try channel.writeOutbound(ByteBuffer(string: "x"))
+        #expect(try Self.written(channel) == Array("x".utf8))
+        front.write(ByteBuffer(string: Self.answer), socket: fd)
+        #expect(Self.received(peer) == Array(Self.answer.utf8))
+        #expect(try Self.written(channel).isEmpty)
     }
 
     @Test func writes_through_swiftnio_behind_its_own_bytes_or_what_the_socket_does_not_take() throws {
         let (channel, front) = try Self.channel()
         let (fd, peer) = try Self.socketPair()
         defer { close(fd) }
-        // SwiftNIO still has bytes of its own to write: all of the answer goes behind them.
-        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: false)
+        // SwiftNIO still has bytes of its own to write (written, not yet flushed): all of the
+        // answer goes behind them.
+        channel.write(ByteBuffer(string: "x"), promise: nil)
+        front.write(ByteBuffer(string: Self.answer), socket: fd)
         #expect(Self.received(peer).isEmpty)
-        #expect(try Self.written(channel) == Array(Self.answer.utf8))
+        #expect(try Self.written(channel) == Array(("x" + Self.answer).utf8))
         // A socket whose buffer is full takes part of an answer (or none): the rest goes through
         // SwiftNIO, in order after what was sent.
         let long = String(repeating: "a", count: 1 << 20)
-        front.write(ByteBuffer(string: long), socket: fd, nothingPending: true)
+        front.write(ByteBuffer(string: long), socket: fd)
         let sent = Self.received(peer)
         let rest = try Self.written(channel)
         #expect(sent.count < long.utf8.count && sent.count + rest.count == long.utf8.count)
         #expect(sent + rest == Array(long.utf8))
         // A closed peer: the send fails and the whole answer is SwiftNIO's to write (and fail).
         close(peer)
-        front.write(ByteBuffer(string: Self.answer), socket: fd, nothingPending: true)
+        front.write(ByteBuffer(string: Self.answer), socket: fd)
         #expect(try Self.written(channel) == Array(Self.answer.utf8))
+    }
+
+    @Test func hands_the_lane_a_read_at_a_boundary_and_passes_on_what_it_declines() throws {
+        let (channel, front) = try Self.channel()
+        var offered: [String] = []
+        var take = true
+        front.answerRead = { bytes in
+            offered.append(String(buffer: bytes))
+            return take
+        }
+        // Out of step: not offered, passed on.
+        try Self.read(channel, Self.request())
+        #expect(offered.isEmpty)
+        front.cycleEnded(decoded: [Self.shape()], whole: true)
+        // At a boundary: offered; taken, it goes no further and the boundary holds.
+        try channel.writeInbound(ByteBuffer(string: Self.request()))
+        #expect(offered == [Self.request()])
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+        #expect(front.atBoundary && front.framedSinceStep == 0)
+        // Declined: passed on to the decoder and followed as any read.
+        take = false
+        try Self.read(channel, Self.request())
+        #expect(offered.count == 2 && front.atBoundary && front.framedSinceStep == 1)
+        // A read that starts a request is offered too (the lane takes only a whole one); the
+        // rest of that request comes mid-request, not at a boundary: not offered.
+        try Self.read(channel, "POST /v1/recall HTTP/1.1\r\nContent-")
+        #expect(offered.count == 3 && !front.atBoundary)
+        take = true
+        try Self.read(channel, "Length: 2\r\n\r\n{}")
+        #expect(offered.count == 3 && front.atBoundary && front.framedSinceStep == 2)
+        _ = try channel.finish()
     }
 }
