@@ -55,12 +55,23 @@ final class EngineQueue: Sendable {
 
     private struct State {
         var pending = 0
-        /// Each read verb's recent duration (an exponential average, 1/4 weight to the newest);
-        /// nil until its first call.
-        var recent = [Duration?](repeating: nil, count: ReadVerb.allCases.count)
+        /// Each read verb's recent duration in nanoseconds (an exponential average, 1/4 weight
+        /// to the newest); nil until its first call. Integers, not `Duration`s: this runs after
+        /// every inline call, on caches the call has just emptied, and `Duration`'s 128-bit
+        /// arithmetic is more code to fetch.
+        var recent = [Int64?](repeating: nil, count: ReadVerb.allCases.count)
         /// Open connections per event loop (absent: none).
         var connections: [ObjectIdentifier: Int] = [:]
+
+        mutating func record(_ verb: ReadVerb, _ took: Duration) {
+            let nanoseconds = EngineQueue.nanoseconds(took)
+            recent[verb.rawValue] = recent[verb.rawValue].map { $0 / 4 * 3 + nanoseconds / 4 } ?? nanoseconds
+        }
     }
+
+    /// The budgets in nanoseconds, as `State.recent` keeps durations.
+    private let inlineNanoseconds: Int64
+    private let aloneNanoseconds: Int64
 
     /// - Parameters:
     ///   - inlineBudget: zero turns every inline read off, `aloneBudget` too.
@@ -72,6 +83,8 @@ final class EngineQueue: Sendable {
         self.limit = limit
         self.inlineBudget = inlineBudget
         self.aloneBudget = aloneBudget
+        inlineNanoseconds = Self.nanoseconds(inlineBudget)
+        aloneNanoseconds = Self.nanoseconds(aloneBudget)
         self.placed = placed
         state = Mutex(State())
     }
@@ -145,9 +158,9 @@ final class EngineQueue: Sendable {
     /// verb's recent calls within the budget (a verb not yet timed is not): `inlineBudget`, or
     /// `aloneBudget` when `loop` serves at most one connection.
     private func inlineAllowed(_ s: State, _ verb: ReadVerb, on loop: any EventLoop) -> Bool {
-        guard inlineBudget > .zero, s.pending == 0, limit > 0, let recent = s.recent[verb.rawValue] else { return false }
-        if recent <= inlineBudget { return true }
-        return recent <= aloneBudget && s.connections[ObjectIdentifier(loop), default: 0] <= 1
+        guard inlineNanoseconds > 0, s.pending == 0, limit > 0, let recent = s.recent[verb.rawValue] else { return false }
+        if recent <= inlineNanoseconds { return true }
+        return recent <= aloneNanoseconds && s.connections[ObjectIdentifier(loop), default: 0] <= 1
     }
 
     /// Whether a read of `verb` on `loop` would run inline now: a hint, taken before the work
@@ -167,13 +180,21 @@ final class EngineQueue: Sendable {
             return true
         }
         guard admitted else { return nil }
-        defer { state.withLock { $0.pending -= 1 } }
         placed(true)
+        let start = ContinuousClock.now
+        let result: Result<T, StrataError>
         do throws(StrataError) {
-            return .success(try timed(.read(verb), body))
+            result = .success(try body())
         } catch {
-            return .failure(error)
+            result = .failure(error)
         }
+        let took = ContinuousClock.now - start
+        // One lock for both: a failed call counts too (it held the thread as long).
+        state.withLock { s in
+            s.record(verb, took)
+            s.pending -= 1
+        }
+        return result
     }
 
     /// Runs `body`, keeping a read's duration for the next call's choice. A failed call counts
@@ -183,10 +204,15 @@ final class EngineQueue: Sendable {
         let start = ContinuousClock.now
         defer {
             let took = ContinuousClock.now - start
-            state.withLock { s in
-                s.recent[verb.rawValue] = s.recent[verb.rawValue].map { ($0 * 3 + took) / 4 } ?? took
-            }
+            state.withLock { $0.record(verb, took) }
         }
         return try body()
+    }
+
+    /// `d` in whole nanoseconds (`Int64.max` past about 292 years).
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        let (seconds, attoseconds) = d.components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product + attoseconds / 1_000_000_000
     }
 }
