@@ -35,6 +35,13 @@ import StrataWire
 /// headers (`Content-Type`, `Content-Length`, `X-Request-Id`, `Date`), the same access line
 /// and the same request metrics (`RequestObservation`).
 ///
+/// On a TCP connection, `SocketFront` (added first in the pipeline) follows the decoder's request
+/// boundaries. When a read SwiftNIO made at a boundary holds exactly one whole request the lane
+/// answers, the lane answers it there, before SwiftNIO's HTTP decoder, and writes the answer at
+/// the front without SwiftNIO's encoder: "at the front". The request is framed by
+/// `PolledRequest` (a subset of HTTP/1.1; anything else goes on to the decoder), and the answer
+/// is the same as through SwiftNIO.
+///
 /// With `--busy-poll-us`, a read in which the lane answered is followed by a poll of the
 /// connection's socket for the next request (`BusyPoll`), when nothing else is owed or in flight.
 /// When the request that comes is one the lane answers, it is read straight from the socket
@@ -327,17 +334,16 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         let start = ContinuousClock.now
         let query: RecallQuery
         do {
-            let secret = MemoryService.secret(authorization: head.authorization)
-            let access = try service.authorize(secret: secret, .read)
-            let json = try Wire.parse(bytes: body.assumingMemoryBound(to: UInt8.self), what: "recall request")
-            query = try MemoryService.recallQuery(json, access)
+            let access = try service.authorize(secret: MemoryService.secret(authorization: head.authorization), .read)
+            query = try MemoryService.recallQuery(try Wire.parse(bytes: body.assumingMemoryBound(to: UInt8.self), what: "recall request"),
+                                                  access)
         } catch {
             return nil
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
         let service = service
         guard let loop, let result = service.queue.runInlineIfIdle(.recall, on: loop, { () throws(StrataError) in
-            return try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
+            try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
         }) else { return nil }
         let id = RequestLine.id(given: head.requestID)
         let route = head.path
@@ -413,9 +419,13 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // The connection's series of answered recalls, looked up once: after a recall's engine
         // call the caches are cold, and every lookup skipped is a few cache lines not read.
-        let series = answeredSeries.first { $0.route == answer.route }?.series
-            ?? service.metrics.series(route: answer.route, method: "POST", status: 200)
-        if !answeredSeries.contains(where: { $0.route == answer.route }) { answeredSeries.append((answer.route, series)) }
+        let series: ServerMetrics.RequestSeries
+        if let kept = answeredSeries.first(where: { $0.route == answer.route }) {
+            series = kept.series
+        } else {
+            series = service.metrics.series(route: answer.route, method: "POST", status: 200)
+            answeredSeries.append((answer.route, series))
+        }
         service.metrics.request(series, duration: answer.seconds)
     }
 

@@ -8,8 +8,8 @@ import NIOCore
 /// request, and writes the answers the lane makes without SwiftNIO's HTTP codec.
 ///
 /// Why: the lane may answer a recall without SwiftNIO's HTTP decoder, its conversion to HTTPTypes
-/// and its encoder, which cost an answer 90 to 130 µs of the server's critical path here after
-/// the connection was idle a few milliseconds (bench/README.md, "Recalls answered at the
+/// and its encoder, which cost an answer about 94 µs to decode and 30 to 50 more to write here
+/// after the connection was idle a few milliseconds (bench/README.md, "Recalls answered at the
 /// pipeline's front"): when a read SwiftNIO made holds exactly one whole request (`answerRead`,
 /// "at the front"), and between two requests, when the lane reads the next one itself with `recv`
 /// (`--busy-poll-us`, "polled"). That is only right when the decoder holds no byte of a request,

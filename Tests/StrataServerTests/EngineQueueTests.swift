@@ -189,4 +189,12 @@ import Testing
         #expect(codes == [.notFound, .notFound])
         #expect(queue.inFlight == 0)
     }
+
+    @Test func durations_are_kept_in_whole_nanoseconds_and_saturate() {
+        #expect(EngineQueue.nanoseconds(.zero) == 0)
+        #expect(EngineQueue.nanoseconds(.milliseconds(1)) == 1_000_000)
+        #expect(EngineQueue.nanoseconds(.seconds(3) + .nanoseconds(7)) == 3_000_000_007)
+        #expect(EngineQueue.nanoseconds(.nanoseconds(1) / 2) == 0, "under a nanosecond rounds down")
+        #expect(EngineQueue.nanoseconds(.seconds(Int64.max / 4)) == .max, "past about 292 years: the most")
+    }
 }
