@@ -361,6 +361,9 @@ class ChromaServer(Server):
     def create(self, dim: int) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
+        # `chroma run` logs every request: a run's log is 0.5 to 0.7 GB at 100k. Each run starts
+        # its own (a restart within the run appends to it).
+        self.log.unlink(missing_ok=True)
 
     def start(self) -> None:
         self.port = free_port()
