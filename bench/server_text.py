@@ -142,8 +142,8 @@ def main() -> None:
                         help="more `strata serve` options for a server, such as \"--inline-alone-read-us 0\"; repeat it "
                              "for more servers (\"\" is the defaults). One server per variant on the same store, each "
                              "measured in the same rounds, in turn (default: one server with the defaults). A variant that "
-                             "starts with cli=PATH runs that build of strata-cli (the others run --strata): a build "
-                             "before a change against the one after it")
+                             "starts with cli=PATH runs that build of strata-cli (the others run --strata), which finds its "
+                             "plugins beside it: a build before a change against the one after it")
     parser.add_argument("--overhead-rounds", type=int, default=5,
                         help="interleaved rounds of the overhead at one connection (0: none)")
     parser.add_argument("--json", action="store_true")
@@ -170,7 +170,7 @@ def main() -> None:
             options = variant.split()
             # "cli=PATH ...": this server is another build of strata-cli (a before-and-after run).
             cli = options.pop(0).removeprefix("cli=") if options and options[0].startswith("cli=") else args.strata
-            servers.append({"name": variant.strip() or "defaults", "options": options, "cli": cli, "port": port,
+            servers.append({"name": variant.strip() or "defaults", "options": options, "port": port,
                             "process": serve(cli, folder, port, work / "strata-serve.log", options)})
         first = servers[0]
         if fresh:
