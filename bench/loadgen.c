@@ -42,7 +42,7 @@
  * request as soon as its last answer is whole, starting at its own place in the requests, until
  * --seconds have passed; answers in flight then are waited for and counted.
  *
- * Prints one JSON object on stdout: requests, seconds, qps, mean / p50 / p99 latency in ms,
+ * Prints one JSON object on stdout: requests, seconds, qps, mean / p50 / p99 / p99.9 / max latency in ms,
  * cpu_seconds (this process), errors (answers with a status of 300 or more) and the first one.
  * Exits 1 when a request cannot be sent or an answer cannot be read, 2 on bad arguments.
  */
@@ -293,9 +293,11 @@ static void report(double *latencies, size_t n, double wall_ns, double cpu, size
     for (size_t i = 0; i < n; i++) sum += latencies[i];
     qsort(latencies, n, sizeof *latencies, compare);
     double p50 = n ? latencies[n / 2] : 0, p99 = n ? latencies[(size_t)((double)(n - 1) * 0.99)] : 0;
+    double p999 = n ? latencies[(size_t)((double)(n - 1) * 0.999)] : 0, max = n ? latencies[n - 1] : 0;
     printf("{\"requests\": %zu, \"seconds\": %.6f, \"qps\": %.3f, \"mean_ms\": %.6f, \"p50_ms\": %.6f, \"p99_ms\": %.6f, "
-           "\"cpu_seconds\": %.6f, \"errors\": %zu, \"first_error\": \"",
-           n, wall_ns * 1e-9, n / (wall_ns * 1e-9), n ? sum / n * 1e-6 : 0, p50 * 1e-6, p99 * 1e-6, cpu, errors);
+           "\"p999_ms\": %.6f, \"max_ms\": %.6f, \"cpu_seconds\": %.6f, \"errors\": %zu, \"first_error\": \"",
+           n, wall_ns * 1e-9, n / (wall_ns * 1e-9), n ? sum / n * 1e-6 : 0, p50 * 1e-6, p99 * 1e-6, p999 * 1e-6, max * 1e-6,
+           cpu, errors);
     for (const char *c = first_error; *c; c++) {
         if (*c == '"' || *c == '\\') putchar('\\');
         putchar((unsigned char)*c < 0x20 ? ' ' : *c);

@@ -243,6 +243,14 @@ public final class MappedVectorIndex: @unchecked Sendable {
         count = live
     }
 
+    /// Reads every vector row in now, in long sequential reads (`VectorRows.ensureAll`): for a
+    /// process that will keep searching, so its walks stop reading rows one at a time. Safe
+    /// while other threads search; `stop` is asked between reads.
+    public func readAllRows(stop: () -> Bool = { false }) { rows.ensureAll(stop: stop) }
+
+    /// Vector rows read in so far.
+    public var rowsRead: Int { rows.rowsRead }
+
     /// The id of slot `s` ("" when free).
     private func id(_ s: Int) -> String {
         let from = Int(offsets[s])
@@ -406,7 +414,7 @@ final class VectorRows: @unchecked Sendable {
     private let fd: Int32
     private let path: String
     /// One bit per row read; the first read that failed.
-    private let state: Mutex<(read: [UInt64], failure: String?)>
+    private let state: Mutex<(read: [UInt64], count: Int, failure: String?)>
 
     init(path: String, at offset: Int, rows: Int, dimension: Int) throws(StrataError) {
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -426,7 +434,7 @@ final class VectorRows: @unchecked Sendable {
             memory = nil
             base = UnsafePointer(bitPattern: 64)!  // never read: there are no rows
         }
-        state = Mutex(([UInt64](repeating: 0, count: (rows + 63) / 64), nil))
+        state = Mutex(([UInt64](repeating: 0, count: (rows + 63) / 64), 0, nil))
     }
 
     deinit {
@@ -444,6 +452,7 @@ final class VectorRows: @unchecked Sendable {
                 let bit: UInt64 = 1 << UInt64(n & 63)
                 guard s.read[n >> 6] & bit == 0 else { continue }
                 s.read[n >> 6] |= bit
+                s.count += 1
                 var done = 0
                 while done < rowBytes {
                     let got = pread(fd, memory + n * rowBytes + done, rowBytes - done, off_t(offset + n * rowBytes + done))
@@ -459,12 +468,56 @@ final class VectorRows: @unchecked Sendable {
         }
     }
 
+    /// Reads in every row not read yet, in long sequential reads (`chunk` rows each) instead of
+    /// a read per row: a process that is about to load the store's rows anyway (see
+    /// SQLiteRowLoad.swift) walks at full speed from then on, where a cold walk reads a few
+    /// thousand scattered rows one system call at a time. Each chunk is read outside the lock
+    /// into a buffer and only its rows still unread are copied in, under the lock, so searches
+    /// go on meanwhile and never see a row they already use rewritten. Read failures are kept
+    /// as `ensure` keeps them.
+    func ensureAll(chunk: Int = 1024, stop: () -> Bool = { false }) {
+        guard let memory else { return }
+        let rows = bytes / rowBytes
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk * rowBytes, alignment: 64)
+        defer { buffer.deallocate() }
+        var first = 0
+        while first < rows, !stop() {
+            let count = min(chunk, rows - first)
+            var done = 0, failure: String?
+            while done < count * rowBytes {
+                let got = pread(fd, buffer + done, count * rowBytes - done, off_t(offset + first * rowBytes + done))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else {
+                    failure = "cannot read rows \(first)..<\(first + count) of \(path): \(got < 0 ? String(cString: strerror(errno)) : "the file ends early")"
+                    break
+                }
+                done += got
+            }
+            state.withLock { s in
+                if let failure {
+                    if s.failure == nil { s.failure = failure }
+                    return
+                }
+                for n in first..<(first + count) {
+                    let bit: UInt64 = 1 << UInt64(n & 63)
+                    guard s.read[n >> 6] & bit == 0 else { continue }
+                    s.read[n >> 6] |= bit
+                    s.count += 1
+                    (memory + n * rowBytes).copyMemory(from: buffer + (n - first) * rowBytes, byteCount: rowBytes)
+                    onRead?(n, base + n * (rowBytes / 4))
+                }
+            }
+            if failure != nil { return }
+            first += count
+        }
+    }
+
     /// Called with each row as it is read in, under the lock (the graph's copy of it is made
     /// here). Set before the first search.
     var onRead: ((Int, UnsafePointer<Float>) -> Void)?
 
     /// Rows read in so far (what the reserved memory holds resident).
-    var rowsRead: Int { state.withLock { s in s.read.reduce(0) { $0 + $1.nonzeroBitCount } } }
+    var rowsRead: Int { state.withLock { $0.count } }
 
     /// The first failed read since the last call, if any.
     func takeFailure() -> String? {

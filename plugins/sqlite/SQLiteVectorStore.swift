@@ -31,7 +31,9 @@ import Synchronization
 /// - Opening: a store with a graph opens from the index its last writer saved beside it
 ///   (`PATH.hnsw`, `PATH.image`), mapped, and loads its rows only when something needs them
 ///   (SQLiteMappedIndex.swift): a fresh process recalls from 100k memories in about a tenth of a
-///   second instead of loading them for 2-4 s. `"lazy_open": false` loads them at open.
+///   second instead of loading them for 2-4 s. A process that keeps searching has them loaded on
+///   a thread of their own while it goes on answering from the mapping (SQLiteRowLoad.swift).
+///   `"lazy_open": false` loads them at open.
 /// - `scan` pushes metadata filters down to SQL as far as SQL can say them (`SQLFilter`) and
 ///   checks each row with the exact filter.
 /// - Damage is never data: every memory row carries a CRC-32C of its id, record JSON and vector
@@ -77,11 +79,17 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         /// memory), emptied whenever the file changes. A filtered search samples the same rows
         /// every time (to choose its plan), so a run of searches reads them once.
         var memories: [String: Memory?] = [:]
-        /// While mapped: records read by id since the open (see `mappedReadLimit`).
+        /// While mapped: records read by id since the open (see `startsLoading`).
         var fetched = 0
+        /// While mapped: the rows loading into `index` on their own thread (SQLiteRowLoad.swift).
+        var rowLoad: SQLiteRowLoad?
     }
 
     let db: SQLiteConnection
+    /// How `db` opened the file (a load on its own thread opens it the same way).
+    let openMode: SQLiteConnection.OpenMode
+    /// Connections for the reads by id of searches answered from the mapping.
+    let readers: SQLiteReaderPool
     let lock = Mutex(SyncState())
     let index: InMemoryVectorStore
     let report: @Sendable (String) -> Void
@@ -125,7 +133,9 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         // dimension_as_stored only reads, but through a connection like a usual open's: a
         // read-only connection to a WAL file could leave a -wal file behind, which reads as
         // another process holding the store.
-        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy), mode: readOnly && !asStored ? .readOnly : .readWrite)
+        openMode = readOnly && !asStored ? .readOnly : .readWrite
+        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(busy), mode: openMode)
+        readers = SQLiteReaderPool(path: path, mode: openMode, busyTimeoutMilliseconds: Int32(busy))
         folder = SnapshotFolder(beside: path, suffix: ".sqlite", owner: "sqlite store \"\(path)\"")
         if !path.isEmpty && !readOnly { try db.execute("PRAGMA journal_mode = WAL", "switching to WAL", retryingBusy: true) }
         try db.execute("PRAGMA synchronous = \(synchronous.uppercased())", "setting synchronous")
@@ -152,7 +162,14 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// database and restored here, so an open reads it instead of linking every row again.
     /// - Parameter imageStale: whether the image beside the file must be written again at close.
     func load(_ state: inout SyncState, imageStale: Bool) throws(StrataError) {
+        if let running = state.rowLoad {
+            // Already loading on its own thread: wait for it rather than load twice. If it
+            // failed, the load below meets the same problem and throws it to this caller.
+            state.rowLoad = nil
+            if case .loaded(let seq, let line) = running.wait() { return try adopt(seq: seq, line: line, &state, imageStale: imageStale) }
+        }
         state.mapped = nil
+        readers.closeIdle()
         state.memories = [:]
         state.fetched = 0
         state.lastSeq = 0
@@ -166,6 +183,10 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// Saves the graph beside the database when it changed (a writer only: a read-only open
     /// changes nothing on disk).
     deinit {
+        if let running = lock.withLock({ $0.rowLoad }) {
+            running.cancel()
+            _ = running.wait()
+        }
         guard !path.isEmpty, !readOnly else { return }
         let stamp = lock.withLock { $0.mapped == nil ? $0.lastSeq : nil }
         guard let stamp else { return }  // never loaded: nothing of the saved index changed
@@ -221,21 +242,43 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
         defer { removed.reset() }
         try removed.bind(1, state.lastSeq)
         while try removed.step() { change.removals.append(removed.text(0)) }
-        let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories WHERE seq > ?")
-        defer { rows.reset() }
-        try rows.bind(1, state.lastSeq)
-        while try rows.step() { change.upserts.append(try record(rows)) }
+        change.upserts = try Self.rows(after: state.lastSeq, db, dimension: dimension)
         // Removals first: an id removed and stored again since the last look ends up stored.
         try index.commit(StoreChange(removals: change.removals))
         try index.commit(StoreChange(upserts: change.upserts))
         state.lastSeq = seq
     }
 
-    func currentSeq() throws(StrataError) -> Int64 {
+    func currentSeq() throws(StrataError) -> Int64 { try Self.currentSeq(db) }
+
+    /// The file's sequence number, as `db` sees it (inside a transaction: its snapshot's).
+    static func currentSeq(_ db: SQLiteConnection) throws(StrataError) -> Int64 {
         let s = try db.statement("SELECT CAST(value AS INTEGER) FROM strata_meta WHERE key = 'seq'")
         defer { s.reset() }
-        guard try s.step() else { throw StrataError(.corrupt, "sqlite store \"\(path)\": strata_meta has no seq row") }
+        guard try s.step() else { throw StrataError(.corrupt, "sqlite store \"\(db.path)\": strata_meta has no seq row") }
         return s.int64(0)
+    }
+
+    /// Every memory row written after sequence number `seq`, checked and decoded, as `db`
+    /// sees them (callers run it inside a transaction, with `currentSeq`). `each` runs after
+    /// every row and may throw to stop.
+    /// - Throws: `.corrupt` naming the file and the first damaged row.
+    static func rows(after seq: Int64, _ db: SQLiteConnection, dimension: Int,
+                     each: () throws(StrataError) -> Void = {}) throws(StrataError) -> [StoredRecord] {
+        let rows = try db.statement("SELECT \(SQLiteRecordRow.columns) FROM memories WHERE seq > ?")
+        // Reset on every exit: see `applyChanges`.
+        defer { rows.reset() }
+        try rows.bind(1, seq)
+        var out: [StoredRecord] = []
+        while try rows.step() {
+            do {
+                out.append(try SQLiteRecordRow.decode(rows, dimension: dimension))
+            } catch {
+                throw error.error(file: db.path)
+            }
+            try each()
+        }
+        return out
     }
 
     /// Checks and decodes the row whose `SQLiteRecordRow.columns` start at `first`.
@@ -395,11 +438,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
 
     public func search(_ query: [Float], k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
         try Vectors.validate(query, dimension: dimension, what: "query vector")
-        let answered = try lock.withLock { (state: inout SyncState) throws(StrataError) -> [ScoredRecord]? in
-            try sync(&state)
-            return try searchMapped(query, k: k, filter: filter, &state)
-        }
-        if let answered { return answered }
+        if let answered = try searchMapped(query, k: k, filter: filter) { return answered }
         // Outside the lock: searches run side by side on the index, which has its own lock.
         return try index.search(query, k: k, filter: filter)
     }
@@ -408,11 +447,7 @@ public final class SQLiteVectorStore: ChangeApplyingStore, @unchecked Sendable {
     /// other processes; rows were checked (CRC-32C) when they were read into it.
     /// Complexity: see `KeywordIndex.search`.
     public func keywordSearch(_ query: String, k: Int, filter: Filter?) throws(StrataError) -> [ScoredRecord] {
-        let answered = try lock.withLock { (state: inout SyncState) throws(StrataError) -> [ScoredRecord]? in
-            try sync(&state)
-            return try keywordSearchMapped(query, k: k, filter: filter, &state)
-        }
-        if let answered { return answered }
+        if let answered = try keywordSearchMapped(query, k: k, filter: filter) { return answered }
         // Outside the lock, as `search`: the index has its own.
         return try index.keywordSearch(query, k: k, filter: filter)
     }
