@@ -147,9 +147,9 @@ extension SQLiteVectorStore {
     /// for this search (`walk` said nil: a plan only the loaded index answers; a damaged image
     /// row; a hit missing from the file), and the caller should ask `index`.
     ///
-    /// The walk runs outside the store's lock, so mapped searches run side by side: only each
-    /// read by id takes it (the connection is one). They ran one at a time before, and a fresh
-    /// server's sixteen connections queued behind each other until its rows were loaded.
+    /// The walk runs outside the store's lock, so mapped searches run side by side, each reading
+    /// by id through a connection of its own (`SQLiteReaderPool`); the lock is taken only to
+    /// start and to end. They ran one at a time before, under the lock for the whole search.
     private func answerMapped(
         _ walk: (MappedVectorIndex, (String) throws(StrataError) -> Memory?) throws(StrataError) -> [(String, Float)]?
     ) throws(StrataError) -> [ScoredRecord]? {
