@@ -182,6 +182,10 @@ def main() -> None:
                 if at // 1000 % 10 == 9:
                     peers.log(f"  stored {at + 1000}, {(at + 1000) / (time.perf_counter() - started):.0f}/s")
             seconds = time.perf_counter() - started
+            # Closed now: an idle connection left open shares an event loop with some of the
+            # measured ones, and a recall whose connection is not alone on its loop is handed off
+            # to the engine's threads instead of running inline (session 23's first text run).
+            conn.close()
             report["store"] = {"memories": len(texts), "seconds": seconds, "per_second": len(texts) / seconds,
                                "server_cpu_us": (peers.process_tree_ticks(first["process"].pid) - cpu) / peers.TICK / len(texts) * 1e6}
         report["stats"] = peers.call(first["port"], "GET", "/v1/stats")

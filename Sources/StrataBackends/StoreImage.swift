@@ -413,8 +413,10 @@ final class VectorRows: @unchecked Sendable {
     private let offset: Int
     private let fd: Int32
     private let path: String
-    /// One bit per row read; the first read that failed.
-    private let state: Mutex<(read: [UInt64], count: Int, failure: String?)>
+    /// One bit per row read, how many, and the first read that failed. A pthread lock
+    /// (`Guarded`): searches of one mapping run on several threads at once, and ThreadSanitizer
+    /// sees pthread locks, not Synchronization.Mutex (scripts/sanitize-tsan.supp).
+    private let state: Guarded<(read: [UInt64], count: Int, failure: String?)>
 
     init(path: String, at offset: Int, rows: Int, dimension: Int) throws(StrataError) {
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -434,7 +436,7 @@ final class VectorRows: @unchecked Sendable {
             memory = nil
             base = UnsafePointer(bitPattern: 64)!  // never read: there are no rows
         }
-        state = Mutex(([UInt64](repeating: 0, count: (rows + 63) / 64), 0, nil))
+        state = Guarded(([UInt64](repeating: 0, count: (rows + 63) / 64), 0, nil))
     }
 
     deinit {
@@ -446,7 +448,7 @@ final class VectorRows: @unchecked Sendable {
     /// the failure kept for `takeFailure`.
     func ensure(_ nodes: UnsafePointer<UInt32>, _ count: Int) {
         guard let memory else { return }
-        state.withLock { s in
+        state.write { s in
             for i in 0..<count {
                 let n = Int(nodes[i])
                 let bit: UInt64 = 1 << UInt64(n & 63)
@@ -493,7 +495,7 @@ final class VectorRows: @unchecked Sendable {
                 }
                 done += got
             }
-            state.withLock { s in
+            state.write { s in
                 if let failure {
                     if s.failure == nil { s.failure = failure }
                     return
@@ -517,11 +519,11 @@ final class VectorRows: @unchecked Sendable {
     var onRead: ((Int, UnsafePointer<Float>) -> Void)?
 
     /// Rows read in so far (what the reserved memory holds resident).
-    var rowsRead: Int { state.withLock { $0.count } }
+    var rowsRead: Int { state.read { $0.count } }
 
     /// The first failed read since the last call, if any.
     func takeFailure() -> String? {
-        state.withLock { s in
+        state.write { s in
             defer { s.failure = nil }
             return s.failure
         }

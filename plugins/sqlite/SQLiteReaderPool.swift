@@ -1,5 +1,4 @@
 import StrataCore
-import Synchronization
 
 /// Connections that only read rows by id, one per search running at a time: what searches of a
 /// mapped store (SQLiteMappedIndex.swift) read their filters' and hits' memories through.
@@ -11,7 +10,9 @@ import Synchronization
 /// Reads outside a transaction see every commit, as the store's own connection does.
 final class SQLiteReaderPool: @unchecked Sendable {
     private struct Idle: @unchecked Sendable { let connection: SQLiteConnection }
-    private let idle = Mutex<[Idle]>([])
+    /// A pthread lock (`Guarded`), which ThreadSanitizer sees, unlike Synchronization.Mutex
+    /// (scripts/sanitize-tsan.supp).
+    private let idle = Guarded<[Idle]>([])
     private let path: String
     private let mode: SQLiteConnection.OpenMode
     private let busyTimeoutMilliseconds: Int32
@@ -27,18 +28,18 @@ final class SQLiteReaderPool: @unchecked Sendable {
     /// Runs `body` with a connection no other thread uses meanwhile (opened when none is idle).
     func with<T>(_ body: (SQLiteConnection) throws(StrataError) -> T) throws(StrataError) -> T {
         let connection: SQLiteConnection
-        if let ready = idle.withLock({ $0.popLast() }) {
+        if let ready = idle.write({ $0.popLast() }) {
             connection = ready.connection
         } else {
             connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, mode: mode)
         }
         defer {
             let back = Idle(connection: connection)
-            idle.withLock { if $0.count < Self.keep { $0.append(back) } }
+            idle.write { if $0.count < Self.keep { $0.append(back) } }
         }
         return try body(connection)
     }
 
     /// Closes the idle connections (the rows are loaded: no mapped search reads any more).
-    func closeIdle() { idle.withLock { $0.removeAll() } }
+    func closeIdle() { idle.write { $0.removeAll() } }
 }

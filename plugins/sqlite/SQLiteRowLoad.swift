@@ -48,10 +48,11 @@ final class SQLiteRowLoad: @unchecked Sendable {
     }
 
     private let work: Work
-    private let outcome = Mutex<Outcome?>(nil)
+    // pthread locks (`Guarded`), which ThreadSanitizer sees (scripts/sanitize-tsan.supp).
+    private let outcome = Guarded<Outcome?>(nil)
     private let cancelled = Atomic<Bool>(false)
     /// The running thread until `wait` joins it.
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Guarded<pthread_t?>(nil)
 
     /// Starts the load on a new thread.
     init(_ work: Work) {
@@ -61,29 +62,29 @@ final class SQLiteRowLoad: @unchecked Sendable {
         let rc = pthread_create(&id, nil, { arg in
             let load = Unmanaged<SQLiteRowLoad>.fromOpaque(arg!).takeRetainedValue()
             let result = load.run()
-            load.outcome.withLock { $0 = result }
+            load.outcome.write { $0 = result }
             return nil
         }, retained)
         if rc == 0 {
-            thread.withLock { $0 = id }
+            thread.write { $0 = id }
         } else {
             Unmanaged<SQLiteRowLoad>.fromOpaque(retained).release()
-            outcome.withLock { $0 = .failed(StrataError(.io, "sqlite store \"\(work.path)\": could not start a thread to load the rows (pthread_create: \(rc))")) }
+            outcome.write { $0 = .failed(StrataError(.io, "sqlite store \"\(work.path)\": could not start a thread to load the rows (pthread_create: \(rc))")) }
         }
     }
 
     /// How the load ended, or nil while it runs.
-    var finished: Outcome? { outcome.withLock { $0 } }
+    var finished: Outcome? { outcome.read { $0 } }
 
     /// Waits for the thread and returns how the load ended. The join runs under `thread`'s
     /// lock, which the thread never takes: a second caller waits for the first one's join.
     func wait() -> Outcome {
-        thread.withLock { t in
+        thread.write { t in
             guard let id = t else { return }
             pthread_join(id, nil)
             t = nil
         }
-        return outcome.withLock { $0! }
+        return outcome.read { $0! }
     }
 
     /// Asks the thread to stop at its next batch of rows (it then ends `.failed`).

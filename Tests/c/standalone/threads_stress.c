@@ -9,7 +9,11 @@
  * THREADS threads each store, recall, update and forget their own pinned memories, and store
  * unpinned ones for the lifecycle, while one of them also metabolizes and asks for stats. Then
  * every memory a thread kept must read back with its last content, and every one it forgot
- * must be gone; the SQLite store is closed and reopened and checked again.
+ * must be gone; the SQLite store is closed and reopened and checked again. Last, a SQLite store
+ * with an HNSW index is filled, closed (which saves the index image beside it) and reopened
+ * mapped, and THREADS threads recall from it at once: through the searches answered from the
+ * mapping, the load of its rows on a thread of the plugin's own, and the search that takes the
+ * loaded rows in (plugins/sqlite/SQLiteRowLoad.swift). Every recall must find hits.
  * Prints "threads_stress: ok" and exits 0, or names what broke and exits 1.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <strata/engine.h>
 #include <strata/strata.h>
@@ -193,6 +198,99 @@ static int stress(const char *config, const char *what, const char *reopen_confi
     return failures;
 }
 
+/* Recalls only, on a store reopened mapped. */
+static void *recall_mapped(void *arg)
+{
+    worker *w = arg;
+    char request[256];
+    for (int i = 0; i < rounds / 2; i++) {
+        char *out = NULL;
+        snprintf(request, sizeof request, "{\"query\": \"mapped note %d about topic %d\", \"k\": 5}", (i * 37 + w->index * 101) % 3000,
+                 (i + w->index) % 17);
+        if (strata_engine_recall(w->engine, request, &out) != STRATA_OK) FAIL(w, "mapped recall %d", i);
+        else if (strstr(out, "\"hits\":[]") != NULL) FAIL(w, "mapped recall %d found nothing: %s", i, out);
+        strata_string_free(out);
+    }
+    return NULL;
+}
+
+static int mapped_stress(const char *libdir, const char *folder)
+{
+    char config[2048];
+    snprintf(config, sizeof config,
+             "{\"dedupe\": {\"enabled\": false}, \"store\": {\"backend\": \"sqlite\", \"plugin\": \"%s/libstrata-sqlite.so\", "
+             "\"options\": {\"path\": \"%s/mapped.db\", \"index\": {\"type\": \"hnsw\", \"ef_search\": 32}}}}",
+             libdir, folder);
+    strata_engine *engine = NULL;
+    if (strata_engine_open(&engine, config) != STRATA_OK) {
+        fprintf(stderr, "threads_stress: mapped store: cannot open: %s\n", strata_error_last());
+        return 1;
+    }
+    /* 3,000 memories in batches of 500 (a recall reads more than 2,000 rows by id in a few). */
+    static char batch[500 * 96 + 64];
+    for (int b = 0; b < 6; b++) {
+        size_t at = (size_t)snprintf(batch, sizeof batch, "{\"items\": [");
+        for (int i = 0; i < 500; i++) {
+            int n = b * 500 + i;
+            at += (size_t)snprintf(batch + at, sizeof batch - at, "%s{\"content\": \"mapped note %d about topic %d\"}", i ? ", " : "", n, n % 17);
+        }
+        snprintf(batch + at, sizeof batch - at, "]}");
+        char *out = NULL;
+        strata_status s = strata_engine_store(engine, batch, &out);
+        strata_string_free(out);
+        if (s != STRATA_OK) {
+            fprintf(stderr, "threads_stress: mapped store: batch %d: %s\n", b, strata_error_last());
+            strata_engine_close(engine);
+            return 1;
+        }
+    }
+    strata_engine_close(engine);
+    if (strata_engine_open(&engine, config) != STRATA_OK) {
+        fprintf(stderr, "threads_stress: mapped store: cannot reopen: %s\n", strata_error_last());
+        return 1;
+    }
+    char *stats = NULL;
+    int mapped_at_open = strata_engine_stats(engine, NULL, &stats) == STRATA_OK && strstr(stats, "\"mapped\":true") != NULL;
+    strata_string_free(stats);
+    static worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].engine = engine;
+        workers[t].index = t;
+        if (pthread_create(&threads[t], NULL, recall_mapped, &workers[t]) != 0) {
+            fprintf(stderr, "threads_stress: pthread_create failed\n");
+            return 1;
+        }
+    }
+    int failures = mapped_at_open ? 0 : 1;
+    if (!mapped_at_open) fprintf(stderr, "threads_stress: mapped store: the reopened store is not mapped\n");
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        failures += workers[t].failures;
+    }
+    /* Then recalls until a search has taken the loaded rows in (the threads' reads started the
+     * load): at most 10 s. */
+    int loaded = 0;
+    for (int tries = 0; tries < 200 && !loaded; tries++) {
+        char *out = NULL;
+        if (strata_engine_recall(engine, "{\"query\": \"mapped note 7 about topic 7\", \"k\": 5}", &out) != STRATA_OK) failures++;
+        strata_string_free(out);
+        loaded = strata_engine_stats(engine, NULL, &stats) == STRATA_OK && strstr(stats, "\"mapped\":false") != NULL;
+        strata_string_free(stats);
+        stats = NULL;
+        if (!loaded) nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
+    if (!loaded) {
+        fprintf(stderr, "threads_stress: mapped store: its rows never loaded\n");
+        failures++;
+    }
+    strata_engine_close(engine);
+    printf("threads_stress: mapped sqlite store: %d threads x %d recalls, rows loaded meanwhile, %d failures\n", THREADS, rounds / 2,
+           failures);
+    return failures;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -208,6 +306,7 @@ int main(int argc, char **argv)
              "\"options\": {\"path\": \"%s/stress.db\"}}}",
              argv[1], argv[2]);
     failures += stress(config, "sqlite store", config);
+    failures += mapped_stress(argv[1], argv[2]);
     if (failures) return 1;
     printf("threads_stress: ok\n");
     return 0;
