@@ -107,6 +107,15 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------- data
 
 
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the data (`data_args` reads them): shared with server_restart.py."""
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", default="/tmp/ann-data", help="ann_peers.py's data folder (shared)")
+
+
 def data_args(args) -> argparse.Namespace:
     """ann_peers.py's parameters with its defaults, --n, --queries, --seed and --data overridden."""
     return argparse.Namespace(n=args.n, dim=args.dim, queries=args.queries, metric="cosine", seed=args.seed,
@@ -1002,11 +1011,7 @@ def table(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data", default="/tmp/ann-data", help="ann_peers.py's data folder (shared)")
+    add_data_options(parser)
     parser.add_argument("--work", default="/tmp/server-bench", help="the servers' store folders and logs (replaced)")
     parser.add_argument("--batch", type=int, default=1000, help="vectors per store request")
     parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])

@@ -50,11 +50,7 @@ def mapped(server) -> bool | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data", default="/tmp/ann-data", help="ann_peers.py's data folder (shared)")
+    peers.add_data_options(parser)
     parser.add_argument("--work", default="/tmp/server-restart")
     parser.add_argument("--strata", default=os.environ.get("STRATA_CLI", str(REPO / ".build/release/strata-cli")))
     parser.add_argument("--restarts", type=int, default=3, help="rounds; each restarts every variant once")

@@ -40,7 +40,9 @@ enum ReadVerb: Int, CaseIterable, Sendable {
 ///
 /// A verb's first call, a verb whose recent calls averaged over the budget that applies (a
 /// text recall while the loop serves other connections, an exact scan of a big store), every
-/// write, and every call made while another is in flight keep the hop. An `inlineBudget` of
+/// write, and every call made while another is in flight keep the hop: through `run` from the
+/// router's handlers, or through `handOff` from the recall fast lane, which answers in the
+/// channel pipeline when the call comes back. An `inlineBudget` of
 /// zero turns both exceptions off; an `aloneBudget` of zero (or under `inlineBudget`) the second.
 ///
 /// Thread-safe.
@@ -128,19 +130,11 @@ final class EngineQueue: Sendable {
             placed(true)
             return try timed(call, body)
         case .hop:
-            defer { state.withLock { $0.pending -= 1 } }
-            placed(false)
             // A caller on an event loop (`EventLoopExecutor`) is resumed on that loop: resuming
             // from the Dispatch thread would wake another loop, and the answer would then cross
             // to the connection's loop once more.
             let result: Result<T, StrataError> = await withCheckedContinuation { continuation in
-                queue.async {
-                    let result: Result<T, StrataError>
-                    do throws(StrataError) {
-                        result = .success(try self.timed(call, body))
-                    } catch {
-                        result = .failure(error)
-                    }
+                dispatch(call, body) { result in
                     if let home {
                         home.execute { continuation.resume(returning: result) }
                     } else {
@@ -149,6 +143,40 @@ final class EngineQueue: Sendable {
                 }
             }
             return try result.get()
+        }
+    }
+
+    /// Runs `body` on the engine's threads as a call of the given kind, unless `limit` calls
+    /// are in flight already, and hands its result to `then` on the thread that ran it. Returns
+    /// false, with nothing run, when the call is refused (`run` throws `APIError.busy` then).
+    /// For a caller on an event loop that answers outside Swift concurrency (`RecallFastLane`),
+    /// when `runInlineIfIdle` would not run the call there.
+    func handOff<T: Sendable>(_ call: EngineCall, _ body: @escaping @Sendable () throws(StrataError) -> T,
+                    then: @escaping @Sendable (Result<T, StrataError>) -> Void) -> Bool {
+        let admitted = state.withLock { s -> Bool in
+            guard s.pending < limit else { return false }
+            s.pending += 1
+            return true
+        }
+        guard admitted else { return false }
+        dispatch(call, body, then: then)
+        return true
+    }
+
+    /// The hand-off itself, for an admitted call (counted in `pending`, which it gives back
+    /// before `then` runs: whoever `then` wakes finds the call no longer in flight).
+    private func dispatch<T: Sendable>(_ call: EngineCall, _ body: @escaping @Sendable () throws(StrataError) -> T,
+                             then: @escaping @Sendable (Result<T, StrataError>) -> Void) {
+        placed(false)
+        queue.async {
+            let result: Result<T, StrataError>
+            do throws(StrataError) {
+                result = .success(try self.timed(call, body))
+            } catch {
+                result = .failure(error)
+            }
+            self.state.withLock { $0.pending -= 1 }
+            then(result)
         }
     }
 

@@ -10,10 +10,11 @@ import StrataCore
 import StrataEngine
 import StrataWire
 
-/// `POST /v1/recall` (and its alias `POST /memory/recall`) answered in the channel pipeline, on
-/// the event loop that read it, when the server is otherwise idle: the hot request of an agent's
-/// loop, without the trip through Hummingbird's request and answer streams (`NIOAsyncChannel`),
-/// its router and its middleware.
+/// `POST /v1/recall` (and its alias `POST /memory/recall`) answered in the channel pipeline: on
+/// the event loop that read it when the server is otherwise idle (the hot request of an agent's
+/// loop), and otherwise handed to the engine's threads and answered here when it comes back;
+/// either way without the trip through Hummingbird's request and answer streams
+/// (`NIOAsyncChannel`), its router and its middleware.
 ///
 /// Why: on this 2-core VM Hummingbird's least request costs 82 to 102 µs of the server's CPU, a
 /// SwiftNIO handler that answers in place 38 to 48, a bare epoll server 21 to 26 (bench/README.md,
@@ -25,8 +26,12 @@ import StrataWire
 ///   no `Upgrade`, `Expect` or `Connection: close`, a `Content-Length` body within `--max-body`,
 ///   and no earlier request of the connection still being answered by the router (answers keep
 ///   their order).
-/// - Only when `EngineQueue` would run the recall inline (`--inline-read-us`: nothing else in
-///   flight, the verb's recent calls short) and the request asks for at most 100 hits.
+/// - Only when the request asks for at most 100 hits, and `--inline-read-us` is not 0. When
+///   `EngineQueue` would run the recall inline (nothing else in flight, the verb's recent calls
+///   short), it runs here; otherwise it is handed to the engine's threads (`handOff`), and what
+///   the client sends meanwhile waits, unread past one read, until its answer is written.
+///   A hand-off costs a text recall about 200 µs less than the router's, a vector recall about
+///   100 (bench/README.md, "Handed-off recalls answered by the lane").
 /// - Only when the token, the body and the query are valid: any error found before the engine
 ///   runs is left to the router, which finds it again and answers it. An error of the engine
 ///   call itself is answered here, as `ErrorAnswers` would (the call is not made twice).
@@ -70,6 +75,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case collecting(HTTPRequest, ByteBuffer)
         /// The request is the router's: its parts go on.
         case passing
+        /// A recall handed to the engine's threads (`EngineQueue.handOff`): what comes meanwhile
+        /// waits in `held`, and the connection reads no more until its answer is written.
+        case awaiting
     }
 
     private var state = State.idle
@@ -95,6 +103,16 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleAtCycleStart = true
     /// With busy polling: the heads that came since `SocketFront` took the step.
     private var headsSinceStep = 0
+
+    /// While a recall is handed off: the parts that came after it, handled once its answer is
+    /// written (answers keep their order), and the events held with them (SwiftNIO's quiesce
+    /// event: the handlers behind would close a connection they see as idle).
+    private var held: [HTTPRequestPart] = []
+    private var heldEvents: [Any] = []
+    /// Whether a read was asked for while a recall was handed off (asked once its answer is out).
+    private var readHeld = false
+    /// Parts passed to the router so far (wrapping): whether any were, around a stretch of work.
+    private var partsPassed = 0
 
     /// This connection's request metrics of recalls answered (status 200), by route.
     private var answeredSeries: [(route: String, series: ServerMetrics.RequestSeries)] = []
@@ -142,7 +160,22 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent { quiescing = true }
-        context.fireUserInboundEventTriggered(event)
+        if case .awaiting = state {
+            heldEvents.append(event)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// No reads while a recall is handed off: the parts of what a client pipelines behind it
+    /// wait in `held`, at most one read's worth (SwiftNIO's backpressure, as the router's
+    /// stream applies it).
+    func read(context: ChannelHandlerContext) {
+        if case .awaiting = state {
+            readHeld = true
+        } else {
+            context.read()
+        }
     }
 
     /// After a read in which this lane answered, and with nothing else owed or in flight, polls
@@ -221,8 +254,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
               request.isPost(to: Self.routes, in: bytes)
         else { return false }
         let head = RecallHead(request, bytes)
-        guard candidateBodyLength(head) == request.bodyLength,
-              let answer = answer(head, UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length]))
+        guard candidateBodyLength(head) == request.bodyLength, let loop, service.queue.wouldRunInline(.recall, on: loop),
+              let prepared = prepare(head, UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length])),
+              let answer = runInline(prepared)
         else { return false }
         var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
         Self.writeHead(status: answer.status, bodyLength: answer.body.count, engine: answer.engine, requestID: answer.requestID,
@@ -253,6 +287,16 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
                 decodedThisCycle.append(SocketFront.Shape(method: head.method.rawValue, target: head.path ?? "", bodyLength: length))
             }
         }
+        if case .awaiting = state {
+            held.append(part)
+        } else {
+            handle(context, part)
+        }
+    }
+
+    /// A request part, in its turn: collected when it may be a recall this lane answers,
+    /// passed to the router otherwise.
+    private func handle(_ context: ChannelHandlerContext, _ part: HTTPRequestPart) {
         switch (state, part) {
         case (.idle, .head(let head)):
             if routerAnswersOwed == 0, head.method == .post, let length = candidateBodyLength(RecallHead(head)) {
@@ -271,9 +315,14 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.collecting(let head, let body), .end):
             state = .idle
-            if let answer = body.withUnsafeReadableBytes({ answer(RecallHead(head), $0) }) {
+            guard let prepared = body.withUnsafeReadableBytes({ prepare(RecallHead(head), $0) }) else {
+                handOver(context, head, body)
+                return pass(context, part)
+            }
+            if let answer = runInline(prepared) {
                 write(context, answer)
-            } else {
+            } else if !handOff(context, prepared) {
+                // Refused (`--max-pending` calls in flight): the router refuses it as any other.
                 handOver(context, head, body)
                 pass(context, part)
             }
@@ -294,6 +343,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Hands a part to the router: a head starts a request it owes an answer to, an end
     /// finishes the request's parts.
     private func pass(_ context: ChannelHandlerContext, _ part: HTTPRequestPart) {
+        partsPassed &+= 1
         switch part {
         case .head:
             routerAnswersOwed += 1
@@ -313,7 +363,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The body length of a `POST` this lane may answer, nil for any other.
     private func candidateBodyLength(_ head: RecallHead) -> Int? {
         guard Self.routes.contains(head.path), !head.routerOnly, let length = head.contentLength,
-              (0...service.options.maxBodyBytes).contains(length), let loop, service.queue.wouldRunInline(.recall, on: loop)
+              (0...service.options.maxBodyBytes).contains(length), service.options.inlineReadMicroseconds > 0
         else { return nil }
         return length
     }
@@ -329,8 +379,18 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         var engine: Duration?
     }
 
-    /// The recall's answer, or nil to leave the request to the router.
-    private func answer(_ head: RecallHead, _ body: UnsafeRawBufferPointer) -> Answer? {
+    /// A recall this lane answers, checked and ready for its engine call.
+    private struct Prepared {
+        var query: RecallQuery
+        var route: String
+        var requestID: String
+        var start: ContinuousClock.Instant
+    }
+
+    /// The request's recall when this lane answers it: the token may read, the body and the
+    /// query are valid, and the call is a short read (at most `MemoryService.inlineRows` hits).
+    /// Nil leaves the request to the router, which finds any error again and answers it.
+    private func prepare(_ head: RecallHead, _ body: UnsafeRawBufferPointer) -> Prepared? {
         let start = ContinuousClock.now
         let query: RecallQuery
         do {
@@ -341,20 +401,85 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             return nil
         }
         guard case .read(.recall) = service.recallCall(query) else { return nil }
-        let service = service
+        return Prepared(query: query, route: head.path, requestID: RequestLine.id(given: head.requestID), start: start)
+    }
+
+    /// The recall's answer, made here when `EngineQueue` runs it inline now; nil when it would
+    /// not (nothing is run then).
+    private func runInline(_ prepared: Prepared) -> Answer? {
+        let service = service, query = prepared.query
         guard let loop, let result = service.queue.runInlineIfIdle(.recall, on: loop, { () throws(StrataError) in
             try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
         }) else { return nil }
-        let id = RequestLine.id(given: head.requestID)
-        let route = head.path
+        return answer(prepared, result)
+    }
+
+    /// Hands the recall to the engine's threads (`EngineQueue.handOff`) and writes its answer on
+    /// this connection's loop when it comes back; returns false, with nothing run, when the
+    /// queue refuses it. Meanwhile the connection is `awaiting`.
+    ///
+    /// Why here and not through the router: a recall made while another call is in flight (any
+    /// server with more than one busy client) skips Hummingbird's request and answer streams and
+    /// the task that runs the router's handler; the hand-off to the engine's thread and back
+    /// to this loop is all it pays (bench/README.md, "Handed-off recalls answered by the lane").
+    private func handOff(_ context: ChannelHandlerContext, _ prepared: Prepared) -> Bool {
+        let service = service, query = prepared.query, loop = context.eventLoop
+        let back = NIOLoopBound(Return(lane: self, context: context, prepared: prepared), eventLoop: loop)
+        let accepted = service.queue.handOff(.read(.recall), { () throws(StrataError) in
+            try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
+        }, then: { result in
+            loop.execute { back.value.lane.handedOffReturned(back.value, result) }
+        })
+        if accepted { state = .awaiting }
+        return accepted
+    }
+
+    /// What a handed-off recall's answer needs back on the loop.
+    private struct Return {
+        let lane: RecallFastLane
+        let context: ChannelHandlerContext
+        let prepared: Prepared
+    }
+
+    /// A handed-off recall's result, on the connection's loop: its answer written, then what
+    /// came meanwhile handled in order.
+    private func handedOffReturned(_ back: Return, _ result: Result<([Hit], Duration), StrataError>) {
+        let context = back.context
+        guard case .awaiting = state else { return }
+        state = .idle
+        guard context.channel.isActive else {
+            held.removeAll()
+            return
+        }
+        service.metrics.handedOffAnswer()
+        write(context, answer(back.prepared, result), pollAfter: false)
+        let passedBefore = partsPassed
+        while !held.isEmpty {
+            if case .awaiting = state { break }
+            handle(context, held.removeFirst())
+        }
+        // The router's stream takes what it was given at the end of a read cycle.
+        if partsPassed != passedBefore { context.fireChannelReadComplete() }
+        if case .awaiting = state { return }
+        let events = heldEvents
+        heldEvents.removeAll()
+        for event in events { context.fireUserInboundEventTriggered(event) }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// A recall's answer from its engine call's result.
+    private func answer(_ prepared: Prepared, _ result: Result<([Hit], Duration), StrataError>) -> Answer {
         switch result {
         case .success(let (hits, engine)):
-            return Answer(route: route, status: .ok, body: Wire.recallAnswer(hits), requestID: id, seconds: ContinuousClock.now - start,
-                          engine: engine)
+            return Answer(route: prepared.route, status: .ok, body: Wire.recallAnswer(hits), requestID: prepared.requestID,
+                          seconds: ContinuousClock.now - prepared.start, engine: engine)
         case .failure(let error):
             let refusal = APIError(error)
-            return Answer(route: route, status: refusal.status, body: Array(Wire.text(refusal.body).utf8), requestID: id,
-                          seconds: ContinuousClock.now - start, engine: nil)
+            return Answer(route: prepared.route, status: refusal.status, body: Array(Wire.text(refusal.body).utf8),
+                          requestID: prepared.requestID, seconds: ContinuousClock.now - prepared.start, engine: nil)
         }
     }
 
@@ -399,7 +524,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     private static let ok = "HTTP/1.1 200 \(HTTPResponseStatus.ok.reasonPhrase)\r\n"
 
-    private func write(_ context: ChannelHandlerContext, _ answer: Answer) {
+    /// Writes an answer through SwiftNIO's encoder. `pollAfter`: the read cycle it was made in
+    /// may end in a busy poll (an answer made outside one, a handed-off recall's, never does).
+    private func write(_ context: ChannelHandlerContext, _ answer: Answer, pollAfter: Bool = true) {
         var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
         buffer.writeBytes(answer.body)
         count(answer)
@@ -407,7 +534,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: HTTPFields(fields)))), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        answered = true
+        if pollAfter { answered = true }
         log(answer)
     }
 

@@ -111,6 +111,12 @@ final class ServerMetrics: Sendable {
             helpText: "Recalls whose read held exactly that one whole request, answered at the pipeline's front without SwiftNIO's HTTP codec (also counted in strata_http_requests_total).")
     }
 
+    private static var handedOffAnswers: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "fast_lane", metricName: "handed_off_answers", unitName: "total",
+            helpText: "Recalls the fast lane handed to the engine's threads (another call in flight, or a long one beside other connections) and answered when they came back, without the router (also counted in strata_http_requests_total).")
+    }
+
     private static var engineCalls: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "strata", subsystem: "engine", metricName: "calls", unitName: "total",
@@ -124,6 +130,7 @@ final class ServerMetrics: Sendable {
     private let pollTime: Counter
     private let pollAnswers: Counter
     private let frontAnswerCount: Counter
+    private let handedOffAnswerCount: Counter
 
     init(tierCountSeconds: Double) {
         self.tierCountSeconds = tierCountSeconds
@@ -132,6 +139,7 @@ final class ServerMetrics: Sendable {
         pollTime = registry.makeCounter(descriptor: Self.busyPollTime)
         pollAnswers = registry.makeCounter(descriptor: Self.polledAnswers)
         frontAnswerCount = registry.makeCounter(descriptor: Self.frontAnswers)
+        handedOffAnswerCount = registry.makeCounter(descriptor: Self.handedOffAnswers)
         callsInline = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "inline")])
         callsHandedOff = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "handed_off")])
     }
@@ -150,6 +158,9 @@ final class ServerMetrics: Sendable {
 
     /// Counts one recall answered at the front from a read SwiftNIO made (`RecallFastLane`).
     func frontAnswer() { frontAnswerCount.increment() }
+
+    /// Counts one recall the lane handed off and answered when it came back (`RecallFastLane`).
+    func handedOffAnswer() { handedOffAnswerCount.increment() }
 
     /// Counts one answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {

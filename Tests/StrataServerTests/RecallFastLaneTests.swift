@@ -158,66 +158,169 @@ import Testing
         _ = try channel.finish()
     }
 
-    @Test func a_recall_over_the_budget_is_answered_only_while_its_connection_is_alone_on_its_loop() async throws {
+    /// A lane on a loop that other threads may wake (NIO's thread-safe testing channel), as a
+    /// handed-off recall's answer needs, between a handler that counts the reads asked for
+    /// and one that records the events passed on.
+    static func laneOnTestingLoop(_ service: MemoryService, loop: NIOAsyncTestingEventLoop = NIOAsyncTestingEventLoop())
+        async throws -> (NIOAsyncTestingChannel, ReadCounter, EventRecorder) {
+        let reads = ReadCounter(), events = EventRecorder()
+        let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in
+            try channel.pipeline.syncOperations.addHandlers([reads, RecallFastLane(service: service, logger: Logger(label: "test")), events])
+        }
+        // Active, as a connection is: an answer that comes back to a closed one is dropped.
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7700))
+        return (channel, reads, events)
+    }
+
+    /// The answer written on `channel`, waited for (a handed-off recall's comes from the loop).
+    static func awaitAnswer(_ channel: NIOAsyncTestingChannel) async throws -> (HTTPResponse, JSONValue) {
+        guard case .head(let head) = try await channel.waitForOutboundWrite(as: HTTPResponsePart.self),
+              case .body(let body) = try await channel.waitForOutboundWrite(as: HTTPResponsePart.self),
+              case .end = try await channel.waitForOutboundWrite(as: HTTPResponsePart.self)
+        else { throw IncompleteAnswer() }
+        #expect(head.headerFields[.contentLength] == String(body.readableBytes))
+        return (head, try JSONParser.parse(String(buffer: body), what: "answer"))
+    }
+
+    /// Every part the lane handed on to the router so far.
+    static func passed(_ channel: NIOAsyncTestingChannel) async throws -> [HTTPRequestPart] {
+        var out: [HTTPRequestPart] = []
+        while let part = try await channel.readInbound(as: HTTPRequestPart.self) { out.append(part) }
+        return out
+    }
+
+    /// The engine calls run inline and handed off so far, and the lane's handed-off answers,
+    /// as `/metrics` gives them.
+    static func placements(_ service: MemoryService) -> (inline: Int, handedOff: Int, laneHandedOff: Int) {
+        let text = String(decoding: service.metrics.registry.emitToBuffer(), as: UTF8.self)
+        func value(_ series: String) -> Int {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+                .map { Int($0) } ?? 0
+        }
+        return (value(#"strata_engine_calls_total{place="inline"}"#), value(#"strata_engine_calls_total{place="handed_off"}"#),
+                value("strata_fast_lane_handed_off_answers_total"))
+    }
+
+    // A lost answer would wait forever: the limit turns that into a failure.
+    @Test(.timeLimit(.minutes(1))) func a_recall_over_the_budget_is_inline_only_while_its_connection_is_alone_and_else_handed_off() async throws {
         // A budget of 1 µs, which no recall keeps to, and a longer one for a connection alone on
         // its loop. Channels count from the lane's arrival until they close.
         let service = try await Self.service(inlineMicroseconds: 1, aloneMicroseconds: 10_000_000)
-        let loop = EmbeddedEventLoop()
-        let recall = Self.parts(#"{"query": "tea", "k": 1}"#)
-        let first = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")), loop: loop)
+        let loop = NIOAsyncTestingEventLoop()
+        let body = #"{"query": "tea", "k": 2, "track_access": false}"#
+        let recall = Self.parts(body)
+        let expected = try service.engine.recall(try MemoryService.recallQuery(try JSONParser.parse(body, what: "q"), .unrestricted))
+            .map(\.memory.id)
+        let (first, _, _) = try await Self.laneOnTestingLoop(service, loop: loop)
         #expect(service.queue.connections(on: loop) == 1)
-        try Self.send(first, recall)
-        loop.run()  // channels given a loop run their writes as its tasks
-        #expect(try Self.answered(first)?.0.status == .ok)
+        let placed = Self.placements(service)
+        for part in recall { try await first.writeInbound(part) }
+        #expect(Self.ids(try await Self.awaitAnswer(first).1) == expected)
+        #expect(Self.placements(service).inline == placed.inline + 1, "alone on its loop: inline")
 
-        let second = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")), loop: loop)
+        let (second, _, _) = try await Self.laneOnTestingLoop(service, loop: loop)
         #expect(service.queue.connections(on: loop) == 2)
         for channel in [first, second] {
-            try Self.send(channel, recall)
-            loop.run()
-            #expect(try Self.passed(channel) == recall)  // to the router, and its hand-off
-            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
-            // The router's answer, written through the lane (which then owes none).
-            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
-            try channel.writeOutbound(HTTPResponsePart.end(nil))
-            loop.run()
-            while try channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+            let before = Self.placements(service)
+            for part in recall { try await channel.writeInbound(part) }
+            // Handed to the engine's threads by the lane, not passed to the router; answered
+            // as the engine answers, with the call's time.
+            let (head, answer) = try await Self.awaitAnswer(channel)
+            #expect(head.status == .ok && head.headerFields[ServerTiming.name]?.hasPrefix("engine;dur=") == true)
+            #expect(Self.ids(answer) == expected)
+            #expect(try await Self.passed(channel).isEmpty)
+            let after = Self.placements(service)
+            #expect(after.handedOff == before.handedOff + 1 && after.inline == before.inline)
+            #expect(after.laneHandedOff == before.laneHandedOff + 1)
         }
-        _ = try second.finish()
-        loop.run()
+        #expect(service.queue.inFlight == 0)
+        _ = try await second.finish()
         #expect(service.queue.connections(on: loop) == 1)
-        try Self.send(first, recall)
-        loop.run()
-        #expect(try Self.answered(first)?.0.status == .ok)
-        _ = try first.finish()
-        loop.run()
+        for part in recall { try await first.writeInbound(part) }
+        #expect(Self.ids(try await Self.awaitAnswer(first).1) == expected)
+        _ = try await first.finish()
         #expect(service.queue.connections(on: loop) == 0)
     }
 
-    @Test func declines_when_the_engine_is_busy_or_inline_reads_are_off() async throws {
-        let service = try await Self.service()
+    // A lost answer would wait forever: the limit turns that into a failure.
+    @Test(.timeLimit(.minutes(1))) func a_handed_off_recall_keeps_what_comes_behind_it_until_its_answer_is_written() async throws {
+        // Every recall is handed off (a budget of 1 µs, none alone). The recall, a health check
+        // pipelined behind it, a read asked for and SwiftNIO's quiesce event all come in one
+        // turn of the loop, before the engine's thread can hand the answer back.
+        let service = try await Self.service(inlineMicroseconds: 1, aloneMicroseconds: 0)
+        let loop = NIOAsyncTestingEventLoop()
+        let (channel, reads, events) = try await Self.laneOnTestingLoop(service, loop: loop)
+        let recall = Self.parts(#"{"query": "hills", "k": 1, "track_access": false}"#)
+        let health = Self.parts("", path: "/v1/health", method: .get)
+        let pipeline = channel.pipeline
+        let readsBefore = try await loop.executeInContext { () -> Int in
+            let before = reads.count
+            for part in recall + health { pipeline.fireChannelRead(part) }
+            pipeline.fireChannelReadComplete()
+            pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            pipeline.read()
+            #expect(reads.count == before, "no read while the recall is out")
+            #expect(events.quiesced == 0, "the quiesce event waits for the answer")
+            return before
+        }
+        let (head, answer) = try await Self.awaitAnswer(channel)
+        #expect(head.status == .ok && Self.ids(answer).count == 1)
+        // Then, in order: the health check to the router, the quiesce event, the read.
+        try await loop.executeInContext {
+            #expect(events.quiesced == 1)
+            #expect(reads.count == readsBefore + 1)
+        }
+        #expect(try await Self.passed(channel) == health)
+        // The router answers it through the lane; a recall after that is the lane's again.
+        try await channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try await channel.writeOutbound(HTTPResponsePart.end(nil))
+        while try await channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+        for part in recall { try await channel.writeInbound(part) }
+        #expect(Self.ids(try await Self.awaitAnswer(channel).1).count == 1)
+        _ = try await channel.finish()
+    }
+
+    // A lost answer would wait forever: the limit turns that into a failure.
+    @Test(.timeLimit(.minutes(1))) func a_handed_off_recall_is_answered_as_the_router_answers_its_errors() async throws {
+        let service = try await Self.service(inlineMicroseconds: 1, aloneMicroseconds: 0)
+        let (channel, _, _) = try await Self.laneOnTestingLoop(service)
+        // A vector of the wrong length: the engine's error, 422, as the router's ErrorAnswers.
+        for part in Self.parts(#"{"vector": [1, 2, 3], "k": 2}"#) { try await channel.writeInbound(part) }
+        let (head, error) = try await Self.awaitAnswer(channel)
+        #expect(head.status.code == 422 && head.headerFields[ServerTiming.name] == nil)
+        #expect(Wire.text(error).contains("STRATA_ERR_DIMENSION"))
+        #expect(try await Self.passed(channel).isEmpty)
+        _ = try await channel.finish()
+    }
+
+    // A lost answer would wait forever: the limit turns that into a failure.
+    @Test(.timeLimit(.minutes(1))) func declines_when_the_queue_is_full_or_inline_reads_are_off() async throws {
+        // One call at most (`--max-pending 1`), held by another caller: the recall is refused by
+        // the queue, so the lane leaves it to the router, which answers 503 as for any call.
+        let engine = try Engine()
+        _ = try engine.store(NewMemory("tea with lemon"))
+        var options = ServerOptions()
+        options.maxPending = 1
+        let service = MemoryService(engine: engine, options: options, tokens: TokenAuthority(path: "/nonexistent/strata-tokens.json"))
         let recall = Self.parts(#"{"query": "tea", "k": 1}"#)
-        // Another engine call in flight: the recall takes the router and its hand-off.
         let release = DispatchSemaphore(value: 0)
         let busy = Task {
             try await service.queue.run { () throws(StrataError) in release.wait() }
         }
         while service.queue.inFlight == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        // An embedded channel may be used, and released, only on the thread that made it: here
-        // all between two suspension points (a test task may resume on another thread).
-        do {
-            let channel = EmbeddedChannel(handler: RecallFastLane(service: service, logger: Logger(label: "test")))
-            try Self.send(channel, recall)
-            #expect(try Self.passed(channel) == recall)
-            #expect(try channel.readOutbound(as: HTTPResponsePart.self) == nil)
-            _ = try channel.finish()
-        }
+        let (channel, _, _) = try await Self.laneOnTestingLoop(service)
+        for part in recall { try await channel.writeInbound(part) }
+        #expect(try await Self.passed(channel) == recall)
+        #expect(try await channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        _ = try await channel.finish()
         release.signal()
         try await busy.value
 
-        var options = ServerOptions()
+        // `--inline-read-us 0`: the lane answers nothing (the router and its hand-off, as
+        // before the lane).
         options.inlineReadMicroseconds = 0
-        let off = MemoryService(engine: service.engine, options: options, tokens: TokenAuthority(path: "/nonexistent/strata-tokens.json"))
+        options.maxPending = 256
+        let off = MemoryService(engine: engine, options: options, tokens: TokenAuthority(path: "/nonexistent/strata-tokens.json"))
         let offChannel = EmbeddedChannel(handler: RecallFastLane(service: off, logger: Logger(label: "test")))
         try Self.send(offChannel, recall)
         #expect(try Self.passed(offChannel) == recall)
@@ -242,5 +345,32 @@ import Testing
             #expect(String(buffer: straight).hasSuffix("\r\nDate: \(date)\r\n\r\n"))
             _ = try channel.finish()
         }
+    }
+}
+
+/// An answer written without its head, body and end in order.
+struct IncompleteAnswer: Error {}
+
+/// Counts the reads asked for through it (outbound), for the lane's backpressure.
+final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = Any
+    /// Touched on the channel's loop only.
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
+    }
+}
+
+/// Records the quiesce events passed on to it, and passes everything on.
+final class EventRecorder: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = Any
+    /// Touched on the channel's loop only.
+    private(set) var quiesced = 0
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { quiesced += 1 }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -903,6 +903,53 @@ def read_answers(sock, count):
     return out
 
 
+def thirty_notes(server):
+    """Stores 30 short notes through `server`: their ids and the store's dimension."""
+    ids = server.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(30)]},
+                    status=201)["ids"]
+    return ids, server.ok("GET", "/v1/stats")["dimension"]
+
+
+def raw_request(method, path, body=None, extra=""):
+    """The bytes of one HTTP/1.1 request with a Content-Length body (`extra`: more header lines)."""
+    data = b"" if body is None else json.dumps(body).encode()
+    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(data)}\r\n\r\n").encode() + data
+
+
+def one_then_pipelined(port, requests):
+    """On one connection: `requests` sent one at a time, each answer read before the next, then
+    all of them in one write; the two lists of answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT) as sock:
+        one = []
+        for r in requests:
+            sock.sendall(r)
+            one += read_answers(sock, 1)
+        sock.sendall(b"".join(requests))
+        return one, read_answers(sock, len(requests))
+
+
+def hammer(port, request, pipelined):
+    """A client thread that sends `request` `pipelined` times in one write, reads their answers
+    and does it again until its connection closes under it (a server that stops); returns once
+    it has 20 answers: (the thread, the answers so far, the error that ended it)."""
+    hammered, stop_error = [], []
+
+    def run():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT) as sock:
+                while True:
+                    sock.sendall(request * pipelined)
+                    hammered.extend(read_answers(sock, pipelined))
+        except (AssertionError, OSError) as e:  # the connection closed under the client
+            stop_error.append(e)
+
+    client = threading.Thread(target=run)
+    client.start()
+    while len(hammered) < 20 and client.is_alive():
+        threading.Event().wait(0.01)
+    return client, hammered, stop_error
+
+
 @pytest.mark.parametrize("busy_poll", [0, 10000])
 def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
     # An idle server answers a short POST /v1/recall in the connection's pipeline
@@ -917,14 +964,9 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
     lane = Server(folder, "--log-level", "info", "--inline-read-us", "1000000", "--busy-poll-us", str(busy_poll))
     router = Server(folder, "--inline-read-us", "0")
     try:
-        ids = lane.ok("POST", "/v1/memories", {"items": [{"content": f"note {i} about tea and maps"} for i in range(30)]},
-                      status=201)["ids"]
-        dim = lane.ok("GET", "/v1/stats")["dimension"]
+        ids, dim = thirty_notes(lane)
         recall = {"query": "tea maps", "k": 3, "track_access": False}
-
-        def request(method, path, body=None, extra=""):
-            data = b"" if body is None else json.dumps(body).encode()
-            return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(data)}\r\n\r\n").encode() + data
+        request = raw_request
 
         pipelined = [request("POST", "/v1/recall", recall, "X-Request-Id: first\r\n"), request("GET", "/v1/health"),
                      request("POST", "/v1/recall", recall), request("GET", f"/v1/memories/{ids[2]}"),
@@ -935,16 +977,8 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
                      request("POST", "/v1/recall", recall, "X-Request-Id: last\r\n")]
         for s in (lane, router):  # each verb's first call takes the hand-off: then the lane is open
             s.ok("POST", "/v1/recall", recall)
-        answers = {}
-        for s in (lane, router):
-            with socket.create_connection(("127.0.0.1", s.port), timeout=SOCKET_TIMEOUT) as sock:
-                # One at a time (the lane answers them), then all in one write (pipelined).
-                one = []
-                for r in pipelined:
-                    sock.sendall(r)
-                    one += read_answers(sock, 1)
-                sock.sendall(b"".join(pipelined))
-                answers[s] = (one, read_answers(sock, len(pipelined)))
+        # One at a time (the lane answers them), then all in one write (pipelined).
+        answers = {s: one_then_pipelined(s.port, pipelined) for s in (lane, router)}
         for one, together in answers.values():
             for got in (one, together):
                 statuses = [a[0] for a in got]
@@ -1025,21 +1059,7 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
             assert polled_answers == [0], polled_answers
         # SIGTERM while a client sends recalls back to back (polled, when polling): the server
         # drains and exits; the client gets whole answers until its connection closes.
-        hammered, stop_error = [], []
-
-        def hammer():
-            try:
-                with socket.create_connection(("127.0.0.1", lane.port), timeout=SOCKET_TIMEOUT) as sock:
-                    while True:
-                        sock.sendall(request("POST", "/v1/recall", recall))
-                        hammered.extend(read_answers(sock, 1))
-            except (AssertionError, OSError) as e:  # the connection closed under the client
-                stop_error.append(e)
-
-        client = threading.Thread(target=hammer)
-        client.start()
-        while len(hammered) < 20 and client.is_alive():
-            threading.Event().wait(0.01)
+        client, hammered, stop_error = hammer(lane.port, request("POST", "/v1/recall", recall), 1)
     finally:
         code, log = lane.stop()
         assert code == 0 and router.stop()[0] == 0
@@ -1051,6 +1071,62 @@ def test_recall_fast_lane_answers_as_the_router_and_in_order(folder, busy_poll):
     assert len([l for l in log.splitlines() if l.endswith(" request") and "route=/memory/recall" in l]) == 2, log[-3000:]
     assert any("hb.request.id=first" in l and "status=200" in l for l in recalls), recalls
     assert any("hb.request.id=last" in l for l in recalls), recalls
+
+
+def test_recalls_the_lane_hands_off_answer_as_the_router_in_order_and_drain_on_sigterm(folder):
+    # A recall the lane cannot run on the loop (another call in flight, or a long one beside
+    # other connections) goes to the engine's threads from the lane and comes back to it
+    # (RecallFastLane.handOff). --inline-read-us 1 with --inline-alone-read-us 0 makes every
+    # recall such a one. What a client pipelines behind it waits for its answer: the same
+    # statuses, bodies and order as the router's (--inline-read-us 0).
+    handed = Server(folder, "--log-level", "info", "--inline-read-us", "1", "--inline-alone-read-us", "0")
+    router = Server(folder, "--inline-read-us", "0")
+    try:
+        ids, dim = thirty_notes(handed)
+        recall = {"query": "tea maps", "k": 3, "track_access": False}
+        request = raw_request
+
+        pipelined = [request("POST", "/v1/recall", recall, "X-Request-Id: first\r\n"), request("GET", "/v1/health"),
+                     request("POST", "/v1/recall", recall), request("POST", "/v1/recall", recall),
+                     request("GET", f"/v1/memories/{ids[2]}"),
+                     request("POST", "/v1/recall", {"vector": [0.5] * (dim - 1), "k": 2}),  # the engine refuses: 422
+                     request("POST", "/v1/recall", {"query": "tea", "k": "three"}),  # the router refuses: 400
+                     request("POST", "/memory/recall", recall),
+                     request("POST", "/v1/recall", recall, "X-Request-Id: last\r\n")]
+        # One at a time (the lane hands each recall off), then all in one write.
+        answers = {s: sum(one_then_pipelined(s.port, pipelined), []) for s in (handed, router)}
+        for got in answers.values():
+            for half in (got[:len(pipelined)], got[len(pipelined):]):
+                assert [a[0] for a in half] == [200, 200, 200, 200, 200, 422, 400, 200, 200], [a[0] for a in half]
+                assert half[0][1]["x-request-id"] == "first" and half[8][1]["x-request-id"] == "last"
+                assert json.loads(half[4][2])["id"] == ids[2]
+        for a, b in zip(answers[handed], answers[router]):
+            if a[0] == 200 and b"hits" in a[2]:  # scores.recency moves with the clock: compare the ranking
+                assert [h["id"] for h in json.loads(a[2])["hits"]] == [h["id"] for h in json.loads(b[2])["hits"]]
+                assert re.fullmatch(r"engine;dur=\d+\.\d{3}", a[1]["server-timing"]), a[1]
+            elif b'"in_flight"' not in a[2]:
+                assert (a[0], json.loads(a[2])) == (b[0], json.loads(b[2]))
+        # Each recall the lane took was handed off and answered by it. One at a time: the five
+        # that succeed and the engine's refusal (the router's refusal, 400, went past it).
+        # Pipelined: the first; those behind the health check were the router's, whose answer
+        # was still owed when they came (answers keep their order).
+        conn = http.client.HTTPConnection("127.0.0.1", handed.port, timeout=SOCKET_TIMEOUT)
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        conn.close()
+        lane = [float(l.rsplit(" ", 1)[1]) for l in metrics.splitlines() if l.startswith("strata_fast_lane_handed_off_answers_total")]
+        assert lane == [7], lane
+        inline = [l for l in metrics.splitlines() if l.startswith('strata_engine_calls_total{place="inline"}')]
+        assert inline and float(inline[0].rsplit(" ", 1)[1]) == 0, inline
+        # SIGTERM while a client pipelines two recalls at a time: every answer it reads is whole
+        # and a 200, and the server exits cleanly after what it had taken.
+        client, hammered, stop_error = hammer(handed.port, request("POST", "/v1/recall", recall), 2)
+    finally:
+        code, log = handed.stop()
+        assert code == 0 and router.stop()[0] == 0
+    client.join(timeout=SOCKET_TIMEOUT)
+    assert not client.is_alive() and len(hammered) >= 20 and all(a[0] == 200 for a in hammered), (len(hammered), stop_error)
+    assert "the store is closed" in log, log[-2000:]
 
 
 def test_inline_read_budget_is_checked(folder):

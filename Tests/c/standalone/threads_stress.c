@@ -161,6 +161,30 @@ static int check(strata_engine *engine, worker *workers, const char *what)
     return bad;
 }
 
+/* Runs `body` on THREADS threads, each with its own worker of `workers` (cleared first), and
+ * joins them: the failures they counted, one more if a thread could not be started (those that
+ * were are joined all the same, so none outlives the engine). */
+static int on_threads(strata_engine *engine, worker *workers, void *(*body)(void *))
+{
+    memset(workers, 0, sizeof(worker) * THREADS);
+    pthread_t threads[THREADS];
+    int started = 0, failures = 0;
+    for (; started < THREADS; started++) {
+        workers[started].engine = engine;
+        workers[started].index = started;
+        if (pthread_create(&threads[started], NULL, body, &workers[started]) != 0) {
+            fprintf(stderr, "threads_stress: pthread_create failed for thread %d\n", started);
+            failures++;
+            break;
+        }
+    }
+    for (int t = 0; t < started; t++) {
+        pthread_join(threads[t], NULL);
+        failures += workers[t].failures;
+    }
+    return failures;
+}
+
 static int stress(const char *config, const char *what, const char *reopen_config)
 {
     strata_engine *engine = NULL;
@@ -169,21 +193,7 @@ static int stress(const char *config, const char *what, const char *reopen_confi
         return 1;
     }
     static worker workers[THREADS];
-    memset(workers, 0, sizeof workers);
-    pthread_t threads[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-        workers[t].engine = engine;
-        workers[t].index = t;
-        if (pthread_create(&threads[t], NULL, run, &workers[t]) != 0) {
-            fprintf(stderr, "threads_stress: pthread_create failed\n");
-            return 1;
-        }
-    }
-    int failures = 0;
-    for (int t = 0; t < THREADS; t++) {
-        pthread_join(threads[t], NULL);
-        failures += workers[t].failures;
-    }
+    int failures = on_threads(engine, workers, run);
     failures += check(engine, workers, what);
     strata_engine_close(engine);
     if (reopen_config && failures == 0) {
@@ -252,23 +262,10 @@ static int mapped_stress(const char *libdir, const char *folder)
     char *stats = NULL;
     int mapped_at_open = strata_engine_stats(engine, NULL, &stats) == STRATA_OK && strstr(stats, "\"mapped\":true") != NULL;
     strata_string_free(stats);
-    static worker workers[THREADS];
-    memset(workers, 0, sizeof workers);
-    pthread_t threads[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-        workers[t].engine = engine;
-        workers[t].index = t;
-        if (pthread_create(&threads[t], NULL, recall_mapped, &workers[t]) != 0) {
-            fprintf(stderr, "threads_stress: pthread_create failed\n");
-            return 1;
-        }
-    }
     int failures = mapped_at_open ? 0 : 1;
     if (!mapped_at_open) fprintf(stderr, "threads_stress: mapped store: the reopened store is not mapped\n");
-    for (int t = 0; t < THREADS; t++) {
-        pthread_join(threads[t], NULL);
-        failures += workers[t].failures;
-    }
+    static worker workers[THREADS];
+    failures += on_threads(engine, workers, recall_mapped);
     /* Then recalls until a search has taken the loaded rows in (the threads' reads started the
      * load): at most 10 s. */
     int loaded = 0;
