@@ -29,7 +29,7 @@ import StrataWire
 /// - Only when the request asks for at most 100 hits, and `--inline-read-us` is not 0. When
 ///   `EngineQueue` would run the recall inline (nothing else in flight, the verb's recent calls
 ///   short), it runs here; otherwise it is handed to the engine's threads (`handOff`), and what
-///   the client sends meanwhile waits, unread past one read, until its answer is written.
+///   the client pipelines meanwhile waits until its answer is written.
 ///   A hand-off costs a text recall about 200 µs less than the router's, a vector recall about
 ///   100 (bench/README.md, "Handed-off recalls answered by the lane").
 /// - Only when the token, the body and the query are valid: any error found before the engine
@@ -76,7 +76,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         /// The request is the router's: its parts go on.
         case passing
         /// A recall handed to the engine's threads (`EngineQueue.handOff`): what comes meanwhile
-        /// waits in `held`, and the connection reads no more until its answer is written.
+        /// waits in `held` (reads stop past `heldLimit` parts) until its answer is written.
         case awaiting
     }
 
@@ -109,7 +109,7 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// event: the handlers behind would close a connection they see as idle).
     private var held: [HTTPRequestPart] = []
     private var heldEvents: [Any] = []
-    /// Whether a read was asked for while a recall was handed off (asked once its answer is out).
+    /// Whether a read was asked for and held back (`read`): asked once the held parts are handled.
     private var readHeld = false
     /// Parts passed to the router so far (wrapping): whether any were, around a stretch of work.
     private var partsPassed = 0
@@ -167,16 +167,21 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// No reads while a recall is handed off: the parts of what a client pipelines behind it
-    /// wait in `held`, at most one read's worth (SwiftNIO's backpressure, as the router's
-    /// stream applies it).
+    /// No more reads while a recall is handed off and `heldLimit` parts wait behind it: what a
+    /// client pipelines is bounded (SwiftNIO's backpressure, as the router's stream applies it
+    /// past its high mark). Below it reads go on, so a client that waits for its answers, as
+    /// most do, never costs its connection the two `epoll_ctl` calls of a read turned off and
+    /// on again.
     func read(context: ChannelHandlerContext) {
-        if case .awaiting = state {
+        if case .awaiting = state, held.count >= Self.heldLimit {
             readHeld = true
         } else {
             context.read()
         }
     }
+
+    /// The parts held behind a handed-off recall past which the connection reads no more.
+    static let heldLimit = 64
 
     /// After a read in which this lane answered, and with nothing else owed or in flight, polls
     /// the socket for the next request for up to `--busy-poll-us` (`BusyPoll`). Here rather
@@ -460,14 +465,15 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // The router's stream takes what it was given at the end of a read cycle.
         if partsPassed != passedBefore { context.fireChannelReadComplete() }
+        if readHeld, held.count < Self.heldLimit {
+            readHeld = false
+            context.read()
+        }
+        // Behind another handed-off recall, the events wait for its answer too.
         if case .awaiting = state { return }
         let events = heldEvents
         heldEvents.removeAll()
         for event in events { context.fireUserInboundEventTriggered(event) }
-        if readHeld {
-            readHeld = false
-            context.read()
-        }
     }
 
     /// A recall's answer from its engine call's result.
