@@ -30,8 +30,9 @@ import StrataWire
 ///   `EngineQueue` would run the recall inline (nothing else in flight, the verb's recent calls
 ///   short), it runs here; otherwise it is handed to the engine's threads (`handOff`), and what
 ///   the client pipelines meanwhile waits until its answer is written.
-///   A hand-off costs a text recall about 200 µs less than the router's, a vector recall about
-///   100 (bench/README.md, "Handed-off recalls answered by the lane").
+///   A hand-off from here costs a recall about 200 µs less than one through the router on the
+///   Intel Xeon of session 24, text or vector (bench/README.md, "Handed-off recalls answered
+///   by the lane").
 /// - Only when the token, the body and the query are valid: any error found before the engine
 ///   runs is left to the router, which finds it again and answers it. An error of the engine
 ///   call itself is answered here, as `ErrorAnswers` would (the call is not made twice).
