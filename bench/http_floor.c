@@ -33,9 +33,13 @@
  * whole recall request, `{"query": "...", "k": 10}`) goes to strata_engine_recall as it came,
  * the call `strata serve` makes for it (bench/server_text.py).
  *
+ * --stamps STAMPS (with --engine): writes four little-endian 64-bit CLOCK_MONOTONIC nanosecond
+ * counts for each request to STAMPS: its read's return, the engine call's start and end, and
+ * the answer's writev's return (bench/phase_stamps.py matches them with loadgen --stamps).
+ *
  *   cc -O2 -Wall -o .build/http_floor bench/http_floor.c
  *   .build/http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N]
- *                     [--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)]
+ *                     [--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)] [--stamps STAMPS]
  *
  * Prints "listening on PORT" (the port chosen when P is 0) and serves until SIGTERM or SIGINT;
  * with --engine it then prints "engine calls: N" (how many recalls it made) on stderr.
@@ -49,6 +53,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +207,16 @@ static void drop(int epoll, struct connection *c) {
     free(c);
 }
 
+static int64_t monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 int main(int argc, char **argv) {
     int port = -1;
     long work_us = 0, busy_poll_us = 0;
-    const char *answer_path = NULL, *library = NULL, *config = NULL, *queries = NULL;
+    const char *answer_path = NULL, *library = NULL, *config = NULL, *queries = NULL, *stamps_path = NULL;
     struct engine engine = {0};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc && strcmp(argv[i], "--text") != 0) { fprintf(stderr, "http_floor: %s needs a value\n", argv[i]); return 2; }
@@ -220,6 +231,7 @@ int main(int argc, char **argv) {
             continue;
         } else if (strcmp(argv[i], "--dim") == 0) engine.dim = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--answer") == 0) answer_path = argv[++i];
+        else if (strcmp(argv[i], "--stamps") == 0) stamps_path = argv[++i];
         else if (strcmp(argv[i], "--work-us") == 0) {
             if ((work_us = microseconds_option(argv[++i])) < 0) { fprintf(stderr, "http_floor: --work-us must be in 0...1000000\n"); return 2; }
         } else if (strcmp(argv[i], "--busy-poll-us") == 0) {
@@ -232,9 +244,15 @@ int main(int argc, char **argv) {
     }
     if (port < 0 || port > 65535 || !answer_path) {
         fprintf(stderr, "usage: http_floor --port P --answer BODY_FILE [--work-us N] [--busy-poll-us N] "
-                "[--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)]\n");
+                "[--engine LIBSTRATA CONFIG (--queries QUERIES.f32 --dim D | --text)] [--stamps STAMPS]\n");
         return 2;
     }
+    if (stamps_path && !library) {
+        fprintf(stderr, "http_floor: --stamps needs --engine\n");
+        return 2;
+    }
+    FILE *stamps = stamps_path ? fopen(stamps_path, "wb") : NULL;
+    if (stamps_path && !stamps) { perror(stamps_path); return 1; }
     if (engine.text && (!library || queries)) {
         fprintf(stderr, "http_floor: --text needs --engine, and takes no --queries\n");
         return 2;
@@ -305,6 +323,7 @@ int main(int argc, char **argv) {
             }
             if (c->have == c->capacity) c->data = realloc(c->data, c->capacity *= 2);
             ssize_t got = read(c->fd, c->data + c->have, c->capacity - c->have);
+            int64_t read_at = stamps ? monotonic_ns() : 0;
             if (got <= 0) {
                 if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
                 drop(epoll, c);
@@ -321,12 +340,15 @@ int main(int argc, char **argv) {
                 if (work_us > 0) work(work_us);
                 struct iovec answer[2] = {{head, (size_t)head_length}, {body, body_length}};
                 char timed_head[224];
+                int64_t call[2] = {0, 0};
                 if (library) {
                     struct timespec start, end;
                     clock_gettime(CLOCK_MONOTONIC, &start);
                     const char *request_body = (const char *)memmem(c->data, (size_t)length, "\r\n\r\n", 4) + 4;
                     if (engine_work(&engine, request_body, (size_t)length - (size_t)(request_body - c->data)) != 0) return 1;
                     clock_gettime(CLOCK_MONOTONIC, &end);
+                    call[0] = (int64_t)start.tv_sec * 1000000000 + start.tv_nsec;
+                    call[1] = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec;
                     long ns = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
                     long us = (ns + 500) / 1000;
                     int n = snprintf(timed_head, sizeof timed_head,
@@ -335,6 +357,10 @@ int main(int argc, char **argv) {
                     answer[0] = (struct iovec){timed_head, (size_t)n};
                 }
                 (void)!writev(c->fd, answer, 2);
+                if (stamps) {
+                    int64_t steps[4] = {read_at, call[0], call[1], monotonic_ns()};
+                    fwrite(steps, sizeof steps, 1, stamps);
+                }
                 answered = 1;
                 memmove(c->data, c->data + length, c->have - (size_t)length);
                 c->have -= (size_t)length;
@@ -342,6 +368,7 @@ int main(int argc, char **argv) {
         }
     }
     close(listener);
+    if (stamps && fclose(stamps) != 0) { perror(stamps_path); return 1; }
     free(body);
     if (library) fprintf(stderr, "engine calls: %zu\n", engine.next);
     return 0;

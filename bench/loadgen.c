@@ -6,7 +6,7 @@
  * latencies it reports are the server's and the loopback's, and the server keeps the cores.
  *
  *   cc -O2 -Wall -o .build/loadgen bench/loadgen.c
- *   .build/loadgen --port P --requests FILE --pass OUT [--spin] [--paired LIBSTRATA CONFIG]
+ *   .build/loadgen --port P --requests FILE --pass OUT [--spin] [--paired LIBSTRATA CONFIG] [--stamps STAMPS]
  *   .build/loadgen --port P --requests FILE --connections 16 --seconds 10
  *
  * FILE holds the requests, each as a 4-byte little-endian length and that many bytes of a whole
@@ -37,6 +37,10 @@
  * moves with them. A text recall's time moves by a tenth from one pass to the next on
  * a shared VM, far more than the server adds; differences taken query by query, a few
  * milliseconds apart, cancel that out.
+ *
+ * --stamps STAMPS (with --pass): writes each request's send and the receipt of its whole answer
+ * to STAMPS, as two little-endian 64-bit CLOCK_MONOTONIC nanosecond counts (the clock a server
+ * and bench/http_floor.c --stamps stamp their steps with), for bench/phase_stamps.py.
  *
  * Otherwise: --connections kept-alive connections on one thread (epoll), each sending its next
  * request as soon as its last answer is whole, starting at its own place in the requests, until
@@ -339,9 +343,12 @@ static void note_error(size_t *errors, char *first, int status, const buffer *in
     if ((*errors)++ == 0) snprintf(first, 300, "HTTP %d: %.*s", status, (int)(length < 200 ? length : 200), in->buf);
 }
 
-static void one_pass(int port, const request *requests, size_t n, const char *out_path, int spin, const paired_engine *pair) {
+static void one_pass(int port, const request *requests, size_t n, const char *out_path, int spin, const paired_engine *pair,
+                     const char *stamps_path) {
     FILE *out = fopen(out_path, "wb");
     if (!out) die(out_path);
+    FILE *stamps = stamps_path ? fopen(stamps_path, "wb") : NULL;
+    if (stamps_path && !stamps) die(stamps_path);
     int s = connect_to(port);
     buffer in = {0}, body = {0};
     double *latencies = malloc(n * sizeof *latencies), *engine = malloc(n * sizeof *engine), *minus = malloc(n * sizeof *minus);
@@ -359,6 +366,10 @@ static void one_pass(int port, const request *requests, size_t n, const char *ou
         send_all(s, &requests[i]);
         size_t length = read_answer(s, &in, &status, &body, &engine_ns, spin);
         latencies[i] = now_ns() - started;
+        if (stamps) {
+            int64_t both[2] = {(int64_t)started, (int64_t)(started + latencies[i])};
+            fwrite(both, sizeof both, 1, stamps);
+        }
         if (pair && i % 2 == 1) {
             /* Off the clock: past the server's busy poll after its answer (`--busy-poll-us`,
              * 100 here), which would otherwise take a core from the call. */
@@ -380,6 +391,7 @@ static void one_pass(int port, const request *requests, size_t n, const char *ou
     }
     wall = now_ns() - wall;
     if (fclose(out) != 0) die(out_path);
+    if (stamps && fclose(stamps) != 0) die(stamps_path);
     close(s);
     report(latencies, n, wall, cpu_seconds() - cpu, errors, first, engine, minus, timed, local, difference, pair ? n : 0);
 }
@@ -477,7 +489,7 @@ static void load(int port, const request *requests, size_t n, int count, double 
 int main(int argc, char **argv) {
     int port = 0, connections = 1, spin = 0;
     double seconds = 10;
-    const char *requests_path = NULL, *pass = NULL, *paired_library = NULL, *paired_config = NULL;
+    const char *requests_path = NULL, *pass = NULL, *paired_library = NULL, *paired_config = NULL, *stamps = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--spin") == 0) {
@@ -493,6 +505,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--connections") == 0) connections = atoi(v);
         else if (strcmp(a, "--seconds") == 0) seconds = atof(v);
         else if (strcmp(a, "--pass") == 0) pass = v;
+        else if (strcmp(a, "--stamps") == 0) stamps = v;
         else if (strcmp(a, "--paired") == 0) {
             if (i + 2 >= argc) {
                 fprintf(stderr, "loadgen: --paired needs LIBSTRATA and CONFIG\n");
@@ -513,13 +526,13 @@ int main(int argc, char **argv) {
     }
     size_t n;
     request *requests = read_requests(requests_path, &n);
-    if (paired_library && !pass) {
-        fprintf(stderr, "loadgen: --paired needs --pass\n");
+    if ((paired_library || stamps) && !pass) {
+        fprintf(stderr, "loadgen: %s needs --pass\n", paired_library ? "--paired" : "--stamps");
         return 2;
     }
     paired_engine pair;
     if (paired_library) paired_open(&pair, paired_library, paired_config);
-    if (pass) one_pass(port, requests, n, pass, spin, paired_library ? &pair : NULL);
+    if (pass) one_pass(port, requests, n, pass, spin, paired_library ? &pair : NULL, stamps);
     else load(port, requests, n, connections, seconds);
     return 0;
 }

@@ -471,12 +471,13 @@ class CTools:
 
 
     def start_floor(self, answer: bytes, work_us: int = 0, busy_poll_us: int = 0, engine: tuple | None = None,
-                    text: tuple | None = None):
+                    text: tuple | None = None, stamps: Path | None = None):
         """bench/http_floor.c serving `answer`, started: (process, port). `engine` is (libstrata.so,
         strata.json, the queries, their dimension): each request's work is then the engine call
         itself (http_floor --engine), the next query's recall, as loadgen sends them in order.
         `text` is (libstrata.so, strata.json): each request's body is then a recall by text the
-        floor makes (http_floor --engine --text)."""
+        floor makes (http_floor --engine --text). `stamps`: where it writes each request's steps
+        (http_floor --stamps, with an engine)."""
         body = self.folder / "floor-answer.json"
         body.write_bytes(answer)
         command = [str(self.floor_server), "--port", "0", "--answer", str(body), "--work-us", str(work_us),
@@ -488,6 +489,8 @@ class CTools:
             command += ["--engine", str(library), str(config), "--queries", str(path), "--dim", str(dim)]
         if text is not None:
             command += ["--engine", str(text[0]), str(text[1]), "--text"]
+        if stamps is not None:
+            command += ["--stamps", str(stamps)]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = server.stdout.readline()
         if not line.startswith("listening on "):

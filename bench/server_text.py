@@ -51,6 +51,7 @@ def _load(name: str):
 
 peers = _load("server_peers")
 memories_module = _load("import_memories")
+stamps_module = _load("phase_stamps")
 
 
 def sentences(count: int, seed: int) -> list[str]:
@@ -65,9 +66,9 @@ def sentences(count: int, seed: int) -> list[str]:
     return out
 
 
-def serve(cli: str, folder: Path, port: int, log: Path, extra: list[str]) -> subprocess.Popen:
+def serve(cli: str, folder: Path, port: int, log: Path, extra: list[str], env: dict | None = None) -> subprocess.Popen:
     process = subprocess.Popen([cli, "serve", "--dir", str(folder), "--port", str(port), "--busy-poll-us", "100", *extra],
-                               stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+                               stdout=open(log, "ab"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     for _ in range(600):
         try:
             peers.call(port, "GET", "/v1/health")
@@ -81,7 +82,8 @@ def serve(cli: str, folder: Path, port: int, log: Path, extra: list[str]) -> sub
     raise RuntimeError("strata serve did not answer /v1/health")
 
 
-def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[bytes], count: int, library: str) -> list[dict]:
+def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[bytes], count: int, library: str,
+                    phases: Path | None = None) -> list[dict]:
     """The server's overhead over the in-process call for a recall by text, in `count` rounds
     (as bench/server_peers.py measures it for vectors, but paired query by query): in each
     round one pass over one connection against each server and against the engine floor
@@ -91,10 +93,14 @@ def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[byt
     own process too, right before or after sending it, and keeps each query's difference: a
     text recall's time moves by a tenth between passes here, far more than the server adds.
     Each measure is a p50 in microseconds; from `Server-Timing`, each answer's latency minus
-    the call timed in its server's own process too."""
+    the call timed in its server's own process too.
+
+    With `phases` (a folder), the client and the floor also stamp each request's steps there
+    (`--stamps`): `client-<server>-<round>.bin` and `floor.bin`, for `phase_report`."""
     answer = peers.c_records((tools.folder / "text-answers.bin").read_bytes(), 3)[0][1]
     config = str(folder / "strata.json")
-    floor, floor_port = tools.start_floor(answer, busy_poll_us=100, text=(library, config))
+    floor, floor_port = tools.start_floor(answer, busy_poll_us=100, text=(library, config),
+                                          stamps=phases / "floor.bin" if phases else None)
     targets = [(s["name"], s["port"]) for s in servers] + [("engine_floor", floor_port)]
     out = []
     try:
@@ -102,7 +108,9 @@ def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[byt
         for i in range(count):
             row = {}
             for name, port in targets:
-                one = tools.run(port, requests, "--pass", str(tools.folder / "paired-answers.bin"), "--paired", library, config)
+                stamps = ["--stamps", str(phases / f"client-{name}-{i + 1}.bin")] if phases else []
+                one = tools.run(port, requests, "--pass", str(tools.folder / "paired-answers.bin"), "--paired", library, config,
+                                *stamps)
                 timing, paired = one.get("server_timing") or {}, one["paired"]
                 row[name] = {"http_p50_us": one["p50_ms"] * 1e3, "in_process_p50_us": paired["in_process_p50_ms"] * 1e3,
                              "overhead_p50_us": paired["overhead_p50_ms"] * 1e3,
@@ -118,6 +126,25 @@ def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[byt
             out.append(row)
     finally:
         tools.stop_floor(floor, len(requests) * (count + 1))
+    return out
+
+
+def phase_report(phases: Path, servers: list[dict], count: int) -> dict:
+    """Each round's steps (bench/phase_stamps.py), per server and for the floor, from the stamps
+    `overhead_rounds` and the servers (stopped, their files closed) wrote to `phases`."""
+    floor = stamps_module.rows(phases / "floor.bin", stamps_module.FLOOR_SLOTS)
+    out = {}
+    for name in [s["name"] for s in servers] + ["engine_floor"]:
+        rounds = []
+        for i in range(count):
+            client = stamps_module.rows(phases / f"client-{name}-{i + 1}.bin", 2)
+            if name == "engine_floor":
+                rounds.append(stamps_module.floor_steps(client, floor))
+            else:
+                server = phases / f"strata-{name}.bin"
+                rounds.append(stamps_module.strata_steps(client, stamps_module.rows(server, stamps_module.STRATA_SLOTS)))
+            peers.log(f"  steps, {name}, round {i + 1}: {json.dumps(rounds[-1])}")
+        out[name] = rounds
     return out
 
 
@@ -146,11 +173,20 @@ def main() -> None:
                              "plugins beside it: a build before a change against the one after it")
     parser.add_argument("--overhead-rounds", type=int, default=5,
                         help="interleaved rounds of the overhead at one connection (0: none)")
+    parser.add_argument("--phases", action="store_true",
+                        help="stamp each overhead round's requests step by step (bench/phase_stamps.py): --strata (and every "
+                             "cli=) must then be a build with -DSTRATA_PHASE_STAMPS (bench/README.md, \"Where a text "
+                             "recall's overhead goes\")")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     folder = work / f"store-{args.n}"
+    phases = work / "phases" if args.phases else None
+    if phases:
+        phases.mkdir(exist_ok=True)
+        for old in phases.glob("*.bin"):
+            old.unlink()
     library = str(Path(args.strata).resolve().parent / "libstrata.so")
     peers.C_TOOLS = tools = peers.CTools(work, library)
     report = {"n": args.n, "queries": args.queries, "cpu": peers.cpu_name(), "cores": os.cpu_count(),
@@ -170,8 +206,10 @@ def main() -> None:
             options = variant.split()
             # "cli=PATH ...": this server is another build of strata-cli (a before-and-after run).
             cli = options.pop(0).removeprefix("cli=") if options and options[0].startswith("cli=") else args.strata
-            servers.append({"name": variant.strip() or "defaults", "options": options, "port": port,
-                            "process": serve(cli, folder, port, work / "strata-serve.log", options)})
+            name = variant.strip() or "defaults"
+            env = {"STRATA_PHASE_STAMPS": str(phases / f"strata-{name}.bin")} if phases else None
+            servers.append({"name": name, "options": options, "port": port,
+                            "process": serve(cli, folder, port, work / "strata-serve.log", options, env)})
         first = servers[0]
         if fresh:
             texts = sentences(args.n, 15)
@@ -200,7 +238,7 @@ def main() -> None:
             peers.log(f"  {server['name']}, 1 connection, one pass: p50 {one['p50_ms']:.2f} ms, p99 {one['p99_ms']:.2f} ms, "
                       f"server timing {one.get('server_timing')}")
         if args.overhead_rounds > 0:
-            rounds = overhead_rounds(tools, servers, folder, first["requests"], args.overhead_rounds, library)
+            rounds = overhead_rounds(tools, servers, folder, first["requests"], args.overhead_rounds, library, phases)
             report["overhead_rounds"] = rounds
             report["overhead_medians"] = medians(rounds)
             peers.log(f"  medians of {len(rounds)} rounds: {json.dumps(report['overhead_medians'])}")
@@ -216,6 +254,8 @@ def main() -> None:
         for server in servers:
             server["process"].terminate()
             server["process"].wait(timeout=60)
+    if phases and args.overhead_rounds > 0:
+        report["steps"] = phase_report(phases, servers, args.overhead_rounds)
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.json:
         print(json.dumps(report, indent=2))

@@ -152,7 +152,7 @@ final class EngineQueue: Sendable {
     /// For a caller on an event loop that answers outside Swift concurrency (`RecallFastLane`),
     /// when `runInlineIfIdle` would not run the call there.
     func handOff<T: Sendable>(_ call: EngineCall, _ body: @escaping @Sendable () throws(StrataError) -> T,
-                    then: @escaping @Sendable (Result<T, StrataError>) -> Void) -> Bool {
+                              then: @escaping @Sendable (Result<T, StrataError>) -> Void) -> Bool {
         let admitted = state.withLock { s -> Bool in
             guard s.pending < limit else { return false }
             s.pending += 1
@@ -166,7 +166,7 @@ final class EngineQueue: Sendable {
     /// The hand-off itself, for an admitted call (counted in `pending`, which it gives back
     /// before `then` runs: whoever `then` wakes finds the call no longer in flight).
     private func dispatch<T: Sendable>(_ call: EngineCall, _ body: @escaping @Sendable () throws(StrataError) -> T,
-                             then: @escaping @Sendable (Result<T, StrataError>) -> Void) {
+                                       then: @escaping @Sendable (Result<T, StrataError>) -> Void) {
         placed(false)
         queue.async {
             let result: Result<T, StrataError>

@@ -259,15 +259,18 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
               case .whole(let request) = PolledRequest.frame(bytes), !read || request.length == bytes.count,
               request.isPost(to: Self.routes, in: bytes)
         else { return false }
+        PhaseStamps.at(.framed)
         let head = RecallHead(request, bytes)
         guard candidateBodyLength(head) == request.bodyLength, let loop, service.queue.wouldRunInline(.recall, on: loop),
               let prepared = prepare(head, UnsafeRawBufferPointer(rebasing: bytes[request.bodyStart..<request.length])),
               let answer = runInline(prepared)
         else { return false }
+        PhaseStamps.at(.answered)
         var out = context.channel.allocator.buffer(capacity: answer.body.count + 192)
         Self.writeHead(status: answer.status, bodyLength: answer.body.count, engine: answer.engine, requestID: answer.requestID,
                        date: date.now(), into: &out)
         out.writeBytes(answer.body)
+        PhaseStamps.at(.headWritten)
         // Polled, the request's bytes are still in the socket (peeked), and nothing reads it but
         // this loop: read exactly them. Before the write, which may close the channel (and its
         // descriptor, whose number another thread may then reuse).
@@ -279,7 +282,9 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         count(answer)
         if read { service.metrics.frontAnswer() } else { service.metrics.polledAnswer() }
         front.write(out, socket: fd)
+        PhaseStamps.at(.sent)
         log(answer)
+        PhaseStamps.requestDone()
         return true
     }
 
@@ -414,8 +419,11 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// not (nothing is run then).
     private func runInline(_ prepared: Prepared) -> Answer? {
         let service = service, query = prepared.query
+        PhaseStamps.at(.prepared)
         guard let loop, let result = service.queue.runInlineIfIdle(.recall, on: loop, { () throws(StrataError) in
-            try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
+            PhaseStamps.at(.callStart)
+            defer { PhaseStamps.at(.callEnd) }
+            return try ServerTiming.timing { () throws(StrataError) in try service.recallHits(query) }
         }) else { return nil }
         return answer(prepared, result)
     }

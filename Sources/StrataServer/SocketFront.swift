@@ -73,6 +73,7 @@ final class SocketFront: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        PhaseStamps.at(.read)
         let bytes = unwrapInboundIn(data)
         if atBoundary, let answerRead, answerRead(bytes) { return }
         if inStep {

@@ -1,8 +1,10 @@
-"""bench/loadgen.c, bench/recall_inprocess.c and bench/http_floor.c, the C tools bench/server_peers.py builds: compiled
+"""bench/loadgen.c, bench/recall_inprocess.c and bench/http_floor.c, the C tools bench/server_peers.py builds (and
+bench/phase_stamps.py, which reads their --stamps): compiled
 with the system's C compiler (-Wall -Wextra -Werror) and run against a real `strata serve` and a
 real store folder (the floor against loadgen), so the figures the benchmark reports come from tools that read answers right.
 """
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -11,6 +13,11 @@ import struct
 import pytest
 
 from test_serve import BIN, ROOT, Server, cli, environment
+
+# bench/phase_stamps.py, which reads what loadgen --stamps and http_floor --stamps write.
+_spec = importlib.util.spec_from_file_location("phase_stamps", ROOT / "bench" / "phase_stamps.py")
+stamps = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stamps)
 
 CC = shutil.which("cc") or shutil.which("gcc")
 LIBRARY_DIR = BIN.resolve().parent  # libstrata.so and the plugins beside the CLI under test
@@ -273,15 +280,16 @@ def test_http_floor_text_and_loadgen_paired_make_the_recall_by_text_of_each_requ
     bodies = [{"query": q, "k": 3, "track_access": False} for q in ["rivers", "hills", "notes", "rivers and hills"]]
     path = requests_file(tmp_path / "requests.bin", [http("POST", "/v1/recall", b) for b in bodies])
 
-    def start():
+    def start(*extra):
         server = subprocess.Popen([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), "--engine", library, config,
-                                   "--text"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+                                   "--text", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
         return server, int(server.stdout.readline().split()[-1])
 
-    server, port = start()
+    server, port = start("--stamps", str(tmp_path / "floor-stamps.bin"))
     try:
         p = subprocess.run([str(loadgen), "--port", str(port), "--requests", str(path), "--pass", str(tmp_path / "out.bin"),
-                            "--paired", library, config], capture_output=True, text=True, env=environment())
+                            "--paired", library, config, "--stamps", str(tmp_path / "client-stamps.bin")],
+                           capture_output=True, text=True, env=environment())
         assert p.returncode == 0, p.stderr
         summary = json.loads(p.stdout)
         assert [a[0] for a in read_pass(tmp_path / "out.bin")] == [200] * 4
@@ -299,6 +307,21 @@ def test_http_floor_text_and_loadgen_paired_make_the_recall_by_text_of_each_requ
         server.terminate()
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0 and "engine calls: 4" in err, err
+    # --stamps (bench/phase_stamps.py): each request's steps on the one clock, in order (the
+    # client's send, the floor's read, its call, the client's receipt; the floor's writev returns
+    # after the call, and may return after the receipt when its thread is preempted), and each
+    # request matched to its own floor row.
+    client = stamps.rows(tmp_path / "client-stamps.bin", 2)
+    floor_rows = stamps.rows(tmp_path / "floor-stamps.bin", stamps.FLOOR_SLOTS)
+    assert len(client) == 4 and len(floor_rows) == 4
+    for (sent, received), row in zip(client, floor_rows):
+        assert sent <= row[0] <= row[1] <= row[2] <= received and row[2] <= row[3], (sent, row, received)
+    assert stamps.matched(client, floor_rows, 1) == floor_rows
+    steps = stamps.floor_steps(client, floor_rows)
+    assert steps["after_pause"]["requests"] == steps["back_to_back"]["requests"] == 2, steps
+    assert all(steps[half]["latency_minus_call"] > 0 for half in steps), steps
+    # A row whose call falls outside every request is matched to none.
+    assert stamps.matched(client[:1], floor_rows[1:], 1) == [None]
     # A body the engine refuses: the floor exits with the engine's message.
     server, port = start()
     bad = requests_file(tmp_path / "bad.bin", [http("POST", "/v1/recall", {"query": "rivers", "no_such_key": 1})])
@@ -310,7 +333,19 @@ def test_http_floor_text_and_loadgen_paired_make_the_recall_by_text_of_each_requ
     for extra, message in [(["--paired", library, config], "--paired needs --pass"),
                            (["--pass", str(tmp_path / "o"), "--paired", str(tmp_path / "nope.so"), config], "nope.so"),
                            (["--pass", str(tmp_path / "o"), "--paired", library, str(tmp_path / "none.json")], "none.json"),
-                           (["--pass", str(tmp_path / "o"), "--paired", library], "--paired needs LIBSTRATA and CONFIG")]:
+                           (["--pass", str(tmp_path / "o"), "--paired", library], "--paired needs LIBSTRATA and CONFIG"),
+                           (["--stamps", str(tmp_path / "s")], "--stamps needs --pass")]:
         p = subprocess.run([str(loadgen), "--port", "1", "--requests", str(path), *extra], capture_output=True, text=True,
                            env=environment())
         assert p.returncode == 2 and message in p.stderr, (extra, p.stderr)
+    # Stamps it cannot write: named, exit 1, before any request is sent.
+    p = subprocess.run([str(loadgen), "--port", "1", "--requests", str(path), "--pass", str(tmp_path / "o"),
+                        "--stamps", str(tmp_path / "no" / "such" / "s")], capture_output=True, text=True)
+    assert p.returncode == 1 and "no/such/s" in p.stderr, p.stderr
+    # The floor's --stamps needs --engine; stamps it cannot write are named.
+    p = subprocess.run([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), "--stamps", str(tmp_path / "s")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "--stamps needs --engine" in p.stderr, p.stderr
+    p = subprocess.run([str(floor), "--port", "0", "--answer", str(tmp_path / "answer.json"), "--engine", library, config, "--text",
+                        "--stamps", str(tmp_path / "no" / "such" / "s")], capture_output=True, text=True, env=environment())
+    assert p.returncode == 1 and "no/such/s" in p.stderr, p.stderr
