@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -108,7 +109,7 @@ def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[byt
         for i in range(count):
             row = {}
             for name, port in targets:
-                stamps = ["--stamps", str(phases / f"client-{name}-{i + 1}.bin")] if phases else []
+                stamps = ["--stamps", str(phases / f"client-{file_name(name)}-{i + 1}.bin")] if phases else []
                 one = tools.run(port, requests, "--pass", str(tools.folder / "paired-answers.bin"), "--paired", library, config,
                                 *stamps)
                 timing, paired = one.get("server_timing") or {}, one["paired"]
@@ -129,6 +130,11 @@ def overhead_rounds(tools, servers: list[dict], folder: Path, requests: list[byt
     return out
 
 
+def file_name(name: str) -> str:
+    """A server's name (its variant's options) as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "server"
+
+
 def phase_report(phases: Path, servers: list[dict], count: int) -> dict:
     """Each round's steps (bench/phase_stamps.py), per server and for the floor, from the stamps
     `overhead_rounds` and the servers (stopped, their files closed) wrote to `phases`."""
@@ -137,11 +143,11 @@ def phase_report(phases: Path, servers: list[dict], count: int) -> dict:
     for name in [s["name"] for s in servers] + ["engine_floor"]:
         rounds = []
         for i in range(count):
-            client = stamps_module.rows(phases / f"client-{name}-{i + 1}.bin", 2)
+            client = stamps_module.rows(phases / f"client-{file_name(name)}-{i + 1}.bin", 2)
             if name == "engine_floor":
                 rounds.append(stamps_module.floor_steps(client, floor))
             else:
-                server = phases / f"strata-{name}.bin"
+                server = phases / f"strata-{file_name(name)}.bin"
                 rounds.append(stamps_module.strata_steps(client, stamps_module.rows(server, stamps_module.STRATA_SLOTS)))
             peers.log(f"  steps, {name}, round {i + 1}: {json.dumps(rounds[-1])}")
         out[name] = rounds
@@ -207,7 +213,7 @@ def main() -> None:
             # "cli=PATH ...": this server is another build of strata-cli (a before-and-after run).
             cli = options.pop(0).removeprefix("cli=") if options and options[0].startswith("cli=") else args.strata
             name = variant.strip() or "defaults"
-            env = {"STRATA_PHASE_STAMPS": str(phases / f"strata-{name}.bin")} if phases else None
+            env = {"STRATA_PHASE_STAMPS": str(phases / f"strata-{file_name(name)}.bin")} if phases else None
             servers.append({"name": name, "options": options, "port": port,
                             "process": serve(cli, folder, port, work / "strata-serve.log", options, env)})
         first = servers[0]

@@ -14,7 +14,9 @@ struct PolledRequest {
     /// The method, target and header lines, as ranges of the bytes framed.
     private let method: Range<Int>
     private let target: Range<Int>
-    private let fields: [(name: Range<Int>, value: Range<Int>)]
+    let fields: [(name: Range<Int>, value: Range<Int>)]
+    /// The `Content-Length` field's number; nil without one.
+    let contentLength: Int?
     /// Where the body starts in the bytes framed.
     let bodyStart: Int
     /// The body's length (`Content-Length`, 0 without one).
@@ -48,6 +50,7 @@ struct PolledRequest {
               equals(bytes, (space2 + 1)..<requestLineEnd, "HTTP/1.1")
         else { return .other }
         var fields: [(name: Range<Int>, value: Range<Int>)] = []
+        fields.reserveCapacity(8)  // one allocation for a client's usual few fields
         var contentLength: Int?
         var at = requestLineEnd + 2
         while at < end {
@@ -69,25 +72,13 @@ struct PolledRequest {
             fields.append((at..<colon, value))
             at = next + 2
         }
-        let request = PolledRequest(method: 0..<space, target: (space + 1)..<space2, fields: fields, bodyStart: end + 4,
-                                    bodyLength: contentLength ?? 0)
+        let request = PolledRequest(method: 0..<space, target: (space + 1)..<space2, fields: fields, contentLength: contentLength,
+                                    bodyStart: end + 4, bodyLength: contentLength ?? 0)
         return request.length <= bytes.count ? .whole(request) : .partial(length: request.length)
     }
 
     /// The request target.
     func target(_ bytes: UnsafeRawBufferPointer) -> String { Self.text(bytes, target) }
-
-    /// The value of the fields named `name` (lowercase ASCII; compared ignoring case), nil when
-    /// there is none; the values joined by ", " when there are several, as `HTTPFields` reads
-    /// a field named more than once.
-    func value(of name: String, _ bytes: UnsafeRawBufferPointer) -> String? {
-        var found: String?
-        for field in fields where Self.equalsIgnoringCase(bytes, field.name, name) {
-            let value = Self.text(bytes, field.value)
-            found = found.map { $0 + ", " + value } ?? value
-        }
-        return found
-    }
 
     /// The method, target and body length, as `SocketFront` compares them with the decoder's.
     func shape(_ bytes: UnsafeRawBufferPointer) -> SocketFront.Shape {
@@ -100,7 +91,7 @@ struct PolledRequest {
     }
 
     /// The bytes of `range` as text.
-    private static func text(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+    static func text(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
@@ -146,5 +137,18 @@ struct PolledRequest {
     /// Compares with a lowercase ASCII `text`.
     private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ text: String) -> Bool {
         range.count == text.utf8.count && zip(range, text.utf8).allSatisfy { bytes[$0] | 0x20 == $1 }
+    }
+
+    /// Compares with a lowercase ASCII `text` (a field's name: letters, digits and `-`, which
+    /// `| 0x20` leaves as they are).
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        let name = text.utf8Start
+        var i = 0
+        for at in range {
+            guard bytes[at] | 0x20 == name[i] else { return false }
+            i += 1
+        }
+        return true
     }
 }

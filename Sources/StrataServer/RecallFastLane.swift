@@ -517,10 +517,10 @@ final class RecallFastLane: ChannelDuplexHandler, RemovableChannelHandler {
                           into out: inout ByteBuffer) {
         out.writeString(statusLine(status))
         out.writeStaticString("Content-Type: application/json\r\nContent-Length: ")
-        out.writeString(String(bodyLength))
+        DecimalDigits.write(bodyLength) { out.writeBytes($0) }
         if let engine {
             out.writeStaticString("\r\nServer-Timing: ")
-            out.writeString(ServerTiming.engine(engine))
+            ServerTiming.engine(engine) { out.writeBytes($0) }
         }
         out.writeStaticString("\r\nX-Request-Id: ")
         out.writeString(requestID)

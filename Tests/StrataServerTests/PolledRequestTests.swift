@@ -66,6 +66,9 @@ import Testing
             ("Connection: keep-alive\r\n", false),
             ("X-Request-Id: a\r\nx-request-id: b\r\n", false),
             ("AUTHORIZATION: Bearer t\r\nAuthorization: Basic u\r\n", false),
+            ("Connection: keep-alive\r\nconnection: close\r\n", true),
+            // Names of the same length as the ones read, but other names.
+            ("X-Request-Ix: a\r\nAuthorizatiom: b\r\nExpecs: c\r\n", false),
         ]
         for (fields, routerOnly) in cases {
             let text = start + fields + "\r\n{}"
