@@ -8,12 +8,12 @@
 public enum TextRules {
     /// Throws `.invalidArgument` naming `what` and the byte offset of the first NUL in `text`.
     public static func rejectNUL(_ text: String, what: String) throws(StrataError) {
-        var offset = 0
-        for byte in text.utf8 {
-            if byte == 0 {
-                throw StrataError(.invalidArgument, "\(what) holds a NUL character (U+0000) at byte offset \(offset); Strata stores text without NUL, which C strings and keyword search cannot carry")
-            }
-            offset += 1
+        // Over the String's contiguous bytes: its UTF8View, a byte at a time, is about three
+        // times slower (as in JSONWriter.writeString), and every stored text passes here.
+        var text = text
+        let found = text.withUTF8 { $0.firstIndex(of: 0) }
+        if let offset = found {
+            throw StrataError(.invalidArgument, "\(what) holds a NUL character (U+0000) at byte offset \(offset); Strata stores text without NUL, which C strings and keyword search cannot carry")
         }
     }
 }

@@ -48,12 +48,17 @@ final class EventFanout: Sendable {
 
     let ringSize: Int
     let clientBuffer: Int
+    /// Called (under the fanout's lock, so it must not call back) for each client dropped for
+    /// being slow, when it is dropped: its 4008 close follows only once the events already
+    /// written to it drain, which a client that stopped reading never does.
+    private let overflowed: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(ringSize: Int, clientBuffer: Int) {
+    init(ringSize: Int, clientBuffer: Int, overflowed: @escaping @Sendable () -> Void = {}) {
         precondition(ringSize >= 1 && clientBuffer >= 1)
         self.ringSize = ringSize
         self.clientBuffer = clientBuffer
+        self.overflowed = overflowed
     }
 
     static func visible(_ e: Sequenced, to access: Access) -> Bool {
@@ -84,7 +89,10 @@ final class EventFanout: Sendable {
                     s.overflowed[id] = e.seq
                 }
             }
-            for id in dropped { s.clients.removeValue(forKey: id)?.continuation.finish() }
+            for id in dropped {
+                s.clients.removeValue(forKey: id)?.continuation.finish()
+                overflowed()
+            }
         }
     }
 

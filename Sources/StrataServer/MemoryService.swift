@@ -33,7 +33,8 @@ final class MemoryService: Sendable {
         queue = EngineQueue(limit: options.maxPending, inlineBudget: .microseconds(options.inlineReadMicroseconds),
                             aloneBudget: .microseconds(options.inlineAloneReadMicroseconds),
                             placed: { metrics.engineCall(inline: $0) })
-        events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer)
+        events = EventFanout(ringSize: options.eventRing, clientBuffer: options.clientBuffer,
+                             overflowed: { metrics.eventStreamOverflowed() })
         lifecycle = options.lifecycleSeconds.map(ScheduleCounts.init)
         anomalyScan = options.anomalyScanSeconds.map(ScheduleCounts.init)
     }

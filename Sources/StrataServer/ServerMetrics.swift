@@ -21,6 +21,11 @@ import Synchronization
 ///   scrapes cost one scan per interval, and the gauge may lag by that much).
 /// - `strata_scheduled_runs_total{work}` and `strata_scheduled_failures_total{work}` for the
 ///   lifecycle cycle (`lifecycle`) and the anomaly scan (`anomaly_scan`).
+/// - For the WebSocket `/v1/events` streams: `strata_event_streams_open` (a gauge);
+///   `strata_event_streams_overflowed_total`, clients that fell `--event-buffer` events behind,
+///   counted when it happens; `strata_event_streams_ended_total{why}`: `client_closed`,
+///   `too_slow` (closed with 4008, once what was already written drained), `server_stopping`,
+///   `failed` (the connection broke).
 ///
 /// The registry is the server's own, not swift-metrics' global `MetricsSystem` (which a process
 /// bootstraps once): two servers in one process (tests) keep their counts apart.
@@ -123,7 +128,27 @@ final class ServerMetrics: Sendable {
             helpText: "Engine calls admitted, by where they ran: inline (on the event loop that read the request: an otherwise idle server's short reads, and longer ones whose connection is alone on its loop) or handed_off (the engine's threads).")
     }
 
+    private static var eventStreamsOpen: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "event_streams", metricName: "open", unitName: "",
+            helpText: "WebSocket /v1/events streams open now.")
+    }
+
+    private static var eventStreamsEnded: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "event_streams", metricName: "ended", unitName: "total",
+            helpText: "WebSocket /v1/events streams ended, by why: client_closed, too_slow (closed with 4008), server_stopping, failed (the connection broke).")
+    }
+
+    private static var eventStreamsOverflowed: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "event_streams", metricName: "overflowed", unitName: "total",
+            helpText: "WebSocket /v1/events clients that fell --event-buffer events behind, when they did; each is closed with 4008 once what was already written to it drains.")
+    }
+
     private let callsInline: Counter
+    private let streamsOpen: Gauge
+    private let streamsOverflowed: Counter
     private let callsHandedOff: Counter
     private let pollReady: Counter
     private let pollSlept: Counter
@@ -142,6 +167,23 @@ final class ServerMetrics: Sendable {
         handedOffAnswerCount = registry.makeCounter(descriptor: Self.handedOffAnswers)
         callsInline = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "inline")])
         callsHandedOff = registry.makeCounter(descriptor: Self.engineCalls, labels: [("place", "handed_off")])
+        streamsOpen = registry.makeGauge(descriptor: Self.eventStreamsOpen)
+        streamsOverflowed = registry.makeCounter(descriptor: Self.eventStreamsOverflowed)
+        for why in ["client_closed", "too_slow", "server_stopping", "failed"] {
+            _ = registry.makeCounter(descriptor: Self.eventStreamsEnded, labels: [("why", why)])
+        }
+    }
+
+    /// Counts an events stream opened.
+    func eventStreamOpened() { streamsOpen.increment() }
+
+    /// Counts an events client dropped for falling behind (`EventFanout`).
+    func eventStreamOverflowed() { streamsOverflowed.increment() }
+
+    /// Counts an events stream ended, `why` one of the labels above.
+    func eventStreamEnded(_ why: String) {
+        streamsOpen.decrement()
+        registry.makeCounter(descriptor: Self.eventStreamsEnded, labels: [("why", why)]).increment()
     }
 
     /// Counts one engine call admitted by `EngineQueue`, by where it runs.

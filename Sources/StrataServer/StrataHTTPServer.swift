@@ -185,6 +185,7 @@ public final class StrataHTTPServer: Sendable {
                 return
             }
             defer { s.events.unsubscribe(client.id) }
+            s.metrics.eventStreamOpened()
             context.logger.info("events stream opened", metadata: [
                 "scope": "\(access.seesEverything ? "(root)" : access.scope.description)", "role": "\(access.role.rawValue)", "since": "\(resume.map(String.init) ?? "-")",
             ])
@@ -196,8 +197,10 @@ public final class StrataHTTPServer: Sendable {
                 } onGracefulShutdown: {
                     s.events.unsubscribe(client.id)
                 }
+                s.metrics.eventStreamEnded(ending.metricLabel)
                 context.logger.info("events stream closed", metadata: ["why": "\(ending.rawValue)"])
             } catch {
+                s.metrics.eventStreamEnded("failed")
                 context.logger.info("events stream closed", metadata: ["why": "the connection failed: \(error)"])
                 throw error
             }
@@ -210,6 +213,15 @@ public final class StrataHTTPServer: Sendable {
         case clientClosed = "the client closed"
         case tooSlow = "too slow: closed with 4008"
         case serverStopping = "the server is stopping"
+
+        /// Its `why` label in `strata_event_streams_ended_total`.
+        var metricLabel: String {
+            switch self {
+            case .clientClosed: "client_closed"
+            case .tooSlow: "too_slow"
+            case .serverStopping: "server_stopping"
+            }
+        }
     }
 
     /// Writes the client's events until its stream ends (the server stops, or the client fell

@@ -2,6 +2,7 @@ import StrataCore
 @testable import StrataEngine
 @testable import StrataServer
 import StrataWire
+import Synchronization
 import Testing
 
 /// Tests Sources/StrataServer/EventFanout.swift: numbering, scopes, resuming, slow clients.
@@ -45,15 +46,18 @@ import Testing
     }
 
     @Test func slowClient__is_dropped_with_the_first_event_it_missed_and_never_blocks_publish() async throws {
-        let fanout = EventFanout(ringSize: 100, clientBuffer: 2)
+        let drops = Mutex(0)
+        let fanout = EventFanout(ringSize: 100, clientBuffer: 2, overflowed: { drops.withLock { $0 += 1 } })
         let slow = try fanout.subscribe(.unrestricted, since: nil).get()
         let fast = try fanout.subscribe(.unrestricted, since: nil).get()
         var seen: [UInt64] = []
         for i in 0..<2 { fanout.publish(try Self.event("", i)) }
         seen += await Self.drain(fast.events, 2)
+        #expect(drops.withLock { $0 } == 0)
         for i in 2..<4 { fanout.publish(try Self.event("", i)) }
         seen += await Self.drain(fast.events, 2)
         #expect(seen == [1, 2, 3, 4])
+        #expect(drops.withLock { $0 } == 1, "the slow client, once, at the event it missed")
         #expect(await Self.drain(slow.events, 10) == [1, 2])
         #expect(fanout.unsubscribe(slow.id) == 3)
         #expect(fanout.unsubscribe(fast.id) == nil)

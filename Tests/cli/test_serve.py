@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,21 @@ class Server:
             return r.status, (json.loads(payload) if payload else None), payload
         finally:
             conn.close()
+
+    def metric(self, name, **labels):
+        """The value of one sample on /metrics, or None when it is not there."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=SOCKET_TIMEOUT)
+        try:
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
+        for line in text.splitlines():
+            key, _, number = line.rpartition(" ")
+            if key == want:
+                return float(number)
+        return None
 
     def ok(self, method, path, body=None, token=None, status=200):
         code, answer, _ = self.call(method, path, body, token)
@@ -713,12 +729,21 @@ def test_a_slow_client_is_closed_with_4008_and_others_keep_up(folder):
         slow = WebSocket(s.port, "/v1/events", receive_buffer=4096)
         fast = WebSocket(s.port, "/v1/events")
         assert slow.status == fast.status == 101
-        # Events far larger than the socket buffers, so the slow client's stalls the server's writes.
+        assert s.metric("strata_event_streams_open") == 2
+        # Events far larger than the socket buffers, so the slow client's stalls the server's
+        # writes. The stores stop once the server has dropped it, so it is stalled for seconds,
+        # not a minute: the server's ping (every 30 s) waits behind the events it could not
+        # write, and once written more than 30 s late counts as unanswered (swift-websocket's
+        # auto-ping), and the connection is shut with 1001 instead of 4008.
         big = "x" * 60_000
         ids = []
         for i in range(40):
             ids.extend(s.ok("POST", "/v1/memories", {"items": [{"content": f"{i} {j} {big}"} for j in range(5)]}, status=201)["ids"])
             assert [e["memory_id"] for e in fast.events(5)] == ids[-5:]
+            if s.metric("strata_event_streams_overflowed_total") == 1:
+                break
+        assert s.metric("strata_event_streams_overflowed_total") == 1, f"not dropped after {len(ids)} events"
+        assert s.metric("strata_event_streams_ended_total", why="too_slow") == 0, "closed only once it drains"
         seqs, closed = [], None
         while closed is None:
             msg = slow.message()
@@ -728,10 +753,25 @@ def test_a_slow_client_is_closed_with_4008_and_others_keep_up(folder):
                 seqs.append(msg[1]["seq"])
         assert closed[1] == 4008 and closed[2] == f"too slow: reconnect with since={seqs[-1]}", closed
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) < len(ids)
+        assert eventually(lambda: s.metric("strata_event_streams_ended_total", why="too_slow") == 1)
+        assert s.metric("strata_event_streams_open") == 1
         slow.sock.close()
         fast.close()
+        assert eventually(lambda: s.metric("strata_event_streams_ended_total", why="client_closed") == 1)
+        assert s.metric("strata_event_streams_open") == 0
+        assert s.metric("strata_event_streams_ended_total", why="failed") == 0
     finally:
         assert s.stop()[0] == 0
+
+
+def eventually(condition, seconds=10):
+    """Whether `condition()` holds within `seconds` (for what the server does after it answers)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_sigterm_stops_even_with_an_event_client_that_never_reads(folder):
