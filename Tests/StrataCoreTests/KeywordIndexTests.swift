@@ -296,4 +296,56 @@ private struct NaiveBM25 {
         #expect(Tokenizer.words("Hello, WORLD: 42nd-street") == ["hello", "world", "42nd", "street"])
         #expect(Tokenizer.words("Ünïcode Straße") == ["ünïcode", "straße"])
     }
+
+    /// The definition the Unicode path keeps (keyword indexes and hashing vectors on disk were
+    /// made with it): runs of alphabetic or numeric scalars, each a String lower-cased whole.
+    static func definition(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                current.append(scalar)
+            } else if !current.isEmpty {
+                out.append(String(current).lowercased())
+                current = String.UnicodeScalarView()
+            }
+        }
+        if !current.isEmpty { out.append(String(current).lowercased()) }
+        return out
+    }
+
+    /// The Unicode path lowers each scalar as it appends it; `lowercased()` lowers a String
+    /// scalar by scalar with the same mapping, which this holds for every scalar there is.
+    @Test func everyScalarLowersAsItsStringDoes() {
+        var differ: [UInt32] = []
+        for v in UInt32(0x80)...0x10FFFF {
+            guard let s = Unicode.Scalar(v), s.properties.isAlphabetic || s.properties.numericType != nil else { continue }
+            if String(s).lowercased() != s.properties.lowercaseMapping { differ.append(v) }
+        }
+        #expect(differ.isEmpty, "\(differ.prefix(10).map { String($0, radix: 16) })")
+    }
+
+    @Test func unicodeTextSplitsAsTheDefinitionDoes() {
+        var rng = SeededRandom(seed: 47)
+        let pool = ["Σ", "ς", "σ", "İ", "I", "ı", "ẞ", "ß", "ǅ", "ﬃ", "Ω", "\u{212A}", "Å", "e\u{301}", "\u{345}", "\u{93E}",
+                    "क", "東", "１", "Ⅻ", "½", "٣", " ", ",", "。", "a", "Z", "9", "🙂", "\u{10400}", "\u{1E900}"]
+        var texts = ["Le lancement est reporté à MARS", "ΣΊΣΥΦΟΣ ΟΔΥΣΣΕΥΣ", "İstanbul'da ıslak", "发布推迟到三月，爱丽丝喜欢绿茶。"]
+        for i in 0..<3_000 {
+            var t = ""
+            for _ in 0..<Int.random(in: 0...12, using: &rng) {
+                if i % 2 == 0 {
+                    t += pool.randomElement(using: &rng)!
+                } else {
+                    var v: UInt32
+                    repeat { v = UInt32.random(in: 0...0x10FFFF, using: &rng) } while Unicode.Scalar(v) == nil
+                    t.unicodeScalars.append(Unicode.Scalar(v)!)
+                }
+            }
+            texts.append(t)
+        }
+        for t in texts {
+            #expect(Tokenizer.words(t) == Self.definition(t), "\(t.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+        #expect(Tokenizer.words("ΣΊΣΥΦΟΣ reporté") == ["σίσυφοσ", "reporté"], "no final-sigma rule, as lowercased()")
+    }
 }
